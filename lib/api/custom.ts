@@ -1,0 +1,188 @@
+/**
+ * User-defined derivatives: `customJvp` (a forward rule) and `customVjp` (forward + backward
+ * functions). Each is a higher-order primitive whose rules call the user's functions.
+ * @module
+ */
+import { bind } from "../core.ts";
+import type { Tensor } from "../tensor.ts";
+import { type Aval, type BDim, defineOp, type OpDef } from "../ops/_define.ts";
+import { batchAt0 } from "../ops/_util.ts";
+import { vmapFlat } from "../transforms/vmap.ts";
+import { traceToJaxpr } from "../transforms/stage.ts";
+import { flatten, unflatten } from "./_args.ts";
+
+type FlatFn = (xs: Tensor[]) => Tensor[];
+
+interface CustomJvpParams {
+  fun: FlatFn;
+  jvp: (ps: Tensor[], ts: Tensor[]) => [Tensor[], Tensor[]];
+  outAvals: Aval[];
+}
+
+const customJvpOp: OpDef<CustomJvpParams> = defineOp({
+  name: "customJvp",
+  kind: "higher",
+  abstractEval: (_avals, p) => p.outAvals,
+  impl: () => {
+    throw new TypeError("customJvp: evaluated through evalImpl only");
+  },
+  evalImpl: (args, p) => p.fun(args),
+  jvp: (ps, ts, p) => p.jvp(ps, ts),
+  vmap: (args, bdims, p, size) => {
+    const moved = args.map((a, i) => batchAt0(a, bdims[i], size));
+    const zeros: BDim[] = moved.map(() => 0);
+    const fun: FlatFn = (xs) => vmapFlat(p.fun, xs, zeros, 0, size);
+    const jvp = (ps: Tensor[], ts: Tensor[]): [Tensor[], Tensor[]] => {
+      const n = ps.length;
+      const outs = vmapFlat((xs) => {
+        const [a, b] = p.jvp(xs.slice(0, n), xs.slice(n));
+        return [...a, ...b];
+      }, [...ps, ...ts], [...zeros, ...zeros], 0, size);
+      return [outs.slice(0, outs.length / 2), outs.slice(outs.length / 2)];
+    };
+    const outAvals = p.outAvals.map((a) => ({ ...a, shape: [size, ...a.shape] }));
+    return [bind(customJvpOp, moved, { fun, jvp, outAvals }), outAvals.map((): BDim => 0)];
+  },
+});
+
+// deno-lint-ignore no-explicit-any
+type Fn = (...args: any[]) => any;
+
+function outAvalsOf(fun: FlatFn, args: Tensor[]): Aval[] {
+  return traceToJaxpr(fun, args.map((a) => a.aval)).outAvals;
+}
+
+/**
+ * `f` with a user-supplied forward-mode rule `jvp(primals, tangents) => [out, tangentOut]`.
+ * Reverse mode works too (the rule must be linear in the tangents).
+ *
+ * @example A safe log1p(exp(x)) derivative
+ * ```ts
+ * import { customJvp, grad, np } from "../../mod.ts";
+ * const softplus = customJvp((x) => np.log1p(np.exp(x)), {
+ *   jvp: ([x], [dx]) => [np.log1p(np.exp(x)), dx.mul(np.sigmoid(x))],
+ * });
+ * if (Math.abs(grad(softplus)(0).item() as number - 0.5) > 1e-6) throw new Error("customJvp");
+ * ```
+ */
+export function customJvp(f: Fn, rules: { jvp: (primals: any[], tangents: any[]) => [any, any] }): Fn {
+  return (...args: unknown[]) => {
+    const flat = args.map((a) => flatten(a));
+    const sizes = flat.map(([l]) => l.length);
+    const split = (xs: Tensor[]) => {
+      let k = 0;
+      return flat.map(([, d], j) => unflatten(d, xs.slice(k, (k += sizes[j]))));
+    };
+    let outDef: ReturnType<typeof flatten>[1] | undefined;
+    const fun: FlatFn = (xs) => {
+      const [o, d] = flatten(f(...split(xs)));
+      outDef = d;
+      return o;
+    };
+    const jvp = (ps: Tensor[], ts: Tensor[]): [Tensor[], Tensor[]] => {
+      const [o, t] = rules.jvp(split(ps), split(ts));
+      return [flatten(o)[0], flatten(t)[0]];
+    };
+    const leaves = flat.flatMap(([l]) => l);
+    const outAvals = outAvalsOf(fun, leaves);
+    return unflatten(outDef!, bind(customJvpOp, leaves, { fun, jvp, outAvals }));
+  };
+}
+
+interface CustomLinParams {
+  bwd: (cts: Tensor[]) => Tensor[];
+  outAvals: Aval[];
+}
+
+/** The tangent map of a customVjp function: only its transpose (the user's bwd) is known. */
+const customLinOp: OpDef<CustomLinParams> = defineOp({
+  name: "customVjpLinear",
+  kind: "higher",
+  abstractEval: (_a, p) => p.outAvals,
+  impl: () => {
+    throw new TypeError("customVjp: forward-mode differentiation (jvp) of a customVjp function is not supported; use reverse mode (grad/vjp)");
+  },
+  evalImpl: () => {
+    throw new TypeError("customVjp: forward-mode differentiation (jvp) of a customVjp function is not supported; use reverse mode (grad/vjp)");
+  },
+  jvp: () => {
+    throw new TypeError("customVjp: forward-mode differentiation of a customVjp function is not supported");
+  },
+  vmap: () => {
+    throw new TypeError("customVjp: vmap of the linearized function is not supported");
+  },
+  transpose: (cts, _args, p) => p.bwd(cts),
+});
+
+interface CustomVjpParams {
+  fun: FlatFn;
+  fwd: (xs: Tensor[]) => [Tensor[], unknown];
+  bwd: (res: unknown, cts: Tensor[]) => Tensor[];
+  outAvals: Aval[];
+}
+
+const customVjpOp: OpDef<CustomVjpParams> = defineOp({
+  name: "customVjp",
+  kind: "higher",
+  abstractEval: (_a, p) => p.outAvals,
+  impl: () => {
+    throw new TypeError("customVjp: evaluated through evalImpl only");
+  },
+  evalImpl: (args, p) => p.fun(args),
+  jvp: (ps, ts, p) => {
+    const [outs, res] = p.fwd(ps);
+    const tOut = bind(customLinOp, ts, { bwd: (cts: Tensor[]) => p.bwd(res, cts), outAvals: p.outAvals });
+    return [outs, tOut];
+  },
+  vmap: (args, bdims, p, size) => {
+    const moved = args.map((a, i) => batchAt0(a, bdims[i], size));
+    const outs = vmapFlat(p.fun, moved, moved.map(() => 0), 0, size);
+    return [outs, outs.map((): BDim => 0)];
+  },
+});
+
+/**
+ * `f` with a user-supplied reverse-mode rule: `fwd(...args) => [out, residuals]` and
+ * `bwd(residuals, ct) => [ct per argument]`.
+ *
+ * @example Gradient clipping in the backward pass
+ * ```ts
+ * import { customVjp, grad, np } from "../../mod.ts";
+ * const clipGrad = customVjp((x) => x, {
+ *   fwd: (x) => [x, null],
+ *   bwd: (_res, ct) => [np.clip(ct, -1, 1)],
+ * });
+ * if (grad((x) => clipGrad(x).mul(5))(1).item() !== 1) throw new Error("customVjp");
+ * ```
+ */
+export function customVjp(f: Fn, rules: { fwd: (...args: any[]) => [any, unknown]; bwd: (res: any, ct: any) => any[] }): Fn {
+  return (...args: unknown[]) => {
+    const flat = args.map((a) => flatten(a));
+    const sizes = flat.map(([l]) => l.length);
+    const split = (xs: Tensor[]) => {
+      let k = 0;
+      return flat.map(([, d], j) => unflatten(d, xs.slice(k, (k += sizes[j]))));
+    };
+    let outDef: ReturnType<typeof flatten>[1] | undefined;
+    const fun: FlatFn = (xs) => {
+      const [o, d] = flatten(f(...split(xs)));
+      outDef = d;
+      return o;
+    };
+    const fwd = (xs: Tensor[]): [Tensor[], unknown] => {
+      const [o, res] = rules.fwd(...split(xs));
+      return [flatten(o)[0], res];
+    };
+    const bwd = (res: unknown, cts: Tensor[]): Tensor[] => {
+      const r = rules.bwd(res, unflatten(outDef!, cts));
+      if (!Array.isArray(r) || r.length !== args.length) {
+        throw new TypeError(`customVjp: bwd must return an array with one cotangent per argument (${args.length}), got ${Array.isArray(r) ? r.length : typeof r}`);
+      }
+      return r.flatMap((c) => flatten(c)[0]);
+    };
+    const leaves = flat.flatMap(([l]) => l);
+    const outAvals = outAvalsOf(fun, leaves);
+    return unflatten(outDef!, bind(customVjpOp, leaves, { fun, fwd, bwd, outAvals }));
+  };
+}
+

@@ -1,0 +1,133 @@
+/**
+ * Public `jit` and `makeJaxpr`: trace once per input signature, cache, and call the staged
+ * program through the `jit` primitive (so jitted functions compose with every transform).
+ * @module
+ */
+import { bind } from "../core.ts";
+import { ArrayValue } from "../core.ts";
+import type { Tensor } from "../tensor.ts";
+import type { Jaxpr } from "../ir.ts";
+import { traceToJaxpr } from "../transforms/stage.ts";
+import { hoistConsts, jitOp } from "../transforms/jit.ts";
+import { type TreeDef, treeDefKey } from "../tree.ts";
+import { argnumList, flatten, unflatten } from "./_args.ts";
+
+// deno-lint-ignore no-explicit-any
+type Fn = (...args: any[]) => any;
+
+/** Options of `jit`. */
+export interface JitOptions {
+  /** Positional arguments treated as compile-time constants (part of the cache key). */
+  staticArgnums?: number | number[];
+}
+
+/** The staged program for one input signature. */
+export interface Lowered {
+  /** The staged program. */
+  jaxpr: Jaxpr;
+  /** A readable listing of the program (later: its fused kernels). */
+  asText(): string;
+}
+
+/** A jitted function. */
+export interface JitFunction {
+  // deno-lint-ignore no-explicit-any
+  (...args: unknown[]): any;
+  /** Stages the function for these arguments without running it. */
+  lower(...args: unknown[]): Lowered;
+  /** Number of traces so far (cache misses). */
+  readonly traceCount: number;
+}
+
+interface Entry {
+  jaxpr: Jaxpr;
+  consts: Tensor[];
+  outDef: TreeDef;
+}
+
+/** Hook for the compiler to describe a program's kernels in `lower().asText()`. */
+let describe: (j: Jaxpr) => string = (j) => j.toString();
+/** Installs the kernel-plan printer used by `lower().asText()`. */
+export function setProgramDescriber(d: (j: Jaxpr) => string): void {
+  describe = d;
+}
+
+/**
+ * Compiles `f`: traces it once per argument shapes/dtypes (and static values), caches the
+ * program, and runs the cached program on later calls.
+ *
+ * @example A jitted function
+ * ```ts
+ * import { jit, np } from "../../mod.ts";
+ * const f = jit((x) => np.sum(np.exp(x)));
+ * const y = f(np.zeros([3]));
+ * if (y.item() !== 3) throw new Error("jit");
+ * ```
+ */
+export function jit(f: Fn, opts: JitOptions = {}): JitFunction {
+  const cache = new Map<string, Entry>();
+  let traces = 0;
+  const stage = (args: unknown[]): [Entry, Tensor[]] => {
+    const statics = new Set(argnumList("jit", opts.staticArgnums ?? [], args.length));
+    const dynIdx = args.map((_, i) => i).filter((i) => !statics.has(i));
+    const [leaves, def] = flatten(dynIdx.map((i) => args[i]));
+    const key = JSON.stringify([
+      treeDefKey(def),
+      leaves.map((l) => [l.dtype, l.shape, l.aval.weak]),
+      [...statics].map((i) => staticKey(args[i])),
+    ]);
+    let e = cache.get(key);
+    if (!e) {
+      traces++;
+      let outDef: TreeDef | undefined;
+      const j = traceToJaxpr((xs) => {
+        const dyn = unflatten(def, xs) as unknown[];
+        const a = [...args];
+        dynIdx.forEach((i, k) => (a[i] = dyn[k]));
+        const [outs, od] = flatten(f(...a));
+        outDef = od;
+        return outs;
+      }, leaves.map((l) => l.aval));
+      e = { jaxpr: hoistConsts(j), consts: j.consts, outDef: outDef! };
+      if (j.consts.every((c) => c instanceof ArrayValue)) cache.set(key, e);
+    }
+    return [e, leaves];
+  };
+  const call = ((...args: unknown[]) => {
+    const [e, leaves] = stage(args);
+    const outs = bind(jitOp, [...e.consts, ...leaves], { jaxpr: e.jaxpr, name: f.name || "fn" });
+    return unflatten(e.outDef, outs);
+  }) as JitFunction;
+  call.lower = (...args: unknown[]): Lowered => {
+    const [e] = stage(args);
+    return { jaxpr: e.jaxpr, asText: () => describe(e.jaxpr) };
+  };
+  Object.defineProperty(call, "traceCount", { get: () => traces });
+  return call;
+}
+
+function staticKey(v: unknown): string {
+  if (typeof v === "function") return `fn:${v.name}:${String(v).length}`;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/**
+ * Traces `f` and returns its program (print it with `String(...)`).
+ *
+ * @example Print a program
+ * ```ts
+ * import { makeJaxpr, np } from "../../mod.ts";
+ * const j = makeJaxpr((x) => np.sin(x).mul(2))(np.ones([3]));
+ * if (!String(j).includes("sin")) throw new Error("makeJaxpr");
+ * ```
+ */
+export function makeJaxpr(f: Fn): (...args: unknown[]) => Jaxpr {
+  return (...args: unknown[]) => {
+    const [leaves, def] = flatten(args);
+    return traceToJaxpr((xs) => flatten(f(...(unflatten(def, xs) as unknown[])))[0], leaves.map((l) => l.aval));
+  };
+}

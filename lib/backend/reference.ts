@@ -1,0 +1,35 @@
+/**
+ * The reference backend: plain TypeScript over typed arrays, simple and obviously correct.
+ * Every op runs its `impl` rule, computing in float64 and rounding on store. It is the oracle
+ * that faster backends are tested against.
+ * @module
+ */
+import type { TypedArray } from "../dtype.ts";
+import type { Aval, OpDef } from "../ops/_define.ts";
+import type { ArrayValue } from "../core.ts";
+import { type Backend, registerBackend } from "./backend.ts";
+
+/** The reference backend instance. */
+export const referenceBackend: Backend = {
+  name: "reference",
+  fromHost(data: TypedArray): unknown {
+    return data.slice();
+  },
+  read(buf: unknown): Promise<TypedArray> {
+    return Promise.resolve((buf as TypedArray).slice());
+  },
+  readSync(buf: unknown): TypedArray {
+    return (buf as TypedArray).slice();
+  },
+  execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[] {
+    const host = inputs.map((x) => ({
+      data: (x.backend === referenceBackend ? x.buffer : x.backend.readSync(x.buffer, x.aval)) as TypedArray,
+      shape: x.aval.shape,
+      dtype: x.aval.dtype,
+    }));
+    return op.impl(host, params, outAvals);
+  },
+  free(): void {},
+};
+
+registerBackend(referenceBackend);

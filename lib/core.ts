@@ -1,0 +1,142 @@
+/**
+ * The trace stack and `bind`: autodidax's interpreter model with dynamic levels (omnistaging).
+ * Every primitive application goes through `bind`, which picks the innermost active trace among
+ * the arguments and lets it process the op. Level 0 is the eval trace (concrete arrays).
+ * @module
+ */
+import type { DType, TypedArray } from "./dtype.ts";
+import { Tensor } from "./tensor.ts";
+import type { Aval, OpDef } from "./ops/_define.ts";
+import { getBackend, type Backend } from "./backend/backend.ts";
+import { sizeOf } from "./shape.ts";
+
+/** One entry of the trace stack. */
+export interface MainTrace {
+  readonly level: number;
+  trace: Trace;
+  active: boolean;
+  readonly kind: string;
+}
+
+/** An interpreter: lifts foreign values into its tracers and processes primitives. */
+export abstract class Trace {
+  /** The stack entry this trace belongs to. */
+  readonly main: MainTrace;
+  constructor(main: MainTrace) {
+    this.main = main;
+  }
+  /** Wraps a value from a lower level as one of this trace's tracers. */
+  abstract lift(x: Tensor): Tensor;
+  /** Applies `op` to tracers of this trace. */
+  abstract process(op: OpDef, tracers: Tensor[], params: unknown, outAvals: Aval[]): Tensor[];
+}
+
+/** Concrete arrays: evaluates ops on the current backend. */
+class EvalTrace extends Trace {
+  lift(x: Tensor): Tensor {
+    return x;
+  }
+  process(op: OpDef, args: Tensor[], params: unknown, outAvals: Aval[]): Tensor[] {
+    if (op.evalImpl) return op.evalImpl(args, params);
+    const arrs = args as ArrayValue[];
+    const backend = arrs.length ? arrs[0].backend : getBackend();
+    const bufs = backend.execute(op, params, arrs, outAvals);
+    return bufs.map((b, i) => new ArrayValue(b, outAvals[i], backend));
+  }
+}
+
+const evalMain: MainTrace = { level: 0, trace: undefined as unknown as Trace, active: true, kind: "eval" };
+evalMain.trace = new EvalTrace(evalMain);
+const stack: MainTrace[] = [evalMain];
+
+/** Pushes a new trace of `kind`, runs `fn`, and pops it (even on error). */
+export function withMain<R>(kind: string, make: (m: MainTrace) => Trace, fn: (trace: Trace) => R): R {
+  const main: MainTrace = { level: stack.length, trace: undefined as unknown as Trace, active: true, kind };
+  main.trace = make(main);
+  stack.push(main);
+  try {
+    return fn(main.trace);
+  } finally {
+    stack.pop();
+    main.active = false;
+  }
+}
+
+/** The innermost trace currently on the stack. */
+export function currentLevel(): number {
+  return stack.length - 1;
+}
+
+/** Applies a primitive: shape inference at the call, then the innermost trace processes it. */
+export function bind(op: OpDef, args: Tensor[], params: unknown = {}): Tensor[] {
+  const outAvals = op.abstractEval(args.map((a) => a.aval), params);
+  let top = evalMain;
+  for (const a of args) {
+    const m = a._main;
+    if (!m.active) {
+      throw new TypeError(
+        `${op.name}: a traced Tensor escaped the transform that created it (it was used after ` +
+          `its ${m.kind} trace ended); return it from the transformed function instead`,
+      );
+    }
+    if (m.level > top.level) top = m;
+  }
+  const trace = top.trace;
+  const tracers = args.map((a) => (a._main === top ? a : trace.lift(a)));
+  return trace.process(op, tracers, params, outAvals);
+}
+
+/** `bind` for single-output ops. */
+export function bind1(op: OpDef, args: Tensor[], params: unknown = {}): Tensor {
+  return bind(op, args, params)[0];
+}
+
+const registry = typeof FinalizationRegistry === "undefined"
+  ? undefined
+  : new FinalizationRegistry<{ backend: Backend; buf: unknown }>((h) => h.backend.free(h.buf));
+
+/** A concrete array: a buffer on a backend. */
+export class ArrayValue extends Tensor {
+  #buf: unknown;
+  #aval: Aval;
+  /** The backend that owns the buffer. */
+  readonly backend: Backend;
+  constructor(buf: unknown, aval: Aval, backend: Backend) {
+    super();
+    this.#buf = buf;
+    this.#aval = aval;
+    this.backend = backend;
+    registry?.register(this, { backend, buf }, this);
+  }
+  get aval(): Aval {
+    return this.#aval;
+  }
+  get _main(): MainTrace {
+    return evalMain;
+  }
+  /** The backend buffer; throws after dispose. */
+  get buffer(): unknown {
+    if (this.#buf === undefined) {
+      throw new TypeError(`Tensor: used after dispose() (shape ${JSON.stringify(this.shape)})`);
+    }
+    return this.#buf;
+  }
+  override _concrete(): ArrayValue {
+    return this;
+  }
+  override dispose(): void {
+    if (this.#buf === undefined) return;
+    registry?.unregister(this);
+    this.backend.free(this.#buf);
+    this.#buf = undefined;
+  }
+}
+
+/** Makes a concrete array from host data (copied by the backend). */
+export function fromHost(data: TypedArray, shape: number[], dtype: DType, weak = false): ArrayValue {
+  if (data.length !== sizeOf(shape)) {
+    throw new TypeError(`array: ${data.length} values do not fill shape [${shape.join(",")}]`);
+  }
+  const backend = getBackend();
+  return new ArrayValue(backend.fromHost(data), { shape, dtype, weak }, backend);
+}

@@ -1,0 +1,16 @@
+/**
+ * The `np` namespace: NumPy's array API over tracegrad primitives, so every function is
+ * differentiable, batchable and jittable.
+ * @module
+ */
+import { registerNumpy } from "./tensor.ts";
+import * as self from "./numpy.ts";
+
+export * from "./numpy/creation.ts";
+export * from "./numpy/math.ts";
+export * from "./numpy/reductions.ts";
+export * from "./numpy/shape_ops.ts";
+export * from "./numpy/linalg.ts";
+export type { ArrayOptions } from "./numpy/_convert.ts";
+
+registerNumpy(self);

@@ -1,0 +1,115 @@
+/**
+ * Converting JS values to Tensors (`np.array` rules) and preparing operands for elementwise ops:
+ * dtype promotion with weak JS numbers, then NumPy broadcasting.
+ * @module
+ */
+import { fromHost } from "../core.ts";
+import { allocTyped, checkDType, type DType, dtypeOfTyped, promoteTypes, type TypeInfo } from "../dtype.ts";
+import { type ArrayLike, Tensor } from "../tensor.ts";
+import { broadcastShapes, checkShape, sizeOf } from "../shape.ts";
+import { broadcastInDim } from "../ops/movement.ts";
+import { convert } from "../ops/elementwise.ts";
+
+/** Options of `np.array`. */
+export interface ArrayOptions {
+  dtype?: DType;
+  shape?: number[];
+}
+
+function flattenNested(op: string, v: unknown, shape: number[], out: (number | boolean)[], depth: number): void {
+  if (Array.isArray(v)) {
+    if (shape.length <= depth) shape.push(v.length);
+    else if (shape[depth] !== v.length) {
+      throw new TypeError(`${op}: nested arrays are ragged (length ${v.length} where ${shape[depth]} was expected at depth ${depth})`);
+    }
+    for (const e of v) flattenNested(op, e, shape, out, depth + 1);
+    return;
+  }
+  if (typeof v !== "number" && typeof v !== "boolean") {
+    throw new TypeError(`${op}: values must be numbers, booleans, nested arrays or a TypedArray, got ${v === null ? "null" : typeof v}`);
+  }
+  if (shape.length > depth) throw new TypeError(`${op}: nested arrays are ragged (scalar at depth ${depth})`);
+  out.push(v);
+}
+
+/** `np.array` on any ArrayLike (or TypedArray); numbers without a dtype are weakly typed. */
+export function arrayFrom(values: unknown, opts: ArrayOptions = {}, op = "array"): Tensor {
+  const dtype = opts.dtype === undefined ? undefined : checkDType(opts.dtype, op);
+  if (values instanceof Tensor) return dtype ? convert(values, dtype) : values;
+  if (ArrayBuffer.isView(values)) {
+    const src = values as unknown as ArrayLike<number>;
+    const own = dtypeOfTyped(values);
+    const d = dtype ?? own;
+    if (!d) throw new TypeError(`${op}: unsupported TypedArray ${values.constructor.name}; pass { dtype }`);
+    const shape = opts.shape ? checkShape(op, opts.shape) : [src.length];
+    const data = allocTyped(d, src.length);
+    for (let i = 0; i < src.length; i++) data[i] = d === "bool" ? (src[i] ? 1 : 0) : src[i];
+    return fromHost(data, shape, d);
+  }
+  const shape: number[] = [];
+  const flat: (number | boolean)[] = [];
+  flattenNested(op, values, shape, flat, 0);
+  let d = dtype;
+  if (!d) {
+    if (flat.length && flat.every((x) => typeof x === "boolean")) d = "bool";
+    else if (flat.every((x) => typeof x === "boolean" || Number.isInteger(x))) d = flat.length ? "int32" : "float32";
+    else d = "float32";
+  }
+  const data = allocTyped(d, flat.length);
+  for (let i = 0; i < flat.length; i++) {
+    const x = Number(flat[i]);
+    data[i] = d === "bool" ? (x ? 1 : 0) : x;
+  }
+  const outShape = opts.shape ? checkShape(op, opts.shape) : shape;
+  if (sizeOf(outShape) !== flat.length) {
+    throw new TypeError(`${op}: ${flat.length} values cannot take shape [${outShape.join(",")}]`);
+  }
+  return fromHost(data, outShape, d);
+}
+
+/** Converts an ArrayLike to a Tensor (JS numbers become weakly typed scalars). */
+export function asTensor(x: unknown, op = "array"): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === "number" || typeof x === "boolean") {
+    const d: DType = typeof x === "boolean" ? "bool" : Number.isInteger(x) ? "int32" : "float32";
+    const data = allocTyped(d, 1);
+    data[0] = Number(x);
+    return fromHost(data, [], d, true);
+  }
+  return arrayFrom(x, {}, op);
+}
+
+/** The promoted type of several operands. */
+export function resultType(xs: Tensor[]): TypeInfo {
+  return xs.map((x) => ({ dtype: x.aval.dtype, weak: x.aval.weak })).reduce(promoteTypes);
+}
+
+/** Promotes to a common dtype (or `force`), then broadcasts to a common shape. */
+export function prepareOperands(op: string, xs: unknown[], force?: DType): Tensor[] {
+  const isScalar = (x: unknown) => typeof x === "number" || typeof x === "boolean";
+  const pre = xs.map((x) => (isScalar(x) ? null : asTensor(x, op)));
+  const infos: TypeInfo[] = xs.map((x, i) => {
+    const t = pre[i];
+    if (t) return { dtype: t.aval.dtype, weak: t.aval.weak };
+    return { dtype: typeof x === "boolean" ? "bool" : Number.isInteger(x) ? "int32" : "float32", weak: true };
+  });
+  const t = infos.reduce(promoteTypes);
+  const dtype = force ?? t.dtype;
+  const ts = xs.map((x, i) => pre[i] ?? scalar(Number(x), dtype, t.weak && !force));
+  const shape = broadcastShapes(op, ...ts.map((x) => x.aval.shape));
+  return ts.map((x) => broadcastTo(x.aval.dtype === dtype ? x : convert(x, dtype), shape));
+}
+
+/** A 0-d array holding `v` in `dtype`. */
+export function scalar(v: number, dtype: DType, weak = false): Tensor {
+  const data = allocTyped(dtype, 1);
+  data[0] = dtype === "bool" ? (v ? 1 : 0) : v;
+  return fromHost(data, [], dtype, weak);
+}
+
+/** Broadcasts to `shape` by NumPy rules (leading axes added). */
+export function broadcastTo(x: Tensor, shape: number[]): Tensor {
+  const s = x.aval.shape;
+  const off = shape.length - s.length;
+  return broadcastInDim(x, shape, s.map((_, i) => i + off));
+}

@@ -1,0 +1,100 @@
+/**
+ * Array creation: `array`, `zeros`, `ones`, `full`, `*Like`, `arange`, `linspace`, `eye`.
+ * Created arrays are concrete (under `jit` they become constants of the program).
+ * @module
+ */
+import { fromHost } from "../core.ts";
+import { allocTyped, checkDType, type DType } from "../dtype.ts";
+import type { ArrayLike, Tensor } from "../tensor.ts";
+import { checkShape, sizeOf } from "../shape.ts";
+import { type ArrayOptions, arrayFrom, asTensor } from "./_convert.ts";
+
+/** Options naming a dtype. */
+export interface DTypeOptions {
+  dtype?: DType;
+}
+
+/**
+ * Creates a Tensor from a number, nested arrays or a TypedArray (copied).
+ *
+ * @example From nested arrays
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * const x = np.array([[1, 2, 3], [4, 5, 6]], { dtype: "float32" });
+ * if (x.shape.join() !== "2,3") throw new Error("shape");
+ * ```
+ */
+export function array(values: ArrayLike | ArrayBufferView, opts?: ArrayOptions): Tensor {
+  return arrayFrom(values, opts);
+}
+
+/** A Tensor of `shape` filled with `value` (float32 unless `dtype` or a boolean value says otherwise). */
+export function full(shape: number[] | number, value: number | boolean, opts: DTypeOptions = {}): Tensor {
+  const s = checkShape("full", shape);
+  const d = opts.dtype ? checkDType(opts.dtype, "full") : typeof value === "boolean" ? "bool" : "float32";
+  const data = allocTyped(d, sizeOf(s));
+  data.fill(Number(value));
+  return fromHost(data, s, d);
+}
+/** Zeros. */
+export function zeros(shape: number[] | number, opts: DTypeOptions = {}): Tensor {
+  return full(shape, 0, opts);
+}
+/** Ones. */
+export function ones(shape: number[] | number, opts: DTypeOptions = {}): Tensor {
+  return full(shape, 1, opts);
+}
+/** A Tensor shaped like `x` filled with `value` (x's dtype unless given). */
+export function fullLike(x: ArrayLike, value: number | boolean, opts: DTypeOptions = {}): Tensor {
+  const t = asTensor(x, "fullLike");
+  return full(t.shape, value, { dtype: opts.dtype ?? t.dtype });
+}
+/** Zeros shaped like `x`. */
+export function zerosLike(x: ArrayLike, opts: DTypeOptions = {}): Tensor {
+  return fullLike(x, 0, opts);
+}
+/** Ones shaped like `x`. */
+export function onesLike(x: ArrayLike, opts: DTypeOptions = {}): Tensor {
+  return fullLike(x, 1, opts);
+}
+
+/**
+ * Evenly spaced values in [start, stop): `arange(stop)` or `arange(start, stop, step)`.
+ * int32 when every argument is an integer, else float32.
+ */
+export function arange(start: number, stop?: number, step = 1, opts: DTypeOptions = {}): Tensor {
+  if (stop === undefined) [start, stop] = [0, start];
+  if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be a finite non-zero number, got ${step}`);
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const d = opts.dtype ?? ([start, stop, step].every(Number.isInteger) ? "int32" : "float32");
+  const data = allocTyped(checkDType(d, "arange"), n);
+  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  return fromHost(data, [n], d);
+}
+
+/** `num` evenly spaced values from start to stop (inclusive unless `endpoint` is false). */
+export function linspace(start: number, stop: number, num = 50, opts: DTypeOptions & { endpoint?: boolean } = {}): Tensor {
+  if (!Number.isInteger(num) || num < 0) throw new RangeError(`linspace: num must be a non-negative integer, got ${num}`);
+  const endpoint = opts.endpoint ?? true;
+  const d = opts.dtype ?? "float32";
+  const data = allocTyped(checkDType(d, "linspace"), num);
+  const div = endpoint ? num - 1 : num;
+  const step = div > 0 ? (stop - start) / div : 0;
+  for (let i = 0; i < num; i++) data[i] = start + i * step;
+  if (endpoint && num > 1) data[num - 1] = stop;
+  return fromHost(data, [num], d);
+}
+
+/** An n×m matrix with ones on diagonal k. */
+export function eye(n: number, m?: number, opts: DTypeOptions & { k?: number } = {}): Tensor {
+  const cols = m ?? n;
+  checkShape("eye", [n, cols]);
+  const k = opts.k ?? 0;
+  const d = opts.dtype ?? "float32";
+  const data = allocTyped(checkDType(d, "eye"), n * cols);
+  for (let i = 0; i < n; i++) {
+    const j = i + k;
+    if (j >= 0 && j < cols) data[i * cols + j] = 1;
+  }
+  return fromHost(data, [n, cols], d);
+}

@@ -1,0 +1,267 @@
+/**
+ * Shape manipulation: reshape, transpose, expandDims, squeeze, concatenate, stack, split, pad,
+ * flip, broadcastTo, ravel, moveaxis, swapaxes and NumPy-style slicing.
+ * @module
+ */
+import type { ArrayLike, Tensor } from "../tensor.ts";
+import { broadcastShapes, fmtShape, normAxes, normAxis, shapeEqual, sizeOf } from "../shape.ts";
+import * as mv from "../ops/movement.ts";
+import { convert } from "../ops/elementwise.ts";
+import { asTensor, broadcastTo as bcast, resultType, scalar } from "./_convert.ts";
+
+/** Reshapes (row-major); one entry may be -1. */
+export function reshape(x: ArrayLike, shape: number[] | number): Tensor {
+  const t = asTensor(x, "reshape");
+  const s = typeof shape === "number" ? [shape] : [...shape];
+  const neg = s.filter((d) => d === -1).length;
+  if (neg > 1 || s.some((d) => !Number.isInteger(d) || d < -1)) {
+    throw new TypeError(`reshape: invalid shape ${fmtShape(s)}`);
+  }
+  if (neg === 1) {
+    const known = sizeOf(s.filter((d) => d !== -1));
+    const i = s.indexOf(-1);
+    if (known === 0 || t.size % known !== 0) {
+      throw new TypeError(`reshape: cannot reshape array of shape ${fmtShape(t.shape)} (size ${t.size}) into shape ${fmtShape(s)}`);
+    }
+    s[i] = t.size / known;
+  }
+  return mv.reshape(t, s);
+}
+
+/** Permutes axes (reverses them when `axes` is omitted). */
+export function transpose(x: ArrayLike, axes?: number[]): Tensor {
+  const t = asTensor(x, "transpose");
+  const perm = axes ? axes.map((a) => normAxis("transpose", a, t.ndim, "axes")) : [...Array(t.ndim).keys()].reverse();
+  return mv.transpose(t, perm);
+}
+
+/** Inserts size-1 axes at the given positions of the result. */
+export function expandDims(x: ArrayLike, axis: number | number[]): Tensor {
+  const t = asTensor(x, "expandDims");
+  const n = t.ndim + (typeof axis === "number" ? 1 : axis.length);
+  const axes = normAxes("expandDims", axis, n);
+  const shape: number[] = [];
+  let k = 0;
+  for (let i = 0; i < n; i++) shape.push(axes.includes(i) ? 1 : t.shape[k++]);
+  return mv.reshape(t, shape);
+}
+
+/** Removes size-1 axes (all of them, or the given ones, which must have size 1). */
+export function squeeze(x: ArrayLike, axis?: number | number[] | null): Tensor {
+  const t = asTensor(x, "squeeze");
+  const axes = axis === undefined || axis === null
+    ? t.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)
+    : normAxes("squeeze", axis, t.ndim);
+  for (const a of axes) {
+    if (t.shape[a] !== 1) throw new RangeError(`squeeze: cannot squeeze axis ${a} of size ${t.shape[a]} (shape ${fmtShape(t.shape)})`);
+  }
+  return mv.reshape(t, t.shape.filter((_, i) => !axes.includes(i)));
+}
+
+/** Joins arrays along an existing axis. */
+export function concatenate(xs: ArrayLike[], axis = 0): Tensor {
+  if (!xs.length) throw new TypeError("concatenate: need at least one array");
+  const ts = xs.map((x) => asTensor(x, "concatenate"));
+  if (ts.some((t) => t.ndim === 0)) throw new TypeError("concatenate: zero-dimensional arrays cannot be concatenated");
+  if (ts.some((t) => t.ndim !== ts[0].ndim)) {
+    throw new TypeError(`concatenate: all inputs must have the same number of dimensions, got shapes ${ts.map((t) => fmtShape(t.shape)).join(", ")}`);
+  }
+  const ax = normAxis("concatenate", axis, ts[0].ndim);
+  const d = resultType(ts).dtype;
+  return mv.concatenate(ts.map((t) => convert(t, d)), ax);
+}
+
+/** Joins equal-shaped arrays along a new axis. */
+export function stack(xs: ArrayLike[], axis = 0): Tensor {
+  if (!xs.length) throw new TypeError("stack: need at least one array");
+  const ts = xs.map((x) => asTensor(x, "stack"));
+  if (ts.some((t) => !shapeEqual(t.shape, ts[0].shape))) {
+    throw new TypeError(`stack: all input arrays must have the same shape, got ${ts.map((t) => fmtShape(t.shape)).join(", ")}`);
+  }
+  const ax = normAxis("stack", axis, ts[0].ndim + 1);
+  return concatenate(ts.map((t) => expandDims(t, ax)), ax);
+}
+
+/** Splits into equal sections (a number) or at the given indices. */
+export function split(x: ArrayLike, sectionsOrIndices: number | number[], axis = 0): Tensor[] {
+  const t = asTensor(x, "split");
+  const ax = normAxis("split", axis, t.ndim);
+  const n = t.shape[ax];
+  let cuts: number[];
+  if (typeof sectionsOrIndices === "number") {
+    const k = sectionsOrIndices;
+    if (!Number.isInteger(k) || k <= 0 || n % k !== 0) {
+      throw new RangeError(`split: array split does not result in an equal division (axis ${ax} of size ${n} into ${k} sections)`);
+    }
+    cuts = [...Array(k - 1).keys()].map((i) => ((i + 1) * n) / k);
+  } else cuts = sectionsOrIndices.map((i) => Math.min(Math.max(i < 0 ? i + n : i, 0), n));
+  const bounds = [0, ...cuts, n];
+  return bounds.slice(0, -1).map((s, i) => {
+    const e = Math.max(s, bounds[i + 1]);
+    return mv.slice(t, t.shape.map((_, j) => (j === ax ? s : 0)), t.shape.map((d, j) => (j === ax ? e : d)));
+  });
+}
+
+/** Options of `np.pad`. */
+export interface PadOptions {
+  mode?: "constant" | "edge" | "reflect";
+  constantValues?: number;
+}
+
+/** Pads with a constant, the edge values, or a reflection (NumPy `pad`). */
+export function pad(x: ArrayLike, padWidth: number | [number, number] | [number, number][], opts: PadOptions = {}): Tensor {
+  let t = asTensor(x, "pad");
+  const widths: [number, number][] = typeof padWidth === "number"
+    ? t.shape.map(() => [padWidth, padWidth])
+    : typeof padWidth[0] === "number"
+    ? t.shape.map(() => padWidth as [number, number])
+    : (padWidth as [number, number][]);
+  if (widths.length !== t.ndim || widths.some((w) => w.length !== 2 || w.some((v) => !Number.isInteger(v) || v < 0))) {
+    throw new RangeError(`pad: padWidth ${JSON.stringify(padWidth)} must give non-negative integer [before, after] pairs for ${t.ndim} axes`);
+  }
+  const mode = opts.mode ?? "constant";
+  if (mode === "constant") {
+    return mv.pad(t, scalar(opts.constantValues ?? 0, t.dtype), widths.map((w) => w[0]), widths.map((w) => w[1]));
+  }
+  if (mode !== "edge" && mode !== "reflect") throw new RangeError(`pad: unknown mode ${JSON.stringify(mode)}`);
+  widths.forEach(([lo, hi], ax) => {
+    if (!lo && !hi) return;
+    const n = t.shape[ax];
+    if (n === 0 || (mode === "reflect" && n === 1 && (lo || hi))) {
+      if (mode === "reflect" && n === 1) {
+        t = mv.concatenate([...Array(lo + hi + 1)].map(() => t), ax);
+        return;
+      }
+      throw new RangeError(`pad: cannot ${mode}-pad an empty axis ${ax}`);
+    }
+    const idx = (i: number): number => {
+      if (mode === "edge") return Math.min(Math.max(i, 0), n - 1);
+      const period = 2 * (n - 1);
+      let j = ((i % period) + period) % period;
+      if (j >= n) j = period - j;
+      return j;
+    };
+    const take = (i: number) => mv.slice(t, t.shape.map((_, j) => (j === ax ? idx(i) : 0)), t.shape.map((d, j) => (j === ax ? idx(i) + 1 : d)));
+    const before = [...Array(lo).keys()].map((k) => take(k - lo));
+    const after = [...Array(hi).keys()].map((k) => take(n + k));
+    t = mv.concatenate([...before, t, ...after], ax);
+  });
+  return t;
+}
+
+/** Reverses the given axes (all when omitted). */
+export function flip(x: ArrayLike, axis?: number | number[] | null): Tensor {
+  const t = asTensor(x, "flip");
+  return mv.rev(t, normAxes("flip", axis, t.ndim));
+}
+
+/** Broadcasts to `shape` by NumPy rules. */
+export function broadcastTo(x: ArrayLike, shape: number[]): Tensor {
+  const t = asTensor(x, "broadcastTo");
+  const out = broadcastShapes("broadcastTo", t.shape, shape);
+  if (!shapeEqual(out, shape)) {
+    throw new TypeError(`broadcastTo: cannot broadcast shape ${fmtShape(t.shape)} to ${fmtShape(shape)}`);
+  }
+  return bcast(t, shape);
+}
+
+/** Flattens to 1-d. */
+export function ravel(x: ArrayLike): Tensor {
+  const t = asTensor(x, "ravel");
+  return mv.reshape(t, [t.size]);
+}
+
+/** Moves axis `source` to position `destination`. */
+export function moveaxis(x: ArrayLike, source: number, destination: number): Tensor {
+  const t = asTensor(x, "moveaxis");
+  const s = normAxis("moveaxis", source, t.ndim, "source");
+  const d = normAxis("moveaxis", destination, t.ndim, "destination");
+  const perm = [...Array(t.ndim).keys()].filter((i) => i !== s);
+  perm.splice(d, 0, s);
+  return mv.transpose(t, perm);
+}
+
+/** Swaps two axes. */
+export function swapaxes(x: ArrayLike, a: number, b: number): Tensor {
+  const t = asTensor(x, "swapaxes");
+  const perm = [...Array(t.ndim).keys()];
+  const i = normAxis("swapaxes", a, t.ndim), j = normAxis("swapaxes", b, t.ndim);
+  [perm[i], perm[j]] = [perm[j], perm[i]];
+  return mv.transpose(t, perm);
+}
+
+/** One slicing spec: an index, a Python slice string ("1:5:2", "::-1"), null (new axis) or "...". */
+export type SliceSpec = number | string | null;
+
+function parseSlice(spec: string, n: number, axis: number): [number, number, number] {
+  const parts = spec.split(":");
+  if (parts.length < 2 || parts.length > 3) throw new TypeError(`slice: invalid slice ${JSON.stringify(spec)} for axis ${axis}`);
+  const num = (s: string | undefined): number | undefined => {
+    if (s === undefined || s.trim() === "") return undefined;
+    const v = Number(s);
+    if (!Number.isInteger(v)) throw new TypeError(`slice: invalid slice ${JSON.stringify(spec)} for axis ${axis}`);
+    return v;
+  };
+  const step = num(parts[2]) ?? 1;
+  if (step === 0) throw new RangeError(`slice: slice step cannot be zero (axis ${axis})`);
+  const clamp = (v: number | undefined, dflt: number, lo: number, hi: number) => {
+    if (v === undefined) return dflt;
+    if (v < 0) v += n;
+    return Math.min(Math.max(v, lo), hi);
+  };
+  return step > 0 ? [clamp(num(parts[0]), 0, 0, n), clamp(num(parts[1]), n, 0, n), step] : [clamp(num(parts[0]), n - 1, -1, n - 1), clamp(num(parts[1]), -1, -1, n - 1), step];
+}
+
+/**
+ * NumPy basic indexing: `slice(x, 0, "1:3", null, "::-1")`.
+ *
+ * @example Every other element, reversed
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * const y = np.arange(6).slice("::-2");
+ * if (y.dataSync().join() !== "5,3,1") throw new Error("slice");
+ * ```
+ */
+export function slice(x: ArrayLike, ...specs: SliceSpec[]): Tensor {
+  let t = asTensor(x, "slice");
+  const nEll = specs.filter((s) => s === "...").length;
+  if (nEll > 1) throw new TypeError("slice: an index can only have a single ellipsis");
+  const used = specs.filter((s) => s !== null && s !== "...").length;
+  if (used > t.ndim) throw new RangeError(`slice: too many indices (${used}) for array of dimension ${t.ndim}`);
+  const full: SliceSpec[] = [];
+  for (const s of specs) {
+    if (s === "...") for (let i = 0; i < t.ndim - used; i++) full.push(":");
+    else full.push(s);
+  }
+  while (full.filter((s) => s !== null).length < t.ndim) full.push(":");
+  const start: number[] = [], limit: number[] = [], strides: number[] = [], revAxes: number[] = [];
+  const outShape: number[] = [];
+  let ax = 0;
+  for (const s of full) {
+    if (s === null) {
+      outShape.push(1);
+      continue;
+    }
+    const n = t.shape[ax];
+    if (typeof s === "number") {
+      if (!Number.isInteger(s) || s < -n || s >= n) throw new RangeError(`slice: index ${s} is out of bounds for axis ${ax} with size ${n}`);
+      const i = s < 0 ? s + n : s;
+      start.push(i), limit.push(i + 1), strides.push(1);
+    } else if (typeof s === "string") {
+      const [a, b, st] = parseSlice(s, n, ax);
+      if (st > 0) {
+        start.push(a), limit.push(Math.max(a, b)), strides.push(st);
+      } else {
+        // reversed axis: element n-1-j of the flipped array is element j
+        revAxes.push(ax);
+        const ra = n - 1 - a, rb = n - 1 - b;
+        start.push(Math.min(ra, n)), limit.push(Math.max(ra, Math.min(rb, n))), strides.push(-st);
+      }
+      outShape.push(Math.max(0, Math.ceil((limit[limit.length - 1] - start[start.length - 1]) / strides[strides.length - 1])));
+    } else throw new TypeError(`slice: invalid index ${JSON.stringify(s)}`);
+    ax++;
+  }
+  t = mv.rev(t, revAxes);
+  t = mv.slice(t, start, limit, strides);
+  return mv.reshape(t, outShape);
+}

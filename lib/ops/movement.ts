@@ -1,0 +1,297 @@
+/**
+ * Structural primitives that move data without arithmetic: broadcastInDim, reshape, transpose,
+ * slice, pad, concatenate, rev. All are linear, so each carries a transpose rule.
+ * @module
+ */
+import { bind1 } from "../core.ts";
+import { allocTyped } from "../dtype.ts";
+import type { Tensor } from "../tensor.ts";
+import { fmtShape, invertPerm, sizeOf, stridesOf } from "../shape.ts";
+import { type Aval, defineOp, type HostArray, type OpDef, UndefPrimal } from "./_define.ts";
+import { batchAt0, full, moveAxis } from "./_util.ts";
+import { reduceSum } from "./reduce.ts";
+import { add, sub } from "./elementwise.ts";
+
+/** Calls `cb` with each multi-index of `shape` in row-major order. */
+export function forEachIndex(shape: readonly number[], cb: (idx: number[], flat: number) => void): void {
+  const n = sizeOf(shape);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let flat = 0; flat < n; flat++) {
+    cb(idx, flat);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Gathers `out[i] = x[srcIndex(i)]` (or `fill` where srcIndex returns -1). */
+function gatherImpl(x: HostArray, out: Aval, src: (idx: number[]) => number, fill = 0): Uint8Array | Int32Array | Float32Array | Float64Array {
+  const res = allocTyped(out.dtype, sizeOf(out.shape));
+  forEachIndex(out.shape, (idx, flat) => {
+    const s = src(idx);
+    res[flat] = s < 0 ? fill : x.data[s];
+  });
+  return res;
+}
+
+const shapeOf = (x: Tensor | UndefPrimal): number[] => x.aval.shape;
+
+interface BroadcastParams {
+  shape: number[];
+  dims: number[];
+}
+/** `broadcastInDim`: operand axis i maps to output axis dims[i] (size equal or 1). */
+export const broadcastInDimOp: OpDef<BroadcastParams> = defineOp({
+  name: "broadcastInDim",
+  kind: "structural",
+  abstractEval: ([a], { shape, dims }) => {
+    const ok = dims.length === a.shape.length &&
+      dims.every((d, i) => d >= 0 && d < shape.length && (i === 0 || d > dims[i - 1]) && (a.shape[i] === 1 || a.shape[i] === shape[d]));
+    if (!ok) {
+      throw new TypeError(`broadcastTo: cannot broadcast shape ${fmtShape(a.shape)} to ${fmtShape(shape)}`);
+    }
+    return [{ shape: [...shape], dtype: a.dtype, weak: a.weak }];
+  },
+  impl: ([x], { dims }, [out]) => {
+    const st = stridesOf(x.shape);
+    return [gatherImpl(x, out, (idx) => {
+      let s = 0;
+      for (let i = 0; i < dims.length; i++) if (x.shape[i] !== 1) s += idx[dims[i]] * st[i];
+      return s;
+    })];
+  },
+  jvp: ([x], [dx], p) => [[broadcastInDim(x, p.shape, p.dims)], [broadcastInDim(dx, p.shape, p.dims)]],
+  vmap: ([x], [bd], p, size) => [[broadcastInDim(moveAxis(x, bd!, 0), [size, ...p.shape], [0, ...p.dims.map((d) => d + 1)])], [0]],
+  transpose: ([ct], [x], { shape, dims }) => {
+    const inShape = shapeOf(x);
+    const sumAxes = shape.map((_, i) => i).filter((i) => !dims.includes(i) || inShape[dims.indexOf(i)] !== shape[i]);
+    const summed = sumAxes.length ? reduceSum(ct, sumAxes) : ct;
+    return [reshape(summed, inShape)];
+  },
+});
+
+/** `reshape` primitive (row-major). */
+export const reshapeOp: OpDef<{ shape: number[] }> = defineOp({
+  name: "reshape",
+  kind: "structural",
+  abstractEval: ([a], { shape }) => {
+    if (sizeOf(shape) !== sizeOf(a.shape)) {
+      throw new TypeError(`reshape: cannot reshape array of shape ${fmtShape(a.shape)} (size ${sizeOf(a.shape)}) into shape ${fmtShape(shape)}`);
+    }
+    return [{ shape: [...shape], dtype: a.dtype, weak: a.weak }];
+  },
+  impl: ([x]) => [x.data.slice()],
+  jvp: ([x], [dx], p) => [[reshape(x, p.shape)], [reshape(dx, p.shape)]],
+  vmap: ([x], [bd], p, size) => [[reshape(moveAxis(x, bd!, 0), [size, ...p.shape])], [0]],
+  transpose: ([ct], [x]) => [reshape(ct, shapeOf(x))],
+});
+
+/** `transpose` primitive: output axis i is operand axis perm[i]. */
+export const transposeOp: OpDef<{ perm: number[] }> = defineOp({
+  name: "transpose",
+  kind: "structural",
+  abstractEval: ([a], { perm }) => {
+    if (perm.length !== a.shape.length || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) {
+      throw new RangeError(`transpose: axes ${JSON.stringify(perm)} are not a permutation of ${a.shape.length} axes`);
+    }
+    return [{ shape: perm.map((p) => a.shape[p]), dtype: a.dtype, weak: a.weak }];
+  },
+  impl: ([x], { perm }, [out]) => {
+    const st = stridesOf(x.shape);
+    return [gatherImpl(x, out, (idx) => idx.reduce((s, v, i) => s + v * st[perm[i]], 0))];
+  },
+  jvp: ([x], [dx], p) => [[transpose(x, p.perm)], [transpose(dx, p.perm)]],
+  vmap: ([x], [bd], p) => [[transpose(x, [bd!, ...p.perm.map((q) => (q >= bd! ? q + 1 : q))])], [0]],
+  transpose: ([ct], _x, { perm }) => [transpose(ct, invertPerm(perm))],
+});
+
+interface SliceParams {
+  start: number[];
+  limit: number[];
+  strides: number[];
+}
+/** `slice` primitive: static start/limit with positive strides. */
+export const sliceOp: OpDef<SliceParams> = defineOp({
+  name: "slice",
+  kind: "structural",
+  abstractEval: ([a], { start, limit, strides }) => {
+    const bad = start.length !== a.shape.length ||
+      a.shape.some((d, i) => !(start[i] >= 0 && start[i] <= limit[i] && limit[i] <= d && strides[i] >= 1));
+    if (bad) {
+      throw new RangeError(`slice: start ${JSON.stringify(start)}, limit ${JSON.stringify(limit)}, strides ${JSON.stringify(strides)} do not fit shape ${fmtShape(a.shape)}`);
+    }
+    return [{ shape: a.shape.map((_, i) => Math.ceil((limit[i] - start[i]) / strides[i])), dtype: a.dtype, weak: a.weak }];
+  },
+  impl: ([x], { start, strides }, [out]) => {
+    const st = stridesOf(x.shape);
+    return [gatherImpl(x, out, (idx) => idx.reduce((s, v, i) => s + (start[i] + v * strides[i]) * st[i], 0))];
+  },
+  jvp: ([x], [dx], p) => [[slice(x, p.start, p.limit, p.strides)], [slice(dx, p.start, p.limit, p.strides)]],
+  vmap: ([x], [bd], p) => {
+    const ins = <T>(a: T[], v: T) => [...a.slice(0, bd!), v, ...a.slice(bd!)];
+    return [[slice(x, ins(p.start, 0), ins(p.limit, x.aval.shape[bd!]), ins(p.strides, 1))], [bd]];
+  },
+  transpose: ([ct], [x], { start, strides }) => {
+    const inShape = shapeOf(x);
+    const outShape = ct.aval.shape;
+    const lo = start.map((s, i) => Math.min(s, inShape[i]));
+    const hi = inShape.map((d, i) => d - lo[i] - (outShape[i] === 0 ? 0 : (outShape[i] - 1) * strides[i] + 1));
+    return [pad(ct, full([], 0, ct.aval.dtype), lo, hi, strides.map((s) => s - 1))];
+  },
+});
+
+interface PadParams {
+  lo: number[];
+  hi: number[];
+  interior: number[];
+}
+/** `pad` primitive: low/high padding (negative crops) and interior padding, with a scalar pad value. */
+export const padOp: OpDef<PadParams> = defineOp({
+  name: "pad",
+  kind: "structural",
+  abstractEval: ([a, v], { lo, hi, interior }) => {
+    if (v.shape.length !== 0 || v.dtype !== a.dtype) {
+      throw new TypeError(`pad: padding value must be a scalar of dtype ${a.dtype}, got shape ${fmtShape(v.shape)} ${v.dtype}`);
+    }
+    const shape = a.shape.map((d, i) => lo[i] + hi[i] + (d === 0 ? 0 : (d - 1) * (interior[i] + 1) + 1));
+    if (lo.length !== a.shape.length || shape.some((d) => d < 0) || interior.some((x) => x < 0)) {
+      throw new RangeError(`pad: padding lo ${JSON.stringify(lo)}, hi ${JSON.stringify(hi)}, interior ${JSON.stringify(interior)} is invalid for shape ${fmtShape(a.shape)}`);
+    }
+    return [{ shape, dtype: a.dtype, weak: a.weak }];
+  },
+  impl: ([x, v], { lo, interior }, [out]) => {
+    const st = stridesOf(x.shape);
+    return [gatherImpl(x, out, (idx) => {
+      let s = 0;
+      for (let i = 0; i < idx.length; i++) {
+        const q = idx[i] - lo[i];
+        const step = interior[i] + 1;
+        if (q < 0 || q % step !== 0 || q / step >= x.shape[i]) return -1;
+        s += (q / step) * st[i];
+      }
+      return s;
+    }, v.data[0])];
+  },
+  jvp: ([x, v], [dx, dv], p) => [[pad(x, v, p.lo, p.hi, p.interior)], [pad(dx, dv, p.lo, p.hi, p.interior)]],
+  vmap: ([x, v], [bx, bv], p, size) => {
+    if (bv !== null) throw new TypeError("pad: a batched padding value is not supported under vmap");
+    const ins = (a: number[], val: number) => [val, ...a];
+    return [[pad(batchAt0(x, bx, size), v, ins(p.lo, 0), ins(p.hi, 0), ins(p.interior, 0))], [0]];
+  },
+  transpose: ([ct], [x, v], { lo, hi, interior }) => {
+    let tx: Tensor | null = null;
+    if (x instanceof UndefPrimal) {
+      const unpadded = pad(ct, full([], 0, ct.aval.dtype), lo.map((l) => -Math.min(l, 0)), hi.map((h) => -Math.min(h, 0)), lo.map(() => 0));
+      const lo2 = lo.map((l) => Math.max(l, 0));
+      const shp = unpadded.aval.shape;
+      const inShape = x.aval.shape;
+      tx = slice(unpadded, lo2, inShape.map((d, i) => (d === 0 ? lo2[i] : lo2[i] + (d - 1) * (interior[i] + 1) + 1)).map((l, i) => Math.min(l, shp[i])), interior.map((s) => s + 1));
+    }
+    let tv: Tensor | null = null;
+    if (v instanceof UndefPrimal) {
+      const all = ct.aval.shape.map((_, i) => i);
+      tv = reduceSum(ct, all);
+      if (tx) tv = sub(tv, reduceSum(tx, all));
+    }
+    return [tx, tv];
+  },
+});
+
+/** `concatenate` primitive along `axis` (operands share all other dims and the dtype). */
+export const concatenateOp: OpDef<{ axis: number }> = defineOp({
+  name: "concatenate",
+  kind: "structural",
+  abstractEval: (avals, { axis }) => {
+    const a0 = avals[0];
+    for (const a of avals) {
+      if (a.shape.length !== a0.shape.length || a.dtype !== a0.dtype || a.shape.some((d, i) => i !== axis && d !== a0.shape[i])) {
+        throw new TypeError(`concatenate: all input shapes must match except on axis ${axis}, got ${avals.map((b) => fmtShape(b.shape) + " " + b.dtype).join(", ")}`);
+      }
+    }
+    const shape = [...a0.shape];
+    shape[axis] = avals.reduce((s, a) => s + a.shape[axis], 0);
+    return [{ shape, dtype: a0.dtype, weak: avals.every((a) => a.weak) }];
+  },
+  impl: (xs, { axis }, [out]) => {
+    const res = allocTyped(out.dtype, sizeOf(out.shape));
+    const outer = sizeOf(out.shape.slice(0, axis));
+    const inner = sizeOf(out.shape.slice(axis + 1));
+    let off = 0;
+    const rowOut = out.shape[axis] * inner;
+    for (const x of xs) {
+      const row = x.shape[axis] * inner;
+      for (let o = 0; o < outer; o++) res.set(x.data.subarray(o * row, (o + 1) * row), o * rowOut + off);
+      off += row;
+    }
+    return [res];
+  },
+  jvp: (xs, dxs, p) => [[concatenate(xs, p.axis)], [concatenate(dxs, p.axis)]],
+  vmap: (xs, bds, p, size) => [[concatenate(xs.map((x, i) => batchAt0(x, bds[i], size)), p.axis + 1)], [0]],
+  transpose: ([ct], xs, { axis }) => {
+    let off = 0;
+    const shp = ct.aval.shape;
+    return xs.map((x) => {
+      const n = x.aval.shape[axis];
+      const start = shp.map((_, i) => (i === axis ? off : 0));
+      const limit = shp.map((d, i) => (i === axis ? off + n : d));
+      off += n;
+      return x instanceof UndefPrimal ? slice(ct, start, limit, shp.map(() => 1)) : null;
+    });
+  },
+});
+
+/** `rev` primitive: reverses the listed axes. */
+export const revOp: OpDef<{ axes: number[] }> = defineOp({
+  name: "rev",
+  kind: "structural",
+  abstractEval: ([a]) => [{ ...a, shape: [...a.shape] }],
+  impl: ([x], { axes }, [out]) => {
+    const st = stridesOf(x.shape);
+    return [gatherImpl(x, out, (idx) => idx.reduce((s, v, i) => s + (axes.includes(i) ? x.shape[i] - 1 - v : v) * st[i], 0))];
+  },
+  jvp: ([x], [dx], p) => [[rev(x, p.axes)], [rev(dx, p.axes)]],
+  vmap: ([x], [bd], p) => [[rev(x, p.axes.map((a) => (a >= bd! ? a + 1 : a)))], [bd]],
+  transpose: ([ct], _x, p) => [rev(ct, p.axes)],
+});
+
+/** Binds `broadcastInDim` (no-op when nothing changes). */
+export function broadcastInDim(x: Tensor, shape: number[], dims: number[]): Tensor {
+  const s = x.aval.shape;
+  if (s.length === shape.length && s.every((d, i) => d === shape[i])) return x;
+  return bind1(broadcastInDimOp, [x], { shape, dims });
+}
+/** Binds `reshape` (no-op when the shape is unchanged). */
+export function reshape(x: Tensor, shape: number[]): Tensor {
+  const s = x.aval.shape;
+  if (s.length === shape.length && s.every((d, i) => d === shape[i])) return x;
+  return bind1(reshapeOp, [x], { shape });
+}
+/** Binds `transpose` (no-op for the identity). */
+export function transpose(x: Tensor, perm: number[]): Tensor {
+  if (perm.every((p, i) => p === i) && perm.length === x.aval.shape.length) return x;
+  return bind1(transposeOp, [x], { perm });
+}
+/** Binds `slice`. */
+export function slice(x: Tensor, start: number[], limit: number[], strides?: number[]): Tensor {
+  return bind1(sliceOp, [x], { start, limit, strides: strides ?? start.map(() => 1) });
+}
+/** Binds `pad`. */
+export function pad(x: Tensor, value: Tensor, lo: number[], hi: number[], interior?: number[]): Tensor {
+  return bind1(padOp, [x, value], { lo, hi, interior: interior ?? lo.map(() => 0) });
+}
+/** Binds `concatenate`. */
+export function concatenate(xs: Tensor[], axis: number): Tensor {
+  return xs.length === 1 ? xs[0] : bind1(concatenateOp, xs, { axis });
+}
+/** Binds `rev`. */
+export function rev(x: Tensor, axes: number[]): Tensor {
+  return axes.length ? bind1(revOp, [x], { axes }) : x;
+}
+
+/** Adds tangents/cotangents, treating null as zero. */
+export function addAny(a: Tensor | null, b: Tensor | null): Tensor | null {
+  if (!a) return b;
+  if (!b) return a;
+  return add(a, b);
+}

@@ -1,0 +1,93 @@
+/**
+ * Shape arithmetic: sizes, strides, broadcasting and axis normalisation.
+ * Pure functions over `number[]`; every error names the calling op.
+ * @module
+ */
+
+/** Number of elements of a shape. */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Row-major strides (in elements) of a shape. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+/** Formats a shape as `[2,3]` for messages. */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(",")}]`;
+}
+
+/** True when two shapes are identical. */
+export function shapeEqual(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** NumPy broadcasting of any number of shapes; TypeError naming `op` when impossible. */
+export function broadcastShapes(op: string, ...shapes: (readonly number[])[]): number[] {
+  const nd = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(nd).fill(1);
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const j = nd - s.length + i;
+      const d = s[i];
+      if (d === out[j] || d === 1) continue;
+      if (out[j] === 1) out[j] = d;
+      else {
+        throw new TypeError(`${op}: cannot broadcast shapes ${shapes.map(fmtShape).join(" and ")}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Normalises a possibly negative axis for rank `ndim`; RangeError naming `op` otherwise. */
+export function normAxis(op: string, axis: number, ndim: number, argName = "axis"): number {
+  if (!Number.isInteger(axis)) {
+    throw new TypeError(`${op}: ${argName} must be an integer, got ${axis}`);
+  }
+  if (axis < -ndim || axis >= ndim) {
+    throw new RangeError(`${op}: ${argName} ${axis} is out of bounds for array of dimension ${ndim}`);
+  }
+  return axis < 0 ? axis + ndim : axis;
+}
+
+/** Normalises an axis list (or all axes when undefined/null); rejects repeats. */
+export function normAxes(
+  op: string,
+  axis: number | readonly number[] | null | undefined,
+  ndim: number,
+): number[] {
+  if (axis === undefined || axis === null) return [...Array(ndim).keys()];
+  const list = typeof axis === "number" ? [axis] : [...axis];
+  const out = list.map((a) => normAxis(op, a, ndim));
+  if (new Set(out).size !== out.length) {
+    throw new RangeError(`${op}: repeated axis in ${JSON.stringify(list)}`);
+  }
+  return out;
+}
+
+/** Checks a shape is a list of non-negative integers. */
+export function checkShape(op: string, shape: unknown, argName = "shape"): number[] {
+  if (typeof shape === "number") shape = [shape];
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new TypeError(`${op}: ${argName} must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  return [...shape];
+}
+
+/** The inverse of a permutation. */
+export function invertPerm(perm: readonly number[]): number[] {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inv[p] = i));
+  return inv;
+}

@@ -1,0 +1,267 @@
+/**
+ * `Tensor`: the public, immutable n-d array. Concrete arrays and every kind of tracer extend it,
+ * so user code is the same under `grad`, `vmap` and `jit`. Methods forward to the `np` namespace,
+ * which registers itself here at load time (a type-only import keeps the module graph acyclic).
+ * @module
+ */
+import type { DType, TypedArray } from "./dtype.ts";
+import type { Aval } from "./ops/_define.ts";
+import type { ArrayValue, MainTrace } from "./core.ts";
+import type * as NP from "./numpy.ts";
+import type { AxisOptions, SliceSpec } from "./numpy.ts";
+import { formatTensor } from "./format.ts";
+
+let np: typeof NP;
+
+/** Called once by `numpy.ts` so that Tensor methods can reach the array functions. */
+export function registerNumpy(ns: typeof NP): void {
+  np = ns;
+}
+
+/** Anything the array functions accept as an array. */
+export type ArrayLike = Tensor | number | boolean | NestedArray;
+/** Nested JS arrays of numbers or booleans. */
+export type NestedArray = readonly (number | boolean | NestedArray)[];
+
+/**
+ * An immutable n-dimensional array. Create one with `np.array`, `np.zeros`, ...; read it with
+ * `await t.data()`. Memory is released when the Tensor becomes unreachable, or at once with
+ * `t.dispose()` / `using t = ...`.
+ *
+ * @example Basic use
+ * ```ts
+ * import { np } from "../mod.ts";
+ * const x = np.array([[1, 2], [3, 4]]);
+ * const y = x.mul(2).add(1);
+ * if (y.shape.join() !== "2,2") throw new Error("bad shape");
+ * ```
+ */
+export abstract class Tensor {
+  /** Abstract value: shape, dtype and weak-type flag. */
+  abstract get aval(): Aval;
+  /** @internal The trace this Tensor belongs to. */
+  abstract get _main(): MainTrace;
+  /** @internal The concrete array behind this Tensor, or a TypeError when it has none. */
+  abstract _concrete(): ArrayValue;
+
+  /** The shape. */
+  get shape(): number[] {
+    return [...this.aval.shape];
+  }
+  /** The dtype. */
+  get dtype(): DType {
+    return this.aval.dtype;
+  }
+  /** The number of dimensions. */
+  get ndim(): number {
+    return this.aval.shape.length;
+  }
+  /** The number of elements. */
+  get size(): number {
+    let n = 1;
+    for (const d of this.aval.shape) n *= d;
+    return n;
+  }
+
+  /** The values, row-major, as a typed array (Uint8Array for bool). */
+  data(): Promise<TypedArray> {
+    const c = this._concrete();
+    return c.backend.read(c.buffer, c.aval);
+  }
+  /** The values synchronously (CPU backends only). */
+  dataSync(): TypedArray {
+    const c = this._concrete();
+    return c.backend.readSync(c.buffer, c.aval);
+  }
+  /** The values as nested JS arrays (NumPy's `tolist()`). */
+  async toNested(): Promise<unknown> {
+    return nest(await this.data(), this.shape, this.dtype);
+  }
+  /** The values as nested JS arrays, synchronously (CPU backends only). */
+  toNestedSync(): unknown {
+    return nest(this.dataSync(), this.shape, this.dtype);
+  }
+  /** The single value of a size-1 Tensor. */
+  item(): number | boolean {
+    if (this.size !== 1) {
+      throw new TypeError(`item: only size-1 arrays convert to a scalar, got shape [${this.shape.join(",")}]`);
+    }
+    const v = this.dataSync()[0];
+    return this.dtype === "bool" ? v !== 0 : v;
+  }
+  /** Releases the memory now; the Tensor must not be used afterwards. */
+  dispose(): void {}
+  /** `using t = ...` support. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+  /** JS coercion (`x > 0`, `+x`): only for size-1 concrete Tensors. */
+  [Symbol.toPrimitive](hint: string): number | string | boolean {
+    if (hint === "string") return this.toString();
+    return this.item();
+  }
+  /** NumPy-style text. */
+  toString(): string {
+    try {
+      return formatTensor(this.dataSync(), this.shape, this.dtype);
+    } catch {
+      return `Tensor(shape=[${this.shape.join(",")}], dtype=${this.dtype}, traced)`;
+    }
+  }
+
+  add(y: ArrayLike): Tensor {
+    return np.add(this, y);
+  }
+  sub(y: ArrayLike): Tensor {
+    return np.subtract(this, y);
+  }
+  mul(y: ArrayLike): Tensor {
+    return np.multiply(this, y);
+  }
+  div(y: ArrayLike): Tensor {
+    return np.divide(this, y);
+  }
+  pow(y: ArrayLike): Tensor {
+    return np.power(this, y);
+  }
+  maximum(y: ArrayLike): Tensor {
+    return np.maximum(this, y);
+  }
+  minimum(y: ArrayLike): Tensor {
+    return np.minimum(this, y);
+  }
+  equal(y: ArrayLike): Tensor {
+    return np.equal(this, y);
+  }
+  notEqual(y: ArrayLike): Tensor {
+    return np.notEqual(this, y);
+  }
+  less(y: ArrayLike): Tensor {
+    return np.less(this, y);
+  }
+  lessEqual(y: ArrayLike): Tensor {
+    return np.lessEqual(this, y);
+  }
+  greater(y: ArrayLike): Tensor {
+    return np.greater(this, y);
+  }
+  greaterEqual(y: ArrayLike): Tensor {
+    return np.greaterEqual(this, y);
+  }
+  neg(): Tensor {
+    return np.negative(this);
+  }
+  abs(): Tensor {
+    return np.abs(this);
+  }
+  exp(): Tensor {
+    return np.exp(this);
+  }
+  log(): Tensor {
+    return np.log(this);
+  }
+  sqrt(): Tensor {
+    return np.sqrt(this);
+  }
+  square(): Tensor {
+    return np.square(this);
+  }
+  sin(): Tensor {
+    return np.sin(this);
+  }
+  cos(): Tensor {
+    return np.cos(this);
+  }
+  tanh(): Tensor {
+    return np.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return np.sigmoid(this);
+  }
+  clip(min: ArrayLike | null, max: ArrayLike | null): Tensor {
+    return np.clip(this, min, max);
+  }
+  astype(dtype: DType): Tensor {
+    return np.astype(this, dtype);
+  }
+  sum(opts?: AxisOptions): Tensor {
+    return np.sum(this, opts);
+  }
+  mean(opts?: AxisOptions): Tensor {
+    return np.mean(this, opts);
+  }
+  max(opts?: AxisOptions): Tensor {
+    return np.max(this, opts);
+  }
+  min(opts?: AxisOptions): Tensor {
+    return np.min(this, opts);
+  }
+  prod(opts?: AxisOptions): Tensor {
+    return np.prod(this, opts);
+  }
+  argmax(opts?: { axis?: number; keepdims?: boolean }): Tensor {
+    return np.argmax(this, opts);
+  }
+  argmin(opts?: { axis?: number; keepdims?: boolean }): Tensor {
+    return np.argmin(this, opts);
+  }
+  var(opts?: AxisOptions & { ddof?: number }): Tensor {
+    return np.var(this, opts);
+  }
+  std(opts?: AxisOptions & { ddof?: number }): Tensor {
+    return np.std(this, opts);
+  }
+  reshape(shape: number[]): Tensor {
+    return np.reshape(this, shape);
+  }
+  transpose(axes?: number[]): Tensor {
+    return np.transpose(this, axes);
+  }
+  /** The transpose (reversed axes). */
+  get T(): Tensor {
+    return np.transpose(this);
+  }
+  ravel(): Tensor {
+    return np.ravel(this);
+  }
+  flatten(): Tensor {
+    return np.ravel(this);
+  }
+  squeeze(axis?: number | number[]): Tensor {
+    return np.squeeze(this, axis);
+  }
+  expandDims(axis: number | number[]): Tensor {
+    return np.expandDims(this, axis);
+  }
+  broadcastTo(shape: number[]): Tensor {
+    return np.broadcastTo(this, shape);
+  }
+  flip(axis?: number | number[]): Tensor {
+    return np.flip(this, axis);
+  }
+  slice(...specs: SliceSpec[]): Tensor {
+    return np.slice(this, ...specs);
+  }
+  matmul(y: ArrayLike): Tensor {
+    return np.matmul(this, y);
+  }
+  dot(y: ArrayLike): Tensor {
+    return np.dot(this, y);
+  }
+}
+
+function nest(data: TypedArray, shape: number[], dtype: DType): unknown {
+  const conv = dtype === "bool" ? (v: number) => v !== 0 : (v: number) => v;
+  if (shape.length === 0) return conv(data[0]);
+  const rec = (off: number, d: number): unknown[] => {
+    const n = shape[d];
+    let step = 1;
+    for (let i = d + 1; i < shape.length; i++) step *= shape[i];
+    const out: unknown[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push(d === shape.length - 1 ? conv(data[off + i]) : rec(off + i * step, d + 1));
+    }
+    return out;
+  };
+  return rec(0, 0);
+}

@@ -1,0 +1,27 @@
+/**
+ * tracegrad: JAX-style composable transforms (grad, vjp, jvp, vmap, jit) over N-d arrays in
+ * TypeScript, built around N-dimensional convolution. Runs on Deno, Bun, Node and browsers.
+ *
+ * @example Gradient of a small function
+ * ```ts
+ * import { grad, np } from "./mod.ts";
+ * const f = (x: np.Tensor) => np.sum(np.tanh(x));
+ * const g = grad(f)(np.array([0, 1], { dtype: "float32" }));
+ * if (Math.abs(g.dataSync()[0] - 1) > 1e-6) throw new Error("grad");
+ * ```
+ * @module
+ */
+import "./lib/backend/reference.ts";
+import * as np from "./lib/numpy_ns.ts";
+
+export { np };
+export { Tensor } from "./lib/tensor.ts";
+export type { ArrayLike, NestedArray } from "./lib/tensor.ts";
+export type { DType, TypedArray } from "./lib/dtype.ts";
+export { grad, hessian, jacfwd, jacrev, jvp, linearize, stopGradient, valueAndGrad, vjp } from "./lib/api/autodiff.ts";
+export type { GradOptions } from "./lib/api/autodiff.ts";
+export { vmap } from "./lib/api/batching.ts";
+export type { AxisSpec, VmapOptions } from "./lib/api/batching.ts";
+export { jit, makeJaxpr } from "./lib/api/jit.ts";
+export type { JitFunction, JitOptions, Lowered } from "./lib/api/jit.ts";
+export { Jaxpr } from "./lib/ir.ts";
