@@ -25,3 +25,7 @@ export type { AxisSpec, VmapOptions } from "./lib/api/batching.ts";
 export { jit, makeJaxpr } from "./lib/api/jit.ts";
 export type { JitFunction, JitOptions, Lowered } from "./lib/api/jit.ts";
 export { Jaxpr } from "./lib/ir.ts";
+export { checkGrads } from "./lib/api/check_grads.ts";
+export type { CheckGradsOptions } from "./lib/api/check_grads.ts";
+export { customJvp, customVjp } from "./lib/api/custom.ts";
+export * as random from "./lib/random.ts";

@@ -25,7 +25,8 @@ export function flattenFloat(op: string, tree: unknown): [Tensor[], TreeDef] {
   const [leaves, def] = treeFlatten(tree, isLeaf);
   const ts = leaves.map((l) => {
     if (typeof l === "number") return scalar(l, "float32");
-    const t = asTensor(l);
+    let t = asTensor(l);
+    if (t.aval.weak && !isFloat(t.aval.dtype)) t = convert(t, "float32");
     if (!isFloat(t.aval.dtype)) {
       throw new TypeError(`${op}: differentiated inputs must be float32 or float64, got ${t.aval.dtype} (shape [${t.shape.join(",")}]); cast with astype("float32")`);
     }

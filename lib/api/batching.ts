@@ -22,7 +22,7 @@ export interface VmapOptions {
 
 function specLeaves(op: string, spec: AxisSpec, n: number): BDim[] {
   if (spec === null || typeof spec === "number") return Array(n).fill(spec);
-  const [leaves] = treeFlatten(spec, (x): x is number | null => x === null || typeof x === "number");
+  const [leaves] = treeFlatten(spec, (x): x is number | null => x === null || typeof x === "number") as [BDim[], unknown];
   if (leaves.length !== n) throw new TypeError(`${op}: axis spec ${JSON.stringify(spec)} has ${leaves.length} entries for ${n} arrays`);
   return leaves;
 }

@@ -37,7 +37,7 @@ export function arrayFrom(values: unknown, opts: ArrayOptions = {}, op = "array"
   const dtype = opts.dtype === undefined ? undefined : checkDType(opts.dtype, op);
   if (values instanceof Tensor) return dtype ? convert(values, dtype) : values;
   if (ArrayBuffer.isView(values)) {
-    const src = values as unknown as ArrayLike<number>;
+    const src = values as unknown as globalThis.ArrayLike<number>;
     const own = dtypeOfTyped(values);
     const d = dtype ?? own;
     if (!d) throw new TypeError(`${op}: unsupported TypedArray ${values.constructor.name}; pass { dtype }`);

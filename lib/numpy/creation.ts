@@ -30,24 +30,28 @@ export function array(values: ArrayLike | ArrayBufferView, opts?: ArrayOptions):
 
 /** A Tensor of `shape` filled with `value` (float32 unless `dtype` or a boolean value says otherwise). */
 export function full(shape: number[] | number, value: number | boolean, opts: DTypeOptions = {}): Tensor {
-  const s = checkShape("full", shape);
-  const d = opts.dtype ? checkDType(opts.dtype, "full") : typeof value === "boolean" ? "bool" : "float32";
+  return fullAs("full", shape, value, opts);
+}
+
+function fullAs(op: string, shape: number[] | number, value: number | boolean, opts: DTypeOptions): Tensor {
+  const s = checkShape(op, shape);
+  const d = opts.dtype ? checkDType(opts.dtype, op) : typeof value === "boolean" ? "bool" : "float32";
   const data = allocTyped(d, sizeOf(s));
   data.fill(Number(value));
   return fromHost(data, s, d);
 }
 /** Zeros. */
 export function zeros(shape: number[] | number, opts: DTypeOptions = {}): Tensor {
-  return full(shape, 0, opts);
+  return fullAs("zeros", shape, 0, opts);
 }
 /** Ones. */
 export function ones(shape: number[] | number, opts: DTypeOptions = {}): Tensor {
-  return full(shape, 1, opts);
+  return fullAs("ones", shape, 1, opts);
 }
 /** A Tensor shaped like `x` filled with `value` (x's dtype unless given). */
 export function fullLike(x: ArrayLike, value: number | boolean, opts: DTypeOptions = {}): Tensor {
   const t = asTensor(x, "fullLike");
-  return full(t.shape, value, { dtype: opts.dtype ?? t.dtype });
+  return fullAs("fullLike", t.shape, value, { dtype: opts.dtype ?? t.dtype });
 }
 /** Zeros shaped like `x`. */
 export function zerosLike(x: ArrayLike, opts: DTypeOptions = {}): Tensor {
@@ -62,7 +66,9 @@ export function onesLike(x: ArrayLike, opts: DTypeOptions = {}): Tensor {
  * Evenly spaced values in [start, stop): `arange(stop)` or `arange(start, stop, step)`.
  * int32 when every argument is an integer, else float32.
  */
-export function arange(start: number, stop?: number, step = 1, opts: DTypeOptions = {}): Tensor {
+export function arange(start: number, stop?: number | DTypeOptions, step: number | DTypeOptions = 1, opts: DTypeOptions = {}): Tensor {
+  if (typeof stop === "object") [opts, stop] = [stop, undefined];
+  if (typeof step === "object") [opts, step] = [step, 1];
   if (stop === undefined) [start, stop] = [0, start];
   if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be a finite non-zero number, got ${step}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
@@ -73,7 +79,8 @@ export function arange(start: number, stop?: number, step = 1, opts: DTypeOption
 }
 
 /** `num` evenly spaced values from start to stop (inclusive unless `endpoint` is false). */
-export function linspace(start: number, stop: number, num = 50, opts: DTypeOptions & { endpoint?: boolean } = {}): Tensor {
+export function linspace(start: number, stop: number, num: number | (DTypeOptions & { endpoint?: boolean }) = 50, opts: DTypeOptions & { endpoint?: boolean } = {}): Tensor {
+  if (typeof num === "object") [opts, num] = [num, 50];
   if (!Number.isInteger(num) || num < 0) throw new RangeError(`linspace: num must be a non-negative integer, got ${num}`);
   const endpoint = opts.endpoint ?? true;
   const d = opts.dtype ?? "float32";
@@ -86,7 +93,8 @@ export function linspace(start: number, stop: number, num = 50, opts: DTypeOptio
 }
 
 /** An n×m matrix with ones on diagonal k. */
-export function eye(n: number, m?: number, opts: DTypeOptions & { k?: number } = {}): Tensor {
+export function eye(n: number, m?: number | (DTypeOptions & { k?: number }), opts: DTypeOptions & { k?: number } = {}): Tensor {
+  if (typeof m === "object") [opts, m] = [m, undefined];
   const cols = m ?? n;
   checkShape("eye", [n, cols]);
   const k = opts.k ?? 0;

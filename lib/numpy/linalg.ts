@@ -28,16 +28,20 @@ function promote2(op: string, a: ArrayLike, b: ArrayLike): [Tensor, Tensor] {
  * ```
  */
 export function matmul(a: ArrayLike, b: ArrayLike): Tensor {
-  let [x, y] = promote2("matmul", a, b);
-  if (x.ndim === 0 || y.ndim === 0) throw new TypeError("matmul: operands must be at least 1-dimensional, got a scalar");
+  return matmulAs("matmul", a, b);
+}
+
+function matmulAs(op: string, a: ArrayLike, b: ArrayLike): Tensor {
+  let [x, y] = promote2(op, a, b);
+  if (x.ndim === 0 || y.ndim === 0) throw new TypeError(`${op}: operands must be at least 1-dimensional, got a scalar`);
   const xv = x.ndim === 1, yv = y.ndim === 1;
   if (xv) x = mv.reshape(x, [1, x.shape[0]]);
   if (yv) y = mv.reshape(y, [y.shape[0], 1]);
   const k1 = x.shape[x.ndim - 1], k2 = y.shape[y.ndim - 2];
   if (k1 !== k2) {
-    throw new TypeError(`matmul: inner dimensions differ: ${k1} (shape ${fmtShape(asTensor(a).shape)}) and ${k2} (shape ${fmtShape(asTensor(b).shape)})`);
+    throw new TypeError(`${op}: inner dimensions differ: ${k1} (shape ${fmtShape(asTensor(a).shape)}) and ${k2} (shape ${fmtShape(asTensor(b).shape)})`);
   }
-  const batch = broadcastShapes("matmul", x.shape.slice(0, -2), y.shape.slice(0, -2));
+  const batch = broadcastShapes(op, x.shape.slice(0, -2), y.shape.slice(0, -2));
   x = broadcastTo(x, [...batch, ...x.shape.slice(-2)]);
   y = broadcastTo(y, [...batch, ...y.shape.slice(-2)]);
   const nb = batch.length;
@@ -54,7 +58,7 @@ export function matmul(a: ArrayLike, b: ArrayLike): Tensor {
 export function dot(a: ArrayLike, b: ArrayLike): Tensor {
   const [x, y] = promote2("dot", a, b);
   if (x.ndim === 0 || y.ndim === 0) return multiply(x, y);
-  if (x.ndim <= 2 && y.ndim <= 2) return matmul(x, y);
+  if (x.ndim <= 2 && y.ndim <= 2) return matmulAs("dot", x, y);
   return tensordot(x, y, [[x.ndim - 1], [y.ndim === 1 ? 0 : y.ndim - 2]]);
 }
 

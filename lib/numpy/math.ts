@@ -3,11 +3,11 @@
  * @module
  */
 import { bind1 } from "../core.ts";
-import { type DType, floatOf, isFloat } from "../dtype.ts";
+import { checkDType, type DType, floatOf, isFloat } from "../dtype.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import type { OpDef } from "../ops/_define.ts";
 import * as ew from "../ops/elementwise.ts";
-import { asTensor, broadcastTo, prepareOperands } from "./_convert.ts";
+import { asTensor, broadcastTo, prepareOperands, scalar } from "./_convert.ts";
 import { broadcastShapes } from "../shape.ts";
 
 function unaryFloat(op: OpDef, name: string) {
@@ -118,7 +118,8 @@ export const logicalXor: (x: ArrayLike, y: ArrayLike) => Tensor = binary(ew.xorO
 
 /** Logical not (the operand is cast to bool). */
 export function logicalNot(x: ArrayLike): Tensor {
-  return bind1(ew.notOp, [ew.convert(asTensor(x, "logicalNot"), "bool")]);
+  const b = ew.convert(asTensor(x, "logicalNot"), "bool");
+  return ew.eq(b, broadcastTo(scalar(0, "bool"), b.aval.shape));
 }
 /** True where x is NaN. */
 export function isnan(x: ArrayLike): Tensor {
@@ -139,7 +140,7 @@ export function reciprocal(x: ArrayLike): Tensor {
 }
 /** Casts to `dtype`. */
 export function astype(x: ArrayLike, dtype: DType): Tensor {
-  return ew.convert(asTensor(x, "astype"), dtype);
+  return ew.convert(asTensor(x, "astype"), checkDType(dtype, "astype"));
 }
 
 /**

@@ -1,0 +1,118 @@
+/**
+ * `checkGrads`: numerical verification of jvp and vjp against central finite differences, in
+ * float64, to any order (JAX's check_grads).
+ * @module
+ */
+import { fromHost } from "../core.ts";
+import type { Tensor } from "../tensor.ts";
+import { convert } from "../ops/elementwise.ts";
+import { flatten, unflatten } from "./_args.ts";
+import { jvp, vjp } from "./autodiff.ts";
+import { add, multiply, subtract, sum } from "../numpy.ts";
+
+/** Options of `checkGrads`. */
+export interface CheckGradsOptions {
+  /** Highest derivative order to check (default 1). */
+  order?: number;
+  /** Which modes to check (default both). */
+  modes?: ("fwd" | "rev")[];
+  /** Finite-difference step (default 1e-4, in float64). */
+  eps?: number;
+  /** Absolute tolerance (default 1e-5). */
+  atol?: number;
+  /** Relative tolerance (default 1e-5). */
+  rtol?: number;
+  /** Seed of the random directions (default 0). */
+  seed?: number;
+}
+
+// deno-lint-ignore no-explicit-any
+type Fn = (...args: any[]) => any;
+
+function rng(seed: number): () => number {
+  let s = (seed * 2654435761 + 1) >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  };
+}
+
+function randomLike(t: Tensor, r: () => number): Tensor {
+  const d = new Float64Array(t.size);
+  for (let i = 0; i < d.length; i++) d[i] = r();
+  return fromHost(d, t.shape, "float64");
+}
+
+function to64(tree: unknown): unknown {
+  const [leaves, def] = flatten(tree);
+  return unflatten(def, leaves.map((l) => convert(l, "float64")));
+}
+
+function compare(what: string, got: Tensor[], want: Tensor[], atol: number, rtol: number): void {
+  let worst = { err: 0, i: -1, leaf: 0, g: 0, w: 0 };
+  got.forEach((g, leaf) => {
+    const a = g.dataSync(), b = want[leaf].dataSync();
+    for (let i = 0; i < a.length; i++) {
+      const err = Math.abs(a[i] - b[i]) - (atol + rtol * Math.abs(b[i]));
+      const nanMismatch = Number.isNaN(a[i]) !== Number.isNaN(b[i]);
+      if (nanMismatch || err > worst.err) worst = { err: nanMismatch ? Infinity : err, i, leaf, g: a[i], w: b[i] };
+    }
+  });
+  if (worst.i >= 0) {
+    throw new RangeError(
+      `checkGrads: ${what} mismatch at output ${worst.leaf}, flat index ${worst.i}: got ${worst.g}, expected ${worst.w} ` +
+        `(|diff| ${Math.abs(worst.g - worst.w).toExponential(3)} exceeds atol ${atol} + rtol ${rtol} * |expected|)`,
+    );
+  }
+}
+
+function inner(xs: Tensor[], ys: Tensor[]): Tensor {
+  return xs.map((x, i) => sum(multiply(x, ys[i]))).reduce((a, b) => add(a, b));
+}
+
+/**
+ * Checks `f`'s derivatives numerically at `args`; throws a RangeError describing the worst element.
+ *
+ * @example Check sin to second order
+ * ```ts
+ * import { checkGrads, np } from "../../mod.ts";
+ * checkGrads((x) => np.sin(x), [np.array([0.5, 1.5])], { order: 2 });
+ * ```
+ */
+export function checkGrads(f: Fn, args: unknown[], opts: CheckGradsOptions = {}): void {
+  const { order = 1, modes = ["fwd", "rev"], eps = 1e-4, atol = 1e-5, rtol = 1e-5, seed = 0 } = opts;
+  const r = rng(seed);
+  const xs = args.map(to64);
+  const flatXs = xs.map((x) => flatten(x));
+  const vs = flatXs.map(([l, d]) => unflatten(d, l.map((t) => randomLike(t, r))));
+  const shifted = (s: number) =>
+    xs.map((_, j) => {
+      const [l, d] = flatXs[j];
+      const [v] = flatten(vs[j]);
+      return unflatten(d, l.map((t, i) => add(t, multiply(v[i], s))));
+    });
+  const [outPlus] = flatten(f(...shifted(eps)));
+  const [outMinus] = flatten(f(...shifted(-eps)));
+  const numeric = outPlus.map((p, i) => multiply(subtract(p, outMinus[i]), 1 / (2 * eps)));
+  const [, tOut] = jvp(f, xs, vs);
+  const [tFlat] = flatten(tOut);
+  if (modes.includes("fwd")) compare("jvp vs finite differences", tFlat, numeric, atol, rtol);
+  if (modes.includes("rev")) {
+    const [out, pullback] = vjp(f, ...xs);
+    const [outFlat, outDef] = flatten(out);
+    const us = outFlat.map((o) => randomLike(o, r));
+    const cts = pullback(unflatten(outDef, us));
+    const lhs = inner(us, modes.includes("fwd") ? tFlat : numeric);
+    const rhs = inner(cts.flatMap((c) => flatten(c)[0]), vs.flatMap((v) => flatten(v)[0]));
+    compare("vjp inner product <ct, J v> vs <J^T ct, v>", [rhs], [lhs], atol, rtol);
+    if (order > 1) {
+      checkGrads((...ys: unknown[]) => vjp(f, ...ys)[1](unflatten(outDef, us)), xs, { ...opts, order: order - 1, seed: seed + 1 });
+    }
+  }
+  if (order > 1 && modes.includes("fwd")) {
+    checkGrads((...ys: unknown[]) => jvp(f, ys, vs)[1], xs, { ...opts, order: order - 1, seed: seed + 1 });
+  }
+}

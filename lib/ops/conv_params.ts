@@ -1,0 +1,594 @@
+// Parameters of convGeneralDilated (jax.lax.conv_general_dilated, conv-semantics.md §0-§1):
+// validation, dimension numbers, string padding, output shape, and the JAX transpose rules that
+// express both VJPs as convolutions. Pure shape arithmetic; flat-array versions of the kernel
+// rearrangements live in lib/backend/ref_conv.ts.
+
+/** Padding of a convolution: a string mode (case-insensitive) or one `[lo, hi]` pair per spatial dim. */
+export type Padding = "VALID" | "SAME" | "SAME_LOWER" | (string & Record<never, never>) | [number, number][];
+
+/**
+ * Integer dimension numbers, as `jax.lax.ConvDimensionNumbers`:
+ * `lhs = [batchDim, featureDim, ...spatialDims]`, `rhs = [outFeatureDim, inFeatureDim, ...spatialDims]`,
+ * `out = [batchDim, featureDim, ...spatialDims]`. The i-th spatial entry of each spec names the
+ * same spatial dimension; windowStrides[i], padding[i], lhsDilation[i] and rhsDilation[i] refer to it.
+ */
+export interface ConvDimensionNumbers {
+  /** Input axes: `[batch, feature, ...spatial]`. */
+  lhs: number[];
+  /** Kernel axes: `[outFeature, inFeature, ...spatial]`. */
+  rhs: number[];
+  /** Output axes: `[batch, feature, ...spatial]`. */
+  out: number[];
+}
+
+/** Optional arguments of convGeneralDilated (JAX names in camelCase). */
+export interface ConvOptions {
+  /** Input (base) dilation per spatial dim, default all 1 (transposed convolution). */
+  lhsDilation?: number[];
+  /** Kernel (window) dilation per spatial dim, default all 1 (atrous convolution). */
+  rhsDilation?: number[];
+  /** `[lhsSpec, rhsSpec, outSpec]` strings such as `["NHWC", "HWIO", "NHWC"]`, or integer specs. */
+  dimensionNumbers?: [string, string, string] | ConvDimensionNumbers;
+  /** Number of contiguous feature groups G (default 1; depthwise: G = C). */
+  featureGroupCount?: number;
+  /** Number of contiguous batch groups B (default 1). */
+  batchGroupCount?: number;
+}
+
+/** Fully resolved convolution parameters: explicit pads, integer dimension numbers, all defaults filled. */
+export interface ConvParams {
+  /** Window stride per spatial dim (positive). */
+  windowStrides: number[];
+  /** `[lo, hi]` per spatial dim, applied to the dilated input; negative crops. */
+  padding: [number, number][];
+  /** Input dilation per spatial dim. */
+  lhsDilation: number[];
+  /** Kernel dilation per spatial dim. */
+  rhsDilation: number[];
+  /** Integer dimension numbers. */
+  dimensionNumbers: ConvDimensionNumbers;
+  /** Feature group count G. */
+  featureGroupCount: number;
+  /** Batch group count B (at most one of G and B exceeds 1). */
+  batchGroupCount: number;
+}
+
+const OP = "convGeneralDilated";
+const PADDING_MODES = ["VALID", "SAME", "SAME_LOWER"];
+
+function fmt(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number") return String(v);
+  try {
+    const s = JSON.stringify(v, (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x));
+    return s === undefined ? String(v) : s;
+  } catch {
+    return String(v);
+  }
+}
+
+function isInt(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v);
+}
+
+function isPositiveIntList(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((x) => isInt(x) && x > 0);
+}
+
+/**
+ * Size of a dimension of length `d` after inserting `dilation - 1` zeros between elements.
+ *
+ * @param d Dimension length (>= 0).
+ * @param dilation Dilation factor (>= 1).
+ * @returns `0` if `d == 0`, else `(d - 1) * dilation + 1`.
+ * @example
+ * ```ts
+ * import { dilateDim } from "./conv_params.ts";
+ * if (dilateDim(3, 2) !== 5 || dilateDim(0, 4) !== 0) throw new Error("unexpected");
+ * ```
+ */
+export function dilateDim(d: number, dilation: number): number {
+  return d === 0 ? 0 : (d - 1) * dilation + 1;
+}
+
+/**
+ * Output length of one spatial axis (conv-semantics.md §0): number of window positions of a
+ * dilated kernel of length `kd` on a padded input of length `padded` with the given stride.
+ *
+ * @param padded Padded, dilated input length P (>= 0).
+ * @param kd Dilated kernel length K~.
+ * @param stride Window stride (>= 1).
+ * @returns `0` if `P == 0` or `K~ > P`, else `floor((P - K~) / s) + 1`.
+ * @example
+ * ```ts
+ * import { convOutputDim } from "./conv_params.ts";
+ * if (convOutputDim(8, 3, 2) !== 3 || convOutputDim(2, 3, 1) !== 0) throw new Error("unexpected");
+ * ```
+ */
+export function convOutputDim(padded: number, kd: number, stride: number): number {
+  if (padded <= 0 || kd > padded) return 0;
+  return Math.floor((padded - kd) / stride) + 1;
+}
+
+function checkShape(name: string, shape: unknown): asserts shape is number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => isInt(d) && d >= 0)) {
+    throw new TypeError(`${OP}: ${name} shape ${fmt(shape)} must be a list of non-negative integers`);
+  }
+}
+
+function iota(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function isPermutation(spec: unknown, rank: number): spec is number[] {
+  if (!Array.isArray(spec) || spec.length !== rank) return false;
+  const seen = new Set<number>();
+  for (const d of spec) {
+    if (!isInt(d) || d < 0 || d >= rank || seen.has(d)) return false;
+    seen.add(d);
+  }
+  return true;
+}
+
+/** JAX's conv_general_permutations: string specs -> integer specs, spatial order from rhs. */
+function parseDimensionStrings(specs: readonly string[], rank: number): ConvDimensionNumbers {
+  const pairs: [string, string][] = [["N", "C"], ["O", "I"], ["N", "C"]];
+  for (let i = 0; i < 3; i++) {
+    const s = specs[i];
+    if (s.length !== rank) {
+      throw new TypeError(
+        `${OP}: dimensionNumbers[${i}] ${fmt(s)} must have length equal to the rank ${rank} of lhs and rhs`,
+      );
+    }
+    const [a, b] = pairs[i];
+    const count = (ch: string) => [...s].filter((c) => c === ch).length;
+    if (count(a) !== 1 || count(b) !== 1) {
+      throw new TypeError(`${OP}: dimensionNumbers[${i}] ${fmt(s)} must contain the characters ${a} and ${b} exactly once`);
+    }
+    if (new Set(s).size !== s.length) {
+      throw new TypeError(`${OP}: dimensionNumbers[${i}] ${fmt(s)} must not contain duplicate characters`);
+    }
+  }
+  const spatialSet = (s: string, [a, b]: [string, string]) =>
+    [...s].filter((c) => c !== a && c !== b).sort().join("");
+  const sets = specs.map((s, i) => spatialSet(s, pairs[i]));
+  if (sets[0] !== sets[1] || sets[1] !== sets[2]) {
+    throw new TypeError(
+      `${OP}: dimensionNumbers ${fmt(specs)} must use the same set of spatial characters in all three specs`,
+    );
+  }
+  const rhsSpatial = [...specs[1]].filter((c) => c !== "O" && c !== "I");
+  const perm = (s: string, [a, b]: [string, string]) => [s.indexOf(a), s.indexOf(b), ...rhsSpatial.map((c) => s.indexOf(c))];
+  return { lhs: perm(specs[0], pairs[0]), rhs: perm(specs[1], pairs[1]), out: perm(specs[2], pairs[2]) };
+}
+
+function resolveDimensionNumbers(dn: ConvOptions["dimensionNumbers"], rank: number): ConvDimensionNumbers {
+  if (dn === undefined || dn === null) return { lhs: iota(rank), rhs: iota(rank), out: iota(rank) };
+  if (Array.isArray(dn)) {
+    if (dn.length !== 3) {
+      throw new TypeError(`${OP}: dimensionNumbers ${fmt(dn)} must have 3 entries [lhsSpec, rhsSpec, outSpec]`);
+    }
+    if (!dn.every((s) => typeof s === "string")) {
+      throw new TypeError(`${OP}: dimensionNumbers ${fmt(dn)} entries must all be strings`);
+    }
+    return parseDimensionStrings(dn, rank);
+  }
+  if (typeof dn === "object") {
+    const d = dn as ConvDimensionNumbers;
+    for (const key of ["lhs", "rhs", "out"] as const) {
+      if (!isPermutation(d[key], rank)) {
+        throw new TypeError(
+          `${OP}: dimensionNumbers.${key} ${fmt(d[key])} must be a permutation of the ${rank} axes of lhs and rhs`,
+        );
+      }
+    }
+    return { lhs: [...d.lhs], rhs: [...d.rhs], out: [...d.out] };
+  }
+  throw new TypeError(`${OP}: dimensionNumbers ${fmt(dn)} must be three strings or {lhs, rhs, out} integer specs`);
+}
+
+function checkGroupCount(name: string, v: unknown): asserts v is number {
+  if (!isInt(v) || v <= 0) throw new RangeError(`${OP}: ${name} ${fmt(v)} must be a positive integer`);
+}
+
+function checkDilation(name: string, v: unknown, n: number): asserts v is number[] {
+  if (!Array.isArray(v) || v.length !== n) {
+    throw new RangeError(`${OP}: ${name} ${fmt(v)} must have ${n} entries, one per spatial dimension`);
+  }
+  if (!isPositiveIntList(v)) throw new RangeError(`${OP}: ${name} ${fmt(v)} must all be positive integers`);
+}
+
+/**
+ * Explicit `[lo, hi]` pads for a string padding mode, computed like `lax.padtype_to_pads`:
+ * `out = ceil(X / s)`, `t = max((out - 1) * s + K~ - X, 0)`; SAME puts `floor(t/2)` low,
+ * SAME_LOWER puts `ceil(t/2)` low, VALID is all zeros.
+ *
+ * @param mode "VALID", "SAME" or "SAME_LOWER" (any case).
+ * @param inSizes Un-dilated lhs spatial sizes X (in rhs spatial order).
+ * @param dilatedKernel Dilated kernel sizes K~.
+ * @param strides Window strides (positive).
+ * @returns One `[lo, hi]` pair per spatial dimension.
+ * @example
+ * ```ts
+ * import { paddingForMode } from "./conv_params.ts";
+ * const p = paddingForMode("same", [5], [4], [1]);
+ * if (p[0][0] !== 1 || p[0][1] !== 2) throw new Error("unexpected");
+ * ```
+ */
+export function paddingForMode(
+  mode: string,
+  inSizes: number[],
+  dilatedKernel: number[],
+  strides: number[],
+): [number, number][] {
+  const m = mode.toUpperCase();
+  if (!PADDING_MODES.includes(m)) {
+    throw new RangeError(`${OP}: padding ${fmt(mode)} must be "VALID", "SAME", "SAME_LOWER" or a list of [lo, hi] pairs`);
+  }
+  return inSizes.map((x, i): [number, number] => {
+    if (m === "VALID") return [0, 0];
+    const s = strides[i];
+    const out = Math.ceil(x / s);
+    const t = Math.max((out - 1) * s + dilatedKernel[i] - x, 0);
+    const small = Math.floor(t / 2);
+    return m === "SAME" ? [small, t - small] : [t - small, small];
+  });
+}
+
+/**
+ * Validates the arguments of `convGeneralDilated` and resolves them to explicit parameters.
+ * Checks run in the order JAX runs them (ranks, dimension numbers, string padding with lhs
+ * dilation, padding form, feature groups, batch groups, strides, dilations, pad count,
+ * negative padding); shape, dimension-number and group-size mismatches throw `TypeError`,
+ * bad strides, dilations, padding and group-count values throw `RangeError`.
+ *
+ * @param lhsShape Shape of the input (rank n + 2).
+ * @param rhsShape Shape of the kernel (rank n + 2).
+ * @param windowStrides n positive integers (spatial order of the rhs spec).
+ * @param padding "VALID" | "SAME" | "SAME_LOWER" (any case) or n integer `[lo, hi]` pairs (may be negative).
+ * @param opts Dilations, dimension numbers and group counts.
+ * @param opName Operation name used in error messages.
+ * @returns The resolved parameters.
+ * @example
+ * ```ts
+ * import { resolveConvParams } from "./conv_params.ts";
+ * const p = resolveConvParams([1, 5, 5, 3], [3, 3, 3, 8], [2, 2], "SAME", {
+ *   dimensionNumbers: ["NHWC", "HWIO", "NHWC"],
+ * });
+ * if (p.padding[0][0] !== 1 || p.dimensionNumbers.rhs[0] !== 3) throw new Error("unexpected");
+ * ```
+ */
+export function resolveConvParams(
+  lhsShape: number[],
+  rhsShape: number[],
+  windowStrides: number[],
+  padding: Padding,
+  opts: ConvOptions = {},
+): ConvParams {
+  checkShape("lhs", lhsShape);
+  checkShape("rhs", rhsShape);
+  const rank = lhsShape.length;
+  if (rank !== rhsShape.length) {
+    throw new TypeError(
+      `${OP}: lhs shape ${fmt(lhsShape)} and rhs shape ${fmt(rhsShape)} must have the same rank, got ${rank} and ${rhsShape.length}`,
+    );
+  }
+  if (rank < 2) {
+    throw new TypeError(`${OP}: lhs shape ${fmt(lhsShape)} and rhs shape ${fmt(rhsShape)} must have rank at least 2`);
+  }
+  const n = rank - 2;
+  const dn = resolveDimensionNumbers(opts.dimensionNumbers, rank);
+
+  const lhsDilation = opts.lhsDilation ?? new Array<number>(n).fill(1);
+  const rhsDilation = opts.rhsDilation ?? new Array<number>(n).fill(1);
+  if (typeof padding === "string") {
+    if (Array.isArray(lhsDilation) && lhsDilation.some((d) => d !== 1)) {
+      throw new RangeError(
+        `${OP}: string padding ${fmt(padding)} cannot be combined with lhsDilation ${fmt(lhsDilation)}; give explicit [lo, hi] pads`,
+      );
+    }
+    if (!PADDING_MODES.includes(padding.toUpperCase())) {
+      throw new RangeError(`${OP}: padding ${fmt(padding)} must be "VALID", "SAME", "SAME_LOWER" or a list of [lo, hi] pairs`);
+    }
+  } else if (
+    !Array.isArray(padding) ||
+    !padding.every((pr) => Array.isArray(pr) && pr.length === 2 && isInt(pr[0]) && isInt(pr[1]))
+  ) {
+    throw new RangeError(`${OP}: padding ${fmt(padding)} must be a string or a list of integer [lo, hi] pairs`);
+  }
+
+  const N = lhsShape[dn.lhs[0]];
+  const C = lhsShape[dn.lhs[1]];
+  const O = rhsShape[dn.rhs[0]];
+  const I = rhsShape[dn.rhs[1]];
+  const G = opts.featureGroupCount ?? 1;
+  const B = opts.batchGroupCount ?? 1;
+  checkGroupCount("featureGroupCount", G);
+  if (C % G !== 0) {
+    throw new TypeError(`${OP}: featureGroupCount ${G} must divide lhs feature dimension ${C}`);
+  }
+  if (C / G !== I) {
+    throw new TypeError(
+      `${OP}: lhs feature dimension ${C} divided by featureGroupCount ${G} must equal rhs input feature dimension ${I}`,
+    );
+  }
+  if (O % G !== 0) {
+    throw new TypeError(`${OP}: rhs output feature dimension ${O} must be a multiple of featureGroupCount ${G}`);
+  }
+  checkGroupCount("batchGroupCount", B);
+  if (N % B !== 0) {
+    throw new TypeError(`${OP}: batchGroupCount ${B} must divide lhs batch dimension ${N}`);
+  }
+  if (O % B !== 0) {
+    throw new TypeError(`${OP}: rhs output feature dimension ${O} must be a multiple of batchGroupCount ${B}`);
+  }
+  if (G > 1 && B > 1) {
+    throw new RangeError(`${OP}: at most one of featureGroupCount ${G} and batchGroupCount ${B} may be greater than 1`);
+  }
+
+  if (!Array.isArray(windowStrides) || windowStrides.length !== n) {
+    throw new RangeError(`${OP}: windowStrides ${fmt(windowStrides)} must have ${n} entries, one per spatial dimension`);
+  }
+  if (!isPositiveIntList(windowStrides)) {
+    throw new RangeError(`${OP}: windowStrides ${fmt(windowStrides)} must all be positive integers`);
+  }
+  checkDilation("lhsDilation", lhsDilation, n);
+  checkDilation("rhsDilation", rhsDilation, n);
+
+  const X = dn.lhs.slice(2).map((a) => lhsShape[a]);
+  const K = dn.rhs.slice(2).map((a) => rhsShape[a]);
+  const Xd = X.map((x, i) => dilateDim(x, lhsDilation[i]));
+  const Kd = K.map((k, i) => dilateDim(k, rhsDilation[i]));
+  let pads: [number, number][];
+  if (typeof padding === "string") {
+    pads = paddingForMode(padding, X, Kd, windowStrides);
+  } else {
+    if (padding.length !== n) {
+      throw new RangeError(`${OP}: padding ${fmt(padding)} must have ${n} [lo, hi] pairs, one per spatial dimension`);
+    }
+    pads = padding.map((pr): [number, number] => [pr[0], pr[1]]);
+  }
+  for (let i = 0; i < n; i++) {
+    if (Xd[i] + pads[i][0] + pads[i][1] < 0) {
+      throw new RangeError(
+        `${OP}: padding ${fmt(pads[i])} of spatial dimension ${i} crops more than the dilated lhs size ${Xd[i]}`,
+      );
+    }
+  }
+  return {
+    windowStrides: [...windowStrides],
+    padding: pads,
+    lhsDilation: [...lhsDilation],
+    rhsDilation: [...rhsDilation],
+    dimensionNumbers: dn,
+    featureGroupCount: G,
+    batchGroupCount: B,
+  };
+}
+
+/**
+ * Output shape of a convolution with resolved parameters, in the layout of the out spec:
+ * batch `N / batchGroupCount`, feature `O`, spatial sizes per conv-semantics.md §0 (zero,
+ * not an error, when the dilated kernel exceeds the padded input).
+ *
+ * @param lhsShape Input shape.
+ * @param rhsShape Kernel shape.
+ * @param p Parameters from {@linkcode resolveConvParams}.
+ * @returns The output shape.
+ * @example
+ * ```ts
+ * import { convOutputShape, resolveConvParams } from "./conv_params.ts";
+ * const p = resolveConvParams([2, 3, 8], [4, 3, 3], [2], "VALID");
+ * if (convOutputShape([2, 3, 8], [4, 3, 3], p).join() !== "2,4,3") throw new Error("unexpected");
+ * ```
+ */
+export function convOutputShape(lhsShape: number[], rhsShape: number[], p: ConvParams): number[] {
+  const { lhs, rhs, out } = p.dimensionNumbers;
+  const shape = new Array<number>(lhsShape.length).fill(0);
+  shape[out[0]] = lhsShape[lhs[0]] / p.batchGroupCount;
+  shape[out[1]] = rhsShape[rhs[0]];
+  for (let i = 0; i < lhs.length - 2; i++) {
+    const xd = dilateDim(lhsShape[lhs[2 + i]], p.lhsDilation[i]);
+    const kd = dilateDim(rhsShape[rhs[2 + i]], p.rhsDilation[i]);
+    shape[out[2 + i]] = convOutputDim(xd + p.padding[i][0] + p.padding[i][1], kd, p.windowStrides[i]);
+  }
+  return shape;
+}
+
+// ---------------------------------------------------------------------------------------
+// Gradients (JAX `_conv_general_dilated_transpose_lhs/_rhs`, conv-semantics.md §1).
+
+/**
+ * Moves a group factor from one axis into another (JAX `_reshape_axis_out_of` followed by
+ * `_reshape_axis_into`). With tensor ops on an array of shape S:
+ * 1. reshape axis `fromAxis` (size A) into `(groups, A / groups)`, groups major;
+ * 2. transpose so the new `groups` axis sits immediately before axis `intoAxis`;
+ * 3. reshape to merge `(groups, S[intoAxis])` into one axis, groups major.
+ * Element-wise: `out[.., a, .., g * S[intoAxis] + j, ..] = in[.., g * (A / groups) + a, .., j, ..]`
+ * (a at `fromAxis`, the merged index at `intoAxis`; the result has the same rank).
+ */
+export interface GroupMove {
+  /** The group count (divides the size of `fromAxis`). */
+  groups: number;
+  /** Axis the group factor is taken out of. */
+  fromAxis: number;
+  /** Axis the group factor is merged into, as its major part. */
+  intoAxis: number;
+}
+
+/** Kernel rearrangement for the lhs gradient: first `groupMove` (if any), then reverse `reverseAxes`. */
+export interface LhsGradRhsTransform {
+  /** Group factor moved from the O axis into the I axis (G or B > 1), else null. */
+  groupMove: GroupMove | null;
+  /** Axes reversed after the move: the kernel's spatial axes. */
+  reverseAxes: number[];
+  /** Kernel shape after the rearrangement. */
+  shape: number[];
+}
+
+/** Rearrangement of the lhs-gradient convolution result (batch groups only). */
+export interface LhsGradOutTransform {
+  /** Group factor moved from the feature axis into the batch axis (B > 1), else null. */
+  groupMove: GroupMove | null;
+  /** Shape after the rearrangement: always the lhs shape. */
+  shape: number[];
+}
+
+/** How to compute the lhs gradient: `outTransform(conv(g, rhsTransform(rhs), params))`. */
+export interface LhsGradPlan {
+  /** Parameters of the gradient convolution (lhs = cotangent, rhs = transformed kernel). */
+  params: ConvParams;
+  /** Kernel rearrangement applied before the convolution. */
+  rhsTransform: LhsGradRhsTransform;
+  /** Result rearrangement applied after the convolution. */
+  outTransform: LhsGradOutTransform;
+  /** True when the gradient is identically zero (some operand or the cotangent has no elements): use zeros. */
+  isZero: boolean;
+}
+
+/** How to compute the rhs gradient: `conv(lhs, g, params)`, already in the rhs layout and shape. */
+export interface RhsGradPlan {
+  /** Parameters of the gradient convolution (lhs = forward lhs, rhs = cotangent). */
+  params: ConvParams;
+  /** True when the gradient is identically zero (some operand or the cotangent has no elements): use zeros. */
+  isZero: boolean;
+}
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function swap01(spec: number[]): number[] {
+  return [spec[1], spec[0], ...spec.slice(2)];
+}
+
+function spatialSizes(lhsShape: number[], rhsShape: number[], p: ConvParams) {
+  const { lhs, rhs, out } = p.dimensionNumbers;
+  const outShape = convOutputShape(lhsShape, rhsShape, p);
+  const n = lhs.length - 2;
+  const Xd: number[] = [], Kd: number[] = [], Yd: number[] = [];
+  for (let i = 0; i < n; i++) {
+    Xd.push(dilateDim(lhsShape[lhs[2 + i]], p.lhsDilation[i]));
+    Kd.push(dilateDim(rhsShape[rhs[2 + i]], p.rhsDilation[i]));
+    Yd.push(dilateDim(outShape[out[2 + i]], p.windowStrides[i]));
+  }
+  return { outShape, Xd, Kd, Yd };
+}
+
+/**
+ * Shape after a {@linkcode GroupMove}.
+ *
+ * @param shape Input shape.
+ * @param m The move.
+ * @returns The shape with `fromAxis` divided and `intoAxis` multiplied by `m.groups`.
+ * @example
+ * ```ts
+ * import { groupMoveShape } from "./conv_params.ts";
+ * if (groupMoveShape([6, 2, 3], { groups: 3, fromAxis: 0, intoAxis: 1 }).join() !== "2,6,3") throw new Error();
+ * ```
+ */
+export function groupMoveShape(shape: number[], m: GroupMove): number[] {
+  const s = [...shape];
+  s[m.fromAxis] = shape[m.fromAxis] / m.groups;
+  s[m.intoAxis] = shape[m.intoAxis] * m.groups;
+  return s;
+}
+
+/**
+ * Parameters of the lhs (input) gradient as a convolution of the cotangent `g` (shape
+ * `convOutputShape(lhsShape, rhsShape, p)`) with the rearranged kernel. Per spatial dim i,
+ * with `X~ = dilateDim(X, lhsDilation)`, `K~ = dilateDim(K, rhsDilation)`,
+ * `Y~ = dilateDim(Y, windowStrides)` and `lo` the forward low pad:
+ * - `windowStrides = p.lhsDilation`, `lhsDilation = p.windowStrides`, `rhsDilation = p.rhsDilation`;
+ * - `padding[i] = [K~ - 1 - lo, X~ + K~ - 1 - Y~ - (K~ - 1 - lo)]`;
+ * - `dimensionNumbers = { lhs: out, rhs: [rhs[1], rhs[0], ...rhs spatial], out: lhs }`;
+ * - `featureGroupCount = G > 1 ? G : B`, `batchGroupCount = 1`.
+ * The kernel is first rearranged (G or B > 1: group factor moved from the O axis into the I axis,
+ * `rhs'[o', g*I + i] = rhs[g*(O/groups) + o', i]`), then reversed on every spatial axis. With
+ * B > 1 the result (batch N/B, features B*C) gets its group factor moved from the feature axis
+ * into the batch axis (`dlhs[b*(N/B) + n, c] = res[n, b*C + c]`).
+ *
+ * @param lhsShape Forward input shape.
+ * @param rhsShape Forward kernel shape.
+ * @param p Forward parameters (resolved).
+ * @returns The plan for the lhs gradient.
+ * @example
+ * ```ts
+ * import { convLhsGradParams, resolveConvParams } from "./conv_params.ts";
+ * const p = resolveConvParams([1, 1, 5], [1, 1, 3], [2], [[1, 1]]);
+ * const plan = convLhsGradParams([1, 1, 5], [1, 1, 3], p);
+ * if (plan.params.padding[0].join() !== "1,1" || plan.params.lhsDilation[0] !== 2) throw new Error();
+ * ```
+ */
+export function convLhsGradParams(lhsShape: number[], rhsShape: number[], p: ConvParams): LhsGradPlan {
+  const { lhs, rhs, out } = p.dimensionNumbers;
+  const { outShape, Xd, Kd, Yd } = spatialSizes(lhsShape, rhsShape, p);
+  const G = p.featureGroupCount, B = p.batchGroupCount;
+  const padding = Xd.map((xd, i): [number, number] => {
+    const lo = Kd[i] - 1 - p.padding[i][0];
+    return [lo, xd + Kd[i] - 1 - Yd[i] - lo];
+  });
+  const groups = Math.max(G, B);
+  const kernelMove = groups > 1 ? { groups, fromAxis: rhs[0], intoAxis: rhs[1] } : null;
+  const outMove = B > 1 ? { groups: B, fromAxis: lhs[1], intoAxis: lhs[0] } : null;
+  return {
+    params: {
+      windowStrides: [...p.lhsDilation],
+      padding,
+      lhsDilation: [...p.windowStrides],
+      rhsDilation: [...p.rhsDilation],
+      dimensionNumbers: { lhs: [...out], rhs: swap01(rhs), out: [...lhs] },
+      featureGroupCount: groups,
+      batchGroupCount: 1,
+    },
+    rhsTransform: {
+      groupMove: kernelMove,
+      reverseAxes: rhs.slice(2),
+      shape: kernelMove ? groupMoveShape(rhsShape, kernelMove) : [...rhsShape],
+    },
+    outTransform: { groupMove: outMove, shape: [...lhsShape] },
+    isZero: size(outShape) === 0 || size(lhsShape) === 0 || size(rhsShape) === 0,
+  };
+}
+
+/**
+ * Parameters of the rhs (kernel) gradient as a convolution of the forward lhs (as lhs) with the
+ * cotangent `g` (as rhs). Per spatial dim i (notation of {@linkcode convLhsGradParams}):
+ * - `windowStrides = p.rhsDilation`, `lhsDilation = p.lhsDilation`, `rhsDilation = p.windowStrides`;
+ * - `padding[i] = [lo, (Y~ - X~) + (K~ - lo - 1)]`;
+ * - `dimensionNumbers = { lhs: [lhs[1], lhs[0], ..], rhs: [out[1], out[0], ..], out: [rhs[1], rhs[0], ..] }`;
+ * - `featureGroupCount = B`, `batchGroupCount = G` (grouped convs need batch groups here).
+ * The result has exactly the rhs shape and layout; no rearrangement is needed.
+ *
+ * @param lhsShape Forward input shape.
+ * @param rhsShape Forward kernel shape.
+ * @param p Forward parameters (resolved).
+ * @returns The plan for the rhs gradient.
+ * @example
+ * ```ts
+ * import { convRhsGradParams, resolveConvParams } from "./conv_params.ts";
+ * const p = resolveConvParams([1, 1, 5], [1, 1, 3], [2], "VALID");
+ * const plan = convRhsGradParams([1, 1, 5], [1, 1, 3], p);
+ * if (plan.params.rhsDilation[0] !== 2 || plan.params.padding[0].join() !== "0,0") throw new Error();
+ * ```
+ */
+export function convRhsGradParams(lhsShape: number[], rhsShape: number[], p: ConvParams): RhsGradPlan {
+  const { lhs, rhs, out } = p.dimensionNumbers;
+  const { outShape, Xd, Kd, Yd } = spatialSizes(lhsShape, rhsShape, p);
+  const padding = Xd.map((xd, i): [number, number] => {
+    const lo = p.padding[i][0];
+    return [lo, Yd[i] - xd + (Kd[i] - lo - 1)];
+  });
+  return {
+    params: {
+      windowStrides: [...p.rhsDilation],
+      padding,
+      lhsDilation: [...p.lhsDilation],
+      rhsDilation: [...p.windowStrides],
+      dimensionNumbers: { lhs: swap01(lhs), rhs: swap01(out), out: swap01(rhs) },
+      featureGroupCount: p.batchGroupCount,
+      batchGroupCount: p.featureGroupCount,
+    },
+    isZero: size(outShape) === 0 || size(lhsShape) === 0 || size(rhsShape) === 0,
+  };
+}
