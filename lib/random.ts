@@ -54,9 +54,8 @@ export interface DrawOptions {
 /** Uniform samples in [minval, maxval). */
 export function uniform(k: Tensor, shape: number[] = [], opts: DrawOptions & { minval?: number; maxval?: number } = {}): Tensor {
   const s = checkShape("random.uniform", shape);
-  const u = bind1(randomOp, [k], { dist: "uniform", shape: s, dtype: opts.dtype ?? "float32" });
-  const lo = opts.minval ?? 0, hi = opts.maxval ?? 1;
-  return lo === 0 && hi === 1 ? u : np.add(np.multiply(u, hi - lo), lo);
+  const low = opts.minval ?? 0, high = opts.maxval ?? 1;
+  return bind1(randomOp, [k], { dist: "uniform", shape: s, dtype: opts.dtype ?? "float32", low, high });
 }
 
 /** Standard normal samples. */

@@ -17,6 +17,9 @@ export interface RandomParams {
   dist: "split" | "uniform" | "normal" | "bits";
   shape: number[];
   dtype: DType;
+  /** Bounds of uniform draws (default [0, 1)). */
+  low?: number;
+  high?: number;
 }
 
 /** `random` primitive. */
@@ -32,11 +35,11 @@ export const randomOp: OpDef<RandomParams> = defineOp({
   impl: ([k], p, [out]) => {
     const key = new Uint32Array(Int32Array.from(k.data).buffer);
     const n = sizeOf(out.shape);
-    if (p.dist === "split") return [new Int32Array(splitKey(key, p.shape[0]).buffer)];
+    if (p.dist === "split") return [new Int32Array(splitKey(key, p.shape[0] / 2).buffer)];
     if (p.dist === "bits") return [new Int32Array(randomBits(key, n).buffer)];
     const res = allocTyped(out.dtype, n) as Float32Array | Float64Array;
     const bits = randomBits(key, out.dtype === "float64" ? 2 * n : n);
-    return [p.dist === "uniform" ? uniformFromBits(bits, res) : normalFromBits(bits, res)];
+    return [p.dist === "uniform" ? uniformFromBits(bits, res, p.low ?? 0, p.high ?? 1) : normalFromBits(bits, res)];
   },
   jvp: ([k], _t, p) => {
     const out = bind1(randomOp, [k], p);
