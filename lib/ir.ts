@@ -17,6 +17,7 @@ export class Var {
   readonly aval: Aval;
   /** Unique id (for printing and maps). */
   readonly id: number;
+  /** Creates a fresh variable. */
   constructor(aval: Aval) {
     this.aval = aval;
     this.id = nextId++;
@@ -25,9 +26,13 @@ export class Var {
 
 /** One equation: `outs = op[params](inputs)`. */
 export interface Eqn {
+  /** The primitive. */
   op: OpDef;
+  /** Input variables. */
   inputs: Var[];
+  /** Primitive parameters. */
   params: unknown;
+  /** Output variables. */
   outs: Var[];
 }
 
@@ -45,6 +50,7 @@ export class Jaxpr {
   readonly eqns: Eqn[];
   /** Output variables (may repeat, may be inputs or consts). */
   readonly outs: Var[];
+  /** Assembles a jaxpr. */
   constructor(constVars: Var[], consts: Tensor[], inVars: Var[], eqns: Eqn[], outs: Var[]) {
     this.constVars = constVars;
     this.consts = consts;

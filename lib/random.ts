@@ -48,6 +48,7 @@ export function foldIn(k: Tensor, data: number): Tensor {
 
 /** Options of the float draws. */
 export interface DrawOptions {
+  /** Element type (float32 by default). */
   dtype?: DType;
 }
 

@@ -109,111 +109,147 @@ export abstract class Tensor {
     }
   }
 
+  /** Method form of `np.add(this, y)`. */
   add(y: ArrayLike): Tensor {
     return np.add(this, y);
   }
+  /** Method form of `np.subtract(this, y)`. */
   sub(y: ArrayLike): Tensor {
     return np.subtract(this, y);
   }
+  /** Method form of `np.multiply(this, y)`. */
   mul(y: ArrayLike): Tensor {
     return np.multiply(this, y);
   }
+  /** Method form of `np.divide(this, y)`. */
   div(y: ArrayLike): Tensor {
     return np.divide(this, y);
   }
+  /** Method form of `np.power(this, y)`. */
   pow(y: ArrayLike): Tensor {
     return np.power(this, y);
   }
+  /** Method form of `np.maximum(this, y)`. */
   maximum(y: ArrayLike): Tensor {
     return np.maximum(this, y);
   }
+  /** Method form of `np.minimum(this, y)`. */
   minimum(y: ArrayLike): Tensor {
     return np.minimum(this, y);
   }
+  /** Method form of `np.equal(this, y)`. */
   equal(y: ArrayLike): Tensor {
     return np.equal(this, y);
   }
+  /** Method form of `np.notEqual(this, y)`. */
   notEqual(y: ArrayLike): Tensor {
     return np.notEqual(this, y);
   }
+  /** Method form of `np.less(this, y)`. */
   less(y: ArrayLike): Tensor {
     return np.less(this, y);
   }
+  /** Method form of `np.lessEqual(this, y)`. */
   lessEqual(y: ArrayLike): Tensor {
     return np.lessEqual(this, y);
   }
+  /** Method form of `np.greater(this, y)`. */
   greater(y: ArrayLike): Tensor {
     return np.greater(this, y);
   }
+  /** Method form of `np.greaterEqual(this, y)`. */
   greaterEqual(y: ArrayLike): Tensor {
     return np.greaterEqual(this, y);
   }
+  /** Method form of `np.negative(this)`. */
   neg(): Tensor {
     return np.negative(this);
   }
+  /** Method form of `np.abs(this)`. */
   abs(): Tensor {
     return np.abs(this);
   }
+  /** Method form of `np.exp(this)`. */
   exp(): Tensor {
     return np.exp(this);
   }
+  /** Method form of `np.log(this)`. */
   log(): Tensor {
     return np.log(this);
   }
+  /** Method form of `np.sqrt(this)`. */
   sqrt(): Tensor {
     return np.sqrt(this);
   }
+  /** Method form of `np.square(this)`. */
   square(): Tensor {
     return np.square(this);
   }
+  /** Method form of `np.sin(this)`. */
   sin(): Tensor {
     return np.sin(this);
   }
+  /** Method form of `np.cos(this)`. */
   cos(): Tensor {
     return np.cos(this);
   }
+  /** Method form of `np.tanh(this)`. */
   tanh(): Tensor {
     return np.tanh(this);
   }
+  /** Method form of `np.sigmoid(this)`. */
   sigmoid(): Tensor {
     return np.sigmoid(this);
   }
+  /** Method form of `np.clip(this, min, max)`. */
   clip(min: ArrayLike | null, max: ArrayLike | null): Tensor {
     return np.clip(this, min, max);
   }
+  /** Method form of `np.astype(this, dtype)`. */
   astype(dtype: DType): Tensor {
     return np.astype(this, dtype);
   }
+  /** Method form of `np.sum(this, opts)`. */
   sum(opts?: AxisOptions): Tensor {
     return np.sum(this, opts);
   }
+  /** Method form of `np.mean(this, opts)`. */
   mean(opts?: AxisOptions): Tensor {
     return np.mean(this, opts);
   }
+  /** Method form of `np.max(this, opts)`. */
   max(opts?: AxisOptions): Tensor {
     return np.max(this, opts);
   }
+  /** Method form of `np.min(this, opts)`. */
   min(opts?: AxisOptions): Tensor {
     return np.min(this, opts);
   }
+  /** Method form of `np.prod(this, opts)`. */
   prod(opts?: AxisOptions): Tensor {
     return np.prod(this, opts);
   }
+  /** Method form of `np.argmax(this, opts)`. */
   argmax(opts?: { axis?: number; keepdims?: boolean }): Tensor {
     return np.argmax(this, opts);
   }
+  /** Method form of `np.argmin(this, opts)`. */
   argmin(opts?: { axis?: number; keepdims?: boolean }): Tensor {
     return np.argmin(this, opts);
   }
+  /** Method form of `np.var(this, opts)`. */
   var(opts?: AxisOptions & { ddof?: number }): Tensor {
     return np.var(this, opts);
   }
+  /** Method form of `np.std(this, opts)`. */
   std(opts?: AxisOptions & { ddof?: number }): Tensor {
     return np.std(this, opts);
   }
+  /** Method form of `np.reshape(this, shape)`. */
   reshape(shape: number[]): Tensor {
     return np.reshape(this, shape);
   }
+  /** Method form of `np.transpose(this, axes)`. */
   transpose(axes?: number[]): Tensor {
     return np.transpose(this, axes);
   }
@@ -221,30 +257,39 @@ export abstract class Tensor {
   get T(): Tensor {
     return np.transpose(this);
   }
+  /** Method form of `np.ravel(this)`. */
   ravel(): Tensor {
     return np.ravel(this);
   }
+  /** Method form of `np.ravel(this)`. */
   flatten(): Tensor {
     return np.ravel(this);
   }
+  /** Method form of `np.squeeze(this, axis)`. */
   squeeze(axis?: number | number[]): Tensor {
     return np.squeeze(this, axis);
   }
+  /** Method form of `np.expandDims(this, axis)`. */
   expandDims(axis: number | number[]): Tensor {
     return np.expandDims(this, axis);
   }
+  /** Method form of `np.broadcastTo(this, shape)`. */
   broadcastTo(shape: number[]): Tensor {
     return np.broadcastTo(this, shape);
   }
+  /** Method form of `np.flip(this, axis)`. */
   flip(axis?: number | number[]): Tensor {
     return np.flip(this, axis);
   }
+  /** Method form of `np.slice(this, ...specs)`. */
   slice(...specs: SliceSpec[]): Tensor {
     return np.slice(this, ...specs);
   }
+  /** Method form of `np.matmul(this, y)`. */
   matmul(y: ArrayLike): Tensor {
     return np.matmul(this, y);
   }
+  /** Method form of `np.dot(this, y)`. */
   dot(y: ArrayLike): Tensor {
     return np.dot(this, y);
   }

@@ -1,8 +1,10 @@
+// deno-lint-ignore-file no-explicit-any -- transforms return user pytrees, whose type is the user's
 /**
  * Public autodiff transforms: grad, valueAndGrad, vjp, jvp, linearize, jacfwd, jacrev, hessian,
  * stopGradient. Thin pytree wrappers over the interpreters in `transforms/`.
  * @module
  */
+import type { AnyFunction } from "./_types.ts";
 import { bind1, currentLevel } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { evalJaxpr } from "../ir.ts";
@@ -25,8 +27,6 @@ export interface GradOptions {
   hasAux?: boolean;
 }
 
-// deno-lint-ignore no-explicit-any
-type Fn = (...args: any[]) => any;
 
 /** Replaces tracers of the innermost jvp trace by their primals (for aux outputs). */
 function stripTop(tree: unknown): unknown {
@@ -44,7 +44,7 @@ function stripTop(tree: unknown): unknown {
  * if (v.item() !== 5 || g.dataSync().join() !== "2,4") throw new Error("valueAndGrad");
  * ```
  */
-export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: unknown[]) => [any, any] {
+export function valueAndGrad(f: AnyFunction, opts: GradOptions = {}): (...args: unknown[]) => [any, any] {
   const { argnums = 0, hasAux = false } = opts;
   return (...args: unknown[]) => {
     const nums = argnumList("grad", argnums, args.length);
@@ -95,7 +95,7 @@ export function valueAndGrad(f: Fn, opts: GradOptions = {}): (...args: unknown[]
  * if (d.item() !== 12) throw new Error("grad");
  * ```
  */
-export function grad(f: Fn, opts: GradOptions = {}): (...args: unknown[]) => any {
+export function grad(f: AnyFunction, opts: GradOptions = {}): (...args: unknown[]) => any {
   const vg = valueAndGrad(f, opts);
   return (...args: unknown[]) => {
     const [v, g] = vg(...args);
@@ -104,7 +104,7 @@ export function grad(f: Fn, opts: GradOptions = {}): (...args: unknown[]) => any
 }
 
 /** `[f(...primals), pullback]`; `pullback(ct)` returns one cotangent per primal. */
-export function vjp(f: Fn, ...primals: unknown[]): [any, (ct: unknown) => any[]] {
+export function vjp(f: AnyFunction, ...primals: unknown[]): [any, (ct: unknown) => any[]] {
   const flat = primals.map((p) => flattenFloat("vjp", p));
   const sizes = flat.map(([l]) => l.length);
   let outDef: ReturnType<typeof flatten>[1] | undefined;
@@ -130,7 +130,7 @@ export function vjp(f: Fn, ...primals: unknown[]): [any, (ct: unknown) => any[]]
 }
 
 /** Forward mode: `[f(...primals), J·tangents]`. */
-export function jvp(f: Fn, primals: unknown[], tangents: unknown[]): [any, any] {
+export function jvp(f: AnyFunction, primals: unknown[], tangents: unknown[]): [any, any] {
   if (primals.length !== tangents.length) throw new TypeError(`jvp: ${primals.length} primals but ${tangents.length} tangents`);
   const flat = primals.map((p) => flattenFloat("jvp", p));
   const tflat = tangents.map((t) => flattenFloat("jvp", t)[0]);
@@ -154,7 +154,7 @@ export function jvp(f: Fn, primals: unknown[], tangents: unknown[]): [any, any] 
 }
 
 /** `[f(...primals), fJvp]` where `fJvp(...tangents)` applies the linearized function (staged once). */
-export function linearize(f: Fn, ...primals: unknown[]): [any, (...tangents: unknown[]) => any] {
+export function linearize(f: AnyFunction, ...primals: unknown[]): [any, (...tangents: unknown[]) => any] {
   const flat = primals.map((p) => flattenFloat("linearize", p));
   const sizes = flat.map(([l]) => l.length);
   let outDef: ReturnType<typeof flatten>[1] | undefined;
@@ -176,7 +176,7 @@ export function stopGradient(x: unknown): any {
   return unflatten(def, leaves.map((l) => bind1(stopGradientOp, [l])));
 }
 
-function jacobian(mode: "fwd" | "rev", f: Fn, argnums: number) {
+function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number) {
   return (...args: unknown[]): any => {
     const [i] = argnumList(mode === "fwd" ? "jacfwd" : "jacrev", argnums, args.length);
     const [[x]] = flattenFloat("jacobian", args[i]);
@@ -207,15 +207,15 @@ function moveFirstLast(r: Tensor, outShape: number[], inShape: number[]): Tensor
 }
 
 /** Jacobian by forward mode: shape `[...out.shape, ...x.shape]`. */
-export function jacfwd(f: Fn, opts: { argnums?: number } = {}): (...args: unknown[]) => any {
+export function jacfwd(f: AnyFunction, opts: { argnums?: number } = {}): (...args: unknown[]) => any {
   return jacobian("fwd", f, opts.argnums ?? 0);
 }
 /** Jacobian by reverse mode: shape `[...out.shape, ...x.shape]`. */
-export function jacrev(f: Fn, opts: { argnums?: number } = {}): (...args: unknown[]) => any {
+export function jacrev(f: AnyFunction, opts: { argnums?: number } = {}): (...args: unknown[]) => any {
   return jacobian("rev", f, opts.argnums ?? 0);
 }
 /** Hessian of a scalar function: `jacfwd(jacrev(f))`. */
-export function hessian(f: Fn, opts: { argnums?: number } = {}): (...args: unknown[]) => any {
+export function hessian(f: AnyFunction, opts: { argnums?: number } = {}): (...args: unknown[]) => any {
   return jacfwd(jacrev(f, opts), opts);
 }
 

@@ -1,7 +1,9 @@
+// deno-lint-ignore-file no-explicit-any -- transforms return user pytrees, whose type is the user's
 /**
  * Public `vmap`: per-argument `inAxes` (number, null, or a pytree prefix of them) and `outAxes`.
  * @module
  */
+import type { AnyFunction } from "./_types.ts";
 import type { Tensor } from "../tensor.ts";
 import type { BDim } from "../ops/_define.ts";
 import { normAxis } from "../shape.ts";
@@ -27,8 +29,6 @@ function specLeaves(op: string, spec: AxisSpec, n: number): BDim[] {
   return leaves;
 }
 
-// deno-lint-ignore no-explicit-any
-type Fn = (...args: any[]) => any;
 
 /**
  * Vectorizes `f` over a mapped axis of its arguments.
@@ -40,7 +40,7 @@ type Fn = (...args: any[]) => any;
  * if (dots.dataSync().join() !== "4,4,4") throw new Error("vmap");
  * ```
  */
-export function vmap(f: Fn, opts: VmapOptions = {}): (...args: unknown[]) => any {
+export function vmap(f: AnyFunction, opts: VmapOptions = {}): (...args: unknown[]) => any {
   const inAxes = opts.inAxes ?? 0;
   const outAxes = opts.outAxes ?? 0;
   return (...args: unknown[]) => {

@@ -3,6 +3,7 @@
  * float64, to any order (JAX's check_grads).
  * @module
  */
+import type { AnyFunction } from "./_types.ts";
 import { fromHost } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { convert } from "../ops/elementwise.ts";
@@ -26,8 +27,6 @@ export interface CheckGradsOptions {
   seed?: number;
 }
 
-// deno-lint-ignore no-explicit-any
-type Fn = (...args: any[]) => any;
 
 function rng(seed: number): () => number {
   let s = (seed * 2654435761 + 1) >>> 0;
@@ -82,7 +81,7 @@ function inner(xs: Tensor[], ys: Tensor[]): Tensor {
  * checkGrads((x) => np.sin(x), [np.array([0.5, 1.5])], { order: 2 });
  * ```
  */
-export function checkGrads(f: Fn, args: unknown[], opts: CheckGradsOptions = {}): void {
+export function checkGrads(f: AnyFunction, args: unknown[], opts: CheckGradsOptions = {}): void {
   const { order = 1, modes = ["fwd", "rev"], eps = 1e-4, atol = 1e-5, rtol = 1e-5, seed = 0 } = opts;
   const r = rng(seed);
   const xs = args.map(to64);

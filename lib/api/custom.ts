@@ -1,8 +1,10 @@
+// deno-lint-ignore-file no-explicit-any -- transforms return user pytrees, whose type is the user's
 /**
  * User-defined derivatives: `customJvp` (a forward rule) and `customVjp` (forward + backward
  * functions). Each is a higher-order primitive whose rules call the user's functions.
  * @module
  */
+import type { AnyFunction } from "./_types.ts";
 import { bind } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { type Aval, type BDim, defineOp, type OpDef } from "../ops/_define.ts";
@@ -45,8 +47,6 @@ const customJvpOp: OpDef<CustomJvpParams> = defineOp({
   },
 });
 
-// deno-lint-ignore no-explicit-any
-type Fn = (...args: any[]) => any;
 
 function outAvalsOf(fun: FlatFn, args: Tensor[]): Aval[] {
   return traceToJaxpr(fun, args.map((a) => a.aval)).outAvals;
@@ -65,7 +65,7 @@ function outAvalsOf(fun: FlatFn, args: Tensor[]): Aval[] {
  * if (Math.abs(grad(softplus)(0).item() as number - 0.5) > 1e-6) throw new Error("customJvp");
  * ```
  */
-export function customJvp(f: Fn, rules: { jvp: (primals: any[], tangents: any[]) => [any, any] }): Fn {
+export function customJvp(f: AnyFunction, rules: { jvp: (primals: any[], tangents: any[]) => [any, any] }): AnyFunction {
   return (...args: unknown[]) => {
     const flat = args.map((a) => flatten(a));
     const sizes = flat.map(([l]) => l.length);
@@ -155,7 +155,7 @@ const customVjpOp: OpDef<CustomVjpParams> = defineOp({
  * if (grad((x) => clipGrad(x).mul(5))(1).item() !== 1) throw new Error("customVjp");
  * ```
  */
-export function customVjp(f: Fn, rules: { fwd: (...args: any[]) => [any, unknown]; bwd: (res: any, ct: any) => any[] }): Fn {
+export function customVjp(f: AnyFunction, rules: { fwd: (...args: any[]) => [any, unknown]; bwd: (res: any, ct: any) => any[] }): AnyFunction {
   return (...args: unknown[]) => {
     const flat = args.map((a) => flatten(a));
     const sizes = flat.map(([l]) => l.length);

@@ -1,8 +1,10 @@
+// deno-lint-ignore-file no-explicit-any -- transforms return user pytrees, whose type is the user's
 /**
  * Public `jit` and `makeJaxpr`: trace once per input signature, cache, and call the staged
  * program through the `jit` primitive (so jitted functions compose with every transform).
  * @module
  */
+import type { AnyFunction } from "./_types.ts";
 import { bind } from "../core.ts";
 import { ArrayValue } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
@@ -12,8 +14,6 @@ import { hoistConsts, jitOp } from "../transforms/jit.ts";
 import { type TreeDef, treeDefKey } from "../tree.ts";
 import { argnumList, flatten, unflatten } from "./_args.ts";
 
-// deno-lint-ignore no-explicit-any
-type Fn = (...args: any[]) => any;
 
 /** Options of `jit`. */
 export interface JitOptions {
@@ -31,7 +31,6 @@ export interface Lowered {
 
 /** A jitted function. */
 export interface JitFunction {
-  // deno-lint-ignore no-explicit-any
   (...args: unknown[]): any;
   /** Stages the function for these arguments without running it. */
   lower(...args: unknown[]): Lowered;
@@ -64,7 +63,7 @@ export function setProgramDescriber(d: (j: Jaxpr) => string): void {
  * if (y.item() !== 3) throw new Error("jit");
  * ```
  */
-export function jit(f: Fn, opts: JitOptions = {}): JitFunction {
+export function jit(f: AnyFunction, opts: JitOptions = {}): JitFunction {
   const cache = new Map<string, Entry>();
   let traces = 0;
   const stage = (args: unknown[]): [Entry, Tensor[]] => {
@@ -125,7 +124,7 @@ function staticKey(v: unknown): string {
  * if (!String(j).includes("sin")) throw new Error("makeJaxpr");
  * ```
  */
-export function makeJaxpr(f: Fn): (...args: unknown[]) => Jaxpr {
+export function makeJaxpr(f: AnyFunction): (...args: unknown[]) => Jaxpr {
   return (...args: unknown[]) => {
     const [leaves, def] = flatten(args);
     return traceToJaxpr((xs) => flatten(f(...(unflatten(def, xs) as unknown[])))[0], leaves.map((l) => l.aval));

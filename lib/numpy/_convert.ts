@@ -5,7 +5,7 @@
  */
 import { fromHost } from "../core.ts";
 import { allocTyped, checkDType, type DType, dtypeOfTyped, promoteTypes, type TypeInfo } from "../dtype.ts";
-import { type ArrayLike, Tensor } from "../tensor.ts";
+import { Tensor } from "../tensor.ts";
 import { broadcastShapes, checkShape, sizeOf } from "../shape.ts";
 import { broadcastInDim } from "../ops/movement.ts";
 import { convert } from "../ops/elementwise.ts";

@@ -11,6 +11,7 @@ import { type ArrayOptions, arrayFrom, asTensor } from "./_convert.ts";
 
 /** Options naming a dtype. */
 export interface DTypeOptions {
+  /** Element type. */
   dtype?: DType;
 }
 

@@ -15,7 +15,9 @@ import { asTensor } from "./_convert.ts";
 
 /** `axis` (number, list, or all when omitted) and `keepdims`. */
 export interface AxisOptions {
+  /** Axes to reduce (all when omitted or null). */
   axis?: number | number[] | null;
+  /** Keep reduced axes with size 1. */
   keepdims?: boolean;
 }
 

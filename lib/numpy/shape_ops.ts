@@ -104,7 +104,9 @@ export function split(x: ArrayLike, sectionsOrIndices: number | number[], axis =
 
 /** Options of `np.pad`. */
 export interface PadOptions {
+  /** How to fill: a constant, the edge values, or a reflection. */
   mode?: "constant" | "edge" | "reflect";
+  /** The fill value of constant mode (default 0). */
   constantValues?: number;
 }
 

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- transforms return user pytrees, whose type is the user's
 /**
  * What a primitive is: one object holding all of its rules (shape inference, reference impl,
  * jvp, batching, and transpose for linear ops). Helpers fill the defaults for elementwise ops.
@@ -11,15 +12,21 @@ import { shapeEqual, fmtShape } from "../shape.ts";
 
 /** Abstract value: what tracing knows about an array. */
 export interface Aval {
+  /** Dimensions. */
   shape: number[];
+  /** Element type. */
   dtype: DType;
+  /** True for weakly typed values (from JS numbers). */
   weak: boolean;
 }
 
 /** A host array handed to reference implementations. */
 export interface HostArray {
+  /** Row-major values. */
   data: TypedArray;
+  /** Dimensions. */
   shape: number[];
+  /** Element type. */
   dtype: DType;
 }
 
@@ -27,6 +34,7 @@ export interface HostArray {
 export class UndefPrimal {
   /** The abstract value of the unknown argument. */
   readonly aval: Aval;
+  /** Marks an unknown argument of this aval. */
   constructor(aval: Aval) {
     this.aval = aval;
   }

@@ -5,7 +5,6 @@
  */
 import { bind1 } from "../core.ts";
 import { allocTyped, type DType } from "../dtype.ts";
-import type { Tensor } from "../tensor.ts";
 import { sizeOf } from "../shape.ts";
 import { defineOp, type OpDef } from "./_define.ts";
 import { zerosOf } from "./_util.ts";
