@@ -12,6 +12,7 @@
  * @module
  */
 import "./lib/backend/reference.ts";
+import "./lib/backend/cpu.ts";
 import * as np from "./lib/numpy_ns.ts";
 
 export { np };
@@ -35,3 +36,4 @@ export { UndefPrimal } from "./lib/ops/_define.ts";
 export { Var } from "./lib/ir.ts";
 export type { Eqn } from "./lib/ir.ts";
 export type { AxisOptions, SliceSpec } from "./lib/numpy.ts";
+export { getBackend, init, setBackend } from "./lib/api/backends.ts";

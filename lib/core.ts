@@ -48,16 +48,24 @@ class EvalTrace extends Trace {
 const evalMain: MainTrace = { level: 0, trace: undefined as unknown as Trace, active: true, kind: "eval" };
 evalMain.trace = new EvalTrace(evalMain);
 const stack: MainTrace[] = [evalMain];
+/** The trace that receives ops whose arguments are all from lower levels (JAX's dynamic trace). */
+let dynamicMain: MainTrace = evalMain;
 
-/** Pushes a new trace of `kind`, runs `fn`, and pops it (even on error). */
-export function withMain<R>(kind: string, make: (m: MainTrace) => Trace, fn: (trace: Trace) => R): R {
+/**
+ * Pushes a new trace of `kind`, runs `fn`, and pops it (even on error). A `dynamic` trace (jit
+ * staging) also receives ops on constants, so they are staged instead of computed at trace time.
+ */
+export function withMain<R>(kind: string, make: (m: MainTrace) => Trace, fn: (trace: Trace) => R, dynamic = false): R {
   const main: MainTrace = { level: stack.length, trace: undefined as unknown as Trace, active: true, kind };
   main.trace = make(main);
   stack.push(main);
+  const prevDynamic = dynamicMain;
+  if (dynamic) dynamicMain = main;
   try {
     return fn(main.trace);
   } finally {
     stack.pop();
+    dynamicMain = prevDynamic;
     main.active = false;
   }
 }
@@ -70,7 +78,7 @@ export function currentLevel(): number {
 /** Applies a primitive: shape inference at the call, then the innermost trace processes it. */
 export function bind(op: OpDef, args: Tensor[], params: unknown = {}): Tensor[] {
   const outAvals = op.abstractEval(args.map((a) => a.aval), params);
-  let top = evalMain;
+  let top = dynamicMain;
   for (const a of args) {
     const m = a._main;
     if (!m.active) {

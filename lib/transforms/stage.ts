@@ -87,5 +87,5 @@ export function traceToJaxpr(f: (xs: Tensor[]) => Tensor[], avals: Aval[]): Jaxp
     const ins = avals.map((a) => new StageTracer(st, a));
     const outs = f(ins);
     return st.build(ins, outs);
-  });
+  }, true);
 }

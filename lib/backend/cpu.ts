@@ -1,0 +1,87 @@
+/**
+ * The CPU backend: host typed arrays like the reference backend, but ops run as compiled
+ * kernels. Elementwise, movement and reduction ops (and whole jitted programs, fused) become
+ * generated JavaScript; other ops use their fast implementation when one exists, else the
+ * reference one. Eager ops are compiled once per (op, params, input types) and cached.
+ * @module
+ */
+import type { TypedArray } from "../dtype.ts";
+import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
+import { ArrayValue } from "../core.ts";
+import { evalJaxpr, Jaxpr, Var } from "../ir.ts";
+import { lowerJaxpr } from "../compile/lower.ts";
+import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../compile/runner.ts";
+import { setProgramRunner } from "../transforms/jit.ts";
+import { setProgramDescriber } from "../api/jit.ts";
+import { type Backend, getBackend, registerBackend } from "./backend.ts";
+
+/** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
+const fastImpls = new Map<string, (inputs: HostArray[], params: unknown, outAvals: Aval[]) => TypedArray[] | null>();
+
+/** Registers a fast implementation for op `name`; returning null falls back to the reference. */
+export function registerFastImpl(name: string, f: (inputs: HostArray[], params: unknown, outAvals: Aval[]) => TypedArray[] | null): void {
+  fastImpls.set(name, f);
+}
+
+function runOp(op: OpDef, params: unknown, inputs: HostArray[], outAvals: Aval[]): TypedArray[] {
+  const fast = fastImpls.get(op.name);
+  const r = fast ? fast(inputs, params, outAvals) : null;
+  if (r) return r;
+  if (op.evalImpl) {
+    const args = inputs.map((h) => new ArrayValue(h.data, { shape: h.shape, dtype: h.dtype, weak: false }, cpuBackend));
+    return op.evalImpl(args, params).map((t) => t.dataSync());
+  }
+  return op.impl(inputs, params, outAvals);
+}
+
+const FUSIBLE = new Set(["elementwise", "reduce", "structural"]);
+const eagerCache = new Map<string, CompiledPlan>();
+
+/** The CPU backend instance. */
+export const cpuBackend: Backend = {
+  name: "cpu",
+  fromHost(data: TypedArray): unknown {
+    return data.slice();
+  },
+  read(buf: unknown): Promise<TypedArray> {
+    return Promise.resolve((buf as TypedArray).slice());
+  },
+  readSync(buf: unknown): TypedArray {
+    return (buf as TypedArray).slice();
+  },
+  execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[] {
+    const host = inputs.map((x) => ({
+      data: (x.backend.name === "cpu" || x.backend.name === "reference" ? x.buffer : x.backend.readSync(x.buffer, x.aval)) as TypedArray,
+      shape: x.aval.shape,
+      dtype: x.aval.dtype,
+    }));
+    if (!FUSIBLE.has(op.kind) || op.name === "argmax" || op.name === "argmin") return runOp(op, params, host, outAvals);
+    const key = `${op.name}|${JSON.stringify(params)}|${inputs.map((x) => `${x.aval.dtype}${x.aval.shape}`).join(";")}`;
+    let cp = eagerCache.get(key);
+    if (!cp) {
+      const ins = inputs.map((x) => new Var({ ...x.aval, weak: false }));
+      const outs = outAvals.map((a) => new Var(a));
+      cp = compilePlan(lowerJaxpr(new Jaxpr([], [], ins, [{ op, inputs: ins, params, outs }], outs)));
+      eagerCache.set(key, cp);
+    }
+    return runPlan(cp, host.map((h) => h.data), runOp);
+  },
+  free(): void {},
+};
+
+const programs = new WeakMap<Jaxpr, CompiledPlan>();
+function compiled(j: Jaxpr): CompiledPlan {
+  let cp = programs.get(j);
+  if (!cp) programs.set(j, (cp = compilePlan(lowerJaxpr(j))));
+  return cp;
+}
+
+setProgramRunner((jaxpr, args) => {
+  const onHost = args.every((a) => a instanceof ArrayValue && (a.backend.name === "cpu" || a.backend.name === "reference"));
+  if (getBackend() !== cpuBackend || !onHost) return evalJaxpr(jaxpr, args);
+  const outs = runPlan(compiled(jaxpr), args.map((a) => (a as ArrayValue).buffer as TypedArray), runOp);
+  return outs.map((o, i) => new ArrayValue(o, jaxpr.outAvals[i], cpuBackend));
+});
+setProgramDescriber((j) => (getBackend() === cpuBackend ? describePlan(compiled(j).plan) : j.toString()));
+
+registerBackend(cpuBackend);

@@ -1,0 +1,119 @@
+/**
+ * The kernel IR: a loop nest over an output shape (plus optional reduction loops) whose body is a
+ * scalar expression tree over integer index expressions. One description renders to JavaScript
+ * (render_js.ts) and later to WGSL and Wasm. Index arithmetic is simplified as it is built.
+ * @module
+ */
+import type { DType } from "../dtype.ts";
+
+/** Integer index expression. */
+export type Idx =
+  | { k: "lit"; v: number }
+  | { k: "var"; name: string }
+  | { k: "bin"; op: "+" | "*" | "/" | "%"; a: Idx; b: Idx };
+
+/** Scalar expression. */
+export type Expr =
+  | { k: "load"; input: number; index: Idx; dtype: DType }
+  | { k: "const"; v: number; dtype: DType }
+  | { k: "index"; index: Idx }
+  | { k: "alu"; op: string; args: Expr[]; dtype: DType }
+  | { k: "cmpIdx"; op: "<" | ">=" | "=="; a: Idx; b: Idx }
+  | { k: "acc"; dtype: DType };
+
+/** A reduction loop nest inside each output element. */
+export interface ReduceSpec {
+  op: "sum" | "max" | "min";
+  /** Extents of the reduction loop variables `r0, r1, ...`. */
+  shape: number[];
+}
+
+/** One kernel: for each output element (vars `i0, i1, ...`) evaluate `body` (reduced if `reduce`). */
+export interface Kernel {
+  outShape: number[];
+  outDtype: DType;
+  inputs: DType[];
+  body: Expr;
+  reduce?: ReduceSpec;
+  /** Applied to the reduced value (`acc`); defaults to the accumulator itself. */
+  epilogue?: Expr;
+}
+
+/** Index literal. */
+export function lit(v: number): Idx {
+  return { k: "lit", v };
+}
+/** Index variable. */
+export function ivar(name: string): Idx {
+  return { k: "var", name };
+}
+
+function bin(op: "+" | "*" | "/" | "%", a: Idx, b: Idx): Idx {
+  if (a.k === "lit" && b.k === "lit") {
+    const x = a.v, y = b.v;
+    return lit(op === "+" ? x + y : op === "*" ? x * y : op === "/" ? Math.floor(x / y) : x % y);
+  }
+  if (op === "+") {
+    if (a.k === "lit" && a.v === 0) return b;
+    if (b.k === "lit" && b.v === 0) return a;
+    if (a.k === "lit") return bin("+", b, a);
+    // (x + c1) + c2 -> x + (c1 + c2)
+    if (b.k === "lit" && a.k === "bin" && a.op === "+" && a.b.k === "lit") return bin("+", a.a, lit(a.b.v + b.v));
+  }
+  if (op === "*") {
+    if ((a.k === "lit" && a.v === 0) || (b.k === "lit" && b.v === 0)) return lit(0);
+    if (a.k === "lit" && a.v === 1) return b;
+    if (b.k === "lit" && b.v === 1) return a;
+    if (a.k === "lit") return bin("*", b, a);
+  }
+  if (op === "/" && b.k === "lit") {
+    if (b.v === 1) return a;
+    // (x * c) / d with d | c
+    if (a.k === "bin" && a.op === "*" && a.b.k === "lit" && a.b.v % b.v === 0) return bin("*", a.a, lit(a.b.v / b.v));
+  }
+  if (op === "%" && b.k === "lit" && b.v === 1) return lit(0);
+  return { k: "bin", op, a, b };
+}
+/** a + b (simplified). */
+export function iadd(a: Idx, b: Idx | number): Idx {
+  return bin("+", a, typeof b === "number" ? lit(b) : b);
+}
+/** a * b (simplified). */
+export function imul(a: Idx, b: Idx | number): Idx {
+  return bin("*", a, typeof b === "number" ? lit(b) : b);
+}
+/** floor(a / b) for non-negative a (simplified). */
+export function idiv(a: Idx, b: number): Idx {
+  return bin("/", a, lit(b));
+}
+/** a mod b for non-negative a (simplified). */
+export function imod(a: Idx, b: number): Idx {
+  return bin("%", a, lit(b));
+}
+
+/** Row-major flat index of a multi-index. */
+export function flatIndex(idx: Idx[], shape: number[]): Idx {
+  let flat: Idx = lit(0);
+  let stride = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1) flat = iadd(imul(idx[i], stride), flat);
+    stride *= shape[i];
+  }
+  return flat;
+}
+
+/** Multi-index of a row-major flat index. */
+export function unflatIndex(flat: Idx, shape: number[]): Idx[] {
+  const out: Idx[] = new Array(shape.length);
+  let stride = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    out[i] = shape[i] === 1 ? lit(0) : i === 0 ? idiv(flat, stride) : imod(idiv(flat, stride), shape[i]);
+    stride *= shape[i];
+  }
+  return out;
+}
+
+/** A stable text key of an expression (for caching compiled kernels). */
+export function kernelKey(k: Kernel): string {
+  return JSON.stringify(k);
+}

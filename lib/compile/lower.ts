@@ -1,0 +1,163 @@
+/**
+ * Lowering a jaxpr to a plan of kernels. Elementwise and movement equations fuse into the
+ * expression of their consumer; a value is materialized (becomes a kernel output) when it is a
+ * program output, is used more than once (unless it is a cheap view), or feeds an op that needs a
+ * buffer (reductions read fused producers directly; contractions, argmax, random and higher-order
+ * ops take buffers). Nested `jit` equations are inlined first.
+ * @module
+ */
+import type { Aval, OpDef } from "../ops/_define.ts";
+import type { Eqn, Jaxpr, Var } from "../ir.ts";
+import { bufferNode, elementwiseNode, movementNode, type Node } from "./fuse.ts";
+import { type Expr, type Idx, ivar, type Kernel } from "./kernel.ts";
+
+/** One step of a plan. */
+export type Step =
+  | { kind: "kernel"; kernel: Kernel; inputs: number[]; out: number; label: string }
+  | { kind: "op"; op: OpDef; params: unknown; inputs: number[]; outs: number[]; outAvals: Aval[] };
+
+/** A lowered program over numbered buffers. */
+export interface Plan {
+  steps: Step[];
+  /** Buffer ids of the program inputs. */
+  inputs: number[];
+  /** Buffer ids of the outputs. */
+  outputs: number[];
+  /** Avals of all buffers. */
+  avals: Aval[];
+  /** Buffers that can be dropped after each step. */
+  frees: number[][];
+}
+
+/** Replaces nested `jit` equations by their bodies (recursively). */
+function inline(j: Jaxpr): { inVars: Var[]; eqns: Eqn[]; outs: Var[] } {
+  const eqns: Eqn[] = [];
+  const walk = (jj: Jaxpr, sub: Map<Var, Var>) => {
+    const r = (v: Var) => sub.get(v) ?? v;
+    for (const e of jj.eqns) {
+      if (e.op.name === "jit") {
+        const inner = (e.params as { jaxpr: Jaxpr }).jaxpr;
+        const m = new Map<Var, Var>();
+        inner.inVars.forEach((v, i) => m.set(v, r(e.inputs[i])));
+        if (inner.constVars.length) throw new TypeError("lower: nested jit program has unhoisted constants");
+        walk(inner, m);
+        inner.outs.forEach((v, i) => sub.set(e.outs[i], m.get(v) ?? v));
+      } else eqns.push({ ...e, inputs: e.inputs.map(r) });
+    }
+    return r;
+  };
+  const r = walk(j, new Map());
+  return { inVars: j.inVars, eqns, outs: j.outs.map(r) };
+}
+
+const MOVEMENT = new Set(["reshape", "broadcastInDim", "transpose", "slice", "rev", "pad", "concatenate"]);
+const REDUCE: Record<string, "sum" | "max" | "min"> = { reduceSum: "sum", reduceMax: "max", reduceMin: "min" };
+
+/** Lowers a const-free jaxpr to a plan. */
+export function lowerJaxpr(jaxpr: Jaxpr): Plan {
+  if (jaxpr.constVars.length) throw new TypeError("lower: the program has unhoisted constants");
+  const { inVars, eqns, outs } = inline(jaxpr);
+  const avals: Aval[] = [];
+  const steps: Step[] = [];
+  const newBuf = (a: Aval) => avals.push(a) - 1;
+  const bufOf = new Map<Var, number>();
+  const nodeOf = new Map<Var, Node>();
+  const uses = new Map<Var, number>();
+  const needsBuffer = new Set<Var>(outs);
+  for (const e of eqns) {
+    for (const v of e.inputs) {
+      uses.set(v, (uses.get(v) ?? 0) + 1);
+      const fusible = e.op.kind === "elementwise" || e.op.name in REDUCE || MOVEMENT.has(e.op.name);
+      if (!fusible) needsBuffer.add(v);
+    }
+  }
+  const inputs = inVars.map((v) => {
+    const b = newBuf(v.aval);
+    bufOf.set(v, b);
+    nodeOf.set(v, bufferNode(b, v.aval));
+    return b;
+  });
+  const materialize = (v: Var): number => {
+    let b = bufOf.get(v);
+    if (b !== undefined) return b;
+    const n = nodeOf.get(v)!;
+    b = newBuf(v.aval);
+    steps.push(mapKernel(n, b, "fused", avals));
+    bufOf.set(v, b);
+    nodeOf.set(v, bufferNode(b, v.aval));
+    return b;
+  };
+  for (const e of eqns) {
+    const ins = e.inputs.map((v) => nodeOf.get(v)!);
+    const out = e.outs[0];
+    let node: Node | null = null;
+    if (e.op.kind === "elementwise") node = elementwiseNode(e.op, e.params, ins, out.aval);
+    else if (e.op.name in REDUCE) {
+      const b = newBuf(out.aval);
+      steps.push(reduceKernel(ins[0], (e.params as { axes: number[] }).axes, REDUCE[e.op.name], b, out.aval, avals));
+      bufOf.set(out, b);
+      nodeOf.set(out, bufferNode(b, out.aval));
+      continue;
+    } else node = movementNode(e.op, e.params, ins, out.aval);
+    if (node) {
+      nodeOf.set(out, node);
+      if (needsBuffer.has(out) || ((uses.get(out) ?? 0) > 1 && node.cost >= 4)) materialize(out);
+      continue;
+    }
+    const inBufs = e.inputs.map(materialize);
+    const outBufs = e.outs.map((v) => {
+      const b = newBuf(v.aval);
+      bufOf.set(v, b);
+      nodeOf.set(v, bufferNode(b, v.aval));
+      return b;
+    });
+    steps.push({ kind: "op", op: e.op, params: e.params, inputs: inBufs, outs: outBufs, outAvals: e.outs.map((v) => v.aval) });
+  }
+  const outputs = outs.map(materialize);
+  return { steps, inputs, outputs, avals, frees: computeFrees(steps, new Set([...outputs, ...inputs])) };
+}
+
+/** Renumbers the buffer loads of an expression to kernel input slots. */
+function remapLoads(e: Expr, slots: Map<number, number>): Expr {
+  switch (e.k) {
+    case "load": {
+      let s = slots.get(e.input);
+      if (s === undefined) slots.set(e.input, (s = slots.size));
+      return { ...e, input: s };
+    }
+    case "alu":
+      return { ...e, args: e.args.map((a) => remapLoads(a, slots)) };
+    default:
+      return e;
+  }
+}
+
+function finish(body: Expr, outShape: number[], out: number, aval: Aval, label: string, avals: Aval[], reduce?: Kernel["reduce"]): Step {
+  const slots = new Map<number, number>();
+  const b = remapLoads(body, slots);
+  const inputs = [...slots.keys()];
+  const kernel: Kernel = { outShape, outDtype: aval.dtype, inputs: inputs.map((i) => avals[i].dtype), body: b, reduce };
+  return { kind: "kernel", kernel, inputs, out, label };
+}
+
+function mapKernel(n: Node, out: number, label: string, avals: Aval[]): Step {
+  const shape = n.aval.shape;
+  const body = n.flat ? n.flat(ivar("o")) : n.at(shape.map((_, i) => ivar(`i${i}`)));
+  return finish(body, shape, out, n.aval, label, avals);
+}
+
+function reduceKernel(x: Node, axes: number[], op: "sum" | "max" | "min", out: number, aval: Aval, avals: Aval[]): Step {
+  const xs = x.aval.shape;
+  const sorted = [...axes].sort((a, b) => a - b);
+  let oi = 0, ri = 0;
+  const idx: Idx[] = xs.map((_, d) => (sorted.includes(d) ? ivar(`r${ri++}`) : ivar(`i${oi++}`)));
+  return finish(x.at(idx), aval.shape, out, aval, `reduce_${op}`, avals, { op, shape: sorted.map((a) => xs[a]) });
+}
+
+function computeFrees(steps: Step[], keep: Set<number>): number[][] {
+  const last = new Map<number, number>();
+  steps.forEach((s, i) => s.inputs.forEach((b) => last.set(b, i)));
+  const frees: number[][] = steps.map(() => []);
+  for (const [b, i] of last) if (!keep.has(b)) frees[i].push(b);
+  return frees;
+}
