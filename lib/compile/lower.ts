@@ -98,7 +98,7 @@ export function lowerJaxpr(jaxpr: Jaxpr): Plan {
       bufOf.set(out, b);
       nodeOf.set(out, bufferNode(b, out.aval));
       continue;
-    } else node = movementNode(e.op, e.params, ins, out.aval);
+    } else node = movementNode(e.op, e.params as Record<string, unknown>, ins, out.aval);
     if (node) {
       nodeOf.set(out, node);
       if (needsBuffer.has(out) || ((uses.get(out) ?? 0) > 1 && node.cost >= 4)) materialize(out);

@@ -113,7 +113,6 @@ export function renderKernel(k: Kernel, scalars: Map<string, (...x: number[]) =>
   const fnNames = fns.map((_, i) => `F${i}`);
   const src = `${PRELUDE}return (ins, out) => { ${head} ${loop} };`;
   // NOTE: kernels are generated from our own IR only; no user strings reach this source.
-  if ((globalThis as any).TG_DEBUG) console.log(src);
   return new Function(...fnNames, src)(...fns) as KernelFn;
 }
 

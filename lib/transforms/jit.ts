@@ -8,7 +8,7 @@
 import { bind } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { type Aval, type BDim, defineOp, type OpDef, UndefPrimal } from "../ops/_define.ts";
-import { evalJaxpr, type Eqn, Jaxpr, Var } from "../ir.ts";
+import { evalJaxpr, type Eqn, Jaxpr, type Var } from "../ir.ts";
 import { traceToJaxpr } from "./stage.ts";
 import { jvpFlat } from "./jvp.ts";
 import { vmapFlat } from "./vmap.ts";

@@ -10,7 +10,7 @@ import type { Tensor } from "../tensor.ts";
 import { type LinearArg, UndefPrimal } from "../ops/_define.ts";
 import { zerosOf } from "../ops/_util.ts";
 import { add, convert } from "../ops/elementwise.ts";
-import { type Jaxpr, Var } from "../ir.ts";
+import type { Jaxpr, Var } from "../ir.ts";
 import { StageTrace, StageTracer } from "./stage.ts";
 import { jvpFlat } from "./jvp.ts";
 
