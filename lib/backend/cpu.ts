@@ -14,6 +14,8 @@ import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../compil
 import { setProgramRunner } from "../transforms/jit.ts";
 import { setProgramDescriber } from "../api/jit.ts";
 import { type Backend, getBackend, registerBackend } from "./backend.ts";
+import { convF32 } from "./cpu_conv.ts";
+import type { ConvParams } from "../ops/conv_params.ts";
 
 /** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
 const fastImpls = new Map<string, (inputs: HostArray[], params: unknown, outAvals: Aval[]) => TypedArray[] | null>();
@@ -85,3 +87,8 @@ setProgramRunner((jaxpr, args) => {
 setProgramDescriber((j) => (getBackend() === cpuBackend ? describePlan(compiled(j).plan) : j.toString()));
 
 registerBackend(cpuBackend);
+
+registerFastImpl("conv", ([l, r], p, [out]) => {
+  const res = convF32(l, r, p as ConvParams, out);
+  return res ? [res] : null;
+});
