@@ -6,7 +6,8 @@
  */
 import type { AnyFunction } from "./_types.ts";
 import { bind } from "../core.ts";
-import type { Tensor } from "../tensor.ts";
+import { Tensor } from "../tensor.ts";
+import { treeFlatten, treeUnflatten } from "../tree.ts";
 import { type Aval, type BDim, defineOp, type OpDef } from "../ops/_define.ts";
 import { batchAt0 } from "../ops/_util.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
@@ -90,7 +91,9 @@ export function customJvp(f: AnyFunction, rules: { jvp: (primals: any[], tangent
 }
 
 interface CustomLinParams {
-  bwd: (cts: Tensor[]) => Tensor[];
+  /** Number of leading residual inputs (values, not linear). */
+  nRes: number;
+  bwd: (res: Tensor[], cts: Tensor[]) => Tensor[];
   outAvals: Aval[];
 }
 
@@ -111,7 +114,7 @@ const customLinOp: OpDef<CustomLinParams> = defineOp({
   vmap: () => {
     throw new TypeError("customVjp: vmap of the linearized function is not supported");
   },
-  transpose: (cts, _args, p) => p.bwd(cts),
+  transpose: (cts, args, p) => [...args.slice(0, p.nRes).map(() => null), ...p.bwd(args.slice(0, p.nRes) as Tensor[], cts)],
 });
 
 interface CustomVjpParams {
@@ -131,7 +134,14 @@ const customVjpOp: OpDef<CustomVjpParams> = defineOp({
   evalImpl: (args, p) => p.fun(args),
   jvp: (ps, ts, p) => {
     const [outs, res] = p.fwd(ps);
-    const tOut = bind(customLinOp, ts, { bwd: (cts: Tensor[]) => p.bwd(res, cts), outAvals: p.outAvals });
+    // residual Tensors become explicit inputs, so staged programs carry them as values
+    const [resLeaves, resDef] = treeFlatten(res, (x): x is Tensor => x instanceof Tensor);
+    const tensors = resLeaves.filter((l): l is Tensor => l instanceof Tensor);
+    const bwd = (vals: Tensor[], cts: Tensor[]) => {
+      let k = 0;
+      return p.bwd(treeUnflatten(resDef, resLeaves.map((l) => (l instanceof Tensor ? vals[k++] : l))), cts);
+    };
+    const tOut = bind(customLinOp, [...tensors, ...ts], { nRes: tensors.length, bwd, outAvals: p.outAvals });
     return [outs, tOut];
   },
   vmap: (args, bdims, p, size) => {

@@ -32,6 +32,7 @@ const INLINE: Record<string, (a: string[], d: DType) => string> = {
   select: ([c, x, y]) => `(${c} ? ${x} : ${y})`,
   land: ([a, b]) => `(${a} && ${b})`,
   stopGradient: ([a]) => a,
+  not: ([a], d) => (d === "bool" ? `(${a} ? 0 : 1)` : `(~${a})`),
 };
 
 function renderIdx(i: Idx): string {

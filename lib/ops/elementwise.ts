@@ -175,6 +175,9 @@ export const isnanOp: OpDef = unaryF("isnan", (x) => b(Number.isNaN(x)), "zero",
 export const isfiniteOp: OpDef = unaryF("isfinite", (x) => b(Number.isFinite(x)), "zero", "bool");
 /** `not` primitive (bool: logical not, int32: bitwise not). */
 export const notOp: OpDef = unaryF("not", (x) => ~x, "zero");
+// NOTE: the scalar function above is the int32 form; bool operands need the logical form.
+(notOp as { impl: OpDef["impl"] }).impl = (inputs, _p, outs) =>
+  mapImpl(inputs[0].dtype === "bool" ? (x) => (x ? 0 : 1) : (x) => ~x, inputs, outs[0]);
 
 function cmp(name: string, fn: (x: number, y: number) => boolean): OpDef {
   return elementwise({ name, fn: (x, y) => b(fn(x, y)), jvp: "zero", rule: "bool" });
