@@ -14,7 +14,45 @@ import { type Expr, type Idx, ivar, type Kernel } from "./kernel.ts";
 /** One step of a plan. */
 export type Step =
   | { kind: "kernel"; kernel: Kernel; inputs: number[]; out: number; label: string }
-  | { kind: "op"; op: OpDef; params: unknown; inputs: number[]; outs: number[]; outAvals: Aval[] };
+  | {
+    kind: "op";
+    op: OpDef;
+    params: unknown;
+    inputs: number[];
+    outs: number[];
+    outAvals: Aval[];
+    /** An elementwise kernel applied to the op's result in the same step (bias, activation). */
+    epilogue?: KernelStep;
+  };
+
+/** A kernel step. */
+export type KernelStep = Extract<Step, { kind: "kernel" }>;
+
+const EPILOGUE_HOSTS = new Set(["conv", "dotGeneral"]);
+
+/** Merges each contraction with the elementwise kernel that is the sole consumer of its result. */
+function fuseEpilogues(steps: Step[], outputs: number[], avals: Aval[]): Step[] {
+  const useCount = new Map<number, number>();
+  for (const s of steps) {
+    for (const b of s.inputs) useCount.set(b, (useCount.get(b) ?? 0) + 1);
+    if (s.kind === "op" && s.epilogue) for (const b of s.epilogue.inputs) useCount.set(b, (useCount.get(b) ?? 0) + 1);
+  }
+  const out = [...steps];
+  for (let i = 0; i < out.length; i++) {
+    const s = out[i];
+    if (s.kind !== "op" || !EPILOGUE_HOSTS.has(s.op.name) || s.epilogue || s.outs.length !== 1) continue;
+    const b = s.outs[0];
+    if (useCount.get(b) !== 1 || outputs.includes(b)) continue;
+    const j = out.findIndex((e, k) => k > i && e.kind === "kernel" && e.inputs.includes(b));
+    if (j < 0) continue;
+    const e = out[j] as KernelStep;
+    if (e.kernel.reduce || e.kernel.outShape.join() !== avals[b].shape.join()) continue;
+    out[j] = { ...s, epilogue: e };
+    out.splice(i, 1);
+    i--;
+  }
+  return out;
+}
 
 /** A lowered program over numbered buffers. */
 export interface Plan {
@@ -114,7 +152,8 @@ export function lowerJaxpr(jaxpr: Jaxpr): Plan {
     steps.push({ kind: "op", op: e.op, params: e.params, inputs: inBufs, outs: outBufs, outAvals: e.outs.map((v) => v.aval) });
   }
   const outputs = outs.map(materialize);
-  return { steps, inputs, outputs, avals, frees: computeFrees(steps, new Set([...outputs, ...inputs])) };
+  const fused = fuseEpilogues(steps, outputs, avals);
+  return { steps: fused, inputs, outputs, avals, frees: computeFrees(fused, new Set([...outputs, ...inputs])) };
 }
 
 /** Renumbers the buffer loads of an expression to kernel input slots. */
@@ -156,7 +195,10 @@ function reduceKernel(x: Node, axes: number[], op: "sum" | "max" | "min", out: n
 
 function computeFrees(steps: Step[], keep: Set<number>): number[][] {
   const last = new Map<number, number>();
-  steps.forEach((s, i) => s.inputs.forEach((b) => last.set(b, i)));
+  steps.forEach((s, i) => {
+    s.inputs.forEach((b) => last.set(b, i));
+    if (s.kind === "op" && s.epilogue) s.epilogue.inputs.forEach((b) => last.set(b, i));
+  });
   const frees: number[][] = steps.map(() => []);
   for (const [b, i] of last) if (!keep.has(b)) frees[i].push(b);
   return frees;

@@ -8,7 +8,7 @@ import { sizeOf } from "../shape.ts";
 import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
 import { OPS } from "../ops/registry.ts";
 import { type KernelFn, renderKernel } from "./render_js.ts";
-import { kernelKey } from "./kernel.ts";
+import { type Kernel, kernelKey } from "./kernel.ts";
 import type { Plan } from "./lower.ts";
 
 /** Runs a non-kernel step (contractions, argmax, random, higher-order ops). */
@@ -25,15 +25,16 @@ export interface CompiledPlan {
   fns: (KernelFn | null)[];
 }
 
+function kernelFn(k: Kernel): KernelFn {
+  const key = kernelKey(k);
+  let fn = kernelCache.get(key);
+  if (!fn) kernelCache.set(key, (fn = renderKernel(k, scalars)));
+  return fn;
+}
+
 /** Renders (or fetches from cache) every kernel of a plan. */
 export function compilePlan(plan: Plan): CompiledPlan {
-  const fns = plan.steps.map((s) => {
-    if (s.kind !== "kernel") return null;
-    const key = kernelKey(s.kernel);
-    let fn = kernelCache.get(key);
-    if (!fn) kernelCache.set(key, (fn = renderKernel(s.kernel, scalars)));
-    return fn;
-  });
+  const fns = plan.steps.map((s) => (s.kind === "kernel" ? kernelFn(s.kernel) : s.epilogue ? kernelFn(s.epilogue.kernel) : null));
   return { plan, fns };
 }
 
@@ -51,6 +52,13 @@ export function runPlan(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner)
       const ins = s.inputs.map((b) => ({ data: bufs[b]!, shape: plan.avals[b].shape, dtype: plan.avals[b].dtype }));
       const outs = runOp(s.op, s.params, ins, s.outAvals);
       s.outs.forEach((b, k) => (bufs[b] = outs[k]));
+      const e = s.epilogue;
+      if (e) {
+        const out = allocTyped(plan.avals[e.out].dtype, sizeOf(plan.avals[e.out].shape));
+        fns[i]!(e.inputs.map((b) => bufs[b]!), out);
+        bufs[e.out] = out;
+        bufs[s.outs[0]] = undefined;
+      }
     }
     for (const b of plan.frees[i]) bufs[b] = undefined;
   });
@@ -63,7 +71,7 @@ export function describePlan(plan: Plan): string {
   const lines = plan.steps.map((s, i) =>
     s.kind === "kernel"
       ? `  k${i} ${s.label}${s.kernel.reduce ? `(${s.kernel.reduce.op})` : ""}: ${fmt(s.out)} <- ${s.inputs.map(fmt).join(", ")}`
-      : `  k${i} ${s.op.name}: ${s.outs.map(fmt).join(", ")} <- ${s.inputs.map(fmt).join(", ")}`
+      : `  k${i} ${s.op.name}${s.epilogue ? "+epilogue" : ""}: ${(s.epilogue ? [s.epilogue.out] : s.outs).map(fmt).join(", ")} <- ${[...s.inputs, ...(s.epilogue?.inputs.filter((b) => !s.outs.includes(b)) ?? [])].map(fmt).join(", ")}`
   );
   return [`program: ${plan.steps.length} kernel(s); inputs ${plan.inputs.map(fmt).join(", ")}`, ...lines, `  outputs ${plan.outputs.map(fmt).join(", ")}`].join("\n");
 }
