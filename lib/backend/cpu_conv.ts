@@ -35,46 +35,95 @@ function offsetTable(X: number[], K: number[], Y: number[], p: ConvParams, lhsSt
   return table;
 }
 
+interface ConvPlan {
+  N: number; I: number; G: number; Og: number; nT: number; nY: number; Kg: number; cols: number;
+  table: Int32Array; tapOff: Int32Array; outOff: Int32Array;
+  xN: number; xC: number; wO: number; wI: number; oN: number; oC: number; size: number;
+}
+
+const plans = new WeakMap<ConvParams, Map<string, ConvPlan>>();
+
+function counterOffsets(dims: number[], strides: number[]): Int32Array {
+  const n = sizeOf(dims), out = new Int32Array(n), ix = new Array<number>(dims.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    let off = 0;
+    for (let d = 0; d < dims.length; d++) off += ix[d] * strides[d];
+    out[i] = off;
+    for (let d = dims.length - 1; d >= 0; d--) if (++ix[d] < dims[d]) break; else ix[d] = 0;
+  }
+  return out;
+}
+
+function planFor(lhsShape: number[], rhsShape: number[], outShape: number[], p: ConvParams): ConvPlan {
+  let m = plans.get(p);
+  if (!m) plans.set(p, (m = new Map()));
+  const key = `${lhsShape}|${rhsShape}`;
+  let plan = m.get(key);
+  if (plan) return plan;
+  const { lhs: ls, rhs: rs, out: os } = p.dimensionNumbers;
+  const N = lhsShape[ls[0]], O = rhsShape[rs[0]], I = rhsShape[rs[1]];
+  const X = ls.slice(2).map((a) => lhsShape[a]);
+  const K = rs.slice(2).map((a) => rhsShape[a]);
+  const Y = os.slice(2).map((a) => outShape[a]);
+  const sL = stridesOf(lhsShape), sR = stridesOf(rhsShape), sO = stridesOf(outShape);
+  const G = p.featureGroupCount, nT = sizeOf(K), nY = sizeOf(Y);
+  plan = {
+    N, I, G, Og: O / G, nT, nY, Kg: I * nT, cols: N * nY,
+    table: offsetTable(X, K, Y, p, ls.slice(2).map((a) => sL[a])),
+    tapOff: counterOffsets(K, rs.slice(2).map((a) => sR[a])),
+    outOff: counterOffsets(Y, os.slice(2).map((a) => sO[a])),
+    xN: sL[ls[0]], xC: sL[ls[1]], wO: sR[rs[0]], wI: sR[rs[1]], oN: sO[os[0]], oC: sO[os[1]],
+    size: sizeOf(outShape),
+  };
+  m.set(key, plan);
+  return plan;
+}
+
+/** Small problems: a direct loop (float64 accumulation), no copies. */
+function convDirect(x: ArrayLike<number>, w: ArrayLike<number>, q: ConvPlan, res: Float32Array): void {
+  const { N, I, G, Og, nT, nY, table, tapOff, outOff } = q;
+  for (let g = 0; g < G; g++) {
+    for (let n = 0; n < N; n++) {
+      for (let oo = 0; oo < Og; oo++) {
+        const o = g * Og + oo;
+        const dst = n * q.oN + o * q.oC;
+        for (let yi = 0; yi < nY; yi++) {
+          let acc = 0;
+          for (let i = 0; i < I; i++) {
+            const xb = n * q.xN + (g * I + i) * q.xC, wb = o * q.wO + i * q.wI;
+            for (let ti = 0; ti < nT; ti++) {
+              const off = table[ti * nY + yi];
+              if (off >= 0) acc += w[wb + tapOff[ti]] * x[xb + off];
+            }
+          }
+          res[dst + outOff[yi]] = acc;
+        }
+      }
+    }
+  }
+}
+
 /** Float32 convolution, or null when this path does not apply (then the reference runs). */
 export function convF32(lhs: HostArray, rhs: HostArray, p: ConvParams, out: Aval): Float32Array | null {
   if (lhs.dtype !== "float32" || p.batchGroupCount !== 1) return null;
-  const { lhs: ls, rhs: rs, out: os } = p.dimensionNumbers;
-  const nd = ls.length - 2;
-  const N = lhs.shape[ls[0]], C = lhs.shape[ls[1]], O = rhs.shape[rs[0]], I = rhs.shape[rs[1]];
-  const X = ls.slice(2).map((a) => lhs.shape[a]);
-  const K = rs.slice(2).map((a) => rhs.shape[a]);
-  const Y = os.slice(2).map((a) => out.shape[a]);
-  const res = new Float32Array(sizeOf(out.shape));
-  const G = p.featureGroupCount, Og = O / G;
-  const nT = sizeOf(K), nY = sizeOf(Y), Kg = I * nT, cols = N * nY;
+  const q = planFor(lhs.shape, rhs.shape, out.shape, p);
+  const res = new Float32Array(q.size);
+  const { N, I, G, Og, nT, nY, Kg, cols, table, tapOff, outOff } = q;
   if (res.length === 0 || Kg === 0) return res;
-  const sL = stridesOf(lhs.shape), sR = stridesOf(rhs.shape), sO = stridesOf(out.shape);
-  const table = offsetTable(X, K, Y, p, ls.slice(2).map((a) => sL[a]));
-  const align = (x: number) => Math.ceil(x / 64) * 64;
+  const x = lhs.data, w = rhs.data;
+  if (Og * Kg * cols < 65536) {
+    convDirect(x, w, q, res);
+    return res;
+  }
+  const align = (v: number) => Math.ceil(v / 64) * 64;
   const offW = 0, offP = align(4 * Og * Kg), offC = offP + align(4 * Kg * cols), work = offC + align(4 * Og * cols);
   mem ??= new WebAssembly.Memory({ initial: 16 });
   ensureMemoryBytes(mem, work + sgemmWorkspaceBytes());
   const f = new Float32Array(mem.buffer);
-  const x = lhs.data, w = rhs.data;
-  // rhs tap offsets (in its own layout) for each flat tap index
-  const tapOff = new Int32Array(nT);
-  const tt = new Array<number>(nd).fill(0);
-  for (let ti = 0; ti < nT; ti++) {
-    tapOff[ti] = tt.reduce((s, v, d) => s + v * sR[rs[2 + d]], 0);
-    for (let d = nd - 1; d >= 0; d--) if (++tt[d] < K[d]) break; else tt[d] = 0;
-  }
-  // output spatial offsets for each flat output position
-  const outOff = new Int32Array(nY);
-  const yy = new Array<number>(nd).fill(0);
-  for (let yi = 0; yi < nY; yi++) {
-    outOff[yi] = yy.reduce((s, v, d) => s + v * sO[os[2 + d]], 0);
-    for (let d = nd - 1; d >= 0; d--) if (++yy[d] < Y[d]) break; else yy[d] = 0;
-  }
   for (let g = 0; g < G; g++) {
     for (let oo = 0; oo < Og; oo++) {
-      const o = g * Og + oo;
       for (let i = 0; i < I; i++) {
-        const base = o * sR[rs[0]] + i * sR[rs[1]];
+        const base = (g * Og + oo) * q.wO + i * q.wI;
         const row = offW / 4 + oo * Kg + i * nT;
         for (let ti = 0; ti < nT; ti++) f[row + ti] = w[base + tapOff[ti]];
       }
@@ -85,7 +134,7 @@ export function convF32(lhs: HostArray, rhs: HostArray, p: ConvParams, out: Aval
         const row = offP / 4 + (i * nT + ti) * cols;
         const tab = ti * nY;
         for (let n = 0; n < N; n++) {
-          const base = n * sL[ls[0]] + c * sL[ls[1]];
+          const base = n * q.xN + c * q.xC;
           const dst = row + n * nY;
           for (let yi = 0; yi < nY; yi++) {
             const off = table[tab + yi];
@@ -100,7 +149,7 @@ export function convF32(lhs: HostArray, rhs: HostArray, p: ConvParams, out: Aval
       const o = g * Og + oo;
       for (let n = 0; n < N; n++) {
         const src = offC / 4 + oo * cols + n * nY;
-        const dst = n * sO[os[0]] + o * sO[os[1]];
+        const dst = n * q.oN + o * q.oC;
         for (let yi = 0; yi < nY; yi++) res[dst + outOff[yi]] = fc[src + yi];
       }
     }
