@@ -37,3 +37,6 @@ export { Var } from "./lib/ir.ts";
 export type { Eqn } from "./lib/ir.ts";
 export type { AxisOptions, SliceSpec } from "./lib/numpy.ts";
 export { getBackend, init, setBackend } from "./lib/api/backends.ts";
+export * as lax from "./lib/lax.ts";
+export * as nn from "./lib/nn.ts";
+export * as signal from "./lib/signal.ts";

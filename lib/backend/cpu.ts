@@ -11,9 +11,9 @@ import { ArrayValue } from "../core.ts";
 import { evalJaxpr, Jaxpr, Var } from "../ir.ts";
 import { lowerJaxpr } from "../compile/lower.ts";
 import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../compile/runner.ts";
-import { setProgramRunner } from "../transforms/jit.ts";
+import { hoistConsts, setProgramRunner } from "../transforms/jit.ts";
 import { setProgramDescriber } from "../api/jit.ts";
-import { type Backend, getBackend, registerBackend } from "./backend.ts";
+import { type Backend, getBackend, registerBackend, setBackendImpl } from "./backend.ts";
 import { convF32 } from "./cpu_conv.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 
@@ -72,21 +72,24 @@ export const cpuBackend: Backend = {
 };
 
 const programs = new WeakMap<Jaxpr, CompiledPlan>();
+/** The compiled plan of a jaxpr (constants become leading inputs). */
 function compiled(j: Jaxpr): CompiledPlan {
   let cp = programs.get(j);
-  if (!cp) programs.set(j, (cp = compilePlan(lowerJaxpr(j))));
+  if (!cp) programs.set(j, (cp = compilePlan(lowerJaxpr(j.constVars.length ? hoistConsts(j) : j))));
   return cp;
 }
 
 setProgramRunner((jaxpr, args) => {
-  const onHost = args.every((a) => a instanceof ArrayValue && (a.backend.name === "cpu" || a.backend.name === "reference"));
+  const all = [...jaxpr.consts, ...args];
+  const onHost = all.every((a) => a instanceof ArrayValue && (a.backend.name === "cpu" || a.backend.name === "reference"));
   if (getBackend() !== cpuBackend || !onHost) return evalJaxpr(jaxpr, args);
-  const outs = runPlan(compiled(jaxpr), args.map((a) => (a as ArrayValue).buffer as TypedArray), runOp);
+  const outs = runPlan(compiled(jaxpr), all.map((a) => (a as ArrayValue).buffer as TypedArray), runOp);
   return outs.map((o, i) => new ArrayValue(o, jaxpr.outAvals[i], cpuBackend));
 });
 setProgramDescriber((j) => (getBackend() === cpuBackend ? describePlan(compiled(j).plan) : j.toString()));
 
 registerBackend(cpuBackend);
+setBackendImpl("cpu");
 
 registerFastImpl("conv", ([l, r], p, [out]) => {
   const res = convF32(l, r, p as ConvParams, out);

@@ -65,13 +65,27 @@ export function runPlan(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner)
   return plan.outputs.map((b) => bufs[b]!);
 }
 
+/** The elementwise ops a kernel evaluates, for listings. */
+function opsIn(k: Kernel): string {
+  const names = new Set<string>();
+  const walk = (e: Kernel["body"]): void => {
+    if (e.k === "alu") {
+      if (e.op !== "land") names.add(e.op);
+      e.args.forEach(walk);
+    }
+  };
+  walk(k.body);
+  if (k.epilogue) walk(k.epilogue);
+  return [...names].join(",");
+}
+
 /** Text listing of a plan's kernels (for `jit(f).lower(...).asText()`). */
 export function describePlan(plan: Plan): string {
   const fmt = (b: number) => `b${b}:${plan.avals[b].dtype}[${plan.avals[b].shape.join(",")}]`;
   const lines = plan.steps.map((s, i) =>
     s.kind === "kernel"
-      ? `  k${i} ${s.label}${s.kernel.reduce ? `(${s.kernel.reduce.op})` : ""}: ${fmt(s.out)} <- ${s.inputs.map(fmt).join(", ")}`
-      : `  k${i} ${s.op.name}${s.epilogue ? "+epilogue" : ""}: ${(s.epilogue ? [s.epilogue.out] : s.outs).map(fmt).join(", ")} <- ${[...s.inputs, ...(s.epilogue?.inputs.filter((b) => !s.outs.includes(b)) ?? [])].map(fmt).join(", ")}`
+      ? `  k${i} ${s.label}${s.kernel.reduce ? `(${s.kernel.reduce.op})` : ""}[${opsIn(s.kernel)}]: ${fmt(s.out)} <- ${s.inputs.map(fmt).join(", ")}`
+      : `  k${i} ${s.op.name}${s.epilogue ? `+epilogue[${opsIn(s.epilogue.kernel)}]` : ""}: ${(s.epilogue ? [s.epilogue.out] : s.outs).map(fmt).join(", ")} <- ${[...s.inputs, ...(s.epilogue?.inputs.filter((b) => !s.outs.includes(b)) ?? [])].map(fmt).join(", ")}`
   );
   return [`program: ${plan.steps.length} kernel(s); inputs ${plan.inputs.map(fmt).join(", ")}`, ...lines, `  outputs ${plan.outputs.map(fmt).join(", ")}`].join("\n");
 }

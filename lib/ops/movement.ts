@@ -37,7 +37,8 @@ function gatherImpl(x: HostArray, out: Aval, src: (idx: number[]) => number, fil
 
 const shapeOf = (x: Tensor | UndefPrimal): number[] => x.aval.shape;
 
-interface BroadcastParams {
+/** Parameters of `broadcastInDim`. */
+export interface BroadcastParams {
   shape: number[];
   dims: number[];
 }
@@ -106,7 +107,8 @@ export const transposeOp: OpDef<{ perm: number[] }> = defineOp({
   transpose: ([ct], _x, { perm }) => [transpose(ct, invertPerm(perm))],
 });
 
-interface SliceParams {
+/** Parameters of `slice`. */
+export interface SliceParams {
   start: number[];
   limit: number[];
   strides: number[];
@@ -141,7 +143,8 @@ export const sliceOp: OpDef<SliceParams> = defineOp({
   },
 });
 
-interface PadParams {
+/** Parameters of `pad`. */
+export interface PadParams {
   lo: number[];
   hi: number[];
   interior: number[];

@@ -56,7 +56,8 @@ const shiftAxes = (axes: number[], bd: number): number[] => axes.map((a) => (a >
 /** Output batch dim after removing `axes` (given in the batched operand's numbering). */
 const outBdim = (axes: number[], bd: number): number => bd - axes.filter((a) => a < bd).length;
 
-interface ReduceParams {
+/** Parameters of the reductions. */
+export interface ReduceParams {
   axes: number[];
 }
 
@@ -107,7 +108,8 @@ export const reduceMaxOp: OpDef<ReduceParams> = reduction("reduceMax", -Infinity
 /** `reduceMin` primitive. */
 export const reduceMinOp: OpDef<ReduceParams> = reduction("reduceMin", Infinity, nanMin, extremumJvp((x, a) => reduceMin(x, a)));
 
-interface ArgParams {
+/** Parameters of argmax/argmin. */
+export interface ArgParams {
   axis: number;
 }
 function argReduction(name: string, better: (v: number, best: number) => boolean): OpDef<ArgParams> {

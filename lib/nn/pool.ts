@@ -1,0 +1,144 @@
+/**
+ * N-d pooling over the trailing spatial axes (NC+spatial layout): `maxPool` and `avgPool` with
+ * PyTorch semantics (floor for non-tiling strides, padding at most half the window), lowered onto
+ * `lax.reduceWindow`, so they differentiate to any order, vmap and jit.
+ * @module
+ */
+import type { ArrayLike, Tensor } from "../tensor.ts";
+import { asTensor } from "../numpy/_convert.ts";
+import { divide } from "../numpy/math.ts";
+import { ones } from "../numpy/creation.ts";
+import { reduceWindow } from "../lax.ts";
+import { fmt, isInt, perDim, toFloat } from "./_args.ts";
+
+/** Options of {@linkcode maxPool}. */
+export interface MaxPoolOptions {
+  /** Window size: a number (every spatial dim of an (N, C, ...) input) or one per pooled trailing dim. */
+  window: number | number[];
+  /** Stride (default: the window). */
+  stride?: number | number[];
+  /** Padding: a number, one per dim, or `[lo, hi]` per dim; at most half the (dilated) window (default 0). */
+  padding?: number | number[] | [number, number][];
+  /** Window dilation (default 1). */
+  dilation?: number | number[];
+}
+
+/** Options of {@linkcode avgPool}. */
+export interface AvgPoolOptions {
+  /** Window size: a number (every spatial dim of an (N, C, ...) input) or one per pooled trailing dim. */
+  window: number | number[];
+  /** Stride (default: the window). */
+  stride?: number | number[];
+  /** Padding: a number, one per dim, or `[lo, hi]` per dim; at most half the window (default 0). */
+  padding?: number | number[] | [number, number][];
+  /** Divide by the whole window including padding (default true) or by the real elements only. */
+  countIncludePad?: boolean;
+}
+
+interface PoolGeometry {
+  lead: number;
+  window: number[];
+  stride: number[];
+  dilation: number[];
+  pads: [number, number][];
+}
+
+function geometry(op: string, x: Tensor, opts: { window: unknown; stride?: unknown; padding?: unknown; dilation?: unknown }): PoolGeometry {
+  if (opts === undefined || opts === null || opts.window === undefined) {
+    throw new TypeError(`${op}: options must include window (a number or one size per pooled dimension)`);
+  }
+  let n: number;
+  if (Array.isArray(opts.window)) {
+    n = opts.window.length;
+    if (n === 0 || n > x.ndim) {
+      throw new TypeError(`${op}: window ${fmt(opts.window)} must name between 1 and ${x.ndim} trailing dimensions of x shape ${fmt(x.shape)}`);
+    }
+  } else {
+    if (x.ndim < 3) throw new TypeError(`${op}: x must have at least 3 dimensions (N, C, X0, ...), got shape ${fmt(x.shape)}`);
+    n = x.ndim - 2;
+  }
+  const window = perDim(op, "window", opts.window, n, 1);
+  const stride = perDim(op, "stride", opts.stride ?? window, n, 1);
+  const dilation = perDim(op, "dilation", opts.dilation ?? 1, n, 1);
+  const kd = window.map((k, i) => (k - 1) * dilation[i] + 1);
+  const padding = opts.padding ?? 0;
+  let pads: [number, number][];
+  if (Array.isArray(padding) && padding.length > 0 && padding.every((p) => Array.isArray(p))) {
+    if (padding.length !== n || !padding.every((p) => p.length === 2 && isInt(p[0]) && isInt(p[1]) && p[0] >= 0 && p[1] >= 0)) {
+      throw new RangeError(`${op}: padding ${fmt(padding)} must be ${n} non-negative integer [lo, hi] pairs, one per pooled dimension`);
+    }
+    pads = padding.map((p) => [p[0], p[1]]);
+  } else pads = perDim(op, "padding", padding, n, 0).map((p) => [p, p]);
+  const lead = x.ndim - n;
+  for (let i = 0; i < n; i++) {
+    const half = Math.floor(kd[i] / 2);
+    if (pads[i][0] > half || pads[i][1] > half) {
+      throw new RangeError(`${op}: padding ${fmt(pads[i])} of pooled dimension ${i} must be at most half the window size ${kd[i]} (${half})`);
+    }
+    const P = x.shape[lead + i] + pads[i][0] + pads[i][1];
+    if (kd[i] > P) {
+      throw new RangeError(
+        `${op}: the window fits nowhere along pooled dimension ${i}: window size ${kd[i]} exceeds the padded input size ${P} (x shape ${fmt(x.shape)})`,
+      );
+    }
+  }
+  return { lead, window, stride, dilation, pads };
+}
+
+function full<T>(lead: number, v: T, rest: T[]): T[] {
+  return [...new Array<T>(lead).fill(v), ...rest];
+}
+
+/**
+ * Max pooling over the trailing spatial axes, PyTorch `max_poolNd` / mygrad `max_pool` semantics:
+ * padding holds -Infinity, non-tiling strides are floored, the gradient of each window goes to
+ * its first maximum (overlapping windows accumulate), NaN propagates.
+ *
+ * @param x Input (N, C, X0, ...) (or any array when `window` is a list: its trailing axes are pooled).
+ * @param opts `window`, `stride` (default window), `padding`, `dilation`.
+ * @returns The pooled array (same dtype).
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import { maxPool } from "./pool.ts";
+ * const x = np.arange(16, { dtype: "float32" }).reshape([1, 1, 4, 4]);
+ * if (maxPool(x, { window: 2 }).dataSync().join() !== "5,7,13,15") throw new Error("maxPool");
+ * ```
+ */
+export function maxPool(x: ArrayLike, opts: MaxPoolOptions): Tensor {
+  const op = "maxPool";
+  const t = asTensor(x, op);
+  if (t.dtype === "bool") throw new TypeError(`${op}: x dtype bool is not supported`);
+  const g = geometry(op, t, opts);
+  return reduceWindow(t, -Infinity, "max", full(g.lead, 1, g.window), full(g.lead, 1, g.stride), full(g.lead, [0, 0] as [number, number], g.pads), {
+    windowDilation: full(g.lead, 1, g.dilation),
+  });
+}
+
+/**
+ * Average pooling over the trailing spatial axes, PyTorch `avg_poolNd` semantics: zero padding,
+ * divided by the window size (`countIncludePad`, default) or by the number of real elements.
+ *
+ * @param x Input (N, C, X0, ...) (or any array when `window` is a list).
+ * @param opts `window`, `stride` (default window), `padding`, `countIncludePad`.
+ * @returns The pooled array (float).
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import { avgPool } from "./pool.ts";
+ * const x = np.array([[[1, 2, 3, 4]]]);
+ * if (avgPool(x, { window: 2 }).dataSync().join() !== "1.5,3.5") throw new Error("avgPool");
+ * ```
+ */
+export function avgPool(x: ArrayLike, opts: AvgPoolOptions): Tensor {
+  const op = "avgPool";
+  const t = toFloat(op, x);
+  const g = geometry(op, t, { ...opts, dilation: undefined });
+  const win = full(g.lead, 1, g.window), str = full(g.lead, 1, g.stride);
+  const pads = full(g.lead, [0, 0] as [number, number], g.pads);
+  const s = reduceWindow(t, 0, "sum", win, str, pads);
+  if (opts.countIncludePad ?? true) return divide(s, g.window.reduce((a, b) => a * b, 1));
+  const spatial = t.shape.slice(g.lead);
+  const counts = reduceWindow(ones(spatial, { dtype: t.dtype }), 0, "sum", g.window, g.stride, g.pads);
+  return divide(s, counts);
+}
