@@ -252,7 +252,7 @@ export function convTranspose(
 
 /** Options of {@linkcode reduceWindow}. */
 export interface ReduceWindowOptions {
-  /** Operand (base) dilation per dim, default 1 (implemented as interior padding with the init value). */
+  /** Operand (base) dilation per dim, default 1 (interior holes that take no part in the reduction). */
   baseDilation?: number[];
   /** Window dilation per dim, default 1. */
   windowDilation?: number[];
@@ -270,8 +270,9 @@ function checkDims(op: string, name: string, v: unknown, n: number): number[] {
 
 /**
  * Reduction over (strided, padded, dilated) windows of every dimension, as `jax.lax.reduce_window`
- * with `lax.max`, `lax.min` or `lax.add`. Padding positions and base-dilation holes hold
- * `initValue`, and `initValue` also starts each window's reduction (XLA semantics). Max / min send
+ * with `lax.max`, `lax.min` or `lax.add`. As in XLA, `initValue` starts each window's reduction
+ * once, and padding positions and base-dilation holes take no part (so with an identity
+ * `initValue` — 0, -Infinity, Infinity — they act as zeros / -Infinity / Infinity). Max / min send
  * the gradient to exactly one element per window, the first maximum (minimum) in row-major window
  * order; NaN wins, so it propagates to every window that reads it.
  *
@@ -280,7 +281,7 @@ function checkDims(op: string, name: string, v: unknown, n: number): number[] {
  * `outputSize × windowSize`.
  *
  * @param operand Input array (float or int32).
- * @param initValue Scalar start / padding value (e.g. `-Infinity` for max, `0` for sum).
+ * @param initValue Scalar start value of every window (e.g. `-Infinity` for max, `0` for sum).
  * @param computation "max" | "min" | "sum".
  * @param windowDimensions Window size for every dimension.
  * @param windowStrides Stride for every dimension (default all 1).
@@ -336,7 +337,9 @@ export function reduceWindow(
   });
   const dtype = x.dtype;
   const init = scalarOf(initValue, dtype);
-  let t = mv.pad(x, init, pads.map((p) => p[0]), pads.map((p) => p[1]), bd.map((b) => b - 1));
+  // padding and base-dilation holes are skipped by XLA: fill them with the computation's identity
+  const identity = scalarOf(computation === "sum" ? 0 : computation === "max" ? -Infinity : Infinity, dtype);
+  let t = mv.pad(x, identity, pads.map((p) => p[0]), pads.map((p) => p[1]), bd.map((b) => b - 1));
   const Y = P.map((p, i) => convOutputDim(p, Kd[i], S[i]));
   // gather taps: for each dim with a window > 1, stack its K strided slices on a new trailing axis
   let taps = 1;

@@ -207,7 +207,10 @@ export interface Convolve2dOptions {
   fillvalue?: number;
 }
 
-function conv2d(op: string, a: Tensor, b: Tensor, opts: Convolve2dOptions): Tensor {
+/** 2-d convolution of `a` with `b`; `corr` marks a correlation (b already flipped), whose "same"
+ * window sits at offset `floor(K / 2)` of the full result (scipy's correlate2d) instead of
+ * convolve2d's `floor((K - 1) / 2)`. */
+function conv2d(op: string, a: Tensor, b: Tensor, opts: Convolve2dOptions, corr: boolean): Tensor {
   if (a.ndim !== 2 || b.ndim !== 2) {
     throw new TypeError(`${op}: a and b must both be 2-d, got shapes ${fmt(a.shape)} and ${fmt(b.shape)}`);
   }
@@ -218,21 +221,22 @@ function conv2d(op: string, a: Tensor, b: Tensor, opts: Convolve2dOptions): Tens
     throw new RangeError(`${op}: boundary ${fmt(boundary)} must be "fill", "wrap" or "symm"`);
   }
   if (typeof fill !== "number") throw new TypeError(`${op}: fillvalue ${fmt(fill)} must be a number`);
-  if (mode === "valid" || (boundary === "fill" && fill === 0)) return convolveAs(op, a, b, { mode });
+  if (mode === "valid" || (boundary === "fill" && fill === 0 && !(corr && mode === "same"))) return convolveAs(op, a, b, { mode });
   if (a.size === 0 || b.size === 0) {
     throw new TypeError(`${op}: zero-size arrays are not supported, got a shape ${fmt(a.shape)} and b shape ${fmt(b.shape)}`);
   }
   // extend a by (Nb - 1) on every side with the boundary rule, then a valid convolution gives "full"
   const [kh, kw] = [b.shape[0] - 1, b.shape[1] - 1];
   let ext: Tensor;
-  if (boundary === "fill") ext = mv.pad(a, scalarOf(fill, a.dtype), [kh, kw], [kh, kw]);
+  if (boundary === "fill" && fill === 0) ext = a;
+  else if (boundary === "fill") ext = mv.pad(a, scalarOf(fill, a.dtype), [kh, kw], [kh, kw]);
   else {
     const m: BoundaryMode = boundary === "wrap" ? "circular" : "symmetric";
     ext = padIndexed(padIndexed(a, 0, kh, kh, m), 1, kw, kw, m);
   }
-  const full = convolveAs(op, ext, b, { mode: "valid" });
+  const full = convolveAs(op, ext, b, { mode: ext === a ? "full" : "valid" });
   if (mode === "full") return full;
-  const [oh, ow] = [Math.floor(kh / 2), Math.floor(kw / 2)];
+  const [oh, ow] = corr ? [Math.ceil(kh / 2), Math.ceil(kw / 2)] : [Math.floor(kh / 2), Math.floor(kw / 2)];
   return mv.slice(full, [oh, ow], [oh + a.shape[0], ow + a.shape[1]]);
 }
 
@@ -253,11 +257,14 @@ function conv2d(op: string, a: Tensor, b: Tensor, opts: Convolve2dOptions): Tens
  */
 export function convolve2d(a: ArrayLike, b: ArrayLike, opts: Convolve2dOptions = {}): Tensor {
   const [x, y] = promoteFloat("convolve2d", a, b);
-  return conv2d("convolve2d", x, y, opts);
+  return conv2d("convolve2d", x, y, opts, false);
 }
 
 /**
- * 2-d cross-correlation, `scipy.signal.correlate2d(a, b, mode, boundary, fillvalue)`.
+ * 2-d cross-correlation, `scipy.signal.correlate2d(a, b, mode, boundary, fillvalue)`. Note that
+ * scipy centres correlate2d's "same" window differently from N-d `correlate` for even template
+ * sizes (offset `floor(K / 2)` into the full correlation instead of `floor((K - 1) / 2)`); this
+ * function follows correlate2d.
  *
  * @param a 2-d input.
  * @param b 2-d template.
@@ -273,6 +280,6 @@ export function convolve2d(a: ArrayLike, b: ArrayLike, opts: Convolve2dOptions =
  */
 export function correlate2d(a: ArrayLike, b: ArrayLike, opts: Convolve2dOptions = {}): Tensor {
   const [x, y] = promoteFloat("correlate2d", a, b);
-  if (y.ndim !== 2) return conv2d("correlate2d", x, y, opts);
-  return conv2d("correlate2d", x, mv.rev(y, [0, 1]), opts);
+  if (y.ndim !== 2) return conv2d("correlate2d", x, y, opts, true);
+  return conv2d("correlate2d", x, mv.rev(y, [0, 1]), opts, true);
 }

@@ -12,7 +12,7 @@ import { jvpFlat, JvpTracer } from "../transforms/jvp.ts";
 import { linearizeFlat, vjpFlat } from "../transforms/linearize.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
 import { stopGradientOp } from "../ops/elementwise.ts";
-import { full } from "../ops/_util.ts";
+import { full, zerosOf } from "../ops/_util.ts";
 import { reshape, transpose } from "../ops/movement.ts";
 import { asTensor } from "../numpy/_convert.ts";
 import { eye } from "../numpy/creation.ts";
@@ -192,10 +192,13 @@ function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number) {
       return outs.length === 1 && isLeaf(g(x)) ? moveFirstLast(res[0], outs[0].shape, x.shape) : res.map((r, k) => moveFirstLast(r, outs[k].shape, x.shape));
     }
     const [y, pb] = vjp(g, x);
-    const yt = asTensor(y);
-    const basis = reshape(eye(yt.size, yt.size, { dtype: yt.dtype }), [yt.size, ...yt.shape]);
-    const [rows] = vmapFlat((cs) => [pb(cs[0])[0] as Tensor], [basis], [0], 0, yt.size);
-    return reshape(rows, [...yt.shape, ...x.shape]);
+    const [ys, yDef] = flatten(y);
+    const jacs = ys.map((yt, k) => {
+      const basis = reshape(eye(yt.size, yt.size, { dtype: yt.dtype }), [yt.size, ...yt.shape]);
+      const [rows] = vmapFlat((cs) => [pb(unflatten(yDef, ys.map((o, m) => (m === k ? cs[0] : zerosOf(o)))))[0] as Tensor], [basis], [0], 0, yt.size);
+      return reshape(rows, [...yt.shape, ...x.shape]);
+    });
+    return isLeaf(y) ? jacs[0] : unflatten(yDef, jacs);
   };
 }
 

@@ -207,6 +207,9 @@ export const concatenateOp: OpDef<{ axis: number }> = defineOp({
   kind: "structural",
   abstractEval: (avals, { axis }) => {
     const a0 = avals[0];
+    if (!Number.isInteger(axis) || axis < 0 || axis >= a0.shape.length) {
+      throw new RangeError(`concatenate: axis ${axis} is out of bounds for arrays of dimension ${a0.shape.length}`);
+    }
     for (const a of avals) {
       if (a.shape.length !== a0.shape.length || a.dtype !== a0.dtype || a.shape.some((d, i) => i !== axis && d !== a0.shape[i])) {
         throw new TypeError(`concatenate: all input shapes must match except on axis ${axis}, got ${avals.map((b) => fmtShape(b.shape) + " " + b.dtype).join(", ")}`);
@@ -248,7 +251,12 @@ export const concatenateOp: OpDef<{ axis: number }> = defineOp({
 export const revOp: OpDef<{ axes: number[] }> = defineOp({
   name: "rev",
   kind: "structural",
-  abstractEval: ([a]) => [{ ...a, shape: [...a.shape] }],
+  abstractEval: ([a], { axes }) => {
+    if (axes.some((x) => !Number.isInteger(x) || x < 0 || x >= a.shape.length) || new Set(axes).size !== axes.length) {
+      throw new RangeError(`rev: axes ${JSON.stringify(axes)} are invalid for an array of dimension ${a.shape.length}`);
+    }
+    return [{ ...a, shape: [...a.shape] }];
+  },
   impl: ([x], { axes }, [out]) => {
     const st = stridesOf(x.shape);
     return [gatherImpl(x, out, (idx) => idx.reduce((s, v, i) => s + (axes.includes(i) ? x.shape[i] - 1 - v : v) * st[i], 0))];

@@ -9,6 +9,7 @@ import * as mv from "./movement.ts";
 import * as red from "./reduce.ts";
 import { dotGeneralOp } from "./dot.ts";
 import { randomOp } from "./random.ts";
+import { convOp } from "./conv.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -25,6 +26,7 @@ export const OPS = {
   reduceSum: red.reduceSumOp, reduceMax: red.reduceMaxOp, reduceMin: red.reduceMinOp,
   argmax: red.argMaxOp, argmin: red.argMinOp,
   dotGeneral: dotGeneralOp,
+  conv: convOp,
   random: randomOp,
 } as const satisfies Record<string, OpDef>;
 
