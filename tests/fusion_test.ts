@@ -1,0 +1,71 @@
+/**
+ * Fusion on the cpu backend: kernel counts of jitted programs (elementwise chains become one
+ * kernel, reductions absorb their producers, convolutions absorb bias + activation) and equality
+ * of the fused results with the reference backend.
+ * @module
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { getBackend, grad, jit, lax, nn, np, random, setBackend, type Tensor } from "../mod.ts";
+import { assertAllClose } from "./_test_utils.ts";
+
+function kernels(f: ReturnType<typeof jit>, ...args: unknown[]): number {
+  const prev = getBackend();
+  setBackend("cpu");
+  try {
+    const m = /^program: (\d+) kernel/.exec(f.lower(...args).asText());
+    assert.ok(m, "lower().asText() starts with the kernel count");
+    return Number(m[1]);
+  } finally {
+    setBackend(prev);
+  }
+}
+
+function onBoth(f: (...a: Tensor[]) => Tensor | Tensor[], ...args: Tensor[]): void {
+  const prev = getBackend();
+  try {
+    setBackend("reference");
+    const want = [f(...args)].flat();
+    setBackend("cpu");
+    const got = [f(...args)].flat();
+    got.forEach((g, i) => assertAllClose(g, want[i].dataSync(), { rtol: 2e-5, atol: 2e-5 }));
+  } finally {
+    setBackend(prev);
+  }
+}
+
+const x = random.normal(random.key(0), [2, 3, 8, 8]);
+const w = random.normal(random.key(1), [4, 3, 3, 3]);
+const b = random.normal(random.key(2), [4]);
+const conv = (x: Tensor, w: Tensor) => lax.convGeneralDilated(x, w, [1, 1], "SAME");
+
+test("fusion: an elementwise chain is one kernel", () => {
+  const f = jit((a: Tensor) => np.tanh(np.exp(a).mul(2).add(1)).sub(a));
+  assert.equal(kernels(f, x), 1);
+  onBoth(f, x);
+});
+
+test("fusion: a reduction absorbs its elementwise producers", () => {
+  const f = jit((a: Tensor) => np.sum(np.square(np.sin(a)), { axis: [1, 2] }));
+  assert.equal(kernels(f, x), 1);
+  onBoth(f, x);
+});
+
+test("fusion: relu(conv(x, w) + b) is one kernel", () => {
+  const f = jit((a: Tensor, k: Tensor, c: Tensor) => nn.relu(conv(a, k).add(c.reshape([1, 4, 1, 1]))));
+  assert.equal(kernels(f, x, w, b), 1);
+  onBoth(f, x, w, b);
+});
+
+test("fusion: the training step of sum(relu(conv + b)) stays small and matches the reference", () => {
+  const loss = (a: Tensor, k: Tensor, c: Tensor) => np.sum(nn.relu(conv(a, k).add(c.reshape([1, 4, 1, 1]))));
+  const step = jit(grad(loss, { argnums: [0, 1, 2] }));
+  assert.ok(kernels(step, x, w, b) <= 6, `kernels: ${kernels(step, x, w, b)}`);
+  onBoth((a, k, c) => step(a, k, c), x, w, b);
+});
+
+test("fusion: pad, slice, transpose and concatenate fuse as index maps", () => {
+  const f = jit((a: Tensor) => np.concatenate([np.pad(a, 1), np.flip(np.pad(a, 1), 3)], 1).transpose([0, 2, 3, 1]).slice(":", "::2"));
+  assert.equal(kernels(f, x), 1);
+  onBoth(f, x);
+});
