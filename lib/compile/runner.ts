@@ -23,6 +23,10 @@ const kernelCache = new Map<string, KernelFn>();
 export interface CompiledPlan {
   plan: Plan;
   fns: (KernelFn | null)[];
+  /** Intermediate buffers kept between calls (program outputs are always fresh). */
+  scratch: (TypedArray | undefined)[];
+  /** True while running (a re-entrant call allocates instead of sharing scratch). */
+  busy: boolean;
 }
 
 function kernelFn(k: Kernel): KernelFn {
@@ -35,17 +39,33 @@ function kernelFn(k: Kernel): KernelFn {
 /** Renders (or fetches from cache) every kernel of a plan. */
 export function compilePlan(plan: Plan): CompiledPlan {
   const fns = plan.steps.map((s) => (s.kind === "kernel" ? kernelFn(s.kernel) : s.epilogue ? kernelFn(s.epilogue.kernel) : null));
-  return { plan, fns };
+  return { plan, fns, scratch: [], busy: false };
 }
 
 /** Runs a compiled plan on input arrays; returns the output arrays. */
 export function runPlan(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner): TypedArray[] {
   const { plan, fns } = cp;
+  const reuse = !cp.busy;
+  cp.busy = true;
+  try {
+    return run(cp, inputs, runOp, reuse);
+  } finally {
+    if (reuse) cp.busy = false;
+  }
+}
+
+function run(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner, reuse: boolean): TypedArray[] {
+  const { plan, fns } = cp;
+  const outSet = new Set(plan.outputs);
+  const alloc = (b: number): TypedArray => {
+    if (!reuse || outSet.has(b)) return allocTyped(plan.avals[b].dtype, sizeOf(plan.avals[b].shape));
+    return (cp.scratch[b] ??= allocTyped(plan.avals[b].dtype, sizeOf(plan.avals[b].shape)));
+  };
   const bufs: (TypedArray | undefined)[] = new Array(plan.avals.length);
   plan.inputs.forEach((b, i) => (bufs[b] = inputs[i]));
   plan.steps.forEach((s, i) => {
     if (s.kind === "kernel") {
-      const out = allocTyped(plan.avals[s.out].dtype, sizeOf(plan.avals[s.out].shape));
+      const out = alloc(s.out);
       fns[i]!(s.inputs.map((b) => bufs[b]!), out);
       bufs[s.out] = out;
     } else {
@@ -54,7 +74,7 @@ export function runPlan(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner)
       s.outs.forEach((b, k) => (bufs[b] = outs[k]));
       const e = s.epilogue;
       if (e) {
-        const out = allocTyped(plan.avals[e.out].dtype, sizeOf(plan.avals[e.out].shape));
+        const out = alloc(e.out);
         fns[i]!(e.inputs.map((b) => bufs[b]!), out);
         bufs[e.out] = out;
         bufs[s.outs[0]] = undefined;
