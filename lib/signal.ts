@@ -35,12 +35,22 @@ function checkMode(op: string, mode: unknown): ConvolveMode {
   return mode;
 }
 
-function axisPairs(op: string, name: string, v: unknown, a: Tensor, b: Tensor): [number[], number[]] {
+function axisPairs(
+  op: string,
+  name: string,
+  v: unknown,
+  a: Tensor,
+  b: Tensor,
+): [number[], number[]] {
   if (!Array.isArray(v) || v.length !== 2 || !Array.isArray(v[0]) || !Array.isArray(v[1])) {
     throw new RangeError(`${op}: ${name} ${fmt(v)} must be a pair [aAxes, bAxes] of axis lists`);
   }
   if (v[0].length !== v[1].length) {
-    throw new RangeError(`${op}: ${name} ${fmt(v)} must list as many axes of a as of b, got ${v[0].length} and ${v[1].length}`);
+    throw new RangeError(
+      `${op}: ${name} ${fmt(v)} must list as many axes of a as of b, got ${v[0].length} and ${
+        v[1].length
+      }`,
+    );
   }
   return [
     v[0].map((x: number) => normAxis(op, x, a.ndim, `${name}[0]`)),
@@ -60,16 +70,26 @@ function lower(op: string, a: Tensor, b: Tensor, plan: Plan, mode: ConvolveMode)
   const ignB = [...Array(b.ndim).keys()].filter((i) => !cb.includes(i) && !db.includes(i));
   const Na = ca.map((i) => a.shape[i]), Nb = cb.map((i) => b.shape[i]);
   if ([...Na, ...Nb].some((d) => d === 0)) {
-    throw new TypeError(`${op}: zero-size convolved axes are not supported (a shape ${fmt(a.shape)}, b shape ${fmt(b.shape)})`);
+    throw new TypeError(
+      `${op}: zero-size convolved axes are not supported (a shape ${fmt(a.shape)}, b shape ${
+        fmt(b.shape)
+      })`,
+    );
   }
   if (mode === "valid" && !(Na.every((n, i) => n >= Nb[i]) || Na.every((n, i) => n <= Nb[i]))) {
     throw new TypeError(
-      `${op}: in "valid" mode one operand must be at least as large as the other on every convolved axis, got sizes ${fmt(Na)} and ${fmt(Nb)}`,
+      `${op}: in "valid" mode one operand must be at least as large as the other on every convolved axis, got sizes ${
+        fmt(Na)
+      } and ${fmt(Nb)}`,
     );
   }
   const shapeA = ignA.map((i) => a.shape[i]), shapeB = ignB.map((i) => b.shape[i]);
   const dotSize = sizeOf(da.map((i) => a.shape[i]));
-  const lhs = mv.reshape(mv.transpose(a, [...ignA, ...da, ...ca]), [sizeOf(shapeA), dotSize, ...Na]);
+  const lhs = mv.reshape(mv.transpose(a, [...ignA, ...da, ...ca]), [
+    sizeOf(shapeA),
+    dotSize,
+    ...Na,
+  ]);
   let rhs = mv.reshape(mv.transpose(b, [...ignB, ...db, ...cb]), [sizeOf(shapeB), dotSize, ...Nb]);
   rhs = mv.rev(rhs, Nb.map((_, i) => i + 2));
   const pads = Na.map((na, i): [number, number] => {
@@ -85,14 +105,18 @@ function lower(op: string, a: Tensor, b: Tensor, plan: Plan, mode: ConvolveMode)
 }
 
 function autogradPlan(op: string, a: Tensor, b: Tensor, opts: ConvolveOptions): Plan {
-  const dot = opts.dotAxes === undefined ? [[], []] as [number[], number[]] : axisPairs(op, "dotAxes", opts.dotAxes, a, b);
+  const dot = opts.dotAxes === undefined
+    ? [[], []] as [number[], number[]]
+    : axisPairs(op, "dotAxes", opts.dotAxes, a, b);
   let conv: [number[], number[]];
   if (opts.axes === undefined) {
     const restA = [...Array(a.ndim).keys()].filter((i) => !dot[0].includes(i));
     const restB = [...Array(b.ndim).keys()].filter((i) => !dot[1].includes(i));
     if (restB.length < restA.length) {
       throw new TypeError(
-        `${op}: without axes, every non-dot axis of a is convolved with one of b, but a (shape ${fmt(a.shape)}) has ${restA.length} and b (shape ${fmt(b.shape)}) only ${restB.length}`,
+        `${op}: without axes, every non-dot axis of a is convolved with one of b, but a (shape ${
+          fmt(a.shape)
+        }) has ${restA.length} and b (shape ${fmt(b.shape)}) only ${restB.length}`,
       );
     }
     conv = [restA, restB.slice(0, restA.length)];
@@ -101,14 +125,18 @@ function autogradPlan(op: string, a: Tensor, b: Tensor, opts: ConvolveOptions): 
     const all = [...conv[side], ...dot[side]];
     if (new Set(all).size !== all.length) {
       throw new RangeError(
-        `${op}: axes ${fmt(conv[side])} and dotAxes ${fmt(dot[side])} of ${side ? "b" : "a"} (shape ${fmt(t.shape)}) must not repeat an axis`,
+        `${op}: axes ${fmt(conv[side])} and dotAxes ${fmt(dot[side])} of ${
+          side ? "b" : "a"
+        } (shape ${fmt(t.shape)}) must not repeat an axis`,
       );
     }
   }
   dot[0].forEach((ax, k) => {
     if (a.shape[ax] !== b.shape[dot[1][k]]) {
       throw new TypeError(
-        `${op}: dotAxes pair ${k} has sizes ${a.shape[ax]} (a axis ${ax}, shape ${fmt(a.shape)}) and ${b.shape[dot[1][k]]} (b axis ${dot[1][k]}, shape ${fmt(b.shape)}); they must match`,
+        `${op}: dotAxes pair ${k} has sizes ${a.shape[ax]} (a axis ${ax}, shape ${
+          fmt(a.shape)
+        }) and ${b.shape[dot[1][k]]} (b axis ${dot[1][k]}, shape ${fmt(b.shape)}); they must match`,
       );
     }
   });
@@ -165,12 +193,22 @@ export function convolve(a: ArrayLike, b: ArrayLike, opts: ConvolveOptions = {})
 function convolveAs(op: string, a: ArrayLike, b: ArrayLike, opts: ConvolveOptions): Tensor {
   const [x, y] = promoteFloat(op, a, b);
   const mode = checkMode(op, opts.mode ?? "full");
-  if (opts.axes !== undefined || opts.dotAxes !== undefined) return lower(op, x, y, autogradPlan(op, x, y, opts), mode);
+  if (opts.axes !== undefined || opts.dotAxes !== undefined) {
+    return lower(op, x, y, autogradPlan(op, x, y, opts), mode);
+  }
   if (x.ndim !== y.ndim) {
-    throw new TypeError(`${op}: a shape ${fmt(x.shape)} and b shape ${fmt(y.shape)} must have the same number of dimensions`);
+    throw new TypeError(
+      `${op}: a shape ${fmt(x.shape)} and b shape ${
+        fmt(y.shape)
+      } must have the same number of dimensions`,
+    );
   }
   if (x.size === 0 || y.size === 0) {
-    throw new TypeError(`${op}: zero-size arrays are not supported, got a shape ${fmt(x.shape)} and b shape ${fmt(y.shape)}`);
+    throw new TypeError(
+      `${op}: zero-size arrays are not supported, got a shape ${fmt(x.shape)} and b shape ${
+        fmt(y.shape)
+      }`,
+    );
   }
   if (x.ndim === 0) return multiply(x, y);
   const all = [...Array(x.ndim).keys()];
@@ -212,7 +250,9 @@ export interface Convolve2dOptions {
  * convolve2d's `floor((K - 1) / 2)`. */
 function conv2d(op: string, a: Tensor, b: Tensor, opts: Convolve2dOptions, corr: boolean): Tensor {
   if (a.ndim !== 2 || b.ndim !== 2) {
-    throw new TypeError(`${op}: a and b must both be 2-d, got shapes ${fmt(a.shape)} and ${fmt(b.shape)}`);
+    throw new TypeError(
+      `${op}: a and b must both be 2-d, got shapes ${fmt(a.shape)} and ${fmt(b.shape)}`,
+    );
   }
   const mode = checkMode(op, opts.mode ?? "full");
   const boundary = opts.boundary ?? "fill";
@@ -220,10 +260,18 @@ function conv2d(op: string, a: Tensor, b: Tensor, opts: Convolve2dOptions, corr:
   if (boundary !== "fill" && boundary !== "wrap" && boundary !== "symm") {
     throw new RangeError(`${op}: boundary ${fmt(boundary)} must be "fill", "wrap" or "symm"`);
   }
-  if (typeof fill !== "number") throw new TypeError(`${op}: fillvalue ${fmt(fill)} must be a number`);
-  if (mode === "valid" || (boundary === "fill" && fill === 0 && !(corr && mode === "same"))) return convolveAs(op, a, b, { mode });
+  if (typeof fill !== "number") {
+    throw new TypeError(`${op}: fillvalue ${fmt(fill)} must be a number`);
+  }
+  if (mode === "valid" || (boundary === "fill" && fill === 0 && !(corr && mode === "same"))) {
+    return convolveAs(op, a, b, { mode });
+  }
   if (a.size === 0 || b.size === 0) {
-    throw new TypeError(`${op}: zero-size arrays are not supported, got a shape ${fmt(a.shape)} and b shape ${fmt(b.shape)}`);
+    throw new TypeError(
+      `${op}: zero-size arrays are not supported, got a shape ${fmt(a.shape)} and b shape ${
+        fmt(b.shape)
+      }`,
+    );
   }
   // extend a by (Nb - 1) on every side with the boundary rule, then a valid convolution gives "full"
   const [kh, kw] = [b.shape[0] - 1, b.shape[1] - 1];
@@ -236,7 +284,9 @@ function conv2d(op: string, a: Tensor, b: Tensor, opts: Convolve2dOptions, corr:
   }
   const full = convolveAs(op, ext, b, { mode: ext === a ? "full" : "valid" });
   if (mode === "full") return full;
-  const [oh, ow] = corr ? [Math.ceil(kh / 2), Math.ceil(kw / 2)] : [Math.floor(kh / 2), Math.floor(kw / 2)];
+  const [oh, ow] = corr
+    ? [Math.ceil(kh / 2), Math.ceil(kw / 2)]
+    : [Math.floor(kh / 2), Math.floor(kw / 2)];
   return mv.slice(full, [oh, ow], [oh + a.shape[0], ow + a.shape[1]]);
 }
 

@@ -25,7 +25,10 @@ export function fmt(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
   if (typeof v === "number") return String(v);
   try {
-    const s = JSON.stringify(v, (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x));
+    const s = JSON.stringify(
+      v,
+      (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x),
+    );
     return s === undefined ? String(v) : s;
   } catch {
     return String(v);
@@ -56,10 +59,18 @@ export function isInt(v: unknown): v is number {
 export function perDim(op: string, name: string, v: unknown, n: number, min: number): number[] {
   const list = typeof v === "number" ? new Array<number>(n).fill(v) : v;
   if (!Array.isArray(list) || list.length !== n) {
-    throw new RangeError(`${op}: ${name} ${fmt(v)} must be a number or a list of ${n} numbers, one per spatial dimension`);
+    throw new RangeError(
+      `${op}: ${name} ${
+        fmt(v)
+      } must be a number or a list of ${n} numbers, one per spatial dimension`,
+    );
   }
   if (!list.every((x) => isInt(x) && x >= min)) {
-    const what = min === 1 ? "positive integers" : min === 0 ? "non-negative integers" : `integers >= ${min}`;
+    const what = min === 1
+      ? "positive integers"
+      : min === 0
+      ? "non-negative integers"
+      : `integers >= ${min}`;
     throw new RangeError(`${op}: ${name} ${fmt(v)} must be ${what}`);
   }
   return [...list];
@@ -118,7 +129,9 @@ export function toFloat(op: string, a: ArrayLike): Tensor {
  * ```
  */
 export function scalarOf(v: number, dtype: DType): Tensor {
-  if (dtype === "int32" && !Number.isFinite(v) && !Number.isNaN(v)) v = v > 0 ? 2147483647 : -2147483648;
+  if (dtype === "int32" && !Number.isFinite(v) && !Number.isNaN(v)) {
+    v = v > 0 ? 2147483647 : -2147483648;
+  }
   return scalar(v, dtype);
 }
 
@@ -167,7 +180,13 @@ function sourceIndex(mode: BoundaryMode, i: number, n: number): number {
  * if (y.dataSync().join() !== "2,3,1,2,3,1") throw new Error("circular");
  * ```
  */
-export function padIndexed(x: Tensor, axis: number, lo: number, hi: number, mode: BoundaryMode): Tensor {
+export function padIndexed(
+  x: Tensor,
+  axis: number,
+  lo: number,
+  hi: number,
+  mode: BoundaryMode,
+): Tensor {
   if (lo === 0 && hi === 0) return x;
   const shape = x.aval.shape;
   const n = shape[axis];
@@ -181,7 +200,11 @@ export function padIndexed(x: Tensor, axis: number, lo: number, hi: number, mode
     const dir = end < src.length && src[end] === src[k] - 1 ? -1 : 1;
     while (end < src.length && src[end] === src[end - 1] + dir) end++;
     const a = Math.min(src[k], src[end - 1]), b = Math.max(src[k], src[end - 1]) + 1;
-    let piece = mv.slice(x, shape.map((_, j) => (j === axis ? a : 0)), shape.map((d, j) => (j === axis ? b : d)));
+    let piece = mv.slice(
+      x,
+      shape.map((_, j) => (j === axis ? a : 0)),
+      shape.map((d, j) => (j === axis ? b : d)),
+    );
     if (dir === -1) piece = mv.rev(piece, [axis]);
     pieces.push(piece);
     k = end;

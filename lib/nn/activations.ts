@@ -10,8 +10,26 @@ import { checkDType } from "../dtype.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import { stopGradientOp } from "../ops/elementwise.ts";
 import {
-  abs, add, astype, equal, exp, expm1, greater, greaterEqual, less, lessEqual, log, log1p, maximum, minimum,
-  multiply, negative, sigmoid as npSigmoid, subtract, tanh as npTanh, where,
+  abs,
+  add,
+  astype,
+  equal,
+  exp,
+  expm1,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  log,
+  log1p,
+  maximum,
+  minimum,
+  multiply,
+  negative,
+  sigmoid as npSigmoid,
+  subtract,
+  tanh as npTanh,
+  where,
 } from "../numpy/math.ts";
 import { logsumexp as npLogsumexp, max, sum } from "../numpy/reductions.ts";
 import { expandDims } from "../numpy/shape_ops.ts";
@@ -161,7 +179,10 @@ export interface GeluOptions {
 export function gelu(x: ArrayLike, opts: GeluOptions = {}): Tensor {
   const t = toFloat("gelu", x);
   if (opts.approximate ?? true) {
-    const inner = multiply(add(t, multiply(multiply(multiply(t, t), t), 0.044715)), Math.sqrt(2 / Math.PI));
+    const inner = multiply(
+      add(t, multiply(multiply(multiply(t, t), t), 0.044715)),
+      Math.sqrt(2 / Math.PI),
+    );
     return multiply(multiply(t, 0.5), add(npTanh(inner), 1));
   }
   return multiply(multiply(t, 0.5), add(erf(multiply(t, Math.SQRT1_2)), 1));
@@ -324,7 +345,10 @@ export function logSoftmax(x: ArrayLike, opts: SoftmaxOptions = {}): Tensor {
  * if (Math.abs((logsumexp(np.array([0, 0])).item() as number) - Math.LN2) > 1e-6) throw new Error("lse");
  * ```
  */
-export function logsumexp(x: ArrayLike, opts: { axis?: number | number[] | null; keepdims?: boolean } = {}): Tensor {
+export function logsumexp(
+  x: ArrayLike,
+  opts: { axis?: number | number[] | null; keepdims?: boolean } = {},
+): Tensor {
   return npLogsumexp(x, opts);
 }
 

@@ -35,42 +35,76 @@ export interface ConvNdOptions {
   bias?: ArrayLike;
 }
 
-const MODES: Record<PaddingMode, BoundaryMode | null> = { zeros: null, reflect: "reflect", replicate: "edge", circular: "circular" };
+const MODES: Record<PaddingMode, BoundaryMode | null> = {
+  zeros: null,
+  reflect: "reflect",
+  replicate: "edge",
+  circular: "circular",
+};
 
 function checkRanks(op: string, x: Tensor, w: Tensor, wLayout: string): void {
   if (x.ndim < 3) {
-    throw new TypeError(`${op}: x must have at least 3 dimensions (N, C, X0, ...), got shape ${fmt(x.shape)}`);
+    throw new TypeError(
+      `${op}: x must have at least 3 dimensions (N, C, X0, ...), got shape ${fmt(x.shape)}`,
+    );
   }
   if (w.ndim !== x.ndim) {
     throw new TypeError(
-      `${op}: w shape ${fmt(w.shape)} must have as many dimensions as x shape ${fmt(x.shape)} (${wLayout}), got ${w.ndim} and ${x.ndim}`,
+      `${op}: w shape ${fmt(w.shape)} must have as many dimensions as x shape ${
+        fmt(x.shape)
+      } (${wLayout}), got ${w.ndim} and ${x.ndim}`,
     );
   }
   const k = w.shape.slice(2);
-  if (k.some((d) => d === 0)) throw new TypeError(`${op}: kernel spatial sizes ${fmt(k)} of w shape ${fmt(w.shape)} must be positive`);
+  if (k.some((d) => d === 0)) {
+    throw new TypeError(
+      `${op}: kernel spatial sizes ${fmt(k)} of w shape ${fmt(w.shape)} must be positive`,
+    );
+  }
 }
 
 function checkGroups(op: string, groups: unknown): number {
-  if (!isInt(groups) || groups < 1) throw new RangeError(`${op}: groups ${fmt(groups)} must be a positive integer`);
+  if (!isInt(groups) || groups < 1) {
+    throw new RangeError(`${op}: groups ${fmt(groups)} must be a positive integer`);
+  }
   return groups;
 }
 
 /** Resolves convNd padding to `[lo, hi]` pairs (non-negative). */
-function resolvePadding(op: string, padding: unknown, n: number, kd: number[], stride: number[]): [number, number][] {
+function resolvePadding(
+  op: string,
+  padding: unknown,
+  n: number,
+  kd: number[],
+  stride: number[],
+): [number, number][] {
   if (typeof padding === "string") {
     const mode = padding.toLowerCase();
     if (mode === "valid") return kd.map(() => [0, 0]);
     if (mode === "same") {
       if (stride.some((s) => s !== 1)) {
-        throw new RangeError(`${op}: padding "same" requires stride 1 in every dimension, got stride ${fmt(stride)}`);
+        throw new RangeError(
+          `${op}: padding "same" requires stride 1 in every dimension, got stride ${fmt(stride)}`,
+        );
       }
       return kd.map((k) => [Math.floor((k - 1) / 2), k - 1 - Math.floor((k - 1) / 2)]);
     }
-    throw new RangeError(`${op}: padding ${fmt(padding)} must be "valid", "same", a number, or per-dimension numbers or [lo, hi] pairs`);
+    throw new RangeError(
+      `${op}: padding ${
+        fmt(padding)
+      } must be "valid", "same", a number, or per-dimension numbers or [lo, hi] pairs`,
+    );
   }
   if (Array.isArray(padding) && padding.length > 0 && padding.every((p) => Array.isArray(p))) {
-    if (padding.length !== n || !padding.every((p) => p.length === 2 && isInt(p[0]) && isInt(p[1]) && p[0] >= 0 && p[1] >= 0)) {
-      throw new RangeError(`${op}: padding ${fmt(padding)} must be ${n} non-negative integer [lo, hi] pairs, one per spatial dimension`);
+    if (
+      padding.length !== n ||
+      !padding.every((p) => p.length === 2 && isInt(p[0]) && isInt(p[1]) && p[0] >= 0 && p[1] >= 0)
+    ) {
+      throw new RangeError(
+        `${op}: padding ${
+          fmt(padding)
+        } must be ${n} non-negative integer [lo, hi] pairs, one per spatial dimension`,
+      );
     }
     return padding.map((p) => [p[0], p[1]]);
   }
@@ -96,6 +130,16 @@ function resolvePadding(op: string, padding: unknown, n: number, kd: number[], s
  * const y = convNd(x, np.ones([1, 1, 5]), { stride: 1 });
  * if (y.dataSync().join() !== "0,1,2,3,4,5,5,4,3,2,1,0") throw new Error("convNd");
  * ```
+ * @example Gradients of the sum (mygrad's backward example)
+ * ```ts
+ * import { grad, np } from "../../mod.ts";
+ * import { convNd } from "./conv.ts";
+ * const x = np.array([[[0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0]]], { dtype: "float32" });
+ * const k = np.ones([1, 1, 5]);
+ * const [dx, dk] = grad((a, b) => np.sum(convNd(a, b, { stride: 1 })), { argnums: [0, 1] })(x, k);
+ * if (dx.dataSync().join() !== "1,2,3,4,5,5,5,5,5,5,5,5,4,3,2,1") throw new Error("dx");
+ * if (dk.dataSync().join() !== "6,6,6,6,6") throw new Error("dk");
+ * ```
  */
 export function convNd(x: ArrayLike, w: ArrayLike, opts: ConvNdOptions = {}): Tensor {
   const op = "convNd";
@@ -106,11 +150,17 @@ export function convNd(x: ArrayLike, w: ArrayLike, opts: ConvNdOptions = {}): Te
   const C = xt.shape[1], F = wt.shape[0], I = wt.shape[1];
   if (C !== I * groups) {
     throw new TypeError(
-      `${op}: x has ${C} channels (shape ${fmt(xt.shape)}) but w (shape ${fmt(wt.shape)}) expects ${I} per group × groups ${groups} = ${I * groups}`,
+      `${op}: x has ${C} channels (shape ${fmt(xt.shape)}) but w (shape ${
+        fmt(wt.shape)
+      }) expects ${I} per group × groups ${groups} = ${I * groups}`,
     );
   }
   if (F % groups !== 0) {
-    throw new TypeError(`${op}: the number of filters ${F} (w shape ${fmt(wt.shape)}) must be a multiple of groups ${groups}`);
+    throw new TypeError(
+      `${op}: the number of filters ${F} (w shape ${
+        fmt(wt.shape)
+      }) must be a multiple of groups ${groups}`,
+    );
   }
   const stride = perDim(op, "stride", opts.stride ?? 1, n, 1);
   const dilation = perDim(op, "dilation", opts.dilation ?? 1, n, 1);
@@ -119,15 +169,21 @@ export function convNd(x: ArrayLike, w: ArrayLike, opts: ConvNdOptions = {}): Te
   const pads = resolvePadding(op, opts.padding ?? 0, n, kd, stride);
   const modeName = opts.paddingMode ?? "zeros";
   if (!(modeName in MODES)) {
-    throw new RangeError(`${op}: paddingMode ${fmt(modeName)} must be "zeros", "reflect", "replicate" or "circular"`);
+    throw new RangeError(
+      `${op}: paddingMode ${fmt(modeName)} must be "zeros", "reflect", "replicate" or "circular"`,
+    );
   }
   const X = xt.shape.slice(2);
   for (let i = 0; i < n; i++) {
     const P = X[i] + pads[i][0] + pads[i][1];
     if (kd[i] > P) {
       throw new RangeError(
-        `${op}: the kernel fits nowhere along spatial dimension ${i}: dilated kernel size ${kd[i]} exceeds the padded input size ${P} ` +
-          `(input ${X[i]}, padding ${fmt(pads[i])}, x shape ${fmt(xt.shape)}, w shape ${fmt(wt.shape)})`,
+        `${op}: the kernel fits nowhere along spatial dimension ${i}: dilated kernel size ${
+          kd[i]
+        } exceeds the padded input size ${P} ` +
+          `(input ${X[i]}, padding ${fmt(pads[i])}, x shape ${fmt(xt.shape)}, w shape ${
+            fmt(wt.shape)
+          })`,
       );
     }
   }
@@ -140,21 +196,32 @@ export function convNd(x: ArrayLike, w: ArrayLike, opts: ConvNdOptions = {}): Te
       const limit = modeName === "reflect" ? X[i] - 1 : modeName === "circular" ? X[i] : Infinity;
       if (X[i] === 0 || lo > limit || hi > limit) {
         throw new RangeError(
-          `${op}: paddingMode "${modeName}" needs padding ${fmt(pads[i])} of spatial dimension ${i} to be at most ${limit === Infinity ? "anything, on a non-empty axis" : limit} for input size ${X[i]}`,
+          `${op}: paddingMode "${modeName}" needs padding ${
+            fmt(pads[i])
+          } of spatial dimension ${i} to be at most ${
+            limit === Infinity ? "anything, on a non-empty axis" : limit
+          } for input size ${X[i]}`,
         );
       }
       xt = padIndexed(xt, i + 2, lo, hi, mode);
     }
     convPads = pads.map(() => [0, 0]);
   }
-  const p = resolveConvParams(xt.shape, wt.shape, stride, convPads, { rhsDilation: dilation, featureGroupCount: groups });
+  const p = resolveConvParams(xt.shape, wt.shape, stride, convPads, {
+    rhsDilation: dilation,
+    featureGroupCount: groups,
+  });
   const out = convPrim(xt, wt, p);
   return opts.bias === undefined ? out : addBias(op, out, opts.bias, F);
 }
 
 function addBias(op: string, out: Tensor, bias: ArrayLike, F: number): Tensor {
   const b = asTensor(bias, op);
-  if (b.ndim !== 1 || b.shape[0] !== F) throw new TypeError(`${op}: bias shape ${fmt(b.shape)} must be [${F}], one value per output channel`);
+  if (b.ndim !== 1 || b.shape[0] !== F) {
+    throw new TypeError(
+      `${op}: bias shape ${fmt(b.shape)} must be [${F}], one value per output channel`,
+    );
+  }
   return add(out, mv.reshape(b, [F, ...out.shape.slice(2).map(() => 1)]));
 }
 
@@ -193,7 +260,11 @@ export interface ConvTransposeNdOptions {
  * if (y.dataSync().join() !== "1,1,1,1,1,1") throw new Error("convTransposeNd");
  * ```
  */
-export function convTransposeNd(x: ArrayLike, w: ArrayLike, opts: ConvTransposeNdOptions = {}): Tensor {
+export function convTransposeNd(
+  x: ArrayLike,
+  w: ArrayLike,
+  opts: ConvTransposeNdOptions = {},
+): Tensor {
   const op = "convTransposeNd";
   const [xt, wt] = promoteFloat(op, x, w);
   checkRanks(op, xt, wt, "N, C_in, spatial... vs C_in, C_out/groups, kernel...");
@@ -201,10 +272,16 @@ export function convTransposeNd(x: ArrayLike, w: ArrayLike, opts: ConvTransposeN
   const groups = checkGroups(op, opts.groups ?? 1);
   const C = xt.shape[1], Cw = wt.shape[0], Og = wt.shape[1];
   if (C !== Cw) {
-    throw new TypeError(`${op}: x has ${C} channels (shape ${fmt(xt.shape)}) but w (shape ${fmt(wt.shape)}) has ${Cw} input channels`);
+    throw new TypeError(
+      `${op}: x has ${C} channels (shape ${fmt(xt.shape)}) but w (shape ${
+        fmt(wt.shape)
+      }) has ${Cw} input channels`,
+    );
   }
   if (C % groups !== 0) {
-    throw new TypeError(`${op}: the number of input channels ${C} must be a multiple of groups ${groups}`);
+    throw new TypeError(
+      `${op}: the number of input channels ${C} must be a multiple of groups ${groups}`,
+    );
   }
   const stride = perDim(op, "stride", opts.stride ?? 1, n, 1);
   const dilation = perDim(op, "dilation", opts.dilation ?? 1, n, 1);
@@ -213,7 +290,11 @@ export function convTransposeNd(x: ArrayLike, w: ArrayLike, opts: ConvTransposeN
   outPad.forEach((p, i) => {
     if (p >= Math.max(stride[i], dilation[i])) {
       throw new RangeError(
-        `${op}: outputPadding ${fmt(opts.outputPadding)} must be smaller than stride or dilation in every dimension (dimension ${i}: ${p} vs stride ${stride[i]}, dilation ${dilation[i]})`,
+        `${op}: outputPadding ${
+          fmt(opts.outputPadding)
+        } must be smaller than stride or dilation in every dimension (dimension ${i}: ${p} vs stride ${
+          stride[i]
+        }, dilation ${dilation[i]})`,
       );
     }
   });
@@ -223,7 +304,11 @@ export function convTransposeNd(x: ArrayLike, w: ArrayLike, opts: ConvTransposeN
     const y = (xs - 1) * stride[i] - 2 * padding[i] + kd[i] + outPad[i] + 1;
     if (xs === 0 || y < 1) {
       throw new RangeError(
-        `${op}: output size ${y} of spatial dimension ${i} is not positive (input ${xs}, stride ${stride[i]}, padding ${padding[i]}, dilation ${dilation[i]}, kernel ${K[i]}, outputPadding ${outPad[i]})`,
+        `${op}: output size ${y} of spatial dimension ${i} is not positive (input ${xs}, stride ${
+          stride[i]
+        }, padding ${padding[i]}, dilation ${dilation[i]}, kernel ${K[i]}, outputPadding ${
+          outPad[i]
+        })`,
       );
     }
   });

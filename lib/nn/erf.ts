@@ -4,7 +4,20 @@
 
 import { customJvp } from "../api/custom.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
-import { abs, add, divide, exp, less, maximum, minimum, multiply, negative, sign, subtract, where } from "../numpy/math.ts";
+import {
+  abs,
+  add,
+  divide,
+  exp,
+  less,
+  maximum,
+  minimum,
+  multiply,
+  negative,
+  sign,
+  subtract,
+  where,
+} from "../numpy/math.ts";
 import { toFloat } from "./_args.ts";
 
 const SWITCH = 2.5;
@@ -18,7 +31,9 @@ function erfForward(x: Tensor): Tensor {
   const as = minimum(ax, SWITCH);
   const a2 = multiply(as, as);
   let t: Tensor = add(multiply(a2, 2 / (2 * SERIES_TERMS + 1)), 1);
-  for (let k = SERIES_TERMS - 1; k >= 1; k--) t = add(multiply(multiply(a2, 2 / (2 * k + 1)), t), 1);
+  for (let k = SERIES_TERMS - 1; k >= 1; k--) {
+    t = add(multiply(multiply(a2, 2 / (2 * k + 1)), t), 1);
+  }
   const series = multiply(multiply(exp(negative(a2)), TWO_OVER_SQRT_PI), multiply(as, t));
   // continued fraction on |x| clamped from below: erfc(a) = e^{-a^2} / (sqrt(pi) (a + 1/2/(a + 1/(a + ...))))
   const ac = maximum(ax, SWITCH);

@@ -8,7 +8,7 @@ import type { ArrayLike, Tensor } from "../tensor.ts";
 import { asTensor } from "../numpy/_convert.ts";
 import { divide } from "../numpy/math.ts";
 import { ones } from "../numpy/creation.ts";
-import { reduceWindow } from "../lax.ts";
+import { reduceWindow } from "../lax/reduce_window.ts";
 import { fmt, isInt, perDim, toFloat } from "./_args.ts";
 
 /** Options of {@linkcode maxPool}. */
@@ -43,18 +43,32 @@ interface PoolGeometry {
   pads: [number, number][];
 }
 
-function geometry(op: string, x: Tensor, opts: { window: unknown; stride?: unknown; padding?: unknown; dilation?: unknown }): PoolGeometry {
+function geometry(
+  op: string,
+  x: Tensor,
+  opts: { window: unknown; stride?: unknown; padding?: unknown; dilation?: unknown },
+): PoolGeometry {
   if (opts === undefined || opts === null || opts.window === undefined) {
-    throw new TypeError(`${op}: options must include window (a number or one size per pooled dimension)`);
+    throw new TypeError(
+      `${op}: options must include window (a number or one size per pooled dimension)`,
+    );
   }
   let n: number;
   if (Array.isArray(opts.window)) {
     n = opts.window.length;
     if (n === 0 || n > x.ndim) {
-      throw new TypeError(`${op}: window ${fmt(opts.window)} must name between 1 and ${x.ndim} trailing dimensions of x shape ${fmt(x.shape)}`);
+      throw new TypeError(
+        `${op}: window ${
+          fmt(opts.window)
+        } must name between 1 and ${x.ndim} trailing dimensions of x shape ${fmt(x.shape)}`,
+      );
     }
   } else {
-    if (x.ndim < 3) throw new TypeError(`${op}: x must have at least 3 dimensions (N, C, X0, ...), got shape ${fmt(x.shape)}`);
+    if (x.ndim < 3) {
+      throw new TypeError(
+        `${op}: x must have at least 3 dimensions (N, C, X0, ...), got shape ${fmt(x.shape)}`,
+      );
+    }
     n = x.ndim - 2;
   }
   const window = perDim(op, "window", opts.window, n, 1);
@@ -64,8 +78,15 @@ function geometry(op: string, x: Tensor, opts: { window: unknown; stride?: unkno
   const padding = opts.padding ?? 0;
   let pads: [number, number][];
   if (Array.isArray(padding) && padding.length > 0 && padding.every((p) => Array.isArray(p))) {
-    if (padding.length !== n || !padding.every((p) => p.length === 2 && isInt(p[0]) && isInt(p[1]) && p[0] >= 0 && p[1] >= 0)) {
-      throw new RangeError(`${op}: padding ${fmt(padding)} must be ${n} non-negative integer [lo, hi] pairs, one per pooled dimension`);
+    if (
+      padding.length !== n ||
+      !padding.every((p) => p.length === 2 && isInt(p[0]) && isInt(p[1]) && p[0] >= 0 && p[1] >= 0)
+    ) {
+      throw new RangeError(
+        `${op}: padding ${
+          fmt(padding)
+        } must be ${n} non-negative integer [lo, hi] pairs, one per pooled dimension`,
+      );
     }
     pads = padding.map((p) => [p[0], p[1]]);
   } else pads = perDim(op, "padding", padding, n, 0).map((p) => [p, p]);
@@ -73,12 +94,18 @@ function geometry(op: string, x: Tensor, opts: { window: unknown; stride?: unkno
   for (let i = 0; i < n; i++) {
     const half = Math.floor(kd[i] / 2);
     if (pads[i][0] > half || pads[i][1] > half) {
-      throw new RangeError(`${op}: padding ${fmt(pads[i])} of pooled dimension ${i} must be at most half the window size ${kd[i]} (${half})`);
+      throw new RangeError(
+        `${op}: padding ${
+          fmt(pads[i])
+        } of pooled dimension ${i} must be at most half the window size ${kd[i]} (${half})`,
+      );
     }
     const P = x.shape[lead + i] + pads[i][0] + pads[i][1];
     if (kd[i] > P) {
       throw new RangeError(
-        `${op}: the window fits nowhere along pooled dimension ${i}: window size ${kd[i]} exceeds the padded input size ${P} (x shape ${fmt(x.shape)})`,
+        `${op}: the window fits nowhere along pooled dimension ${i}: window size ${
+          kd[i]
+        } exceeds the padded input size ${P} (x shape ${fmt(x.shape)})`,
       );
     }
   }
@@ -110,9 +137,17 @@ export function maxPool(x: ArrayLike, opts: MaxPoolOptions): Tensor {
   const t = asTensor(x, op);
   if (t.dtype === "bool") throw new TypeError(`${op}: x dtype bool is not supported`);
   const g = geometry(op, t, opts);
-  return reduceWindow(t, -Infinity, "max", full(g.lead, 1, g.window), full(g.lead, 1, g.stride), full(g.lead, [0, 0] as [number, number], g.pads), {
-    windowDilation: full(g.lead, 1, g.dilation),
-  });
+  return reduceWindow(
+    t,
+    -Infinity,
+    "max",
+    full(g.lead, 1, g.window),
+    full(g.lead, 1, g.stride),
+    full(g.lead, [0, 0] as [number, number], g.pads),
+    {
+      windowDilation: full(g.lead, 1, g.dilation),
+    },
+  );
 }
 
 /**
@@ -139,6 +174,13 @@ export function avgPool(x: ArrayLike, opts: AvgPoolOptions): Tensor {
   const s = reduceWindow(t, 0, "sum", win, str, pads);
   if (opts.countIncludePad ?? true) return divide(s, g.window.reduce((a, b) => a * b, 1));
   const spatial = t.shape.slice(g.lead);
-  const counts = reduceWindow(ones(spatial, { dtype: t.dtype }), 0, "sum", g.window, g.stride, g.pads);
+  const counts = reduceWindow(
+    ones(spatial, { dtype: t.dtype }),
+    0,
+    "sum",
+    g.window,
+    g.stride,
+    g.pads,
+  );
   return divide(s, counts);
 }
