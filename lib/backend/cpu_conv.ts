@@ -79,25 +79,31 @@ function planFor(lhsShape: number[], rhsShape: number[], outShape: number[], p: 
   return plan;
 }
 
-/** Small problems: a direct loop (float64 accumulation), no copies. */
+let rowAcc = new Float64Array(64);
+
+/** Small problems: a direct loop (float64 accumulation over an output row), no copies. */
 function convDirect(x: ArrayLike<number>, w: ArrayLike<number>, q: ConvPlan, res: Float32Array): void {
   const { N, I, G, Og, nT, nY, table, tapOff, outOff } = q;
+  if (rowAcc.length < nY) rowAcc = new Float64Array(nY);
+  const acc = rowAcc;
   for (let g = 0; g < G; g++) {
     for (let n = 0; n < N; n++) {
       for (let oo = 0; oo < Og; oo++) {
         const o = g * Og + oo;
-        const dst = n * q.oN + o * q.oC;
-        for (let yi = 0; yi < nY; yi++) {
-          let acc = 0;
-          for (let i = 0; i < I; i++) {
-            const xb = n * q.xN + (g * I + i) * q.xC, wb = o * q.wO + i * q.wI;
-            for (let ti = 0; ti < nT; ti++) {
-              const off = table[ti * nY + yi];
-              if (off >= 0) acc += w[wb + tapOff[ti]] * x[xb + off];
+        acc.fill(0, 0, nY);
+        for (let i = 0; i < I; i++) {
+          const xb = n * q.xN + (g * I + i) * q.xC, wb = o * q.wO + i * q.wI;
+          for (let ti = 0; ti < nT; ti++) {
+            const wv = w[wb + tapOff[ti]];
+            const tab = ti * nY;
+            for (let yi = 0; yi < nY; yi++) {
+              const off = table[tab + yi];
+              if (off >= 0) acc[yi] += wv * x[xb + off];
             }
           }
-          res[dst + outOff[yi]] = acc;
         }
+        const dst = n * q.oN + o * q.oC;
+        for (let yi = 0; yi < nY; yi++) res[dst + outOff[yi]] = acc[yi];
       }
     }
   }
