@@ -36,7 +36,7 @@ function runOp(op: OpDef, params: unknown, inputs: HostArray[], outAvals: Aval[]
   return op.impl(inputs, params, outAvals);
 }
 
-const FUSIBLE = new Set(["elementwise", "reduce", "structural"]);
+const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"]);
 const eagerCache = new Map<string, CompiledPlan>();
 
 /** The CPU backend instance. */
@@ -57,7 +57,7 @@ export const cpuBackend: Backend = {
       shape: x.aval.shape,
       dtype: x.aval.dtype,
     }));
-    if (!FUSIBLE.has(op.kind) || op.name === "argmax" || op.name === "argmin") return runOp(op, params, host, outAvals);
+    if (!COMPILED.has(op.kind) || op.name === "argmax" || op.name === "argmin") return runOp(op, params, host, outAvals);
     const key = `${op.name}|${JSON.stringify(params)}|${inputs.map((x) => `${x.aval.dtype}${x.aval.shape}`).join(";")}`;
     let cp = eagerCache.get(key);
     if (!cp) {

@@ -1,7 +1,8 @@
 /**
  * Fast float32 convolution for the CPU backend: im2col into WebAssembly memory (one table lookup
  * per element, any layout, padding, strides and dilations), then the Wasm SIMD GEMM per feature
- * group, then a scatter into the output layout. Batch groups fall back to the reference.
+ * group, then a scatter into the output layout. Batch groups fall back to the reference. Small
+ * convolutions never get here: the compiler emits them as generated reduction kernels.
  * @module
  */
 import type { Aval, HostArray } from "../ops/_define.ts";
@@ -54,12 +55,21 @@ function counterOffsets(dims: number[], strides: number[]): Int32Array {
   return out;
 }
 
+const plansByText = new Map<string, ConvPlan>();
+
 function planFor(lhsShape: number[], rhsShape: number[], outShape: number[], p: ConvParams): ConvPlan {
   let m = plans.get(p);
   if (!m) plans.set(p, (m = new Map()));
   const key = `${lhsShape}|${rhsShape}`;
   let plan = m.get(key);
   if (plan) return plan;
+  // eager calls resolve fresh params objects: fall back to a textual key
+  const text = `${key}|${JSON.stringify(p)}`;
+  plan = plansByText.get(text);
+  if (plan) {
+    m.set(key, plan);
+    return plan;
+  }
   const { lhs: ls, rhs: rs, out: os } = p.dimensionNumbers;
   const N = lhsShape[ls[0]], O = rhsShape[rs[0]], I = rhsShape[rs[1]];
   const X = ls.slice(2).map((a) => lhsShape[a]);
@@ -76,37 +86,9 @@ function planFor(lhsShape: number[], rhsShape: number[], outShape: number[], p: 
     size: sizeOf(outShape),
   };
   m.set(key, plan);
+  if (plansByText.size > 256) plansByText.clear();
+  plansByText.set(text, plan);
   return plan;
-}
-
-let rowAcc = new Float64Array(64);
-
-/** Small problems: a direct loop (float64 accumulation over an output row), no copies. */
-function convDirect(x: ArrayLike<number>, w: ArrayLike<number>, q: ConvPlan, res: Float32Array): void {
-  const { N, I, G, Og, nT, nY, table, tapOff, outOff } = q;
-  if (rowAcc.length < nY) rowAcc = new Float64Array(nY);
-  const acc = rowAcc;
-  for (let g = 0; g < G; g++) {
-    for (let n = 0; n < N; n++) {
-      for (let oo = 0; oo < Og; oo++) {
-        const o = g * Og + oo;
-        acc.fill(0, 0, nY);
-        for (let i = 0; i < I; i++) {
-          const xb = n * q.xN + (g * I + i) * q.xC, wb = o * q.wO + i * q.wI;
-          for (let ti = 0; ti < nT; ti++) {
-            const wv = w[wb + tapOff[ti]];
-            const tab = ti * nY;
-            for (let yi = 0; yi < nY; yi++) {
-              const off = table[tab + yi];
-              if (off >= 0) acc[yi] += wv * x[xb + off];
-            }
-          }
-        }
-        const dst = n * q.oN + o * q.oC;
-        for (let yi = 0; yi < nY; yi++) res[dst + outOff[yi]] = acc[yi];
-      }
-    }
-  }
 }
 
 /** Float32 convolution, or null when this path does not apply (then the reference runs). */
@@ -117,10 +99,6 @@ export function convF32(lhs: HostArray, rhs: HostArray, p: ConvParams, out: Aval
   const { N, I, G, Og, nT, nY, Kg, cols, table, tapOff, outOff } = q;
   if (res.length === 0 || Kg === 0) return res;
   const x = lhs.data, w = rhs.data;
-  if (Og * Kg * cols < 65536) {
-    convDirect(x, w, q, res);
-    return res;
-  }
   const align = (v: number) => Math.ceil(v / 64) * 64;
   const offW = 0, offP = align(4 * Og * Kg), offC = offP + align(4 * Kg * cols), work = offC + align(4 * Og * cols);
   mem ??= new WebAssembly.Memory({ initial: 16 });

@@ -9,7 +9,16 @@
 import type { Aval, OpDef } from "../ops/_define.ts";
 import type { Eqn, Jaxpr, Var } from "../ir.ts";
 import { bufferNode, elementwiseNode, movementNode, type Node } from "./fuse.ts";
-import { type Expr, type Idx, ivar, type Kernel } from "./kernel.ts";
+import { type Expr, flatIndex, type Idx, ivar, type Kernel } from "./kernel.ts";
+import { convMacs, convReduceBody } from "./conv_kernel.ts";
+import type { ConvParams } from "../ops/conv_params.ts";
+
+/** Convolutions below this many multiply-adds run as a generated reduction kernel. */
+const SMALL_CONV_MACS = 1 << 18;
+
+function isSmallConv(e: Eqn): boolean {
+  return e.op.name === "conv" && convMacs(e.inputs[0].aval, e.inputs[1].aval, e.outs[0].aval, e.params as ConvParams) < SMALL_CONV_MACS;
+}
 
 /** One step of a plan. */
 export type Step =
@@ -30,6 +39,43 @@ export type KernelStep = Extract<Step, { kind: "kernel" }>;
 
 const EPILOGUE_HOSTS = new Set(["conv", "dotGeneral"]);
 
+/** True when every load of input slot `slot` in `e` reads the element at the output index. */
+function loadsAtOutput(e: Expr, slot: number, identity: string[]): boolean {
+  if (e.k === "load") return e.input !== slot || identity.includes(JSON.stringify(e.index));
+  if (e.k === "alu") return e.args.every((a) => loadsAtOutput(a, slot, identity));
+  return true;
+}
+
+/** Replaces loads of slot `slot` by the accumulator and renumbers the other slots. */
+function toEpilogue(e: Expr, slot: number, renum: (s: number) => number): Expr {
+  if (e.k === "load") return e.input === slot ? { k: "acc", dtype: e.dtype } : { ...e, input: renum(e.input) };
+  if (e.k === "alu") return { ...e, args: e.args.map((a) => toEpilogue(a, slot, renum)) };
+  return e;
+}
+
+/** Merges a reduction kernel with the elementwise kernel that is the sole consumer of its result. */
+function fuseReduceEpilogue(r: KernelStep, e: KernelStep): KernelStep | null {
+  const b = r.out;
+  const slot = e.inputs.indexOf(b);
+  const shape = r.kernel.outShape;
+  if (r.kernel.epilogue || e.kernel.reduce || e.inputs.lastIndexOf(b) !== slot || e.kernel.outShape.join() !== shape.join()) return null;
+  const identity = [JSON.stringify(ivar("o")), JSON.stringify(flatIndex(shape.map((_, d) => ivar(`i${d}`)), shape))];
+  if (!loadsAtOutput(e.kernel.body, slot, identity)) return null;
+  const inputs = [...r.inputs];
+  const inDt = [...r.kernel.inputs];
+  const renum = (s: number) => {
+    const buf = e.inputs[s];
+    let k = inputs.indexOf(buf);
+    if (k < 0) {
+      k = inputs.push(buf) - 1;
+      inDt.push(e.kernel.inputs[s]);
+    }
+    return k;
+  };
+  const epilogue = toEpilogue(e.kernel.body, slot, renum);
+  return { kind: "kernel", label: `${r.label}+epilogue`, inputs, out: e.out, kernel: { ...r.kernel, inputs: inDt, outDtype: e.kernel.outDtype, epilogue } };
+}
+
 /** Merges each contraction with the elementwise kernel that is the sole consumer of its result. */
 function fuseEpilogues(steps: Step[], outputs: number[], avals: Aval[]): Step[] {
   const useCount = new Map<number, number>();
@@ -40,6 +86,16 @@ function fuseEpilogues(steps: Step[], outputs: number[], avals: Aval[]): Step[] 
   const out = [...steps];
   for (let i = 0; i < out.length; i++) {
     const s = out[i];
+    if (s.kind === "kernel" && s.kernel.reduce && useCount.get(s.out) === 1 && !outputs.includes(s.out)) {
+      const j = out.findIndex((e, k) => k > i && e.kind === "kernel" && e.inputs.includes(s.out));
+      const merged = j < 0 ? null : fuseReduceEpilogue(s, out[j] as KernelStep);
+      if (merged) {
+        out[j] = merged;
+        out.splice(i, 1);
+        i--;
+      }
+      continue;
+    }
     if (s.kind !== "op" || !EPILOGUE_HOSTS.has(s.op.name) || s.epilogue || s.outs.length !== 1) continue;
     const b = s.outs[0];
     if (useCount.get(b) !== 1 || outputs.includes(b)) continue;
@@ -105,7 +161,7 @@ export function lowerJaxpr(jaxpr: Jaxpr): Plan {
   for (const e of eqns) {
     for (const v of e.inputs) {
       uses.set(v, (uses.get(v) ?? 0) + 1);
-      const fusible = e.op.kind === "elementwise" || e.op.name in REDUCE || MOVEMENT.has(e.op.name);
+      const fusible = e.op.kind === "elementwise" || e.op.name in REDUCE || MOVEMENT.has(e.op.name) || isSmallConv(e);
       if (!fusible) needsBuffer.add(v);
     }
   }
@@ -133,6 +189,13 @@ export function lowerJaxpr(jaxpr: Jaxpr): Plan {
     else if (e.op.name in REDUCE) {
       const b = newBuf(out.aval);
       steps.push(reduceKernel(ins[0], (e.params as { axes: number[] }).axes, REDUCE[e.op.name], b, out.aval, avals));
+      bufOf.set(out, b);
+      nodeOf.set(out, bufferNode(b, out.aval));
+      continue;
+    } else if (isSmallConv(e)) {
+      const b = newBuf(out.aval);
+      const { body, shape } = convReduceBody(ins[0], ins[1], e.params as ConvParams, out.aval);
+      steps.push(finish(body, out.aval.shape, b, out.aval, "conv", avals, { op: "sum", shape }));
       bufOf.set(out, b);
       nodeOf.set(out, bufferNode(b, out.aval));
       continue;

@@ -95,9 +95,13 @@ export function renderKernel(k: Kernel, scalars: Map<string, (...x: number[]) =>
     const { op, shape } = k.reduce;
     const init = op === "sum" ? "0" : op === "max" ? "-Infinity" : "Infinity";
     const step = op === "sum" ? "acc += v;" : op === "max" ? "if (v > acc || v !== v) acc = v;" : "if (v < acc || v !== v) acc = v;";
-    let loops = `const v = ${body}; ${step}`;
-    for (let r = shape.length - 1; r >= 0; r--) loops = `for (let r${r} = 0; r${r} < ${shape[r]}; r${r}++) { ${loops} }`;
-    if (op !== "sum") loops = loops.replace("{ const v", "{ if (acc !== acc) break; const v");
+    let loops = `{ const v = ${body}; ${step} }`;
+    for (let r = shape.length - 1; r >= 0; r--) {
+      // NOTE: tiny reduction loops are unrolled (the engine folds the constant indices)
+      loops = shape[r] <= 4
+        ? Array.from({ length: shape[r] }, (_, j) => `{ const r${r} = ${j}; ${loops} }`).join(" ")
+        : `for (let r${r} = 0; r${r} < ${shape[r]}; r${r}++) { ${loops} }`;
+    }
     inner = `let acc = ${init}; ${loops} out[o] = ${k.epilogue ? expr(k.epilogue) : "acc"}; o++;`;
   } else inner = `out[o] = ${body}; o++;`;
   const outer = k.outShape;

@@ -44,7 +44,6 @@ export function compilePlan(plan: Plan): CompiledPlan {
 
 /** Runs a compiled plan on input arrays; returns the output arrays. */
 export function runPlan(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner): TypedArray[] {
-  const { plan, fns } = cp;
   const reuse = !cp.busy;
   cp.busy = true;
   try {
