@@ -11,8 +11,9 @@ const VALTYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64:
 /** A SIMD opcode `n` is stored as `SIMD_PREFIX | n` and emitted as `0xfd, uleb(n)`. */
 const SIMD = 0xfd0000;
 
-/** Instructions without immediates. */
-const PLAIN = {
+/** Instructions without immediates (name → opcode). */
+// deno-fmt-ignore
+export const PLAIN = {
   "unreachable": 0x00, "nop": 0x01, "return": 0x0f, "drop": 0x1a, "select": 0x1b,
   "i32.eqz": 0x45, "i32.eq": 0x46, "i32.ne": 0x47, "i32.lt_s": 0x48, "i32.lt_u": 0x49,
   "i32.gt_s": 0x4a, "i32.gt_u": 0x4b, "i32.le_s": 0x4c, "i32.le_u": 0x4d, "i32.ge_s": 0x4e,
@@ -38,8 +39,9 @@ const PLAIN = {
   "f64x2.div": SIMD | 0xf3,
 } as const;
 
-/** Memory instructions: [opcode, natural alignment as log2 bytes]. */
-const MEM = {
+/** Memory instructions: name → [opcode, natural alignment as log2 bytes]. */
+// deno-fmt-ignore
+export const MEM = {
   "i32.load": [0x28, 2], "f32.load": [0x2a, 2], "f64.load": [0x2b, 3],
   "i32.store": [0x36, 2], "f32.store": [0x38, 2], "f64.store": [0x39, 3],
   "v128.load": [SIMD | 0x00, 4], "v128.store": [SIMD | 0x0b, 4],
@@ -47,8 +49,9 @@ const MEM = {
   "v128.load32_zero": [SIMD | 0x5c, 2], "v128.load64_zero": [SIMD | 0x5d, 3],
 } as const;
 
-/** Instructions with one lane-index immediate. */
-const LANE = {
+/** Instructions with one lane-index immediate (name → opcode). */
+// deno-fmt-ignore
+export const LANE = {
   "i32x4.extract_lane": SIMD | 0x1b, "i32x4.replace_lane": SIMD | 0x1c,
   "f32x4.extract_lane": SIMD | 0x1f, "f32x4.replace_lane": SIMD | 0x20,
   "f64x2.extract_lane": SIMD | 0x21, "f64x2.replace_lane": SIMD | 0x22,
@@ -98,6 +101,7 @@ function opcode(out: number[], code: number): void {
 
 /** A structured-control label returned by `block`/`loop`, used as a branch target. */
 export interface Label {
+  /** Nesting depth of the block (1 = outermost). */
   readonly depth: number;
 }
 
@@ -105,12 +109,16 @@ export interface Label {
 export class FuncBuilder {
   /** Function index in the module (imports come first). */
   readonly index: number;
+  /** Parameter types (parameters are locals 0..params.length-1). */
   readonly params: readonly ValType[];
+  /** Result types. */
   readonly results: readonly ValType[];
+  /** Encoded instructions so far (without locals and the final `end`). */
   readonly code: number[] = [];
   #locals: ValType[] = [];
   #depth = 0;
 
+  /** Use `ModuleBuilder.func` rather than constructing directly. */
   constructor(index: number, params: readonly ValType[], results: readonly ValType[]) {
     this.index = index;
     this.params = params;
@@ -266,8 +274,11 @@ export class FuncBuilder {
 
 /** Memory limits: sizes in 64 KiB pages; `shared` requires `maximum`. */
 export interface MemoryLimits {
+  /** Minimum size in pages. */
   initial: number;
+  /** Maximum size in pages (required when shared). */
   maximum?: number;
+  /** Whether the memory is shared between threads. */
   shared?: boolean;
 }
 
@@ -290,7 +301,8 @@ function section(out: number[], id: number, items: number[][]): void {
  * const f = mb.func(["i32", "i32"], ["i32"], "add");
  * f.get(0).get(1).op("i32.add");
  * const { exports } = new WebAssembly.Instance(new WebAssembly.Module(mb.toBytes()));
- * (exports.add as (a: number, b: number) => number)(2, 3); // 5
+ * const add = exports.add as (a: number, b: number) => number;
+ * if (add(2, 3) !== 5) throw new Error("bad add");
  * ```
  */
 export class ModuleBuilder {
@@ -357,23 +369,31 @@ export class ModuleBuilder {
   }
 
   /** Returns the binary module. */
-  toBytes(): Uint8Array {
+  toBytes(): Uint8Array<ArrayBuffer> {
     const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
     section(out, 1, this.#types);
     section(out, 2, this.#imports);
-    section(out, 3, this.#funcs.map((f) => {
-      const e: number[] = [];
-      uleb(e, f.type);
-      return e;
-    }));
+    section(
+      out,
+      3,
+      this.#funcs.map((f) => {
+        const e: number[] = [];
+        uleb(e, f.type);
+        return e;
+      }),
+    );
     section(out, 7, this.#exports);
-    section(out, 10, this.#funcs.map((f) => {
-      const body = f.body.encode();
-      const e: number[] = [];
-      uleb(e, body.length);
-      for (const b of body) e.push(b);
-      return e;
-    }));
+    section(
+      out,
+      10,
+      this.#funcs.map((f) => {
+        const body = f.body.encode();
+        const e: number[] = [];
+        uleb(e, body.length);
+        for (const b of body) e.push(b);
+        return e;
+      }),
+    );
     return new Uint8Array(out);
   }
 }

@@ -38,7 +38,7 @@ function v8Major(): number {
  * @example
  * ```ts
  * const cfg = pickSgemmConfig();
- * cfg.kc; // 256
+ * if (cfg.kc !== 256) throw new Error("unexpected kc");
  * ```
  */
 export function pickSgemmConfig(): SgemmConfig {
@@ -80,7 +80,8 @@ export type SgemmExport = (
  *
  * @example
  * ```ts
- * sgemmWorkspaceBytes() > 1 << 20; // true (about 1.1 MB for the default configuration)
+ * const bytes = sgemmWorkspaceBytes(); // about 1.1 MB for the default configuration
+ * if (!(bytes > 1 << 20)) throw new Error("workspace too small");
  * ```
  */
 export function sgemmWorkspaceBytes(cfg: SgemmConfig = SGEMM_CONFIG): number {
@@ -168,7 +169,9 @@ function genKernel(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
   };
   const edgeTile = () => {
     for (let r = 0; r < mr; r++) {
-      for (let v = 0; v < nv; v++) f.get(TILE).get(acc[r][v]).mem("v128.store", 4 * (r * nr + 4 * v));
+      for (let v = 0; v < nv; v++) {
+        f.get(TILE).get(acc[r][v]).mem("v128.store", 4 * (r * nr + 4 * v));
+      }
     }
     f.i32(0).set(i).get(C).set(row);
     forUp(f, i, MRE, 1, () => {
@@ -273,12 +276,12 @@ function genPackA(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
  * @example
  * ```ts
  * const bytes = buildSgemmModule({ shared: false });
- * WebAssembly.validate(bytes); // true
+ * if (!WebAssembly.validate(bytes)) throw new Error("invalid module");
  * ```
  */
 export function buildSgemmModule(
   opts: { shared: boolean; config?: SgemmConfig },
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const cfg = opts.config ?? SGEMM_CONFIG;
   checkConfig(cfg);
   const nr = 4 * cfg.nv;
@@ -291,8 +294,21 @@ export function buildSgemmModule(
   const packB = genPackB(mb, cfg);
   const packA = genPackA(mb, cfg);
   const f = mb.func(Array(13).fill("i32"), [], "sgemm");
-  const [M, N, K, A, RSA, CSA, B, RSB, CSB, C, LDC, ADD, WORK] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-    11, 12];
+  const [M, N, K, A, RSA, CSA, B, RSB, CSB, C, LDC, ADD, WORK] = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+  ];
   const L = () => f.local("i32");
   const bufA = L(), bufB = L(), tile = L(), jc = L(), nc = L(), pc = L(), kc = L(), ic = L();
   const mc = L(), jr = L(), ir = L(), add = L(), tmp = L(), nre = L(), ldcB = L();
@@ -352,14 +368,17 @@ function isShared(mem: WebAssembly.Memory): boolean {
  * @example
  * ```ts
  * const mod = sgemmModule(false);
- * WebAssembly.Module.exports(mod); // [{ name: "sgemm", kind: "function" }]
+ * if (WebAssembly.Module.exports(mod)[0].name !== "sgemm") throw new Error("no sgemm export");
  * ```
  */
-export function sgemmModule(shared: boolean, config: SgemmConfig = SGEMM_CONFIG): WebAssembly.Module {
+export function sgemmModule(
+  shared: boolean,
+  config: SgemmConfig = SGEMM_CONFIG,
+): WebAssembly.Module {
   const key = `${shared}:${JSON.stringify(config)}`;
   let mod = MODULES.get(key);
   if (!mod) {
-    mod = new WebAssembly.Module(buildSgemmModule({ shared, config }) as BufferSource);
+    mod = new WebAssembly.Module(buildSgemmModule({ shared, config }));
     MODULES.set(key, mod);
   }
   return mod;
@@ -372,7 +391,7 @@ export function sgemmModule(shared: boolean, config: SgemmConfig = SGEMM_CONFIG)
  * ```ts
  * const mem = new WebAssembly.Memory({ initial: 32 });
  * const sgemm = sgemmFor(mem);
- * typeof sgemm; // "function"
+ * if (typeof sgemm !== "function") throw new Error("no sgemm");
  * ```
  */
 export function sgemmFor(mem: WebAssembly.Memory, config: SgemmConfig = SGEMM_CONFIG): SgemmExport {
@@ -381,7 +400,9 @@ export function sgemmFor(mem: WebAssembly.Memory, config: SgemmConfig = SGEMM_CO
   const key = JSON.stringify(config);
   let fn = byCfg.get(key);
   if (!fn) {
-    const inst = new WebAssembly.Instance(sgemmModule(isShared(mem), config), { env: { memory: mem } });
+    const inst = new WebAssembly.Instance(sgemmModule(isShared(mem), config), {
+      env: { memory: mem },
+    });
     fn = inst.exports.sgemm as SgemmExport;
     byCfg.set(key, fn);
   }
@@ -390,8 +411,11 @@ export function sgemmFor(mem: WebAssembly.Memory, config: SgemmConfig = SGEMM_CO
 
 /** Arguments of {@link sgemmInto}: byte offsets into the memory and strides in elements. */
 export interface SgemmArgs {
+  /** Rows of A and C. */
   m: number;
+  /** Columns of B and C. */
   n: number;
+  /** Columns of A, rows of B. */
   k: number;
   /** Byte offset of A[0,0]. */
   a: number;
@@ -399,11 +423,15 @@ export interface SgemmArgs {
   rsA: number;
   /** Element stride between columns of A (1 for row-major, lda for a transposed view). */
   csA: number;
+  /** Byte offset of B[0,0]. */
   b: number;
+  /** Element stride between rows of B. */
   rsB: number;
+  /** Element stride between columns of B. */
   csB: number;
   /** Byte offset of C[0,0]; C is row-major with row stride `ldc` elements. */
   c: number;
+  /** Element stride between rows of C. */
   ldc: number;
   /** Add into C instead of overwriting it. */
   accumulate: boolean;
@@ -422,24 +450,41 @@ export interface SgemmArgs {
  * f.set([5, 6, 7, 8], 4); // B 2×2 at byte 16
  * sgemmInto(mem, { m: 2, n: 2, k: 2, a: 0, rsA: 2, csA: 1, b: 16, rsB: 2, csB: 1, c: 32, ldc: 2,
  *   accumulate: false, work: 64 });
- * Array.from(f.subarray(8, 12)); // [19, 22, 43, 50]
+ * if (f.subarray(8, 12).join() !== "19,22,43,50") throw new Error("bad product");
  * ```
  */
 export function sgemmInto(mem: WebAssembly.Memory, args: SgemmArgs, config?: SgemmConfig): void {
   const { m, n, k } = args;
   if (!(m >= 0 && n >= 0 && k >= 0) || !Number.isInteger(m + n + k)) {
-    throw new RangeError(`sgemmInto: sizes must be non-negative integers, got m=${m} n=${n} k=${k}`);
+    throw new RangeError(
+      `sgemmInto: sizes must be non-negative integers, got m=${m} n=${n} k=${k}`,
+    );
   }
   if (m === 0 || n === 0) return;
   if (k === 0) {
     if (!args.accumulate) {
       const f32 = new Float32Array(mem.buffer);
-      for (let i = 0; i < m; i++) f32.fill(0, args.c / 4 + i * args.ldc, args.c / 4 + i * args.ldc + n);
+      for (let i = 0; i < m; i++) {
+        f32.fill(0, args.c / 4 + i * args.ldc, args.c / 4 + i * args.ldc + n);
+      }
     }
     return;
   }
-  sgemmFor(mem, config)(m, n, k, args.a, args.rsA, args.csA, args.b, args.rsB, args.csB, args.c,
-    args.ldc, args.accumulate ? 1 : 0, args.work);
+  sgemmFor(mem, config)(
+    m,
+    n,
+    k,
+    args.a,
+    args.rsA,
+    args.csA,
+    args.b,
+    args.rsB,
+    args.csB,
+    args.c,
+    args.ldc,
+    args.accumulate ? 1 : 0,
+    args.work,
+  );
 }
 
 let scratch: WebAssembly.Memory | undefined;
@@ -456,14 +501,22 @@ export function ensureMemoryBytes(mem: WebAssembly.Memory, bytes: number): void 
  *
  * @example
  * ```ts
- * matmulF32(new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8]), 2, 2, 2);
- * // Float32Array [19, 22, 43, 50]
+ * const c = matmulF32(new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8]), 2, 2, 2);
+ * if (c.join() !== "19,22,43,50") throw new Error("bad product");
  * ```
  */
-export function matmulF32(a: Float32Array, b: Float32Array, M: number, K: number, N: number): Float32Array {
+export function matmulF32(
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+): Float32Array {
   if (a.length !== M * K || b.length !== K * N) {
     throw new TypeError(
-      `matmulF32: expected a of length ${M * K} and b of length ${K * N}, got ${a.length} and ${b.length}`,
+      `matmulF32: expected a of length ${M * K} and b of length ${
+        K * N
+      }, got ${a.length} and ${b.length}`,
     );
   }
   const align = (x: number) => Math.ceil(x / 64) * 64;
@@ -474,7 +527,20 @@ export function matmulF32(a: Float32Array, b: Float32Array, M: number, K: number
   const f32 = new Float32Array(scratch.buffer);
   f32.set(a, pa / 4);
   f32.set(b, pb / 4);
-  sgemmInto(scratch, { m: M, n: N, k: K, a: pa, rsA: K, csA: 1, b: pb, rsB: N, csB: 1, c: pc, ldc: N,
-    accumulate: false, work });
+  sgemmInto(scratch, {
+    m: M,
+    n: N,
+    k: K,
+    a: pa,
+    rsA: K,
+    csA: 1,
+    b: pb,
+    rsB: N,
+    csB: 1,
+    c: pc,
+    ldc: N,
+    accumulate: false,
+    work,
+  });
   return new Float32Array(scratch.buffer, pc, M * N).slice();
 }

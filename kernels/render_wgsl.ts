@@ -1,0 +1,581 @@
+/**
+ * Renders the kernel IR (lib/compile/kernel.ts) to WGSL compute shaders: map kernels (one
+ * invocation per output element) and reductions (a loop per output element, or a workgroup tree
+ * when few outputs reduce many elements). Scalar semantics follow lib/ops/elementwise.ts: NaN
+ * propagates through max/min, round is half-to-even, int32 wraps, bool is stored as u32 0/1.
+ * @module
+ */
+import type { DType } from "../lib/dtype.ts";
+import type { Expr, Idx, Kernel } from "../lib/compile/kernel.ts";
+
+/** The WGSL scalar type that stores a dtype on the GPU (bool as u32 0/1). */
+export function wgslType(d: DType): "f32" | "i32" | "u32" {
+  if (d === "float32") return "f32";
+  if (d === "int32") return "i32";
+  if (d === "bool") return "u32";
+  throw new TypeError(`webgpu: dtype ${d} is not supported on WebGPU (no float64); use float32`);
+}
+
+/**
+ * Helper functions a shader may call; `ExprRenderer.helpers` lists the ones used. NaN tests use
+ * the bit pattern, so they survive compilers that assume finite math.
+ */
+const HELPERS: Record<string, { deps: string[]; src: string }> = {
+  nan: {
+    deps: [],
+    src:
+      "var<private> tg_nan_bits: u32 = 0x7fc00000u;\nvar<private> tg_inf_bits: u32 = 0x7f800000u;\n" +
+      "fn tg_nan() -> f32 { return bitcast<f32>(tg_nan_bits); }\n" +
+      "fn tg_inf() -> f32 { return bitcast<f32>(tg_inf_bits); }\n" +
+      "fn tg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n" +
+      "fn tg_isfinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }\n",
+  },
+  max: {
+    deps: ["nan"],
+    src:
+      "fn tg_max(a: f32, b: f32) -> f32 { return select(max(a, b), tg_nan(), tg_isnan(a) || tg_isnan(b)); }\n",
+  },
+  min: {
+    deps: ["nan"],
+    src:
+      "fn tg_min(a: f32, b: f32) -> f32 { return select(min(a, b), tg_nan(), tg_isnan(a) || tg_isnan(b)); }\n",
+  },
+  f2i: {
+    deps: ["nan"],
+    src: "fn tg_f2i(x: f32) -> i32 {\n" +
+      "  if (!tg_isfinite(x)) { return 0; }\n" +
+      "  let t = trunc(x);\n" +
+      "  if (abs(t) < 2147483648.0) { return i32(t); }\n" +
+      "  let m = t - floor(t / 4294967296.0) * 4294967296.0;\n" +
+      "  return bitcast<i32>(u32(m));\n}\n",
+  },
+  f2u8: {
+    deps: ["f2i"],
+    src: "fn tg_f2u8(x: f32) -> u32 { return bitcast<u32>(tg_f2i(x)) & 255u; }\n",
+  },
+  log: {
+    deps: ["nan"],
+    src: "fn tg_log(x: f32) -> f32 { return select(log(x), tg_nan(), x < 0.0 || tg_isnan(x)); }\n",
+  },
+  sqrt: {
+    deps: ["nan"],
+    src:
+      "fn tg_sqrt(x: f32) -> f32 { return select(sqrt(x), tg_nan(), x < 0.0 || tg_isnan(x)); }\n",
+  },
+  exp: {
+    deps: ["nan"],
+    src: "fn tg_exp(x: f32) -> f32 {\n" +
+      "  if (tg_isnan(x)) { return x; }\n" +
+      "  if (x > 88.8) { return tg_inf(); }\n" +
+      "  if (x < -104.0) { return 0.0; }\n" +
+      "  return exp(x);\n}\n",
+  },
+  log1p: {
+    deps: ["log"],
+    src: "fn tg_log1p(x: f32) -> f32 {\n" +
+      "  let u = 1.0 + x;\n" +
+      "  if (u == 1.0) { return x; }\n" +
+      "  if (!(abs(x) < 1e30)) { return tg_log(u); }\n" +
+      "  return tg_log(u) * (x / (u - 1.0));\n}\n",
+  },
+  expm1: {
+    deps: ["exp"],
+    src: "fn tg_expm1(x: f32) -> f32 {\n" +
+      "  if (abs(x) < 1e-5) { return x + 0.5 * x * x; }\n" +
+      "  if (!(abs(x) < 0.5)) { return tg_exp(x) - 1.0; }\n" +
+      "  let u = exp(x);\n" +
+      "  return (u - 1.0) * (x / log(u));\n}\n",
+  },
+  tanh: {
+    deps: ["expm1"],
+    src: "fn tg_tanh(x: f32) -> f32 {\n" +
+      "  if (tg_isnan(x)) { return x; }\n" +
+      "  let a = min(abs(x), 20.0);\n" +
+      "  let e = tg_expm1(2.0 * a);\n" +
+      "  let t = e / (e + 2.0);\n" +
+      "  return select(t, -t, x < 0.0);\n}\n",
+  },
+  logistic: {
+    deps: ["exp"],
+    src: "fn tg_logistic(x: f32) -> f32 {\n" +
+      "  if (x >= 0.0) { return 1.0 / (1.0 + tg_exp(-x)); }\n" +
+      "  let e = tg_exp(x);\n" +
+      "  return e / (1.0 + e);\n}\n",
+  },
+  pow: {
+    deps: ["nan"],
+    src: "fn tg_pow(x: f32, y: f32) -> f32 {\n" +
+      "  if (y == 0.0) { return 1.0; }\n" +
+      "  if (tg_isnan(x) || tg_isnan(y)) { return tg_nan(); }\n" +
+      "  let ax = abs(x);\n" +
+      "  let ay = abs(y);\n" +
+      "  if (!tg_isfinite(y)) {\n" +
+      "    if (ax == 1.0) { return tg_nan(); }\n" +
+      "    return select(0.0, tg_inf(), (ax > 1.0) == (y > 0.0));\n  }\n" +
+      "  let isInt = floor(y) == y;\n" +
+      "  let odd = isInt && ay < 16777216.0 && (y - 2.0 * floor(y * 0.5)) == 1.0;\n" +
+      "  let neg = x < 0.0 || (x == 0.0 && (bitcast<u32>(x) & 0x80000000u) != 0u);\n" +
+      "  if (x < 0.0 && !isInt) { return tg_nan(); }\n" +
+      "  var r: f32;\n" +
+      "  if (ax == 0.0) { r = select(tg_inf(), 0.0, y > 0.0); }\n" +
+      "  else if (!tg_isfinite(ax)) { r = select(0.0, tg_inf(), y > 0.0); }\n" +
+      "  else { r = exp2(y * log2(ax)); }\n" +
+      "  return select(r, -r, neg && odd);\n}\n",
+  },
+  sign: {
+    deps: [],
+    src: "fn tg_sign(x: f32) -> f32 { return select(select(x, -1.0, x < 0.0), 1.0, x > 0.0); }\n",
+  },
+};
+
+/** WGSL source of the named helpers and their dependencies, each once, dependencies first. */
+export function helperSource(names: Iterable<string>): string {
+  const done = new Set<string>();
+  let out = "";
+  const add = (n: string) => {
+    if (done.has(n)) return;
+    done.add(n);
+    for (const d of HELPERS[n].deps) add(d);
+    out += HELPERS[n].src;
+  };
+  for (const n of names) add(n);
+  return out;
+}
+
+/** Renders an index expression as i32 WGSL. */
+export function renderIdx(i: Idx): string {
+  switch (i.k) {
+    case "lit":
+      return String(i.v);
+    case "var":
+      return i.name;
+    case "bin":
+      return `(${renderIdx(i.a)} ${i.op} ${renderIdx(i.b)})`;
+  }
+}
+
+/** A float32 literal (finite values only; see `ExprRenderer.constant` for the others). */
+export function f32Lit(v: number): string {
+  const s = String(Math.fround(v));
+  return /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
+}
+
+const FLOAT_UNARY: Record<string, (a: string, h: Set<string>) => string> = {
+  exp: (a, h) => (h.add("exp"), `tg_exp(${a})`),
+  log: (a, h) => (h.add("log"), `tg_log(${a})`),
+  log1p: (a, h) => (h.add("log1p"), `tg_log1p(${a})`),
+  expm1: (a, h) => (h.add("expm1"), `tg_expm1(${a})`),
+  sqrt: (a, h) => (h.add("sqrt"), `tg_sqrt(${a})`),
+  rsqrt: (a, h) => (h.add("sqrt"), `(1.0 / tg_sqrt(${a}))`),
+  sin: (a) => `sin(${a})`,
+  cos: (a) => `cos(${a})`,
+  tan: (a) => `tan(${a})`,
+  tanh: (a, h) => (h.add("tanh"), `tg_tanh(${a})`),
+  logistic: (a, h) => (h.add("logistic"), `tg_logistic(${a})`),
+  floor: (a) => `floor(${a})`,
+  ceil: (a) => `ceil(${a})`,
+  round: (a) => `round(${a})`,
+  abs: (a) => `abs(${a})`,
+  sign: (a, h) => (h.add("sign"), `tg_sign(${a})`),
+  neg: (a) => `(-${a})`,
+};
+const COMPARE: Record<string, string> = {
+  eq: "==",
+  ne: "!=",
+  lt: "<",
+  le: "<=",
+  gt: ">",
+  ge: ">=",
+};
+
+function exprDtype(e: Expr): DType {
+  return e.k === "load" || e.k === "alu" || e.k === "const" || e.k === "acc"
+    ? e.dtype
+    : e.k === "index"
+    ? "int32"
+    : "bool";
+}
+
+/**
+ * Renders scalar expressions as a list of `let` statements (one per distinct node, so shared
+ * subexpressions are computed once and nesting stays shallow) and returns each node's value.
+ */
+export class ExprRenderer {
+  /** Statements emitted so far, in order. */
+  readonly stmts: string[] = [];
+  /** Helper functions the statements call. */
+  readonly helpers: Set<string>;
+  #names = new Map<string, string>();
+  #prefix: string;
+  #load: (slot: number, index: string, dtype: DType) => string;
+  #subst: Map<number, string>;
+  #acc: string;
+
+  /**
+   * @param load renders a load of input `slot` at an i32 index expression
+   * @param opts `subst` replaces loads of a slot by a value, `acc` names the accumulator
+   */
+  constructor(
+    load: (slot: number, index: string, dtype: DType) => string,
+    opts: { prefix?: string; subst?: Map<number, string>; acc?: string; helpers?: Set<string> } =
+      {},
+  ) {
+    this.#load = load;
+    this.#prefix = opts.prefix ?? "t";
+    this.#subst = opts.subst ?? new Map();
+    this.#acc = opts.acc ?? "acc";
+    this.helpers = opts.helpers ?? new Set();
+  }
+
+  #bind(key: string, src: string): string {
+    let n = this.#names.get(key);
+    if (n === undefined) {
+      n = `${this.#prefix}${this.#names.size}`;
+      this.#names.set(key, n);
+      this.stmts.push(`let ${n} = ${src};`);
+    }
+    return n;
+  }
+
+  /** A literal of dtype `d` (NaN and infinities become runtime values). */
+  constant(v: number, d: DType): string {
+    if (d === "int32") return `i32(${Number.isFinite(v) ? Math.trunc(v) | 0 : 0})`;
+    if (d === "bool") return v !== 0 ? "1u" : "0u";
+    const f = Math.fround(v);
+    if (Number.isFinite(f)) return f32Lit(f);
+    this.helpers.add("nan");
+    return Number.isNaN(f) ? "tg_nan()" : f > 0 ? "tg_inf()" : "(-tg_inf())";
+  }
+
+  /** The expression as a WGSL boolean. */
+  cond(e: Expr): string {
+    if (e.k === "cmpIdx") return `(${renderIdx(e.a)} ${e.op} ${renderIdx(e.b)})`;
+    if (e.k === "alu" && e.op === "land") {
+      return `(${this.cond(e.args[0])} && ${this.cond(e.args[1])})`;
+    }
+    const d = exprDtype(e);
+    const v = this.val(e);
+    return d === "float32" ? `(!(${v} == 0.0))` : d === "int32" ? `(${v} != 0)` : `(${v} != 0u)`;
+  }
+
+  /** The expression's value in its storage type (f32, i32, or u32 for bool). */
+  val(e: Expr): string {
+    switch (e.k) {
+      case "const":
+        return this.constant(e.v, e.dtype);
+      case "index":
+        return `i32(${renderIdx(e.index)})`;
+      case "acc":
+        return this.#acc;
+      case "cmpIdx":
+        return `select(0u, 1u, ${this.cond(e)})`;
+      case "load": {
+        const idx = renderIdx(e.index);
+        const s = this.#subst.get(e.input);
+        if (s !== undefined) return s;
+        return this.#bind(`L${e.input}[${idx}]`, this.#load(e.input, idx, e.dtype));
+      }
+      case "alu": {
+        const key = JSON.stringify(e);
+        const known = this.#names.get(key);
+        if (known) return known;
+        return this.#bind(key, this.#alu(e));
+      }
+    }
+  }
+
+  #alu(e: Expr & { k: "alu" }): string {
+    const h = this.helpers;
+    const out = e.dtype;
+    if (e.op === "land") return `select(0u, 1u, ${this.cond(e)})`;
+    if (e.op === "select") {
+      return `select(${this.val(e.args[2])}, ${this.val(e.args[1])}, ${this.cond(e.args[0])})`;
+    }
+    const src = exprDtype(e.args[0]);
+    const a = e.args.map((x) => this.val(x));
+    if (e.op === "convert") return convert(a[0], src, out, h);
+    if (e.op === "stopGradient") return a[0];
+    if (e.op === "ne" && src === "float32") return `select(1u, 0u, ${a[0]} == ${a[1]})`;
+    if (e.op in COMPARE) return `select(0u, 1u, ${a[0]} ${COMPARE[e.op]} ${a[1]})`;
+    if (e.op === "isnan" || e.op === "isfinite") {
+      if (src !== "float32") return e.op === "isnan" ? "0u" : "1u";
+      h.add("nan");
+      return `select(0u, 1u, tg_${e.op}(${a[0]}))`;
+    }
+    if (e.op === "and" || e.op === "or" || e.op === "xor") {
+      return `(${a[0]} ${e.op === "and" ? "&" : e.op === "or" ? "|" : "^"} ${a[1]})`;
+    }
+    if (e.op === "not") return src === "bool" ? `(1u - ${a[0]})` : `(~${a[0]})`;
+    if (src === "float32") return floatOp(e.op, a, h);
+    return intOp(e.op, a, src, out, h);
+  }
+}
+
+function floatOp(op: string, a: string[], h: Set<string>): string {
+  const un = FLOAT_UNARY[op];
+  if (un) return un(a[0], h);
+  switch (op) {
+    case "add":
+      return `(${a[0]} + ${a[1]})`;
+    case "sub":
+      return `(${a[0]} - ${a[1]})`;
+    case "mul":
+      return `(${a[0]} * ${a[1]})`;
+    case "div":
+      return `(${a[0]} / ${a[1]})`;
+    case "pow":
+      h.add("pow");
+      return `tg_pow(${a[0]}, ${a[1]})`;
+    case "max":
+    case "min":
+      h.add(op);
+      return `tg_${op}(${a[0]}, ${a[1]})`;
+  }
+  throw new TypeError(`webgpu: no WGSL template for elementwise op ${op}`);
+}
+
+/** Integer and bool arithmetic: native where it matches JS-then-store semantics, else via f32. */
+function intOp(op: string, a: string[], src: DType, out: DType, h: Set<string>): string {
+  const wrap = (x: string) => (out === "bool" ? `(${x} & 255u)` : x);
+  switch (op) {
+    case "add":
+      return wrap(`(${a[0]} + ${a[1]})`);
+    case "sub":
+      return wrap(`(${a[0]} - ${a[1]})`);
+    case "mul":
+      return wrap(`(${a[0]} * ${a[1]})`);
+    case "neg":
+      return src === "int32" ? `(-${a[0]})` : `((0u - ${a[0]}) & 255u)`;
+    case "max":
+    case "min":
+      return `${op}(${a[0]}, ${a[1]})`;
+    case "abs":
+      return src === "int32" ? `abs(${a[0]})` : a[0];
+    case "sign":
+      return src === "int32" ? `sign(${a[0]})` : a[0];
+    case "floor":
+    case "ceil":
+    case "round":
+    case "stopGradient":
+      return a[0];
+    case "div":
+      if (src === "int32") return `select(${a[0]} / ${a[1]}, 0, ${a[1]} == 0)`;
+  }
+  // Anything else computes in f32 and stores like a JS typed array (truncation, wraparound).
+  const fa = a.map((x) => `f32(${x})`);
+  const f = floatOp(op, fa, h);
+  h.add(out === "bool" ? "f2u8" : "f2i");
+  return out === "bool" ? `tg_f2u8(${f})` : `tg_f2i(${f})`;
+}
+
+function convert(a: string, from: DType, to: DType, h: Set<string>): string {
+  if (from === to) return a;
+  if (to === "bool") {
+    return from === "float32"
+      ? `select(1u, 0u, ${a} == 0.0)`
+      : `select(0u, 1u, ${a} != ${from === "int32" ? "0" : "0u"})`;
+  }
+  if (to === "float32") return `f32(${a})`;
+  if (from === "float32") {
+    h.add("f2i");
+    return `tg_f2i(${a})`;
+  }
+  return `i32(${a})`;
+}
+
+/** Options shared by kernel renderers. */
+export interface RenderOptions {
+  /** Invocations per workgroup for map kernels and reduction loops. */
+  workgroupSize: number;
+  /** Largest workgroup count per dispatch dimension. */
+  maxWorkgroupsPerDim: number;
+}
+
+/** A rendered shader and how to dispatch it. */
+export interface RenderedKernel {
+  code: string;
+  /** Workgroup counts (x, y, z). */
+  dispatch: [number, number, number];
+}
+
+/** Spreads `n` workgroups over x and y within the per-dimension limit. */
+export function spread(n: number, max: number): [number, number, number] {
+  if (n <= max) return [Math.max(n, 1), 1, 1];
+  const y = Math.ceil(n / max);
+  return [Math.ceil(n / y), y, 1];
+}
+
+/** Binding declarations: inputs 0..n-1 read-only, then the output. */
+export function bindings(inputs: DType[], outs: DType[]): string {
+  const lines = inputs.map((d, i) =>
+    `@group(0) @binding(${i}) var<storage, read> in${i}: array<${wgslType(d)}>;`
+  );
+  outs.forEach((d, j) => {
+    lines.push(
+      `@group(0) @binding(${inputs.length + j}) var<storage, read_write> out${j || ""}: array<${
+        wgslType(d)
+      }>;`,
+    );
+  });
+  return lines.join("\n") + "\n";
+}
+
+/** Statements defining the multi-index variables `i0..` (those used in `body`) from flat `o`. */
+export function unflatten(shape: number[], body: string, flat = "o", prefix = "i"): string {
+  let s = "";
+  let stride = 1;
+  const parts: string[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const name = `${prefix}${d}`;
+    if (new RegExp(`\\b${name}\\b`).test(body)) {
+      const q = stride === 1 ? flat : `(${flat} / ${stride})`;
+      parts.push(`let ${name} = ${d === 0 ? q : `${q} % ${shape[d]}`};`);
+    }
+    stride *= shape[d];
+  }
+  s = parts.reverse().join(" ");
+  return s;
+}
+
+const load = (slot: number, index: string) => `in${slot}[${index}]`;
+
+/** Phony assignments that keep every input binding in the pipeline layout. */
+export function phonyUses(n: number, name = "in"): string {
+  return [...Array(n).keys()].map((i) => `_ = &${name}${i};`).join(" ");
+}
+
+/** Renders a kernel without a reduction: one invocation per output element. */
+function renderMap(k: Kernel, opt: RenderOptions): RenderedKernel {
+  const r = new ExprRenderer(load);
+  const v = r.val(k.body);
+  const total = k.outShape.reduce((a, b) => a * b, 1);
+  const body = `${r.stmts.join("\n  ")}\n  out[o] = ${v};`;
+  const wg = opt.workgroupSize;
+  const dispatch = spread(Math.ceil(total / wg), opt.maxWorkgroupsPerDim);
+  const idx = unflatten(k.outShape, body);
+  // Without multi-indices the shader is shape-free (bindings carry exact sizes), so one
+  // pipeline serves every shape of an elementwise expression.
+  const limit = idx ? String(total) : "i32(arrayLength(&out))";
+  const code = `${bindings(k.inputs, [k.outDtype])}${helperSource(r.helpers)}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${phonyUses(k.inputs.length)}
+  let o = i32((wid.y * nwg.x + wid.x) * ${wg}u + lid);
+  if (o >= ${limit}) { return; }
+  ${idx}
+  ${body}
+}
+`;
+  return { code, dispatch };
+}
+
+function reduceInit(op: "sum" | "max" | "min", d: DType, r: ExprRenderer, empty: boolean): string {
+  if (op === "sum" || (empty && d !== "float32")) return r.constant(0, d);
+  if (d === "float32") return r.constant(op === "max" ? -Infinity : Infinity, d);
+  if (d === "int32") return op === "max" ? "i32(-2147483648)" : "i32(2147483647)";
+  return op === "max" ? "0u" : "1u";
+}
+
+function reduceStep(op: "sum" | "max" | "min", d: DType, h: Set<string>): string {
+  if (op === "sum") return d === "bool" ? "acc = (acc + v) & 255u;" : "acc = acc + v;";
+  if (d !== "float32") return `acc = ${op}(acc, v);`;
+  h.add("nan");
+  return `if (v ${op === "max" ? ">" : "<"} acc || tg_isnan(v)) { acc = v; }`;
+}
+
+/** Renders a reduction kernel: one invocation per output element loops over the reduced axes. */
+function renderReduceLoop(k: Kernel, opt: RenderOptions): RenderedKernel {
+  const red = k.reduce!;
+  const helpers = new Set<string>();
+  const r = new ExprRenderer(load, { helpers });
+  const v = r.val(k.body);
+  const empty = red.shape.some((s) => s === 0);
+  const init = reduceInit(red.op, k.outDtype, r, empty);
+  let loop = `${r.stmts.join("\n      ")}\n      let v = ${v};\n      ${
+    reduceStep(red.op, k.outDtype, helpers)
+  }`;
+  for (let d = red.shape.length - 1; d >= 0; d--) {
+    loop = `for (var r${d} = 0; r${d} < ${red.shape[d]}; r${d}++) {\n      ${loop}\n    }`;
+  }
+  if (empty) loop = "";
+  const ep = new ExprRenderer(load, { helpers, prefix: "e" });
+  const res = k.epilogue ? ep.val(k.epilogue) : "acc";
+  const total = k.outShape.reduce((a, b) => a * b, 1);
+  const wg = opt.workgroupSize;
+  const dispatch = spread(Math.ceil(total / wg), opt.maxWorkgroupsPerDim);
+  const body = `${loop}\n${ep.stmts.join("\n  ")}\n${res}`;
+  const code = `${bindings(k.inputs, [k.outDtype])}${helperSource(helpers)}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${phonyUses(k.inputs.length)}
+  let o = i32((wid.y * ${dispatch[0]}u + wid.x) * ${wg}u + lid);
+  if (o >= ${total}) { return; }
+  ${unflatten(k.outShape, body)}
+  var acc: ${wgslType(k.outDtype)} = ${init};
+  ${loop}
+  ${ep.stmts.join("\n  ")}
+  out[o] = ${res};
+}
+`;
+  return { code, dispatch };
+}
+
+/** Renders a reduction with one workgroup per output element and a tree in workgroup memory. */
+function renderReduceTree(k: Kernel, opt: RenderOptions, wg: number): RenderedKernel {
+  const red = k.reduce!;
+  const helpers = new Set<string>();
+  const r = new ExprRenderer(load, { helpers });
+  const v = r.val(k.body);
+  const rTotal = red.shape.reduce((a, b) => a * b, 1);
+  const t = wgslType(k.outDtype);
+  const init = reduceInit(red.op, k.outDtype, r, false);
+  const step = reduceStep(red.op, k.outDtype, helpers);
+  const inner = `${r.stmts.join("\n    ")}\n    let v = ${v};\n    ${step}`;
+  const ep = new ExprRenderer(load, { helpers, prefix: "e" });
+  const res = k.epilogue ? ep.val(k.epilogue) : "acc";
+  const total = k.outShape.reduce((a, b) => a * b, 1);
+  const dispatch = spread(total, opt.maxWorkgroupsPerDim);
+  const all = `${inner}\n${ep.stmts.join("\n")}\n${res}`;
+  const code = `${bindings(k.inputs, [k.outDtype])}${helperSource(helpers)}
+var<workgroup> part: array<${t}, ${wg}>;
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${phonyUses(k.inputs.length)}
+  let o = i32(wid.y * ${dispatch[0]}u + wid.x);
+  ${unflatten(k.outShape, all)}
+  var acc: ${t} = ${init};
+  for (var rf = i32(lid); rf < ${rTotal}; rf += ${wg}) {
+    ${unflatten(red.shape, inner, "rf", "r")}
+    ${inner}
+  }
+  part[lid] = acc;
+  workgroupBarrier();
+  for (var s = ${wg / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) {
+      acc = part[lid];
+      let v = part[lid + s];
+      ${step}
+      part[lid] = acc;
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u && o < ${total}) {
+    acc = part[0];
+    ${ep.stmts.join("\n    ")}
+    out[o] = ${res};
+  }
+}
+`;
+  return { code, dispatch };
+}
+
+/** Renders any kernel of the IR to a WGSL compute shader. */
+export function renderKernelWgsl(k: Kernel, opt: RenderOptions): RenderedKernel {
+  if (!k.reduce) return renderMap(k, opt);
+  const rTotal = k.reduce.shape.reduce((a, b) => a * b, 1);
+  const total = k.outShape.reduce((a, b) => a * b, 1);
+  if (rTotal >= 128 && total <= 2048) {
+    return renderReduceTree(k, opt, 64);
+  }
+  return renderReduceLoop(k, opt);
+}
