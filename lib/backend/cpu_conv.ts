@@ -9,6 +9,21 @@ import type { Aval, HostArray } from "../ops/_define.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 import { sizeOf, stridesOf } from "../shape.ts";
 import { ensureMemoryBytes, sgemmInto, sgemmWorkspaceBytes } from "../../kernels/wasm/sgemm.ts";
+import { getDefaultPool, type WorkerPool } from "./pool/pool.ts";
+import { parallelSgemmSync } from "./pool/parallel_sgemm.ts";
+
+let pool: WorkerPool | undefined;
+let poolStarting = false;
+
+/** Starts the worker pool in the background (big GEMMs run single-threaded until it is ready). */
+export function startPool(): Promise<void> {
+  poolStarting = true;
+  return getDefaultPool().then((p) => {
+    pool = p;
+  }, () => {
+    // NOTE: no workers here (no SharedArrayBuffer, or worker start failed): stay single-threaded
+  });
+}
 
 let mem: WebAssembly.Memory | undefined;
 
@@ -96,14 +111,36 @@ export function convF32(lhs: HostArray, rhs: HostArray, p: ConvParams, out: Aval
   if (lhs.dtype !== "float32" || p.batchGroupCount !== 1) return null;
   const q = planFor(lhs.shape, rhs.shape, out.shape, p);
   const res = new Float32Array(q.size);
-  const { N, I, G, Og, nT, nY, Kg, cols, table, tapOff, outOff } = q;
+  const { Og, Kg, cols } = q;
   if (res.length === 0 || Kg === 0) return res;
   const x = lhs.data, w = rhs.data;
+  if (!poolStarting) void startPool();
   const align = (v: number) => Math.ceil(v / 64) * 64;
-  const offW = 0, offP = align(4 * Og * Kg), offC = offP + align(4 * Kg * cols), work = offC + align(4 * Og * cols);
-  mem ??= new WebAssembly.Memory({ initial: 16 });
-  ensureMemoryBytes(mem, work + sgemmWorkspaceBytes());
-  const f = new Float32Array(mem.buffer);
+  const bytes = align(4 * Og * Kg) + align(4 * Kg * cols) + align(4 * Og * cols);
+  const p0 = pool;
+  let base = 0, work = 0, m: WebAssembly.Memory;
+  if (p0) {
+    base = p0.heap.alloc(bytes);
+    m = p0.memory;
+  } else {
+    mem ??= new WebAssembly.Memory({ initial: 16 });
+    work = bytes;
+    ensureMemoryBytes(mem, bytes + sgemmWorkspaceBytes());
+    m = mem;
+  }
+  try {
+    convGemm(x, w, q, res, m, base, p0, work);
+  } finally {
+    if (p0) p0.heap.free(base);
+  }
+  return res;
+}
+
+function convGemm(x: ArrayLike<number>, w: ArrayLike<number>, q: ConvPlan, res: Float32Array, m: WebAssembly.Memory, base: number, p0: WorkerPool | undefined, work: number): void {
+  const { N, I, G, Og, nT, nY, Kg, cols, table, tapOff, outOff } = q;
+  const align = (v: number) => Math.ceil(v / 64) * 64;
+  const offW = base, offP = offW + align(4 * Og * Kg), offC = offP + align(4 * Kg * cols);
+  const f = new Float32Array(m.buffer);
   for (let g = 0; g < G; g++) {
     for (let oo = 0; oo < Og; oo++) {
       for (let i = 0; i < I; i++) {
@@ -127,8 +164,10 @@ export function convF32(lhs: HostArray, rhs: HostArray, p: ConvParams, out: Aval
         }
       }
     }
-    sgemmInto(mem, { m: Og, n: cols, k: Kg, a: offW, rsA: Kg, csA: 1, b: offP, rsB: cols, csB: 1, c: offC, ldc: cols, accumulate: false, work });
-    const fc = new Float32Array(mem.buffer);
+    const args = { m: Og, n: cols, k: Kg, a: offW, rsA: Kg, csA: 1, b: offP, rsB: cols, csB: 1, c: offC, ldc: cols, accumulate: false };
+    if (p0) parallelSgemmSync(p0, args);
+    else sgemmInto(m, { ...args, work });
+    const fc = new Float32Array(m.buffer);
     for (let oo = 0; oo < Og; oo++) {
       const o = g * Og + oo;
       for (let n = 0; n < N; n++) {
@@ -138,5 +177,4 @@ export function convF32(lhs: HostArray, rhs: HostArray, p: ConvParams, out: Aval
       }
     }
   }
-  return res;
 }
