@@ -15,7 +15,7 @@ import "./lib/backend/reference.ts";
 import "./lib/backend/cpu.ts";
 import * as np from "./lib/numpy_ns.ts";
 
-export { np };
+export { np, np as numpy };
 export { Tensor } from "./lib/tensor.ts";
 export type { ArrayLike, NestedArray } from "./lib/tensor.ts";
 export type { DType, TypedArray } from "./lib/dtype.ts";

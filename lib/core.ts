@@ -132,6 +132,9 @@ export class ArrayValue extends Tensor {
   override _concrete(): ArrayValue {
     return this;
   }
+  override _coercible(): boolean {
+    return true;
+  }
   override dispose(): void {
     if (this.#buf === undefined) return;
     registry?.unregister(this);

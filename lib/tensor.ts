@@ -95,10 +95,40 @@ export abstract class Tensor {
   [Symbol.dispose](): void {
     this.dispose();
   }
-  /** JS coercion (`x > 0`, `+x`): only for size-1 concrete Tensors. */
+  /** @internal True for concrete arrays (implicit JS conversion is allowed). */
+  _coercible(): boolean {
+    return false;
+  }
+  /**
+   * JS coercion (`x > 0`, `+x`, template strings) of size-1 concrete Tensors. A traced Tensor
+   * refuses: under `jit`/`vmap` its value is unknown, and under `grad` a JS number would silently
+   * lose the derivative. Use `x.item()` for control flow and Tensor methods for arithmetic.
+   */
   [Symbol.toPrimitive](hint: string): number | string | boolean {
     if (hint === "string") return this.toString();
+    if (!this._coercible()) {
+      this._concrete(); // throws the jit / vmap explanation
+      throw new TypeError(
+        "Tensor: implicit conversion of a Tensor being differentiated to a JS number would drop its " +
+          "derivative (as in `x * 2`); use Tensor methods (`x.mul(2)`) for arithmetic, and `x.item()` " +
+          "to branch on its value",
+      );
+    }
     return this.item();
+  }
+  /** Iterates over the first axis (like NumPy), yielding Tensors of one dimension less. */
+  *[Symbol.iterator](): Iterator<Tensor> {
+    if (this.ndim === 0) throw new TypeError("Tensor: iteration over a 0-d tensor");
+    const n = this.aval.shape[0];
+    for (let i = 0; i < n; i++) yield np.slice(this, i);
+  }
+  /** Printed form in Node and Bun's `console.log`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+  /** Printed form in Deno's `console.log`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
   }
   /** NumPy-style text. */
   toString(): string {

@@ -13,7 +13,8 @@ import { linearizeFlat, vjpFlat } from "../transforms/linearize.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
 import { stopGradientOp } from "../ops/elementwise.ts";
 import { full, zerosOf } from "../ops/_util.ts";
-import { reshape, transpose } from "../ops/movement.ts";
+import { concatenate, reshape, slice, transpose } from "../ops/movement.ts";
+import { convert } from "../ops/elementwise.ts";
 import { asTensor } from "../numpy/_convert.ts";
 import { eye } from "../numpy/creation.ts";
 import { treeFlatten } from "../tree.ts";
@@ -176,49 +177,67 @@ export function stopGradient(x: unknown): any {
   return unflatten(def, leaves.map((l) => bind1(stopGradientOp, [l])));
 }
 
-function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number) {
+function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number | number[]) {
+  const op = mode === "fwd" ? "jacfwd" : "jacrev";
   return (...args: unknown[]): any => {
-    const [i] = argnumList(mode === "fwd" ? "jacfwd" : "jacrev", argnums, args.length);
-    const [[x]] = flattenFloat("jacobian", args[i]);
-    const g = (xi: Tensor) => {
+    const nums = argnumList(op, argnums, args.length);
+    const tree = Array.isArray(argnums) ? nums.map((i) => args[i]) : args[nums[0]];
+    const [leaves, def] = flattenFloat(op, tree);
+    const dtype = leaves.some((l) => l.dtype === "float64") ? "float64" : "float32";
+    const offs: number[] = [];
+    let total = 0;
+    for (const l of leaves) {
+      offs.push(total);
+      total += l.size;
+    }
+    // differentiate with respect to one flat vector holding every input leaf
+    const x = concatenate(leaves.map((l) => reshape(convert(l, dtype), [l.size])), 0);
+    const g = (v: Tensor) => {
+      const parts = leaves.map((l, k) => reshape(convert(slice(v, [offs[k]], [offs[k] + l.size]), l.dtype), l.shape));
+      const t = unflatten(def, parts) as unknown;
       const a = [...args];
-      a[i] = xi;
+      if (Array.isArray(argnums)) nums.forEach((i, j) => (a[i] = (t as unknown[])[j]));
+      else a[nums[0]] = t;
       return f(...a);
     };
+    const basis = eye(total, total, { dtype });
+    let outs: Tensor[], outDef: ReturnType<typeof flatten>[1], outTree: unknown;
     if (mode === "fwd") {
-      const basis = reshape(eye(x.size, x.size, { dtype: x.dtype }), [x.size, ...x.shape]);
-      const [outs] = flatten(g(x));
-      const res = vmapFlat((ts) => flatten(jvp(g, [x], [ts[0]])[1])[0], [basis], [0], 0, x.size);
-      return outs.length === 1 && isLeaf(g(x)) ? moveFirstLast(res[0], outs[0].shape, x.shape) : res.map((r, k) => moveFirstLast(r, outs[k].shape, x.shape));
+      outTree = g(x);
+      [outs, outDef] = flatten(outTree);
+      // rows: [total, ...outShape] -> [...outShape, total]
+      outs = vmapFlat((ts) => flatten(jvp(g, [x], [ts[0]])[1])[0], [basis], [0], 0, total)
+        .map((r) => transpose(r, [...Array(r.ndim - 1).keys()].map((k) => k + 1).concat([0])));
+    } else {
+      const [y, pb] = vjp(g, x);
+      outTree = y;
+      const [ys, yDef] = flatten(y);
+      outDef = yDef;
+      outs = ys.map((yt, k) => {
+        const yBasis = reshape(eye(yt.size, yt.size, { dtype: yt.dtype }), [yt.size, ...yt.shape]);
+        const [rows] = vmapFlat((cs) => [pb(unflatten(yDef, ys.map((o, m) => (m === k ? cs[0] : zerosOf(o)))))[0] as Tensor], [yBasis], [0], 0, yt.size);
+        return reshape(rows, [...yt.shape, total]);
+      });
     }
-    const [y, pb] = vjp(g, x);
-    const [ys, yDef] = flatten(y);
-    const jacs = ys.map((yt, k) => {
-      const basis = reshape(eye(yt.size, yt.size, { dtype: yt.dtype }), [yt.size, ...yt.shape]);
-      const [rows] = vmapFlat((cs) => [pb(unflatten(yDef, ys.map((o, m) => (m === k ? cs[0] : zerosOf(o)))))[0] as Tensor], [basis], [0], 0, yt.size);
-      return reshape(rows, [...yt.shape, ...x.shape]);
+    const blocks = outs.map((J) => {
+      const lead = J.shape.slice(0, -1);
+      const parts = leaves.map((l, k) => reshape(slice(J, [...lead.map(() => 0), offs[k]], [...lead, offs[k] + l.size]), [...lead, ...l.shape]));
+      return unflatten(def, parts);
     });
-    return isLeaf(y) ? jacs[0] : unflatten(yDef, jacs);
+    return isLeaf(outTree) ? blocks[0] : unflatten(outDef, blocks as Tensor[]);
   };
 }
 
-function moveFirstLast(r: Tensor, outShape: number[], inShape: number[]): Tensor {
-  // r: [n_in, ...outShape] -> [...outShape, ...inShape]
-  const nd = r.ndim;
-  const t = transpose(r, [...Array(nd - 1).keys()].map((k) => k + 1).concat([0]));
-  return reshape(t, [...outShape, ...inShape]);
-}
-
 /** Jacobian by forward mode: shape `[...out.shape, ...x.shape]`. */
-export function jacfwd(f: AnyFunction, opts: { argnums?: number } = {}): (...args: unknown[]) => any {
+export function jacfwd(f: AnyFunction, opts: { argnums?: number | number[] } = {}): (...args: unknown[]) => any {
   return jacobian("fwd", f, opts.argnums ?? 0);
 }
 /** Jacobian by reverse mode: shape `[...out.shape, ...x.shape]`. */
-export function jacrev(f: AnyFunction, opts: { argnums?: number } = {}): (...args: unknown[]) => any {
+export function jacrev(f: AnyFunction, opts: { argnums?: number | number[] } = {}): (...args: unknown[]) => any {
   return jacobian("rev", f, opts.argnums ?? 0);
 }
 /** Hessian of a scalar function: `jacfwd(jacrev(f))`. */
-export function hessian(f: AnyFunction, opts: { argnums?: number } = {}): (...args: unknown[]) => any {
+export function hessian(f: AnyFunction, opts: { argnums?: number | number[] } = {}): (...args: unknown[]) => any {
   return jacfwd(jacrev(f, opts), opts);
 }
 

@@ -105,8 +105,16 @@ export function jit(f: AnyFunction, opts: JitOptions = {}): JitFunction {
   return call;
 }
 
+const identities = new WeakMap<object, number>();
+let nextIdentity = 0;
+
+/** Static arguments: plain data by value, functions and other objects by identity. */
 function staticKey(v: unknown): string {
-  if (typeof v === "function") return `fn:${v.name}:${String(v).length}`;
+  if (typeof v === "function" || (typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype)) {
+    let id = identities.get(v as object);
+    if (id === undefined) identities.set(v as object, (id = nextIdentity++));
+    return `#${id}`;
+  }
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {
