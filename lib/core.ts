@@ -114,7 +114,9 @@ export class ArrayValue extends Tensor {
     this.#buf = buf;
     this.#aval = aval;
     this.backend = backend;
-    registry?.register(this, { backend, buf }, this);
+    // NOTE: the registry's held value keeps `buf` alive until its callback runs (after the event
+    // loop turns), so host-memory backends are left to the garbage collector alone.
+    if (!backend.gcManaged) registry?.register(this, { backend, buf }, this);
   }
   get aval(): Aval {
     return this.#aval;
@@ -137,7 +139,7 @@ export class ArrayValue extends Tensor {
   }
   override dispose(): void {
     if (this.#buf === undefined) return;
-    registry?.unregister(this);
+    if (!this.backend.gcManaged) registry?.unregister(this);
     this.backend.free(this.#buf);
     this.#buf = undefined;
   }

@@ -79,7 +79,7 @@ export function normAxes(
 /** Checks a shape is a list of non-negative integers. */
 export function checkShape(op: string, shape: unknown, argName = "shape"): number[] {
   if (typeof shape === "number") shape = [shape];
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+  if (!Array.isArray(shape) || !Array.from(shape).every((d) => Number.isInteger(d) && d >= 0)) {
     throw new TypeError(`${op}: ${argName} must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
   }
   return [...shape];

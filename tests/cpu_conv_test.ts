@@ -42,7 +42,7 @@ for (const pooled of [false, true]) {
       if (pooled) await startPool();
       const x = random.normal(random.key(1), c.x), w = random.normal(random.key(2), c.w);
       const want = run(c, x, w, "reference");
-      assertAllClose(run(c, x, w, "cpu"), want, { rtol: 1e-4, atol: 1e-4 });
+      await assertAllClose(run(c, x, w, "cpu"), want, { rtol: 1e-4, atol: 1e-4 });
     });
   }
 }

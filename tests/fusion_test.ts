@@ -21,14 +21,14 @@ function kernels(f: ReturnType<typeof jit>, ...args: unknown[]): number {
   }
 }
 
-function onBoth(f: (...a: Tensor[]) => Tensor | Tensor[], ...args: Tensor[]): void {
+async function onBoth(f: (...a: Tensor[]) => Tensor | Tensor[], ...args: Tensor[]): Promise<void> {
   const prev = getBackend();
   try {
     setBackend("reference");
     const want = [f(...args)].flat();
     setBackend("cpu");
     const got = [f(...args)].flat();
-    got.forEach((g, i) => assertAllClose(g, want[i].dataSync(), { rtol: 2e-5, atol: 2e-5 }));
+    for (const [i, g] of got.entries()) await assertAllClose(g, want[i].dataSync(), { rtol: 2e-5, atol: 2e-5 });
   } finally {
     setBackend(prev);
   }
@@ -39,33 +39,33 @@ const w = random.normal(random.key(1), [4, 3, 3, 3]);
 const b = random.normal(random.key(2), [4]);
 const conv = (x: Tensor, w: Tensor) => lax.convGeneralDilated(x, w, [1, 1], "SAME");
 
-test("fusion: an elementwise chain is one kernel", () => {
+test("fusion: an elementwise chain is one kernel", async () => {
   const f = jit((a: Tensor) => np.tanh(np.exp(a).mul(2).add(1)).sub(a));
   assert.equal(kernels(f, x), 1);
-  onBoth(f, x);
+  await onBoth(f, x);
 });
 
-test("fusion: a reduction absorbs its elementwise producers", () => {
+test("fusion: a reduction absorbs its elementwise producers", async () => {
   const f = jit((a: Tensor) => np.sum(np.square(np.sin(a)), { axis: [1, 2] }));
   assert.equal(kernels(f, x), 1);
-  onBoth(f, x);
+  await onBoth(f, x);
 });
 
-test("fusion: relu(conv(x, w) + b) is one kernel", () => {
+test("fusion: relu(conv(x, w) + b) is one kernel", async () => {
   const f = jit((a: Tensor, k: Tensor, c: Tensor) => nn.relu(conv(a, k).add(c.reshape([1, 4, 1, 1]))));
   assert.equal(kernels(f, x, w, b), 1);
-  onBoth(f, x, w, b);
+  await onBoth(f, x, w, b);
 });
 
-test("fusion: the training step of sum(relu(conv + b)) stays small and matches the reference", () => {
+test("fusion: the training step of sum(relu(conv + b)) stays small and matches the reference", async () => {
   const loss = (a: Tensor, k: Tensor, c: Tensor) => np.sum(nn.relu(conv(a, k).add(c.reshape([1, 4, 1, 1]))));
   const step = jit(grad(loss, { argnums: [0, 1, 2] }));
   assert.ok(kernels(step, x, w, b) <= 6, `kernels: ${kernels(step, x, w, b)}`);
-  onBoth((a, k, c) => step(a, k, c), x, w, b);
+  await onBoth((a, k, c) => step(a, k, c), x, w, b);
 });
 
-test("fusion: pad, slice, transpose and concatenate fuse as index maps", () => {
+test("fusion: pad, slice, transpose and concatenate fuse as index maps", async () => {
   const f = jit((a: Tensor) => np.concatenate([np.pad(a, 1), np.flip(np.pad(a, 1), 3)], 1).transpose([0, 2, 3, 1]).slice(":", "::2"));
   assert.equal(kernels(f, x), 1);
-  onBoth(f, x);
+  await onBoth(f, x);
 });

@@ -21,6 +21,8 @@ export interface Backend {
   execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[];
   /** Releases a buffer. */
   free(buf: unknown): void;
+  /** True when buffers are plain JS memory reclaimed by the garbage collector (no `free` needed). */
+  readonly gcManaged?: boolean;
 }
 
 const backends = new Map<string, Backend>();

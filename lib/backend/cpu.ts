@@ -42,6 +42,7 @@ const eagerCache = new Map<string, CompiledPlan>();
 /** The CPU backend instance. */
 export const cpuBackend: Backend = {
   name: "cpu",
+  gcManaged: true,
   fromHost(data: TypedArray): unknown {
     return data.slice();
   },

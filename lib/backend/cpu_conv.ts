@@ -109,6 +109,10 @@ function planFor(lhsShape: number[], rhsShape: number[], outShape: number[], p: 
 /** Float32 convolution, or null when this path does not apply (then the reference runs). */
 export function convF32(lhs: HostArray, rhs: HostArray, p: ConvParams, out: Aval): Float32Array | null {
   if (lhs.dtype !== "float32" || p.batchGroupCount !== 1) return null;
+  // NOTE: im2col stores padding and dilation holes as zeros; a non-finite kernel tap times such a
+  // zero would be NaN where the exact convolution has no term, so those kernels take the exact path.
+  const w0 = rhs.data;
+  for (let i = 0; i < w0.length; i++) if (!Number.isFinite(w0[i])) return null;
   const q = planFor(lhs.shape, rhs.shape, out.shape, p);
   const res = new Float32Array(q.size);
   const { Og, Kg, cols } = q;

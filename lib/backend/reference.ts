@@ -12,6 +12,7 @@ import { type Backend, registerBackend } from "./backend.ts";
 /** The reference backend instance. */
 export const referenceBackend: Backend = {
   name: "reference",
+  gcManaged: true,
   fromHost(data: TypedArray): unknown {
     return data.slice();
   },

@@ -65,7 +65,7 @@ export function perDim(op: string, name: string, v: unknown, n: number, min: num
       } must be a number or a list of ${n} numbers, one per spatial dimension`,
     );
   }
-  if (!list.every((x) => isInt(x) && x >= min)) {
+  if (!Array.from(list).every((x) => isInt(x) && x >= min)) {
     const what = min === 1
       ? "positive integers"
       : min === 0

@@ -78,6 +78,8 @@ function resolvePadding(
   kd: number[],
   stride: number[],
 ): [number, number][] {
+  // NOTE: holes would be skipped by every/map below; Array.from makes them undefined
+  if (Array.isArray(padding)) padding = Array.from(padding);
   if (typeof padding === "string") {
     const mode = padding.toLowerCase();
     if (mode === "valid") return kd.map(() => [0, 0]);
@@ -168,7 +170,7 @@ export function convNd(x: ArrayLike, w: ArrayLike, opts: ConvNdOptions = {}): Te
   const kd = K.map((k, i) => (k - 1) * dilation[i] + 1);
   const pads = resolvePadding(op, opts.padding ?? 0, n, kd, stride);
   const modeName = opts.paddingMode ?? "zeros";
-  if (!(modeName in MODES)) {
+  if (!Object.hasOwn(MODES, modeName)) {
     throw new RangeError(
       `${op}: paddingMode ${fmt(modeName)} must be "zeros", "reflect", "replicate" or "circular"`,
     );

@@ -118,7 +118,7 @@ export function pad(x: ArrayLike, padWidth: number | [number, number] | [number,
     : typeof padWidth[0] === "number"
     ? t.shape.map(() => padWidth as [number, number])
     : (padWidth as [number, number][]);
-  if (widths.length !== t.ndim || widths.some((w) => w.length !== 2 || w.some((v) => !Number.isInteger(v) || v < 0))) {
+  if (widths.length !== t.ndim || Array.from(widths).some((w) => !Array.isArray(w) || w.length !== 2 || Array.from(w).some((v) => !Number.isInteger(v) || v < 0))) {
     throw new RangeError(`pad: padWidth ${JSON.stringify(padWidth)} must give non-negative integer [before, after] pairs for ${t.ndim} axes`);
   }
   const mode = opts.mode ?? "constant";

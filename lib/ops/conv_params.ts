@@ -72,7 +72,8 @@ function isInt(v: unknown): v is number {
 }
 
 function isPositiveIntList(v: unknown): v is number[] {
-  return Array.isArray(v) && v.every((x) => isInt(x) && x > 0);
+  // NOTE: Array.from turns holes into undefined, which `every` would otherwise skip
+  return Array.isArray(v) && Array.from(v).every((x) => isInt(x) && x > 0);
 }
 
 /**
@@ -111,7 +112,7 @@ export function convOutputDim(padded: number, kd: number, stride: number): numbe
 }
 
 function checkShape(name: string, shape: unknown): asserts shape is number[] {
-  if (!Array.isArray(shape) || !shape.every((d) => isInt(d) && d >= 0)) {
+  if (!Array.isArray(shape) || !Array.from(shape).every((d) => isInt(d) && d >= 0)) {
     throw new TypeError(`${OP}: ${name} shape ${fmt(shape)} must be a list of non-negative integers`);
   }
 }
@@ -292,7 +293,7 @@ export function resolveConvParams(
     }
   } else if (
     !Array.isArray(padding) ||
-    !padding.every((pr) => Array.isArray(pr) && pr.length === 2 && isInt(pr[0]) && isInt(pr[1]))
+    !Array.from(padding).every((pr) => Array.isArray(pr) && pr.length === 2 && isInt(pr[0]) && isInt(pr[1]))
   ) {
     throw new RangeError(`${OP}: padding ${fmt(padding)} must be a string or a list of integer [lo, hi] pairs`);
   }

@@ -1,0 +1,204 @@
+// Memory soak test (not part of the unit suite): N training steps of a small CNN on the cpu backend
+// (conv 3x3 -> +bias -> relu -> maxPool 2 -> dense, batch 32, fresh random data every step,
+// jit(valueAndGrad) + a hand-written SGD update) while watching process RSS and V8 heap.
+// Prints RSS / heap after warm-up and every --every steps, then a verdict: exit 1 when the final
+// RSS exceeds the post-warm-up RSS by more than --tolerance (default 5%).
+//
+//   DENO_NO_PACKAGE_JSON=1 node_modules/.bin/deno run -A bench/soak.ts [--steps 10000]
+//   options: --steps N (10000)  --warmup N (200)  --every N (1000)  --batch N (32)
+//            --tolerance F (0.05)  --lr F (0.05)
+//            --yield N (0: never; else await a macrotask every N steps, which lets
+//                       FinalizationRegistry callbacks run)
+// With --v8-flags=--expose-gc (Deno) or --expose-gc (Node) a full GC runs before each reading.
+
+import { jit, nn, np, setBackend, type Tensor, valueAndGrad } from "../mod.ts";
+
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+
+function cliArgs(): string[] {
+  if (g.Deno) return g.Deno.args as string[];
+  return (g.process?.argv ?? []).slice(2) as string[];
+}
+
+function option(name: string, dflt: number): number {
+  const args = cliArgs();
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === `--${name}` && i + 1 < args.length) return Number(args[i + 1]);
+    if (args[i].startsWith(`--${name}=`)) return Number(args[i].slice(name.length + 3));
+  }
+  return dflt;
+}
+
+function exit(code: number): never {
+  if (g.Deno) g.Deno.exit(code);
+  g.process.exit(code);
+  throw new Error("unreachable");
+}
+
+interface Mem {
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
+
+function memory(): Mem {
+  if (typeof g.gc === "function") g.gc();
+  const m = g.Deno ? g.Deno.memoryUsage() : g.process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external ?? 0 };
+}
+
+const MB = (b: number) => (b / 2 ** 20).toFixed(1);
+
+/** mulberry32: a small seeded PRNG for the random batches. */
+function prng(seed: number): () => number {
+  let s = seed | 0;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const STEPS = option("steps", 10000);
+const WARMUP = Math.min(option("warmup", 200), STEPS);
+const EVERY = option("every", 1000);
+const BATCH = option("batch", 32);
+const TOL = option("tolerance", 0.05);
+const LR = option("lr", 0.05);
+const YIELD = option("yield", 0);
+
+const H = 16, C = 1, F = 8, CLASSES = 10, POOLED = (H / 2) * (H / 2) * F;
+
+setBackend("cpu");
+const rand = prng(1234);
+const normal = (n: number, scale: number) => {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (rand() + rand() + rand() - 1.5) * scale;
+  return a;
+};
+
+let params: Tensor[] = [
+  np.array(normal(F * C * 9, 0.5), { dtype: "float32", shape: [F, C, 3, 3] }),
+  np.zeros([F], { dtype: "float32" }),
+  np.array(normal(POOLED * CLASSES, 0.05), { dtype: "float32", shape: [POOLED, CLASSES] }),
+  np.zeros([CLASSES], { dtype: "float32" }),
+];
+
+function loss(p: Tensor[], x: Tensor, onehot: Tensor): Tensor {
+  const [w1, b1, w2, b2] = p;
+  let h = nn.convNd(x, w1, { padding: "same" });
+  h = nn.relu(np.add(h, np.reshape(b1, [1, F, 1, 1])));
+  h = nn.maxPool(h, { window: 2 });
+  const logits = np.add(np.matmul(np.reshape(h, [x.shape[0], POOLED]), w2), b2);
+  const nll = np.subtract(
+    np.logsumexp(logits, { axis: 1 }),
+    np.sum(np.multiply(logits, onehot), { axis: 1 }),
+  );
+  return np.mean(nll);
+}
+
+const step = jit(valueAndGrad(loss, { argnums: 0 }));
+
+// labels from a fixed random linear "teacher" on the pixels, so the loss can actually go down
+const TEACHER = normal(C * H * H * CLASSES, 1);
+
+function batch(): [Tensor, Tensor] {
+  const xs = normal(BATCH * C * H * H, 1), px = C * H * H;
+  const y = new Float32Array(BATCH * CLASSES);
+  for (let i = 0; i < BATCH; i++) {
+    let best = 0, bestScore = -Infinity;
+    for (let k = 0; k < CLASSES; k++) {
+      let score = 0;
+      for (let j = 0; j < px; j++) score += xs[i * px + j] * TEACHER[j * CLASSES + k];
+      if (score > bestScore) [best, bestScore] = [k, score];
+    }
+    y[i * CLASSES + best] = 1;
+  }
+  return [
+    np.array(xs, { dtype: "float32", shape: [BATCH, C, H, H] }),
+    np.array(y, { dtype: "float32", shape: [BATCH, CLASSES] }),
+  ];
+}
+
+function trainStep(): number {
+  const [x, onehot] = batch();
+  const [value, grads] = step(params, x, onehot) as [Tensor, Tensor[]];
+  params = params.map((p, i) => np.subtract(p, np.multiply(grads[i], LR)));
+  return Number(value.item());
+}
+
+const runtime = g.Deno
+  ? `Deno ${g.Deno.version.deno}`
+  : g.Bun
+  ? `Bun ${g.Bun.version}`
+  : `Node ${g.process.version}`;
+console.log(
+  `soak: ${STEPS} steps, batch ${BATCH}, conv ${F}x${C}x3x3 -> relu -> maxPool 2 -> dense ${POOLED}x${CLASSES}, ` +
+    `${runtime}, gc before readings: ${typeof g.gc === "function"}, ` +
+    `yield to the event loop: ${YIELD > 0 ? `every ${YIELD} steps` : "never"}`,
+);
+const t0 = performance.now();
+let base: Mem | undefined, tBase = t0, lastLoss = NaN, tLast = t0;
+const readings: { step: number; rss: number }[] = [];
+for (let s = 1; s <= STEPS; s++) {
+  lastLoss = trainStep();
+  if (YIELD > 0 && s % YIELD === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  if (!Number.isFinite(lastLoss)) {
+    console.log(`step ${s}: loss ${lastLoss} is not finite`);
+    exit(2);
+  }
+  if (s === WARMUP || (s > WARMUP && s % EVERY === 0) || s === STEPS) {
+    const now = performance.now();
+    const m = memory();
+    if (s === WARMUP) {
+      base = m;
+      tBase = now;
+    }
+    const since = s === WARMUP ? WARMUP : EVERY;
+    const per = ((now - tLast) / since).toFixed(2);
+    const growth = base ? ((m.rss / base.rss - 1) * 100).toFixed(1) : "0.0";
+    const row =
+      `step ${String(s).padStart(6)}  rss ${MB(m.rss).padStart(7)} MB (${growth.padStart(5)}%)  ` +
+      `heap ${MB(m.heapUsed).padStart(6)} MB  external ${MB(m.external).padStart(6)} MB  loss ${
+        lastLoss.toFixed(4)
+      }  ${per} ms/step`;
+    readings.push({ step: s, rss: m.rss });
+    console.log(row);
+    tLast = performance.now();
+  }
+}
+const end = memory();
+const total = performance.now() - t0;
+const after = STEPS > WARMUP ? (performance.now() - tBase) / (STEPS - WARMUP) : NaN;
+const growth = end.rss / base!.rss - 1;
+console.log(
+  `after warm-up (step ${WARMUP}): rss ${MB(base!.rss)} MB, heap ${MB(base!.heapUsed)} MB, ` +
+    `external ${MB(base!.external)} MB; final (step ${STEPS}): rss ${MB(end.rss)} MB, ` +
+    `heap ${MB(end.heapUsed)} MB, external ${MB(end.external)} MB`,
+);
+console.log(
+  `rss growth ${(growth * 100).toFixed(2)}% (limit ${(TOL * 100).toFixed(1)}%), heap growth ` +
+    `${((end.heapUsed / base!.heapUsed - 1) * 100).toFixed(2)}%; ${
+      after.toFixed(2)
+    } ms/step after warm-up, ` +
+    `${(total / 1000).toFixed(1)} s total`,
+);
+// least-squares RSS slope over the second half of the readings (a plateau reads ~0)
+const half = readings.slice(Math.floor(readings.length / 2));
+if (half.length >= 2) {
+  const ms = half.reduce((a, r) => a + r.step, 0) / half.length;
+  const mr = half.reduce((a, r) => a + r.rss, 0) / half.length;
+  const num = half.reduce((a, r) => a + (r.step - ms) * (r.rss - mr), 0);
+  const den = half.reduce((a, r) => a + (r.step - ms) ** 2, 0);
+  console.log(
+    `rss slope over steps ${half[0].step}-${half[half.length - 1].step}: ` +
+      `${MB((num / den) * 1000)} MB per 1000 steps`,
+  );
+}
+if (growth > TOL) {
+  console.log("verdict: FAIL (RSS grew beyond the limit)");
+  exit(1);
+}
+console.log("verdict: PASS");
