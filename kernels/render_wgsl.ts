@@ -7,6 +7,9 @@
  */
 import type { DType } from "../lib/dtype.ts";
 import type { Expr, Idx, Kernel } from "../lib/compile/kernel.ts";
+import { helperSource } from "./wgsl/helpers.ts";
+
+export { helperSource };
 
 /** The WGSL scalar type that stores a dtype on the GPU (bool as u32 0/1). */
 export function wgslType(d: DType): "f32" | "i32" | "u32" {
@@ -14,132 +17,6 @@ export function wgslType(d: DType): "f32" | "i32" | "u32" {
   if (d === "int32") return "i32";
   if (d === "bool") return "u32";
   throw new TypeError(`webgpu: dtype ${d} is not supported on WebGPU (no float64); use float32`);
-}
-
-/**
- * Helper functions a shader may call; `ExprRenderer.helpers` lists the ones used. NaN tests use
- * the bit pattern, so they survive compilers that assume finite math.
- */
-const HELPERS: Record<string, { deps: string[]; src: string }> = {
-  nan: {
-    deps: [],
-    src:
-      "var<private> tg_nan_bits: u32 = 0x7fc00000u;\nvar<private> tg_inf_bits: u32 = 0x7f800000u;\n" +
-      "fn tg_nan() -> f32 { return bitcast<f32>(tg_nan_bits); }\n" +
-      "fn tg_inf() -> f32 { return bitcast<f32>(tg_inf_bits); }\n" +
-      "fn tg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n" +
-      "fn tg_isfinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }\n",
-  },
-  max: {
-    deps: ["nan"],
-    src:
-      "fn tg_max(a: f32, b: f32) -> f32 { return select(max(a, b), tg_nan(), tg_isnan(a) || tg_isnan(b)); }\n",
-  },
-  min: {
-    deps: ["nan"],
-    src:
-      "fn tg_min(a: f32, b: f32) -> f32 { return select(min(a, b), tg_nan(), tg_isnan(a) || tg_isnan(b)); }\n",
-  },
-  f2i: {
-    deps: ["nan"],
-    src: "fn tg_f2i(x: f32) -> i32 {\n" +
-      "  if (!tg_isfinite(x)) { return 0; }\n" +
-      "  let t = trunc(x);\n" +
-      "  if (abs(t) < 2147483648.0) { return i32(t); }\n" +
-      "  let m = t - floor(t / 4294967296.0) * 4294967296.0;\n" +
-      "  return bitcast<i32>(u32(m));\n}\n",
-  },
-  f2u8: {
-    deps: ["f2i"],
-    src: "fn tg_f2u8(x: f32) -> u32 { return bitcast<u32>(tg_f2i(x)) & 255u; }\n",
-  },
-  log: {
-    deps: ["nan"],
-    src: "fn tg_log(x: f32) -> f32 { return select(log(x), tg_nan(), x < 0.0 || tg_isnan(x)); }\n",
-  },
-  sqrt: {
-    deps: ["nan"],
-    src:
-      "fn tg_sqrt(x: f32) -> f32 { return select(sqrt(x), tg_nan(), x < 0.0 || tg_isnan(x)); }\n",
-  },
-  exp: {
-    deps: ["nan"],
-    src: "fn tg_exp(x: f32) -> f32 {\n" +
-      "  if (tg_isnan(x)) { return x; }\n" +
-      "  if (x > 88.8) { return tg_inf(); }\n" +
-      "  if (x < -104.0) { return 0.0; }\n" +
-      "  return exp(x);\n}\n",
-  },
-  log1p: {
-    deps: ["log"],
-    src: "fn tg_log1p(x: f32) -> f32 {\n" +
-      "  let u = 1.0 + x;\n" +
-      "  if (u == 1.0) { return x; }\n" +
-      "  if (!(abs(x) < 1e30)) { return tg_log(u); }\n" +
-      "  return tg_log(u) * (x / (u - 1.0));\n}\n",
-  },
-  expm1: {
-    deps: ["exp"],
-    src: "fn tg_expm1(x: f32) -> f32 {\n" +
-      "  if (abs(x) < 1e-5) { return x + 0.5 * x * x; }\n" +
-      "  if (!(abs(x) < 0.5)) { return tg_exp(x) - 1.0; }\n" +
-      "  let u = exp(x);\n" +
-      "  return (u - 1.0) * (x / log(u));\n}\n",
-  },
-  tanh: {
-    deps: ["expm1"],
-    src: "fn tg_tanh(x: f32) -> f32 {\n" +
-      "  if (tg_isnan(x)) { return x; }\n" +
-      "  let a = min(abs(x), 20.0);\n" +
-      "  let e = tg_expm1(2.0 * a);\n" +
-      "  let t = e / (e + 2.0);\n" +
-      "  return select(t, -t, x < 0.0);\n}\n",
-  },
-  logistic: {
-    deps: ["exp"],
-    src: "fn tg_logistic(x: f32) -> f32 {\n" +
-      "  if (x >= 0.0) { return 1.0 / (1.0 + tg_exp(-x)); }\n" +
-      "  let e = tg_exp(x);\n" +
-      "  return e / (1.0 + e);\n}\n",
-  },
-  pow: {
-    deps: ["nan"],
-    src: "fn tg_pow(x: f32, y: f32) -> f32 {\n" +
-      "  if (y == 0.0) { return 1.0; }\n" +
-      "  if (tg_isnan(x) || tg_isnan(y)) { return tg_nan(); }\n" +
-      "  let ax = abs(x);\n" +
-      "  let ay = abs(y);\n" +
-      "  if (!tg_isfinite(y)) {\n" +
-      "    if (ax == 1.0) { return tg_nan(); }\n" +
-      "    return select(0.0, tg_inf(), (ax > 1.0) == (y > 0.0));\n  }\n" +
-      "  let isInt = floor(y) == y;\n" +
-      "  let odd = isInt && ay < 16777216.0 && (y - 2.0 * floor(y * 0.5)) == 1.0;\n" +
-      "  let neg = x < 0.0 || (x == 0.0 && (bitcast<u32>(x) & 0x80000000u) != 0u);\n" +
-      "  if (x < 0.0 && !isInt) { return tg_nan(); }\n" +
-      "  var r: f32;\n" +
-      "  if (ax == 0.0) { r = select(tg_inf(), 0.0, y > 0.0); }\n" +
-      "  else if (!tg_isfinite(ax)) { r = select(0.0, tg_inf(), y > 0.0); }\n" +
-      "  else { r = exp2(y * log2(ax)); }\n" +
-      "  return select(r, -r, neg && odd);\n}\n",
-  },
-  sign: {
-    deps: [],
-    src: "fn tg_sign(x: f32) -> f32 { return select(select(x, -1.0, x < 0.0), 1.0, x > 0.0); }\n",
-  },
-};
-
-/** WGSL source of the named helpers and their dependencies, each once, dependencies first. */
-export function helperSource(names: Iterable<string>): string {
-  const done = new Set<string>();
-  let out = "";
-  const add = (n: string) => {
-    if (done.has(n)) return;
-    done.add(n);
-    for (const d of HELPERS[n].deps) add(d);
-    out += HELPERS[n].src;
-  };
-  for (const n of names) add(n);
-  return out;
 }
 
 /** Renders an index expression as i32 WGSL. */
@@ -400,7 +277,8 @@ export interface RenderedKernel {
 
 /** Spreads `n` workgroups over x and y within the per-dimension limit. */
 export function spread(n: number, max: number): [number, number, number] {
-  if (n <= max) return [Math.max(n, 1), 1, 1];
+  if (n <= 0) return [0, 0, 0]; // nothing to do: the dispatch is skipped
+  if (n <= max) return [n, 1, 1];
   const y = Math.ceil(n / max);
   return [Math.ceil(n / y), y, 1];
 }

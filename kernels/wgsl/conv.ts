@@ -97,6 +97,8 @@ export function convGeometry(
 
 /** Statements `let <p>d = ...;` decomposing `flat` over `dims` (row-major). */
 function decompose(flat: string, dims: number[], p: string): string {
+  // a zero extent means the loop around never runs; WGSL rejects a division by literal 0
+  if (dims.includes(0)) return dims.map((_, d) => `let ${p}${d} = 0; `).join("");
   let s = "", stride = 1;
   for (let d = dims.length - 1; d >= 0; d--) {
     const q = stride === 1 ? flat : `(${flat} / ${stride})`;
@@ -120,18 +122,33 @@ export interface ConvKernels {
   wtLength: number;
   /** The convolution: binds (lhs, wt, epilogue inputs..., out). */
   main: ConvDispatch;
-  /** Epilogue input slots bound after (lhs, wt). */
+  /**
+   * Epilogue input slots, bound after (lhs, wt) in `main`, or after (partials) in `reduce`
+   * when the reduction is split.
+   */
   extraSlots: number[];
+  /** Split-K: the kernel summing the partials (binds partials, epilogue inputs..., out). */
+  reduce?: ConvDispatch;
+  /** Split-K: elements of the partials buffer (`main` then binds lhs, wt, partials). */
+  partLength?: number;
 }
 
 /** Tuning of the register variant. */
 export interface ConvTuning {
   variant: "register" | "shared";
   maxWorkgroupsPerDim: number;
-  /** Register variant: output features per invocation (4, 8 or 16; default by size). */
+  /** Register variant: output features per invocation (1, 2, 4, 8, 16 or 32; default by size). */
   tm?: number;
   /** Register variant: output positions per invocation (default by size). */
   tn?: number;
+  /** Register variant: an invocation's positions are adjacent (else strided by the workgroup). */
+  contiguous?: boolean;
+  /** Split-K count override (default: split when fewer than `targetGroups` workgroups). */
+  split?: number;
+  /** Workgroups wanted in flight (default 32 for register, 256 for shared). */
+  targetGroups?: number;
+  /** Register variant: invocations per workgroup (default 64). */
+  wg?: number;
 }
 
 function prepKernel(g: ConvGeometry, t: string, mpad: number, maxWg: number): ConvDispatch {
@@ -192,6 +209,89 @@ function columnSetup(g: ConvGeometry, j: string, col: string, ind: string): stri
   return s;
 }
 
+/**
+ * Register tile and workgroup: TM features × TN positions per invocation, WG invocations. Up to
+ * 32 × 8 with 64 lanes (measured best on llvmpipe, about 12 GFLOP/s on two cores); few features
+ * get TM 1 or 2 (scalar weights); few positions get a narrower workgroup sized to them (split-K
+ * then supplies the parallelism); small problems get small tiles (much faster shader compiles).
+ */
+function registerTiles(g: ConvGeometry, tuning: ConvTuning): [number, number, number] {
+  let tm = g.Mz <= 1 ? 1 : g.Mz <= 2 ? 2 : g.Mz <= 4 ? 4 : g.Mz <= 8 ? 8 : g.Mz <= 16 ? 16 : 32;
+  let wg = 64;
+  let tn = g.cols <= 64 ? 1 : g.cols <= 256 ? 2 : g.cols <= 2048 ? 4 : 8;
+  if (g.KD >= 4096 && g.cols < 64 * 8) {
+    // long reductions over few positions: fit the lanes to the positions, minimal padding
+    let best = Infinity;
+    for (const n of [12, 8, 16, 6, 4, 2, 1]) {
+      const w = Math.min(64, Math.ceil(Math.ceil(g.cols / n) / 8) * 8);
+      const waste = (Math.ceil(g.cols / (w * n)) * w * n) / g.cols;
+      if (waste < best - 0.1) [best, tn, wg] = [waste, n, w];
+    }
+  } else {
+    const groups = () => Math.ceil(g.cols / (wg * tn)) * Math.ceil(g.Mz / tm) * g.Gz;
+    while (groups() < 16 && g.KD < 4096 && (tn > 1 || tm > 4)) {
+      if (tn > 1) tn /= 2;
+      else tm /= 2;
+    }
+  }
+  return [tuning.tm ?? tm, tuning.tn ?? tn, tuning.wg ?? wg];
+}
+
+/**
+ * Number of K splits: a long reduction over few outputs (weight gradients) is cut into slices
+ * that run in parallel and are summed by a second kernel.
+ */
+function splitCount(groups: number, kLen: number, minSlice: number, tuning: ConvTuning): number {
+  if (tuning.split !== undefined) return Math.max(1, Math.min(tuning.split, kLen));
+  const target = tuning.targetGroups ?? 32;
+  if (groups >= target || kLen < 2 * minSlice) return 1;
+  return Math.max(1, Math.min(Math.ceil(target / groups), Math.floor(kLen / minSlice), 256));
+}
+
+/** The kernel summing split-K partials [z·S + s][m][col] into the output (with the epilogue). */
+function splitReduce(
+  g: ConvGeometry,
+  t: string,
+  S: number,
+  ep: EpilogueSpec | undefined,
+  maxWg: number,
+): ConvDispatch {
+  const st = storeCode(t === "f32" ? "float32" : "int32", 1, ep);
+  const total = g.Gz * g.Mz * g.cols;
+  const dispatch = spread(Math.ceil(total / 64), maxWg);
+  const code = `@group(0) @binding(0) var<storage, read> part: array<${t}>;
+${st.decls}${st.fns}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let e = i32((wid.y * ${dispatch[0]}u + wid.x) * 64u + lid);
+  if (e >= ${total}) { return; }
+  let col = e % ${g.cols}; let zm = e / ${g.cols}; let z = zm / ${g.Mz};
+  var acc = ${t}(0);
+  for (var s = 0; s < ${S}; s++) { acc = acc + part[((z * ${S} + s) * ${g.Mz} + zm % ${g.Mz}) * ${g.cols} + col]; }
+${columnSetup(g, "s", "col", "  ")}  store_out(obs + zm * ${g.oC}, acc);
+}
+`;
+  return { code, dispatch };
+}
+
+/** Store code of a main kernel: the output (with epilogue), or split-K partials. */
+function mainStore(g: ConvGeometry, dtype: DType, S: number, ep: EpilogueSpec | undefined) {
+  if (S === 1) {
+    return {
+      ...storeCode(dtype, 2, ep),
+      target: (ob: string, m: string) => `store_out(${ob} + (z * ${g.Mz} + ${m}) * ${g.oC}`,
+    };
+  }
+  const t = wgslType(dtype);
+  return {
+    decls: `@group(0) @binding(2) var<storage, read_write> part: array<${t}>;\n`,
+    fns: `fn store_part(o: i32, v: ${t}) { part[o] = v; }\n`,
+    extraSlots: [] as number[],
+    target: (_ob: string, m: string, col: string) =>
+      `store_part((zz * ${g.Mz} + ${m}) * ${g.cols} + ${col}`,
+  };
+}
+
 function registerKernel(
   g: ConvGeometry,
   dtype: DType,
@@ -200,87 +300,126 @@ function registerKernel(
 ): ConvKernels {
   const maxWg = tuning.maxWorkgroupsPerDim;
   const t = wgslType(dtype);
-  const WG = 64;
-  const TM = tuning.tm ?? (g.Mz <= 4 ? 4 : g.Mz <= 8 ? 8 : 16);
-  // small problems get small tiles: less padding waste and much faster shader compiles
-  const TN = tuning.tn ?? (g.cols <= WG ? 1 : g.cols <= WG * 4 ? 2 : g.cols <= WG * 32 ? 4 : 8);
+  const [TM, TN, WG] = registerTiles(g, tuning);
   const mpad = Math.ceil(g.Mz / TM) * TM;
-  const v4 = TM / 4;
-  const st = storeCode(dtype, 2, ep);
-  const ind = "  ";
+  // weights as vec4 rows when TM >= 4, else scalars
+  const vw = TM >= 4 ? 4 : 1, nv = TM / vw, wT = vw === 4 ? `vec4<${t}>` : t;
+  const gx = Math.ceil(g.cols / (WG * TN)), gy = mpad / TM;
+  // split over taps when there are many, else over input features
+  const byTaps = g.nT >= g.I;
+  const S = splitCount(gx * gy * g.Gz, byTaps ? g.nT : g.I, byTaps ? 8 : 64, tuning);
+  const per = Math.ceil((byTaps ? g.nT : g.I) / S);
+  const [tapLo, tapHi, iLo, iHi] = S === 1
+    ? ["0", `${g.nT}`, "0", `${g.I}`]
+    : byTaps
+    ? [`s * ${per}`, `min(s * ${per} + ${per}, ${g.nT})`, "0", `${g.I}`]
+    : ["0", `${g.nT}`, `s * ${per}`, `min(s * ${per} + ${per}, ${g.I})`];
+  const st = mainStore(g, dtype, S, ep);
+  const contiguous = tuning.contiguous ?? true;
+  const colOf = (j: number) => (contiguous ? `cb + ${j}` : `cb + ${j * WG}`);
   let setup = "";
-  for (let j = 0; j < TN; j++) setup += columnSetup(g, `${j}`, `cb + ${j * WG}`, ind);
-  let accs = "";
+  for (let j = 0; j < TN; j++) setup += columnSetup(g, `${j}`, colOf(j), "  ");
   for (let j = 0; j < TN; j++) {
-    for (let v = 0; v < v4; v++) accs += `${ind}var a${j}_${v} = vec4<${t}>();\n`;
+    for (let v = 0; v < nv; v++) setup += `  var a${j}_${v} = ${wT}();\n`;
   }
   let offs = "";
   for (let j = 0; j < TN; j++) offs += tapOffsets(g, `${j}`, "    ");
   let inner = "";
-  for (let v = 0; v < v4; v++) inner += `      let w${v} = wt[wr + ${v}];\n`;
+  for (let v = 0; v < nv; v++) inner += `      let w${v} = wt[wr + ${v}];\n`;
   for (let j = 0; j < TN; j++) {
     inner += `      let b${j} = select(${t}(0), x[of${j} + xo], ok${j});\n`;
   }
   for (let j = 0; j < TN; j++) {
-    for (let v = 0; v < v4; v++) {
+    for (let v = 0; v < nv; v++) {
+      const b = vw === 4 ? `${wT}(b${j})` : `b${j}`;
       inner += t === "f32"
-        ? `      a${j}_${v} = fma(w${v}, vec4<f32>(b${j}), a${j}_${v});\n`
-        : `      a${j}_${v} = a${j}_${v} + w${v} * vec4<${t}>(b${j});\n`;
+        ? `      a${j}_${v} = fma(w${v}, ${b}, a${j}_${v});\n`
+        : `      a${j}_${v} = a${j}_${v} + w${v} * ${b};\n`;
     }
   }
   let store = "";
   for (let j = 0; j < TN; j++) {
-    store += `  if (cb + ${j * WG} < ${g.cols}) {\n`;
+    store += `  if (${colOf(j)} < ${g.cols}) {\n`;
     for (let r = 0; r < TM; r++) {
-      store +=
-        `    if (m0 + ${r} < ${g.Mz}) { store_out(ob${j} + (z * ${g.Mz} + m0 + ${r}) * ${g.oC}, a${j}_${
-          r >> 2
-        }[${r & 3}]); }\n`;
+      const acc = vw === 4 ? `a${j}_${r >> 2}[${r & 3}]` : `a${j}_${r}`;
+      store += `    if (m0 + ${r} < ${g.Mz}) { ${
+        st.target(`ob${j}`, `m0 + ${r}`, colOf(j))
+      }, ${acc}); }\n`;
     }
     store += "  }\n";
   }
-  const gx = Math.ceil(g.cols / (WG * TN));
+  const rowLen = mpad / vw;
   const code = `@group(0) @binding(0) var<storage, read> x: array<${t}>;
-@group(0) @binding(1) var<storage, read> wt: array<vec4<${t}>>;
+@group(0) @binding(1) var<storage, read> wt: array<${wT}>;
 ${st.decls}${st.fns}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let z = i32(wid.z);
+  let zz = i32(wid.z);
+  let z = zz / ${S}; let s = zz % ${S};
   let m0 = i32(wid.y) * ${TM};
-  let cb = i32(wid.x) * ${WG * TN} + i32(lid);
-${setup}${accs}  for (var tap = 0; tap < ${g.nT}; tap++) {
+  let cb = i32(wid.x) * ${WG * TN} + i32(lid)${contiguous ? ` * ${TN}` : ""};
+${setup}  for (var tap = ${tapLo}; tap < ${tapHi}; tap++) {
     ${decompose("tap", g.K, "t")}
-${offs}    let wk = (z * ${g.KD} + tap * ${g.I}) * ${mpad / 4} + m0 / 4;
-    for (var i = 0; i < ${g.I}; i++) {
-      let wr = wk + i * ${mpad / 4};
+${offs}    let wk = (z * ${g.KD} + tap * ${g.I}) * ${rowLen} + m0 / ${vw};
+    for (var i = ${iLo}; i < ${iHi}; i++) {
+      let wr = wk + i * ${rowLen};
       let xo = i * ${g.xC};
 ${inner}    }
   }
 ${store}}
 `;
-  if (gx > maxWg || mpad / TM > maxWg || g.Gz > maxWg) {
+  return finish(g, t, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
+}
+
+function finish(
+  g: ConvGeometry,
+  t: string,
+  mpad: number,
+  S: number,
+  dispatch: [number, number, number],
+  code: string,
+  extraSlots: number[],
+  ep: EpilogueSpec | undefined,
+  maxWg: number,
+): ConvKernels {
+  if (dispatch.some((d) => d > maxWg)) {
     throw new RangeError(
-      `conv: problem too large for one dispatch (${gx} x ${mpad / TM} x ${g.Gz} workgroups)`,
+      `conv: problem too large for one dispatch (${dispatch.join(" x ")} workgroups)`,
     );
   }
-  return {
+  const k: ConvKernels = {
     prep: prepKernel(g, t, mpad, maxWg),
     wtLength: g.Gz * g.KD * mpad,
-    main: { code, dispatch: [gx, mpad / TM, g.Gz] },
-    extraSlots: st.extraSlots,
+    main: { code, dispatch: g.cols * g.Mz * g.Gz === 0 ? [0, 0, 0] : dispatch },
+    extraSlots,
   };
+  if (S > 1) {
+    const r = splitReduce(g, t, S, ep, maxWg);
+    k.reduce = r;
+    k.partLength = S * g.Gz * g.Mz * g.cols;
+    k.extraSlots = storeCode(t === "f32" ? "float32" : "int32", 1, ep).extraSlots;
+  }
+  return k;
 }
 
 function sharedKernel(
   g: ConvGeometry,
   dtype: DType,
   ep: EpilogueSpec | undefined,
-  maxWg: number,
+  tuning: ConvTuning,
 ): ConvKernels {
+  const maxWg = tuning.maxWorkgroupsPerDim;
   const t = wgslType(dtype);
   const BM = 64, BN = 64, BK = 16;
   const mpad = Math.ceil(g.Mz / BM) * BM;
-  const st = storeCode(dtype, 2, ep);
+  const gx = Math.ceil(g.cols / BN), gy = mpad / BM;
+  const S = splitCount(gx * gy * g.Gz, Math.ceil(g.KD / BK), 16, {
+    ...tuning,
+    targetGroups: tuning.targetGroups ?? 256,
+  });
+  const per = Math.ceil(Math.ceil(g.KD / BK) / S) * BK;
+  const st = mainStore(g, dtype, S, ep);
+  const last = Math.max(g.KD - 1, 0);
   // B tile loads: thread -> row kk = lid / 16, columns (lid % 16) * 4 + c
   let colSetup = "";
   for (let c = 0; c < 4; c++) colSetup += columnSetup(g, `${c}`, `cn0 + lc * 4 + ${c}`, "  ");
@@ -297,12 +436,13 @@ function sharedKernel(
   }
   let store = "";
   for (let c = 0; c < 4; c++) {
-    store += `  { let col = cn0 + tx * 4 + ${c};\n    if (col < ${g.cols}) {\n      ${
-      columnSetup(g, "s", "col", "      ").trim()
-    }\n`;
+    store += `  { let col = cn0 + tx * 4 + ${c};\n    if (col < ${g.cols}) {\n${
+      columnSetup(g, "s", "col", "      ")
+    }`;
     for (let r = 0; r < 4; r++) {
-      store +=
-        `      if (m0 + ty * 4 + ${r} < ${g.Mz}) { store_out(obs + (z * ${g.Mz} + m0 + ty * 4 + ${r}) * ${g.oC}, acc${r}[${c}]); }\n`;
+      store += `      if (m0 + ty * 4 + ${r} < ${g.Mz}) { ${
+        st.target("obs", `m0 + ty * 4 + ${r}`, "col")
+      }, acc${r}[${c}]); }\n`;
     }
     store += "    }\n  }\n";
   }
@@ -314,21 +454,20 @@ var<workgroup> tb: array<vec4<${t}>, ${(BK * BN) / 4}>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lidu: u32) {
   let lid = i32(lidu);
-  let z = i32(wid.z);
+  let zz = i32(wid.z);
+  let z = zz / ${S}; let s = zz % ${S};
   let m0 = i32(wid.y) * ${BM};
   let cn0 = i32(wid.x) * ${BN};
   let tx = lid % 16; let ty = lid / 16;
   let lk = lid / 16; let lc = lid % 16;
 ${colSetup}  var acc0 = vec4<${t}>(); var acc1 = vec4<${t}>(); var acc2 = vec4<${t}>(); var acc3 = vec4<${t}>();
-  for (var k0 = 0; k0 < ${g.KD}; k0 += ${BK}) {
+  let kEnd = min(s * ${per} + ${per}, ${g.KD});
+  for (var k0 = s * ${per}; k0 < kEnd; k0 += ${BK}) {
     let ka = k0 + lk;
-    let kin = ka < ${g.KD};
-    ta[lid] = select(vec4<${t}>(), wt[(z * ${g.KD} + min(ka, ${Math.max(g.KD - 1, 0)})) * ${
-    mpad / 4
-  } + m0 / 4 + lc], kin);
-    let tap = min(ka, ${Math.max(g.KD - 1, 0)}) / ${g.I}; let xo = (min(ka, ${
-    Math.max(g.KD - 1, 0)
-  }) % ${g.I}) * ${g.xC};
+    let kin = ka < kEnd;
+    let kc = min(ka, ${last});
+    ta[lid] = select(vec4<${t}>(), wt[(z * ${g.KD} + kc) * ${mpad / 4} + m0 / 4 + lc], kin);
+    let tap = kc / ${g.I}; let xo = (kc % ${g.I}) * ${g.xC};
     ${decompose("tap", g.K, "t")}
 ${loadB}    tb[lid] = vec4<${t}>(${bv.join(", ")});
     workgroupBarrier();
@@ -340,18 +479,7 @@ ${fmaLines}    }
   }
 ${store}}
 `;
-  const gx = Math.ceil(g.cols / BN);
-  if (gx > maxWg || mpad / BM > maxWg || g.Gz > maxWg) {
-    throw new RangeError(
-      `conv: problem too large for one dispatch (${gx} x ${mpad / BM} x ${g.Gz} workgroups)`,
-    );
-  }
-  return {
-    prep: prepKernel(g, t, mpad, maxWg),
-    wtLength: g.Gz * g.KD * mpad,
-    main: { code, dispatch: [gx, mpad / BM, g.Gz] },
-    extraSlots: st.extraSlots,
-  };
+  return finish(g, t, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
 }
 
 /** Renders the kernels of a convolution (float32 or int32). */
@@ -362,6 +490,6 @@ export function renderConv(
   ep?: EpilogueSpec,
 ): ConvKernels {
   return tuning.variant === "shared"
-    ? sharedKernel(g, dtype, ep, tuning.maxWorkgroupsPerDim)
+    ? sharedKernel(g, dtype, ep, tuning)
     : registerKernel(g, dtype, ep, tuning);
 }

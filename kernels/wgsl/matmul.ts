@@ -21,7 +21,7 @@ export interface DotKernel {
 
 /** An offset expression: Σ (digit of `v` over `dims`) · strides. */
 function offsetExpr(v: string, dims: number[], strides: number[]): string {
-  if (dims.length === 0) return "0";
+  if (dims.length === 0 || dims.includes(0)) return "0"; // no element: no division by 0 either
   const terms: string[] = [];
   let div = 1;
   for (let d = dims.length - 1; d >= 0; d--) {

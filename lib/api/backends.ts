@@ -3,10 +3,13 @@
  * @module
  */
 import { backendNames, getBackend as current, setBackendImpl } from "../backend/backend.ts";
+import { initWebGPU } from "../backend/webgpu/backend.ts";
 
 /**
  * Detects what the runtime offers and registers the backends that work here. The CPU backends
- * need no `await`; call this once before using WebGPU.
+ * need no `await`; call this once before using WebGPU: when the runtime has `navigator.gpu` and
+ * an adapter, "webgpu" is registered (it does not become the default; select it with
+ * `setBackend("webgpu")`). Without WebGPU (Bun, Node) the CPU backend stays in use.
  *
  * @example
  * ```ts
@@ -15,13 +18,15 @@ import { backendNames, getBackend as current, setBackendImpl } from "../backend/
  * if (!names.includes(getBackend())) throw new Error("init");
  * ```
  */
-export function init(): Promise<string[]> {
-  return Promise.resolve(backendNames());
+export async function init(): Promise<string[]> {
+  await initWebGPU();
+  return backendNames();
 }
 
 /**
- * Selects the backend for new arrays and eager ops: "cpu" (compiled JS kernels, the default) or
- * "reference" (plain TypeScript, float64 arithmetic: the test oracle).
+ * Selects the backend for new arrays and eager ops: "cpu" (compiled JS kernels, the default),
+ * "reference" (plain TypeScript, float64 arithmetic: the test oracle) or, after `await init()`
+ * found WebGPU, "webgpu" (read arrays with `await t.data()`; float64 is not supported there).
  *
  * @example
  * ```ts

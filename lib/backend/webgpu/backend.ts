@@ -1,0 +1,278 @@
+/**
+ * The WebGPU backend: device arrays in pooled GPU buffers, eager ops compiled once per
+ * (op, params, input types) into WGSL kernels, and jitted programs lowered, fused and recorded
+ * into one command encoder per call (one submit, no waits). Reading is asynchronous only:
+ * `await t.data()` (one GPU→JS sync per batch of reads); `dataSync()` throws. float64 arrays are
+ * rejected with a TypeError (WebGPU has no float64). `initWebGPU()` (called by `init()`)
+ * registers the backend when `navigator.gpu` yields an adapter: Deno has it built in; on Node,
+ * install a WebGPU implementation as `navigator.gpu` first, e.g. the npm `webgpu` package (Dawn):
+ * `Object.assign(globalThis, globals); globalThis.navigator = { gpu: create(["backend=opengles"]) }`
+ * with `EGL_PLATFORM=surfaceless` on headless Linux (a compatibility-level adapter is accepted).
+ * @module
+ */
+import { dtypeOfTyped, type TypedArray } from "../../dtype.ts";
+import type { Aval, HostArray, OpDef } from "../../ops/_define.ts";
+import { ArrayValue } from "../../core.ts";
+import { evalJaxpr, Jaxpr, Var } from "../../ir.ts";
+import type { Tensor } from "../../tensor.ts";
+import { lowerJaxpr } from "../../compile/lower.ts";
+import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../../compile/runner.ts";
+import { hoistConsts, setProgramRunner } from "../../transforms/jit.ts";
+import { setProgramDescriber } from "../../api/jit.ts";
+import { type Backend, getBackend, registerBackend } from "../backend.ts";
+import { cpuBackend } from "../cpu.ts";
+import { createRuntime, type GpuArray, type GpuRuntime, type GpuStats } from "./runtime.ts";
+import {
+  borrow,
+  compileGpuPlan,
+  type EvalRunner,
+  type GpuPlan,
+  type PlanOptions,
+  profileGpuPlan,
+  runGpuPlan,
+  type StepProfile,
+} from "./plan.ts";
+
+let rt: GpuRuntime | null = null;
+const options: PlanOptions = { convVariant: "register" };
+
+function runtime(): GpuRuntime {
+  if (!rt) throw new TypeError("webgpu: the backend is not initialized; call `await init()` first");
+  return rt;
+}
+
+const F64_MESSAGE = "float64 arrays are not supported on WebGPU (no float64 in WGSL); use float32";
+
+/** Device arrays for op inputs; arrays of host backends are uploaded (listed in `temps`). */
+function toDevice(xs: ArrayValue[], temps: GpuArray[]): GpuArray[] {
+  return xs.map((x) => {
+    if (x.backend === webgpuBackend) return x.buffer as GpuArray;
+    if (x.aval.dtype === "float64") throw new TypeError(`webgpu: ${F64_MESSAGE}`);
+    const a = runtime().upload(x.backend.readSync(x.buffer, x.aval), x.aval.dtype);
+    temps.push(a);
+    return a;
+  });
+}
+
+const evalOp: EvalRunner = (op, params, inputs, inAvals) => {
+  const r = runtime();
+  const args = inputs.map((a, i) =>
+    new ArrayValue(borrow(a), { ...inAvals[i], weak: false }, webgpuBackend)
+  );
+  const outs = op.evalImpl!(args, params);
+  return outs.map((t) => {
+    const c = t._concrete();
+    if (c.backend !== webgpuBackend) {
+      return r.upload(c.backend.readSync(c.buffer, c.aval), c.aval.dtype);
+    }
+    const src = c.buffer as GpuArray;
+    const dst = r.alloc(src.dtype, src.length);
+    r.copy(src, dst);
+    return dst;
+  });
+};
+
+const eagerCache = new Map<string, GpuPlan>();
+
+/** The WebGPU backend instance (registered by `initWebGPU`). */
+export const webgpuBackend: Backend = {
+  name: "webgpu",
+  fromHost(data: TypedArray): unknown {
+    const dtype = dtypeOfTyped(data);
+    if (!dtype || dtype === "float64") throw new TypeError(`array: ${F64_MESSAGE}`);
+    return runtime().upload(data, dtype);
+  },
+  read(buf: unknown): Promise<TypedArray> {
+    return runtime().read(buf as GpuArray);
+  },
+  readSync(): TypedArray {
+    throw new TypeError(
+      "dataSync: arrays on the webgpu backend can only be read asynchronously; use `await t.data()`",
+    );
+  },
+  execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[] {
+    const r = runtime();
+    for (const a of [...inputs.map((x) => x.aval), ...outAvals]) {
+      if (a.dtype === "float64") throw new TypeError(`${op.name}: ${F64_MESSAGE}`);
+    }
+    const key = `${op.name}|${JSON.stringify(params)}|${
+      inputs.map((x) => `${x.aval.dtype}${x.aval.shape}`).join(";")
+    }`;
+    let gp = eagerCache.get(key);
+    if (!gp) {
+      const ins = inputs.map((x) => new Var({ ...x.aval, weak: false }));
+      const outs = outAvals.map((a) => new Var(a));
+      gp = compileGpuPlan(
+        r,
+        lowerJaxpr(new Jaxpr([], [], ins, [{ op, inputs: ins, params, outs }], outs)),
+        options,
+      );
+      eagerCache.set(key, gp);
+    }
+    const temps: GpuArray[] = [];
+    try {
+      return runGpuPlan(r, gp, toDevice(inputs, temps), evalOp);
+    } finally {
+      for (const t of temps) r.release(t);
+    }
+  },
+  free(buf: unknown): void {
+    rt?.release(buf as GpuArray);
+  },
+};
+
+// ---- jitted programs ----
+
+const gpuPrograms = new WeakMap<Jaxpr, GpuPlan>();
+const constUploads = new WeakMap<ArrayValue, GpuArray>();
+const constRegistry = typeof FinalizationRegistry === "undefined"
+  ? undefined
+  : new FinalizationRegistry<GpuArray>((a) => rt?.release(a));
+
+function hoisted(j: Jaxpr): Jaxpr {
+  return j.constVars.length ? hoistConsts(j) : j;
+}
+
+/** A jaxpr constant on the device (host constants are uploaded once per constant). */
+function constOnDevice(c: ArrayValue): GpuArray {
+  if (c.backend === webgpuBackend) return c.buffer as GpuArray;
+  let a = constUploads.get(c);
+  if (!a) {
+    if (c.aval.dtype === "float64") {
+      throw new TypeError(`jit: constant of dtype float64: ${F64_MESSAGE}`);
+    }
+    a = runtime().upload(c.backend.readSync(c.buffer, c.aval), c.aval.dtype);
+    constUploads.set(c, a);
+    constRegistry?.register(c, a);
+  }
+  return a;
+}
+
+function runOnGpu(jaxpr: Jaxpr, args: Tensor[]): Tensor[] {
+  const r = runtime();
+  let gp = gpuPrograms.get(jaxpr);
+  if (!gp || gp.options.convVariant !== options.convVariant) {
+    gpuPrograms.set(jaxpr, gp = compileGpuPlan(r, lowerJaxpr(hoisted(jaxpr)), options));
+  }
+  const temps: GpuArray[] = [];
+  const consts = jaxpr.consts.map((c) => constOnDevice(c as ArrayValue));
+  const ins = [...consts, ...toDevice(args as ArrayValue[], temps)];
+  try {
+    const outs = r.hold(() => runGpuPlan(r, gp, ins, evalOp));
+    return outs.map((o, i) => new ArrayValue(o, jaxpr.outAvals[i], webgpuBackend));
+  } finally {
+    for (const t of temps) r.release(t);
+    r.flush(); // one submit per call
+  }
+}
+
+// The CPU backend's program runner, restated: `setProgramRunner` keeps one runner and offers
+// no getter, so the WebGPU runner handles CPU programs the same way cpu.ts does.
+const cpuPrograms = new WeakMap<Jaxpr, CompiledPlan>();
+function hostOp(op: OpDef, params: unknown, inputs: HostArray[], outAvals: Aval[]): TypedArray[] {
+  const args = inputs.map((h) =>
+    new ArrayValue(h.data, { shape: h.shape, dtype: h.dtype, weak: false }, cpuBackend)
+  );
+  return cpuBackend.execute(op, params, args, outAvals) as TypedArray[];
+}
+function runOnCpu(jaxpr: Jaxpr, args: Tensor[]): Tensor[] {
+  const all = [...jaxpr.consts, ...args];
+  const onHost = all.every((a) =>
+    a instanceof ArrayValue && (a.backend.name === "cpu" || a.backend.name === "reference")
+  );
+  if (getBackend() !== cpuBackend || !onHost) return evalJaxpr(jaxpr, args);
+  let cp = cpuPrograms.get(jaxpr);
+  if (!cp) cpuPrograms.set(jaxpr, cp = compilePlan(lowerJaxpr(hoisted(jaxpr))));
+  const outs = runPlan(cp, all.map((a) => (a as ArrayValue).buffer as TypedArray), hostOp);
+  return outs.map((o, i) => new ArrayValue(o, jaxpr.outAvals[i], cpuBackend));
+}
+
+function usesGpu(jaxpr: Jaxpr, args: Tensor[]): boolean {
+  if (getBackend() === webgpuBackend) return true;
+  return [...jaxpr.consts, ...args].some((a) =>
+    a instanceof ArrayValue && a.backend === webgpuBackend
+  );
+}
+
+/**
+ * Detects WebGPU, creates the device and registers the "webgpu" backend (once). Resolves to
+ * false when the runtime has no WebGPU (Bun, Node without a WebGPU package) or no adapter.
+ */
+export async function initWebGPU(): Promise<boolean> {
+  if (rt) return true;
+  const created = await createRuntime();
+  if (!created) return false;
+  rt = created;
+  options.convVariant = defaultConvVariant();
+  registerBackend(webgpuBackend);
+  setProgramRunner((
+    jaxpr,
+    args,
+  ) => (usesGpu(jaxpr, args) ? runOnGpu(jaxpr, args) : runOnCpu(jaxpr, args)));
+  setProgramDescriber((j) => {
+    if (getBackend() === webgpuBackend) return describePlan(lowerJaxpr(hoisted(j)));
+    return getBackend() === cpuBackend ? describePlan(lowerJaxpr(hoisted(j))) : j.toString();
+  });
+  return true;
+}
+
+/** Device arrays currently allocated (held by Tensors, jit constants or pending work). */
+export function liveBuffers(): number {
+  return rt ? rt.liveBuffers() : 0;
+}
+
+/** Counters of the WebGPU runtime (syncs, submits, dispatches, compiles), or null before init. */
+export function webgpuStats(): Readonly<GpuStats> | null {
+  return rt ? rt.stats : null;
+}
+
+/** The runtime (device, limits, adapter kind), or null before `initWebGPU`. */
+export function webgpuRuntime(): GpuRuntime | null {
+  return rt;
+}
+
+/**
+ * The convolution kernel variant for this device: "shared" (workgroup-memory tiles) on hardware
+ * adapters that allow 256-invocation workgroups, else "register".
+ */
+export function defaultConvVariant(): "register" | "shared" {
+  return rt && !rt.software && rt.limits.maxComputeInvocationsPerWorkgroup >= 256
+    ? "shared"
+    : "register";
+}
+
+/**
+ * Selects the convolution kernel variant: "register" (no workgroup memory; the default on
+ * software adapters) or "shared" (workgroup-memory tiles; the default on hardware adapters).
+ * Applies to programs compiled afterwards.
+ */
+export function setConvVariant(v: "register" | "shared"): void {
+  if (v === "shared" && rt && rt.limits.maxComputeInvocationsPerWorkgroup < 256) {
+    throw new RangeError(
+      "setConvVariant: this device allows fewer than 256 invocations per workgroup",
+    );
+  }
+  options.convVariant = v;
+  eagerCache.clear();
+}
+
+/**
+ * Runs a jitted program step by step on the GPU and reports each step's time (one sync per step;
+ * a debugging aid). `args` are the program's arguments, constants are added here.
+ */
+export async function profileProgram(jaxpr: Jaxpr, args: Tensor[]): Promise<StepProfile[]> {
+  const r = runtime();
+  const gp = compileGpuPlan(r, lowerJaxpr(hoisted(jaxpr)), options);
+  const temps: GpuArray[] = [];
+  const ins = [
+    ...jaxpr.consts.map((c) => constOnDevice(c as ArrayValue)),
+    ...toDevice(args as ArrayValue[], temps),
+  ];
+  try {
+    const { outputs, steps } = await profileGpuPlan(r, gp, ins, evalOp);
+    for (const o of outputs) r.release(o);
+    return steps;
+  } finally {
+    for (const t of temps) r.release(t);
+  }
+}

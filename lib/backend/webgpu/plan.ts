@@ -1,0 +1,353 @@
+/**
+ * Compiles a lowered `Plan` (lib/compile/lower.ts) to WebGPU dispatches and runs it: fused
+ * kernels render through kernels/render_wgsl.ts; conv and dotGeneral become GEMM kernels with
+ * their epilogue fused into the store when possible; argmax/argmin and random have kernels of
+ * their own; higher-order ops run their `evalImpl` on device arrays. Every dispatch of a run is
+ * recorded into the runtime's open command encoder; nothing waits.
+ * @module
+ */
+import type { DType } from "../../dtype.ts";
+import type { Aval, OpDef } from "../../ops/_define.ts";
+import type { ConvParams } from "../../ops/conv_params.ts";
+import type { DotParams } from "../../ops/dot.ts";
+import type { RandomParams } from "../../ops/random.ts";
+import type { KernelStep, Plan } from "../../compile/lower.ts";
+import { sizeOf } from "../../shape.ts";
+import { renderKernelWgsl } from "../../../kernels/render_wgsl.ts";
+import { convGeometry, renderConv } from "../../../kernels/wgsl/conv.ts";
+import { renderArgReduce, renderDot } from "../../../kernels/wgsl/matmul.ts";
+import { renderRandom } from "../../../kernels/wgsl/random.ts";
+import { epilogueFusible, type EpilogueSpec } from "../../../kernels/wgsl/epilogue.ts";
+import { GpuArray, type GpuRuntime } from "./runtime.ts";
+
+/** A dispatch over plan buffers (ids >= 0) and step temporaries (id -1 - t). */
+interface Dispatch {
+  code: string;
+  wg: [number, number, number];
+  bind: number[];
+}
+
+/** One compiled plan step. */
+type CStep =
+  | {
+    kind: "gpu";
+    dispatches: Dispatch[];
+    temps: { dtype: DType; length: number }[];
+    /** Plan buffers this step allocates. */
+    outs: number[];
+    /** Plan buffers released at the end of the step (unfused contraction results). */
+    drop: number[];
+  }
+  | {
+    kind: "eval";
+    op: OpDef;
+    params: unknown;
+    inputs: number[];
+    outs: number[];
+    outAvals: Aval[];
+  };
+
+/** A plan compiled for one device. */
+export interface GpuPlan {
+  plan: Plan;
+  steps: CStep[];
+  /** The options it was compiled with. */
+  options: PlanOptions;
+}
+
+/** Runs higher-order ops (custom_jvp/custom_vjp calls) on device arrays. */
+export type EvalRunner = (
+  op: OpDef,
+  params: unknown,
+  inputs: GpuArray[],
+  inAvals: Aval[],
+  outAvals: Aval[],
+) => GpuArray[];
+
+/** Which contraction kernels to use. */
+export interface PlanOptions {
+  convVariant: "register" | "shared";
+  /** Workgroups a contraction should spread over (split-K below that); default per variant. */
+  targetGroups?: number;
+}
+
+function checkDtype(a: Aval, what: string): void {
+  if (a.dtype === "float64") {
+    throw new TypeError(
+      `webgpu: ${what} has dtype float64, which WebGPU does not support; use float32 (np.astype(x, "float32"))`,
+    );
+  }
+}
+
+function kernelDispatch(rt: GpuRuntime, s: KernelStep): Dispatch {
+  const r = renderKernelWgsl(s.kernel, {
+    workgroupSize: 64,
+    maxWorkgroupsPerDim: rt.limits.maxComputeWorkgroupsPerDimension,
+  });
+  return { code: r.code, wg: r.dispatch, bind: [...s.inputs, s.out] };
+}
+
+function checkBindings(rt: GpuRuntime, n: number, what: string): void {
+  const max = rt.limits.maxStorageBuffersPerShaderStage;
+  if (n > max) {
+    throw new RangeError(
+      `webgpu: ${what} needs ${n} storage buffers; this device allows ${max} per shader`,
+    );
+  }
+}
+
+/** The contraction step (conv / dotGeneral) with its epilogue fused or appended. */
+function contraction(
+  rt: GpuRuntime,
+  plan: Plan,
+  s: Extract<Plan["steps"][number], { kind: "op" }>,
+  opt: PlanOptions,
+): CStep {
+  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
+  const [l, r] = s.inputs;
+  const res = s.outs[0];
+  const dtype = plan.avals[res].dtype;
+  const e = s.epilogue;
+  const slot = e ? e.inputs.indexOf(res) : -1;
+  const fuse = e && slot >= 0 && epilogueFusible(e.kernel, slot) &&
+    e.kernel.outShape.join() === plan.avals[res].shape.join();
+  const ep: EpilogueSpec | undefined = fuse ? { kernel: e!.kernel, resultSlot: slot } : undefined;
+  const finalOut = fuse ? e!.out : res;
+  const dispatches: Dispatch[] = [];
+  const temps: { dtype: DType; length: number }[] = [];
+  let extraSlots: number[];
+  if (s.op.name === "conv") {
+    const g = convGeometry(
+      plan.avals[l].shape,
+      plan.avals[r].shape,
+      plan.avals[res].shape,
+      s.params as ConvParams,
+    );
+    const k = renderConv(g, dtype, {
+      variant: opt.convVariant,
+      maxWorkgroupsPerDim: maxWg,
+      targetGroups: opt.targetGroups,
+    }, ep);
+    temps.push({ dtype, length: k.wtLength });
+    dispatches.push({ code: k.prep.code, wg: k.prep.dispatch, bind: [r, -1] });
+    extraSlots = k.extraSlots;
+    const extra = extraSlots.map((q) => e!.inputs[q]);
+    if (k.reduce) {
+      temps.push({ dtype, length: k.partLength! });
+      dispatches.push({ code: k.main.code, wg: k.main.dispatch, bind: [l, -1, -2] });
+      dispatches.push({
+        code: k.reduce.code,
+        wg: k.reduce.dispatch,
+        bind: [-2, ...extra, finalOut],
+      });
+    } else {
+      dispatches.push({
+        code: k.main.code,
+        wg: k.main.dispatch,
+        bind: [l, -1, ...extra, finalOut],
+      });
+    }
+  } else {
+    const k = renderDot(
+      plan.avals[l].shape,
+      plan.avals[r].shape,
+      s.params as DotParams,
+      dtype,
+      maxWg,
+      ep,
+    );
+    extraSlots = k.extraSlots;
+    dispatches.push({
+      code: k.code,
+      wg: k.dispatch,
+      bind: [l, r, ...extraSlots.map((q) => e!.inputs[q]), finalOut],
+    });
+  }
+  checkBindings(
+    rt,
+    dispatches[dispatches.length - 1].bind.length,
+    `${s.op.name} with its epilogue`,
+  );
+  if (e && !fuse) {
+    dispatches.push(kernelDispatch(rt, e));
+    return { kind: "gpu", dispatches, temps, outs: [res, e.out], drop: [res] };
+  }
+  return { kind: "gpu", dispatches, temps, outs: [finalOut], drop: [] };
+}
+
+/** Compiles a plan's steps to dispatches (pipelines compile lazily, on first use). */
+export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): GpuPlan {
+  plan.avals.forEach((a, i) => checkDtype(a, `program value b${i}`));
+  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
+  const steps = plan.steps.map((s): CStep => {
+    if (s.kind === "kernel") {
+      checkBindings(rt, s.inputs.length + 1, `fused kernel ${s.label}`);
+      return {
+        kind: "gpu",
+        dispatches: [kernelDispatch(rt, s)],
+        temps: [],
+        outs: [s.out],
+        drop: [],
+      };
+    }
+    const name = s.op.name;
+    if (name === "conv" || name === "dotGeneral") return contraction(rt, plan, s, opt);
+    if (name === "argmax" || name === "argmin") {
+      const x = plan.avals[s.inputs[0]];
+      const k = renderArgReduce(
+        x.shape,
+        (s.params as { axis: number }).axis,
+        x.dtype,
+        name === "argmax",
+        maxWg,
+      );
+      return {
+        kind: "gpu",
+        dispatches: [{ code: k.code, wg: k.dispatch, bind: [s.inputs[0], s.outs[0]] }],
+        temps: [],
+        outs: s.outs,
+        drop: [],
+      };
+    }
+    if (name === "random") {
+      const k = renderRandom(s.params as RandomParams, s.outAvals[0].dtype, maxWg);
+      return {
+        kind: "gpu",
+        dispatches: [{ code: k.code, wg: k.dispatch, bind: [s.inputs[0], s.outs[0]] }],
+        temps: [],
+        outs: s.outs,
+        drop: [],
+      };
+    }
+    if (s.op.evalImpl) {
+      return {
+        kind: "eval",
+        op: s.op,
+        params: s.params,
+        inputs: s.inputs,
+        outs: s.outs,
+        outAvals: s.outAvals,
+      };
+    }
+    throw new TypeError(`webgpu: op ${name} has no WebGPU kernel`);
+  });
+  return { plan, steps, options: { ...opt } };
+}
+
+/** The state of one run of a plan: steps are recorded one at a time. */
+function planRun(rt: GpuRuntime, gp: GpuPlan, inputs: GpuArray[], evalOp: EvalRunner) {
+  const { plan } = gp;
+  const bufs: (GpuArray | undefined)[] = new Array(plan.avals.length);
+  plan.inputs.forEach((b, i) => (bufs[b] = inputs[i]));
+  const owned = new Set<number>();
+  const alloc = (b: number) => {
+    const a = plan.avals[b];
+    bufs[b] = rt.alloc(a.dtype, sizeOf(a.shape));
+    owned.add(b);
+  };
+  const drop = (b: number) => {
+    if (owned.has(b)) {
+      rt.release(bufs[b]!);
+      owned.delete(b);
+    }
+    bufs[b] = undefined;
+  };
+  const step = (i: number) => {
+    const s = gp.steps[i];
+    if (s.kind === "gpu") {
+      s.outs.forEach(alloc);
+      const temps = s.temps.map((t) => rt.alloc(t.dtype, t.length));
+      for (const d of s.dispatches) {
+        rt.dispatch(d.code, d.bind.map((b) => (b >= 0 ? bufs[b]! : temps[-1 - b])), d.wg);
+      }
+      for (const t of temps) rt.release(t);
+      s.drop.forEach(drop);
+    } else {
+      const ins = s.inputs.map((b) => bufs[b]!);
+      const outs = evalOp(s.op, s.params, ins, s.inputs.map((b) => plan.avals[b]), s.outAvals);
+      s.outs.forEach((b, k) => {
+        bufs[b] = outs[k];
+        owned.add(b);
+      });
+    }
+    for (const b of plan.frees[i]) drop(b);
+  };
+  const finish = (): GpuArray[] => {
+    const seen = new Set<number>();
+    return plan.outputs.map((b) => {
+      const src = bufs[b]!;
+      if (owned.has(b) && !seen.has(b)) {
+        seen.add(b);
+        owned.delete(b);
+        return src;
+      }
+      const c = rt.alloc(src.dtype, src.length);
+      rt.copy(src, c);
+      return c;
+    });
+  };
+  const cleanup = () => {
+    for (const b of owned) rt.release(bufs[b]!);
+  };
+  return { step, finish, cleanup };
+}
+
+/**
+ * Runs a compiled plan on device arrays (one per plan input); returns fresh arrays for the
+ * outputs (an output that is an input, or repeats, is copied). Intermediates go back to the
+ * pool after their last use; nothing is submitted here unless the runtime's batch is full.
+ */
+export function runGpuPlan(
+  rt: GpuRuntime,
+  gp: GpuPlan,
+  inputs: GpuArray[],
+  evalOp: EvalRunner,
+): GpuArray[] {
+  const r = planRun(rt, gp, inputs, evalOp);
+  try {
+    gp.steps.forEach((_, i) => r.step(i));
+    return r.finish();
+  } finally {
+    r.cleanup();
+  }
+}
+
+/** One step's share of a profiled run. */
+export interface StepProfile {
+  /** The step as `describePlan` lists it (k<i> ...). */
+  step: number;
+  /** Dispatches the step recorded. */
+  dispatches: number;
+  /** Wall time from recording the step to the queue being idle (includes one sync, ~11 ms on llvmpipe). */
+  ms: number;
+}
+
+/** Runs a plan step by step, waiting for the GPU after each (a debugging aid: one sync per step). */
+export async function profileGpuPlan(
+  rt: GpuRuntime,
+  gp: GpuPlan,
+  inputs: GpuArray[],
+  evalOp: EvalRunner,
+): Promise<{ outputs: GpuArray[]; steps: StepProfile[] }> {
+  const r = planRun(rt, gp, inputs, evalOp);
+  const steps: StepProfile[] = [];
+  try {
+    await rt.sync();
+    for (let i = 0; i < gp.steps.length; i++) {
+      const d0 = rt.stats.dispatches, t0 = performance.now();
+      r.step(i);
+      await rt.sync();
+      steps.push({ step: i, dispatches: rt.stats.dispatches - d0, ms: performance.now() - t0 });
+    }
+    return { outputs: r.finish(), steps };
+  } finally {
+    r.cleanup();
+  }
+}
+
+/** Wraps a device array without taking ownership (releasing the wrapper is a no-op). */
+export function borrow(a: GpuArray): GpuArray {
+  const w = new GpuArray(a.buffer, a.length, a.dtype);
+  w.borrowed = true;
+  return w;
+}

@@ -1,0 +1,428 @@
+/**
+ * The WebGPU runtime: device acquisition, a buffer pool with a live-buffer counter, a pipeline
+ * cache keyed by shader source, one open command encoder that collects every dispatch until a
+ * submit (no waits between kernels), and batched readback (one map per batch of reads).
+ * @module
+ */
+import type { DType, TypedArray } from "../../dtype.ts";
+import {
+  type GpuAdapter,
+  type GpuBuffer,
+  type GpuComputePass,
+  type GpuDevice,
+  type GpuEncoder,
+  type GpuPipeline,
+  MAP_READ_MODE,
+  navigatorGpu,
+  USAGE,
+} from "./gpu_types.ts";
+
+/** A device array: a pooled GPU buffer holding `length` elements of `dtype` (bool as u32). */
+export class GpuArray {
+  /** The buffer (its size may exceed what the elements need). */
+  buffer: GpuBuffer;
+  /** Number of elements. */
+  readonly length: number;
+  /** Element type. */
+  readonly dtype: DType;
+  /** Set once the buffer went back to the pool. */
+  released = false;
+  /** Reads recorded but not yet mapped; the buffer stays out of the pool meanwhile. */
+  pendingReads = 0;
+  /** Release requested while reads were pending. */
+  releaseLater = false;
+  /** A non-owning view (see plan.ts `borrow`): releasing it does nothing. */
+  borrowed = false;
+  constructor(buffer: GpuBuffer, length: number, dtype: DType) {
+    this.buffer = buffer;
+    this.length = length;
+    this.dtype = dtype;
+  }
+  /** Bytes the elements occupy on the GPU. */
+  get bytes(): number {
+    return this.length * 4;
+  }
+}
+
+/** Counters for tests and benchmarks. */
+export interface GpuStats {
+  /** GPU→JS synchronizations (mapAsync / onSubmittedWorkDone) so far. */
+  syncs: number;
+  /** Queue submits so far. */
+  submits: number;
+  /** Compute dispatches so far. */
+  dispatches: number;
+  /** Shader pipelines compiled so far. */
+  compiles: number;
+  /** Milliseconds spent creating pipelines (shader compilation). */
+  compileMs: number;
+  /** Host uploads so far. */
+  uploads: number;
+}
+
+interface ReadRequest {
+  a: GpuArray;
+  resolve: (t: TypedArray) => void;
+  reject: (e: unknown) => void;
+}
+
+const MIN_BYTES = 16;
+
+/** Pool bucket of a byte size: powers of two up to 64 KiB, then steps of 1/8 of the power. */
+function bucket(bytes: number): number {
+  const b = Math.max(MIN_BYTES, bytes);
+  const p = 2 ** Math.ceil(Math.log2(b));
+  if (p <= 65536) return p;
+  const step = p / 16;
+  return Math.ceil(b / step) * step;
+}
+
+/** Everything about one device. */
+export class GpuRuntime {
+  /** The device. */
+  readonly device: GpuDevice;
+  /** True on software adapters (llvmpipe, lavapipe, SwiftShader): kernels avoid workgroup memory. */
+  readonly software: boolean;
+  /** Adapter description, for reports. */
+  readonly description: string;
+  /** Counters. */
+  readonly stats: GpuStats = {
+    syncs: 0,
+    submits: 0,
+    dispatches: 0,
+    compiles: 0,
+    compileMs: 0,
+    uploads: 0,
+  };
+  /** Device errors seen so far (validation, out of memory); the next read rejects with them. */
+  readonly errors: string[] = [];
+  /** Dispatches recorded before a submit is forced (keeps the GPU busy in long eager runs). */
+  flushEvery = 64;
+  /** Idle pooled memory kept for reuse; released buffers beyond it are destroyed. */
+  poolLimitBytes = 512 * 1024 * 1024;
+  #pool = new Map<number, GpuBuffer[]>();
+  #pooledCount = 0;
+  #pooledBytes = 0;
+  #live = 0;
+  #pipelines = new Map<string, GpuPipeline>();
+  #enc: GpuEncoder | null = null;
+  #pass: GpuComputePass | null = null;
+  #pending = 0;
+  #reads: ReadRequest[] = [];
+  #flushScheduled = false;
+  #held = 0;
+  /** Submit counter; a pooled buffer released while commands were open is dirty until then. */
+  #epoch = 0;
+  #dirty = new WeakMap<GpuBuffer, number>();
+  #staging: GpuBuffer[] = [];
+  #errorsReported = 0;
+
+  constructor(device: GpuDevice, software: boolean, description: string) {
+    this.device = device;
+    this.software = software;
+    this.description = description;
+    device.addEventListener?.("uncapturederror", (ev) => {
+      this.errors.push(ev.error?.message ?? "unknown WebGPU error");
+    });
+  }
+
+  /** Device limits. */
+  get limits(): GpuDevice["limits"] {
+    return this.device.limits;
+  }
+
+  /** Arrays allocated and not yet released (the pool not counted). */
+  liveBuffers(): number {
+    return this.#live;
+  }
+  /** Buffers idle in the pool. */
+  pooledBuffers(): number {
+    return this.#pooledCount;
+  }
+
+  /** A device array for `length` elements of `dtype` (contents undefined). */
+  alloc(dtype: DType, length: number): GpuArray {
+    const need = Math.max(length, 1) * 4;
+    if (need > this.device.limits.maxStorageBufferBindingSize) {
+      throw new RangeError(
+        `webgpu: an array of ${length} elements (${need} bytes) exceeds the device's storage binding limit of ${this.device.limits.maxStorageBufferBindingSize} bytes`,
+      );
+    }
+    const size = bucket(need);
+    const free = this.#pool.get(size);
+    let buf = free?.pop();
+    if (buf) {
+      this.#pooledCount--;
+      this.#pooledBytes -= size;
+    } else {buf = this.device.createBuffer({
+        size,
+        usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST,
+      });}
+    this.#live++;
+    return new GpuArray(buf, length, dtype);
+  }
+
+  /** Returns an array's buffer to the pool (after its pending reads, if any). */
+  release(a: GpuArray): void {
+    if (a.released || a.borrowed) return;
+    if (a.pendingReads > 0) {
+      a.releaseLater = true;
+      return;
+    }
+    a.released = true;
+    this.#live--;
+    const size = a.buffer.size;
+    if (this.#pooledBytes + size > this.poolLimitBytes) {
+      // recorded commands may still use it: submit them first (destroy waits for the GPU)
+      if (this.#pending > 0) this.flush();
+      a.buffer.destroy();
+      return;
+    }
+    let list = this.#pool.get(size);
+    if (!list) this.#pool.set(size, list = []);
+    if (this.#pending > 0) this.#dirty.set(a.buffer, this.#epoch);
+    list.push(a.buffer);
+    this.#pooledCount++;
+    this.#pooledBytes += size;
+  }
+
+  /** Destroys every pooled buffer (live arrays are untouched). */
+  trimPool(): void {
+    if (this.#pending > 0) this.flush();
+    this.#pooledBytes = 0;
+    for (const list of this.#pool.values()) for (const b of list) b.destroy();
+    this.#pool.clear();
+    this.#pooledCount = 0;
+  }
+
+  /** Copies host data into a new device array (bool bytes widen to u32). */
+  upload(data: TypedArray, dtype: DType): GpuArray {
+    const a = this.alloc(dtype, data.length);
+    if (data.length === 0) return a;
+    // queue.writeBuffer runs before unsubmitted commands: a buffer they still use (released
+    // while they were being recorded) needs them submitted first
+    if (this.#pending > 0 && this.#dirty.get(a.buffer) === this.#epoch) this.flush();
+    const src = dtype === "bool" ? Uint32Array.from(data as Uint8Array) : data;
+    this.device.queue.writeBuffer(a.buffer, 0, src as ArrayBufferView, 0, data.length);
+    this.stats.uploads++;
+    return a;
+  }
+
+  /** The compute pipeline of a WGSL source (compiled once, entry point `main`). */
+  pipeline(code: string): GpuPipeline {
+    let p = this.#pipelines.get(code);
+    if (!p) {
+      const t0 = performance.now();
+      const module = this.device.createShaderModule({ code });
+      p = this.device.createComputePipeline({
+        layout: "auto",
+        compute: { module, entryPoint: "main" },
+      });
+      this.#pipelines.set(code, p);
+      this.stats.compiles++;
+      this.stats.compileMs += performance.now() - t0;
+    }
+    return p;
+  }
+
+  #encoder(): GpuEncoder {
+    if (!this.#enc) this.#enc = this.device.createCommandEncoder();
+    return this.#enc;
+  }
+
+  #endPass(): void {
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+  }
+
+  /** Records a dispatch of `code` over `buffers` (bindings 0..n-1 in order). */
+  dispatch(code: string, buffers: GpuArray[], wg: [number, number, number]): void {
+    if (wg[0] * wg[1] * wg[2] === 0) return;
+    const p = this.pipeline(code);
+    const group = this.device.createBindGroup({
+      layout: p.getBindGroupLayout(0),
+      // exact sizes: shape-free shaders read their extent with arrayLength
+      entries: buffers.map((b, i) => ({
+        binding: i,
+        resource: { buffer: b.buffer, size: Math.max(b.length, 1) * 4 },
+      })),
+    });
+    if (!this.#pass) this.#pass = this.#encoder().beginComputePass();
+    this.#pass.setPipeline(p);
+    this.#pass.setBindGroup(0, group);
+    this.#pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
+    this.stats.dispatches++;
+    this.#touch();
+  }
+
+  /** Records a buffer copy of `src`'s elements into `dst`. */
+  copy(src: GpuArray, dst: GpuArray): void {
+    if (src.length === 0) return;
+    this.#endPass();
+    this.#encoder().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.bytes);
+    this.#touch();
+  }
+
+  #touch(): void {
+    this.#pending++;
+    if (this.#pending >= this.flushEvery && this.#held === 0) this.flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => {
+        this.#flushScheduled = false;
+        if (this.#pending > 0) this.flush();
+      });
+    }
+  }
+
+  /** Runs `fn` without intermediate submits (a jitted call becomes one command buffer). */
+  hold<T>(fn: () => T): T {
+    this.#held++;
+    try {
+      return fn();
+    } finally {
+      this.#held--;
+    }
+  }
+
+  /** Submits everything recorded so far (no wait). */
+  flush(): void {
+    this.#endPass();
+    if (this.#enc) {
+      this.device.queue.submit([this.#enc.finish()]);
+      this.stats.submits++;
+    }
+    this.#enc = null;
+    this.#pending = 0;
+    this.#epoch++;
+  }
+
+  /** Reads an array back; reads requested in the same task share one copy, submit and map. */
+  read(a: GpuArray): Promise<TypedArray> {
+    if (a.released) return Promise.reject(new TypeError("webgpu: read of a released array"));
+    if (a.length === 0) return Promise.resolve(hostArray(a.dtype, new Uint32Array(0)));
+    a.pendingReads++;
+    return new Promise((resolve, reject) => {
+      this.#reads.push({ a, resolve, reject });
+      if (this.#reads.length === 1) queueMicrotask(() => this.#readBatch());
+    });
+  }
+
+  /** Waits until the queue is idle (one sync). */
+  async sync(): Promise<void> {
+    this.flush();
+    this.stats.syncs++;
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  #takeStaging(bytes: number): GpuBuffer {
+    let best = -1;
+    this.#staging.forEach((b, i) => {
+      if (b.size >= bytes && (best < 0 || b.size < this.#staging[best].size)) best = i;
+    });
+    if (best >= 0) return this.#staging.splice(best, 1)[0];
+    return this.device.createBuffer({
+      size: bucket(bytes),
+      usage: USAGE.MAP_READ | USAGE.COPY_DST,
+    });
+  }
+
+  #putStaging(b: GpuBuffer): void {
+    this.#staging.push(b);
+    if (this.#staging.length > 4) {
+      this.#staging.sort((x, y) => y.size - x.size);
+      this.#staging.pop()!.destroy();
+    }
+  }
+
+  #readBatch(): void {
+    const reqs = this.#reads;
+    this.#reads = [];
+    let total = 0;
+    const offs = reqs.map((r) => {
+      const o = total;
+      total += Math.ceil(r.a.bytes / 8) * 8;
+      return o;
+    });
+    const staging = this.#takeStaging(total);
+    this.#endPass();
+    const enc = this.#encoder();
+    reqs.forEach((r, i) => enc.copyBufferToBuffer(r.a.buffer, 0, staging, offs[i], r.a.bytes));
+    this.flush();
+    this.stats.syncs++;
+    const done = () => {
+      for (const r of reqs) {
+        r.a.pendingReads--;
+        if (r.a.pendingReads === 0 && r.a.releaseLater) this.release(r.a);
+      }
+    };
+    staging.mapAsync(MAP_READ_MODE).then(() => {
+      const range = staging.getMappedRange();
+      const outs = reqs.map((r, i) =>
+        hostArray(r.a.dtype, new Uint32Array(range.slice(offs[i], offs[i] + r.a.bytes)))
+      );
+      staging.unmap();
+      this.#putStaging(staging);
+      done();
+      const err = this.errors.length > this.#errorsReported
+        ? this.errors.slice(this.#errorsReported).join("; ")
+        : null;
+      this.#errorsReported = this.errors.length;
+      reqs.forEach((
+        r,
+        i,
+      ) => (err ? r.reject(new Error(`webgpu: device error: ${err}`)) : r.resolve(outs[i])));
+    }, (e) => {
+      staging.destroy();
+      done();
+      for (const r of reqs) r.reject(e);
+    });
+  }
+}
+
+/** Host typed array of a dtype from raw 32-bit words. */
+function hostArray(dtype: DType, words: Uint32Array): TypedArray {
+  if (dtype === "float32") return new Float32Array(words.buffer, words.byteOffset, words.length);
+  if (dtype === "int32") return new Int32Array(words.buffer, words.byteOffset, words.length);
+  return Uint8Array.from(words);
+}
+
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software|warp/i;
+
+/**
+ * Requests an adapter and a device with the adapter's buffer limits; resolves to null when the
+ * runtime has no WebGPU or no adapter.
+ */
+export async function createRuntime(): Promise<GpuRuntime | null> {
+  const gpu = navigatorGpu();
+  if (!gpu) return null;
+  let adapter: GpuAdapter | null = null;
+  // core first; then compatibility (Dawn's OpenGL ES backend, e.g. the `webgpu` package on Node)
+  for (const opts of [undefined, { featureLevel: "compatibility" }]) {
+    try {
+      adapter = await gpu.requestAdapter(opts);
+    } catch {
+      adapter = null;
+    }
+    if (adapter) break;
+  }
+  if (!adapter) return null;
+  const L = adapter.limits;
+  const want: Record<string, number> = {
+    maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
+    maxBufferSize: L.maxBufferSize,
+    maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
+    maxComputeInvocationsPerWorkgroup: Math.min(L.maxComputeInvocationsPerWorkgroup, 256),
+    maxComputeWorkgroupSizeX: Math.min(L.maxComputeWorkgroupSizeX, 256),
+    maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
+  };
+  const device = await adapter.requestDevice({ requiredLimits: want });
+  const info = adapter.info ?? {};
+  const desc = [info.description, info.device].filter(Boolean).join(" / ") || info.vendor ||
+    "unknown adapter";
+  const software = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) ||
+    SOFTWARE.test(desc);
+  return new GpuRuntime(device, software, desc);
+}
