@@ -19,7 +19,17 @@ export { np, np as numpy };
 export { Tensor } from "./lib/tensor.ts";
 export type { ArrayLike, NestedArray } from "./lib/tensor.ts";
 export type { DType, TypedArray } from "./lib/dtype.ts";
-export { grad, hessian, jacfwd, jacrev, jvp, linearize, stopGradient, valueAndGrad, vjp } from "./lib/api/autodiff.ts";
+export {
+  grad,
+  hessian,
+  jacfwd,
+  jacrev,
+  jvp,
+  linearize,
+  stopGradient,
+  valueAndGrad,
+  vjp,
+} from "./lib/api/autodiff.ts";
 export type { GradOptions } from "./lib/api/autodiff.ts";
 export { vmap } from "./lib/api/batching.ts";
 export type { AxisSpec, VmapOptions } from "./lib/api/batching.ts";

@@ -7,7 +7,7 @@
 import type { DType, TypedArray } from "./dtype.ts";
 import { Tensor } from "./tensor.ts";
 import type { Aval, OpDef } from "./ops/_define.ts";
-import { getBackend, type Backend } from "./backend/backend.ts";
+import { type Backend, getBackend } from "./backend/backend.ts";
 import { sizeOf } from "./shape.ts";
 
 /** One entry of the trace stack. */
@@ -45,7 +45,12 @@ class EvalTrace extends Trace {
   }
 }
 
-const evalMain: MainTrace = { level: 0, trace: undefined as unknown as Trace, active: true, kind: "eval" };
+const evalMain: MainTrace = {
+  level: 0,
+  trace: undefined as unknown as Trace,
+  active: true,
+  kind: "eval",
+};
 evalMain.trace = new EvalTrace(evalMain);
 const stack: MainTrace[] = [evalMain];
 /** The trace that receives ops whose arguments are all from lower levels (JAX's dynamic trace). */
@@ -55,8 +60,18 @@ let dynamicMain: MainTrace = evalMain;
  * Pushes a new trace of `kind`, runs `fn`, and pops it (even on error). A `dynamic` trace (jit
  * staging) also receives ops on constants, so they are staged instead of computed at trace time.
  */
-export function withMain<R>(kind: string, make: (m: MainTrace) => Trace, fn: (trace: Trace) => R, dynamic = false): R {
-  const main: MainTrace = { level: stack.length, trace: undefined as unknown as Trace, active: true, kind };
+export function withMain<R>(
+  kind: string,
+  make: (m: MainTrace) => Trace,
+  fn: (trace: Trace) => R,
+  dynamic = false,
+): R {
+  const main: MainTrace = {
+    level: stack.length,
+    trace: undefined as unknown as Trace,
+    active: true,
+    kind,
+  };
   main.trace = make(main);
   stack.push(main);
   const prevDynamic = dynamicMain;
@@ -146,7 +161,12 @@ export class ArrayValue extends Tensor {
 }
 
 /** Makes a concrete array from host data (copied by the backend). */
-export function fromHost(data: TypedArray, shape: number[], dtype: DType, weak = false): ArrayValue {
+export function fromHost(
+  data: TypedArray,
+  shape: number[],
+  dtype: DType,
+  weak = false,
+): ArrayValue {
   if (data.length !== sizeOf(shape)) {
     throw new TypeError(`array: ${data.length} values do not fill shape [${shape.join(",")}]`);
   }

@@ -23,7 +23,9 @@ export function isFloat(d: DType): boolean {
 /** Checks that `d` names a dtype, else throws a TypeError naming `op`. */
 export function checkDType(d: unknown, op: string): DType {
   if (typeof d !== "string" || !(d in RANK)) {
-    throw new TypeError(`${op}: unknown dtype ${JSON.stringify(d)}; expected one of ${DTYPES.join(", ")}`);
+    throw new TypeError(
+      `${op}: unknown dtype ${JSON.stringify(d)}; expected one of ${DTYPES.join(", ")}`,
+    );
   }
   return d as DType;
 }
@@ -81,7 +83,9 @@ export function promoteTypes(a: TypeInfo, b: TypeInfo): TypeInfo {
   }
   const [strong, weak] = a.weak ? [b, a] : [a, b];
   if (RANK[weak.dtype] <= RANK[strong.dtype]) return { dtype: strong.dtype, weak: false };
-  if (isFloat(weak.dtype)) return { dtype: isFloat(strong.dtype) ? strong.dtype : "float32", weak: false };
+  if (isFloat(weak.dtype)) {
+    return { dtype: isFloat(strong.dtype) ? strong.dtype : "float32", weak: false };
+  }
   return { dtype: "int32", weak: false };
 }
 

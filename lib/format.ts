@@ -22,7 +22,9 @@ export function formatTensor(data: TypedArray, shape: number[], dtype: DType): s
     let step = 1;
     for (let i = d + 1; i < shape.length; i++) step *= shape[i];
     const n = shape[d];
-    const idx = n > 2 * limit ? [...Array(limit).keys(), -1, ...Array.from({ length: limit }, (_, i) => n - limit + i)] : [...Array(n).keys()];
+    const idx = n > 2 * limit
+      ? [...Array(limit).keys(), -1, ...Array.from({ length: limit }, (_, i) => n - limit + i)]
+      : [...Array(n).keys()];
     const parts = idx.map((i) => (i < 0 ? "..." : rec(off + i * step, d + 1, indent + " ")));
     const sep = d === shape.length - 1 ? ", " : ",\n" + indent + " ";
     return "[" + parts.join(sep) + "]";

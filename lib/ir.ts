@@ -36,7 +36,12 @@ export interface Eqn {
   outs: Var[];
 }
 
-const SHORT: Record<string, string> = { float32: "f32", float64: "f64", int32: "i32", bool: "bool" };
+const SHORT: Record<string, string> = {
+  float32: "f32",
+  float64: "f64",
+  int32: "i32",
+  bool: "bool",
+};
 
 /** A staged program: constants, inputs, equations and outputs. */
 export class Jaxpr {
@@ -86,13 +91,23 @@ export class Jaxpr {
     const fmtParams = (p: unknown) => {
       if (!p || typeof p !== "object") return "";
       const parts = Object.entries(p as Record<string, unknown>).map(([k, v]) =>
-        `${k}=${v instanceof Jaxpr ? "{jaxpr}" : JSON.stringify(v, (_k, x) => (x instanceof Jaxpr ? "{jaxpr}" : x))}`
+        `${k}=${
+          v instanceof Jaxpr
+            ? "{jaxpr}"
+            : JSON.stringify(v, (_k, x) => (x instanceof Jaxpr ? "{jaxpr}" : x))
+        }`
       );
       return parts.length ? `[${parts.join(" ")}]` : "";
     };
-    const lines = [`{ lambda ${this.constVars.map(typed).join(" ")} ; ${this.inVars.map(typed).join(" ")} . let`];
+    const lines = [
+      `{ lambda ${this.constVars.map(typed).join(" ")} ; ${this.inVars.map(typed).join(" ")} . let`,
+    ];
     for (const e of this.eqns) {
-      lines.push(`    ${e.outs.map(typed).join(" ")} = ${e.op.name}${fmtParams(e.params)} ${e.inputs.map(name).join(" ")}`);
+      lines.push(
+        `    ${e.outs.map(typed).join(" ")} = ${e.op.name}${fmtParams(e.params)} ${
+          e.inputs.map(name).join(" ")
+        }`,
+      );
     }
     lines.push(`  in ( ${this.outs.map(name).join(" ")} ) }`);
     return lines.join("\n");
@@ -126,10 +141,16 @@ export function typecheck(jaxpr: Jaxpr): void {
     const outs = e.op.abstractEval(e.inputs.map((v) => v.aval), e.params);
     e.outs.forEach((v, i) => {
       if (!shapeEqual(v.aval.shape, outs[i].shape) || v.aval.dtype !== outs[i].dtype) {
-        throw new TypeError(`typecheck: ${e.op.name} output ${i} is declared ${v.aval.dtype}[${v.aval.shape}] but infers ${outs[i].dtype}[${outs[i].shape}]`);
+        throw new TypeError(
+          `typecheck: ${e.op.name} output ${i} is declared ${v.aval.dtype}[${v.aval.shape}] but infers ${
+            outs[i].dtype
+          }[${outs[i].shape}]`,
+        );
       }
       known.add(v);
     });
   }
-  for (const v of jaxpr.outs) if (!known.has(v)) throw new TypeError("typecheck: an output is undefined");
+  for (const v of jaxpr.outs) {
+    if (!known.has(v)) throw new TypeError("typecheck: an output is undefined");
+  }
 }

@@ -13,27 +13,63 @@ function block(k0: number, k1: number, k2: number, c0: number, c1: number): void
   let a = (c0 + k0) | 0;
   let b = (c1 + k1) | 0;
   // Rounds 1-4 use rotations 13, 15, 26, 6; rounds 5-8 use 17, 29, 16, 24; repeat.
-  a = (a + b) | 0; b = ((b << 13) | (b >>> 19)) ^ a; a = (a + b) | 0; b = ((b << 15) | (b >>> 17)) ^ a;
-  a = (a + b) | 0; b = ((b << 26) | (b >>> 6)) ^ a; a = (a + b) | 0; b = ((b << 6) | (b >>> 26)) ^ a;
-  a = (a + k1) | 0; b = (b + k2 + 1) | 0;
-  a = (a + b) | 0; b = ((b << 17) | (b >>> 15)) ^ a; a = (a + b) | 0; b = ((b << 29) | (b >>> 3)) ^ a;
-  a = (a + b) | 0; b = ((b << 16) | (b >>> 16)) ^ a; a = (a + b) | 0; b = ((b << 24) | (b >>> 8)) ^ a;
-  a = (a + k2) | 0; b = (b + k0 + 2) | 0;
-  a = (a + b) | 0; b = ((b << 13) | (b >>> 19)) ^ a; a = (a + b) | 0; b = ((b << 15) | (b >>> 17)) ^ a;
-  a = (a + b) | 0; b = ((b << 26) | (b >>> 6)) ^ a; a = (a + b) | 0; b = ((b << 6) | (b >>> 26)) ^ a;
-  a = (a + k0) | 0; b = (b + k1 + 3) | 0;
-  a = (a + b) | 0; b = ((b << 17) | (b >>> 15)) ^ a; a = (a + b) | 0; b = ((b << 29) | (b >>> 3)) ^ a;
-  a = (a + b) | 0; b = ((b << 16) | (b >>> 16)) ^ a; a = (a + b) | 0; b = ((b << 24) | (b >>> 8)) ^ a;
-  a = (a + k1) | 0; b = (b + k2 + 4) | 0;
-  a = (a + b) | 0; b = ((b << 13) | (b >>> 19)) ^ a; a = (a + b) | 0; b = ((b << 15) | (b >>> 17)) ^ a;
-  a = (a + b) | 0; b = ((b << 26) | (b >>> 6)) ^ a; a = (a + b) | 0; b = ((b << 6) | (b >>> 26)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 13) | (b >>> 19)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 15) | (b >>> 17)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 26) | (b >>> 6)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 6) | (b >>> 26)) ^ a;
+  a = (a + k1) | 0;
+  b = (b + k2 + 1) | 0;
+  a = (a + b) | 0;
+  b = ((b << 17) | (b >>> 15)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 29) | (b >>> 3)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 16) | (b >>> 16)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 24) | (b >>> 8)) ^ a;
+  a = (a + k2) | 0;
+  b = (b + k0 + 2) | 0;
+  a = (a + b) | 0;
+  b = ((b << 13) | (b >>> 19)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 15) | (b >>> 17)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 26) | (b >>> 6)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 6) | (b >>> 26)) ^ a;
+  a = (a + k0) | 0;
+  b = (b + k1 + 3) | 0;
+  a = (a + b) | 0;
+  b = ((b << 17) | (b >>> 15)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 29) | (b >>> 3)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 16) | (b >>> 16)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 24) | (b >>> 8)) ^ a;
+  a = (a + k1) | 0;
+  b = (b + k2 + 4) | 0;
+  a = (a + b) | 0;
+  b = ((b << 13) | (b >>> 19)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 15) | (b >>> 17)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 26) | (b >>> 6)) ^ a;
+  a = (a + b) | 0;
+  b = ((b << 6) | (b >>> 26)) ^ a;
   y0 = (a + k2) >>> 0;
   y1 = (b + k0 + 5) >>> 0;
 }
 
 function checkKey(op: string, key: Uint32Array): void {
   if (!(key instanceof Uint32Array) || key.length !== 2) {
-    const what = key instanceof Uint32Array ? `length ${key.length}` : (key as object)?.constructor?.name ?? typeof key;
+    const what = key instanceof Uint32Array
+      ? `length ${key.length}`
+      : (key as object)?.constructor?.name ?? typeof key;
     throw new TypeError(`${op}: key must be a Uint32Array of length 2, got ${what}`);
   }
 }
@@ -48,10 +84,16 @@ function checkKey(op: string, key: Uint32Array): void {
  * // a[0] === 0x6b200159, b[0] === 0x99ba4efe
  * ```
  */
-export function threefry2x32(key: Uint32Array, x0: Uint32Array, x1: Uint32Array): [Uint32Array, Uint32Array] {
+export function threefry2x32(
+  key: Uint32Array,
+  x0: Uint32Array,
+  x1: Uint32Array,
+): [Uint32Array, Uint32Array] {
   checkKey("threefry2x32", key);
   if (x0.length !== x1.length) {
-    throw new TypeError(`threefry2x32: counters x0 and x1 differ in length (${x0.length} and ${x1.length})`);
+    throw new TypeError(
+      `threefry2x32: counters x0 and x1 differ in length (${x0.length} and ${x1.length})`,
+    );
   }
   const k0 = key[0] | 0, k1 = key[1] | 0, k2 = (0x1bd11bda ^ k0 ^ k1) | 0;
   const o0 = new Uint32Array(x0.length), o1 = new Uint32Array(x0.length);
@@ -168,7 +210,9 @@ function nextDown(x: number, f32: boolean): number {
 function checkBits(op: string, bits: Uint32Array, out: Float32Array | Float64Array): boolean {
   const wide = out instanceof Float64Array && bits.length === 2 * out.length && out.length > 0;
   if (!wide && bits.length !== out.length) {
-    const need = out instanceof Float64Array ? `${out.length} or ${2 * out.length}` : `${out.length}`;
+    const need = out instanceof Float64Array
+      ? `${out.length} or ${2 * out.length}`
+      : `${out.length}`;
     throw new TypeError(`${op}: bits has length ${bits.length} but out needs ${need}`);
   }
   return wide;
@@ -190,11 +234,19 @@ function checkBits(op: string, bits: Uint32Array, out: Float32Array | Float64Arr
  * ```
  */
 export function uniformFromBits<T extends Float32Array | Float64Array>(
-  bits: Uint32Array, out: T, low = 0, high = 1): T {
+  bits: Uint32Array,
+  out: T,
+  low = 0,
+  high = 1,
+): T {
   const wide = checkBits("uniformFromBits", bits, out);
   const n = out.length;
   if (out instanceof Float32Array) {
-    const fr = Math.fround, lo = fr(low), hi = fr(high), range = fr(hi - lo), top = nextDown(hi, true);
+    const fr = Math.fround,
+      lo = fr(low),
+      hi = fr(high),
+      range = fr(hi - lo),
+      top = nextDown(hi, true);
     for (let i = 0; i < n; i++) {
       let r = fr(fr((bits[i] >>> 9) * 1.1920928955078125e-7 * range) + lo);
       if (r >= hi) r = top;
@@ -226,7 +278,10 @@ export function uniformFromBits<T extends Float32Array | Float64Array>(
  * normalFromBits(randomBits(keyFromSeed(0), 1), new Float32Array(1)); // [-0.20584226]
  * ```
  */
-export function normalFromBits<T extends Float32Array | Float64Array>(bits: Uint32Array, out: T): T {
+export function normalFromBits<T extends Float32Array | Float64Array>(
+  bits: Uint32Array,
+  out: T,
+): T {
   checkBits("normalFromBits", bits, out);
   if (out instanceof Float32Array) {
     uniformFromBits(bits, out, -0.9999999403953552, 1);
@@ -252,24 +307,44 @@ for (let k = 1021; k >= 0; k--) POW2[k] = POW2[k + 1] * 0.5;
 const ODD_RECIP = Array.from({ length: 64 }, (_, k) => 1 / (2 * k + 1));
 /** Giles' single-precision erfinv coefficients (highest degree first), for w < 5 and w >= 5. */
 const GILES_LO = [
-  2.81022636e-8, 3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 0.00021858087,
-  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941,
+  2.81022636e-8,
+  3.43273939e-7,
+  -3.5233877e-6,
+  -4.39150654e-6,
+  0.00021858087,
+  -0.00125372503,
+  -0.00417768164,
+  0.246640727,
+  1.50140941,
 ];
 const GILES_HI = [
-  -0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682,
+  -0.000200214257,
+  0.000100950558,
+  0.00134934322,
+  -0.00367342844,
+  0.00573950773,
+  -0.0076224613,
+  0.00943887047,
+  1.00167406,
+  2.83297682,
 ];
 
 /** Natural log for finite x > 0 (about 1 ulp): exponent split plus a 2·atanh(s) series. */
 function logPos(x: number): number {
   let e = 0;
-  if (x < 2.2250738585072014e-308) { x *= 18014398509481984; e = -54; } // subnormal: * 2^54
+  if (x < 2.2250738585072014e-308) {
+    x *= 18014398509481984;
+    e = -54;
+  } // subnormal: * 2^54
   SCRATCH.setFloat64(0, x);
   const hi = SCRATCH.getUint32(0);
   e += ((hi >>> 20) & 0x7ff) - 1023;
   SCRATCH.setUint32(0, (hi & 0xfffff) | 0x3ff00000);
   let m = SCRATCH.getFloat64(0); // in [1, 2)
-  if (m > Math.SQRT2) { m *= 0.5; e++; }
+  if (m > Math.SQRT2) {
+    m *= 0.5;
+    e++;
+  }
   const s = (m - 1) / (m + 1), z = s * s, z2 = z * z, c = ODD_RECIP; // two chains in z² for speed
   const even = c[0] + z2 * (c[2] + z2 * (c[4] + z2 * (c[6] + z2 * (c[8] + z2 * c[10]))));
   const odd = c[1] + z2 * (c[3] + z2 * (c[5] + z2 * (c[7] + z2 * (c[9] + z2 * c[11]))));
@@ -299,7 +374,9 @@ function expNegSquare(x: number): number {
 function erfSum(x: number): number {
   const x2 = 2 * x * x;
   let term = x, sum = x;
-  for (let n = 0; n < 60 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) sum += term *= x2 * ODD_RECIP[n + 1];
+  for (let n = 0; n < 60 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+    sum += term *= x2 * ODD_RECIP[n + 1];
+  }
   return sum;
 }
 

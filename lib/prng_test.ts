@@ -161,12 +161,20 @@ describe("uniformFromBits", () => {
     const high = 1 + 2 ** -23; // next float32 after 1: rounding would often hit high
     const v = uniformFromBits(randomBits(keyFromSeed(3), 1000), new Float32Array(1000), 1, high);
     assert.ok(v.every((x) => x === 1));
-    const w = uniformFromBits(randomBits(keyFromSeed(3), 1000), new Float64Array(1000), 1, 1 + 2 ** -52);
+    const w = uniformFromBits(
+      randomBits(keyFromSeed(3), 1000),
+      new Float64Array(1000),
+      1,
+      1 + 2 ** -52,
+    );
     assert.ok(w.every((x) => x === 1));
   });
 
   test("rejects a bits length that does not fit the output", () => {
-    assert.throws(() => uniformFromBits(u32(1, 2), new Float32Array(3)), /bits has length 2 but out needs 3/);
+    assert.throws(
+      () => uniformFromBits(u32(1, 2), new Float32Array(3)),
+      /bits has length 2 but out needs 3/,
+    );
     assert.throws(() => uniformFromBits(u32(1, 2, 3), new Float64Array(2)), /out needs 2 or 4/);
   });
 });
@@ -179,12 +187,24 @@ describe("normalFromBits", () => {
     const one = normalFromBits(randomBits(key, 1), new Float32Array(1));
     assert.equal(one[0], Math.fround(-0.20584226));
     const four = normalFromBits(randomBits(key, 4), new Float32Array(4));
-    assert.deepEqual(Array.from(four), [1.8160863, -0.75488514, 0.33988908, -0.53483534].map(Math.fround));
+    assert.deepEqual(
+      Array.from(four),
+      [1.8160863, -0.75488514, 0.33988908, -0.53483534].map(Math.fround),
+    );
     const sub = splitKey(key).subarray(2, 4);
-    assert.equal(normalFromBits(randomBits(sub, 1), new Float32Array(1))[0], Math.fround(-1.2515389));
+    assert.equal(
+      normalFromBits(randomBits(sub, 1), new Float32Array(1))[0],
+      Math.fround(-1.2515389),
+    );
   });
 
-  for (const [name, make, words] of [["float32", Float32Array, 1], ["float64", Float64Array, 2]] as const) {
+  for (
+    const [name, make, words] of [["float32", Float32Array, 1], [
+      "float64",
+      Float64Array,
+      2,
+    ]] as const
+  ) {
     test(`${name}: mean 0, variance 1, normal tails`, () => {
       const z = normalFromBits(randomBits(keyFromSeed(11), words * N), new make(N));
       const [mean, variance] = moments(z);
@@ -198,7 +218,10 @@ describe("normalFromBits", () => {
 
   test("is deterministic", () => {
     const bits = randomBits(keyFromSeed(4), 2000);
-    assert.deepEqual(normalFromBits(bits, new Float64Array(1000)), normalFromBits(bits, new Float64Array(1000)));
+    assert.deepEqual(
+      normalFromBits(bits, new Float64Array(1000)),
+      normalFromBits(bits, new Float64Array(1000)),
+    );
   });
 });
 

@@ -24,13 +24,17 @@ import { reshape, slice } from "./ops/movement.ts";
  * ```
  */
 export function key(seed: number): Tensor {
-  if (!Number.isInteger(seed)) throw new TypeError(`random.key: seed must be an integer, got ${seed}`);
+  if (!Number.isInteger(seed)) {
+    throw new TypeError(`random.key: seed must be an integer, got ${seed}`);
+  }
   return fromHost(new Int32Array(keyFromSeed(seed).buffer), [2], "int32");
 }
 
 /** `n` new keys from one, as an array of shape [n, 2] (index or `unstack` it). */
 export function split(k: Tensor, n = 2): Tensor {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`random.split: n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`random.split: n must be a positive integer, got ${n}`);
+  }
   return reshape(bind1(randomOp, [k], { dist: "split", shape: [2 * n], dtype: "int32" }), [n, 2]);
 }
 
@@ -53,10 +57,20 @@ export interface DrawOptions {
 }
 
 /** Uniform samples in [minval, maxval). */
-export function uniform(k: Tensor, shape: number[] = [], opts: DrawOptions & { minval?: number; maxval?: number } = {}): Tensor {
+export function uniform(
+  k: Tensor,
+  shape: number[] = [],
+  opts: DrawOptions & { minval?: number; maxval?: number } = {},
+): Tensor {
   const s = checkShape("random.uniform", shape);
   const low = opts.minval ?? 0, high = opts.maxval ?? 1;
-  return bind1(randomOp, [k], { dist: "uniform", shape: s, dtype: opts.dtype ?? "float32", low, high });
+  return bind1(randomOp, [k], {
+    dist: "uniform",
+    shape: s,
+    dtype: opts.dtype ?? "float32",
+    low,
+    high,
+  });
 }
 
 /** Standard normal samples. */

@@ -56,7 +56,9 @@ export function normAxis(op: string, axis: number, ndim: number, argName = "axis
     throw new TypeError(`${op}: ${argName} must be an integer, got ${axis}`);
   }
   if (axis < -ndim || axis >= ndim) {
-    throw new RangeError(`${op}: ${argName} ${axis} is out of bounds for array of dimension ${ndim}`);
+    throw new RangeError(
+      `${op}: ${argName} ${axis} is out of bounds for array of dimension ${ndim}`,
+    );
   }
   return axis < 0 ? axis + ndim : axis;
 }
@@ -80,7 +82,9 @@ export function normAxes(
 export function checkShape(op: string, shape: unknown, argName = "shape"): number[] {
   if (typeof shape === "number") shape = [shape];
   if (!Array.isArray(shape) || !Array.from(shape).every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new TypeError(`${op}: ${argName} must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new TypeError(
+      `${op}: ${argName} must be a list of non-negative integers, got ${JSON.stringify(shape)}`,
+    );
   }
   return [...shape];
 }

@@ -84,7 +84,9 @@ export abstract class Tensor {
   /** The single value of a size-1 Tensor. */
   item(): number | boolean {
     if (this.size !== 1) {
-      throw new TypeError(`item: only size-1 arrays convert to a scalar, got shape [${this.shape.join(",")}]`);
+      throw new TypeError(
+        `item: only size-1 arrays convert to a scalar, got shape [${this.shape.join(",")}]`,
+      );
     }
     const v = this.dataSync()[0];
     return this.dtype === "bool" ? v !== 0 : v;

@@ -48,7 +48,9 @@ class TreeDefImpl implements TreeDef {
 
   static nodeOf(def: TreeDef, op: string): Node {
     if (!(def instanceof TreeDefImpl)) {
-      throw new TypeError(`${op}: def must be a TreeDef made by treeFlatten or treeStructure, got ${typeName(def)}`);
+      throw new TypeError(
+        `${op}: def must be a TreeDef made by treeFlatten or treeStructure, got ${typeName(def)}`,
+      );
     }
     return def.#node;
   }
@@ -167,14 +169,20 @@ function flattenWith<L>(
       } else {
         const record = x as Record<string, unknown>;
         const keys = Object.keys(record).sort();
-        node = { kind: "object", keys, children: keys.map((k) => visit(record[k], childPath(path, k))) };
+        node = {
+          kind: "object",
+          keys,
+          children: keys.map((k) => visit(record[k], childPath(path, k))),
+        };
       }
       ancestors.delete(x);
       return node;
     }
     const hint = isScalar(x) ? " (scalarsAreLeaves is false)" : "";
     throw new TypeError(
-      `${op}: unsupported ${typeName(x)} at ${path}${hint}; a pytree holds arrays, plain objects, null, ` +
+      `${op}: unsupported ${
+        typeName(x)
+      } at ${path}${hint}; a pytree holds arrays, plain objects, null, ` +
         `undefined and leaves accepted by isLeaf`,
     );
   };
@@ -196,7 +204,9 @@ function flattenWith<L>(
 export function treeUnflatten<L>(def: TreeDef, leaves: readonly L[]): unknown {
   const root = TreeDefImpl.nodeOf(def, "treeUnflatten");
   if (leaves.length !== def.numLeaves) {
-    throw new TypeError(`treeUnflatten: def ${def} expects ${def.numLeaves} leaves, got ${leaves.length}`);
+    throw new TypeError(
+      `treeUnflatten: def ${def} expects ${def.numLeaves} leaves, got ${leaves.length}`,
+    );
   }
   let next = 0;
   const build = (node: Node): unknown => {
@@ -214,7 +224,12 @@ export function treeUnflatten<L>(def: TreeDef, leaves: readonly L[]): unknown {
         node.keys.forEach((k, i) => {
           const value = build(node.children[i]);
           if (k === "__proto__") {
-            Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+            Object.defineProperty(out, k, {
+              value,
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
           } else out[k] = value;
         });
         return out;
@@ -268,8 +283,16 @@ export function treeLeaves<L>(
   isLeaf: (x: unknown) => x is L,
   options: FlattenOptions & { scalarsAreLeaves: false },
 ): L[];
-export function treeLeaves<L>(tree: unknown, isLeaf: (x: unknown) => x is L, options?: FlattenOptions): (L | Scalar)[];
-export function treeLeaves<L>(tree: unknown, isLeaf: (x: unknown) => x is L, options: FlattenOptions = {}) {
+export function treeLeaves<L>(
+  tree: unknown,
+  isLeaf: (x: unknown) => x is L,
+  options?: FlattenOptions,
+): (L | Scalar)[];
+export function treeLeaves<L>(
+  tree: unknown,
+  isLeaf: (x: unknown) => x is L,
+  options: FlattenOptions = {},
+) {
   return flattenWith("treeLeaves", tree, isLeaf, options.scalarsAreLeaves ?? true)[0];
 }
 
@@ -281,7 +304,11 @@ export function treeLeaves<L>(tree: unknown, isLeaf: (x: unknown) => x is L, opt
  * String(treeStructure({ a: 1, b: [2, 3] }, (x): x is never => false)); // "{a: *, b: [*, *]}"
  * ```
  */
-export function treeStructure<L>(tree: unknown, isLeaf: (x: unknown) => x is L, options: FlattenOptions = {}): TreeDef {
+export function treeStructure<L>(
+  tree: unknown,
+  isLeaf: (x: unknown) => x is L,
+  options: FlattenOptions = {},
+): TreeDef {
   return flattenWith("treeStructure", tree, isLeaf, options.scalarsAreLeaves ?? true)[1];
 }
 

@@ -42,7 +42,13 @@ describe("treeFlatten / treeUnflatten", () => {
   });
 
   test("leaves come depth-first with object keys sorted", () => {
-    const [leaves, def] = treeFlatten({ z: L(1), a: [L(2), L(3)], m: { y: L(4), b: L(5) }, 10: L(6), 9: L(7) }, isLeaf);
+    const [leaves, def] = treeFlatten({
+      z: L(1),
+      a: [L(2), L(3)],
+      m: { y: L(4), b: L(5) },
+      10: L(6),
+      9: L(7),
+    }, isLeaf);
     assert.deepEqual(leaves.map((x) => (x as Leaf).v), [6, 7, 2, 3, 5, 4, 1]);
     assert.equal(treeDefToString(def), '{"10": *, "9": *, a: [*, *], m: {b: *, y: *}, z: *}');
     const rebuilt = treeUnflatten(def, leaves) as Record<string, unknown>;
@@ -77,7 +83,10 @@ describe("treeFlatten / treeUnflatten", () => {
     assert.deepEqual(strict, [L(1), L(2)]);
     assert.throws(
       () => treeFlatten({ a: [L(1), 2] }, isLeaf, { scalarsAreLeaves: false }),
-      { name: "TypeError", message: /unsupported number at tree\.a\[1\] \(scalarsAreLeaves is false\)/ },
+      {
+        name: "TypeError",
+        message: /unsupported number at tree\.a\[1\] \(scalarsAreLeaves is false\)/,
+      },
     );
     const isNum = (x: unknown): x is number => typeof x === "number";
     assert.deepEqual(treeLeaves([1, [2]], isNum, { scalarsAreLeaves: false }), [1, 2]);
@@ -130,7 +139,10 @@ describe("errors", () => {
     assert.equal(treeLeaves({ a: shared, b: shared }, isLeaf).length, 2);
     const cyc: Record<string, unknown> = { a: [] };
     (cyc.a as unknown[]).push(cyc);
-    assert.throws(() => treeFlatten(cyc, isLeaf), { name: "TypeError", message: /cyclic reference at tree\.a\[0\]/ });
+    assert.throws(() => treeFlatten(cyc, isLeaf), {
+      name: "TypeError",
+      message: /cyclic reference at tree\.a\[0\]/,
+    });
   });
 
   test("treeUnflatten checks the leaf count and the def", () => {
@@ -140,7 +152,10 @@ describe("errors", () => {
       message: "treeUnflatten: def [*, {a: *}] expects 2 leaves, got 1",
     });
     const fake = { numLeaves: 0, toString: () => "*" };
-    assert.throws(() => treeUnflatten(fake, []), /def must be a TreeDef made by treeFlatten or treeStructure/);
+    assert.throws(
+      () => treeUnflatten(fake, []),
+      /def must be a TreeDef made by treeFlatten or treeStructure/,
+    );
     assert.throws(() => treeDefKey(fake), TypeError);
   });
 });
@@ -165,10 +180,17 @@ describe("treeMap", () => {
   test("rejects mismatched structures, describing both", () => {
     assert.throws(() => treeMap((a) => a, { a: 1, b: [2, 3] }, none, { a: 1, b: 2 }), {
       name: "TypeError",
-      message: "treeMap: rest tree 0 has structure {a: *, b: *} but the first tree has structure {a: *, b: [*, *]}",
+      message:
+        "treeMap: rest tree 0 has structure {a: *, b: *} but the first tree has structure {a: *, b: [*, *]}",
     });
-    assert.throws(() => treeMap((a) => a, [1], none, [1], { 0: 1 }), /rest tree 1 has structure \{"0": \*\}/);
-    assert.throws(() => treeMap((a) => a, [null], none, [undefined]), /\[undefined\] but the first tree has .*\[null\]/);
+    assert.throws(
+      () => treeMap((a) => a, [1], none, [1], { 0: 1 }),
+      /rest tree 1 has structure \{"0": \*\}/,
+    );
+    assert.throws(
+      () => treeMap((a) => a, [null], none, [undefined]),
+      /\[undefined\] but the first tree has .*\[null\]/,
+    );
   });
 });
 
@@ -182,7 +204,18 @@ describe("TreeDef printing and keys", () => {
   });
 
   test("treeDefKey distinguishes what treeDefEqual distinguishes", () => {
-    const defs = [[1], [[1]], [1, 1], { a: 1 }, { "a": [1] }, { "a,b": 1 }, { a: 1, b: 1 }, [null], [undefined], []]
+    const defs = [
+      [1],
+      [[1]],
+      [1, 1],
+      { a: 1 },
+      { "a": [1] },
+      { "a,b": 1 },
+      { a: 1, b: 1 },
+      [null],
+      [undefined],
+      [],
+    ]
       .map((t) => treeStructure(t, none));
     for (let i = 0; i < defs.length; i++) {
       for (let j = 0; j < defs.length; j++) {

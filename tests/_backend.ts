@@ -6,9 +6,14 @@
 import { setBackend } from "../mod.ts";
 
 function envBackend(): string | undefined {
-  const g = globalThis as { Deno?: { env: { get(k: string): string | undefined } }; process?: { env: Record<string, string | undefined> } };
+  const g = globalThis as {
+    Deno?: { env: { get(k: string): string | undefined } };
+    process?: { env: Record<string, string | undefined> };
+  };
   try {
-    return g.Deno ? g.Deno.env.get("TRACEGRAD_TEST_BACKEND") : g.process?.env.TRACEGRAD_TEST_BACKEND;
+    return g.Deno
+      ? g.Deno.env.get("TRACEGRAD_TEST_BACKEND")
+      : g.process?.env.TRACEGRAD_TEST_BACKEND;
   } catch {
     return undefined;
   }

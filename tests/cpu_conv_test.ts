@@ -19,10 +19,38 @@ interface Case {
 
 const CASES: Case[] = [
   { name: "NCHW SAME", x: [2, 16, 24, 24], w: [32, 16, 3, 3], strides: [1, 1], padding: "SAME" },
-  { name: "NCHW strided, dilated, asymmetric pads", x: [2, 8, 31, 29], w: [24, 8, 3, 5], strides: [2, 3], padding: [[2, 1], [0, 3]], opts: { rhsDilation: [2, 1] } },
-  { name: "NHWC/HWIO", x: [2, 20, 20, 12], w: [3, 3, 12, 40], strides: [1, 1], padding: "VALID", opts: { dimensionNumbers: ["NHWC", "HWIO", "NHWC"] } },
-  { name: "feature groups", x: [2, 16, 20, 20], w: [32, 4, 3, 3], strides: [1, 1], padding: "SAME", opts: { featureGroupCount: 4 } },
-  { name: "lhs dilation (transposed conv)", x: [2, 16, 12, 12], w: [16, 16, 3, 3], strides: [1, 1], padding: [[2, 2], [2, 2]], opts: { lhsDilation: [2, 2] } },
+  {
+    name: "NCHW strided, dilated, asymmetric pads",
+    x: [2, 8, 31, 29],
+    w: [24, 8, 3, 5],
+    strides: [2, 3],
+    padding: [[2, 1], [0, 3]],
+    opts: { rhsDilation: [2, 1] },
+  },
+  {
+    name: "NHWC/HWIO",
+    x: [2, 20, 20, 12],
+    w: [3, 3, 12, 40],
+    strides: [1, 1],
+    padding: "VALID",
+    opts: { dimensionNumbers: ["NHWC", "HWIO", "NHWC"] },
+  },
+  {
+    name: "feature groups",
+    x: [2, 16, 20, 20],
+    w: [32, 4, 3, 3],
+    strides: [1, 1],
+    padding: "SAME",
+    opts: { featureGroupCount: 4 },
+  },
+  {
+    name: "lhs dilation (transposed conv)",
+    x: [2, 16, 12, 12],
+    w: [16, 16, 3, 3],
+    strides: [1, 1],
+    padding: [[2, 2], [2, 2]],
+    opts: { lhsDilation: [2, 2] },
+  },
   { name: "3-d", x: [1, 4, 12, 12, 12], w: [8, 4, 3, 3, 3], strides: [1, 1, 1], padding: "VALID" },
 ];
 

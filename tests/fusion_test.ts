@@ -28,7 +28,9 @@ async function onBoth(f: (...a: Tensor[]) => Tensor | Tensor[], ...args: Tensor[
     const want = [f(...args)].flat();
     setBackend("cpu");
     const got = [f(...args)].flat();
-    for (const [i, g] of got.entries()) await assertAllClose(g, want[i].dataSync(), { rtol: 2e-5, atol: 2e-5 });
+    for (const [i, g] of got.entries()) {
+      await assertAllClose(g, want[i].dataSync(), { rtol: 2e-5, atol: 2e-5 });
+    }
   } finally {
     setBackend(prev);
   }
@@ -52,20 +54,28 @@ test("fusion: a reduction absorbs its elementwise producers", async () => {
 });
 
 test("fusion: relu(conv(x, w) + b) is one kernel", async () => {
-  const f = jit((a: Tensor, k: Tensor, c: Tensor) => nn.relu(conv(a, k).add(c.reshape([1, 4, 1, 1]))));
+  const f = jit((a: Tensor, k: Tensor, c: Tensor) =>
+    nn.relu(conv(a, k).add(c.reshape([1, 4, 1, 1])))
+  );
   assert.equal(kernels(f, x, w, b), 1);
   await onBoth(f, x, w, b);
 });
 
 test("fusion: the training step of sum(relu(conv + b)) stays small and matches the reference", async () => {
-  const loss = (a: Tensor, k: Tensor, c: Tensor) => np.sum(nn.relu(conv(a, k).add(c.reshape([1, 4, 1, 1]))));
+  const loss = (a: Tensor, k: Tensor, c: Tensor) =>
+    np.sum(nn.relu(conv(a, k).add(c.reshape([1, 4, 1, 1]))));
   const step = jit(grad(loss, { argnums: [0, 1, 2] }));
   assert.ok(kernels(step, x, w, b) <= 6, `kernels: ${kernels(step, x, w, b)}`);
   await onBoth((a, k, c) => step(a, k, c), x, w, b);
 });
 
 test("fusion: pad, slice, transpose and concatenate fuse as index maps", async () => {
-  const f = jit((a: Tensor) => np.concatenate([np.pad(a, 1), np.flip(np.pad(a, 1), 3)], 1).transpose([0, 2, 3, 1]).slice(":", "::2"));
+  const f = jit((a: Tensor) =>
+    np.concatenate([np.pad(a, 1), np.flip(np.pad(a, 1), 3)], 1).transpose([0, 2, 3, 1]).slice(
+      ":",
+      "::2",
+    )
+  );
   assert.equal(kernels(f, x), 1);
   await onBoth(f, x);
 });

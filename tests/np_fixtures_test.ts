@@ -8,7 +8,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { np } from "../mod.ts";
 import data from "./fixtures/np_ops.json" with { type: "json" };
-import { type ArraySpec, assertMatchesSpec, decodeArg, describe, type FixtureArg } from "./_test_utils.ts";
+import {
+  type ArraySpec,
+  assertMatchesSpec,
+  decodeArg,
+  describe,
+  type FixtureArg,
+} from "./_test_utils.ts";
 
 /** A value case: `fn(...args, kwargs?)` must equal `expected` (a list for split). */
 interface FixtureCase {

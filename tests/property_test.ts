@@ -265,7 +265,9 @@ function knownBug(id: string, what: string, stillBroken: () => string | null): v
 /** For fixedBug: non-null ("fixed") only when every case now raises cleanly. */
 function allClean(cases: BadCase[]): () => string | null {
   return () => {
-    const broken = cases.filter((c) => checkBadCase(c) !== null).map((c) => `${c.what}: ${checkBadCase(c)}`);
+    const broken = cases.filter((c) => checkBadCase(c) !== null).map((c) =>
+      `${c.what}: ${checkBadCase(c)}`
+    );
     return broken.length ? null : "all clean";
   };
 }

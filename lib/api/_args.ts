@@ -28,7 +28,11 @@ export function flattenFloat(op: string, tree: unknown): [Tensor[], TreeDef] {
     let t = asTensor(l);
     if (t.aval.weak && !isFloat(t.aval.dtype)) t = convert(t, "float32");
     if (!isFloat(t.aval.dtype)) {
-      throw new TypeError(`${op}: differentiated inputs must be float32 or float64, got ${t.aval.dtype} (shape [${t.shape.join(",")}]); cast with astype("float32")`);
+      throw new TypeError(
+        `${op}: differentiated inputs must be float32 or float64, got ${t.aval.dtype} (shape [${
+          t.shape.join(",")
+        }]); cast with astype("float32")`,
+      );
     }
     return t.aval.weak ? convert(t, t.aval.dtype) : t;
   });
@@ -45,7 +49,11 @@ export function argnumList(op: string, argnums: number | number[], nargs: number
   const list = Array.isArray(argnums) ? argnums : [argnums];
   return list.map((a) => {
     if (!Number.isInteger(a) || a < -nargs || a >= nargs) {
-      throw new RangeError(`${op}: argnums ${JSON.stringify(argnums)} is out of range for ${nargs} positional arguments`);
+      throw new RangeError(
+        `${op}: argnums ${
+          JSON.stringify(argnums)
+        } is out of range for ${nargs} positional arguments`,
+      );
     }
     return a < 0 ? a + nargs : a;
   });

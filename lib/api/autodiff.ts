@@ -28,11 +28,15 @@ export interface GradOptions {
   hasAux?: boolean;
 }
 
-
 /** Replaces tracers of the innermost jvp trace by their primals (for aux outputs). */
 function stripTop(tree: unknown): unknown {
   const [leaves, def] = treeFlatten(tree, isLeaf);
-  return unflatten(def, leaves.map((l) => (l instanceof JvpTracer && l._main.level === currentLevel() ? l.primal : asTensor(l))));
+  return unflatten(
+    def,
+    leaves.map((
+      l,
+    ) => (l instanceof JvpTracer && l._main.level === currentLevel() ? l.primal : asTensor(l))),
+  );
 }
 
 /**
@@ -45,7 +49,10 @@ function stripTop(tree: unknown): unknown {
  * if (v.item() !== 5 || g.dataSync().join() !== "2,4") throw new Error("valueAndGrad");
  * ```
  */
-export function valueAndGrad(f: AnyFunction, opts: GradOptions = {}): (...args: unknown[]) => [any, any] {
+export function valueAndGrad(
+  f: AnyFunction,
+  opts: GradOptions = {},
+): (...args: unknown[]) => [any, any] {
   const { argnums = 0, hasAux = false } = opts;
   return (...args: unknown[]) => {
     const nums = argnumList("grad", argnums, args.length);
@@ -62,12 +69,18 @@ export function valueAndGrad(f: AnyFunction, opts: GradOptions = {}): (...args: 
       const r = f(...newArgs);
       let out = r;
       if (hasAux) {
-        if (!Array.isArray(r) || r.length !== 2) throw new TypeError("grad: with hasAux the function must return [value, aux]");
+        if (!Array.isArray(r) || r.length !== 2) {
+          throw new TypeError("grad: with hasAux the function must return [value, aux]");
+        }
         out = r[0];
         aux = stripTop(r[1]);
       }
       const t = asTensor(out, "grad");
-      if (t.size !== 1 || t.ndim !== 0) throw new TypeError(`grad: the function must return a scalar (shape []), got shape [${t.shape.join(",")}]`);
+      if (t.size !== 1 || t.ndim !== 0) {
+        throw new TypeError(
+          `grad: the function must return a scalar (shape []), got shape [${t.shape.join(",")}]`,
+        );
+      }
       return [t];
     };
     const [[value], pullback] = vjpFlat(fFlat, flat.flatMap(([l]) => l));
@@ -111,7 +124,7 @@ export function vjp(f: AnyFunction, ...primals: unknown[]): [any, (ct: unknown) 
   let outDef: ReturnType<typeof flatten>[1] | undefined;
   const fFlat = (xs: Tensor[]): Tensor[] => {
     let k = 0;
-    const args = flat.map(([, d], j) => unflatten(d, xs.slice(k, (k += sizes[j]))));
+    const args = flat.map(([, d], j) => unflatten(d, xs.slice(k, k += sizes[j])));
     const [outs, def] = flatten(f(...args));
     outDef = def;
     return outs;
@@ -119,33 +132,45 @@ export function vjp(f: AnyFunction, ...primals: unknown[]): [any, (ct: unknown) 
   const [outs, pb] = vjpFlat(fFlat, flat.flatMap(([l]) => l));
   const pullback = (ct: unknown): any[] => {
     const [cts] = flatten(ct);
-    if (cts.length !== outs.length) throw new TypeError(`vjp: cotangent has ${cts.length} leaves, the output has ${outs.length}`);
+    if (cts.length !== outs.length) {
+      throw new TypeError(`vjp: cotangent has ${cts.length} leaves, the output has ${outs.length}`);
+    }
     cts.forEach((c, i) => {
-      if (c.shape.join() !== outs[i].shape.join()) throw new TypeError(`vjp: cotangent shape [${c.shape}] does not match output shape [${outs[i].shape}]`);
+      if (c.shape.join() !== outs[i].shape.join()) {
+        throw new TypeError(
+          `vjp: cotangent shape [${c.shape}] does not match output shape [${outs[i].shape}]`,
+        );
+      }
     });
     const res = pb(cts);
     let k = 0;
-    return flat.map(([, d], j) => unflatten(d, res.slice(k, (k += sizes[j]))));
+    return flat.map(([, d], j) => unflatten(d, res.slice(k, k += sizes[j])));
   };
   return [unflatten(outDef!, outs), pullback];
 }
 
 /** Forward mode: `[f(...primals), J·tangents]`. */
 export function jvp(f: AnyFunction, primals: unknown[], tangents: unknown[]): [any, any] {
-  if (primals.length !== tangents.length) throw new TypeError(`jvp: ${primals.length} primals but ${tangents.length} tangents`);
+  if (primals.length !== tangents.length) {
+    throw new TypeError(`jvp: ${primals.length} primals but ${tangents.length} tangents`);
+  }
   const flat = primals.map((p) => flattenFloat("jvp", p));
   const tflat = tangents.map((t) => flattenFloat("jvp", t)[0]);
   flat.forEach(([l], j) => {
     l.forEach((p, i) => {
       const t = tflat[j][i];
-      if (!t || t.shape.join() !== p.shape.join()) throw new TypeError(`jvp: tangent ${j} shape [${t?.shape}] does not match primal shape [${p.shape}]`);
+      if (!t || t.shape.join() !== p.shape.join()) {
+        throw new TypeError(
+          `jvp: tangent ${j} shape [${t?.shape}] does not match primal shape [${p.shape}]`,
+        );
+      }
     });
   });
   const sizes = flat.map(([l]) => l.length);
   let outDef: ReturnType<typeof flatten>[1] | undefined;
   const fFlat = (xs: Tensor[]): Tensor[] => {
     let k = 0;
-    const args = flat.map(([, d], j) => unflatten(d, xs.slice(k, (k += sizes[j]))));
+    const args = flat.map(([, d], j) => unflatten(d, xs.slice(k, k += sizes[j])));
     const [outs, def] = flatten(f(...args));
     outDef = def;
     return outs;
@@ -155,19 +180,23 @@ export function jvp(f: AnyFunction, primals: unknown[], tangents: unknown[]): [a
 }
 
 /** `[f(...primals), fJvp]` where `fJvp(...tangents)` applies the linearized function (staged once). */
-export function linearize(f: AnyFunction, ...primals: unknown[]): [any, (...tangents: unknown[]) => any] {
+export function linearize(
+  f: AnyFunction,
+  ...primals: unknown[]
+): [any, (...tangents: unknown[]) => any] {
   const flat = primals.map((p) => flattenFloat("linearize", p));
   const sizes = flat.map(([l]) => l.length);
   let outDef: ReturnType<typeof flatten>[1] | undefined;
   const fFlat = (xs: Tensor[]): Tensor[] => {
     let k = 0;
-    const args = flat.map(([, d], j) => unflatten(d, xs.slice(k, (k += sizes[j]))));
+    const args = flat.map(([, d], j) => unflatten(d, xs.slice(k, k += sizes[j])));
     const [outs, def] = flatten(f(...args));
     outDef = def;
     return outs;
   };
   const [po, lin] = linearizeFlat(fFlat, flat.flatMap(([l]) => l));
-  const fJvp = (...tangents: unknown[]) => unflatten(outDef!, evalJaxpr(lin, tangents.flatMap((t) => flattenFloat("linearize", t)[0])));
+  const fJvp = (...tangents: unknown[]) =>
+    unflatten(outDef!, evalJaxpr(lin, tangents.flatMap((t) => flattenFloat("linearize", t)[0])));
   return [unflatten(outDef!, po), fJvp];
 }
 
@@ -193,7 +222,9 @@ function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number | number[
     // differentiate with respect to one flat vector holding every input leaf
     const x = concatenate(leaves.map((l) => reshape(convert(l, dtype), [l.size])), 0);
     const g = (v: Tensor) => {
-      const parts = leaves.map((l, k) => reshape(convert(slice(v, [offs[k]], [offs[k] + l.size]), l.dtype), l.shape));
+      const parts = leaves.map((l, k) =>
+        reshape(convert(slice(v, [offs[k]], [offs[k] + l.size]), l.dtype), l.shape)
+      );
       const t = unflatten(def, parts) as unknown;
       const a = [...args];
       if (Array.isArray(argnums)) nums.forEach((i, j) => (a[i] = (t as unknown[])[j]));
@@ -215,13 +246,26 @@ function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number | number[
       outDef = yDef;
       outs = ys.map((yt, k) => {
         const yBasis = reshape(eye(yt.size, yt.size, { dtype: yt.dtype }), [yt.size, ...yt.shape]);
-        const [rows] = vmapFlat((cs) => [pb(unflatten(yDef, ys.map((o, m) => (m === k ? cs[0] : zerosOf(o)))))[0] as Tensor], [yBasis], [0], 0, yt.size);
+        const [rows] = vmapFlat(
+          (
+            cs,
+          ) => [pb(unflatten(yDef, ys.map((o, m) => (m === k ? cs[0] : zerosOf(o)))))[0] as Tensor],
+          [yBasis],
+          [0],
+          0,
+          yt.size,
+        );
         return reshape(rows, [...yt.shape, total]);
       });
     }
     const blocks = outs.map((J) => {
       const lead = J.shape.slice(0, -1);
-      const parts = leaves.map((l, k) => reshape(slice(J, [...lead.map(() => 0), offs[k]], [...lead, offs[k] + l.size]), [...lead, ...l.shape]));
+      const parts = leaves.map((l, k) =>
+        reshape(slice(J, [...lead.map(() => 0), offs[k]], [...lead, offs[k] + l.size]), [
+          ...lead,
+          ...l.shape,
+        ])
+      );
       return unflatten(def, parts);
     });
     return isLeaf(outTree) ? blocks[0] : unflatten(outDef, blocks as Tensor[]);
@@ -229,15 +273,23 @@ function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number | number[
 }
 
 /** Jacobian by forward mode: shape `[...out.shape, ...x.shape]`. */
-export function jacfwd(f: AnyFunction, opts: { argnums?: number | number[] } = {}): (...args: unknown[]) => any {
+export function jacfwd(
+  f: AnyFunction,
+  opts: { argnums?: number | number[] } = {},
+): (...args: unknown[]) => any {
   return jacobian("fwd", f, opts.argnums ?? 0);
 }
 /** Jacobian by reverse mode: shape `[...out.shape, ...x.shape]`. */
-export function jacrev(f: AnyFunction, opts: { argnums?: number | number[] } = {}): (...args: unknown[]) => any {
+export function jacrev(
+  f: AnyFunction,
+  opts: { argnums?: number | number[] } = {},
+): (...args: unknown[]) => any {
   return jacobian("rev", f, opts.argnums ?? 0);
 }
 /** Hessian of a scalar function: `jacfwd(jacrev(f))`. */
-export function hessian(f: AnyFunction, opts: { argnums?: number | number[] } = {}): (...args: unknown[]) => any {
+export function hessian(
+  f: AnyFunction,
+  opts: { argnums?: number | number[] } = {},
+): (...args: unknown[]) => any {
   return jacfwd(jacrev(f, opts), opts);
 }
-

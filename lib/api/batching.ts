@@ -24,11 +24,17 @@ export interface VmapOptions {
 
 function specLeaves(op: string, spec: AxisSpec, n: number): BDim[] {
   if (spec === null || typeof spec === "number") return Array(n).fill(spec);
-  const [leaves] = treeFlatten(spec, (x): x is number | null => x === null || typeof x === "number") as [BDim[], unknown];
-  if (leaves.length !== n) throw new TypeError(`${op}: axis spec ${JSON.stringify(spec)} has ${leaves.length} entries for ${n} arrays`);
+  const [leaves] = treeFlatten(
+    spec,
+    (x): x is number | null => x === null || typeof x === "number",
+  ) as [BDim[], unknown];
+  if (leaves.length !== n) {
+    throw new TypeError(
+      `${op}: axis spec ${JSON.stringify(spec)} has ${leaves.length} entries for ${n} arrays`,
+    );
+  }
   return leaves;
 }
-
 
 /**
  * Vectorizes `f` over a mapped axis of its arguments.
@@ -46,7 +52,9 @@ export function vmap(f: AnyFunction, opts: VmapOptions = {}): (...args: unknown[
   return (...args: unknown[]) => {
     const perArg: AxisSpec[] = Array.isArray(inAxes) ? inAxes : args.map(() => inAxes);
     if (perArg.length !== args.length) {
-      throw new TypeError(`vmap: inAxes has ${perArg.length} entries but the function got ${args.length} arguments`);
+      throw new TypeError(
+        `vmap: inAxes has ${perArg.length} entries but the function got ${args.length} arguments`,
+      );
     }
     const flat = args.map((a) => flatten(a));
     const dims: BDim[] = [];
@@ -56,14 +64,20 @@ export function vmap(f: AnyFunction, opts: VmapOptions = {}): (...args: unknown[
       });
     });
     const leaves = flat.flatMap(([l]) => l);
-    const sizes = leaves.map((l, i) => (dims[i] === null ? -1 : l.shape[dims[i]!])).filter((s) => s >= 0);
-    if (!sizes.length) throw new TypeError("vmap: at least one argument must be mapped (inAxes are all null)");
-    if (sizes.some((s) => s !== sizes[0])) throw new TypeError(`vmap: mapped axes have different sizes: ${sizes.join(", ")}`);
+    const sizes = leaves.map((l, i) => (dims[i] === null ? -1 : l.shape[dims[i]!])).filter((s) =>
+      s >= 0
+    );
+    if (!sizes.length) {
+      throw new TypeError("vmap: at least one argument must be mapped (inAxes are all null)");
+    }
+    if (sizes.some((s) => s !== sizes[0])) {
+      throw new TypeError(`vmap: mapped axes have different sizes: ${sizes.join(", ")}`);
+    }
     const outDims: BDim[] = [];
     let outDef: ReturnType<typeof flatten>[1] | undefined;
     const fFlat = (xs: Tensor[]): Tensor[] => {
       let k = 0;
-      const a = flat.map(([l, d]) => unflatten(d, xs.slice(k, (k += l.length))));
+      const a = flat.map(([l, d]) => unflatten(d, xs.slice(k, k += l.length)));
       const [outs, def] = flatten(f(...a));
       outDef = def;
       outDims.push(...specLeaves("vmap", outAxes, outs.length));

@@ -27,7 +27,6 @@ export interface CheckGradsOptions {
   seed?: number;
 }
 
-
 function rng(seed: number): () => number {
   let s = (seed * 2654435761 + 1) >>> 0;
   return () => {
@@ -57,13 +56,17 @@ function compare(what: string, got: Tensor[], want: Tensor[], atol: number, rtol
     for (let i = 0; i < a.length; i++) {
       const err = Math.abs(a[i] - b[i]) - (atol + rtol * Math.abs(b[i]));
       const nanMismatch = Number.isNaN(a[i]) !== Number.isNaN(b[i]);
-      if (nanMismatch || err > worst.err) worst = { err: nanMismatch ? Infinity : err, i, leaf, g: a[i], w: b[i] };
+      if (nanMismatch || err > worst.err) {
+        worst = { err: nanMismatch ? Infinity : err, i, leaf, g: a[i], w: b[i] };
+      }
     }
   });
   if (worst.i >= 0) {
     throw new RangeError(
       `checkGrads: ${what} mismatch at output ${worst.leaf}, flat index ${worst.i}: got ${worst.g}, expected ${worst.w} ` +
-        `(|diff| ${Math.abs(worst.g - worst.w).toExponential(3)} exceeds atol ${atol} + rtol ${rtol} * |expected|)`,
+        `(|diff| ${
+          Math.abs(worst.g - worst.w).toExponential(3)
+        } exceeds atol ${atol} + rtol ${rtol} * |expected|)`,
     );
   }
 }
@@ -82,7 +85,8 @@ function inner(xs: Tensor[], ys: Tensor[]): Tensor {
  * ```
  */
 export function checkGrads(f: AnyFunction, args: unknown[], opts: CheckGradsOptions = {}): void {
-  const { order = 1, modes = ["fwd", "rev"], eps = 1e-4, atol = 1e-5, rtol = 1e-5, seed = 0 } = opts;
+  const { order = 1, modes = ["fwd", "rev"], eps = 1e-4, atol = 1e-5, rtol = 1e-5, seed = 0 } =
+    opts;
   const r = rng(seed);
   const xs = args.map(to64);
   const flatXs = xs.map((x) => flatten(x));
@@ -107,10 +111,18 @@ export function checkGrads(f: AnyFunction, args: unknown[], opts: CheckGradsOpti
     const rhs = inner(cts.flatMap((c) => flatten(c)[0]), vs.flatMap((v) => flatten(v)[0]));
     compare("vjp inner product <ct, J v> vs <J^T ct, v>", [rhs], [lhs], atol, rtol);
     if (order > 1) {
-      checkGrads((...ys: unknown[]) => vjp(f, ...ys)[1](unflatten(outDef, us)), xs, { ...opts, order: order - 1, seed: seed + 1 });
+      checkGrads((...ys: unknown[]) => vjp(f, ...ys)[1](unflatten(outDef, us)), xs, {
+        ...opts,
+        order: order - 1,
+        seed: seed + 1,
+      });
     }
   }
   if (order > 1 && modes.includes("fwd")) {
-    checkGrads((...ys: unknown[]) => jvp(f, ys, vs)[1], xs, { ...opts, order: order - 1, seed: seed + 1 });
+    checkGrads((...ys: unknown[]) => jvp(f, ys, vs)[1], xs, {
+      ...opts,
+      order: order - 1,
+      seed: seed + 1,
+    });
   }
 }

@@ -37,17 +37,22 @@ const customJvpOp: OpDef<CustomJvpParams> = defineOp({
     const fun: FlatFn = (xs) => vmapFlat(p.fun, xs, zeros, 0, size);
     const jvp = (ps: Tensor[], ts: Tensor[]): [Tensor[], Tensor[]] => {
       const n = ps.length;
-      const outs = vmapFlat((xs) => {
-        const [a, b] = p.jvp(xs.slice(0, n), xs.slice(n));
-        return [...a, ...b];
-      }, [...ps, ...ts], [...zeros, ...zeros], 0, size);
+      const outs = vmapFlat(
+        (xs) => {
+          const [a, b] = p.jvp(xs.slice(0, n), xs.slice(n));
+          return [...a, ...b];
+        },
+        [...ps, ...ts],
+        [...zeros, ...zeros],
+        0,
+        size,
+      );
       return [outs.slice(0, outs.length / 2), outs.slice(outs.length / 2)];
     };
     const outAvals = p.outAvals.map((a) => ({ ...a, shape: [size, ...a.shape] }));
     return [bind(customJvpOp, moved, { fun, jvp, outAvals }), outAvals.map((): BDim => 0)];
   },
 });
-
 
 function outAvalsOf(fun: FlatFn, args: Tensor[]): Aval[] {
   return traceToJaxpr(fun, args.map((a) => a.aval)).outAvals;
@@ -66,13 +71,16 @@ function outAvalsOf(fun: FlatFn, args: Tensor[]): Aval[] {
  * if (Math.abs(grad(softplus)(0).item() as number - 0.5) > 1e-6) throw new Error("customJvp");
  * ```
  */
-export function customJvp(f: AnyFunction, rules: { jvp: (primals: any[], tangents: any[]) => [any, any] }): AnyFunction {
+export function customJvp(
+  f: AnyFunction,
+  rules: { jvp: (primals: any[], tangents: any[]) => [any, any] },
+): AnyFunction {
   return (...args: unknown[]) => {
     const flat = args.map((a) => flatten(a));
     const sizes = flat.map(([l]) => l.length);
     const split = (xs: Tensor[]) => {
       let k = 0;
-      return flat.map(([, d], j) => unflatten(d, xs.slice(k, (k += sizes[j]))));
+      return flat.map(([, d], j) => unflatten(d, xs.slice(k, k += sizes[j])));
     };
     let outDef: ReturnType<typeof flatten>[1] | undefined;
     const fun: FlatFn = (xs) => {
@@ -103,18 +111,28 @@ const customLinOp: OpDef<CustomLinParams> = defineOp({
   kind: "higher",
   abstractEval: (_a, p) => p.outAvals,
   impl: () => {
-    throw new TypeError("customVjp: forward-mode differentiation (jvp) of a customVjp function is not supported; use reverse mode (grad/vjp)");
+    throw new TypeError(
+      "customVjp: forward-mode differentiation (jvp) of a customVjp function is not supported; use reverse mode (grad/vjp)",
+    );
   },
   evalImpl: () => {
-    throw new TypeError("customVjp: forward-mode differentiation (jvp) of a customVjp function is not supported; use reverse mode (grad/vjp)");
+    throw new TypeError(
+      "customVjp: forward-mode differentiation (jvp) of a customVjp function is not supported; use reverse mode (grad/vjp)",
+    );
   },
   jvp: () => {
-    throw new TypeError("customVjp: forward-mode differentiation of a customVjp function is not supported");
+    throw new TypeError(
+      "customVjp: forward-mode differentiation of a customVjp function is not supported",
+    );
   },
   vmap: () => {
     throw new TypeError("customVjp: vmap of the linearized function is not supported");
   },
-  transpose: (cts, args, p) => [...args.slice(0, p.nRes).map(() => null), ...p.bwd(args.slice(0, p.nRes) as Tensor[], cts)],
+  transpose: (
+    cts,
+    args,
+    p,
+  ) => [...args.slice(0, p.nRes).map(() => null), ...p.bwd(args.slice(0, p.nRes) as Tensor[], cts)],
 });
 
 interface CustomVjpParams {
@@ -139,9 +157,16 @@ const customVjpOp: OpDef<CustomVjpParams> = defineOp({
     const tensors = resLeaves.filter((l): l is Tensor => l instanceof Tensor);
     const bwd = (vals: Tensor[], cts: Tensor[]) => {
       let k = 0;
-      return p.bwd(treeUnflatten(resDef, resLeaves.map((l) => (l instanceof Tensor ? vals[k++] : l))), cts);
+      return p.bwd(
+        treeUnflatten(resDef, resLeaves.map((l) => (l instanceof Tensor ? vals[k++] : l))),
+        cts,
+      );
     };
-    const tOut = bind(customLinOp, [...tensors, ...ts], { nRes: tensors.length, bwd, outAvals: p.outAvals });
+    const tOut = bind(customLinOp, [...tensors, ...ts], {
+      nRes: tensors.length,
+      bwd,
+      outAvals: p.outAvals,
+    });
     return [outs, tOut];
   },
   vmap: (args, bdims, p, size) => {
@@ -165,13 +190,16 @@ const customVjpOp: OpDef<CustomVjpParams> = defineOp({
  * if (grad((x) => clipGrad(x).mul(5))(1).item() !== 1) throw new Error("customVjp");
  * ```
  */
-export function customVjp(f: AnyFunction, rules: { fwd: (...args: any[]) => [any, unknown]; bwd: (res: any, ct: any) => any[] }): AnyFunction {
+export function customVjp(
+  f: AnyFunction,
+  rules: { fwd: (...args: any[]) => [any, unknown]; bwd: (res: any, ct: any) => any[] },
+): AnyFunction {
   return (...args: unknown[]) => {
     const flat = args.map((a) => flatten(a));
     const sizes = flat.map(([l]) => l.length);
     const split = (xs: Tensor[]) => {
       let k = 0;
-      return flat.map(([, d], j) => unflatten(d, xs.slice(k, (k += sizes[j]))));
+      return flat.map(([, d], j) => unflatten(d, xs.slice(k, k += sizes[j])));
     };
     let outDef: ReturnType<typeof flatten>[1] | undefined;
     const fun: FlatFn = (xs) => {
@@ -186,7 +214,11 @@ export function customVjp(f: AnyFunction, rules: { fwd: (...args: any[]) => [any
     const bwd = (res: unknown, cts: Tensor[]): Tensor[] => {
       const r = rules.bwd(res, unflatten(outDef!, cts));
       if (!Array.isArray(r) || r.length !== args.length) {
-        throw new TypeError(`customVjp: bwd must return an array with one cotangent per argument (${args.length}), got ${Array.isArray(r) ? r.length : typeof r}`);
+        throw new TypeError(
+          `customVjp: bwd must return an array with one cotangent per argument (${args.length}), got ${
+            Array.isArray(r) ? r.length : typeof r
+          }`,
+        );
       }
       return r.flatMap((c) => flatten(c)[0]);
     };
@@ -195,4 +227,3 @@ export function customVjp(f: AnyFunction, rules: { fwd: (...args: any[]) => [any
     return unflatten(outDef!, bind(customVjpOp, leaves, { fun, fwd, bwd, outAvals }));
   };
 }
-

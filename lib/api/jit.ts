@@ -14,7 +14,6 @@ import { hoistConsts, jitOp } from "../transforms/jit.ts";
 import { type TreeDef, treeDefKey } from "../tree.ts";
 import { argnumList, flatten, unflatten } from "./_args.ts";
 
-
 /** Options of `jit`. */
 export interface JitOptions {
   /** Positional arguments treated as compile-time constants (part of the cache key). */
@@ -110,9 +109,13 @@ let nextIdentity = 0;
 
 /** Static arguments: plain data by value, functions and other objects by identity. */
 function staticKey(v: unknown): string {
-  if (typeof v === "function" || (typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype)) {
+  if (
+    typeof v === "function" ||
+    (typeof v === "object" && v !== null && !Array.isArray(v) &&
+      Object.getPrototypeOf(v) !== Object.prototype)
+  ) {
     let id = identities.get(v as object);
-    if (id === undefined) identities.set(v as object, (id = nextIdentity++));
+    if (id === undefined) identities.set(v as object, id = nextIdentity++);
     return `#${id}`;
   }
   try {
@@ -135,6 +138,9 @@ function staticKey(v: unknown): string {
 export function makeJaxpr(f: AnyFunction): (...args: unknown[]) => Jaxpr {
   return (...args: unknown[]) => {
     const [leaves, def] = flatten(args);
-    return traceToJaxpr((xs) => flatten(f(...(unflatten(def, xs) as unknown[])))[0], leaves.map((l) => l.aval));
+    return traceToJaxpr(
+      (xs) => flatten(f(...(unflatten(def, xs) as unknown[])))[0],
+      leaves.map((l) => l.aval),
+    );
   };
 }

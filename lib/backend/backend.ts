@@ -38,7 +38,11 @@ export function registerBackend(b: Backend): void {
 export function setBackendImpl(name: string): void {
   const b = backends.get(name);
   if (!b) {
-    throw new RangeError(`setBackend: unknown backend ${JSON.stringify(name)}; available: ${[...backends.keys()].join(", ")}`);
+    throw new RangeError(
+      `setBackend: unknown backend ${JSON.stringify(name)}; available: ${
+        [...backends.keys()].join(", ")
+      }`,
+    );
   }
   current = b;
 }

@@ -18,10 +18,16 @@ import { convF32 } from "./cpu_conv.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 
 /** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
-const fastImpls = new Map<string, (inputs: HostArray[], params: unknown, outAvals: Aval[]) => TypedArray[] | null>();
+const fastImpls = new Map<
+  string,
+  (inputs: HostArray[], params: unknown, outAvals: Aval[]) => TypedArray[] | null
+>();
 
 /** Registers a fast implementation for op `name`; returning null falls back to the reference. */
-export function registerFastImpl(name: string, f: (inputs: HostArray[], params: unknown, outAvals: Aval[]) => TypedArray[] | null): void {
+export function registerFastImpl(
+  name: string,
+  f: (inputs: HostArray[], params: unknown, outAvals: Aval[]) => TypedArray[] | null,
+): void {
   fastImpls.set(name, f);
 }
 
@@ -30,7 +36,9 @@ function runOp(op: OpDef, params: unknown, inputs: HostArray[], outAvals: Aval[]
   const r = fast ? fast(inputs, params, outAvals) : null;
   if (r) return r;
   if (op.evalImpl) {
-    const args = inputs.map((h) => new ArrayValue(h.data, { shape: h.shape, dtype: h.dtype, weak: false }, cpuBackend));
+    const args = inputs.map((h) =>
+      new ArrayValue(h.data, { shape: h.shape, dtype: h.dtype, weak: false }, cpuBackend)
+    );
     return op.evalImpl(args, params).map((t) => t.dataSync());
   }
   return op.impl(inputs, params, outAvals);
@@ -54,17 +62,26 @@ export const cpuBackend: Backend = {
   },
   execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[] {
     const host = inputs.map((x) => ({
-      data: (x.backend.name === "cpu" || x.backend.name === "reference" ? x.buffer : x.backend.readSync(x.buffer, x.aval)) as TypedArray,
+      data:
+        (x.backend.name === "cpu" || x.backend.name === "reference"
+          ? x.buffer
+          : x.backend.readSync(x.buffer, x.aval)) as TypedArray,
       shape: x.aval.shape,
       dtype: x.aval.dtype,
     }));
-    if (!COMPILED.has(op.kind) || op.name === "argmax" || op.name === "argmin") return runOp(op, params, host, outAvals);
-    const key = `${op.name}|${JSON.stringify(params)}|${inputs.map((x) => `${x.aval.dtype}${x.aval.shape}`).join(";")}`;
+    if (!COMPILED.has(op.kind) || op.name === "argmax" || op.name === "argmin") {
+      return runOp(op, params, host, outAvals);
+    }
+    const key = `${op.name}|${JSON.stringify(params)}|${
+      inputs.map((x) => `${x.aval.dtype}${x.aval.shape}`).join(";")
+    }`;
     let cp = eagerCache.get(key);
     if (!cp) {
       const ins = inputs.map((x) => new Var({ ...x.aval, weak: false }));
       const outs = outAvals.map((a) => new Var(a));
-      cp = compilePlan(lowerJaxpr(new Jaxpr([], [], ins, [{ op, inputs: ins, params, outs }], outs)));
+      cp = compilePlan(
+        lowerJaxpr(new Jaxpr([], [], ins, [{ op, inputs: ins, params, outs }], outs)),
+      );
       eagerCache.set(key, cp);
     }
     return runPlan(cp, host.map((h) => h.data), runOp);
@@ -76,18 +93,26 @@ const programs = new WeakMap<Jaxpr, CompiledPlan>();
 /** The compiled plan of a jaxpr (constants become leading inputs). */
 function compiled(j: Jaxpr): CompiledPlan {
   let cp = programs.get(j);
-  if (!cp) programs.set(j, (cp = compilePlan(lowerJaxpr(j.constVars.length ? hoistConsts(j) : j))));
+  if (!cp) programs.set(j, cp = compilePlan(lowerJaxpr(j.constVars.length ? hoistConsts(j) : j)));
   return cp;
 }
 
 setProgramRunner((jaxpr, args) => {
   const all = [...jaxpr.consts, ...args];
-  const onHost = all.every((a) => a instanceof ArrayValue && (a.backend.name === "cpu" || a.backend.name === "reference"));
+  const onHost = all.every((a) =>
+    a instanceof ArrayValue && (a.backend.name === "cpu" || a.backend.name === "reference")
+  );
   if (getBackend() !== cpuBackend || !onHost) return evalJaxpr(jaxpr, args);
-  const outs = runPlan(compiled(jaxpr), all.map((a) => (a as ArrayValue).buffer as TypedArray), runOp);
+  const outs = runPlan(
+    compiled(jaxpr),
+    all.map((a) => (a as ArrayValue).buffer as TypedArray),
+    runOp,
+  );
   return outs.map((o, i) => new ArrayValue(o, jaxpr.outAvals[i], cpuBackend));
 });
-setProgramDescriber((j) => (getBackend() === cpuBackend ? describePlan(compiled(j).plan) : j.toString()));
+setProgramDescriber((
+  j,
+) => (getBackend() === cpuBackend ? describePlan(compiled(j).plan) : j.toString()));
 
 registerBackend(cpuBackend);
 setBackendImpl("cpu");

@@ -28,7 +28,13 @@ export function startPool(): Promise<void> {
 let mem: WebAssembly.Memory | undefined;
 
 /** For every (tap, output position): the lhs spatial offset read, or -1 for padding/holes. */
-function offsetTable(X: number[], K: number[], Y: number[], p: ConvParams, lhsStrides: number[]): Int32Array {
+function offsetTable(
+  X: number[],
+  K: number[],
+  Y: number[],
+  p: ConvParams,
+  lhsStrides: number[],
+): Int32Array {
   const nd = K.length;
   const nT = sizeOf(K), nY = sizeOf(Y);
   const table = new Int32Array(nT * nY);
@@ -44,17 +50,38 @@ function offsetTable(X: number[], K: number[], Y: number[], p: ConvParams, lhsSt
         else off += (q / dl) * lhsStrides[d];
       }
       table[ti * nY + yi] = off;
-      for (let d = nd - 1; d >= 0; d--) if (++y[d] < Y[d]) break; else y[d] = 0;
+      for (let d = nd - 1; d >= 0; d--) {
+        if (++y[d] < Y[d]) break;
+        else y[d] = 0;
+      }
     }
-    for (let d = nd - 1; d >= 0; d--) if (++t[d] < K[d]) break; else t[d] = 0;
+    for (let d = nd - 1; d >= 0; d--) {
+      if (++t[d] < K[d]) break;
+      else t[d] = 0;
+    }
   }
   return table;
 }
 
 interface ConvPlan {
-  N: number; I: number; G: number; Og: number; nT: number; nY: number; Kg: number; cols: number;
-  table: Int32Array; tapOff: Int32Array; outOff: Int32Array;
-  xN: number; xC: number; wO: number; wI: number; oN: number; oC: number; size: number;
+  N: number;
+  I: number;
+  G: number;
+  Og: number;
+  nT: number;
+  nY: number;
+  Kg: number;
+  cols: number;
+  table: Int32Array;
+  tapOff: Int32Array;
+  outOff: Int32Array;
+  xN: number;
+  xC: number;
+  wO: number;
+  wI: number;
+  oN: number;
+  oC: number;
+  size: number;
 }
 
 const plans = new WeakMap<ConvParams, Map<string, ConvPlan>>();
@@ -65,16 +92,24 @@ function counterOffsets(dims: number[], strides: number[]): Int32Array {
     let off = 0;
     for (let d = 0; d < dims.length; d++) off += ix[d] * strides[d];
     out[i] = off;
-    for (let d = dims.length - 1; d >= 0; d--) if (++ix[d] < dims[d]) break; else ix[d] = 0;
+    for (let d = dims.length - 1; d >= 0; d--) {
+      if (++ix[d] < dims[d]) break;
+      else ix[d] = 0;
+    }
   }
   return out;
 }
 
 const plansByText = new Map<string, ConvPlan>();
 
-function planFor(lhsShape: number[], rhsShape: number[], outShape: number[], p: ConvParams): ConvPlan {
+function planFor(
+  lhsShape: number[],
+  rhsShape: number[],
+  outShape: number[],
+  p: ConvParams,
+): ConvPlan {
   let m = plans.get(p);
-  if (!m) plans.set(p, (m = new Map()));
+  if (!m) plans.set(p, m = new Map());
   const key = `${lhsShape}|${rhsShape}`;
   let plan = m.get(key);
   if (plan) return plan;
@@ -93,11 +128,23 @@ function planFor(lhsShape: number[], rhsShape: number[], outShape: number[], p: 
   const sL = stridesOf(lhsShape), sR = stridesOf(rhsShape), sO = stridesOf(outShape);
   const G = p.featureGroupCount, nT = sizeOf(K), nY = sizeOf(Y);
   plan = {
-    N, I, G, Og: O / G, nT, nY, Kg: I * nT, cols: N * nY,
+    N,
+    I,
+    G,
+    Og: O / G,
+    nT,
+    nY,
+    Kg: I * nT,
+    cols: N * nY,
     table: offsetTable(X, K, Y, p, ls.slice(2).map((a) => sL[a])),
     tapOff: counterOffsets(K, rs.slice(2).map((a) => sR[a])),
     outOff: counterOffsets(Y, os.slice(2).map((a) => sO[a])),
-    xN: sL[ls[0]], xC: sL[ls[1]], wO: sR[rs[0]], wI: sR[rs[1]], oN: sO[os[0]], oC: sO[os[1]],
+    xN: sL[ls[0]],
+    xC: sL[ls[1]],
+    wO: sR[rs[0]],
+    wI: sR[rs[1]],
+    oN: sO[os[0]],
+    oC: sO[os[1]],
     size: sizeOf(outShape),
   };
   m.set(key, plan);
@@ -107,7 +154,12 @@ function planFor(lhsShape: number[], rhsShape: number[], outShape: number[], p: 
 }
 
 /** Float32 convolution, or null when this path does not apply (then the reference runs). */
-export function convF32(lhs: HostArray, rhs: HostArray, p: ConvParams, out: Aval): Float32Array | null {
+export function convF32(
+  lhs: HostArray,
+  rhs: HostArray,
+  p: ConvParams,
+  out: Aval,
+): Float32Array | null {
   if (lhs.dtype !== "float32" || p.batchGroupCount !== 1) return null;
   // NOTE: im2col stores padding and dilation holes as zeros; a non-finite kernel tap times such a
   // zero would be NaN where the exact convolution has no term, so those kernels take the exact path.
@@ -140,7 +192,16 @@ export function convF32(lhs: HostArray, rhs: HostArray, p: ConvParams, out: Aval
   return res;
 }
 
-function convGemm(x: ArrayLike<number>, w: ArrayLike<number>, q: ConvPlan, res: Float32Array, m: WebAssembly.Memory, base: number, p0: WorkerPool | undefined, work: number): void {
+function convGemm(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  q: ConvPlan,
+  res: Float32Array,
+  m: WebAssembly.Memory,
+  base: number,
+  p0: WorkerPool | undefined,
+  work: number,
+): void {
   const { N, I, G, Og, nT, nY, Kg, cols, table, tapOff, outOff } = q;
   const align = (v: number) => Math.ceil(v / 64) * 64;
   const offW = base, offP = offW + align(4 * Og * Kg), offC = offP + align(4 * Kg * cols);
@@ -168,7 +229,20 @@ function convGemm(x: ArrayLike<number>, w: ArrayLike<number>, q: ConvPlan, res: 
         }
       }
     }
-    const args = { m: Og, n: cols, k: Kg, a: offW, rsA: Kg, csA: 1, b: offP, rsB: cols, csB: 1, c: offC, ldc: cols, accumulate: false };
+    const args = {
+      m: Og,
+      n: cols,
+      k: Kg,
+      a: offW,
+      rsA: Kg,
+      csA: 1,
+      b: offP,
+      rsB: cols,
+      csB: 1,
+      c: offC,
+      ldc: cols,
+      accumulate: false,
+    };
     if (p0) parallelSgemmSync(p0, args);
     else sgemmInto(m, { ...args, work });
     const fc = new Float32Array(m.buffer);

@@ -2,14 +2,12 @@
 // flat-array kernel rearrangements used by the conv gradient rules. Obviously-correct rather
 // than fast: every output element is one float64 sum in a fixed order.
 
+import { convOutputShape, type ConvParams, dilateDim } from "../ops/conv_params.ts";
 import {
-  type ConvParams,
-  convOutputShape,
-  dilateDim,
   type GroupMove,
   groupMoveShape,
   type LhsGradRhsTransform,
-} from "../ops/conv_params.ts";
+} from "../ops/conv_grad_params.ts";
 
 function size(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -85,7 +83,9 @@ export function convGeneralDilatedRef(
 
   const { lhs: ls, rhs: rs, out: os } = p.dimensionNumbers;
   const n = ls.length - 2;
-  const lSt = rowMajorStrides(lhsShape), rSt = rowMajorStrides(rhsShape), oSt = rowMajorStrides(outShape);
+  const lSt = rowMajorStrides(lhsShape),
+    rSt = rowMajorStrides(rhsShape),
+    oSt = rowMajorStrides(outShape);
   const N = lhsShape[ls[0]], O = rhsShape[rs[0]], I = rhsShape[rs[1]];
   const G = p.featureGroupCount, B = p.batchGroupCount;
   const outN = N / B, oPerF = O / G, oPerB = O / B;
@@ -104,7 +104,8 @@ export function convGeneralDilatedRef(
       let off = 0;
       for (let d = 0; d < n && off >= 0; d++) {
         const dl = p.lhsDilation[d];
-        const q = yIdx[yc][d] * p.windowStrides[d] + kIdx[kc][d] * p.rhsDilation[d] - p.padding[d][0];
+        const q = yIdx[yc][d] * p.windowStrides[d] + kIdx[kc][d] * p.rhsDilation[d] -
+          p.padding[d][0];
         off = q < 0 || q >= Xd[d] || q % dl !== 0 ? -1 : off + (q / dl) * lSt[ls[2 + d]];
       }
       lOff[yc * nk + kc] = off;
@@ -158,7 +159,7 @@ function gather(
 }
 
 /**
- * Applies a `GroupMove` (see conv_params.ts) to a row-major Float64Array:
+ * Applies a `GroupMove` (see conv_grad_params.ts) to a row-major Float64Array:
  * `out[.., a, .., g*S[into] + j, ..] = in[.., g*(S[from]/groups) + a, .., j, ..]`.
  *
  * @param data Row-major data.

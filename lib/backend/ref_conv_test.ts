@@ -7,14 +7,18 @@ import assert from "node:assert/strict";
 import data from "../../tests/fixtures/conv_cases.json" with { type: "json" };
 import {
   type ConvOptions,
-  type ConvParams,
-  convLhsGradParams,
   convOutputShape,
-  convRhsGradParams,
+  type ConvParams,
   type Padding,
   resolveConvParams,
 } from "../ops/conv_params.ts";
-import { applyGroupMove, applyLhsGradRhsTransform, convGeneralDilatedRef, reverseAxes } from "./ref_conv.ts";
+import { convLhsGradParams, convRhsGradParams } from "../ops/conv_grad_params.ts";
+import {
+  applyGroupMove,
+  applyLhsGradRhsTransform,
+  convGeneralDilatedRef,
+  reverseAxes,
+} from "./ref_conv.ts";
 
 interface FixtureCase {
   name: string;
@@ -39,7 +43,9 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i], e = expected[i];
-    if (!(Math.abs(a - e) <= 1e-9 * Math.max(1, Math.abs(e)))) assert.fail(`${what}[${i}]: got ${a}, expected ${e}`);
+    if (!(Math.abs(a - e) <= 1e-9 * Math.max(1, Math.abs(e)))) {
+      assert.fail(`${what}[${i}]: got ${a}, expected ${e}`);
+    }
   }
 }
 
@@ -98,7 +104,13 @@ describe("convGeneralDilatedRef matches the NumPy fixtures", () => {
       const p = paramsOf(c);
       assert.deepEqual(p.padding, c.resolvedPadding);
       assert.deepEqual(convOutputShape(c.lhsShape, c.rhsShape, p), c.outShape);
-      const r = convGeneralDilatedRef(new Float64Array(c.lhs), c.lhsShape, new Float64Array(c.rhs), c.rhsShape, p);
+      const r = convGeneralDilatedRef(
+        new Float64Array(c.lhs),
+        c.lhsShape,
+        new Float64Array(c.rhs),
+        c.rhsShape,
+        p,
+      );
       assert.deepEqual(r.shape, c.outShape);
       assertClose(r.data, c.out, c.name);
     });
@@ -137,8 +149,14 @@ describe("transpose rules satisfy <conv(x, w), g> = <x, dx> = <w, dw> on every f
       const dl = lhsGradByRule(c, p, g);
       const dr = rhsGradByRule(c, p, g);
       const tol = 1e-9 * Math.max(1, Math.abs(ip));
-      assert.ok(Math.abs((dl ? dot(c.lhs, dl) : 0) - ip) <= tol, `lhs: ${dl && dot(c.lhs, dl)} vs ${ip}`);
-      assert.ok(Math.abs((dr ? dot(c.rhs, dr) : 0) - ip) <= tol, `rhs: ${dr && dot(c.rhs, dr)} vs ${ip}`);
+      assert.ok(
+        Math.abs((dl ? dot(c.lhs, dl) : 0) - ip) <= tol,
+        `lhs: ${dl && dot(c.lhs, dl)} vs ${ip}`,
+      );
+      assert.ok(
+        Math.abs((dr ? dot(c.rhs, dr) : 0) - ip) <= tol,
+        `rhs: ${dr && dot(c.rhs, dr)} vs ${ip}`,
+      );
     });
   }
 });
@@ -147,9 +165,17 @@ describe("gradient rule shapes", () => {
   test("grouped lhs gradient moves the group factor from O into I", () => {
     const p = resolveConvParams([1, 6, 5], [4, 3, 3], [1], "VALID", { featureGroupCount: 2 });
     const plan = convLhsGradParams([1, 6, 5], [4, 3, 3], p);
-    assert.deepEqual(plan.rhsTransform, { groupMove: { groups: 2, fromAxis: 0, intoAxis: 1 }, reverseAxes: [2], shape: [2, 6, 3] });
+    assert.deepEqual(plan.rhsTransform, {
+      groupMove: { groups: 2, fromAxis: 0, intoAxis: 1 },
+      reverseAxes: [2],
+      shape: [2, 6, 3],
+    });
     assert.equal(plan.params.featureGroupCount, 2);
-    assert.deepEqual(plan.params.dimensionNumbers, { lhs: [0, 1, 2], rhs: [1, 0, 2], out: [0, 1, 2] });
+    assert.deepEqual(plan.params.dimensionNumbers, {
+      lhs: [0, 1, 2],
+      rhs: [1, 0, 2],
+      out: [0, 1, 2],
+    });
     assert.equal(plan.outTransform.groupMove, null);
   });
   test("batch-grouped lhs gradient regroups the result", () => {
@@ -160,13 +186,20 @@ describe("gradient rule shapes", () => {
     assert.equal(plan.params.batchGroupCount, 1);
   });
   test("grouped rhs gradient uses batch groups", () => {
-    const p = resolveConvParams([1, 6, 5], [4, 3, 3], [2], [[1, 0]], { featureGroupCount: 2, rhsDilation: [2] });
+    const p = resolveConvParams([1, 6, 5], [4, 3, 3], [2], [[1, 0]], {
+      featureGroupCount: 2,
+      rhsDilation: [2],
+    });
     const plan = convRhsGradParams([1, 6, 5], [4, 3, 3], p);
     assert.equal(plan.params.batchGroupCount, 2);
     assert.equal(plan.params.featureGroupCount, 1);
     assert.deepEqual(plan.params.windowStrides, [2]);
     assert.deepEqual(plan.params.rhsDilation, [2]);
-    assert.deepEqual(plan.params.dimensionNumbers, { lhs: [1, 0, 2], rhs: [1, 0, 2], out: [1, 0, 2] });
+    assert.deepEqual(plan.params.dimensionNumbers, {
+      lhs: [1, 0, 2],
+      rhs: [1, 0, 2],
+      out: [1, 0, 2],
+    });
     // Y = floor((1 + 5 - 5) / 2) + 1 = 1, Y~ = 1: hi = 1 - 5 + (5 - 1 - 1) = -1
     assert.deepEqual(plan.params.padding, [[1, -1]]);
   });
@@ -176,19 +209,39 @@ describe("gradient rule shapes", () => {
     assert.equal(convLhsGradParams([1, 1, 2], [1, 1, 3], p).isZero, true);
   });
   test("flat helpers", () => {
-    const m = applyGroupMove(Float64Array.from({ length: 12 }, (_, i) => i), [6, 2], { groups: 3, fromAxis: 0, intoAxis: 1 });
+    const m = applyGroupMove(Float64Array.from({ length: 12 }, (_, i) => i), [6, 2], {
+      groups: 3,
+      fromAxis: 0,
+      intoAxis: 1,
+    });
     assert.deepEqual(m.shape, [2, 6]);
     // out[a, g*2 + j] = in[g*2 + a, j]
     assert.deepEqual([...m.data], [0, 1, 4, 5, 8, 9, 2, 3, 6, 7, 10, 11]);
-    assert.deepEqual([...reverseAxes(Float64Array.from([1, 2, 3, 4, 5, 6]), [2, 3], [1])], [3, 2, 1, 6, 5, 4]);
+    assert.deepEqual([...reverseAxes(Float64Array.from([1, 2, 3, 4, 5, 6]), [2, 3], [1])], [
+      3,
+      2,
+      1,
+      6,
+      5,
+      4,
+    ]);
   });
 });
 
 describe("NaN locality", () => {
-  const run = (x: number[], w: number[], pad: [number, number][], opts: ConvOptions = {}, s = [1]) => {
+  const run = (
+    x: number[],
+    w: number[],
+    pad: [number, number][],
+    opts: ConvOptions = {},
+    s = [1],
+  ) => {
     const lhsShape = [1, 1, x.length], rhsShape = [1, 1, w.length];
     const p = resolveConvParams(lhsShape, rhsShape, s, pad, opts);
-    return [...convGeneralDilatedRef(Float64Array.from(x), lhsShape, Float64Array.from(w), rhsShape, p).data];
+    return [
+      ...convGeneralDilatedRef(Float64Array.from(x), lhsShape, Float64Array.from(w), rhsShape, p)
+        .data,
+    ];
   };
   const nanMask = (v: number[]) => v.map((e) => Number.isNaN(e));
   test("NaN in lhs reaches only the windows that read it", () => {
@@ -204,13 +257,23 @@ describe("NaN locality", () => {
     assert.deepEqual(nanMask(y), [false, true, false, true]);
   });
   test("NaN skipped by the stride or cropped by negative padding does not appear", () => {
-    assert.deepEqual(nanMask(run([1, NaN, 2, 3, 4], [2], [[0, 0]], {}, [2])), [false, false, false]);
+    assert.deepEqual(nanMask(run([1, NaN, 2, 3, 4], [2], [[0, 0]], {}, [2])), [
+      false,
+      false,
+      false,
+    ]);
     assert.deepEqual(nanMask(run([NaN, 1, 2, 3], [1, 1], [[-1, 0]])), [false, false]);
   });
   test("NaN kernel tap between dilated taps only hits reads", () => {
     // rhsDilation 2: tap 1 reads q = y + 2 - 1 for pads (1, 0); X = 3, Y = 2; y = 0 reads x = 1, y = 1 reads x = 2
-    assert.deepEqual(nanMask(run([1, 2, 3], [1, NaN], [[1, 0]], { rhsDilation: [2] })), [true, true]);
+    assert.deepEqual(nanMask(run([1, 2, 3], [1, NaN], [[1, 0]], { rhsDilation: [2] })), [
+      true,
+      true,
+    ]);
     // tap 0 reads x = y - 1: y = 0 reads padding only for the NaN tap
-    assert.deepEqual(nanMask(run([1, 2, 3], [NaN, 1], [[1, 0]], { rhsDilation: [2] })), [false, true]);
+    assert.deepEqual(nanMask(run([1, 2, 3], [NaN, 1], [[1, 0]], { rhsDilation: [2] })), [
+      false,
+      true,
+    ]);
   });
 });

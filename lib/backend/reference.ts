@@ -24,7 +24,10 @@ export const referenceBackend: Backend = {
   },
   execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[] {
     const host = inputs.map((x) => ({
-      data: (x.backend === referenceBackend ? x.buffer : x.backend.readSync(x.buffer, x.aval)) as TypedArray,
+      data:
+        (x.backend === referenceBackend
+          ? x.buffer
+          : x.backend.readSync(x.buffer, x.aval)) as TypedArray,
       shape: x.aval.shape,
       dtype: x.aval.dtype,
     }));

@@ -9,7 +9,7 @@ import type { Aval } from "../ops/_define.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 import { sizeOf } from "../shape.ts";
 import type { Node } from "./fuse.ts";
-import { type Expr, iadd, type Idx, idiv, imod, imul, ivar, lit } from "./kernel.ts";
+import { type Expr, iadd, idiv, type Idx, imod, imul, ivar, lit } from "./kernel.ts";
 
 /** Multiply-adds of a convolution (for choosing between this kernel and the GEMM path). */
 export function convMacs(_lhs: Aval, rhs: Aval, out: Aval, p: ConvParams): number {
@@ -17,7 +17,12 @@ export function convMacs(_lhs: Aval, rhs: Aval, out: Aval, p: ConvParams): numbe
 }
 
 /** The body and reduction extents of a convolution computed per output element. */
-export function convReduceBody(lhs: Node, rhs: Node, p: ConvParams, out: Aval): { body: Expr; shape: number[] } {
+export function convReduceBody(
+  lhs: Node,
+  rhs: Node,
+  p: ConvParams,
+  out: Aval,
+): { body: Expr; shape: number[] } {
   const { lhs: ls, rhs: rs, out: os } = p.dimensionNumbers;
   const nd = ls.length - 2;
   const L = lhs.aval.shape, R = rhs.aval.shape;
@@ -37,7 +42,10 @@ export function convReduceBody(lhs: Node, rhs: Node, p: ConvParams, out: Aval): 
   lIdx[ls[1]] = c;
   for (let d = 0; d < nd; d++) {
     const y = oVars[os[2 + d]];
-    const q = iadd(iadd(imul(y, p.windowStrides[d]), imul(taps[d], p.rhsDilation[d])), -p.padding[d][0]);
+    const q = iadd(
+      iadd(imul(y, p.windowStrides[d]), imul(taps[d], p.rhsDilation[d])),
+      -p.padding[d][0],
+    );
     const dl = p.lhsDilation[d];
     const X = L[ls[2 + d]];
     const x = idiv(q, dl);
@@ -52,7 +60,16 @@ export function convReduceBody(lhs: Node, rhs: Node, p: ConvParams, out: Aval): 
   rIdx[rs[1]] = i;
   taps.forEach((t, d) => (rIdx[rs[2 + d]] = t));
   const prod: Expr = { k: "alu", op: "mul", args: [lhs.at(lIdx), rhs.at(rIdx)], dtype: out.dtype };
-  const cond = conds.length ? conds.reduce((a, b) => ({ k: "alu", op: "land", args: [a, b], dtype: "bool" })) : null;
-  const body: Expr = cond ? { k: "alu", op: "select", args: [cond, prod, { k: "const", v: 0, dtype: out.dtype }], dtype: out.dtype } : prod;
+  const cond = conds.length
+    ? conds.reduce((a, b) => ({ k: "alu", op: "land", args: [a, b], dtype: "bool" }))
+    : null;
+  const body: Expr = cond
+    ? {
+      k: "alu",
+      op: "select",
+      args: [cond, prod, { k: "const", v: 0, dtype: out.dtype }],
+      dtype: out.dtype,
+    }
+    : prod;
   return { body, shape: [I, ...rs.slice(2).map((a) => R[a])] };
 }

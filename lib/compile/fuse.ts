@@ -7,7 +7,17 @@
  * @module
  */
 import type { Aval, OpDef } from "../ops/_define.ts";
-import { type Expr, flatIndex, iadd, type Idx, idiv, imod, imul, lit, unflatIndex } from "./kernel.ts";
+import {
+  type Expr,
+  flatIndex,
+  iadd,
+  idiv,
+  type Idx,
+  imod,
+  imul,
+  lit,
+  unflatIndex,
+} from "./kernel.ts";
 
 /** A value that can be evaluated at any index inside a kernel. */
 export interface Node {
@@ -50,10 +60,20 @@ function andAll(conds: Expr[]): Expr | null {
 }
 
 /** Movement primitives as index rewrites; returns null for ops that are not movement. */
-export function movementNode(op: OpDef, p: Record<string, any>, ins: Node[], aval: Aval): Node | null {
+export function movementNode(
+  op: OpDef,
+  p: Record<string, any>,
+  ins: Node[],
+  aval: Aval,
+): Node | null {
   const [x] = ins;
   const xs = x.aval.shape;
-  const view = (at: (idx: Idx[]) => Expr, flat?: (f: Idx) => Expr): Node => ({ aval, at, flat, cost: x.cost });
+  const view = (at: (idx: Idx[]) => Expr, flat?: (f: Idx) => Expr): Node => ({
+    aval,
+    at,
+    flat,
+    cost: x.cost,
+  });
   switch (op.name) {
     case "reshape": {
       const flat = (f: Idx) => (x.flat ? x.flat(f) : x.at(unflatIndex(f, xs)));
@@ -62,7 +82,10 @@ export function movementNode(op: OpDef, p: Record<string, any>, ins: Node[], ava
     case "broadcastInDim": {
       const dims: number[] = p.dims;
       const same = xs.length === aval.shape.length && xs.every((d, i) => d === aval.shape[i]);
-      return view((idx) => x.at(xs.map((d, i) => (d === 1 ? lit(0) : idx[dims[i]]))), same ? x.flat : undefined);
+      return view(
+        (idx) => x.at(xs.map((d, i) => (d === 1 ? lit(0) : idx[dims[i]]))),
+        same ? x.flat : undefined,
+      );
     }
     case "transpose": {
       const perm: number[] = p.perm;
@@ -75,7 +98,9 @@ export function movementNode(op: OpDef, p: Record<string, any>, ins: Node[], ava
     case "slice":
       return view((idx) => x.at(idx.map((v, i) => iadd(imul(v, p.strides[i]), p.start[i]))));
     case "rev":
-      return view((idx) => x.at(idx.map((v, i) => (p.axes.includes(i) ? iadd(imul(v, -1), xs[i] - 1) : v))));
+      return view((idx) =>
+        x.at(idx.map((v, i) => (p.axes.includes(i) ? iadd(imul(v, -1), xs[i] - 1) : v)))
+      );
     case "pad": {
       const v = ins[1];
       return {
@@ -94,7 +119,9 @@ export function movementNode(op: OpDef, p: Record<string, any>, ins: Node[], ava
             return qi;
           });
           const c = andAll(conds);
-          return c ? { k: "alu", op: "select", args: [c, x.at(src), v.at([])], dtype: aval.dtype } : x.at(src);
+          return c
+            ? { k: "alu", op: "select", args: [c, x.at(src), v.at([])], dtype: aval.dtype }
+            : x.at(src);
         },
       };
     }
@@ -111,7 +138,16 @@ export function movementNode(op: OpDef, p: Record<string, any>, ins: Node[], ava
             if (ins[k].aval.shape[ax] === 0) continue;
             const o = off;
             const here = ins[k].at(idx.map((v, i) => (i === ax ? iadd(v, -o) : v)));
-            e = e === null ? here : { k: "alu", op: "select", args: [{ k: "cmpIdx", op: "<", a: idx[ax], b: lit(o + ins[k].aval.shape[ax]) }, here, e], dtype: aval.dtype };
+            e = e === null ? here : {
+              k: "alu",
+              op: "select",
+              args: [
+                { k: "cmpIdx", op: "<", a: idx[ax], b: lit(o + ins[k].aval.shape[ax]) },
+                here,
+                e,
+              ],
+              dtype: aval.dtype,
+            };
           }
           return e ?? { k: "const", v: 0, dtype: aval.dtype };
         },

@@ -58,7 +58,9 @@ function bin(op: "+" | "*" | "/" | "%", a: Idx, b: Idx): Idx {
     if (b.k === "lit" && b.v === 0) return a;
     if (a.k === "lit") return bin("+", b, a);
     // (x + c1) + c2 -> x + (c1 + c2)
-    if (b.k === "lit" && a.k === "bin" && a.op === "+" && a.b.k === "lit") return bin("+", a.a, lit(a.b.v + b.v));
+    if (b.k === "lit" && a.k === "bin" && a.op === "+" && a.b.k === "lit") {
+      return bin("+", a.a, lit(a.b.v + b.v));
+    }
   }
   if (op === "*") {
     if ((a.k === "lit" && a.v === 0) || (b.k === "lit" && b.v === 0)) return lit(0);
@@ -69,7 +71,9 @@ function bin(op: "+" | "*" | "/" | "%", a: Idx, b: Idx): Idx {
   if (op === "/" && b.k === "lit") {
     if (b.v === 1) return a;
     // (x * c) / d with d | c
-    if (a.k === "bin" && a.op === "*" && a.b.k === "lit" && a.b.v % b.v === 0) return bin("*", a.a, lit(a.b.v / b.v));
+    if (a.k === "bin" && a.op === "*" && a.b.k === "lit" && a.b.v % b.v === 0) {
+      return bin("*", a.a, lit(a.b.v / b.v));
+    }
   }
   if (op === "%" && b.k === "lit" && b.v === 1) return lit(0);
   return { k: "bin", op, a, b };
@@ -107,7 +111,11 @@ export function unflatIndex(flat: Idx, shape: number[]): Idx[] {
   const out: Idx[] = new Array(shape.length);
   let stride = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
-    out[i] = shape[i] === 1 ? lit(0) : i === 0 ? idiv(flat, stride) : imod(idiv(flat, stride), shape[i]);
+    out[i] = shape[i] === 1
+      ? lit(0)
+      : i === 0
+      ? idiv(flat, stride)
+      : imod(idiv(flat, stride), shape[i]);
     stride *= shape[i];
   }
   return out;

@@ -17,7 +17,9 @@ import type { ConvParams } from "../ops/conv_params.ts";
 const SMALL_CONV_MACS = 1 << 18;
 
 function isSmallConv(e: Eqn): boolean {
-  return e.op.name === "conv" && convMacs(e.inputs[0].aval, e.inputs[1].aval, e.outs[0].aval, e.params as ConvParams) < SMALL_CONV_MACS;
+  return e.op.name === "conv" &&
+    convMacs(e.inputs[0].aval, e.inputs[1].aval, e.outs[0].aval, e.params as ConvParams) <
+      SMALL_CONV_MACS;
 }
 
 /** One step of a plan. */
@@ -48,7 +50,9 @@ function loadsAtOutput(e: Expr, slot: number, identity: string[]): boolean {
 
 /** Replaces loads of slot `slot` by the accumulator and renumbers the other slots. */
 function toEpilogue(e: Expr, slot: number, renum: (s: number) => number): Expr {
-  if (e.k === "load") return e.input === slot ? { k: "acc", dtype: e.dtype } : { ...e, input: renum(e.input) };
+  if (e.k === "load") {
+    return e.input === slot ? { k: "acc", dtype: e.dtype } : { ...e, input: renum(e.input) };
+  }
   if (e.k === "alu") return { ...e, args: e.args.map((a) => toEpilogue(a, slot, renum)) };
   return e;
 }
@@ -58,8 +62,14 @@ function fuseReduceEpilogue(r: KernelStep, e: KernelStep): KernelStep | null {
   const b = r.out;
   const slot = e.inputs.indexOf(b);
   const shape = r.kernel.outShape;
-  if (r.kernel.epilogue || e.kernel.reduce || e.inputs.lastIndexOf(b) !== slot || e.kernel.outShape.join() !== shape.join()) return null;
-  const identity = [JSON.stringify(ivar("o")), JSON.stringify(flatIndex(shape.map((_, d) => ivar(`i${d}`)), shape))];
+  if (
+    r.kernel.epilogue || e.kernel.reduce || e.inputs.lastIndexOf(b) !== slot ||
+    e.kernel.outShape.join() !== shape.join()
+  ) return null;
+  const identity = [
+    JSON.stringify(ivar("o")),
+    JSON.stringify(flatIndex(shape.map((_, d) => ivar(`i${d}`)), shape)),
+  ];
   if (!loadsAtOutput(e.kernel.body, slot, identity)) return null;
   const inputs = [...r.inputs];
   const inDt = [...r.kernel.inputs];
@@ -73,7 +83,13 @@ function fuseReduceEpilogue(r: KernelStep, e: KernelStep): KernelStep | null {
     return k;
   };
   const epilogue = toEpilogue(e.kernel.body, slot, renum);
-  return { kind: "kernel", label: `${r.label}+epilogue`, inputs, out: e.out, kernel: { ...r.kernel, inputs: inDt, outDtype: e.kernel.outDtype, epilogue } };
+  return {
+    kind: "kernel",
+    label: `${r.label}+epilogue`,
+    inputs,
+    out: e.out,
+    kernel: { ...r.kernel, inputs: inDt, outDtype: e.kernel.outDtype, epilogue },
+  };
 }
 
 /** Merges each contraction with the elementwise kernel that is the sole consumer of its result. */
@@ -81,12 +97,17 @@ function fuseEpilogues(steps: Step[], outputs: number[], avals: Aval[]): Step[] 
   const useCount = new Map<number, number>();
   for (const s of steps) {
     for (const b of s.inputs) useCount.set(b, (useCount.get(b) ?? 0) + 1);
-    if (s.kind === "op" && s.epilogue) for (const b of s.epilogue.inputs) useCount.set(b, (useCount.get(b) ?? 0) + 1);
+    if (s.kind === "op" && s.epilogue) {
+      for (const b of s.epilogue.inputs) useCount.set(b, (useCount.get(b) ?? 0) + 1);
+    }
   }
   const out = [...steps];
   for (let i = 0; i < out.length; i++) {
     const s = out[i];
-    if (s.kind === "kernel" && s.kernel.reduce && useCount.get(s.out) === 1 && !outputs.includes(s.out)) {
+    if (
+      s.kind === "kernel" && s.kernel.reduce && useCount.get(s.out) === 1 &&
+      !outputs.includes(s.out)
+    ) {
       const j = out.findIndex((e, k) => k > i && e.kind === "kernel" && e.inputs.includes(s.out));
       const merged = j < 0 ? null : fuseReduceEpilogue(s, out[j] as KernelStep);
       if (merged) {
@@ -96,7 +117,9 @@ function fuseEpilogues(steps: Step[], outputs: number[], avals: Aval[]): Step[] 
       }
       continue;
     }
-    if (s.kind !== "op" || !EPILOGUE_HOSTS.has(s.op.name) || s.epilogue || s.outs.length !== 1) continue;
+    if (s.kind !== "op" || !EPILOGUE_HOSTS.has(s.op.name) || s.epilogue || s.outs.length !== 1) {
+      continue;
+    }
     const b = s.outs[0];
     if (useCount.get(b) !== 1 || outputs.includes(b)) continue;
     const j = out.findIndex((e, k) => k > i && e.kind === "kernel" && e.inputs.includes(b));
@@ -133,7 +156,9 @@ function inline(j: Jaxpr): { inVars: Var[]; eqns: Eqn[]; outs: Var[] } {
         const inner = (e.params as { jaxpr: Jaxpr }).jaxpr;
         const m = new Map<Var, Var>();
         inner.inVars.forEach((v, i) => m.set(v, r(e.inputs[i])));
-        if (inner.constVars.length) throw new TypeError("lower: nested jit program has unhoisted constants");
+        if (inner.constVars.length) {
+          throw new TypeError("lower: nested jit program has unhoisted constants");
+        }
         walk(inner, m);
         inner.outs.forEach((v, i) => sub.set(e.outs[i], m.get(v) ?? v));
       } else eqns.push({ ...e, inputs: e.inputs.map(r) });
@@ -144,8 +169,20 @@ function inline(j: Jaxpr): { inVars: Var[]; eqns: Eqn[]; outs: Var[] } {
   return { inVars: j.inVars, eqns, outs: j.outs.map(r) };
 }
 
-const MOVEMENT = new Set(["reshape", "broadcastInDim", "transpose", "slice", "rev", "pad", "concatenate"]);
-const REDUCE: Record<string, "sum" | "max" | "min"> = { reduceSum: "sum", reduceMax: "max", reduceMin: "min" };
+const MOVEMENT = new Set([
+  "reshape",
+  "broadcastInDim",
+  "transpose",
+  "slice",
+  "rev",
+  "pad",
+  "concatenate",
+]);
+const REDUCE: Record<string, "sum" | "max" | "min"> = {
+  reduceSum: "sum",
+  reduceMax: "max",
+  reduceMin: "min",
+};
 
 /** Lowers a const-free jaxpr to a plan. */
 export function lowerJaxpr(jaxpr: Jaxpr): Plan {
@@ -161,7 +198,8 @@ export function lowerJaxpr(jaxpr: Jaxpr): Plan {
   for (const e of eqns) {
     for (const v of e.inputs) {
       uses.set(v, (uses.get(v) ?? 0) + 1);
-      const fusible = e.op.kind === "elementwise" || e.op.name in REDUCE || MOVEMENT.has(e.op.name) || isSmallConv(e);
+      const fusible = e.op.kind === "elementwise" || e.op.name in REDUCE ||
+        MOVEMENT.has(e.op.name) || isSmallConv(e);
       if (!fusible) needsBuffer.add(v);
     }
   }
@@ -188,7 +226,16 @@ export function lowerJaxpr(jaxpr: Jaxpr): Plan {
     if (e.op.kind === "elementwise") node = elementwiseNode(e.op, e.params, ins, out.aval);
     else if (e.op.name in REDUCE) {
       const b = newBuf(out.aval);
-      steps.push(reduceKernel(ins[0], (e.params as { axes: number[] }).axes, REDUCE[e.op.name], b, out.aval, avals));
+      steps.push(
+        reduceKernel(
+          ins[0],
+          (e.params as { axes: number[] }).axes,
+          REDUCE[e.op.name],
+          b,
+          out.aval,
+          avals,
+        ),
+      );
       bufOf.set(out, b);
       nodeOf.set(out, bufferNode(b, out.aval));
       continue;
@@ -212,11 +259,24 @@ export function lowerJaxpr(jaxpr: Jaxpr): Plan {
       nodeOf.set(v, bufferNode(b, v.aval));
       return b;
     });
-    steps.push({ kind: "op", op: e.op, params: e.params, inputs: inBufs, outs: outBufs, outAvals: e.outs.map((v) => v.aval) });
+    steps.push({
+      kind: "op",
+      op: e.op,
+      params: e.params,
+      inputs: inBufs,
+      outs: outBufs,
+      outAvals: e.outs.map((v) => v.aval),
+    });
   }
   const outputs = outs.map(materialize);
   const fused = fuseEpilogues(steps, outputs, avals);
-  return { steps: fused, inputs, outputs, avals, frees: computeFrees(fused, new Set([...outputs, ...inputs])) };
+  return {
+    steps: fused,
+    inputs,
+    outputs,
+    avals,
+    frees: computeFrees(fused, new Set([...outputs, ...inputs])),
+  };
 }
 
 /** Renumbers the buffer loads of an expression to kernel input slots. */
@@ -224,7 +284,7 @@ function remapLoads(e: Expr, slots: Map<number, number>): Expr {
   switch (e.k) {
     case "load": {
       let s = slots.get(e.input);
-      if (s === undefined) slots.set(e.input, (s = slots.size));
+      if (s === undefined) slots.set(e.input, s = slots.size);
       return { ...e, input: s };
     }
     case "alu":
@@ -234,11 +294,25 @@ function remapLoads(e: Expr, slots: Map<number, number>): Expr {
   }
 }
 
-function finish(body: Expr, outShape: number[], out: number, aval: Aval, label: string, avals: Aval[], reduce?: Kernel["reduce"]): Step {
+function finish(
+  body: Expr,
+  outShape: number[],
+  out: number,
+  aval: Aval,
+  label: string,
+  avals: Aval[],
+  reduce?: Kernel["reduce"],
+): Step {
   const slots = new Map<number, number>();
   const b = remapLoads(body, slots);
   const inputs = [...slots.keys()];
-  const kernel: Kernel = { outShape, outDtype: aval.dtype, inputs: inputs.map((i) => avals[i].dtype), body: b, reduce };
+  const kernel: Kernel = {
+    outShape,
+    outDtype: aval.dtype,
+    inputs: inputs.map((i) => avals[i].dtype),
+    body: b,
+    reduce,
+  };
   return { kind: "kernel", kernel, inputs, out, label };
 }
 
@@ -248,12 +322,22 @@ function mapKernel(n: Node, out: number, label: string, avals: Aval[]): Step {
   return finish(body, shape, out, n.aval, label, avals);
 }
 
-function reduceKernel(x: Node, axes: number[], op: "sum" | "max" | "min", out: number, aval: Aval, avals: Aval[]): Step {
+function reduceKernel(
+  x: Node,
+  axes: number[],
+  op: "sum" | "max" | "min",
+  out: number,
+  aval: Aval,
+  avals: Aval[],
+): Step {
   const xs = x.aval.shape;
   const sorted = [...axes].sort((a, b) => a - b);
   let oi = 0, ri = 0;
   const idx: Idx[] = xs.map((_, d) => (sorted.includes(d) ? ivar(`r${ri++}`) : ivar(`i${oi++}`)));
-  return finish(x.at(idx), aval.shape, out, aval, `reduce_${op}`, avals, { op, shape: sorted.map((a) => xs[a]) });
+  return finish(x.at(idx), aval.shape, out, aval, `reduce_${op}`, avals, {
+    op,
+    shape: sorted.map((a) => xs[a]),
+  });
 }
 
 function computeFrees(steps: Step[], keep: Set<number>): number[][] {

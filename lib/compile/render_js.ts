@@ -8,7 +8,10 @@ import type { DType } from "../dtype.ts";
 import type { Expr, Idx, Kernel } from "./kernel.ts";
 
 /** A compiled kernel. */
-export type KernelFn = (ins: ArrayLike<number>[], out: { [i: number]: number; length: number }) => void;
+export type KernelFn = (
+  ins: ArrayLike<number>[],
+  out: { [i: number]: number; length: number },
+) => void;
 
 const INLINE: Record<string, (a: string[], d: DType) => string> = {
   add: ([a, b], d) => (d === "int32" ? `((${a} + ${b}) | 0)` : `(${a} + ${b})`),
@@ -42,7 +45,9 @@ function renderIdx(i: Idx): string {
     case "var":
       return i.name;
     case "bin":
-      return i.op === "/" ? `Math.floor(${renderIdx(i.a)} / ${renderIdx(i.b)})` : `(${renderIdx(i.a)} ${i.op} ${renderIdx(i.b)})`;
+      return i.op === "/"
+        ? `Math.floor(${renderIdx(i.a)} / ${renderIdx(i.b)})`
+        : `(${renderIdx(i.a)} ${i.op} ${renderIdx(i.b)})`;
   }
 }
 
@@ -55,7 +60,10 @@ function convertSrc(a: string, from: DType, to: DType): string {
 const PRELUDE = "const CVT_I32 = (v) => (Number.isFinite(v) ? Math.trunc(v) | 0 : 0);\n";
 
 /** Renders and compiles a kernel; `scalars` supplies reference functions for non-inline ops. */
-export function renderKernel(k: Kernel, scalars: Map<string, (...x: number[]) => number>): KernelFn {
+export function renderKernel(
+  k: Kernel,
+  scalars: Map<string, (...x: number[]) => number>,
+): KernelFn {
   const used = new Map<string, number>();
   const fns: ((...x: number[]) => number)[] = [];
   const expr = (e: Expr): string => {
@@ -63,7 +71,13 @@ export function renderKernel(k: Kernel, scalars: Map<string, (...x: number[]) =>
       case "load":
         return `in${e.input}[${renderIdx(e.index)}]`;
       case "const":
-        return Number.isNaN(e.v) ? "NaN" : e.v === Infinity ? "Infinity" : e.v === -Infinity ? "-Infinity" : `(${e.v})`;
+        return Number.isNaN(e.v)
+          ? "NaN"
+          : e.v === Infinity
+          ? "Infinity"
+          : e.v === -Infinity
+          ? "-Infinity"
+          : `(${e.v})`;
       case "index":
         return renderIdx(e.index);
       case "cmpIdx":
@@ -72,7 +86,15 @@ export function renderKernel(k: Kernel, scalars: Map<string, (...x: number[]) =>
         return "acc";
       case "alu": {
         const args = e.args.map(expr);
-        if (e.op === "convert") return convertSrc(args[0], e.args[0].k === "load" || e.args[0].k === "alu" || e.args[0].k === "const" ? e.args[0].dtype : "int32", e.dtype);
+        if (e.op === "convert") {
+          return convertSrc(
+            args[0],
+            e.args[0].k === "load" || e.args[0].k === "alu" || e.args[0].k === "const"
+              ? e.args[0].dtype
+              : "int32",
+            e.dtype,
+          );
+        }
         const inline = INLINE[e.op];
         if (inline) return inline(args, e.args.length ? argDtype(e.args[0]) : e.dtype);
         let id = used.get(e.op);
@@ -94,7 +116,11 @@ export function renderKernel(k: Kernel, scalars: Map<string, (...x: number[]) =>
   if (k.reduce) {
     const { op, shape } = k.reduce;
     const init = op === "sum" ? "0" : op === "max" ? "-Infinity" : "Infinity";
-    const step = op === "sum" ? "acc += v;" : op === "max" ? "if (v > acc || v !== v) acc = v;" : "if (v < acc || v !== v) acc = v;";
+    const step = op === "sum"
+      ? "acc += v;"
+      : op === "max"
+      ? "if (v > acc || v !== v) acc = v;"
+      : "if (v < acc || v !== v) acc = v;";
     let loops = `{ const v = ${body}; ${step} }`;
     for (let r = shape.length - 1; r >= 0; r--) {
       // NOTE: tiny reduction loops are unrolled (the engine folds the constant indices)
@@ -112,7 +138,9 @@ export function renderKernel(k: Kernel, scalars: Map<string, (...x: number[]) =>
     loop = `for (let o = 0; o < ${total};) { ${inner} }`;
   } else {
     loop = inner;
-    for (let d = outer.length - 1; d >= 0; d--) loop = `for (let i${d} = 0; i${d} < ${outer[d]}; i${d}++) { ${loop} }`;
+    for (let d = outer.length - 1; d >= 0; d--) {
+      loop = `for (let i${d} = 0; i${d} < ${outer[d]}; i${d}++) { ${loop} }`;
+    }
     loop = `let o = 0; ${loop}`;
   }
   const fnNames = fns.map((_, i) => `F${i}`);

@@ -12,7 +12,12 @@ import { type Kernel, kernelKey } from "./kernel.ts";
 import type { Plan } from "./lower.ts";
 
 /** Runs a non-kernel step (contractions, argmax, random, higher-order ops). */
-export type OpRunner = (op: OpDef, params: unknown, inputs: HostArray[], outAvals: Aval[]) => TypedArray[];
+export type OpRunner = (
+  op: OpDef,
+  params: unknown,
+  inputs: HostArray[],
+  outAvals: Aval[],
+) => TypedArray[];
 
 const scalars = new Map<string, (...x: number[]) => number>();
 for (const op of Object.values(OPS) as OpDef[]) if (op.scalar) scalars.set(op.name, op.scalar);
@@ -32,13 +37,20 @@ export interface CompiledPlan {
 function kernelFn(k: Kernel): KernelFn {
   const key = kernelKey(k);
   let fn = kernelCache.get(key);
-  if (!fn) kernelCache.set(key, (fn = renderKernel(k, scalars)));
+  if (!fn) kernelCache.set(key, fn = renderKernel(k, scalars));
   return fn;
 }
 
 /** Renders (or fetches from cache) every kernel of a plan. */
 export function compilePlan(plan: Plan): CompiledPlan {
-  const fns = plan.steps.map((s) => (s.kind === "kernel" ? kernelFn(s.kernel) : s.epilogue ? kernelFn(s.epilogue.kernel) : null));
+  const fns = plan.steps.map((
+    s,
+  ) => (s.kind === "kernel"
+    ? kernelFn(s.kernel)
+    : s.epilogue
+    ? kernelFn(s.epilogue.kernel)
+    : null)
+  );
   return { plan, fns, scratch: [], busy: false };
 }
 
@@ -53,11 +65,18 @@ export function runPlan(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner)
   }
 }
 
-function run(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner, reuse: boolean): TypedArray[] {
+function run(
+  cp: CompiledPlan,
+  inputs: TypedArray[],
+  runOp: OpRunner,
+  reuse: boolean,
+): TypedArray[] {
   const { plan, fns } = cp;
   const outSet = new Set(plan.outputs);
   const alloc = (b: number): TypedArray => {
-    if (!reuse || outSet.has(b)) return allocTyped(plan.avals[b].dtype, sizeOf(plan.avals[b].shape));
+    if (!reuse || outSet.has(b)) {
+      return allocTyped(plan.avals[b].dtype, sizeOf(plan.avals[b].shape));
+    }
     return (cp.scratch[b] ??= allocTyped(plan.avals[b].dtype, sizeOf(plan.avals[b].shape)));
   };
   const bufs: (TypedArray | undefined)[] = new Array(plan.avals.length);
@@ -68,7 +87,11 @@ function run(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner, reuse: boo
       fns[i]!(s.inputs.map((b) => bufs[b]!), out);
       bufs[s.out] = out;
     } else {
-      const ins = s.inputs.map((b) => ({ data: bufs[b]!, shape: plan.avals[b].shape, dtype: plan.avals[b].dtype }));
+      const ins = s.inputs.map((b) => ({
+        data: bufs[b]!,
+        shape: plan.avals[b].shape,
+        dtype: plan.avals[b].dtype,
+      }));
       const outs = runOp(s.op, s.params, ins, s.outAvals);
       s.outs.forEach((b, k) => (bufs[b] = outs[k]));
       const e = s.epilogue;
@@ -103,8 +126,19 @@ export function describePlan(plan: Plan): string {
   const fmt = (b: number) => `b${b}:${plan.avals[b].dtype}[${plan.avals[b].shape.join(",")}]`;
   const lines = plan.steps.map((s, i) =>
     s.kind === "kernel"
-      ? `  k${i} ${s.label}${s.kernel.reduce ? `(${s.kernel.reduce.op})` : ""}[${opsIn(s.kernel)}]: ${fmt(s.out)} <- ${s.inputs.map(fmt).join(", ")}`
-      : `  k${i} ${s.op.name}${s.epilogue ? `+epilogue[${opsIn(s.epilogue.kernel)}]` : ""}: ${(s.epilogue ? [s.epilogue.out] : s.outs).map(fmt).join(", ")} <- ${[...s.inputs, ...(s.epilogue?.inputs.filter((b) => !s.outs.includes(b)) ?? [])].map(fmt).join(", ")}`
+      ? `  k${i} ${s.label}${s.kernel.reduce ? `(${s.kernel.reduce.op})` : ""}[${
+        opsIn(s.kernel)
+      }]: ${fmt(s.out)} <- ${s.inputs.map(fmt).join(", ")}`
+      : `  k${i} ${s.op.name}${s.epilogue ? `+epilogue[${opsIn(s.epilogue.kernel)}]` : ""}: ${
+        (s.epilogue ? [s.epilogue.out] : s.outs).map(fmt).join(", ")
+      } <- ${
+        [...s.inputs, ...(s.epilogue?.inputs.filter((b) => !s.outs.includes(b)) ?? [])].map(fmt)
+          .join(", ")
+      }`
   );
-  return [`program: ${plan.steps.length} kernel(s); inputs ${plan.inputs.map(fmt).join(", ")}`, ...lines, `  outputs ${plan.outputs.map(fmt).join(", ")}`].join("\n");
+  return [
+    `program: ${plan.steps.length} kernel(s); inputs ${plan.inputs.map(fmt).join(", ")}`,
+    ...lines,
+    `  outputs ${plan.outputs.map(fmt).join(", ")}`,
+  ].join("\n");
 }

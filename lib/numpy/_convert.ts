@@ -4,7 +4,14 @@
  * @module
  */
 import { fromHost } from "../core.ts";
-import { allocTyped, checkDType, type DType, dtypeOfTyped, promoteTypes, type TypeInfo } from "../dtype.ts";
+import {
+  allocTyped,
+  checkDType,
+  type DType,
+  dtypeOfTyped,
+  promoteTypes,
+  type TypeInfo,
+} from "../dtype.ts";
 import { Tensor } from "../tensor.ts";
 import { broadcastShapes, checkShape, sizeOf } from "../shape.ts";
 import { broadcastInDim } from "../ops/movement.ts";
@@ -16,19 +23,35 @@ export interface ArrayOptions {
   shape?: number[];
 }
 
-function flattenNested(op: string, v: unknown, shape: number[], out: (number | boolean)[], depth: number): void {
+function flattenNested(
+  op: string,
+  v: unknown,
+  shape: number[],
+  out: (number | boolean)[],
+  depth: number,
+): void {
   if (Array.isArray(v)) {
     if (shape.length <= depth) shape.push(v.length);
     else if (shape[depth] !== v.length) {
-      throw new TypeError(`${op}: nested arrays are ragged (length ${v.length} where ${shape[depth]} was expected at depth ${depth})`);
+      throw new TypeError(
+        `${op}: nested arrays are ragged (length ${v.length} where ${
+          shape[depth]
+        } was expected at depth ${depth})`,
+      );
     }
     for (const e of v) flattenNested(op, e, shape, out, depth + 1);
     return;
   }
   if (typeof v !== "number" && typeof v !== "boolean") {
-    throw new TypeError(`${op}: values must be numbers, booleans, nested arrays or a TypedArray, got ${v === null ? "null" : typeof v}`);
+    throw new TypeError(
+      `${op}: values must be numbers, booleans, nested arrays or a TypedArray, got ${
+        v === null ? "null" : typeof v
+      }`,
+    );
   }
-  if (shape.length > depth) throw new TypeError(`${op}: nested arrays are ragged (scalar at depth ${depth})`);
+  if (shape.length > depth) {
+    throw new TypeError(`${op}: nested arrays are ragged (scalar at depth ${depth})`);
+  }
   out.push(v);
 }
 
@@ -40,7 +63,11 @@ export function arrayFrom(values: unknown, opts: ArrayOptions = {}, op = "array"
     const src = values as unknown as globalThis.ArrayLike<number>;
     const own = dtypeOfTyped(values);
     const d = dtype ?? own;
-    if (!d) throw new TypeError(`${op}: unsupported TypedArray ${values.constructor.name}; pass { dtype }`);
+    if (!d) {
+      throw new TypeError(
+        `${op}: unsupported TypedArray ${values.constructor.name}; pass { dtype }`,
+      );
+    }
     const shape = opts.shape ? checkShape(op, opts.shape) : [src.length];
     const data = allocTyped(d, src.length);
     for (let i = 0; i < src.length; i++) data[i] = d === "bool" ? (src[i] ? 1 : 0) : src[i];
@@ -52,8 +79,9 @@ export function arrayFrom(values: unknown, opts: ArrayOptions = {}, op = "array"
   let d = dtype;
   if (!d) {
     if (flat.length && flat.every((x) => typeof x === "boolean")) d = "bool";
-    else if (flat.every((x) => typeof x === "boolean" || Number.isInteger(x))) d = flat.length ? "int32" : "float32";
-    else d = "float32";
+    else if (flat.every((x) => typeof x === "boolean" || Number.isInteger(x))) {
+      d = flat.length ? "int32" : "float32";
+    } else d = "float32";
   }
   const data = allocTyped(d, flat.length);
   for (let i = 0; i < flat.length; i++) {
@@ -91,7 +119,10 @@ export function prepareOperands(op: string, xs: unknown[], force?: DType): Tenso
   const infos: TypeInfo[] = xs.map((x, i) => {
     const t = pre[i];
     if (t) return { dtype: t.aval.dtype, weak: t.aval.weak };
-    return { dtype: typeof x === "boolean" ? "bool" : Number.isInteger(x) ? "int32" : "float32", weak: true };
+    return {
+      dtype: typeof x === "boolean" ? "bool" : Number.isInteger(x) ? "int32" : "float32",
+      weak: true,
+    };
   });
   const t = infos.reduce(promoteTypes);
   const dtype = force ?? t.dtype;

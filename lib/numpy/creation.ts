@@ -7,7 +7,7 @@ import { fromHost } from "../core.ts";
 import { allocTyped, checkDType, type DType } from "../dtype.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import { checkShape, sizeOf } from "../shape.ts";
-import { type ArrayOptions, arrayFrom, asTensor } from "./_convert.ts";
+import { arrayFrom, type ArrayOptions, asTensor } from "./_convert.ts";
 
 /** Options naming a dtype. */
 export interface DTypeOptions {
@@ -30,13 +30,26 @@ export function array(values: ArrayLike | ArrayBufferView, opts?: ArrayOptions):
 }
 
 /** A Tensor of `shape` filled with `value` (float32 unless `dtype` or a boolean value says otherwise). */
-export function full(shape: number[] | number, value: number | boolean, opts: DTypeOptions = {}): Tensor {
+export function full(
+  shape: number[] | number,
+  value: number | boolean,
+  opts: DTypeOptions = {},
+): Tensor {
   return fullAs("full", shape, value, opts);
 }
 
-function fullAs(op: string, shape: number[] | number, value: number | boolean, opts: DTypeOptions): Tensor {
+function fullAs(
+  op: string,
+  shape: number[] | number,
+  value: number | boolean,
+  opts: DTypeOptions,
+): Tensor {
   const s = checkShape(op, shape);
-  const d = opts.dtype ? checkDType(opts.dtype, op) : typeof value === "boolean" ? "bool" : "float32";
+  const d = opts.dtype
+    ? checkDType(opts.dtype, op)
+    : typeof value === "boolean"
+    ? "bool"
+    : "float32";
   const data = allocTyped(d, sizeOf(s));
   data.fill(Number(value));
   return fromHost(data, s, d);
@@ -67,11 +80,18 @@ export function onesLike(x: ArrayLike, opts: DTypeOptions = {}): Tensor {
  * Evenly spaced values in [start, stop): `arange(stop)` or `arange(start, stop, step)`.
  * int32 when every argument is an integer, else float32.
  */
-export function arange(start: number, stop?: number | DTypeOptions, step: number | DTypeOptions = 1, opts: DTypeOptions = {}): Tensor {
+export function arange(
+  start: number,
+  stop?: number | DTypeOptions,
+  step: number | DTypeOptions = 1,
+  opts: DTypeOptions = {},
+): Tensor {
   if (typeof stop === "object") [opts, stop] = [stop, undefined];
   if (typeof step === "object") [opts, step] = [step, 1];
   if (stop === undefined) [start, stop] = [0, start];
-  if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be a finite non-zero number, got ${step}`);
+  if (step === 0 || !Number.isFinite(step)) {
+    throw new RangeError(`arange: step must be a finite non-zero number, got ${step}`);
+  }
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const d = opts.dtype ?? ([start, stop, step].every(Number.isInteger) ? "int32" : "float32");
   const data = allocTyped(checkDType(d, "arange"), n);
@@ -80,9 +100,16 @@ export function arange(start: number, stop?: number | DTypeOptions, step: number
 }
 
 /** `num` evenly spaced values from start to stop (inclusive unless `endpoint` is false). */
-export function linspace(start: number, stop: number, num: number | (DTypeOptions & { endpoint?: boolean }) = 50, opts: DTypeOptions & { endpoint?: boolean } = {}): Tensor {
+export function linspace(
+  start: number,
+  stop: number,
+  num: number | (DTypeOptions & { endpoint?: boolean }) = 50,
+  opts: DTypeOptions & { endpoint?: boolean } = {},
+): Tensor {
   if (typeof num === "object") [opts, num] = [num, 50];
-  if (!Number.isInteger(num) || num < 0) throw new RangeError(`linspace: num must be a non-negative integer, got ${num}`);
+  if (!Number.isInteger(num) || num < 0) {
+    throw new RangeError(`linspace: num must be a non-negative integer, got ${num}`);
+  }
   const endpoint = opts.endpoint ?? true;
   const d = opts.dtype ?? "float32";
   const data = allocTyped(checkDType(d, "linspace"), num);
@@ -94,7 +121,11 @@ export function linspace(start: number, stop: number, num: number | (DTypeOption
 }
 
 /** An n×m matrix with ones on diagonal k. */
-export function eye(n: number, m?: number | (DTypeOptions & { k?: number }), opts: DTypeOptions & { k?: number } = {}): Tensor {
+export function eye(
+  n: number,
+  m?: number | (DTypeOptions & { k?: number }),
+  opts: DTypeOptions & { k?: number } = {},
+): Tensor {
   if (typeof m === "object") [opts, m] = [m, undefined];
   const cols = m ?? n;
   checkShape("eye", [n, cols]);

@@ -33,13 +33,19 @@ export function matmul(a: ArrayLike, b: ArrayLike): Tensor {
 
 function matmulAs(op: string, a: ArrayLike, b: ArrayLike): Tensor {
   let [x, y] = promote2(op, a, b);
-  if (x.ndim === 0 || y.ndim === 0) throw new TypeError(`${op}: operands must be at least 1-dimensional, got a scalar`);
+  if (x.ndim === 0 || y.ndim === 0) {
+    throw new TypeError(`${op}: operands must be at least 1-dimensional, got a scalar`);
+  }
   const xv = x.ndim === 1, yv = y.ndim === 1;
   if (xv) x = mv.reshape(x, [1, x.shape[0]]);
   if (yv) y = mv.reshape(y, [y.shape[0], 1]);
   const k1 = x.shape[x.ndim - 1], k2 = y.shape[y.ndim - 2];
   if (k1 !== k2) {
-    throw new TypeError(`${op}: inner dimensions differ: ${k1} (shape ${fmtShape(asTensor(a).shape)}) and ${k2} (shape ${fmtShape(asTensor(b).shape)})`);
+    throw new TypeError(
+      `${op}: inner dimensions differ: ${k1} (shape ${
+        fmtShape(asTensor(a).shape)
+      }) and ${k2} (shape ${fmtShape(asTensor(b).shape)})`,
+    );
   }
   const batch = broadcastShapes(op, x.shape.slice(0, -2), y.shape.slice(0, -2));
   x = broadcastTo(x, [...batch, ...x.shape.slice(-2)]);
@@ -63,11 +69,17 @@ export function dot(a: ArrayLike, b: ArrayLike): Tensor {
 }
 
 /** Contracts `axes` (a count of trailing/leading axes, or explicit lists). */
-export function tensordot(a: ArrayLike, b: ArrayLike, axes: number | [number[], number[]] = 2): Tensor {
+export function tensordot(
+  a: ArrayLike,
+  b: ArrayLike,
+  axes: number | [number[], number[]] = 2,
+): Tensor {
   const [x, y] = promote2("tensordot", a, b);
   let ax: number[], bx: number[];
   if (typeof axes === "number") {
-    if (axes < 0 || axes > Math.min(x.ndim, y.ndim)) throw new RangeError(`tensordot: axes ${axes} exceeds operand ranks ${x.ndim} and ${y.ndim}`);
+    if (axes < 0 || axes > Math.min(x.ndim, y.ndim)) {
+      throw new RangeError(`tensordot: axes ${axes} exceeds operand ranks ${x.ndim} and ${y.ndim}`);
+    }
     ax = [...Array(axes).keys()].map((i) => x.ndim - axes + i);
     bx = [...Array(axes).keys()];
   } else {
@@ -75,7 +87,11 @@ export function tensordot(a: ArrayLike, b: ArrayLike, axes: number | [number[], 
     bx = axes[1].map((i) => normAxis("tensordot", i, y.ndim, "axes"));
   }
   if (ax.length !== bx.length || ax.some((i, k) => x.shape[i] !== y.shape[bx[k]])) {
-    throw new TypeError(`tensordot: shape mismatch for sum over axes ${JSON.stringify(ax)} of ${fmtShape(x.shape)} and ${JSON.stringify(bx)} of ${fmtShape(y.shape)}`);
+    throw new TypeError(
+      `tensordot: shape mismatch for sum over axes ${JSON.stringify(ax)} of ${
+        fmtShape(x.shape)
+      } and ${JSON.stringify(bx)} of ${fmtShape(y.shape)}`,
+    );
   }
   return dotGeneral(x, y, { contract: [ax, bx], batch: [[], []] });
 }
@@ -102,8 +118,12 @@ export function einsum(subscripts: string, ...operands: ArrayLike[]): Tensor {
   const [lhs, rhsSpec] = spec.includes("->") ? spec.split("->") : [spec, undefined];
   const ins = lhs.split(",");
   const bad = (why: string) => new TypeError(`einsum: ${why} in ${JSON.stringify(subscripts)}`);
-  if (ins.length !== operands.length) throw bad(`${ins.length} operand specs but ${operands.length} operands`);
-  if (![...ins, rhsSpec ?? ""].every((s) => /^[a-zA-Z]*$/.test(s))) throw bad("invalid subscript characters");
+  if (ins.length !== operands.length) {
+    throw bad(`${ins.length} operand specs but ${operands.length} operands`);
+  }
+  if (![...ins, rhsSpec ?? ""].every((s) => /^[a-zA-Z]*$/.test(s))) {
+    throw bad("invalid subscript characters");
+  }
   const counts = new Map<string, number>();
   ins.forEach((s) => [...s].forEach((c) => counts.set(c, (counts.get(c) ?? 0) + 1)));
   const out = rhsSpec ?? [...counts.keys()].filter((c) => counts.get(c) === 1).sort().join("");
@@ -115,15 +135,20 @@ export function einsum(subscripts: string, ...operands: ArrayLike[]): Tensor {
   const sizes = new Map<string, number>();
   ins.forEach((s, k) => {
     if (s.length !== ts[k].ndim) throw bad(`operand ${k} has ${ts[k].ndim} dims but spec "${s}"`);
-    if (new Set(s).size !== s.length) throw bad(`repeated index in operand spec "${s}" (diagonals are not supported)`);
+    if (new Set(s).size !== s.length) {
+      throw bad(`repeated index in operand spec "${s}" (diagonals are not supported)`);
+    }
     [...s].forEach((c, i) => {
       const n = ts[k].shape[i];
-      if ((sizes.get(c) ?? n) !== n) throw new TypeError(`einsum: size mismatch for index '${c}': ${sizes.get(c)} and ${n}`);
+      if ((sizes.get(c) ?? n) !== n) {
+        throw new TypeError(`einsum: size mismatch for index '${c}': ${sizes.get(c)} and ${n}`);
+      }
       sizes.set(c, n);
     });
   });
   // sum out indices used by one operand only and not in the output
-  const needed = (c: string, except: number) => out.includes(c) || ins.some((s, k) => k !== except && s.includes(c));
+  const needed = (c: string, except: number) =>
+    out.includes(c) || ins.some((s, k) => k !== except && s.includes(c));
   let cur: { t: Tensor; idx: string } | undefined;
   ins.forEach((s, k) => {
     const drop = [...s].map((c, i) => (needed(c, k) ? -1 : i)).filter((i) => i >= 0);
@@ -144,7 +169,10 @@ export function einsum(subscripts: string, ...operands: ArrayLike[]): Tensor {
     }
     cur = { t, idx };
   });
-  const final = reduceSum(cur!.t, [...cur!.idx].map((c, i) => (out.includes(c) ? -1 : i)).filter((i) => i >= 0));
+  const final = reduceSum(
+    cur!.t,
+    [...cur!.idx].map((c, i) => (out.includes(c) ? -1 : i)).filter((i) => i >= 0),
+  );
   const fidx = [...cur!.idx].filter((c) => out.includes(c));
   return mv.transpose(final, [...out].map((c) => fidx.indexOf(c)));
 }

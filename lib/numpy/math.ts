@@ -13,7 +13,9 @@ import { broadcastShapes } from "../shape.ts";
 function unaryFloat(op: OpDef, name: string) {
   return (x: ArrayLike): Tensor => {
     const t = asTensor(x, name);
-    return bind1(op, [t.aval.dtype === floatOf(t.aval.dtype) ? t : ew.convert(t, floatOf(t.aval.dtype))]);
+    return bind1(op, [
+      t.aval.dtype === floatOf(t.aval.dtype) ? t : ew.convert(t, floatOf(t.aval.dtype)),
+    ]);
   };
 }
 function unarySame(op: OpDef, name: string) {
@@ -110,11 +112,23 @@ export const greater: (x: ArrayLike, y: ArrayLike) => Tensor = binary(ew.gtOp, "
 /** x >= y. */
 export const greaterEqual: (x: ArrayLike, y: ArrayLike) => Tensor = binary(ew.geOp, "greaterEqual");
 /** Logical and (operands are cast to bool). */
-export const logicalAnd: (x: ArrayLike, y: ArrayLike) => Tensor = binary(ew.andOp, "logicalAnd", () => "bool");
+export const logicalAnd: (x: ArrayLike, y: ArrayLike) => Tensor = binary(
+  ew.andOp,
+  "logicalAnd",
+  () => "bool",
+);
 /** Logical or. */
-export const logicalOr: (x: ArrayLike, y: ArrayLike) => Tensor = binary(ew.orOp, "logicalOr", () => "bool");
+export const logicalOr: (x: ArrayLike, y: ArrayLike) => Tensor = binary(
+  ew.orOp,
+  "logicalOr",
+  () => "bool",
+);
 /** Logical xor. */
-export const logicalXor: (x: ArrayLike, y: ArrayLike) => Tensor = binary(ew.xorOp, "logicalXor", () => "bool");
+export const logicalXor: (x: ArrayLike, y: ArrayLike) => Tensor = binary(
+  ew.xorOp,
+  "logicalXor",
+  () => "bool",
+);
 
 /** Logical not (the operand is cast to bool). */
 export function logicalNot(x: ArrayLike): Tensor {

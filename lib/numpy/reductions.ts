@@ -57,7 +57,11 @@ function extremum(name: string, fn: (t: Tensor, axes: number[]) => Tensor) {
     const t = asTensor(x, name);
     const axes = normAxes(name, opts.axis, t.ndim);
     if (axes.some((a) => t.shape[a] === 0) || (t.size === 0 && axes.length === 0 && t.ndim === 0)) {
-      throw new RangeError(`${name}: zero-size array to reduction operation ${name} which has no identity (shape [${t.shape.join(",")}])`);
+      throw new RangeError(
+        `${name}: zero-size array to reduction operation ${name} which has no identity (shape [${
+          t.shape.join(",")
+        }])`,
+      );
     }
     return withKeepdims(fn(t, axes), t.shape, axes, opts.keepdims);
   };
@@ -84,7 +88,10 @@ export function prod(x: ArrayLike, opts: AxisOptions = {}): Tensor {
     }
     const h = n / 2;
     const lim = [n, ...rest];
-    cur = ew.mul(slice(cur, [0, ...rest.map(() => 0)], [h, ...rest]), slice(cur, [h, ...rest.map(() => 0)], lim));
+    cur = ew.mul(
+      slice(cur, [0, ...rest.map(() => 0)], [h, ...rest]),
+      slice(cur, [h, ...rest.map(() => 0)], lim),
+    );
     n = h;
   }
   return withKeepdims(reshape(cur, rest), t.shape, axes, opts.keepdims);
@@ -107,9 +114,11 @@ function argReduce(name: string, fn: (t: Tensor, axis: number) => Tensor) {
   };
 }
 /** Index of the first maximum (NaN counts as maximal); flattened when `axis` is omitted. */
-export const argmax: (x: ArrayLike, opts?: { axis?: number | null; keepdims?: boolean }) => Tensor = argReduce("argmax", red.argMax);
+export const argmax: (x: ArrayLike, opts?: { axis?: number | null; keepdims?: boolean }) => Tensor =
+  argReduce("argmax", red.argMax);
 /** Index of the first minimum. */
-export const argmin: (x: ArrayLike, opts?: { axis?: number | null; keepdims?: boolean }) => Tensor = argReduce("argmin", red.argMin);
+export const argmin: (x: ArrayLike, opts?: { axis?: number | null; keepdims?: boolean }) => Tensor =
+  argReduce("argmin", red.argMin);
 
 /** Variance with `ddof` (delta degrees of freedom). */
 export function variance(x: ArrayLike, opts: AxisOptions & { ddof?: number } = {}): Tensor {

@@ -21,7 +21,11 @@ export function reshape(x: ArrayLike, shape: number[] | number): Tensor {
     const known = sizeOf(s.filter((d) => d !== -1));
     const i = s.indexOf(-1);
     if (known === 0 || t.size % known !== 0) {
-      throw new TypeError(`reshape: cannot reshape array of shape ${fmtShape(t.shape)} (size ${t.size}) into shape ${fmtShape(s)}`);
+      throw new TypeError(
+        `reshape: cannot reshape array of shape ${fmtShape(t.shape)} (size ${t.size}) into shape ${
+          fmtShape(s)
+        }`,
+      );
     }
     s[i] = t.size / known;
   }
@@ -31,7 +35,9 @@ export function reshape(x: ArrayLike, shape: number[] | number): Tensor {
 /** Permutes axes (reverses them when `axes` is omitted). */
 export function transpose(x: ArrayLike, axes?: number[]): Tensor {
   const t = asTensor(x, "transpose");
-  const perm = axes ? axes.map((a) => normAxis("transpose", a, t.ndim, "axes")) : [...Array(t.ndim).keys()].reverse();
+  const perm = axes
+    ? axes.map((a) => normAxis("transpose", a, t.ndim, "axes"))
+    : [...Array(t.ndim).keys()].reverse();
   return mv.transpose(t, perm);
 }
 
@@ -53,7 +59,11 @@ export function squeeze(x: ArrayLike, axis?: number | number[] | null): Tensor {
     ? t.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)
     : normAxes("squeeze", axis, t.ndim);
   for (const a of axes) {
-    if (t.shape[a] !== 1) throw new RangeError(`squeeze: cannot squeeze axis ${a} of size ${t.shape[a]} (shape ${fmtShape(t.shape)})`);
+    if (t.shape[a] !== 1) {
+      throw new RangeError(
+        `squeeze: cannot squeeze axis ${a} of size ${t.shape[a]} (shape ${fmtShape(t.shape)})`,
+      );
+    }
   }
   return mv.reshape(t, t.shape.filter((_, i) => !axes.includes(i)));
 }
@@ -62,9 +72,15 @@ export function squeeze(x: ArrayLike, axis?: number | number[] | null): Tensor {
 export function concatenate(xs: ArrayLike[], axis = 0): Tensor {
   if (!xs.length) throw new TypeError("concatenate: need at least one array");
   const ts = xs.map((x) => asTensor(x, "concatenate"));
-  if (ts.some((t) => t.ndim === 0)) throw new TypeError("concatenate: zero-dimensional arrays cannot be concatenated");
+  if (ts.some((t) => t.ndim === 0)) {
+    throw new TypeError("concatenate: zero-dimensional arrays cannot be concatenated");
+  }
   if (ts.some((t) => t.ndim !== ts[0].ndim)) {
-    throw new TypeError(`concatenate: all inputs must have the same number of dimensions, got shapes ${ts.map((t) => fmtShape(t.shape)).join(", ")}`);
+    throw new TypeError(
+      `concatenate: all inputs must have the same number of dimensions, got shapes ${
+        ts.map((t) => fmtShape(t.shape)).join(", ")
+      }`,
+    );
   }
   const ax = normAxis("concatenate", axis, ts[0].ndim);
   const d = resultType(ts).dtype;
@@ -76,7 +92,11 @@ export function stack(xs: ArrayLike[], axis = 0): Tensor {
   if (!xs.length) throw new TypeError("stack: need at least one array");
   const ts = xs.map((x) => asTensor(x, "stack"));
   if (ts.some((t) => !shapeEqual(t.shape, ts[0].shape))) {
-    throw new TypeError(`stack: all input arrays must have the same shape, got ${ts.map((t) => fmtShape(t.shape)).join(", ")}`);
+    throw new TypeError(
+      `stack: all input arrays must have the same shape, got ${
+        ts.map((t) => fmtShape(t.shape)).join(", ")
+      }`,
+    );
   }
   const ax = normAxis("stack", axis, ts[0].ndim + 1);
   return concatenate(ts.map((t) => expandDims(t, ax)), ax);
@@ -91,14 +111,20 @@ export function split(x: ArrayLike, sectionsOrIndices: number | number[], axis =
   if (typeof sectionsOrIndices === "number") {
     const k = sectionsOrIndices;
     if (!Number.isInteger(k) || k <= 0 || n % k !== 0) {
-      throw new RangeError(`split: array split does not result in an equal division (axis ${ax} of size ${n} into ${k} sections)`);
+      throw new RangeError(
+        `split: array split does not result in an equal division (axis ${ax} of size ${n} into ${k} sections)`,
+      );
     }
     cuts = [...Array(k - 1).keys()].map((i) => ((i + 1) * n) / k);
   } else cuts = sectionsOrIndices.map((i) => Math.min(Math.max(i < 0 ? i + n : i, 0), n));
   const bounds = [0, ...cuts, n];
   return bounds.slice(0, -1).map((s, i) => {
     const e = Math.max(s, bounds[i + 1]);
-    return mv.slice(t, t.shape.map((_, j) => (j === ax ? s : 0)), t.shape.map((d, j) => (j === ax ? e : d)));
+    return mv.slice(
+      t,
+      t.shape.map((_, j) => (j === ax ? s : 0)),
+      t.shape.map((d, j) => (j === ax ? e : d)),
+    );
   });
 }
 
@@ -111,21 +137,42 @@ export interface PadOptions {
 }
 
 /** Pads with a constant, the edge values, or a reflection (NumPy `pad`). */
-export function pad(x: ArrayLike, padWidth: number | [number, number] | [number, number][], opts: PadOptions = {}): Tensor {
+export function pad(
+  x: ArrayLike,
+  padWidth: number | [number, number] | [number, number][],
+  opts: PadOptions = {},
+): Tensor {
   let t = asTensor(x, "pad");
   const widths: [number, number][] = typeof padWidth === "number"
     ? t.shape.map(() => [padWidth, padWidth])
     : typeof padWidth[0] === "number"
     ? t.shape.map(() => padWidth as [number, number])
     : (padWidth as [number, number][]);
-  if (widths.length !== t.ndim || Array.from(widths).some((w) => !Array.isArray(w) || w.length !== 2 || Array.from(w).some((v) => !Number.isInteger(v) || v < 0))) {
-    throw new RangeError(`pad: padWidth ${JSON.stringify(padWidth)} must give non-negative integer [before, after] pairs for ${t.ndim} axes`);
+  if (
+    widths.length !== t.ndim ||
+    Array.from(widths).some((w) =>
+      !Array.isArray(w) || w.length !== 2 ||
+      Array.from(w).some((v) => !Number.isInteger(v) || v < 0)
+    )
+  ) {
+    throw new RangeError(
+      `pad: padWidth ${
+        JSON.stringify(padWidth)
+      } must give non-negative integer [before, after] pairs for ${t.ndim} axes`,
+    );
   }
   const mode = opts.mode ?? "constant";
   if (mode === "constant") {
-    return mv.pad(t, scalar(opts.constantValues ?? 0, t.dtype), widths.map((w) => w[0]), widths.map((w) => w[1]));
+    return mv.pad(
+      t,
+      scalar(opts.constantValues ?? 0, t.dtype),
+      widths.map((w) => w[0]),
+      widths.map((w) => w[1]),
+    );
   }
-  if (mode !== "edge" && mode !== "reflect") throw new RangeError(`pad: unknown mode ${JSON.stringify(mode)}`);
+  if (mode !== "edge" && mode !== "reflect") {
+    throw new RangeError(`pad: unknown mode ${JSON.stringify(mode)}`);
+  }
   widths.forEach(([lo, hi], ax) => {
     if (!lo && !hi) return;
     const n = t.shape[ax];
@@ -143,7 +190,12 @@ export function pad(x: ArrayLike, padWidth: number | [number, number] | [number,
       if (j >= n) j = period - j;
       return j;
     };
-    const take = (i: number) => mv.slice(t, t.shape.map((_, j) => (j === ax ? idx(i) : 0)), t.shape.map((d, j) => (j === ax ? idx(i) + 1 : d)));
+    const take = (i: number) =>
+      mv.slice(
+        t,
+        t.shape.map((_, j) => (j === ax ? idx(i) : 0)),
+        t.shape.map((d, j) => (j === ax ? idx(i) + 1 : d)),
+      );
     const before = [...Array(lo).keys()].map((k) => take(k - lo));
     const after = [...Array(hi).keys()].map((k) => take(n + k));
     t = mv.concatenate([...before, t, ...after], ax);
@@ -162,7 +214,9 @@ export function broadcastTo(x: ArrayLike, shape: number[]): Tensor {
   const t = asTensor(x, "broadcastTo");
   const out = broadcastShapes("broadcastTo", t.shape, shape);
   if (!shapeEqual(out, shape)) {
-    throw new TypeError(`broadcastTo: cannot broadcast shape ${fmtShape(t.shape)} to ${fmtShape(shape)}`);
+    throw new TypeError(
+      `broadcastTo: cannot broadcast shape ${fmtShape(t.shape)} to ${fmtShape(shape)}`,
+    );
   }
   return bcast(t, shape);
 }
@@ -197,11 +251,15 @@ export type SliceSpec = number | string | null;
 
 function parseSlice(spec: string, n: number, axis: number): [number, number, number] {
   const parts = spec.split(":");
-  if (parts.length < 2 || parts.length > 3) throw new TypeError(`slice: invalid slice ${JSON.stringify(spec)} for axis ${axis}`);
+  if (parts.length < 2 || parts.length > 3) {
+    throw new TypeError(`slice: invalid slice ${JSON.stringify(spec)} for axis ${axis}`);
+  }
   const num = (s: string | undefined): number | undefined => {
     if (s === undefined || s.trim() === "") return undefined;
     const v = Number(s);
-    if (!Number.isInteger(v)) throw new TypeError(`slice: invalid slice ${JSON.stringify(spec)} for axis ${axis}`);
+    if (!Number.isInteger(v)) {
+      throw new TypeError(`slice: invalid slice ${JSON.stringify(spec)} for axis ${axis}`);
+    }
     return v;
   };
   const step = num(parts[2]) ?? 1;
@@ -211,7 +269,9 @@ function parseSlice(spec: string, n: number, axis: number): [number, number, num
     if (v < 0) v += n;
     return Math.min(Math.max(v, lo), hi);
   };
-  return step > 0 ? [clamp(num(parts[0]), 0, 0, n), clamp(num(parts[1]), n, 0, n), step] : [clamp(num(parts[0]), n - 1, -1, n - 1), clamp(num(parts[1]), -1, -1, n - 1), step];
+  return step > 0
+    ? [clamp(num(parts[0]), 0, 0, n), clamp(num(parts[1]), n, 0, n), step]
+    : [clamp(num(parts[0]), n - 1, -1, n - 1), clamp(num(parts[1]), -1, -1, n - 1), step];
 }
 
 /**
@@ -229,10 +289,12 @@ export function slice(x: ArrayLike, ...specs: SliceSpec[]): Tensor {
   const nEll = specs.filter((s) => s === "...").length;
   if (nEll > 1) throw new TypeError("slice: an index can only have a single ellipsis");
   const used = specs.filter((s) => s !== null && s !== "...").length;
-  if (used > t.ndim) throw new RangeError(`slice: too many indices (${used}) for array of dimension ${t.ndim}`);
+  if (used > t.ndim) {
+    throw new RangeError(`slice: too many indices (${used}) for array of dimension ${t.ndim}`);
+  }
   const full: SliceSpec[] = [];
   for (const s of specs) {
-    if (s === "...") for (let i = 0; i < t.ndim - used; i++) full.push(":");
+    if (s === "...") { for (let i = 0; i < t.ndim - used; i++) full.push(":"); }
     else full.push(s);
   }
   while (full.filter((s) => s !== null).length < t.ndim) full.push(":");
@@ -246,7 +308,9 @@ export function slice(x: ArrayLike, ...specs: SliceSpec[]): Tensor {
     }
     const n = t.shape[ax];
     if (typeof s === "number") {
-      if (!Number.isInteger(s) || s < -n || s >= n) throw new RangeError(`slice: index ${s} is out of bounds for axis ${ax} with size ${n}`);
+      if (!Number.isInteger(s) || s < -n || s >= n) {
+        throw new RangeError(`slice: index ${s} is out of bounds for axis ${ax} with size ${n}`);
+      }
       const i = s < 0 ? s + n : s;
       start.push(i), limit.push(i + 1), strides.push(1);
     } else if (typeof s === "string") {
@@ -259,7 +323,14 @@ export function slice(x: ArrayLike, ...specs: SliceSpec[]): Tensor {
         const ra = n - 1 - a, rb = n - 1 - b;
         start.push(Math.min(ra, n)), limit.push(Math.max(ra, Math.min(rb, n))), strides.push(-st);
       }
-      outShape.push(Math.max(0, Math.ceil((limit[limit.length - 1] - start[start.length - 1]) / strides[strides.length - 1])));
+      outShape.push(
+        Math.max(
+          0,
+          Math.ceil(
+            (limit[limit.length - 1] - start[start.length - 1]) / strides[strides.length - 1],
+          ),
+        ),
+      );
     } else throw new TypeError(`slice: invalid index ${JSON.stringify(s)}`);
     ax++;
   }

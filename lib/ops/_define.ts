@@ -8,7 +8,7 @@
 import type { DType, TypedArray } from "../dtype.ts";
 import { allocTyped } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
-import { shapeEqual, fmtShape } from "../shape.ts";
+import { fmtShape, shapeEqual } from "../shape.ts";
 
 /** Abstract value: what tracing knows about an array. */
 export interface Aval {
@@ -82,21 +82,42 @@ function outDType(rule: DTypeRule, d: DType): DType {
 }
 
 /** Shape inference for n-ary elementwise ops: equal shapes and dtypes (np broadcasts first). */
-export function elementwiseAval(name: string, avals: Aval[], rule: DTypeRule, argStart = 0): Aval[] {
+export function elementwiseAval(
+  name: string,
+  avals: Aval[],
+  rule: DTypeRule,
+  argStart = 0,
+): Aval[] {
   const a0 = avals[argStart];
   for (let i = argStart + 1; i < avals.length; i++) {
     if (!shapeEqual(avals[i].shape, a0.shape)) {
-      throw new TypeError(`${name}: operand shapes must be equal, got ${avals.slice(argStart).map((a) => fmtShape(a.shape)).join(" and ")}`);
+      throw new TypeError(
+        `${name}: operand shapes must be equal, got ${
+          avals.slice(argStart).map((a) => fmtShape(a.shape)).join(" and ")
+        }`,
+      );
     }
     if (avals[i].dtype !== a0.dtype) {
-      throw new TypeError(`${name}: operand dtypes must be equal, got ${avals.slice(argStart).map((a) => a.dtype).join(" and ")}`);
+      throw new TypeError(
+        `${name}: operand dtypes must be equal, got ${
+          avals.slice(argStart).map((a) => a.dtype).join(" and ")
+        }`,
+      );
     }
   }
-  return [{ shape: [...a0.shape], dtype: outDType(rule, a0.dtype), weak: avals.slice(argStart).every((a) => a.weak) }];
+  return [{
+    shape: [...a0.shape],
+    dtype: outDType(rule, a0.dtype),
+    weak: avals.slice(argStart).every((a) => a.weak),
+  }];
 }
 
 /** Applies a scalar function elementwise over equal-shaped host arrays. */
-export function mapImpl(fn: (...xs: number[]) => number, inputs: HostArray[], out: Aval): TypedArray[] {
+export function mapImpl(
+  fn: (...xs: number[]) => number,
+  inputs: HostArray[],
+  out: Aval,
+): TypedArray[] {
   const n = inputs[0].data.length;
   const res = allocTyped(out.dtype, n);
   const ds = inputs.map((x) => x.data);

@@ -1,7 +1,7 @@
 /**
  * `conv`: JAX's conv_general_dilated as one primitive (any spatial rank, strides, explicit pads,
  * lhs/rhs dilation, any layout, feature and batch groups). Bilinear: its jvp and both transposes
- * are convolutions again (rules in conv_params.ts), so derivatives of any order work. Batching
+ * are convolutions again (rules in conv_grad_params.ts), so derivatives of any order work. Batching
  * folds the mapped axis into N, O or the feature groups (no loop).
  * @module
  */
@@ -14,18 +14,33 @@ import { moveAxis, zerosOf } from "./_util.ts";
 import { reshape, rev, transpose } from "./movement.ts";
 import { add } from "./elementwise.ts";
 import { convGeneralDilatedRef } from "../backend/ref_conv.ts";
-import { convLhsGradParams, convOutputShape, convRhsGradParams, type ConvParams, type GroupMove } from "./conv_params.ts";
+import { convOutputShape, type ConvParams } from "./conv_params.ts";
+import { convLhsGradParams, convRhsGradParams, type GroupMove } from "./conv_grad_params.ts";
 
 /** `conv` primitive. */
 export const convOp: OpDef<ConvParams> = defineOp({
   name: "conv",
   kind: "contraction",
   abstractEval: ([l, r], p) => {
-    if (l.dtype !== r.dtype) throw new TypeError(`convGeneralDilated: lhs dtype ${l.dtype} and rhs dtype ${r.dtype} differ`);
-    return [{ shape: convOutputShape(l.shape, r.shape, p), dtype: l.dtype, weak: l.weak && r.weak }];
+    if (l.dtype !== r.dtype) {
+      throw new TypeError(
+        `convGeneralDilated: lhs dtype ${l.dtype} and rhs dtype ${r.dtype} differ`,
+      );
+    }
+    return [{
+      shape: convOutputShape(l.shape, r.shape, p),
+      dtype: l.dtype,
+      weak: l.weak && r.weak,
+    }];
   },
   impl: ([l, r], p, [out]) => {
-    const res = convGeneralDilatedRef(Float64Array.from(l.data), l.shape, Float64Array.from(r.data), r.shape, p);
+    const res = convGeneralDilatedRef(
+      Float64Array.from(l.data),
+      l.shape,
+      Float64Array.from(r.data),
+      r.shape,
+      p,
+    );
     const data = allocTyped(out.dtype, res.data.length);
     data.set(res.data);
     return [data];
@@ -52,7 +67,11 @@ export const convOp: OpDef<ConvParams> = defineOp({
     }
     for (const [g, want] of [[dl, lShape], [dr, rShape]] as const) {
       if (g && !shapeEqual(g.aval.shape, want)) {
-        throw new TypeError(`conv transpose: gradient shape ${fmtShape(g.aval.shape)} differs from operand shape ${fmtShape(want)}`);
+        throw new TypeError(
+          `conv transpose: gradient shape ${fmtShape(g.aval.shape)} differs from operand shape ${
+            fmtShape(want)
+          }`,
+        );
       }
     }
     return [dl, dr];
@@ -107,7 +126,12 @@ function foldOut(y: Tensor, axis: number, groups: number, B: number): [Tensor, B
   return [reshape(transpose(reshape(y, split), perm), out), axis];
 }
 
-function convBatch([l, r]: Tensor[], [bl, br]: BDim[], p: ConvParams, size: number): [Tensor[], BDim[]] {
+function convBatch(
+  [l, r]: Tensor[],
+  [bl, br]: BDim[],
+  p: ConvParams,
+  size: number,
+): [Tensor[], BDim[]] {
   const { lhs, rhs, out } = p.dimensionNumbers;
   const G = p.featureGroupCount, Bg = p.batchGroupCount;
   if (bl !== null && br === null) {
@@ -124,7 +148,9 @@ function convBatch([l, r]: Tensor[], [bl, br]: BDim[], p: ConvParams, size: numb
   // both batched: the batch becomes the major factor of the feature groups (or batch groups)
   const lf = foldIn(l, bl!, Bg === 1 ? lhs[1] : lhs[0], 1);
   const rf = foldIn(r, br!, rhs[0], 1);
-  const q: ConvParams = Bg === 1 ? { ...p, featureGroupCount: G * size } : { ...p, batchGroupCount: Bg * size };
+  const q: ConvParams = Bg === 1
+    ? { ...p, featureGroupCount: G * size }
+    : { ...p, batchGroupCount: Bg * size };
   const [y, bd] = foldOut(conv(lf, rf, q), out[1], 1, size);
   return [[y], [bd]];
 }

@@ -4,7 +4,10 @@
 // rearrangements live in lib/backend/ref_conv.ts.
 
 /** Padding of a convolution: a string mode (case-insensitive) or one `[lo, hi]` pair per spatial dim. */
-export type Padding = "VALID" | "SAME" | "SAME_LOWER" | (string & Record<never, never>) | [number, number][];
+export type Padding = "VALID" | "SAME" | "SAME_LOWER" | (string & Record<never, never>) | [
+  number,
+  number,
+][];
 
 /**
  * Integer dimension numbers, as `jax.lax.ConvDimensionNumbers`:
@@ -60,7 +63,10 @@ function fmt(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
   if (typeof v === "number") return String(v);
   try {
-    const s = JSON.stringify(v, (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x));
+    const s = JSON.stringify(
+      v,
+      (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x),
+    );
     return s === undefined ? String(v) : s;
   } catch {
     return String(v);
@@ -113,7 +119,9 @@ export function convOutputDim(padded: number, kd: number, stride: number): numbe
 
 function checkShape(name: string, shape: unknown): asserts shape is number[] {
   if (!Array.isArray(shape) || !Array.from(shape).every((d) => isInt(d) && d >= 0)) {
-    throw new TypeError(`${OP}: ${name} shape ${fmt(shape)} must be a list of non-negative integers`);
+    throw new TypeError(
+      `${OP}: ${name} shape ${fmt(shape)} must be a list of non-negative integers`,
+    );
   }
 }
 
@@ -138,16 +146,24 @@ function parseDimensionStrings(specs: readonly string[], rank: number): ConvDime
     const s = specs[i];
     if (s.length !== rank) {
       throw new TypeError(
-        `${OP}: dimensionNumbers[${i}] ${fmt(s)} must have length equal to the rank ${rank} of lhs and rhs`,
+        `${OP}: dimensionNumbers[${i}] ${
+          fmt(s)
+        } must have length equal to the rank ${rank} of lhs and rhs`,
       );
     }
     const [a, b] = pairs[i];
     const count = (ch: string) => [...s].filter((c) => c === ch).length;
     if (count(a) !== 1 || count(b) !== 1) {
-      throw new TypeError(`${OP}: dimensionNumbers[${i}] ${fmt(s)} must contain the characters ${a} and ${b} exactly once`);
+      throw new TypeError(
+        `${OP}: dimensionNumbers[${i}] ${
+          fmt(s)
+        } must contain the characters ${a} and ${b} exactly once`,
+      );
     }
     if (new Set(s).size !== s.length) {
-      throw new TypeError(`${OP}: dimensionNumbers[${i}] ${fmt(s)} must not contain duplicate characters`);
+      throw new TypeError(
+        `${OP}: dimensionNumbers[${i}] ${fmt(s)} must not contain duplicate characters`,
+      );
     }
   }
   const spatialSet = (s: string, [a, b]: [string, string]) =>
@@ -155,19 +171,33 @@ function parseDimensionStrings(specs: readonly string[], rank: number): ConvDime
   const sets = specs.map((s, i) => spatialSet(s, pairs[i]));
   if (sets[0] !== sets[1] || sets[1] !== sets[2]) {
     throw new TypeError(
-      `${OP}: dimensionNumbers ${fmt(specs)} must use the same set of spatial characters in all three specs`,
+      `${OP}: dimensionNumbers ${
+        fmt(specs)
+      } must use the same set of spatial characters in all three specs`,
     );
   }
   const rhsSpatial = [...specs[1]].filter((c) => c !== "O" && c !== "I");
-  const perm = (s: string, [a, b]: [string, string]) => [s.indexOf(a), s.indexOf(b), ...rhsSpatial.map((c) => s.indexOf(c))];
-  return { lhs: perm(specs[0], pairs[0]), rhs: perm(specs[1], pairs[1]), out: perm(specs[2], pairs[2]) };
+  const perm = (
+    s: string,
+    [a, b]: [string, string],
+  ) => [s.indexOf(a), s.indexOf(b), ...rhsSpatial.map((c) => s.indexOf(c))];
+  return {
+    lhs: perm(specs[0], pairs[0]),
+    rhs: perm(specs[1], pairs[1]),
+    out: perm(specs[2], pairs[2]),
+  };
 }
 
-function resolveDimensionNumbers(dn: ConvOptions["dimensionNumbers"], rank: number): ConvDimensionNumbers {
+function resolveDimensionNumbers(
+  dn: ConvOptions["dimensionNumbers"],
+  rank: number,
+): ConvDimensionNumbers {
   if (dn === undefined || dn === null) return { lhs: iota(rank), rhs: iota(rank), out: iota(rank) };
   if (Array.isArray(dn)) {
     if (dn.length !== 3) {
-      throw new TypeError(`${OP}: dimensionNumbers ${fmt(dn)} must have 3 entries [lhsSpec, rhsSpec, outSpec]`);
+      throw new TypeError(
+        `${OP}: dimensionNumbers ${fmt(dn)} must have 3 entries [lhsSpec, rhsSpec, outSpec]`,
+      );
     }
     if (!dn.every((s) => typeof s === "string")) {
       throw new TypeError(`${OP}: dimensionNumbers ${fmt(dn)} entries must all be strings`);
@@ -179,24 +209,34 @@ function resolveDimensionNumbers(dn: ConvOptions["dimensionNumbers"], rank: numb
     for (const key of ["lhs", "rhs", "out"] as const) {
       if (!isPermutation(d[key], rank)) {
         throw new TypeError(
-          `${OP}: dimensionNumbers.${key} ${fmt(d[key])} must be a permutation of the ${rank} axes of lhs and rhs`,
+          `${OP}: dimensionNumbers.${key} ${
+            fmt(d[key])
+          } must be a permutation of the ${rank} axes of lhs and rhs`,
         );
       }
     }
     return { lhs: [...d.lhs], rhs: [...d.rhs], out: [...d.out] };
   }
-  throw new TypeError(`${OP}: dimensionNumbers ${fmt(dn)} must be three strings or {lhs, rhs, out} integer specs`);
+  throw new TypeError(
+    `${OP}: dimensionNumbers ${fmt(dn)} must be three strings or {lhs, rhs, out} integer specs`,
+  );
 }
 
 function checkGroupCount(name: string, v: unknown): asserts v is number {
-  if (!isInt(v) || v <= 0) throw new RangeError(`${OP}: ${name} ${fmt(v)} must be a positive integer`);
+  if (!isInt(v) || v <= 0) {
+    throw new RangeError(`${OP}: ${name} ${fmt(v)} must be a positive integer`);
+  }
 }
 
 function checkDilation(name: string, v: unknown, n: number): asserts v is number[] {
   if (!Array.isArray(v) || v.length !== n) {
-    throw new RangeError(`${OP}: ${name} ${fmt(v)} must have ${n} entries, one per spatial dimension`);
+    throw new RangeError(
+      `${OP}: ${name} ${fmt(v)} must have ${n} entries, one per spatial dimension`,
+    );
   }
-  if (!isPositiveIntList(v)) throw new RangeError(`${OP}: ${name} ${fmt(v)} must all be positive integers`);
+  if (!isPositiveIntList(v)) {
+    throw new RangeError(`${OP}: ${name} ${fmt(v)} must all be positive integers`);
+  }
 }
 
 /**
@@ -224,7 +264,11 @@ export function paddingForMode(
 ): [number, number][] {
   const m = mode.toUpperCase();
   if (!PADDING_MODES.includes(m)) {
-    throw new RangeError(`${OP}: padding ${fmt(mode)} must be "VALID", "SAME", "SAME_LOWER" or a list of [lo, hi] pairs`);
+    throw new RangeError(
+      `${OP}: padding ${
+        fmt(mode)
+      } must be "VALID", "SAME", "SAME_LOWER" or a list of [lo, hi] pairs`,
+    );
   }
   return inSizes.map((x, i): [number, number] => {
     if (m === "VALID") return [0, 0];
@@ -271,11 +315,15 @@ export function resolveConvParams(
   const rank = lhsShape.length;
   if (rank !== rhsShape.length) {
     throw new TypeError(
-      `${OP}: lhs shape ${fmt(lhsShape)} and rhs shape ${fmt(rhsShape)} must have the same rank, got ${rank} and ${rhsShape.length}`,
+      `${OP}: lhs shape ${fmt(lhsShape)} and rhs shape ${
+        fmt(rhsShape)
+      } must have the same rank, got ${rank} and ${rhsShape.length}`,
     );
   }
   if (rank < 2) {
-    throw new TypeError(`${OP}: lhs shape ${fmt(lhsShape)} and rhs shape ${fmt(rhsShape)} must have rank at least 2`);
+    throw new TypeError(
+      `${OP}: lhs shape ${fmt(lhsShape)} and rhs shape ${fmt(rhsShape)} must have rank at least 2`,
+    );
   }
   const n = rank - 2;
   const dn = resolveDimensionNumbers(opts.dimensionNumbers, rank);
@@ -285,17 +333,27 @@ export function resolveConvParams(
   if (typeof padding === "string") {
     if (Array.isArray(lhsDilation) && lhsDilation.some((d) => d !== 1)) {
       throw new RangeError(
-        `${OP}: string padding ${fmt(padding)} cannot be combined with lhsDilation ${fmt(lhsDilation)}; give explicit [lo, hi] pads`,
+        `${OP}: string padding ${fmt(padding)} cannot be combined with lhsDilation ${
+          fmt(lhsDilation)
+        }; give explicit [lo, hi] pads`,
       );
     }
     if (!PADDING_MODES.includes(padding.toUpperCase())) {
-      throw new RangeError(`${OP}: padding ${fmt(padding)} must be "VALID", "SAME", "SAME_LOWER" or a list of [lo, hi] pairs`);
+      throw new RangeError(
+        `${OP}: padding ${
+          fmt(padding)
+        } must be "VALID", "SAME", "SAME_LOWER" or a list of [lo, hi] pairs`,
+      );
     }
   } else if (
     !Array.isArray(padding) ||
-    !Array.from(padding).every((pr) => Array.isArray(pr) && pr.length === 2 && isInt(pr[0]) && isInt(pr[1]))
+    !Array.from(padding).every((pr) =>
+      Array.isArray(pr) && pr.length === 2 && isInt(pr[0]) && isInt(pr[1])
+    )
   ) {
-    throw new RangeError(`${OP}: padding ${fmt(padding)} must be a string or a list of integer [lo, hi] pairs`);
+    throw new RangeError(
+      `${OP}: padding ${fmt(padding)} must be a string or a list of integer [lo, hi] pairs`,
+    );
   }
 
   const N = lhsShape[dn.lhs[0]];
@@ -314,24 +372,36 @@ export function resolveConvParams(
     );
   }
   if (O % G !== 0) {
-    throw new TypeError(`${OP}: rhs output feature dimension ${O} must be a multiple of featureGroupCount ${G}`);
+    throw new TypeError(
+      `${OP}: rhs output feature dimension ${O} must be a multiple of featureGroupCount ${G}`,
+    );
   }
   checkGroupCount("batchGroupCount", B);
   if (N % B !== 0) {
     throw new TypeError(`${OP}: batchGroupCount ${B} must divide lhs batch dimension ${N}`);
   }
   if (O % B !== 0) {
-    throw new TypeError(`${OP}: rhs output feature dimension ${O} must be a multiple of batchGroupCount ${B}`);
+    throw new TypeError(
+      `${OP}: rhs output feature dimension ${O} must be a multiple of batchGroupCount ${B}`,
+    );
   }
   if (G > 1 && B > 1) {
-    throw new RangeError(`${OP}: at most one of featureGroupCount ${G} and batchGroupCount ${B} may be greater than 1`);
+    throw new RangeError(
+      `${OP}: at most one of featureGroupCount ${G} and batchGroupCount ${B} may be greater than 1`,
+    );
   }
 
   if (!Array.isArray(windowStrides) || windowStrides.length !== n) {
-    throw new RangeError(`${OP}: windowStrides ${fmt(windowStrides)} must have ${n} entries, one per spatial dimension`);
+    throw new RangeError(
+      `${OP}: windowStrides ${
+        fmt(windowStrides)
+      } must have ${n} entries, one per spatial dimension`,
+    );
   }
   if (!isPositiveIntList(windowStrides)) {
-    throw new RangeError(`${OP}: windowStrides ${fmt(windowStrides)} must all be positive integers`);
+    throw new RangeError(
+      `${OP}: windowStrides ${fmt(windowStrides)} must all be positive integers`,
+    );
   }
   checkDilation("lhsDilation", lhsDilation, n);
   checkDilation("rhsDilation", rhsDilation, n);
@@ -345,14 +415,18 @@ export function resolveConvParams(
     pads = paddingForMode(padding, X, Kd, windowStrides);
   } else {
     if (padding.length !== n) {
-      throw new RangeError(`${OP}: padding ${fmt(padding)} must have ${n} [lo, hi] pairs, one per spatial dimension`);
+      throw new RangeError(
+        `${OP}: padding ${fmt(padding)} must have ${n} [lo, hi] pairs, one per spatial dimension`,
+      );
     }
     pads = padding.map((pr): [number, number] => [pr[0], pr[1]]);
   }
   for (let i = 0; i < n; i++) {
     if (Xd[i] + pads[i][0] + pads[i][1] < 0) {
       throw new RangeError(
-        `${OP}: padding ${fmt(pads[i])} of spatial dimension ${i} crops more than the dilated lhs size ${Xd[i]}`,
+        `${OP}: padding ${
+          fmt(pads[i])
+        } of spatial dimension ${i} crops more than the dilated lhs size ${Xd[i]}`,
       );
     }
   }
@@ -391,205 +465,11 @@ export function convOutputShape(lhsShape: number[], rhsShape: number[], p: ConvP
   for (let i = 0; i < lhs.length - 2; i++) {
     const xd = dilateDim(lhsShape[lhs[2 + i]], p.lhsDilation[i]);
     const kd = dilateDim(rhsShape[rhs[2 + i]], p.rhsDilation[i]);
-    shape[out[2 + i]] = convOutputDim(xd + p.padding[i][0] + p.padding[i][1], kd, p.windowStrides[i]);
+    shape[out[2 + i]] = convOutputDim(
+      xd + p.padding[i][0] + p.padding[i][1],
+      kd,
+      p.windowStrides[i],
+    );
   }
   return shape;
-}
-
-// ---------------------------------------------------------------------------------------
-// Gradients (JAX `_conv_general_dilated_transpose_lhs/_rhs`, conv-semantics.md §1).
-
-/**
- * Moves a group factor from one axis into another (JAX `_reshape_axis_out_of` followed by
- * `_reshape_axis_into`). With tensor ops on an array of shape S:
- * 1. reshape axis `fromAxis` (size A) into `(groups, A / groups)`, groups major;
- * 2. transpose so the new `groups` axis sits immediately before axis `intoAxis`;
- * 3. reshape to merge `(groups, S[intoAxis])` into one axis, groups major.
- * Element-wise: `out[.., a, .., g * S[intoAxis] + j, ..] = in[.., g * (A / groups) + a, .., j, ..]`
- * (a at `fromAxis`, the merged index at `intoAxis`; the result has the same rank).
- */
-export interface GroupMove {
-  /** The group count (divides the size of `fromAxis`). */
-  groups: number;
-  /** Axis the group factor is taken out of. */
-  fromAxis: number;
-  /** Axis the group factor is merged into, as its major part. */
-  intoAxis: number;
-}
-
-/** Kernel rearrangement for the lhs gradient: first `groupMove` (if any), then reverse `reverseAxes`. */
-export interface LhsGradRhsTransform {
-  /** Group factor moved from the O axis into the I axis (G or B > 1), else null. */
-  groupMove: GroupMove | null;
-  /** Axes reversed after the move: the kernel's spatial axes. */
-  reverseAxes: number[];
-  /** Kernel shape after the rearrangement. */
-  shape: number[];
-}
-
-/** Rearrangement of the lhs-gradient convolution result (batch groups only). */
-export interface LhsGradOutTransform {
-  /** Group factor moved from the feature axis into the batch axis (B > 1), else null. */
-  groupMove: GroupMove | null;
-  /** Shape after the rearrangement: always the lhs shape. */
-  shape: number[];
-}
-
-/** How to compute the lhs gradient: `outTransform(conv(g, rhsTransform(rhs), params))`. */
-export interface LhsGradPlan {
-  /** Parameters of the gradient convolution (lhs = cotangent, rhs = transformed kernel). */
-  params: ConvParams;
-  /** Kernel rearrangement applied before the convolution. */
-  rhsTransform: LhsGradRhsTransform;
-  /** Result rearrangement applied after the convolution. */
-  outTransform: LhsGradOutTransform;
-  /** True when the gradient is identically zero (some operand or the cotangent has no elements): use zeros. */
-  isZero: boolean;
-}
-
-/** How to compute the rhs gradient: `conv(lhs, g, params)`, already in the rhs layout and shape. */
-export interface RhsGradPlan {
-  /** Parameters of the gradient convolution (lhs = forward lhs, rhs = cotangent). */
-  params: ConvParams;
-  /** True when the gradient is identically zero (some operand or the cotangent has no elements): use zeros. */
-  isZero: boolean;
-}
-
-function size(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-function swap01(spec: number[]): number[] {
-  return [spec[1], spec[0], ...spec.slice(2)];
-}
-
-function spatialSizes(lhsShape: number[], rhsShape: number[], p: ConvParams) {
-  const { lhs, rhs, out } = p.dimensionNumbers;
-  const outShape = convOutputShape(lhsShape, rhsShape, p);
-  const n = lhs.length - 2;
-  const Xd: number[] = [], Kd: number[] = [], Yd: number[] = [];
-  for (let i = 0; i < n; i++) {
-    Xd.push(dilateDim(lhsShape[lhs[2 + i]], p.lhsDilation[i]));
-    Kd.push(dilateDim(rhsShape[rhs[2 + i]], p.rhsDilation[i]));
-    Yd.push(dilateDim(outShape[out[2 + i]], p.windowStrides[i]));
-  }
-  return { outShape, Xd, Kd, Yd };
-}
-
-/**
- * Shape after a {@linkcode GroupMove}.
- *
- * @param shape Input shape.
- * @param m The move.
- * @returns The shape with `fromAxis` divided and `intoAxis` multiplied by `m.groups`.
- * @example
- * ```ts
- * import { groupMoveShape } from "./conv_params.ts";
- * if (groupMoveShape([6, 2, 3], { groups: 3, fromAxis: 0, intoAxis: 1 }).join() !== "2,6,3") throw new Error();
- * ```
- */
-export function groupMoveShape(shape: number[], m: GroupMove): number[] {
-  const s = [...shape];
-  s[m.fromAxis] = shape[m.fromAxis] / m.groups;
-  s[m.intoAxis] = shape[m.intoAxis] * m.groups;
-  return s;
-}
-
-/**
- * Parameters of the lhs (input) gradient as a convolution of the cotangent `g` (shape
- * `convOutputShape(lhsShape, rhsShape, p)`) with the rearranged kernel. Per spatial dim i,
- * with `X~ = dilateDim(X, lhsDilation)`, `K~ = dilateDim(K, rhsDilation)`,
- * `Y~ = dilateDim(Y, windowStrides)` and `lo` the forward low pad:
- * - `windowStrides = p.lhsDilation`, `lhsDilation = p.windowStrides`, `rhsDilation = p.rhsDilation`;
- * - `padding[i] = [K~ - 1 - lo, X~ + K~ - 1 - Y~ - (K~ - 1 - lo)]`;
- * - `dimensionNumbers = { lhs: out, rhs: [rhs[1], rhs[0], ...rhs spatial], out: lhs }`;
- * - `featureGroupCount = G > 1 ? G : B`, `batchGroupCount = 1`.
- * The kernel is first rearranged (G or B > 1: group factor moved from the O axis into the I axis,
- * `rhs'[o', g*I + i] = rhs[g*(O/groups) + o', i]`), then reversed on every spatial axis. With
- * B > 1 the result (batch N/B, features B*C) gets its group factor moved from the feature axis
- * into the batch axis (`dlhs[b*(N/B) + n, c] = res[n, b*C + c]`).
- *
- * @param lhsShape Forward input shape.
- * @param rhsShape Forward kernel shape.
- * @param p Forward parameters (resolved).
- * @returns The plan for the lhs gradient.
- * @example
- * ```ts
- * import { convLhsGradParams, resolveConvParams } from "./conv_params.ts";
- * const p = resolveConvParams([1, 1, 5], [1, 1, 3], [2], [[1, 1]]);
- * const plan = convLhsGradParams([1, 1, 5], [1, 1, 3], p);
- * if (plan.params.padding[0].join() !== "1,1" || plan.params.lhsDilation[0] !== 2) throw new Error();
- * ```
- */
-export function convLhsGradParams(lhsShape: number[], rhsShape: number[], p: ConvParams): LhsGradPlan {
-  const { lhs, rhs, out } = p.dimensionNumbers;
-  const { outShape, Xd, Kd, Yd } = spatialSizes(lhsShape, rhsShape, p);
-  const G = p.featureGroupCount, B = p.batchGroupCount;
-  const padding = Xd.map((xd, i): [number, number] => {
-    const lo = Kd[i] - 1 - p.padding[i][0];
-    return [lo, xd + Kd[i] - 1 - Yd[i] - lo];
-  });
-  const groups = Math.max(G, B);
-  const kernelMove = groups > 1 ? { groups, fromAxis: rhs[0], intoAxis: rhs[1] } : null;
-  const outMove = B > 1 ? { groups: B, fromAxis: lhs[1], intoAxis: lhs[0] } : null;
-  return {
-    params: {
-      windowStrides: [...p.lhsDilation],
-      padding,
-      lhsDilation: [...p.windowStrides],
-      rhsDilation: [...p.rhsDilation],
-      dimensionNumbers: { lhs: [...out], rhs: swap01(rhs), out: [...lhs] },
-      featureGroupCount: groups,
-      batchGroupCount: 1,
-    },
-    rhsTransform: {
-      groupMove: kernelMove,
-      reverseAxes: rhs.slice(2),
-      shape: kernelMove ? groupMoveShape(rhsShape, kernelMove) : [...rhsShape],
-    },
-    outTransform: { groupMove: outMove, shape: [...lhsShape] },
-    isZero: size(outShape) === 0 || size(lhsShape) === 0 || size(rhsShape) === 0,
-  };
-}
-
-/**
- * Parameters of the rhs (kernel) gradient as a convolution of the forward lhs (as lhs) with the
- * cotangent `g` (as rhs). Per spatial dim i (notation of {@linkcode convLhsGradParams}):
- * - `windowStrides = p.rhsDilation`, `lhsDilation = p.lhsDilation`, `rhsDilation = p.windowStrides`;
- * - `padding[i] = [lo, (Y~ - X~) + (K~ - lo - 1)]`;
- * - `dimensionNumbers = { lhs: [lhs[1], lhs[0], ..], rhs: [out[1], out[0], ..], out: [rhs[1], rhs[0], ..] }`;
- * - `featureGroupCount = B`, `batchGroupCount = G` (grouped convs need batch groups here).
- * The result has exactly the rhs shape and layout; no rearrangement is needed.
- *
- * @param lhsShape Forward input shape.
- * @param rhsShape Forward kernel shape.
- * @param p Forward parameters (resolved).
- * @returns The plan for the rhs gradient.
- * @example
- * ```ts
- * import { convRhsGradParams, resolveConvParams } from "./conv_params.ts";
- * const p = resolveConvParams([1, 1, 5], [1, 1, 3], [2], "VALID");
- * const plan = convRhsGradParams([1, 1, 5], [1, 1, 3], p);
- * if (plan.params.rhsDilation[0] !== 2 || plan.params.padding[0].join() !== "0,0") throw new Error();
- * ```
- */
-export function convRhsGradParams(lhsShape: number[], rhsShape: number[], p: ConvParams): RhsGradPlan {
-  const { lhs, rhs, out } = p.dimensionNumbers;
-  const { outShape, Xd, Kd, Yd } = spatialSizes(lhsShape, rhsShape, p);
-  const padding = Xd.map((xd, i): [number, number] => {
-    const lo = p.padding[i][0];
-    return [lo, Yd[i] - xd + (Kd[i] - lo - 1)];
-  });
-  return {
-    params: {
-      windowStrides: [...p.rhsDilation],
-      padding,
-      lhsDilation: [...p.lhsDilation],
-      rhsDilation: [...p.windowStrides],
-      dimensionNumbers: { lhs: swap01(lhs), rhs: swap01(out), out: swap01(rhs) },
-      featureGroupCount: p.batchGroupCount,
-      batchGroupCount: p.featureGroupCount,
-    },
-    isZero: size(outShape) === 0 || size(lhsShape) === 0 || size(rhsShape) === 0,
-  };
 }

@@ -20,7 +20,9 @@ export interface DotParams {
 }
 
 function freeAxes(ndim: number, p: DotParams, side: 0 | 1): number[] {
-  return [...Array(ndim).keys()].filter((i) => !p.contract[side].includes(i) && !p.batch[side].includes(i));
+  return [...Array(ndim).keys()].filter((i) =>
+    !p.contract[side].includes(i) && !p.batch[side].includes(i)
+  );
 }
 
 /** `dotGeneral` primitive. */
@@ -31,12 +33,26 @@ export const dotGeneralOp: OpDef<DotParams> = defineOp({
     const [lc, rc] = p.contract;
     const [lb, rb] = p.batch;
     const pairsOk = (l: number[], r: number[]) =>
-      l.length === r.length && l.every((x, i) => a.shape[x] === b.shape[r[i]] && x >= 0 && x < a.shape.length && r[i] >= 0 && r[i] < b.shape.length);
+      l.length === r.length &&
+      l.every((x, i) =>
+        a.shape[x] === b.shape[r[i]] && x >= 0 && x < a.shape.length && r[i] >= 0 &&
+        r[i] < b.shape.length
+      );
     if (!pairsOk(lc, rc) || !pairsOk(lb, rb)) {
-      throw new TypeError(`dotGeneral: contracting ${JSON.stringify(p.contract)} / batch ${JSON.stringify(p.batch)} dims do not match shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+      throw new TypeError(
+        `dotGeneral: contracting ${JSON.stringify(p.contract)} / batch ${
+          JSON.stringify(p.batch)
+        } dims do not match shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+      );
     }
-    if (a.dtype !== b.dtype) throw new TypeError(`dotGeneral: operand dtypes differ: ${a.dtype} and ${b.dtype}`);
-    const shape = [...lb.map((i) => a.shape[i]), ...freeAxes(a.shape.length, p, 0).map((i) => a.shape[i]), ...freeAxes(b.shape.length, p, 1).map((i) => b.shape[i])];
+    if (a.dtype !== b.dtype) {
+      throw new TypeError(`dotGeneral: operand dtypes differ: ${a.dtype} and ${b.dtype}`);
+    }
+    const shape = [
+      ...lb.map((i) => a.shape[i]),
+      ...freeAxes(a.shape.length, p, 0).map((i) => a.shape[i]),
+      ...freeAxes(b.shape.length, p, 1).map((i) => b.shape[i]),
+    ];
     return [{ shape, dtype: a.dtype, weak: a.weak && b.weak }];
   },
   impl: ([a, b], p, [out]) => {
@@ -76,18 +92,31 @@ export const dotGeneralOp: OpDef<DotParams> = defineOp({
     }
     return [res];
   },
-  jvp: ([a, b], [da, db], p) => [[dotGeneral(a, b, p)], [add(dotGeneral(da, b, p), dotGeneral(a, db, p))]],
+  jvp: (
+    [a, b],
+    [da, db],
+    p,
+  ) => [[dotGeneral(a, b, p)], [add(dotGeneral(da, b, p), dotGeneral(a, db, p))]],
   vmap: ([a, b], [ba, bb], p) => {
     const sh = (axes: number[]) => axes.map((x) => x + 1);
     if (ba !== null && bb !== null) {
-      const q: DotParams = { contract: [sh(p.contract[0]), sh(p.contract[1])], batch: [[0, ...sh(p.batch[0])], [0, ...sh(p.batch[1])]] };
+      const q: DotParams = {
+        contract: [sh(p.contract[0]), sh(p.contract[1])],
+        batch: [[0, ...sh(p.batch[0])], [0, ...sh(p.batch[1])]],
+      };
       return [[dotGeneral(moveAxis(a, ba, 0), moveAxis(b, bb, 0), q)], [0]];
     }
     if (ba !== null) {
-      const q: DotParams = { contract: [sh(p.contract[0]), p.contract[1]], batch: [sh(p.batch[0]), p.batch[1]] };
+      const q: DotParams = {
+        contract: [sh(p.contract[0]), p.contract[1]],
+        batch: [sh(p.batch[0]), p.batch[1]],
+      };
       return [[dotGeneral(moveAxis(a, ba, 0), b, q)], [p.batch[0].length]];
     }
-    const q: DotParams = { contract: [p.contract[0], sh(p.contract[1])], batch: [p.batch[0], sh(p.batch[1])] };
+    const q: DotParams = {
+      contract: [p.contract[0], sh(p.contract[1])],
+      batch: [p.batch[0], sh(p.batch[1])],
+    };
     const nLf = freeAxes(a.aval.shape.length, p, 0).length;
     return [[dotGeneral(a, moveAxis(b, bb!, 0), q)], [p.batch[0].length + nLf]];
   },
@@ -101,7 +130,13 @@ export const dotGeneralOp: OpDef<DotParams> = defineOp({
  * Cotangent of one operand: contract ct's other-side free axes with the other operand's free axes,
  * batch over the batch axes, then permute the result back to the operand's layout.
  */
-function dotTransposeSide(ct: Tensor, other: Tensor, ndim: number, p: DotParams, side: 0 | 1): Tensor {
+function dotTransposeSide(
+  ct: Tensor,
+  other: Tensor,
+  ndim: number,
+  p: DotParams,
+  side: 0 | 1,
+): Tensor {
   const o = 1 - side as 0 | 1;
   const nb = p.batch[0].length;
   const myFree = freeAxes(ndim, p, side);
@@ -117,7 +152,10 @@ function dotTransposeSide(ct: Tensor, other: Tensor, ndim: number, p: DotParams,
   const pos = new Array<number>(ndim);
   p.batch[side].forEach((ax, i) => (pos[ax] = i));
   myFree.forEach((ax, i) => (pos[ax] = nb + i));
-  p.contract[side].forEach((ax, k) => (pos[ax] = nb + myFree.length + sortedOtherC.indexOf(otherC[k])));
+  p.contract[side].forEach((
+    ax,
+    k,
+  ) => (pos[ax] = nb + myFree.length + sortedOtherC.indexOf(otherC[k])));
   return transpose(res, pos);
 }
 

@@ -8,7 +8,14 @@ import { bind1 } from "../core.ts";
 import type { DType } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import {
-  type Aval, type BDim, defineOp, type DTypeRule, elementwiseAval, type LinearArg, mapImpl, type OpDef,
+  type Aval,
+  type BDim,
+  defineOp,
+  type DTypeRule,
+  elementwiseAval,
+  type LinearArg,
+  mapImpl,
+  type OpDef,
   UndefPrimal,
 } from "./_define.ts";
 import { batchAt0, fullLike, zerosOf } from "./_util.ts";
@@ -69,14 +76,20 @@ export const addOp: OpDef = elementwise({
   name: "add",
   fn: (x, y) => x + y,
   jvp: (_, [dx, dy]) => add(dx, dy),
-  transpose: (ct, [x, y]) => [x instanceof UndefPrimal ? ct : null, y instanceof UndefPrimal ? ct : null],
+  transpose: (
+    ct,
+    [x, y],
+  ) => [x instanceof UndefPrimal ? ct : null, y instanceof UndefPrimal ? ct : null],
 });
 /** `sub` primitive. */
 export const subOp: OpDef = elementwise({
   name: "sub",
   fn: (x, y) => x - y,
   jvp: (_, [dx, dy]) => sub(dx, dy),
-  transpose: (ct, [x, y]) => [x instanceof UndefPrimal ? ct : null, y instanceof UndefPrimal ? neg(ct) : null],
+  transpose: (
+    ct,
+    [x, y],
+  ) => [x instanceof UndefPrimal ? ct : null, y instanceof UndefPrimal ? neg(ct) : null],
 });
 /** `mul` primitive (int32 multiplication wraps like C). */
 export const mulOp: OpDef = elementwise({
@@ -94,7 +107,9 @@ export const divOp: OpDef = elementwise({
   fn: (x, y) => x / y,
   jvp: ([, y], [dx, dy], out) => div(sub(dx, mul(out, dy)), y), // d(x/y) = (dx - (x/y) dy) / y
   transpose: (ct, [x, y]) => {
-    if (y instanceof UndefPrimal) throw new TypeError("div: transpose is linear in the numerator only");
+    if (y instanceof UndefPrimal) {
+      throw new TypeError("div: transpose is linear in the numerator only");
+    }
     return [x instanceof UndefPrimal ? div(ct, y) : null, null];
   },
 });
@@ -123,13 +138,24 @@ export const minOp: OpDef = elementwise({
   jvp: ([x, y], [dx, dy]) => minMaxJvp(x, y, dx, dy, lt),
 });
 
-function minMaxJvp(x: Tensor, y: Tensor, dx: Tensor, dy: Tensor, pick: (a: Tensor, b: Tensor) => Tensor): Tensor {
+function minMaxJvp(
+  x: Tensor,
+  y: Tensor,
+  dx: Tensor,
+  dy: Tensor,
+  pick: (a: Tensor, b: Tensor) => Tensor,
+): Tensor {
   const half = fullLike(dx, 0.5);
   const tie = mul(add(dx, dy), half);
   return select(pick(x, y), dx, select(pick(y, x), dy, tie));
 }
 
-function unaryF(name: string, fn: (x: number) => number, jvp: JvpFn | "zero", rule: DTypeRule = "same"): OpDef {
+function unaryF(
+  name: string,
+  fn: (x: number) => number,
+  jvp: JvpFn | "zero",
+  rule: DTypeRule = "same",
+): OpDef {
   return elementwise({ name, fn, jvp, rule });
 }
 
@@ -148,21 +174,45 @@ export const expOp: OpDef = unaryF("exp", Math.exp, (_, [dx], y) => mul(y, dx));
 /** `log` primitive. */
 export const logOp: OpDef = unaryF("log", Math.log, ([x], [dx]) => div(dx, x));
 /** `log1p` primitive. */
-export const log1pOp: OpDef = unaryF("log1p", Math.log1p, ([x], [dx]) => div(dx, add(x, fullLike(x, 1))));
+export const log1pOp: OpDef = unaryF(
+  "log1p",
+  Math.log1p,
+  ([x], [dx]) => div(dx, add(x, fullLike(x, 1))),
+);
 /** `expm1` primitive. */
-export const expm1Op: OpDef = unaryF("expm1", Math.expm1, (_, [dx], y) => mul(add(y, fullLike(y, 1)), dx));
+export const expm1Op: OpDef = unaryF(
+  "expm1",
+  Math.expm1,
+  (_, [dx], y) => mul(add(y, fullLike(y, 1)), dx),
+);
 /** `sqrt` primitive. */
-export const sqrtOp: OpDef = unaryF("sqrt", Math.sqrt, (_, [dx], y) => div(dx, mul(y, fullLike(y, 2))));
+export const sqrtOp: OpDef = unaryF(
+  "sqrt",
+  Math.sqrt,
+  (_, [dx], y) => div(dx, mul(y, fullLike(y, 2))),
+);
 /** `rsqrt` primitive: 1/sqrt(x). */
-export const rsqrtOp: OpDef = unaryF("rsqrt", (x) => 1 / Math.sqrt(x), ([x], [dx], y) => mul(mul(div(y, x), fullLike(y, -0.5)), dx));
+export const rsqrtOp: OpDef = unaryF(
+  "rsqrt",
+  (x) => 1 / Math.sqrt(x),
+  ([x], [dx], y) => mul(mul(div(y, x), fullLike(y, -0.5)), dx),
+);
 /** `sin` primitive. */
 export const sinOp: OpDef = unaryF("sin", Math.sin, ([x], [dx]) => mul(cos(x), dx));
 /** `cos` primitive. */
 export const cosOp: OpDef = unaryF("cos", Math.cos, ([x], [dx]) => neg(mul(sin(x), dx)));
 /** `tan` primitive. */
-export const tanOp: OpDef = unaryF("tan", Math.tan, (_, [dx], y) => mul(add(fullLike(y, 1), mul(y, y)), dx));
+export const tanOp: OpDef = unaryF(
+  "tan",
+  Math.tan,
+  (_, [dx], y) => mul(add(fullLike(y, 1), mul(y, y)), dx),
+);
 /** `tanh` primitive. */
-export const tanhOp: OpDef = unaryF("tanh", Math.tanh, (_, [dx], y) => mul(sub(fullLike(y, 1), mul(y, y)), dx));
+export const tanhOp: OpDef = unaryF(
+  "tanh",
+  Math.tanh,
+  (_, [dx], y) => mul(sub(fullLike(y, 1), mul(y, y)), dx),
+);
 /** `logistic` primitive: 1 / (1 + e^-x). */
 export const logisticOp: OpDef = unaryF(
   "logistic",
@@ -210,9 +260,13 @@ export const selectOp: OpDef = defineOp({
   kind: "elementwise",
   scalar: (c, x, y) => (c ? x : y),
   abstractEval: (avals: Aval[]) => {
-    if (avals[0].dtype !== "bool") throw new TypeError(`select: condition must be bool, got ${avals[0].dtype}`);
+    if (avals[0].dtype !== "bool") {
+      throw new TypeError(`select: condition must be bool, got ${avals[0].dtype}`);
+    }
     if (avals[0].shape.join() !== avals[1].shape.join()) {
-      throw new TypeError(`select: condition shape [${avals[0].shape}] must equal operand shape [${avals[1].shape}]`);
+      throw new TypeError(
+        `select: condition shape [${avals[0].shape}] must equal operand shape [${avals[1].shape}]`,
+      );
     }
     return elementwiseAval("select", avals, "same", 1);
   },
@@ -221,7 +275,11 @@ export const selectOp: OpDef = defineOp({
   vmap: (args, bdims, p, size) => vmapElementwise(selectOp)(args, bdims, p, size),
   transpose: ([ct], [c, x, y]) => {
     const z = zerosOf(ct);
-    return [null, x instanceof UndefPrimal ? select(c as Tensor, ct, z) : null, y instanceof UndefPrimal ? select(c as Tensor, z, ct) : null];
+    return [
+      null,
+      x instanceof UndefPrimal ? select(c as Tensor, ct, z) : null,
+      y instanceof UndefPrimal ? select(c as Tensor, z, ct) : null,
+    ];
   },
 });
 
@@ -231,7 +289,16 @@ export const convertOp: OpDef<{ dtype: DType }> = defineOp({
   kind: "elementwise",
   scalar: (x) => x,
   abstractEval: ([a], { dtype }) => [{ shape: [...a.shape], dtype, weak: false }],
-  impl: ([x], { dtype }, outs) => mapImpl(dtype === "bool" ? (v) => b(v !== 0) : dtype === "int32" ? (v) => (Number.isFinite(v) ? Math.trunc(v) : 0) : (v) => v, [x], outs[0]),
+  impl: ([x], { dtype }, outs) =>
+    mapImpl(
+      dtype === "bool"
+        ? (v) => b(v !== 0)
+        : dtype === "int32"
+        ? (v) => (Number.isFinite(v) ? Math.trunc(v) : 0)
+        : (v) => v,
+      [x],
+      outs[0],
+    ),
   jvp: ([x], [dx], { dtype }) => {
     const out = convert(x, dtype);
     const isF = (d: DType) => d === "float32" || d === "float64";

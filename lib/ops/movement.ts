@@ -13,7 +13,10 @@ import { reduceSum } from "./reduce.ts";
 import { add, sub } from "./elementwise.ts";
 
 /** Calls `cb` with each multi-index of `shape` in row-major order. */
-export function forEachIndex(shape: readonly number[], cb: (idx: number[], flat: number) => void): void {
+export function forEachIndex(
+  shape: readonly number[],
+  cb: (idx: number[], flat: number) => void,
+): void {
   const n = sizeOf(shape);
   const idx = new Array<number>(shape.length).fill(0);
   for (let flat = 0; flat < n; flat++) {
@@ -26,7 +29,12 @@ export function forEachIndex(shape: readonly number[], cb: (idx: number[], flat:
 }
 
 /** Gathers `out[i] = x[srcIndex(i)]` (or `fill` where srcIndex returns -1). */
-function gatherImpl(x: HostArray, out: Aval, src: (idx: number[]) => number, fill = 0): Uint8Array | Int32Array | Float32Array | Float64Array {
+function gatherImpl(
+  x: HostArray,
+  out: Aval,
+  src: (idx: number[]) => number,
+  fill = 0,
+): Uint8Array | Int32Array | Float32Array | Float64Array {
   const res = allocTyped(out.dtype, sizeOf(out.shape));
   forEachIndex(out.shape, (idx, flat) => {
     const s = src(idx);
@@ -48,9 +56,14 @@ export const broadcastInDimOp: OpDef<BroadcastParams> = defineOp({
   kind: "structural",
   abstractEval: ([a], { shape, dims }) => {
     const ok = dims.length === a.shape.length &&
-      dims.every((d, i) => d >= 0 && d < shape.length && (i === 0 || d > dims[i - 1]) && (a.shape[i] === 1 || a.shape[i] === shape[d]));
+      dims.every((d, i) =>
+        d >= 0 && d < shape.length && (i === 0 || d > dims[i - 1]) &&
+        (a.shape[i] === 1 || a.shape[i] === shape[d])
+      );
     if (!ok) {
-      throw new TypeError(`broadcastTo: cannot broadcast shape ${fmtShape(a.shape)} to ${fmtShape(shape)}`);
+      throw new TypeError(
+        `broadcastTo: cannot broadcast shape ${fmtShape(a.shape)} to ${fmtShape(shape)}`,
+      );
     }
     return [{ shape: [...shape], dtype: a.dtype, weak: a.weak }];
   },
@@ -62,11 +75,25 @@ export const broadcastInDimOp: OpDef<BroadcastParams> = defineOp({
       return s;
     })];
   },
-  jvp: ([x], [dx], p) => [[broadcastInDim(x, p.shape, p.dims)], [broadcastInDim(dx, p.shape, p.dims)]],
-  vmap: ([x], [bd], p, size) => [[broadcastInDim(moveAxis(x, bd!, 0), [size, ...p.shape], [0, ...p.dims.map((d) => d + 1)])], [0]],
+  jvp: (
+    [x],
+    [dx],
+    p,
+  ) => [[broadcastInDim(x, p.shape, p.dims)], [broadcastInDim(dx, p.shape, p.dims)]],
+  vmap: (
+    [x],
+    [bd],
+    p,
+    size,
+  ) => [
+    [broadcastInDim(moveAxis(x, bd!, 0), [size, ...p.shape], [0, ...p.dims.map((d) => d + 1)])],
+    [0],
+  ],
   transpose: ([ct], [x], { shape, dims }) => {
     const inShape = shapeOf(x);
-    const sumAxes = shape.map((_, i) => i).filter((i) => !dims.includes(i) || inShape[dims.indexOf(i)] !== shape[i]);
+    const sumAxes = shape.map((_, i) => i).filter((i) =>
+      !dims.includes(i) || inShape[dims.indexOf(i)] !== shape[i]
+    );
     const summed = sumAxes.length ? reduceSum(ct, sumAxes) : ct;
     return [reshape(summed, inShape)];
   },
@@ -78,7 +105,11 @@ export const reshapeOp: OpDef<{ shape: number[] }> = defineOp({
   kind: "structural",
   abstractEval: ([a], { shape }) => {
     if (sizeOf(shape) !== sizeOf(a.shape)) {
-      throw new TypeError(`reshape: cannot reshape array of shape ${fmtShape(a.shape)} (size ${sizeOf(a.shape)}) into shape ${fmtShape(shape)}`);
+      throw new TypeError(
+        `reshape: cannot reshape array of shape ${fmtShape(a.shape)} (size ${
+          sizeOf(a.shape)
+        }) into shape ${fmtShape(shape)}`,
+      );
     }
     return [{ shape: [...shape], dtype: a.dtype, weak: a.weak }];
   },
@@ -94,7 +125,9 @@ export const transposeOp: OpDef<{ perm: number[] }> = defineOp({
   kind: "structural",
   abstractEval: ([a], { perm }) => {
     if (perm.length !== a.shape.length || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) {
-      throw new RangeError(`transpose: axes ${JSON.stringify(perm)} are not a permutation of ${a.shape.length} axes`);
+      throw new RangeError(
+        `transpose: axes ${JSON.stringify(perm)} are not a permutation of ${a.shape.length} axes`,
+      );
     }
     return [{ shape: perm.map((p) => a.shape[p]), dtype: a.dtype, weak: a.weak }];
   },
@@ -103,7 +136,11 @@ export const transposeOp: OpDef<{ perm: number[] }> = defineOp({
     return [gatherImpl(x, out, (idx) => idx.reduce((s, v, i) => s + v * st[perm[i]], 0))];
   },
   jvp: ([x], [dx], p) => [[transpose(x, p.perm)], [transpose(dx, p.perm)]],
-  vmap: ([x], [bd], p) => [[transpose(x, [bd!, ...p.perm.map((q) => (q >= bd! ? q + 1 : q))])], [0]],
+  vmap: (
+    [x],
+    [bd],
+    p,
+  ) => [[transpose(x, [bd!, ...p.perm.map((q) => (q >= bd! ? q + 1 : q))])], [0]],
   transpose: ([ct], _x, { perm }) => [transpose(ct, invertPerm(perm))],
 });
 
@@ -119,17 +156,37 @@ export const sliceOp: OpDef<SliceParams> = defineOp({
   kind: "structural",
   abstractEval: ([a], { start, limit, strides }) => {
     const bad = start.length !== a.shape.length ||
-      a.shape.some((d, i) => !(start[i] >= 0 && start[i] <= limit[i] && limit[i] <= d && strides[i] >= 1));
+      a.shape.some((d, i) =>
+        !(start[i] >= 0 && start[i] <= limit[i] && limit[i] <= d && strides[i] >= 1)
+      );
     if (bad) {
-      throw new RangeError(`slice: start ${JSON.stringify(start)}, limit ${JSON.stringify(limit)}, strides ${JSON.stringify(strides)} do not fit shape ${fmtShape(a.shape)}`);
+      throw new RangeError(
+        `slice: start ${JSON.stringify(start)}, limit ${JSON.stringify(limit)}, strides ${
+          JSON.stringify(strides)
+        } do not fit shape ${fmtShape(a.shape)}`,
+      );
     }
-    return [{ shape: a.shape.map((_, i) => Math.ceil((limit[i] - start[i]) / strides[i])), dtype: a.dtype, weak: a.weak }];
+    return [{
+      shape: a.shape.map((_, i) => Math.ceil((limit[i] - start[i]) / strides[i])),
+      dtype: a.dtype,
+      weak: a.weak,
+    }];
   },
   impl: ([x], { start, strides }, [out]) => {
     const st = stridesOf(x.shape);
-    return [gatherImpl(x, out, (idx) => idx.reduce((s, v, i) => s + (start[i] + v * strides[i]) * st[i], 0))];
+    return [
+      gatherImpl(
+        x,
+        out,
+        (idx) => idx.reduce((s, v, i) => s + (start[i] + v * strides[i]) * st[i], 0),
+      ),
+    ];
   },
-  jvp: ([x], [dx], p) => [[slice(x, p.start, p.limit, p.strides)], [slice(dx, p.start, p.limit, p.strides)]],
+  jvp: (
+    [x],
+    [dx],
+    p,
+  ) => [[slice(x, p.start, p.limit, p.strides)], [slice(dx, p.start, p.limit, p.strides)]],
   vmap: ([x], [bd], p) => {
     const ins = <T>(a: T[], v: T) => [...a.slice(0, bd!), v, ...a.slice(bd!)];
     return [[slice(x, ins(p.start, 0), ins(p.limit, x.aval.shape[bd!]), ins(p.strides, 1))], [bd]];
@@ -138,7 +195,9 @@ export const sliceOp: OpDef<SliceParams> = defineOp({
     const inShape = shapeOf(x);
     const outShape = ct.aval.shape;
     const lo = start.map((s, i) => Math.min(s, inShape[i]));
-    const hi = inShape.map((d, i) => d - lo[i] - (outShape[i] === 0 ? 0 : (outShape[i] - 1) * strides[i] + 1));
+    const hi = inShape.map((d, i) =>
+      d - lo[i] - (outShape[i] === 0 ? 0 : (outShape[i] - 1) * strides[i] + 1)
+    );
     return [pad(ct, full([], 0, ct.aval.dtype), lo, hi, strides.map((s) => s - 1))];
   },
 });
@@ -155,11 +214,21 @@ export const padOp: OpDef<PadParams> = defineOp({
   kind: "structural",
   abstractEval: ([a, v], { lo, hi, interior }) => {
     if (v.shape.length !== 0 || v.dtype !== a.dtype) {
-      throw new TypeError(`pad: padding value must be a scalar of dtype ${a.dtype}, got shape ${fmtShape(v.shape)} ${v.dtype}`);
+      throw new TypeError(
+        `pad: padding value must be a scalar of dtype ${a.dtype}, got shape ${
+          fmtShape(v.shape)
+        } ${v.dtype}`,
+      );
     }
-    const shape = a.shape.map((d, i) => lo[i] + hi[i] + (d === 0 ? 0 : (d - 1) * (interior[i] + 1) + 1));
+    const shape = a.shape.map((d, i) =>
+      lo[i] + hi[i] + (d === 0 ? 0 : (d - 1) * (interior[i] + 1) + 1)
+    );
     if (lo.length !== a.shape.length || shape.some((d) => d < 0) || interior.some((x) => x < 0)) {
-      throw new RangeError(`pad: padding lo ${JSON.stringify(lo)}, hi ${JSON.stringify(hi)}, interior ${JSON.stringify(interior)} is invalid for shape ${fmtShape(a.shape)}`);
+      throw new RangeError(
+        `pad: padding lo ${JSON.stringify(lo)}, hi ${JSON.stringify(hi)}, interior ${
+          JSON.stringify(interior)
+        } is invalid for shape ${fmtShape(a.shape)}`,
+      );
     }
     return [{ shape, dtype: a.dtype, weak: a.weak }];
   },
@@ -176,20 +245,40 @@ export const padOp: OpDef<PadParams> = defineOp({
       return s;
     }, v.data[0])];
   },
-  jvp: ([x, v], [dx, dv], p) => [[pad(x, v, p.lo, p.hi, p.interior)], [pad(dx, dv, p.lo, p.hi, p.interior)]],
+  jvp: (
+    [x, v],
+    [dx, dv],
+    p,
+  ) => [[pad(x, v, p.lo, p.hi, p.interior)], [pad(dx, dv, p.lo, p.hi, p.interior)]],
   vmap: ([x, v], [bx, bv], p, size) => {
-    if (bv !== null) throw new TypeError("pad: a batched padding value is not supported under vmap");
+    if (bv !== null) {
+      throw new TypeError("pad: a batched padding value is not supported under vmap");
+    }
     const ins = (a: number[], val: number) => [val, ...a];
     return [[pad(batchAt0(x, bx, size), v, ins(p.lo, 0), ins(p.hi, 0), ins(p.interior, 0))], [0]];
   },
   transpose: ([ct], [x, v], { lo, hi, interior }) => {
     let tx: Tensor | null = null;
     if (x instanceof UndefPrimal) {
-      const unpadded = pad(ct, full([], 0, ct.aval.dtype), lo.map((l) => -Math.min(l, 0)), hi.map((h) => -Math.min(h, 0)), lo.map(() => 0));
+      const unpadded = pad(
+        ct,
+        full([], 0, ct.aval.dtype),
+        lo.map((l) => -Math.min(l, 0)),
+        hi.map((h) => -Math.min(h, 0)),
+        lo.map(() => 0),
+      );
       const lo2 = lo.map((l) => Math.max(l, 0));
       const shp = unpadded.aval.shape;
       const inShape = x.aval.shape;
-      tx = slice(unpadded, lo2, inShape.map((d, i) => (d === 0 ? lo2[i] : lo2[i] + (d - 1) * (interior[i] + 1) + 1)).map((l, i) => Math.min(l, shp[i])), interior.map((s) => s + 1));
+      tx = slice(
+        unpadded,
+        lo2,
+        inShape.map((d, i) => (d === 0 ? lo2[i] : lo2[i] + (d - 1) * (interior[i] + 1) + 1)).map((
+          l,
+          i,
+        ) => Math.min(l, shp[i])),
+        interior.map((s) => s + 1),
+      );
     }
     let tv: Tensor | null = null;
     if (v instanceof UndefPrimal) {
@@ -208,11 +297,20 @@ export const concatenateOp: OpDef<{ axis: number }> = defineOp({
   abstractEval: (avals, { axis }) => {
     const a0 = avals[0];
     if (!Number.isInteger(axis) || axis < 0 || axis >= a0.shape.length) {
-      throw new RangeError(`concatenate: axis ${axis} is out of bounds for arrays of dimension ${a0.shape.length}`);
+      throw new RangeError(
+        `concatenate: axis ${axis} is out of bounds for arrays of dimension ${a0.shape.length}`,
+      );
     }
     for (const a of avals) {
-      if (a.shape.length !== a0.shape.length || a.dtype !== a0.dtype || a.shape.some((d, i) => i !== axis && d !== a0.shape[i])) {
-        throw new TypeError(`concatenate: all input shapes must match except on axis ${axis}, got ${avals.map((b) => fmtShape(b.shape) + " " + b.dtype).join(", ")}`);
+      if (
+        a.shape.length !== a0.shape.length || a.dtype !== a0.dtype ||
+        a.shape.some((d, i) => i !== axis && d !== a0.shape[i])
+      ) {
+        throw new TypeError(
+          `concatenate: all input shapes must match except on axis ${axis}, got ${
+            avals.map((b) => fmtShape(b.shape) + " " + b.dtype).join(", ")
+          }`,
+        );
       }
     }
     const shape = [...a0.shape];
@@ -227,13 +325,20 @@ export const concatenateOp: OpDef<{ axis: number }> = defineOp({
     const rowOut = out.shape[axis] * inner;
     for (const x of xs) {
       const row = x.shape[axis] * inner;
-      for (let o = 0; o < outer; o++) res.set(x.data.subarray(o * row, (o + 1) * row), o * rowOut + off);
+      for (let o = 0; o < outer; o++) {
+        res.set(x.data.subarray(o * row, (o + 1) * row), o * rowOut + off);
+      }
       off += row;
     }
     return [res];
   },
   jvp: (xs, dxs, p) => [[concatenate(xs, p.axis)], [concatenate(dxs, p.axis)]],
-  vmap: (xs, bds, p, size) => [[concatenate(xs.map((x, i) => batchAt0(x, bds[i], size)), p.axis + 1)], [0]],
+  vmap: (
+    xs,
+    bds,
+    p,
+    size,
+  ) => [[concatenate(xs.map((x, i) => batchAt0(x, bds[i], size)), p.axis + 1)], [0]],
   transpose: ([ct], xs, { axis }) => {
     let off = 0;
     const shp = ct.aval.shape;
@@ -252,14 +357,26 @@ export const revOp: OpDef<{ axes: number[] }> = defineOp({
   name: "rev",
   kind: "structural",
   abstractEval: ([a], { axes }) => {
-    if (axes.some((x) => !Number.isInteger(x) || x < 0 || x >= a.shape.length) || new Set(axes).size !== axes.length) {
-      throw new RangeError(`rev: axes ${JSON.stringify(axes)} are invalid for an array of dimension ${a.shape.length}`);
+    if (
+      axes.some((x) => !Number.isInteger(x) || x < 0 || x >= a.shape.length) ||
+      new Set(axes).size !== axes.length
+    ) {
+      throw new RangeError(
+        `rev: axes ${JSON.stringify(axes)} are invalid for an array of dimension ${a.shape.length}`,
+      );
     }
     return [{ ...a, shape: [...a.shape] }];
   },
   impl: ([x], { axes }, [out]) => {
     const st = stridesOf(x.shape);
-    return [gatherImpl(x, out, (idx) => idx.reduce((s, v, i) => s + (axes.includes(i) ? x.shape[i] - 1 - v : v) * st[i], 0))];
+    return [
+      gatherImpl(
+        x,
+        out,
+        (idx) =>
+          idx.reduce((s, v, i) => s + (axes.includes(i) ? x.shape[i] - 1 - v : v) * st[i], 0),
+      ),
+    ];
   },
   jvp: ([x], [dx], p) => [[rev(x, p.axes)], [rev(dx, p.axes)]],
   vmap: ([x], [bd], p) => [[rev(x, p.axes.map((a) => (a >= bd! ? a + 1 : a)))], [bd]],
@@ -288,7 +405,13 @@ export function slice(x: Tensor, start: number[], limit: number[], strides?: num
   return bind1(sliceOp, [x], { start, limit, strides: strides ?? start.map(() => 1) });
 }
 /** Binds `pad`. */
-export function pad(x: Tensor, value: Tensor, lo: number[], hi: number[], interior?: number[]): Tensor {
+export function pad(
+  x: Tensor,
+  value: Tensor,
+  lo: number[],
+  hi: number[],
+  interior?: number[],
+): Tensor {
   return bind1(padOp, [x, value], { lo, hi, interior: interior ?? lo.map(() => 0) });
 }
 /** Binds `concatenate`. */

@@ -27,7 +27,9 @@ export const randomOp: OpDef<RandomParams> = defineOp({
   kind: "random",
   abstractEval: ([k], p) => {
     if (k.shape.length !== 1 || k.shape[0] !== 2 || k.dtype !== "int32") {
-      throw new TypeError(`random: key must be an int32 array of shape [2] (from random.key), got ${k.dtype}[${k.shape}]`);
+      throw new TypeError(
+        `random: key must be an int32 array of shape [2] (from random.key), got ${k.dtype}[${k.shape}]`,
+      );
     }
     return [{ shape: [...p.shape], dtype: p.dtype, weak: false }];
   },
@@ -38,7 +40,11 @@ export const randomOp: OpDef<RandomParams> = defineOp({
     if (p.dist === "bits") return [new Int32Array(randomBits(key, n).buffer)];
     const res = allocTyped(out.dtype, n) as Float32Array | Float64Array;
     const bits = randomBits(key, out.dtype === "float64" ? 2 * n : n);
-    return [p.dist === "uniform" ? uniformFromBits(bits, res, p.low ?? 0, p.high ?? 1) : normalFromBits(bits, res)];
+    return [
+      p.dist === "uniform"
+        ? uniformFromBits(bits, res, p.low ?? 0, p.high ?? 1)
+        : normalFromBits(bits, res),
+    ];
   },
   jvp: ([k], _t, p) => {
     const out = bind1(randomOp, [k], p);

@@ -14,13 +14,23 @@ import { convert, div, eq, mul } from "./elementwise.ts";
 
 function reducedAval(name: string, a: Aval, axes: number[]): Aval {
   if (axes.some((x) => x < 0 || x >= a.shape.length)) {
-    throw new RangeError(`${name}: axes ${JSON.stringify(axes)} out of bounds for array of dimension ${a.shape.length}`);
+    throw new RangeError(
+      `${name}: axes ${
+        JSON.stringify(axes)
+      } out of bounds for array of dimension ${a.shape.length}`,
+    );
   }
   return { shape: a.shape.filter((_, i) => !axes.includes(i)), dtype: a.dtype, weak: a.weak };
 }
 
 /** Visits each output element with the flat input offsets of its reduction group, in order. */
-function reduceImpl(x: HostArray, axes: number[], out: Aval, init: number, step: (acc: number, v: number) => number) {
+function reduceImpl(
+  x: HostArray,
+  axes: number[],
+  out: Aval,
+  init: number,
+  step: (acc: number, v: number) => number,
+) {
   const res = allocTyped(out.dtype, sizeOf(out.shape));
   const st = stridesOf(x.shape);
   const keep = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
@@ -61,7 +71,13 @@ export interface ReduceParams {
   axes: number[];
 }
 
-function reduction(name: string, init: number, step: (a: number, v: number) => number, jvp: OpDef<ReduceParams>["jvp"], transpose?: OpDef<ReduceParams>["transpose"]): OpDef<ReduceParams> {
+function reduction(
+  name: string,
+  init: number,
+  step: (a: number, v: number) => number,
+  jvp: OpDef<ReduceParams>["jvp"],
+  transpose?: OpDef<ReduceParams>["transpose"],
+): OpDef<ReduceParams> {
   const op: OpDef<ReduceParams> = defineOp({
     name,
     kind: "reduce",
@@ -104,20 +120,35 @@ function extremumJvp(opFn: (x: Tensor, axes: number[]) => Tensor): OpDef<ReduceP
 const nanMax = (a: number, v: number) => (a !== a || v !== v ? NaN : a > v ? a : v);
 const nanMin = (a: number, v: number) => (a !== a || v !== v ? NaN : a < v ? a : v);
 /** `reduceMax` primitive (NaN propagates). */
-export const reduceMaxOp: OpDef<ReduceParams> = reduction("reduceMax", -Infinity, nanMax, extremumJvp((x, a) => reduceMax(x, a)));
+export const reduceMaxOp: OpDef<ReduceParams> = reduction(
+  "reduceMax",
+  -Infinity,
+  nanMax,
+  extremumJvp((x, a) => reduceMax(x, a)),
+);
 /** `reduceMin` primitive. */
-export const reduceMinOp: OpDef<ReduceParams> = reduction("reduceMin", Infinity, nanMin, extremumJvp((x, a) => reduceMin(x, a)));
+export const reduceMinOp: OpDef<ReduceParams> = reduction(
+  "reduceMin",
+  Infinity,
+  nanMin,
+  extremumJvp((x, a) => reduceMin(x, a)),
+);
 
 /** Parameters of argmax/argmin. */
 export interface ArgParams {
   axis: number;
 }
-function argReduction(name: string, better: (v: number, best: number) => boolean): OpDef<ArgParams> {
+function argReduction(
+  name: string,
+  better: (v: number, best: number) => boolean,
+): OpDef<ArgParams> {
   const op: OpDef<ArgParams> = defineOp({
     name,
     kind: "reduce",
     abstractEval: ([a], { axis }) => {
-      if (a.shape[axis] === 0) throw new RangeError(`${name}: attempt to get ${name} of an empty sequence`);
+      if (a.shape[axis] === 0) {
+        throw new RangeError(`${name}: attempt to get ${name} of an empty sequence`);
+      }
       return [{ ...reducedAval(name, a, [axis]), dtype: "int32", weak: false }];
     },
     impl: ([x], { axis }, [out]) => {

@@ -8,7 +8,7 @@
 import { bind } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { type Aval, type BDim, defineOp, type OpDef, UndefPrimal } from "../ops/_define.ts";
-import { evalJaxpr, type Eqn, Jaxpr, type Var } from "../ir.ts";
+import { type Eqn, evalJaxpr, Jaxpr, type Var } from "../ir.ts";
 import { traceToJaxpr } from "./stage.ts";
 import { jvpFlat } from "./jvp.ts";
 import { vmapFlat } from "./vmap.ts";
@@ -33,13 +33,14 @@ export function setProgramRunner(r: ProgramRunner): void {
 const derived = new WeakMap<Jaxpr, Map<string, unknown>>();
 function memo<T>(j: Jaxpr, key: string, make: () => T): T {
   let m = derived.get(j);
-  if (!m) derived.set(j, (m = new Map()));
+  if (!m) derived.set(j, m = new Map());
   if (!m.has(key)) m.set(key, make());
   return m.get(key) as T;
 }
 
 function sameAval(a: Aval, b: Aval): boolean {
-  return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+  return a.dtype === b.dtype && a.shape.length === b.shape.length &&
+    a.shape.every((d, i) => d === b.shape[i]);
 }
 
 /** The `jit` primitive. */
@@ -48,7 +49,13 @@ export const jitOp: OpDef<JitParams> = defineOp({
   kind: "higher",
   abstractEval: (avals, { jaxpr, name }) => {
     jaxpr.inAvals.forEach((a, i) => {
-      if (!sameAval(a, avals[i])) throw new TypeError(`jit(${name}): argument ${i} has ${avals[i].dtype}[${avals[i].shape}] but was traced for ${a.dtype}[${a.shape}]`);
+      if (!sameAval(a, avals[i])) {
+        throw new TypeError(
+          `jit(${name}): argument ${i} has ${avals[i].dtype}[${
+            avals[i].shape
+          }] but was traced for ${a.dtype}[${a.shape}]`,
+        );
+      }
     });
     return jaxpr.outAvals;
   },
@@ -59,12 +66,23 @@ export const jitOp: OpDef<JitParams> = defineOp({
   jvp: (primals, tangents, { jaxpr, name }) => {
     const { known, unknown, nOut } = memo(jaxpr, "jvp", () => splitJvp(jaxpr));
     const outs = bind(jitOp, primals, { jaxpr: known, name: `jvp_known(${name})` });
-    const tOut = bind(jitOp, [...outs.slice(nOut), ...tangents], { jaxpr: unknown, name: `jvp_tangent(${name})` });
+    const tOut = bind(jitOp, [...outs.slice(nOut), ...tangents], {
+      jaxpr: unknown,
+      name: `jvp_tangent(${name})`,
+    });
     return [outs.slice(0, nOut), tOut];
   },
   vmap: (args, bdims, { jaxpr, name }, size) => {
     const key = `vmap:${size}:${bdims.join(",")}`;
-    const bj = memo(jaxpr, key, () => traceToJaxpr((xs) => vmapFlat((ys) => evalJaxpr(jaxpr, ys), xs, bdims, 0, size), args.map((a) => a.aval)));
+    const bj = memo(
+      jaxpr,
+      key,
+      () =>
+        traceToJaxpr(
+          (xs) => vmapFlat((ys) => evalJaxpr(jaxpr, ys), xs, bdims, 0, size),
+          args.map((a) => a.aval),
+        ),
+    );
     return [bind(jitOp, args, { jaxpr: bj, name: `vmap(${name})` }), bj.outs.map((): BDim => 0)];
   },
   transpose: (cts, args, { jaxpr, name }) => {
@@ -77,7 +95,8 @@ export const jitOp: OpDef<JitParams> = defineOp({
         let k = 0;
         const full = args.map((a) => (a instanceof UndefPrimal ? a : vals[k++]));
         const res = backwardPass(jaxpr, full, cs);
-        return args.map((a, i) => (a instanceof UndefPrimal ? res[i] ?? zerosOf(a.aval) : null)).filter((r): r is Tensor => r !== null);
+        return args.map((a, i) => (a instanceof UndefPrimal ? res[i] ?? zerosOf(a.aval) : null))
+          .filter((r): r is Tensor => r !== null);
       }, [...nonlin.map((t) => t.aval), ...cts.map((c) => c.aval)]));
     const outs = bind(jitOp, [...nonlin, ...cts], { jaxpr: tj, name: `transpose(${name})` });
     let k = 0;
@@ -111,9 +130,20 @@ function splitJvp(jaxpr: Jaxpr): { known: Jaxpr; unknown: Jaxpr; nOut: number } 
   unknownEqns.forEach((e) => e.inputs.forEach(addRes));
   j.outs.slice(nOut).forEach(addRes);
   const primalOuts = j.outs.slice(0, nOut);
-  if (primalOuts.some((v) => unknownVars.has(v))) throw new TypeError("jit: a primal output depends on a tangent");
-  const known = new Jaxpr(j.constVars, j.consts, j.inVars.slice(0, n), knownEqns, [...primalOuts, ...residuals]);
-  const unknown = new Jaxpr([], [], [...residuals, ...j.inVars.slice(n)], unknownEqns, j.outs.slice(nOut));
+  if (primalOuts.some((v) => unknownVars.has(v))) {
+    throw new TypeError("jit: a primal output depends on a tangent");
+  }
+  const known = new Jaxpr(j.constVars, j.consts, j.inVars.slice(0, n), knownEqns, [
+    ...primalOuts,
+    ...residuals,
+  ]);
+  const unknown = new Jaxpr(
+    [],
+    [],
+    [...residuals, ...j.inVars.slice(n)],
+    unknownEqns,
+    j.outs.slice(nOut),
+  );
   return { known, unknown, nOut };
 }
 

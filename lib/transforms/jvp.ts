@@ -46,7 +46,11 @@ export class JvpTrace extends Trace {
 }
 
 /** Runs flat `f` on (primals, tangents) and returns the output primals and tangents. */
-export function jvpFlat(f: (xs: Tensor[]) => Tensor[], primals: Tensor[], tangents: Tensor[]): [Tensor[], Tensor[]] {
+export function jvpFlat(
+  f: (xs: Tensor[]) => Tensor[],
+  primals: Tensor[],
+  tangents: Tensor[],
+): [Tensor[], Tensor[]] {
   return withMain("jvp", (m) => new JvpTrace(m), (trace) => {
     const ins = primals.map((p, i) => new JvpTracer(trace as JvpTrace, p, tangents[i]));
     const outs = f(ins);

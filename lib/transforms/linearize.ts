@@ -21,7 +21,9 @@ export function linearizeFlat(f: (xs: Tensor[]) => Tensor[], primals: Tensor[]):
     const tanIns = primals.map((p) => new StageTracer(st, { ...p.aval, weak: false }));
     const [po, to] = jvpFlat(f, primals, tanIns);
     for (const p of po) {
-      if (p._main === st.main) throw new TypeError("linearize: a primal output depends on a tangent (bad jvp rule)");
+      if (p._main === st.main) {
+        throw new TypeError("linearize: a primal output depends on a tangent (bad jvp rule)");
+      }
     }
     return [po, st.build(tanIns, to)];
   });
@@ -31,7 +33,11 @@ export function linearizeFlat(f: (xs: Tensor[]) => Tensor[], primals: Tensor[]):
  * Transposes `jaxpr` with respect to the inputs given as UndefPrimal; the others are values.
  * Returns one cotangent per input (null for non-linear inputs and for zero cotangents).
  */
-export function backwardPass(jaxpr: Jaxpr, args: LinearArg[], cts: (Tensor | null)[]): (Tensor | null)[] {
+export function backwardPass(
+  jaxpr: Jaxpr,
+  args: LinearArg[],
+  cts: (Tensor | null)[],
+): (Tensor | null)[] {
   const linear = new Set<Var>();
   const env = new Map<Var, Tensor>();
   jaxpr.constVars.forEach((v, i) => env.set(v, jaxpr.consts[i]));
@@ -62,7 +68,9 @@ export function backwardPass(jaxpr: Jaxpr, args: LinearArg[], cts: (Tensor | nul
     const e = linEqns[k];
     const cto = e.outs.map((v) => ctEnv.get(v) ?? null);
     if (cto.every((c) => c === null)) continue;
-    if (!e.op.transpose) throw new TypeError(`${e.op.name}: the op is not linear, so it cannot be transposed`);
+    if (!e.op.transpose) {
+      throw new TypeError(`${e.op.name}: the op is not linear, so it cannot be transposed`);
+    }
     const ctFull = cto.map((c, i) => c ?? zerosOf(e.outs[i].aval));
     const eargs = e.inputs.map((v) => (linear.has(v) ? new UndefPrimal(v.aval) : env.get(v)!));
     const cti = e.op.transpose(ctFull, eargs, e.params);
@@ -72,7 +80,10 @@ export function backwardPass(jaxpr: Jaxpr, args: LinearArg[], cts: (Tensor | nul
 }
 
 /** vjp of flat `f`: primal outputs and a pullback from output cotangents to input cotangents. */
-export function vjpFlat(f: (xs: Tensor[]) => Tensor[], primals: Tensor[]): [Tensor[], (cts: Tensor[]) => Tensor[]] {
+export function vjpFlat(
+  f: (xs: Tensor[]) => Tensor[],
+  primals: Tensor[],
+): [Tensor[], (cts: Tensor[]) => Tensor[]] {
   const [po, lin] = linearizeFlat(f, primals);
   const pullback = (cts: Tensor[]): Tensor[] => {
     const res = backwardPass(lin, lin.inVars.map((v) => new UndefPrimal(v.aval)), cts);

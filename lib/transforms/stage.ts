@@ -29,7 +29,9 @@ export class StageTracer extends Tensor {
   }
   _concrete(): ArrayValue {
     throw new TypeError(
-      `jit: this Tensor (shape [${this.#aval.shape.join(",")}], ${this.#aval.dtype}) is traced, so its value is unknown ` +
+      `jit: this Tensor (shape [${
+        this.#aval.shape.join(",")
+      }], ${this.#aval.dtype}) is traced, so its value is unknown ` +
         "here; reading it, or using it as a JS number or boolean, is not possible inside jit. Mark the argument " +
         "static with jit(f, { staticArgnums }) or move the value-dependent code outside jit",
     );
@@ -52,12 +54,19 @@ export class StageTrace extends Trace {
   }
   process(op: OpDef, tracers: Tensor[], params: unknown, outAvals: Aval[]): Tensor[] {
     const outs = outAvals.map((a) => new StageTracer(this, a));
-    this.eqns.push({ op, inputs: tracers.map((t) => (t as StageTracer).v), params, outs: outs.map((o) => o.v) });
+    this.eqns.push({
+      op,
+      inputs: tracers.map((t) => (t as StageTracer).v),
+      params,
+      outs: outs.map((o) => o.v),
+    });
     return outs;
   }
   /** Builds the jaxpr from input tracers to outputs, dropping dead equations. */
   build(ins: StageTracer[], outs: Tensor[]): Jaxpr {
-    const outTracers = outs.map((o) => (o instanceof StageTracer && o._main === this.main ? o : (this.lift(o) as StageTracer)));
+    const outTracers = outs.map((
+      o,
+    ) => (o instanceof StageTracer && o._main === this.main ? o : (this.lift(o) as StageTracer)));
     const live = new Set<Var>(outTracers.map((t) => t.v));
     const eqns: Eqn[] = [];
     for (let i = this.eqns.length - 1; i >= 0; i--) {

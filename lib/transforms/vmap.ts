@@ -30,7 +30,9 @@ export class BatchTracer extends Tensor {
   }
   _concrete(): ArrayValue {
     throw new TypeError(
-      `vmap: cannot read the values of a batched Tensor (shape [${this.aval.shape.join(",")}]) inside vmap; ` +
+      `vmap: cannot read the values of a batched Tensor (shape [${
+        this.aval.shape.join(",")
+      }]) inside vmap; ` +
         "return it from the mapped function instead",
     );
   }
@@ -46,26 +48,42 @@ export class BatchTrace extends Trace {
   process(op: OpDef, tracers: Tensor[], params: unknown): Tensor[] {
     const vals = tracers.map((t) => (t as BatchTracer).val);
     const bdims = tracers.map((t) => (t as BatchTracer).bdim);
-    if (bdims.every((b) => b === null)) return bind(op, vals, params).map((v) => new BatchTracer(this, v, null));
+    if (bdims.every((b) => b === null)) {
+      return bind(op, vals, params).map((v) => new BatchTracer(this, v, null));
+    }
     const [outs, obd] = op.vmap(vals, bdims, params, this.axisSize);
     return outs.map((o, i) => new BatchTracer(this, o, obd[i]));
   }
 }
 
 /** Maps flat `f` over axis `inDims[i]` of each argument (null = unmapped); outputs batched at `outDims`. */
-export function vmapFlat(f: (xs: Tensor[]) => Tensor[], args: Tensor[], inDims: BDim[], outDims: BDim[] | BDim, axisSize: number): Tensor[] {
+export function vmapFlat(
+  f: (xs: Tensor[]) => Tensor[],
+  args: Tensor[],
+  inDims: BDim[],
+  outDims: BDim[] | BDim,
+  axisSize: number,
+): Tensor[] {
   return withMain("vmap", (m) => new BatchTrace(m), (trace) => {
     const bt = trace as BatchTrace;
     bt.axisSize = axisSize;
     const outs = f(args.map((a, i) => new BatchTracer(bt, a, inDims[i])));
     return outs.map((o, i) => {
       const od = Array.isArray(outDims) ? outDims[i] : outDims;
-      const [val, bd] = o instanceof BatchTracer && o._main === trace.main ? [o.val, o.bdim] : [o, null];
+      const [val, bd] = o instanceof BatchTracer && o._main === trace.main
+        ? [o.val, o.bdim]
+        : [o, null];
       if (od === null) {
-        if (bd !== null) throw new TypeError(`vmap: output ${i} is batched but its outAxes entry is null`);
+        if (bd !== null) {
+          throw new TypeError(`vmap: output ${i} is batched but its outAxes entry is null`);
+        }
         return val;
       }
-      return moveAxis(batchAt0(val, bd, axisSize), 0, od < 0 ? od + val.aval.shape.length + (bd === null ? 1 : 0) : od);
+      return moveAxis(
+        batchAt0(val, bd, axisSize),
+        0,
+        od < 0 ? od + val.aval.shape.length + (bd === null ? 1 : 0) : od,
+      );
     });
   });
 }
