@@ -16,10 +16,20 @@ import type { ConvParams } from "../ops/conv_params.ts";
 /** Convolutions below this many multiply-adds run as a generated reduction kernel. */
 const SMALL_CONV_MACS = 1 << 18;
 
+/**
+ * Whether a convolution runs as a generated reduction kernel rather than im2col + GEMM: small
+ * problems, few output features per group (a GEMV-shaped GEMM gains nothing and im2col would
+ * copy the input once per tap), or an im2col matrix too large to materialize.
+ */
 function isSmallConv(e: Eqn): boolean {
-  return e.op.name === "conv" &&
-    convMacs(e.inputs[0].aval, e.inputs[1].aval, e.outs[0].aval, e.params as ConvParams) <
-      SMALL_CONV_MACS;
+  if (e.op.name !== "conv") return false;
+  const p = e.params as ConvParams;
+  const [l, r] = e.inputs.map((v) => v.aval);
+  const out = e.outs[0].aval;
+  const macs = convMacs(l, r, out, p);
+  const outFeatures = r.shape[p.dimensionNumbers.rhs[0]] / p.featureGroupCount;
+  const im2colBytes = (4 * macs) / outFeatures;
+  return macs < SMALL_CONV_MACS || outFeatures < 4 || im2colBytes > 2 ** 28;
 }
 
 /** One step of a plan. */
