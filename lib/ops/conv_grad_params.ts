@@ -125,7 +125,8 @@ export function groupMoveShape(shape: number[], m: GroupMove): number[] {
  * @returns The plan for the lhs gradient.
  * @example
  * ```ts
- * import { convLhsGradParams, resolveConvParams } from "./conv_grad_params.ts";
+ * import { convLhsGradParams } from "./conv_grad_params.ts";
+ * import { resolveConvParams } from "./conv_params.ts";
  * const p = resolveConvParams([1, 1, 5], [1, 1, 3], [2], [[1, 1]]);
  * const plan = convLhsGradParams([1, 1, 5], [1, 1, 3], p);
  * if (plan.params.padding[0].join() !== "1,1" || plan.params.lhsDilation[0] !== 2) throw new Error();
@@ -181,7 +182,8 @@ export function convLhsGradParams(
  * @returns The plan for the rhs gradient.
  * @example
  * ```ts
- * import { convRhsGradParams, resolveConvParams } from "./conv_grad_params.ts";
+ * import { convRhsGradParams } from "./conv_grad_params.ts";
+ * import { resolveConvParams } from "./conv_params.ts";
  * const p = resolveConvParams([1, 1, 5], [1, 1, 3], [2], "VALID");
  * const plan = convRhsGradParams([1, 1, 5], [1, 1, 3], p);
  * if (plan.params.rhsDilation[0] !== 2 || plan.params.padding[0].join() !== "0,0") throw new Error();
