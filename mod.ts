@@ -50,3 +50,4 @@ export { getBackend, init, setBackend } from "./lib/api/backends.ts";
 export * as lax from "./lib/lax.ts";
 export * as nn from "./lib/nn.ts";
 export * as signal from "./lib/signal.ts";
+export * as optim from "./lib/optim.ts";
