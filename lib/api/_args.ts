@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- wraps user functions of any signature
 /**
  * Pytree plumbing shared by the public transforms: flattening arguments to Tensor leaves and
  * rebuilding outputs.
@@ -57,4 +58,37 @@ export function argnumList(op: string, argnums: number | number[], nargs: number
     }
     return a < 0 ? a + nargs : a;
   });
+}
+
+/**
+ * A list of pytree arguments flattened to one list of Tensor leaves: `split` rebuilds the
+ * arguments from a leaf list, `wrap(f)` gives the flat function leaves → output leaves (recording
+ * the output structure in `outDef`).
+ */
+export class FlatArgs {
+  /** All leaves, argument after argument. */
+  readonly leaves: Tensor[];
+  /** Structure of the last output seen by a wrapped function. */
+  outDef: TreeDef | undefined;
+  readonly #defs: TreeDef[];
+  readonly #sizes: number[];
+  constructor(args: unknown[], flattenOne: (a: unknown) => [Tensor[], TreeDef]) {
+    const flat = args.map(flattenOne);
+    this.leaves = flat.flatMap(([l]) => l);
+    this.#defs = flat.map(([, d]) => d);
+    this.#sizes = flat.map(([l]) => l.length);
+  }
+  /** Rebuilds the argument list from leaves (in the same order as `leaves`). */
+  split(xs: Tensor[]): unknown[] {
+    let k = 0;
+    return this.#defs.map((d, j) => unflatten(d, xs.slice(k, k += this.#sizes[j])));
+  }
+  /** `f` as a function of the flat leaves returning flat output leaves. */
+  wrap(f: (...args: any[]) => unknown): (xs: Tensor[]) => Tensor[] {
+    return (xs) => {
+      const [outs, def] = flatten(f(...this.split(xs)));
+      this.outDef = def;
+      return outs;
+    };
+  }
 }

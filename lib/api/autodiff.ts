@@ -18,7 +18,7 @@ import { convert } from "../ops/elementwise.ts";
 import { asTensor } from "../numpy/_convert.ts";
 import { eye } from "../numpy/creation.ts";
 import { treeFlatten } from "../tree.ts";
-import { argnumList, flatten, flattenFloat, isLeaf, unflatten } from "./_args.ts";
+import { argnumList, FlatArgs, flatten, flattenFloat, isLeaf, unflatten } from "./_args.ts";
 
 /** Options of `grad` / `valueAndGrad`. */
 export interface GradOptions {
@@ -119,17 +119,8 @@ export function grad(f: AnyFunction, opts: GradOptions = {}): (...args: unknown[
 
 /** `[f(...primals), pullback]`; `pullback(ct)` returns one cotangent per primal. */
 export function vjp(f: AnyFunction, ...primals: unknown[]): [any, (ct: unknown) => any[]] {
-  const flat = primals.map((p) => flattenFloat("vjp", p));
-  const sizes = flat.map(([l]) => l.length);
-  let outDef: ReturnType<typeof flatten>[1] | undefined;
-  const fFlat = (xs: Tensor[]): Tensor[] => {
-    let k = 0;
-    const args = flat.map(([, d], j) => unflatten(d, xs.slice(k, k += sizes[j])));
-    const [outs, def] = flatten(f(...args));
-    outDef = def;
-    return outs;
-  };
-  const [outs, pb] = vjpFlat(fFlat, flat.flatMap(([l]) => l));
+  const fa = new FlatArgs(primals, (p) => flattenFloat("vjp", p));
+  const [outs, pb] = vjpFlat(fa.wrap(f), fa.leaves);
   const pullback = (ct: unknown): any[] => {
     const [cts] = flatten(ct);
     if (cts.length !== outs.length) {
@@ -142,11 +133,9 @@ export function vjp(f: AnyFunction, ...primals: unknown[]): [any, (ct: unknown) 
         );
       }
     });
-    const res = pb(cts);
-    let k = 0;
-    return flat.map(([, d], j) => unflatten(d, res.slice(k, k += sizes[j])));
+    return fa.split(pb(cts));
   };
-  return [unflatten(outDef!, outs), pullback];
+  return [unflatten(fa.outDef!, outs), pullback];
 }
 
 /** Forward mode: `[f(...primals), J·tangents]`. */
@@ -154,29 +143,18 @@ export function jvp(f: AnyFunction, primals: unknown[], tangents: unknown[]): [a
   if (primals.length !== tangents.length) {
     throw new TypeError(`jvp: ${primals.length} primals but ${tangents.length} tangents`);
   }
-  const flat = primals.map((p) => flattenFloat("jvp", p));
-  const tflat = tangents.map((t) => flattenFloat("jvp", t)[0]);
-  flat.forEach(([l], j) => {
-    l.forEach((p, i) => {
-      const t = tflat[j][i];
-      if (!t || t.shape.join() !== p.shape.join()) {
-        throw new TypeError(
-          `jvp: tangent ${j} shape [${t?.shape}] does not match primal shape [${p.shape}]`,
-        );
-      }
-    });
+  const fa = new FlatArgs(primals, (p) => flattenFloat("jvp", p));
+  const tleaves = new FlatArgs(tangents, (t) => flattenFloat("jvp", t)).leaves;
+  fa.leaves.forEach((p, i) => {
+    const t = tleaves[i];
+    if (!t || t.shape.join() !== p.shape.join()) {
+      throw new TypeError(
+        `jvp: tangent shape [${t?.shape}] does not match primal shape [${p.shape}]`,
+      );
+    }
   });
-  const sizes = flat.map(([l]) => l.length);
-  let outDef: ReturnType<typeof flatten>[1] | undefined;
-  const fFlat = (xs: Tensor[]): Tensor[] => {
-    let k = 0;
-    const args = flat.map(([, d], j) => unflatten(d, xs.slice(k, k += sizes[j])));
-    const [outs, def] = flatten(f(...args));
-    outDef = def;
-    return outs;
-  };
-  const [po, to] = jvpFlat(fFlat, flat.flatMap(([l]) => l), tflat.flat());
-  return [unflatten(outDef!, po), unflatten(outDef!, to)];
+  const [po, to] = jvpFlat(fa.wrap(f), fa.leaves, tleaves);
+  return [unflatten(fa.outDef!, po), unflatten(fa.outDef!, to)];
 }
 
 /** `[f(...primals), fJvp]` where `fJvp(...tangents)` applies the linearized function (staged once). */
@@ -184,20 +162,14 @@ export function linearize(
   f: AnyFunction,
   ...primals: unknown[]
 ): [any, (...tangents: unknown[]) => any] {
-  const flat = primals.map((p) => flattenFloat("linearize", p));
-  const sizes = flat.map(([l]) => l.length);
-  let outDef: ReturnType<typeof flatten>[1] | undefined;
-  const fFlat = (xs: Tensor[]): Tensor[] => {
-    let k = 0;
-    const args = flat.map(([, d], j) => unflatten(d, xs.slice(k, k += sizes[j])));
-    const [outs, def] = flatten(f(...args));
-    outDef = def;
-    return outs;
-  };
-  const [po, lin] = linearizeFlat(fFlat, flat.flatMap(([l]) => l));
+  const fa = new FlatArgs(primals, (p) => flattenFloat("linearize", p));
+  const [po, lin] = linearizeFlat(fa.wrap(f), fa.leaves);
   const fJvp = (...tangents: unknown[]) =>
-    unflatten(outDef!, evalJaxpr(lin, tangents.flatMap((t) => flattenFloat("linearize", t)[0])));
-  return [unflatten(outDef!, po), fJvp];
+    unflatten(
+      fa.outDef!,
+      evalJaxpr(lin, new FlatArgs(tangents, (t) => flattenFloat("linearize", t)).leaves),
+    );
+  return [unflatten(fa.outDef!, po), fJvp];
 }
 
 /** The identity, with zero derivative. */

@@ -12,7 +12,7 @@ import { type Aval, type BDim, defineOp, type OpDef } from "../ops/_define.ts";
 import { batchAt0 } from "../ops/_util.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
 import { traceToJaxpr } from "../transforms/stage.ts";
-import { flatten, unflatten } from "./_args.ts";
+import { FlatArgs, flatten, unflatten } from "./_args.ts";
 
 type FlatFn = (xs: Tensor[]) => Tensor[];
 
@@ -76,25 +76,15 @@ export function customJvp(
   rules: { jvp: (primals: any[], tangents: any[]) => [any, any] },
 ): AnyFunction {
   return (...args: unknown[]) => {
-    const flat = args.map((a) => flatten(a));
-    const sizes = flat.map(([l]) => l.length);
-    const split = (xs: Tensor[]) => {
-      let k = 0;
-      return flat.map(([, d], j) => unflatten(d, xs.slice(k, k += sizes[j])));
-    };
-    let outDef: ReturnType<typeof flatten>[1] | undefined;
-    const fun: FlatFn = (xs) => {
-      const [o, d] = flatten(f(...split(xs)));
-      outDef = d;
-      return o;
-    };
+    const fa = new FlatArgs(args, flatten);
+    const split = (xs: Tensor[]) => fa.split(xs);
+    const fun: FlatFn = fa.wrap(f);
     const jvp = (ps: Tensor[], ts: Tensor[]): [Tensor[], Tensor[]] => {
       const [o, t] = rules.jvp(split(ps), split(ts));
       return [flatten(o)[0], flatten(t)[0]];
     };
-    const leaves = flat.flatMap(([l]) => l);
-    const outAvals = outAvalsOf(fun, leaves);
-    return unflatten(outDef!, bind(customJvpOp, leaves, { fun, jvp, outAvals }));
+    const outAvals = outAvalsOf(fun, fa.leaves);
+    return unflatten(fa.outDef!, bind(customJvpOp, fa.leaves, { fun, jvp, outAvals }));
   };
 }
 
@@ -195,24 +185,15 @@ export function customVjp(
   rules: { fwd: (...args: any[]) => [any, unknown]; bwd: (res: any, ct: any) => any[] },
 ): AnyFunction {
   return (...args: unknown[]) => {
-    const flat = args.map((a) => flatten(a));
-    const sizes = flat.map(([l]) => l.length);
-    const split = (xs: Tensor[]) => {
-      let k = 0;
-      return flat.map(([, d], j) => unflatten(d, xs.slice(k, k += sizes[j])));
-    };
-    let outDef: ReturnType<typeof flatten>[1] | undefined;
-    const fun: FlatFn = (xs) => {
-      const [o, d] = flatten(f(...split(xs)));
-      outDef = d;
-      return o;
-    };
+    const fa = new FlatArgs(args, flatten);
+    const split = (xs: Tensor[]) => fa.split(xs);
+    const fun: FlatFn = fa.wrap(f);
     const fwd = (xs: Tensor[]): [Tensor[], unknown] => {
       const [o, res] = rules.fwd(...split(xs));
       return [flatten(o)[0], res];
     };
     const bwd = (res: unknown, cts: Tensor[]): Tensor[] => {
-      const r = rules.bwd(res, unflatten(outDef!, cts));
+      const r = rules.bwd(res, unflatten(fa.outDef!, cts));
       if (!Array.isArray(r) || r.length !== args.length) {
         throw new TypeError(
           `customVjp: bwd must return an array with one cotangent per argument (${args.length}), got ${
@@ -222,8 +203,7 @@ export function customVjp(
       }
       return r.flatMap((c) => flatten(c)[0]);
     };
-    const leaves = flat.flatMap(([l]) => l);
-    const outAvals = outAvalsOf(fun, leaves);
-    return unflatten(outDef!, bind(customVjpOp, leaves, { fun, fwd, bwd, outAvals }));
+    const outAvals = outAvalsOf(fun, fa.leaves);
+    return unflatten(fa.outDef!, bind(customVjpOp, fa.leaves, { fun, fwd, bwd, outAvals }));
   };
 }
