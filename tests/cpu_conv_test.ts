@@ -5,7 +5,8 @@
  */
 import { test } from "node:test";
 import { getBackend, lax, random, setBackend, type Tensor } from "../mod.ts";
-import { startPool } from "../lib/backend/cpu_conv.ts";
+import { currentPool, startPool } from "../lib/backend/cpu_conv.ts";
+import assert from "node:assert/strict";
 import { assertAllClose } from "./_test_utils.ts";
 
 interface Case {
@@ -74,3 +75,24 @@ for (const pooled of [false, true]) {
     });
   }
 }
+
+test("cpu conv: a worker that dies mid-kernel gives a clear error on that call, and the next call works", async () => {
+  await startPool();
+  const p = currentPool();
+  if (!p || p.threads < 2) return; // no worker threads on this runtime: nothing to kill
+  const c = CASES[0];
+  const x = random.normal(random.key(1), c.x), w = random.normal(random.key(2), c.w);
+  const want = run(c, x, w, "reference");
+  p._killWorker(0);
+  let message = "";
+  try {
+    run(c, x, w, "cpu");
+  } catch (e) {
+    message = String((e as Error).message);
+  }
+  // Bun and Node: the task never completes, so the call fails with a clear error (not a hang).
+  // NOTE: Deno's terminate() does not stop a worker parked in Atomics.wait, so there the worker
+  // survives and the call simply succeeds; the next call must work either way.
+  if (message) assert.match(message, /convGeneralDilated: the worker pool failed/);
+  await assertAllClose(run(c, x, w, "cpu"), want, { rtol: 1e-4, atol: 1e-4 });
+});

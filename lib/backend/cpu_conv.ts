@@ -9,7 +9,7 @@ import type { Aval, HostArray } from "../ops/_define.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 import { sizeOf, stridesOf } from "../shape.ts";
 import { ensureMemoryBytes, sgemmInto, sgemmWorkspaceBytes } from "../../kernels/wasm/sgemm.ts";
-import { getDefaultPool, type WorkerPool } from "./pool/pool.ts";
+import { createPool, type WorkerPool } from "./pool/pool.ts";
 import { parallelSgemmSync } from "./pool/parallel_sgemm.ts";
 
 let pool: WorkerPool | undefined;
@@ -18,11 +18,16 @@ let poolStarting = false;
 /** Starts the worker pool in the background (big GEMMs run single-threaded until it is ready). */
 export function startPool(): Promise<void> {
   poolStarting = true;
-  return getDefaultPool().then((p) => {
+  return createPool().then((p) => {
     pool = p;
   }, () => {
     // NOTE: no workers here (no SharedArrayBuffer, or worker start failed): stay single-threaded
   });
+}
+
+/** @internal The pool used by convolutions (tests kill its workers). */
+export function currentPool(): WorkerPool | undefined {
+  return pool;
 }
 
 let mem: WebAssembly.Memory | undefined;
@@ -173,7 +178,8 @@ export function convF32(
   if (!poolStarting) void startPool();
   const align = (v: number) => Math.ceil(v / 64) * 64;
   const bytes = align(4 * Og * Kg) + align(4 * Kg * cols) + align(4 * Og * cols);
-  const p0 = pool;
+  const p0 = pool?.crashed ? undefined : pool;
+  if (pool?.crashed) [pool, poolStarting] = [undefined, false];
   let base = 0, work = 0, m: WebAssembly.Memory;
   if (p0) {
     base = p0.heap.alloc(bytes);
@@ -243,8 +249,19 @@ function convGemm(
       ldc: cols,
       accumulate: false,
     };
-    if (p0) parallelSgemmSync(p0, args);
-    else sgemmInto(m, { ...args, work });
+    if (p0) {
+      try {
+        parallelSgemmSync(p0, args);
+      } catch (e) {
+        // the next call starts a fresh pool (single-threaded until it is up)
+        if (pool === p0) [pool, poolStarting] = [undefined, false];
+        throw new Error(
+          `convGeneralDilated: the worker pool failed during this call (${
+            (e as Error).message
+          }); it has been replaced, so the next call works`,
+        );
+      }
+    } else sgemmInto(m, { ...args, work });
     const fc = new Float32Array(m.buffer);
     for (let oo = 0; oo < Og; oo++) {
       const o = g * Og + oo;

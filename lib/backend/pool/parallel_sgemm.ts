@@ -140,7 +140,10 @@ export async function parallelSgemm(pool: WorkerPool, args: PoolSgemmArgs): Prom
 export function parallelSgemmSync(pool: WorkerPool, args: PoolSgemmArgs): void {
   checkSizes("parallelSgemmSync", args);
   const tasks = plan(pool, args, !pool.busy);
-  if (tasks) pool.runSync(tasks);
+  // a strip taking longer than at 20 MFLOP/s (and 2 s) means its worker is gone
+  if (tasks) {
+    pool.runSync(tasks, Math.max(2_000, (2 * args.m * args.n * args.k) / 2e4 / tasks.length));
+  }
 }
 
 /**

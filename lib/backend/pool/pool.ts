@@ -297,7 +297,7 @@ export class WorkerPool {
    * main thread of Deno, Bun and Node; where it throws, it spins). A single task runs at once on
    * the main thread; several throw while an asynchronous `run` is in flight.
    */
-  runSync(tasks: PoolTask[]): void {
+  runSync(tasks: PoolTask[], timeoutMs = Infinity): void {
     this.#assertUsable(tasks);
     if (tasks.length === 1) return void this.#fns[tasks[0].op](...tasks[0].args);
     if (this.#busy) throw new Error("pool: runSync while an asynchronous task is in flight");
@@ -311,9 +311,18 @@ export class WorkerPool {
       } catch (e) {
         mainError = e;
       }
+      const deadline = performance.now() + timeoutMs;
       for (let i = 0; i < used; i++) {
         const idx = i * SLOT_INTS + LAYOUT.done;
         for (let s = 0; Atomics.load(this.#ctl, idx) !== seqs[i];) {
+          // NOTE: a worker that died never answers, and its exit event cannot arrive while this
+          // thread blocks; past the deadline the pool is marked crashed so the caller can replace it
+          if ((s & 1023) === 0 && performance.now() > deadline) {
+            this.#health.crashed = `worker ${i} did not finish its task within ${
+              Math.round(timeoutMs)
+            } ms`;
+            throw new Error(`pool: ${this.#health.crashed}`);
+          }
           if (s++ < this.#spin || !this.#canBlock) continue;
           const cur = Atomics.load(this.#ctl, idx);
           if (cur === seqs[i]) break;
@@ -328,6 +337,16 @@ export class WorkerPool {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /** True once a worker died or stopped answering (the pool then refuses work). */
+  get crashed(): boolean {
+    return this.#health.crashed !== undefined;
+  }
+
+  /** @internal Test hook: stops worker `i` abruptly, as a crash would. */
+  _killWorker(i: number): void {
+    this.#handles[i].terminate();
   }
 
   #assertUsable(tasks: PoolTask[]): void {
