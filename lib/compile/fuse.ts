@@ -40,11 +40,12 @@ export function bufferNode(buf: number, aval: Aval): Node {
   };
 }
 
-/** An elementwise primitive applied to equal-shaped operands. */
-export function elementwiseNode(op: OpDef, params: unknown, ins: Node[], aval: Aval): Node {
-  const name = op.name === "convert" ? "convert" : op.name;
-  void params;
-  const mk = (args: Expr[]): Expr => ({ k: "alu", op: name, args, dtype: aval.dtype });
+/**
+ * An elementwise primitive applied to equal-shaped operands. (No elementwise op needs its params
+ * in the expression: `convert` reads its target dtype from the node's dtype.)
+ */
+export function elementwiseNode(op: OpDef, ins: Node[], aval: Aval): Node {
+  const mk = (args: Expr[]): Expr => ({ k: "alu", op: op.name, args, dtype: aval.dtype });
   const allFlat = ins.every((n) => n.flat);
   return {
     aval,

@@ -233,7 +233,7 @@ export function lowerJaxpr(jaxpr: Jaxpr): Plan {
     const ins = e.inputs.map((v) => nodeOf.get(v)!);
     const out = e.outs[0];
     let node: Node | null = null;
-    if (e.op.kind === "elementwise") node = elementwiseNode(e.op, e.params, ins, out.aval);
+    if (e.op.kind === "elementwise") node = elementwiseNode(e.op, ins, out.aval);
     else if (e.op.name in REDUCE) {
       const b = newBuf(out.aval);
       steps.push(
