@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { np } from "../mod.ts";
+import { getBackend, np, setBackend } from "../mod.ts";
 import data from "./fixtures/np_ops.json" with { type: "json" };
 import {
   type ArraySpec,
@@ -55,21 +55,36 @@ function invoke(fn: string, args: unknown[], kwargs?: Record<string, unknown>): 
   return (f as AnyFn)(...callArgs);
 }
 
-for (const c of FIXTURES.cases) {
-  test(`np: ${c.name}`, async () => {
-    const args = c.args.map(decodeArg);
-    const result = invoke(c.fn, args, c.kwargs);
-    const tol = { rtol: c.rtol, atol: c.atol };
-    if (Array.isArray(c.expected)) {
-      assert.ok(Array.isArray(result), `expected an array of Tensors, got ${describe(result)}`);
-      assert.equal(result.length, c.expected.length, "number of outputs");
-      for (let i = 0; i < c.expected.length; i++) {
-        await assertMatchesSpec(result[i], c.expected[i], tol, `output ${i}`);
-      }
-    } else {
-      await assertMatchesSpec(result, c.expected, tol);
+/** Runs `f` with `backend` as the default backend. */
+function onBackend<T>(backend: string, f: () => T): T {
+  const prev = getBackend();
+  setBackend(backend);
+  try {
+    return f();
+  } finally {
+    setBackend(prev);
+  }
+}
+
+// every value case on the compiled cpu backend (the default) and on the reference oracle
+for (const backend of ["cpu", "reference"]) {
+  for (const c of FIXTURES.cases) {
+    test(`np${backend === "cpu" ? "" : ` [${backend}]`}: ${c.name}`, () => checkCase(c, backend));
+  }
+}
+
+async function checkCase(c: FixtureCase, backend: string): Promise<void> {
+  const result = onBackend(backend, () => invoke(c.fn, c.args.map(decodeArg), c.kwargs));
+  const tol = { rtol: c.rtol, atol: c.atol };
+  if (Array.isArray(c.expected)) {
+    assert.ok(Array.isArray(result), `expected an array of Tensors, got ${describe(result)}`);
+    assert.equal(result.length, c.expected.length, "number of outputs");
+    for (let i = 0; i < c.expected.length; i++) {
+      await assertMatchesSpec(result[i], c.expected[i], tol, `output ${i}`);
     }
-  });
+  } else {
+    await assertMatchesSpec(result, c.expected, tol);
+  }
 }
 
 for (const e of FIXTURES.errors) {
