@@ -22,6 +22,29 @@ export function stridesOf(shape: readonly number[]): number[] {
   return s;
 }
 
+/**
+ * Formats any argument value for an error message (JSON, non-finite numbers spelled out).
+ *
+ * @example
+ * ```ts
+ * import { fmtArg } from "./shape.ts";
+ * if (fmtArg([1, [2, 3]]) !== "[1,[2,3]]") throw new Error("fmtArg");
+ * ```
+ */
+export function fmtArg(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number") return String(v);
+  try {
+    const s = JSON.stringify(
+      v,
+      (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x),
+    );
+    return s === undefined ? String(v) : s;
+  } catch {
+    return String(v);
+  }
+}
+
 /** Formats a shape as `[2,3]` for messages. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(",")}]`;

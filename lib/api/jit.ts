@@ -50,6 +50,11 @@ export function setProgramDescriber(d: (j: Jaxpr) => string): void {
   describe = d;
 }
 
+/** The installed kernel-plan printer (a backend installing its own can delegate to it). */
+export function getProgramDescriber(): (j: Jaxpr) => string {
+  return describe;
+}
+
 /**
  * Compiles `f`: traces it once per argument shapes/dtypes (and static values), caches the
  * program, and runs the cached program on later calls.

@@ -8,12 +8,13 @@
 import type { TypedArray } from "../dtype.ts";
 import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
 import { ArrayValue } from "../core.ts";
-import { evalJaxpr, Jaxpr, Var } from "../ir.ts";
-import { lowerJaxpr } from "../compile/lower.ts";
+import { evalJaxpr, type Jaxpr } from "../ir.ts";
+import { eagerKey, lowerJaxpr, lowerOp } from "../compile/lower.ts";
 import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../compile/runner.ts";
 import { hoistConsts, setProgramRunner } from "../transforms/jit.ts";
 import { setProgramDescriber } from "../api/jit.ts";
 import { type Backend, getBackend, registerBackend, setBackendImpl } from "./backend.ts";
+import { hostBuffers } from "./reference.ts";
 import { convF32 } from "./cpu_conv.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 
@@ -50,16 +51,7 @@ const eagerCache = new Map<string, CompiledPlan>();
 /** The CPU backend instance. */
 export const cpuBackend: Backend = {
   name: "cpu",
-  gcManaged: true,
-  fromHost(data: TypedArray): unknown {
-    return data.slice();
-  },
-  read(buf: unknown): Promise<TypedArray> {
-    return Promise.resolve((buf as TypedArray).slice());
-  },
-  readSync(buf: unknown): TypedArray {
-    return (buf as TypedArray).slice();
-  },
+  ...hostBuffers,
   execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[] {
     const host = inputs.map((x) => ({
       data:
@@ -72,21 +64,12 @@ export const cpuBackend: Backend = {
     if (!COMPILED.has(op.kind) || op.name === "argmax" || op.name === "argmin") {
       return runOp(op, params, host, outAvals);
     }
-    const key = `${op.name}|${JSON.stringify(params)}|${
-      inputs.map((x) => `${x.aval.dtype}${x.aval.shape}`).join(";")
-    }`;
+    const inAvals = inputs.map((x) => x.aval);
+    const key = eagerKey(op, params, inAvals);
     let cp = eagerCache.get(key);
-    if (!cp) {
-      const ins = inputs.map((x) => new Var({ ...x.aval, weak: false }));
-      const outs = outAvals.map((a) => new Var(a));
-      cp = compilePlan(
-        lowerJaxpr(new Jaxpr([], [], ins, [{ op, inputs: ins, params, outs }], outs)),
-      );
-      eagerCache.set(key, cp);
-    }
+    if (!cp) eagerCache.set(key, cp = compilePlan(lowerOp(op, params, inAvals, outAvals)));
     return runPlan(cp, host.map((h) => h.data), runOp);
   },
-  free(): void {},
 };
 
 const programs = new WeakMap<Jaxpr, CompiledPlan>();

@@ -2,6 +2,7 @@
 // flat-array kernel rearrangements used by the conv gradient rules. Obviously-correct rather
 // than fast: every output element is one float64 sum in a fixed order.
 
+import { sizeOf, stridesOf } from "../shape.ts";
 import { convOutputShape, type ConvParams, dilateDim } from "../ops/conv_params.ts";
 import {
   type GroupMove,
@@ -9,24 +10,10 @@ import {
   type LhsGradRhsTransform,
 } from "../ops/conv_grad_params.ts";
 
-function size(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-function rowMajorStrides(shape: number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let a = shape.length - 1; a >= 0; a--) {
-    st[a] = acc;
-    acc *= shape[a];
-  }
-  return st;
-}
-
 /** All multi-indices of `sizes` in row-major order (one empty index for zero dims). */
 function multiIndices(sizes: number[]): number[][] {
   const res: number[][] = [];
-  const total = size(sizes);
+  const total = sizeOf(sizes);
   const idx = new Array<number>(sizes.length).fill(0);
   for (let f = 0; f < total; f++) {
     res.push([...idx]);
@@ -71,21 +58,21 @@ export function convGeneralDilatedRef(
   rhsShape: number[],
   p: ConvParams,
 ): { data: Float64Array; shape: number[] } {
-  if (lhs.length !== size(lhsShape) || rhs.length !== size(rhsShape)) {
+  if (lhs.length !== sizeOf(lhsShape) || rhs.length !== sizeOf(rhsShape)) {
     throw new TypeError(
       `convGeneralDilatedRef: data lengths ${lhs.length} and ${rhs.length} do not match shapes ` +
         `${JSON.stringify(lhsShape)} and ${JSON.stringify(rhsShape)}`,
     );
   }
   const outShape = convOutputShape(lhsShape, rhsShape, p);
-  const out = new Float64Array(size(outShape));
+  const out = new Float64Array(sizeOf(outShape));
   if (out.length === 0) return { data: out, shape: outShape };
 
   const { lhs: ls, rhs: rs, out: os } = p.dimensionNumbers;
   const n = ls.length - 2;
-  const lSt = rowMajorStrides(lhsShape),
-    rSt = rowMajorStrides(rhsShape),
-    oSt = rowMajorStrides(outShape);
+  const lSt = stridesOf(lhsShape),
+    rSt = stridesOf(rhsShape),
+    oSt = stridesOf(outShape);
   const N = lhsShape[ls[0]], O = rhsShape[rs[0]], I = rhsShape[rs[1]];
   const G = p.featureGroupCount, B = p.batchGroupCount;
   const outN = N / B, oPerF = O / G, oPerB = O / B;
@@ -141,8 +128,8 @@ function gather(
   outShape: number[],
   srcIndex: (idx: number[], src: number[]) => void,
 ): Float64Array {
-  const out = new Float64Array(size(outShape));
-  const st = rowMajorStrides(inShape);
+  const out = new Float64Array(sizeOf(outShape));
+  const st = stridesOf(inShape);
   const idx = new Array<number>(outShape.length).fill(0);
   const src = new Array<number>(outShape.length).fill(0);
   for (let f = 0; f < out.length; f++) {

@@ -9,9 +9,8 @@ import type { Aval, OpDef } from "../ops/_define.ts";
 import type { ArrayValue } from "../core.ts";
 import { type Backend, registerBackend } from "./backend.ts";
 
-/** The reference backend instance. */
-export const referenceBackend: Backend = {
-  name: "reference",
+/** Buffer handling of backends whose buffers are plain host typed arrays. */
+export const hostBuffers: Pick<Backend, "gcManaged" | "fromHost" | "read" | "readSync" | "free"> = {
   gcManaged: true,
   fromHost(data: TypedArray): unknown {
     return data.slice();
@@ -22,6 +21,13 @@ export const referenceBackend: Backend = {
   readSync(buf: unknown): TypedArray {
     return (buf as TypedArray).slice();
   },
+  free(): void {},
+};
+
+/** The reference backend instance. */
+export const referenceBackend: Backend = {
+  name: "reference",
+  ...hostBuffers,
   execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[] {
     const host = inputs.map((x) => ({
       data:
@@ -33,7 +39,6 @@ export const referenceBackend: Backend = {
     }));
     return op.impl(host, params, outAvals);
   },
-  free(): void {},
 };
 
 registerBackend(referenceBackend);

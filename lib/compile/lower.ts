@@ -7,7 +7,7 @@
  * @module
  */
 import type { Aval, OpDef } from "../ops/_define.ts";
-import type { Eqn, Jaxpr, Var } from "../ir.ts";
+import { type Eqn, Jaxpr, Var } from "../ir.ts";
 import { bufferNode, elementwiseNode, movementNode, type Node } from "./fuse.ts";
 import { type Expr, flatIndex, type Idx, ivar, type Kernel } from "./kernel.ts";
 import { convMacs, convReduceBody } from "./conv_kernel.ts";
@@ -359,4 +359,18 @@ function computeFrees(steps: Step[], keep: Set<number>): number[][] {
   const frees: number[][] = steps.map(() => []);
   for (const [b, i] of last) if (!keep.has(b)) frees[i].push(b);
   return frees;
+}
+
+/** Cache key of an eager op: name, params and input types. */
+export function eagerKey(op: OpDef, params: unknown, inputs: Aval[]): string {
+  return `${op.name}|${JSON.stringify(params)}|${
+    inputs.map((a) => `${a.dtype}${a.shape}`).join(";")
+  }`;
+}
+
+/** Lowers one primitive application (an eager op) to a plan. */
+export function lowerOp(op: OpDef, params: unknown, inputs: Aval[], outAvals: Aval[]): Plan {
+  const ins = inputs.map((a) => new Var({ ...a, weak: false }));
+  const outs = outAvals.map((a) => new Var(a));
+  return lowerJaxpr(new Jaxpr([], [], ins, [{ op, inputs: ins, params, outs }], outs));
 }

@@ -8,32 +8,10 @@ import type { ArrayLike, Tensor } from "../tensor.ts";
 import { asTensor, resultType, scalar } from "../numpy/_convert.ts";
 import { convert } from "../ops/elementwise.ts";
 import * as mv from "../ops/movement.ts";
+import { fmtArg as fmt } from "../shape.ts";
 
-/**
- * Formats a value for an error message (JSON, with non-finite numbers spelled out).
- *
- * @param v Any value.
- * @returns A short string.
- * @example
- * ```ts
- * import "../../mod.ts";
- * import { fmt } from "./_args.ts";
- * if (fmt([1, [2, 3]]) !== "[1,[2,3]]") throw new Error("fmt");
- * ```
- */
-export function fmt(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "number") return String(v);
-  try {
-    const s = JSON.stringify(
-      v,
-      (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x),
-    );
-    return s === undefined ? String(v) : s;
-  } catch {
-    return String(v);
-  }
-}
+/** Formats a value for an error message. */
+export { fmt };
 
 /** True for an integer JS number. */
 export function isInt(v: unknown): v is number {

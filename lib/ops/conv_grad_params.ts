@@ -5,6 +5,7 @@
  * @module
  */
 import { convOutputShape, type ConvParams, dilateDim } from "./conv_params.ts";
+import { sizeOf } from "../shape.ts";
 
 // ---------------------------------------------------------------------------------------
 // Gradients (JAX `_conv_general_dilated_transpose_lhs/_rhs`, conv-semantics.md §1).
@@ -63,10 +64,6 @@ export interface RhsGradPlan {
   params: ConvParams;
   /** True when the gradient is identically zero (some operand or the cotangent has no elements): use zeros. */
   isZero: boolean;
-}
-
-function size(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 function swap01(spec: number[]): number[] {
@@ -163,7 +160,7 @@ export function convLhsGradParams(
       shape: kernelMove ? groupMoveShape(rhsShape, kernelMove) : [...rhsShape],
     },
     outTransform: { groupMove: outMove, shape: [...lhsShape] },
-    isZero: size(outShape) === 0 || size(lhsShape) === 0 || size(rhsShape) === 0,
+    isZero: sizeOf(outShape) === 0 || sizeOf(lhsShape) === 0 || sizeOf(rhsShape) === 0,
   };
 }
 
@@ -210,6 +207,6 @@ export function convRhsGradParams(
       featureGroupCount: p.batchGroupCount,
       batchGroupCount: p.featureGroupCount,
     },
-    isZero: size(outShape) === 0 || size(lhsShape) === 0 || size(rhsShape) === 0,
+    isZero: sizeOf(outShape) === 0 || sizeOf(lhsShape) === 0 || sizeOf(rhsShape) === 0,
   };
 }

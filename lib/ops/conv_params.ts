@@ -1,7 +1,8 @@
 // Parameters of convGeneralDilated (jax.lax.conv_general_dilated, conv-semantics.md §0-§1):
-// validation, dimension numbers, string padding, output shape, and the JAX transpose rules that
-// express both VJPs as convolutions. Pure shape arithmetic; flat-array versions of the kernel
-// rearrangements live in lib/backend/ref_conv.ts.
+// validation, dimension numbers, string padding and output shape. Pure shape arithmetic; the
+// transpose rules that express both VJPs as convolutions are in conv_grad_params.ts.
+
+import { fmtArg as fmt } from "../shape.ts";
 
 /** Padding of a convolution: a string mode (case-insensitive) or one `[lo, hi]` pair per spatial dim. */
 export type Padding = "VALID" | "SAME" | "SAME_LOWER" | (string & Record<never, never>) | [
@@ -58,20 +59,6 @@ export interface ConvParams {
 
 const OP = "convGeneralDilated";
 const PADDING_MODES = ["VALID", "SAME", "SAME_LOWER"];
-
-function fmt(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "number") return String(v);
-  try {
-    const s = JSON.stringify(
-      v,
-      (_k, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x),
-    );
-    return s === undefined ? String(v) : s;
-  } catch {
-    return String(v);
-  }
-}
 
 function isInt(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v);

@@ -35,6 +35,8 @@ interface EwSpec {
   name: string;
   rule?: DTypeRule;
   fn: (...xs: number[]) => number;
+  /** The scalar function for bool operands, where it differs from `fn`. */
+  boolFn?: (...xs: number[]) => number;
   jvp: JvpFn | "zero";
   transpose?: (ct: Tensor, args: LinearArg[]) => (Tensor | null)[];
 }
@@ -46,7 +48,8 @@ function elementwise(spec: EwSpec): OpDef<Record<string, never>> {
     kind: "elementwise",
     scalar: spec.fn,
     abstractEval: (avals: Aval[]) => elementwiseAval(spec.name, avals, rule),
-    impl: (inputs, _p, outs) => mapImpl(spec.fn, inputs, outs[0]),
+    impl: (inputs, _p, outs) =>
+      mapImpl(spec.boolFn && inputs[0].dtype === "bool" ? spec.boolFn : spec.fn, inputs, outs[0]),
     jvp: (xs, dxs) => {
       const out = bind1(op, xs);
       const jvp = spec.jvp;
@@ -224,10 +227,12 @@ export const isnanOp: OpDef = unaryF("isnan", (x) => b(Number.isNaN(x)), "zero",
 /** `isfinite` primitive. */
 export const isfiniteOp: OpDef = unaryF("isfinite", (x) => b(Number.isFinite(x)), "zero", "bool");
 /** `not` primitive (bool: logical not, int32: bitwise not). */
-export const notOp: OpDef = unaryF("not", (x) => ~x, "zero");
-// NOTE: the scalar function above is the int32 form; bool operands need the logical form.
-(notOp as { impl: OpDef["impl"] }).impl = (inputs, _p, outs) =>
-  mapImpl(inputs[0].dtype === "bool" ? (x) => (x ? 0 : 1) : (x) => ~x, inputs, outs[0]);
+export const notOp: OpDef = elementwise({
+  name: "not",
+  fn: (x) => ~x,
+  boolFn: (x) => (x ? 0 : 1),
+  jvp: "zero",
+});
 
 function cmp(name: string, fn: (x: number, y: number) => boolean): OpDef {
   return elementwise({ name, fn: (x, y) => b(fn(x, y)), jvp: "zero", rule: "bool" });

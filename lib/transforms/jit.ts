@@ -30,6 +30,11 @@ export function setProgramRunner(r: ProgramRunner): void {
   runner = r;
 }
 
+/** The installed program runner (a backend installing its own can delegate to it). */
+export function getProgramRunner(): ProgramRunner {
+  return runner;
+}
+
 const derived = new WeakMap<Jaxpr, Map<string, unknown>>();
 function memo<T>(j: Jaxpr, key: string, make: () => T): T {
   let m = derived.get(j);

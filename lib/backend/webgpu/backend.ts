@@ -11,16 +11,17 @@
  * @module
  */
 import { dtypeOfTyped, type TypedArray } from "../../dtype.ts";
-import type { Aval, HostArray, OpDef } from "../../ops/_define.ts";
+import type { Aval, OpDef } from "../../ops/_define.ts";
 import { ArrayValue } from "../../core.ts";
-import { evalJaxpr, Jaxpr, Var } from "../../ir.ts";
+import type { Jaxpr } from "../../ir.ts";
 import type { Tensor } from "../../tensor.ts";
-import { lowerJaxpr } from "../../compile/lower.ts";
-import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../../compile/runner.ts";
-import { hoistConsts, setProgramRunner } from "../../transforms/jit.ts";
-import { setProgramDescriber } from "../../api/jit.ts";
+import { eagerKey, lowerJaxpr, lowerOp } from "../../compile/lower.ts";
+import { describePlan } from "../../compile/runner.ts";
+import { getProgramRunner, hoistConsts, setProgramRunner } from "../../transforms/jit.ts";
+import { getProgramDescriber, setProgramDescriber } from "../../api/jit.ts";
 import { type Backend, getBackend, registerBackend } from "../backend.ts";
-import { cpuBackend } from "../cpu.ts";
+// NOTE: loads the CPU backend first, so its program runner is installed before ours wraps it
+import "../cpu.ts";
 import { createRuntime, type GpuArray, type GpuRuntime, type GpuStats } from "./runtime.ts";
 import {
   borrow,
@@ -95,19 +96,11 @@ export const webgpuBackend: Backend = {
     for (const a of [...inputs.map((x) => x.aval), ...outAvals]) {
       if (a.dtype === "float64") throw new TypeError(`${op.name}: ${F64_MESSAGE}`);
     }
-    const key = `${op.name}|${JSON.stringify(params)}|${
-      inputs.map((x) => `${x.aval.dtype}${x.aval.shape}`).join(";")
-    }`;
+    const inAvals = inputs.map((x) => x.aval);
+    const key = eagerKey(op, params, inAvals);
     let gp = eagerCache.get(key);
     if (!gp) {
-      const ins = inputs.map((x) => new Var({ ...x.aval, weak: false }));
-      const outs = outAvals.map((a) => new Var(a));
-      gp = compileGpuPlan(
-        r,
-        lowerJaxpr(new Jaxpr([], [], ins, [{ op, inputs: ins, params, outs }], outs)),
-        options,
-      );
-      eagerCache.set(key, gp);
+      eagerCache.set(key, gp = compileGpuPlan(r, lowerOp(op, params, inAvals, outAvals), options));
     }
     const temps: GpuArray[] = [];
     try {
@@ -166,27 +159,6 @@ function runOnGpu(jaxpr: Jaxpr, args: Tensor[]): Tensor[] {
   }
 }
 
-// The CPU backend's program runner, restated: `setProgramRunner` keeps one runner and offers
-// no getter, so the WebGPU runner handles CPU programs the same way cpu.ts does.
-const cpuPrograms = new WeakMap<Jaxpr, CompiledPlan>();
-function hostOp(op: OpDef, params: unknown, inputs: HostArray[], outAvals: Aval[]): TypedArray[] {
-  const args = inputs.map((h) =>
-    new ArrayValue(h.data, { shape: h.shape, dtype: h.dtype, weak: false }, cpuBackend)
-  );
-  return cpuBackend.execute(op, params, args, outAvals) as TypedArray[];
-}
-function runOnCpu(jaxpr: Jaxpr, args: Tensor[]): Tensor[] {
-  const all = [...jaxpr.consts, ...args];
-  const onHost = all.every((a) =>
-    a instanceof ArrayValue && (a.backend.name === "cpu" || a.backend.name === "reference")
-  );
-  if (getBackend() !== cpuBackend || !onHost) return evalJaxpr(jaxpr, args);
-  let cp = cpuPrograms.get(jaxpr);
-  if (!cp) cpuPrograms.set(jaxpr, cp = compilePlan(lowerJaxpr(hoisted(jaxpr))));
-  const outs = runPlan(cp, all.map((a) => (a as ArrayValue).buffer as TypedArray), hostOp);
-  return outs.map((o, i) => new ArrayValue(o, jaxpr.outAvals[i], cpuBackend));
-}
-
 function usesGpu(jaxpr: Jaxpr, args: Tensor[]): boolean {
   if (getBackend() === webgpuBackend) return true;
   return [...jaxpr.consts, ...args].some((a) =>
@@ -205,14 +177,15 @@ export async function initWebGPU(): Promise<boolean> {
   rt = created;
   options.convVariant = defaultConvVariant();
   registerBackend(webgpuBackend);
-  setProgramRunner((
-    jaxpr,
-    args,
-  ) => (usesGpu(jaxpr, args) ? runOnGpu(jaxpr, args) : runOnCpu(jaxpr, args)));
-  setProgramDescriber((j) => {
-    if (getBackend() === webgpuBackend) return describePlan(lowerJaxpr(hoisted(j)));
-    return getBackend() === cpuBackend ? describePlan(lowerJaxpr(hoisted(j))) : j.toString();
-  });
+  // programs that touch no GPU array go to the runner installed before (the CPU backend's)
+  const hostRunner = getProgramRunner();
+  setProgramRunner((jaxpr, args) =>
+    usesGpu(jaxpr, args) ? runOnGpu(jaxpr, args) : hostRunner(jaxpr, args)
+  );
+  const hostDescriber = getProgramDescriber();
+  setProgramDescriber((j) =>
+    getBackend() === webgpuBackend ? describePlan(lowerJaxpr(hoisted(j))) : hostDescriber(j)
+  );
   return true;
 }
 
