@@ -15,12 +15,12 @@
 // - Hand-off round trip (post, worker wakes, notify back) ~10-70 µs, noisy on a loaded machine.
 
 import {
-  buildSgemmModule,
   SGEMM_CONFIG,
   type SgemmConfig,
   sgemmWorkspaceBytes,
 } from "../../../kernels/wasm/sgemm.ts";
 import { WasmHeap } from "./heap.ts";
+import { POOL_MODULES, poolTable } from "./kernels.ts";
 import {
   LAYOUT,
   MAX_ARGS,
@@ -164,6 +164,7 @@ export class WorkerPool {
   #handles: Handle[];
   #ctl: Int32Array;
   #fns: ((...a: number[]) => unknown)[];
+  #names: string[];
   #work: number[];
   #spin: number;
   #tail: Promise<void> = Promise.resolve();
@@ -179,6 +180,7 @@ export class WorkerPool {
     handles: Handle[],
     ctl: Int32Array,
     fns: ((...a: number[]) => unknown)[],
+    names: string[],
     work: number[],
     opts: { minParallelFlops: number; spin: number; config: SgemmConfig; health: Health },
   ) {
@@ -189,11 +191,27 @@ export class WorkerPool {
     this.#handles = handles;
     this.#ctl = ctl;
     this.#fns = fns;
+    this.#names = names;
     this.#work = work;
     this.minParallelFlops = opts.minParallelFlops;
     this.#spin = opts.spin;
     this.config = opts.config;
     this.#health = opts.health;
+  }
+
+  /**
+   * The op code of an exported kernel of {@link POOL_MODULES} (e.g. `pool.op("sgemm")`).
+   *
+   * @example
+   * ```ts
+   * const pool = await createPool({ workers: 0 });
+   * if (pool.op("sgemm") !== pool.sgemmOp) throw new Error("sgemm op");
+   * ```
+   */
+  op(name: string): number {
+    const i = this.#names.indexOf(name);
+    if (i < 0) throw new RangeError(`pool: no kernel named ${JSON.stringify(name)}`);
+    return i;
   }
 
   /** Number of worker threads (0 when in-process). */
@@ -405,11 +423,12 @@ export async function createPool(opts: PoolOptions = {}): Promise<WorkerPool> {
   const shared = nWorkers > 0;
   const work = Array.from({ length: nWorkers + 1 }, (_, t) => 64 + t * ws);
   const heap = new WasmHeap(memory, 64 + (nWorkers + 1) * ws);
-  const bytes = buildSgemmModule({ shared, config });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
-    env: { memory },
-  });
-  const fns = [inst.exports.sgemm as (...a: number[]) => unknown];
+  const modules = POOL_MODULES.map((m) => m.build(shared, config));
+  const table = poolTable();
+  const instances = modules.map((b) =>
+    new WebAssembly.Instance(new WebAssembly.Module(b as BufferSource), { env: { memory } })
+  );
+  const fns = table.map(([m, name]) => instances[m].exports[name] as (...a: number[]) => unknown);
   const control = shared
     ? new SharedArrayBuffer(Math.max(1, nWorkers) * SLOT_INTS * 4)
     : new ArrayBuffer(4);
@@ -441,8 +460,8 @@ export async function createPool(opts: PoolOptions = {}): Promise<WorkerPool> {
           layout: LAYOUT,
           slotInts: SLOT_INTS,
           stop: OP_STOP,
-          modules: [bytes],
-          table: [[0, "sgemm"]],
+          modules,
+          table,
           spin,
         };
         h.post(init);
@@ -464,7 +483,7 @@ export async function createPool(opts: PoolOptions = {}): Promise<WorkerPool> {
       return createPool({ ...opts, workers: 0 });
     }
   }
-  return new WorkerPool(memory, heap, handles, ctl, fns, work, {
+  return new WorkerPool(memory, heap, handles, ctl, fns, table.map((t) => t[1]), work, {
     minParallelFlops,
     spin,
     config,
