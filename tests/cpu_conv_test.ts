@@ -53,6 +53,21 @@ const CASES: Case[] = [
     opts: { lhsDilation: [2, 2] },
   },
   { name: "3-d", x: [1, 4, 12, 12, 12], w: [8, 4, 3, 3, 3], strides: [1, 1, 1], padding: "VALID" },
+  {
+    name: "long K in several blocks, fewer columns than rows (split by rows)",
+    x: [1, 40, 9, 9],
+    w: [64, 40, 5, 5],
+    strides: [1, 1],
+    padding: [[1, 0], [0, 1]],
+  },
+  {
+    name: "weight-gradient layout (small output, images change inside a panel)",
+    x: [6, 8, 14, 13],
+    w: [6, 24, 12, 12],
+    strides: [1, 1],
+    padding: [[1, 1], [1, 1]],
+    opts: { dimensionNumbers: ["CNHW", "IOHW", "NCHW"] },
+  },
 ];
 
 function run(c: Case, x: Tensor, w: Tensor, backend: string): Float32Array {

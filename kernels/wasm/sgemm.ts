@@ -3,7 +3,9 @@
 // MR-tall panels, and an MR×NR register-blocked micro-kernel (MR rows × NV f32x4) does the FLOPs.
 // Edge tiles are computed with zero-padded panels into a scratch tile and copied out.
 
-import { type FuncBuilder, ModuleBuilder } from "./encoder.ts";
+import { ModuleBuilder } from "./encoder.ts";
+import { emitBlockedGemm, genKernel, genPackA, genPackB } from "./gemm_gen.ts";
+import { genSconv, type SconvExport } from "./sconv.ts";
 
 /** Blocking parameters of the generated kernel (NR = 4·nv columns per micro-tile). */
 export interface SgemmConfig {
@@ -31,9 +33,10 @@ function v8Major(): number {
 /**
  * Picks the fastest measured configuration for the running engine. Measured on x86-64 (Zen 4):
  * V8 ≥ 12 (Deno 2.9) runs best with 3×12 tiles unrolled 8× (≈37 GFLOP/s), V8 11 (Node 20) and
- * JSC (Bun 1.4) with 2×16 tiles not unrolled (≈43 and ≈37). Every choice keeps kc = 256, and an
- * element's k-order (0 + Σ a·b over each kc block, then C +) does not depend on the tile shape or
- * unrolling, so all configurations give bit-identical results.
+ * JSC (Bun 1.4) with 2×16 tiles not unrolled (≈43 and ≈37). Every choice keeps kc = 256, so the
+ * K blocking (`gemmBlocking` in gemm_gen.ts: one block up to K = 384, else equal blocks) is the
+ * same, and an element's k-order (0 + Σ a·b over each K block, then C +) does not depend on the
+ * tile shape or unrolling: all configurations give bit-identical results.
  *
  * @example
  * ```ts
@@ -97,181 +100,10 @@ function checkConfig(cfg: SgemmConfig): void {
   }
 }
 
-/** `while (get(i) < get(end)) { body(); i += step }` with i32 locals. */
-function forUp(f: FuncBuilder, i: number, end: number, step: number, body: () => void): void {
-  f.block((exit) => {
-    f.get(i).get(end).op("i32.ge_s").brIf(exit);
-    f.loop((top) => {
-      body();
-      f.get(i).i32(step).op("i32.add").tee(i).get(end).op("i32.lt_s").brIf(top);
-    });
-  });
-}
-
-/** Pushes min(limit, get(end) - get(at)) with i32 locals (`tmp` is clobbered). */
-function minRemaining(f: FuncBuilder, limit: number, end: number, at: number, tmp: number): void {
-  f.get(end).get(at).op("i32.sub").set(tmp);
-  f.i32(limit).get(tmp).i32(limit).get(tmp).op("i32.lt_s").op("select");
-}
-
-/** Micro-kernel: (kc, pa, pb, c, ldcBytes, add, mrEff, nrEff, tile). */
-function genKernel(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
-  const { mr, nv, unroll } = cfg;
-  const nr = 4 * nv;
-  const f = mb.func(Array(9).fill("i32"), []);
-  const [KC, PA, PB, C, LDC, ADD, MRE, NRE, TILE] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const acc: number[][] = [];
-  for (let i = 0; i < mr; i++) acc.push(Array.from({ length: nv }, () => f.local("v128")));
-  const bv = Array.from({ length: nv }, () => f.local("v128"));
-  const av = f.local("v128");
-  const n = f.local("i32"), row = f.local("i32"), i = f.local("i32"), j = f.local("i32");
-  const addr = f.local("i32"), t = f.local("f32"), end = f.local("i32");
-  for (const r of acc) for (const x of r) f.v128f32(0).set(x);
-  const step = (offA: number, offB: number) => {
-    for (let v = 0; v < nv; v++) f.get(PB).mem("v128.load", offB + 16 * v, 2).set(bv[v]);
-    for (let r = 0; r < mr; r++) {
-      f.get(PA).mem("v128.load32_splat", offA + 4 * r).set(av);
-      for (let v = 0; v < nv; v++) {
-        f.get(acc[r][v]).get(av).get(bv[v]).op("f32x4.mul").op("f32x4.add").set(acc[r][v]);
-      }
-    }
-  };
-  // k loop in groups of u steps, ending when PB reaches its end pointer
-  const kloop = (count: () => void, u: number) => {
-    count();
-    f.set(n);
-    f.block((exit) => {
-      f.get(n).op("i32.eqz").brIf(exit);
-      f.get(PB).get(n).i32(4 * nr * u).op("i32.mul").op("i32.add").set(end);
-      f.loop((top) => {
-        for (let k = 0; k < u; k++) step(4 * mr * k, 4 * nr * k);
-        f.get(PA).i32(4 * mr * u).op("i32.add").set(PA);
-        f.get(PB).i32(4 * nr * u).op("i32.add").tee(PB).get(end).op("i32.ne").brIf(top);
-      });
-    });
-  };
-  kloop(() => f.get(KC).i32(Math.log2(unroll)).op("i32.shr_u"), unroll);
-  if (unroll > 1) kloop(() => f.get(KC).i32(unroll - 1).op("i32.and"), 1);
-  const fullTile = () => {
-    const write = (add: boolean) => {
-      f.get(C).set(row);
-      for (let r = 0; r < mr; r++) {
-        for (let v = 0; v < nv; v++) {
-          f.get(row);
-          if (add) f.get(row).mem("v128.load", 16 * v, 2).get(acc[r][v]).op("f32x4.add");
-          else f.get(acc[r][v]);
-          f.mem("v128.store", 16 * v, 2);
-        }
-        if (r < mr - 1) f.get(row).get(LDC).op("i32.add").set(row);
-      }
-    };
-    f.get(ADD).if(() => write(true), () => write(false));
-  };
-  const edgeTile = () => {
-    for (let r = 0; r < mr; r++) {
-      for (let v = 0; v < nv; v++) {
-        f.get(TILE).get(acc[r][v]).mem("v128.store", 4 * (r * nr + 4 * v));
-      }
-    }
-    f.i32(0).set(i).get(C).set(row);
-    forUp(f, i, MRE, 1, () => {
-      f.i32(0).set(j);
-      forUp(f, j, NRE, 1, () => {
-        // C[i,j] = add ? C[i,j] + t : t, with t = tile[i·nr + j] (same order as the SIMD path)
-        f.get(row).get(j).i32(2).op("i32.shl").op("i32.add").set(addr);
-        f.get(TILE).get(i).i32(nr).op("i32.mul").get(j).op("i32.add").i32(2).op("i32.shl")
-          .op("i32.add").mem("f32.load").set(t);
-        f.get(ADD).if(
-          () => f.get(addr).get(addr).mem("f32.load").get(t).op("f32.add").mem("f32.store"),
-          () => f.get(addr).get(t).mem("f32.store"),
-        );
-      });
-      f.get(row).get(LDC).op("i32.add").set(row);
-    });
-  };
-  f.get(MRE).i32(mr).op("i32.eq").get(NRE).i32(nr).op("i32.eq").op("i32.and")
-    .if(fullTile, edgeTile);
-  return f;
-}
-
-/** packB: (kc, nc, src, rsBytes, csBytes, dst) → NR-wide panels, each kc·NR floats, zero-padded. */
-function genPackB(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
-  const nr = 4 * cfg.nv;
-  const f = mb.func(Array(6).fill("i32"), []);
-  const [KC, NC, SRC, RS, CS, DST] = [0, 1, 2, 3, 4, 5];
-  const jp = f.local("i32"), w = f.local("i32"), s = f.local("i32"), k = f.local("i32");
-  const j = f.local("i32"), tmp = f.local("i32");
-  forUp(f, jp, NC, nr, () => {
-    minRemaining(f, nr, NC, jp, tmp);
-    f.set(w);
-    f.get(SRC).get(jp).get(CS).op("i32.mul").op("i32.add").set(s);
-    f.i32(0).set(k);
-    f.get(w).i32(nr).op("i32.eq").get(CS).i32(4).op("i32.eq").op("i32.and").if(() => {
-      forUp(f, k, KC, 1, () => {
-        for (let v = 0; v < cfg.nv; v++) {
-          f.get(DST).get(s).mem("v128.load", 16 * v, 2).mem("v128.store", 16 * v, 2);
-        }
-        f.get(s).get(RS).op("i32.add").set(s);
-        f.get(DST).i32(4 * nr).op("i32.add").set(DST);
-      });
-    }, () => {
-      forUp(f, k, KC, 1, () => {
-        for (let v = 0; v < cfg.nv; v++) f.get(DST).v128f32(0).mem("v128.store", 16 * v, 2);
-        f.i32(0).set(j);
-        forUp(f, j, w, 1, () => {
-          f.get(DST).get(j).i32(2).op("i32.shl").op("i32.add");
-          f.get(s).get(j).get(CS).op("i32.mul").op("i32.add").mem("f32.load").mem("f32.store");
-        });
-        f.get(s).get(RS).op("i32.add").set(s);
-        f.get(DST).i32(4 * nr).op("i32.add").set(DST);
-      });
-    });
-  });
-  return f;
-}
-
-/** packA: (mc, kc, src, rsBytes, csBytes, dst) → MR-tall panels, each kc·MR floats, zero-padded. */
-function genPackA(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
-  const { mr } = cfg;
-  const f = mb.func(Array(6).fill("i32"), []);
-  const [MC, KC, SRC, RS, CS, DST] = [0, 1, 2, 3, 4, 5];
-  const ip = f.local("i32"), h = f.local("i32"), s = f.local("i32"), k = f.local("i32");
-  const i = f.local("i32"), t = f.local("i32"), tmp = f.local("i32");
-  forUp(f, ip, MC, mr, () => {
-    minRemaining(f, mr, MC, ip, tmp);
-    f.set(h);
-    f.get(SRC).get(ip).get(RS).op("i32.mul").op("i32.add").set(s);
-    f.i32(0).set(k);
-    f.get(h).i32(mr).op("i32.eq").if(() => {
-      forUp(f, k, KC, 1, () => {
-        f.get(s).set(t);
-        for (let r = 0; r < mr; r++) {
-          f.get(DST).get(t).mem("f32.load").mem("f32.store", 4 * r);
-          if (r < mr - 1) f.get(t).get(RS).op("i32.add").set(t);
-        }
-        f.get(s).get(CS).op("i32.add").set(s);
-        f.get(DST).i32(4 * mr).op("i32.add").set(DST);
-      });
-    }, () => {
-      forUp(f, k, KC, 1, () => {
-        for (let r = 0; r < mr; r++) f.get(DST).f32(0).mem("f32.store", 4 * r);
-        f.i32(0).set(i).get(s).set(t);
-        forUp(f, i, h, 1, () => {
-          f.get(DST).get(i).i32(2).op("i32.shl").op("i32.add").get(t).mem("f32.load")
-            .mem("f32.store");
-          f.get(t).get(RS).op("i32.add").set(t);
-        });
-        f.get(s).get(CS).op("i32.add").set(s);
-        f.get(DST).i32(4 * mr).op("i32.add").set(DST);
-      });
-    });
-  });
-  return f;
-}
-
 /**
- * Builds the sgemm module bytes. It imports `env.memory` (shared iff `shared`) and exports
- * `sgemm` (see {@link SgemmExport} for the calling convention).
+ * Builds the GEMM module bytes. It imports `env.memory` (shared iff `shared`) and exports
+ * `sgemm` (see {@link SgemmExport} for the calling convention) and `sconv` (the same GEMM with
+ * an implicit im2col right operand, see `SconvExport` in sconv.ts).
  *
  * @example
  * ```ts
@@ -284,7 +116,6 @@ export function buildSgemmModule(
 ): Uint8Array<ArrayBuffer> {
   const cfg = opts.config ?? SGEMM_CONFIG;
   checkConfig(cfg);
-  const nr = 4 * cfg.nv;
   const mb = new ModuleBuilder().importMemory("env", "memory", {
     initial: 1,
     maximum: opts.shared ? 65536 : undefined,
@@ -294,67 +125,24 @@ export function buildSgemmModule(
   const packB = genPackB(mb, cfg);
   const packA = genPackA(mb, cfg);
   const f = mb.func(Array(13).fill("i32"), [], "sgemm");
-  const [M, N, K, A, RSA, CSA, B, RSB, CSB, C, LDC, ADD, WORK] = [
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-    9,
-    10,
-    11,
-    12,
-  ];
-  const L = () => f.local("i32");
-  const bufA = L(), bufB = L(), tile = L(), jc = L(), nc = L(), pc = L(), kc = L(), ic = L();
-  const mc = L(), jr = L(), ir = L(), add = L(), tmp = L(), nre = L(), ldcB = L();
-  for (const p of [RSA, CSA, RSB, CSB]) f.get(p).i32(2).op("i32.shl").set(p);
-  f.get(LDC).i32(2).op("i32.shl").set(ldcB);
-  f.get(WORK).i32(63).op("i32.add").i32(-64).op("i32.and").set(bufA);
-  f.get(bufA).i32(4 * cfg.mc * cfg.kc).op("i32.add").set(bufB);
-  f.get(bufB).i32(4 * cfg.kc * cfg.nc).op("i32.add").set(tile);
-  forUp(f, jc, N, cfg.nc, () => {
-    minRemaining(f, cfg.nc, N, jc, tmp);
-    f.set(nc).i32(0).set(pc);
-    forUp(f, pc, K, cfg.kc, () => {
-      minRemaining(f, cfg.kc, K, pc, tmp);
-      f.set(kc);
-      f.get(kc).get(nc).get(B).get(pc).get(RSB).op("i32.mul").op("i32.add").get(jc).get(CSB)
-        .op("i32.mul").op("i32.add").get(RSB).get(CSB).get(bufB).call(packB);
-      f.get(ADD).get(pc).op("i32.or").i32(0).op("i32.ne").set(add);
-      f.i32(0).set(ic);
-      forUp(f, ic, M, cfg.mc, () => {
-        minRemaining(f, cfg.mc, M, ic, tmp);
-        f.set(mc);
-        f.get(mc).get(kc).get(A).get(ic).get(RSA).op("i32.mul").op("i32.add").get(pc).get(CSA)
-          .op("i32.mul").op("i32.add").get(RSA).get(CSA).get(bufA).call(packA);
-        f.i32(0).set(jr);
-        forUp(f, jr, nc, nr, () => {
-          minRemaining(f, nr, nc, jr, tmp);
-          f.set(nre).i32(0).set(ir);
-          forUp(f, ir, mc, cfg.mr, () => {
-            f.get(kc);
-            f.get(bufA).get(ir).get(kc).op("i32.mul").i32(2).op("i32.shl").op("i32.add");
-            f.get(bufB).get(jr).get(kc).op("i32.mul").i32(2).op("i32.shl").op("i32.add");
-            f.get(C).get(ic).get(ir).op("i32.add").get(ldcB).op("i32.mul").op("i32.add");
-            f.get(jc).get(jr).op("i32.add").i32(2).op("i32.shl").op("i32.add");
-            f.get(ldcB).get(add);
-            minRemaining(f, cfg.mr, mc, ir, tmp);
-            f.get(nre).get(tile).call(kernel);
-          });
-        });
-      });
-    });
+  const [M, N, K, A, RSA, CSA, B, RSB, CSB, C, LDC, ADD, WORK] = Array.from(
+    { length: 13 },
+    (_, i) => i,
+  );
+  for (const p of [RSA, CSA, RSB, CSB, LDC]) f.get(p).i32(2).op("i32.shl").set(p);
+  emitBlockedGemm(f, cfg, kernel, { M, N, K, C, LDC, ADD, WORK }, (l) => {
+    f.get(l.kc).get(l.nc).get(B).get(l.pc).get(RSB).op("i32.mul").op("i32.add").get(l.jc)
+      .get(CSB).op("i32.mul").op("i32.add").get(RSB).get(CSB).get(l.bufB).call(packB);
+  }, (l) => {
+    f.get(l.mc).get(l.kc).get(A).get(l.ic).get(RSA).op("i32.mul").op("i32.add").get(l.pc)
+      .get(CSA).op("i32.mul").op("i32.add").get(RSA).get(CSA).get(l.bufA).call(packA);
   });
+  genSconv(mb, cfg, kernel);
   return mb.toBytes();
 }
 
 const MODULES = new Map<string, WebAssembly.Module>();
-const INSTANCES = new WeakMap<WebAssembly.Memory, Map<string, SgemmExport>>();
+const INSTANCES = new WeakMap<WebAssembly.Memory, Map<string, WebAssembly.Exports>>();
 
 /** Whether a memory is shared (its buffer is a SharedArrayBuffer). */
 function isShared(mem: WebAssembly.Memory): boolean {
@@ -384,6 +172,20 @@ export function sgemmModule(
   return mod;
 }
 
+/** The instance's exports on `mem` (cached per memory and configuration). */
+function exportsFor(mem: WebAssembly.Memory, config: SgemmConfig): WebAssembly.Exports {
+  let byCfg = INSTANCES.get(mem);
+  if (!byCfg) INSTANCES.set(mem, byCfg = new Map());
+  const key = JSON.stringify(config);
+  let ex = byCfg.get(key);
+  if (!ex) {
+    ex = new WebAssembly.Instance(sgemmModule(isShared(mem), config), { env: { memory: mem } })
+      .exports;
+    byCfg.set(key, ex);
+  }
+  return ex;
+}
+
 /**
  * The `sgemm` export instantiated on `mem` (instances are cached per memory and configuration).
  *
@@ -395,18 +197,20 @@ export function sgemmModule(
  * ```
  */
 export function sgemmFor(mem: WebAssembly.Memory, config: SgemmConfig = SGEMM_CONFIG): SgemmExport {
-  let byCfg = INSTANCES.get(mem);
-  if (!byCfg) INSTANCES.set(mem, byCfg = new Map());
-  const key = JSON.stringify(config);
-  let fn = byCfg.get(key);
-  if (!fn) {
-    const inst = new WebAssembly.Instance(sgemmModule(isShared(mem), config), {
-      env: { memory: mem },
-    });
-    fn = inst.exports.sgemm as SgemmExport;
-    byCfg.set(key, fn);
-  }
-  return fn;
+  return exportsFor(mem, config).sgemm as SgemmExport;
+}
+
+/**
+ * The `sconv` export (implicit-GEMM convolution, see `SconvExport` in sconv.ts) on `mem`.
+ *
+ * @example
+ * ```ts
+ * const sconv = sconvFor(new WebAssembly.Memory({ initial: 32 }));
+ * if (typeof sconv !== "function") throw new Error("no sconv");
+ * ```
+ */
+export function sconvFor(mem: WebAssembly.Memory, config: SgemmConfig = SGEMM_CONFIG): SconvExport {
+  return exportsFor(mem, config).sconv as SconvExport;
 }
 
 /** Arguments of {@link sgemmInto}: byte offsets into the memory and strides in elements. */

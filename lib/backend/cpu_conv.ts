@@ -1,16 +1,17 @@
 /**
- * Fast float32 convolution for the CPU backend: im2col into WebAssembly memory (one table lookup
- * per element, any layout, padding, strides and dilations), then the Wasm SIMD GEMM per feature
- * group, then a scatter into the output layout. Batch groups fall back to the reference. Small
- * convolutions never get here: the compiler emits them as generated reduction kernels.
+ * Fast float32 convolution for the CPU backend: an implicit GEMM in WebAssembly (kernels/wasm/
+ * sconv.ts) whose packers read the input and kernel in place through small offset tables (any
+ * layout, padding, strides and dilations; no im2col matrix), split across the worker pool by
+ * output columns or rows, per feature group; then one copy into the output layout. Batch groups
+ * fall back to the reference. Small convolutions never get here: the compiler emits them as
+ * generated reduction kernels.
  * @module
  */
 import type { Aval, HostArray } from "../ops/_define.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 import { sizeOf, stridesOf } from "../shape.ts";
-import { ensureMemoryBytes, sgemmInto, sgemmWorkspaceBytes } from "../../kernels/wasm/sgemm.ts";
+import { ensureMemoryBytes, sconvFor, sgemmWorkspaceBytes } from "../../kernels/wasm/sgemm.ts";
 import { createPool, type WorkerPool } from "./pool/pool.ts";
-import { parallelSgemmSync } from "./pool/parallel_sgemm.ts";
 
 let pool: WorkerPool | undefined;
 let poolStarting = false;
@@ -32,17 +33,20 @@ export function currentPool(): WorkerPool | undefined {
 
 let mem: WebAssembly.Memory | undefined;
 
-/** For every (tap, output position): the lhs spatial offset read, or -1 for padding/holes. */
-function offsetTable(
+/**
+ * For every (tap, output position): the lhs spatial offset read, or -1 for padding/holes; and
+ * per entry the number of consecutive entries from it on that read consecutive inputs.
+ */
+function offsetTables(
   X: number[],
   K: number[],
   Y: number[],
   p: ConvParams,
   lhsStrides: number[],
-): Int32Array {
+): { tab: Int32Array; runs: Int32Array } {
   const nd = K.length;
   const nT = sizeOf(K), nY = sizeOf(Y);
-  const table = new Int32Array(nT * nY);
+  const tab = new Int32Array(nT * nY), runs = new Int32Array(nT * nY);
   const t = new Array<number>(nd).fill(0);
   for (let ti = 0; ti < nT; ti++) {
     const y = new Array<number>(nd).fill(0);
@@ -54,18 +58,26 @@ function offsetTable(
         if (q < 0 || q % dl !== 0 || q / dl >= X[d]) off = -1;
         else off += (q / dl) * lhsStrides[d];
       }
-      table[ti * nY + yi] = off;
+      tab[ti * nY + yi] = off;
       for (let d = nd - 1; d >= 0; d--) {
         if (++y[d] < Y[d]) break;
         else y[d] = 0;
       }
+    }
+    for (let yi = nY - 1, row = ti * nY; yi >= 0; yi--) {
+      const o = tab[row + yi];
+      runs[row + yi] = o < 0
+        ? 0
+        : yi + 1 < nY && tab[row + yi + 1] === o + 1
+        ? runs[row + yi + 1] + 1
+        : 1;
     }
     for (let d = nd - 1; d >= 0; d--) {
       if (++t[d] < K[d]) break;
       else t[d] = 0;
     }
   }
-  return table;
+  return { tab, runs };
 }
 
 interface ConvPlan {
@@ -77,9 +89,12 @@ interface ConvPlan {
   nY: number;
   Kg: number;
   cols: number;
-  table: Int32Array;
+  tab: Int32Array;
+  runs: Int32Array;
   tapOff: Int32Array;
   outOff: Int32Array;
+  /** Output positions of one (image, feature) are contiguous and in order. */
+  outContig: boolean;
   xN: number;
   xC: number;
   wO: number;
@@ -132,6 +147,7 @@ function planFor(
   const Y = os.slice(2).map((a) => outShape[a]);
   const sL = stridesOf(lhsShape), sR = stridesOf(rhsShape), sO = stridesOf(outShape);
   const G = p.featureGroupCount, nT = sizeOf(K), nY = sizeOf(Y);
+  const outOff = counterOffsets(Y, os.slice(2).map((a) => sO[a]));
   plan = {
     N,
     I,
@@ -141,9 +157,10 @@ function planFor(
     nY,
     Kg: I * nT,
     cols: N * nY,
-    table: offsetTable(X, K, Y, p, ls.slice(2).map((a) => sL[a])),
+    ...offsetTables(X, K, Y, p, ls.slice(2).map((a) => sL[a])),
     tapOff: counterOffsets(K, rs.slice(2).map((a) => sR[a])),
-    outOff: counterOffsets(Y, os.slice(2).map((a) => sO[a])),
+    outOff,
+    outContig: outOff.every((v, i) => v === i),
     xN: sL[ls[0]],
     xC: sL[ls[1]],
     wO: sR[rs[0]],
@@ -166,18 +183,25 @@ export function convF32(
   out: Aval,
 ): Float32Array | null {
   if (lhs.dtype !== "float32" || p.batchGroupCount !== 1) return null;
-  // NOTE: im2col stores padding and dilation holes as zeros; a non-finite kernel tap times such a
-  // zero would be NaN where the exact convolution has no term, so those kernels take the exact path.
+  // NOTE: the packers read padding and dilation holes as zeros; a non-finite kernel tap times such
+  // a zero would be NaN where the exact convolution has no term, so those kernels take the exact
+  // path.
   const w0 = rhs.data;
   for (let i = 0; i < w0.length; i++) if (!Number.isFinite(w0[i])) return null;
   const q = planFor(lhs.shape, rhs.shape, out.shape, p);
   const res = new Float32Array(q.size);
-  const { Og, Kg, cols } = q;
-  if (res.length === 0 || Kg === 0) return res;
-  const x = lhs.data, w = rhs.data;
+  if (res.length === 0 || q.Kg === 0) return res;
   if (!poolStarting) void startPool();
   const align = (v: number) => Math.ceil(v / 64) * 64;
-  const bytes = align(4 * Og * Kg) + align(4 * Kg * cols) + align(4 * Og * cols);
+  const sizes = [
+    4 * lhs.data.length,
+    4 * rhs.data.length,
+    4 * q.nT,
+    4 * q.tab.length,
+    4 * q.runs.length,
+    4 * q.G * q.Og * q.cols,
+  ];
+  const bytes = sizes.reduce((a, b) => a + align(b), 0);
   const p0 = pool?.crashed ? undefined : pool;
   if (pool?.crashed) [pool, poolStarting] = [undefined, false];
   let base = 0, work = 0, m: WebAssembly.Memory;
@@ -191,85 +215,134 @@ export function convF32(
     m = mem;
   }
   try {
-    convGemm(x, w, q, res, m, base, p0, work);
+    const offs: number[] = [];
+    sizes.reduce((at, b) => (offs.push(at), at + align(b)), base);
+    const f32 = new Float32Array(m.buffer), i32 = new Int32Array(m.buffer);
+    f32.set(lhs.data as Float32Array, offs[0] / 4);
+    f32.set(rhs.data as Float32Array, offs[1] / 4);
+    i32.set(q.tapOff, offs[2] / 4);
+    i32.set(q.tab, offs[3] / 4);
+    i32.set(q.runs, offs[4] / 4);
+    const [x, w, tapOff, tab, runs, c] = offs;
+    for (let g = 0; g < q.G; g++) {
+      const args: SconvArgs = {
+        m: q.Og,
+        n: q.cols,
+        a: w + 4 * g * q.Og * q.wO,
+        j0: 0,
+        x: x + 4 * g * q.I * q.xC,
+        c: c + 4 * g * q.Og * q.cols,
+      };
+      if (p0) runOnPool(p0, q, args, tapOff, tab, runs);
+      else runSconv(sconvFor(m), q, args, tapOff, tab, runs, work);
+    }
+    copyOut(q, new Float32Array(m.buffer), c / 4, res);
   } finally {
     if (p0) p0.heap.free(base);
   }
   return res;
 }
 
-function convGemm(
-  x: ArrayLike<number>,
-  w: ArrayLike<number>,
+/** What varies between the pieces of one convolution's GEMM. */
+interface SconvArgs {
+  m: number;
+  n: number;
+  a: number;
+  j0: number;
+  x: number;
+  c: number;
+}
+
+function sconvArgs(q: ConvPlan, s: SconvArgs, tapOff: number, tab: number, runs: number) {
+  return [
+    s.m,
+    s.n,
+    q.Kg,
+    s.a,
+    q.wO,
+    q.wI,
+    tapOff,
+    s.j0,
+    s.x,
+    tab,
+    runs,
+    q.nY,
+    q.nT,
+    q.xN,
+    q.xC,
+    s.c,
+    q.cols,
+    0,
+  ];
+}
+
+function runSconv(
+  fn: (...a: number[]) => unknown,
   q: ConvPlan,
-  res: Float32Array,
-  m: WebAssembly.Memory,
-  base: number,
-  p0: WorkerPool | undefined,
+  s: SconvArgs,
+  tapOff: number,
+  tab: number,
+  runs: number,
   work: number,
 ): void {
-  const { N, I, G, Og, nT, nY, Kg, cols, table, tapOff, outOff } = q;
-  const align = (v: number) => Math.ceil(v / 64) * 64;
-  const offW = base, offP = offW + align(4 * Og * Kg), offC = offP + align(4 * Kg * cols);
-  const f = new Float32Array(m.buffer);
-  for (let g = 0; g < G; g++) {
-    for (let oo = 0; oo < Og; oo++) {
-      for (let i = 0; i < I; i++) {
-        const base = (g * Og + oo) * q.wO + i * q.wI;
-        const row = offW / 4 + oo * Kg + i * nT;
-        for (let ti = 0; ti < nT; ti++) f[row + ti] = w[base + tapOff[ti]];
-      }
-    }
-    for (let i = 0; i < I; i++) {
-      const c = g * I + i;
-      for (let ti = 0; ti < nT; ti++) {
-        const row = offP / 4 + (i * nT + ti) * cols;
-        const tab = ti * nY;
-        for (let n = 0; n < N; n++) {
-          const base = n * q.xN + c * q.xC;
-          const dst = row + n * nY;
-          for (let yi = 0; yi < nY; yi++) {
-            const off = table[tab + yi];
-            f[dst + yi] = off < 0 ? 0 : x[base + off];
-          }
-        }
-      }
-    }
-    const args = {
-      m: Og,
-      n: cols,
-      k: Kg,
-      a: offW,
-      rsA: Kg,
-      csA: 1,
-      b: offP,
-      rsB: cols,
-      csB: 1,
-      c: offC,
-      ldc: cols,
-      accumulate: false,
-    };
-    if (p0) {
-      try {
-        parallelSgemmSync(p0, args);
-      } catch (e) {
-        // the next call starts a fresh pool (single-threaded until it is up)
-        if (pool === p0) [pool, poolStarting] = [undefined, false];
-        throw new Error(
-          `convGeneralDilated: the worker pool failed during this call (${
-            (e as Error).message
-          }); it has been replaced, so the next call works`,
-        );
-      }
-    } else sgemmInto(m, { ...args, work });
-    const fc = new Float32Array(m.buffer);
-    for (let oo = 0; oo < Og; oo++) {
-      const o = g * Og + oo;
-      for (let n = 0; n < N; n++) {
-        const src = offC / 4 + oo * cols + n * nY;
-        const dst = n * q.oN + o * q.oC;
-        for (let yi = 0; yi < nY; yi++) res[dst + outOff[yi]] = fc[src + yi];
-      }
+  fn(...sconvArgs(q, s, tapOff, tab, runs), work);
+}
+
+/** Splits C into one strip per thread (by columns, or by rows when there are fewer columns). */
+function runOnPool(
+  p0: WorkerPool,
+  q: ConvPlan,
+  s: SconvArgs,
+  tapOff: number,
+  tab: number,
+  runs: number,
+): void {
+  const flops = 2 * s.m * s.n * q.Kg;
+  const threads = flops >= p0.minParallelFlops && !p0.busy ? p0.threads : 1;
+  const alongN = s.n >= s.m;
+  const total = alongN ? s.n : s.m, unit = alongN ? 4 * p0.config.nv : p0.config.mr;
+  const units = Math.ceil(total / unit), parts = Math.max(1, Math.min(threads, units));
+  const pieces: SconvArgs[] = [];
+  for (let t = 0, start = 0; t < parts; t++) {
+    const len = Math.min(
+      (Math.floor(units / parts) + (t < units % parts ? 1 : 0)) * unit,
+      total - start,
+    );
+    pieces.push(
+      alongN
+        ? { ...s, n: len, j0: s.j0 + start, c: s.c + 4 * start }
+        : { ...s, m: len, a: s.a + 4 * start * q.wO, c: s.c + 4 * start * q.cols },
+    );
+    start += len;
+  }
+  const op = p0.op("sconv");
+  const tasks = pieces.map((piece, t) => ({
+    op,
+    args: [...sconvArgs(q, piece, tapOff, tab, runs), p0.workspace(t)],
+  }));
+  try {
+    // a strip taking longer than at 20 MFLOP/s (and 2 s) means its worker is gone
+    p0.runSync(tasks, Math.max(2_000, flops / 2e4 / tasks.length));
+  } catch (e) {
+    // the next call starts a fresh pool (single-threaded until it is up)
+    if (pool === p0) [pool, poolStarting] = [undefined, false];
+    throw new Error(
+      `convGeneralDilated: the worker pool failed during this call (${
+        (e as Error).message
+      }); it has been replaced, so the next call works`,
+    );
+  }
+}
+
+/** C[o, n·nY + y] (all groups, o = g·Og + oo) into the output layout. */
+function copyOut(q: ConvPlan, fc: Float32Array, c: number, res: Float32Array): void {
+  const { N, nY, cols, outOff } = q, O = q.G * q.Og;
+  for (let o = 0; o < O; o++) {
+    for (let n = 0; n < N; n++) {
+      const src = c + o * cols + n * nY;
+      const dst = n * q.oN + o * q.oC;
+      if (q.outContig) res.set(fc.subarray(src, src + nY), dst);
+      else for (let yi = 0; yi < nY; yi++) res[dst + outOff[yi]] = fc[src + yi];
     }
   }
 }

@@ -15,7 +15,7 @@ export interface PoolModule {
 
 /** Every module of the pool; op codes number their exports in this order. */
 export const POOL_MODULES: PoolModule[] = [
-  { build: (shared, config) => buildSgemmModule({ shared, config }), exports: ["sgemm"] },
+  { build: (shared, config) => buildSgemmModule({ shared, config }), exports: ["sgemm", "sconv"] },
 ];
 
 /**
