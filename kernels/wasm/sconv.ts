@@ -7,7 +7,8 @@
 //   B[kk, j] = tab[t·nY + y] < 0 ? 0 : x[xb + n·xN + ci·xC + tab[t·nY + y]]
 // `tab` holds, per (tap, output position), the input's spatial offset or −1 for padding and
 // dilation holes; `runs[t·nY + y]` is how many positions from y on read consecutive inputs
-// (within one image), which lets the packer copy whole vectors. The k-order of every element
+// (within one image), or minus how many are padding, which lets the packer copy whole vectors and
+// skip padding run by run. The k-order of every element
 // (0 + Σ over each kc block, then C +) is the sgemm's, so results match sgemm over an im2col.
 
 import type { FuncBuilder, ModuleBuilder } from "./encoder.ts";
@@ -105,7 +106,7 @@ function genPackConvB(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
   const L = () => f.local("i32");
   const jp = L(), w = L(), img = L(), y0 = L(), base = L(), full = L(), k = L(), ci = L();
   const t = L(), row = L(), cb = L(), src = L(), q = L(), yy = L(), bb = L(), o = L();
-  const tmp = L();
+  const tmp = L(), idx = L(), len = L(), d = L(), e = L();
   forUp(f, jp, NC, nr, () => {
     minRemaining(f, nr, NC, jp, tmp);
     f.set(w);
@@ -131,17 +132,33 @@ function genPackConvB(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
         }
       }, () => {
         for (let v = 0; v < cfg.nv; v++) f.get(DST).v128f32(0).mem("v128.store", 16 * v, 2);
+        // segment by segment: a run of consecutive inputs is copied, a run of padding skipped
         f.i32(0).set(q).get(y0).set(yy).get(cb).set(bb);
-        forUp(f, q, w, 1, () => {
-          f.get(TAB).get(t).get(NY).op("i32.mul").get(yy).op("i32.add").i32(2).op("i32.shl")
-            .op("i32.add").mem("i32.load").set(o);
-          // a padding entry (o < 0) loads a valid address and is replaced by 0
-          f.get(DST).get(q).i32(2).op("i32.shl").op("i32.add");
-          f.get(bb).get(o).i32(0).get(o).i32(0).op("i32.gt_s").op("select").i32(2).op("i32.shl")
-            .op("i32.add").mem("f32.load");
-          f.f32(0).get(o).i32(0).op("i32.ge_s").op("select").mem("f32.store");
-          f.get(yy).i32(1).op("i32.add").tee(yy).get(NY).op("i32.eq").if(() => {
-            f.i32(0).set(yy).get(bb).get(XN).op("i32.add").set(bb);
+        f.block((exit) => {
+          f.loop((top) => {
+            f.get(q).get(w).op("i32.ge_s").brIf(exit);
+            f.get(t).get(NY).op("i32.mul").get(yy).op("i32.add").i32(2).op("i32.shl").set(idx);
+            f.get(RUNS).get(idx).op("i32.add").mem("i32.load").set(len);
+            f.i32(0).get(len).op("i32.sub").get(len).get(len).i32(0).op("i32.lt_s").op("select")
+              .set(len);
+            minRemaining(f, { local: len }, w, q, tmp);
+            f.set(len);
+            f.get(TAB).get(idx).op("i32.add").mem("i32.load").set(o);
+            f.get(o).i32(0).op("i32.ge_s").if(() => {
+              f.get(bb).get(o).i32(2).op("i32.shl").op("i32.add").set(src);
+              f.get(DST).get(q).i32(2).op("i32.shl").op("i32.add").tee(d).get(len).i32(2)
+                .op("i32.shl").op("i32.add").set(e);
+              f.loop((copy) => {
+                f.get(d).get(src).mem("f32.load").mem("f32.store");
+                f.get(src).i32(4).op("i32.add").set(src);
+                f.get(d).i32(4).op("i32.add").tee(d).get(e).op("i32.ne").brIf(copy);
+              });
+            });
+            f.get(q).get(len).op("i32.add").set(q);
+            f.get(yy).get(len).op("i32.add").tee(yy).get(NY).op("i32.eq").if(() => {
+              f.i32(0).set(yy).get(bb).get(XN).op("i32.add").set(bb);
+            });
+            f.br(top);
           });
         });
       });

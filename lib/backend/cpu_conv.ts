@@ -35,7 +35,8 @@ let mem: WebAssembly.Memory | undefined;
 
 /**
  * For every (tap, output position): the lhs spatial offset read, or -1 for padding/holes; and
- * per entry the number of consecutive entries from it on that read consecutive inputs.
+ * per entry the number of consecutive entries from it on that read consecutive inputs (or minus
+ * the number of consecutive padding entries), within one image.
  */
 function offsetTables(
   X: number[],
@@ -66,11 +67,9 @@ function offsetTables(
     }
     for (let yi = nY - 1, row = ti * nY; yi >= 0; yi--) {
       const o = tab[row + yi];
-      runs[row + yi] = o < 0
-        ? 0
-        : yi + 1 < nY && tab[row + yi + 1] === o + 1
-        ? runs[row + yi + 1] + 1
-        : 1;
+      const more = yi + 1 < nY, next = more ? tab[row + yi + 1] : 0;
+      if (o < 0) runs[row + yi] = more && next < 0 ? runs[row + yi + 1] - 1 : -1;
+      else runs[row + yi] = more && next === o + 1 ? runs[row + yi + 1] + 1 : 1;
     }
     for (let d = nd - 1; d >= 0; d--) {
       if (++t[d] < K[d]) break;
