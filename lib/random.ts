@@ -8,7 +8,7 @@ import type { DType } from "./dtype.ts";
 import type { Tensor } from "./tensor.ts";
 import { checkShape } from "./shape.ts";
 import { randomOp } from "./ops/random.ts";
-import { foldIn as foldInWords, keyFromSeed } from "./prng.ts";
+import { keyFromSeed } from "./prng.ts";
 import * as np from "./numpy.ts";
 import { reshape, slice } from "./ops/movement.ts";
 
@@ -46,8 +46,11 @@ export function splitList(k: Tensor, n = 2): Tensor[] {
 
 /** A key derived from `k` and an integer. */
 export function foldIn(k: Tensor, data: number): Tensor {
-  const words = new Uint32Array(Int32Array.from(k.dataSync()).buffer);
-  return fromHost(new Int32Array(foldInWords(words, data).buffer), [2], "int32");
+  if (!Number.isSafeInteger(data)) {
+    throw new RangeError(`random.foldIn: data must be a safe integer, got ${data}`);
+  }
+  const d = data - Math.floor(data / 2 ** 32) * 2 ** 32;
+  return bind1(randomOp, [k], { dist: "foldIn", shape: [2], dtype: "int32", data: d });
 }
 
 /** Options of the float draws. */

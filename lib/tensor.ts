@@ -134,10 +134,17 @@ export abstract class Tensor {
   }
   /** NumPy-style text. */
   toString(): string {
+    const head = `Tensor(shape=[${this.shape.join(",")}], dtype=${this.dtype}`;
+    let c;
     try {
-      return formatTensor(this.dataSync(), this.shape, this.dtype);
+      c = this._concrete();
     } catch {
-      return `Tensor(shape=[${this.shape.join(",")}], dtype=${this.dtype}, traced)`;
+      return `${head}, traced)`;
+    }
+    try {
+      return formatTensor(c.backend.readSync(c.buffer, c.aval), this.shape, this.dtype);
+    } catch {
+      return `${head}, on ${c.backend.name}: read the values with await t.data())`;
     }
   }
 

@@ -371,6 +371,8 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
     draw("normal", [0, 2], "float"),
     draw("bits", [3], "int32"),
     draw("split", [4], "int32"),
+    draw("foldIn", [2], "int32", { data: 7 }),
+    draw("foldIn", [2], "int32", { data: 4294967295 }),
   ]),
 };
 

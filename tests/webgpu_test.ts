@@ -10,7 +10,18 @@ import assert from "node:assert/strict";
 import { bind } from "../lib/core.ts";
 import { OPS } from "../lib/ops/registry.ts";
 import type { OpDef } from "../lib/ops/_define.ts";
-import { getBackend, grad, init, jit, lax, np, setBackend, type Tensor, vjp } from "../mod.ts";
+import {
+  getBackend,
+  grad,
+  init,
+  jit,
+  lax,
+  np,
+  random,
+  setBackend,
+  type Tensor,
+  vjp,
+} from "../mod.ts";
 import { type ConvOptions, type Padding, resolveConvParams } from "../lib/ops/conv_params.ts";
 import {
   defaultConvVariant,
@@ -438,6 +449,19 @@ describe("webgpu: API behaviour", () => {
         () => x.dataSync(),
         (e: unknown) => e instanceof TypeError && e.message.includes("await t.data()"),
       );
+    });
+  });
+
+  test("random.foldIn runs on the device with the host's bits; printing names await t.data()", {
+    skip,
+  }, async () => {
+    const want = random.foldIn(random.key(3), 11).dataSync();
+    await on("webgpu", async () => {
+      const k = random.foldIn(random.key(3), 11);
+      assert.deepEqual(Array.from(await k.data()), Array.from(want));
+      const jk = await jit((key: Tensor) => random.foldIn(key, 11))(random.key(3)).data();
+      assert.deepEqual(Array.from(jk), Array.from(want));
+      assert.match(String(k), /webgpu: read the values with await t\.data\(\)/);
     });
   });
 

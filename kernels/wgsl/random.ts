@@ -114,11 +114,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (i >= ${h}u) { return; }
   let k0 = bitcast<u32>(key[0]); let k1 = bitcast<u32>(key[1]);
   let k2 = 0x1bd11bdau ^ k0 ^ k1;
-  let j = ${h}u + i;
+${
+    p.dist === "foldIn"
+      ? `  let y = threefry(k0, k1, k2, 0u, ${p.data ?? 0}u);
+  out[0] = conv(y.x);
+  out[1] = conv(y.y);
+}
+`
+      : `  let j = ${h}u + i;
   let y = threefry(k0, k1, k2, i, select(0u, j, j < ${n}u));
   out[i] = conv(y.x);
   if (j < ${n}u) { out[j] = conv(y.y); }
 }
-`;
+`
+  }`;
   return { code, dispatch: n === 0 ? [0, 0, 0] : dispatch };
 }

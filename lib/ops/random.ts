@@ -9,13 +9,15 @@ import { sizeOf } from "../shape.ts";
 import { defineOp, type OpDef } from "./_define.ts";
 import { zerosOf } from "./_util.ts";
 import { concatenate, reshape, slice } from "./movement.ts";
-import { normalFromBits, randomBits, splitKey, uniformFromBits } from "../prng.ts";
+import { foldIn, normalFromBits, randomBits, splitKey, uniformFromBits } from "../prng.ts";
 
 /** What to draw. */
 export interface RandomParams {
-  dist: "split" | "uniform" | "normal" | "bits";
+  dist: "split" | "uniform" | "normal" | "bits" | "foldIn";
   shape: number[];
   dtype: DType;
+  /** The integer mixed into the key by `foldIn` (taken mod 2^32). */
+  data?: number;
   /** Bounds of uniform draws (default [0, 1)). */
   low?: number;
   high?: number;
@@ -37,6 +39,7 @@ export const randomOp: OpDef<RandomParams> = defineOp({
     const key = new Uint32Array(Int32Array.from(k.data).buffer);
     const n = sizeOf(out.shape);
     if (p.dist === "split") return [new Int32Array(splitKey(key, p.shape[0] / 2).buffer)];
+    if (p.dist === "foldIn") return [new Int32Array(foldIn(key, p.data ?? 0).buffer)];
     if (p.dist === "bits") return [new Int32Array(randomBits(key, n).buffer)];
     const res = allocTyped(out.dtype, n) as Float32Array | Float64Array;
     const bits = randomBits(key, out.dtype === "float64" ? 2 * n : n);
