@@ -6,6 +6,7 @@
  */
 import type { DType } from "../lib/dtype.ts";
 import type { OpName } from "../lib/ops/registry.ts";
+import { WINDOW_ORACLES } from "./_op_oracles_window.ts";
 
 /** A host array: shape, dtype and row-major values. */
 export interface Host {
@@ -291,6 +292,7 @@ export const ORACLES: Partial<Record<OpName, Oracle>> & Record<string, Oracle | 
   argmin: argOracle((v, b) => v < b),
   dotGeneral: dotOracle,
   conv: (xs, p) => convOracle(xs, p),
+  ...WINDOW_ORACLES,
 };
 
 /** Conv params as resolved by `resolveConvParams` (lib/ops/conv_params.ts). */

@@ -10,6 +10,7 @@ import { type OpName, OPS } from "../lib/ops/registry.ts";
 import type { DType } from "../lib/dtype.ts";
 import { type ConvOptions, type Padding, resolveConvParams } from "../lib/ops/conv_params.ts";
 import type { Tensor } from "../mod.ts";
+import { windowOutputShape, type WindowParams } from "../lib/ops/window.ts";
 
 /** The float dtype a sample is built in (every "float" argument takes it). */
 export type FloatDType = "float32" | "float64";
@@ -198,6 +199,72 @@ const conv = (
   opts: ConvOptions = {},
 ) => S(label, [F(a), F(b)], resolveConvParams(a, b, strides, padding, opts));
 
+/** Window geometry: padding, base and window dilation default to none. */
+const geo = (
+  window: number[],
+  strides: number[],
+  padding: [number, number][] = window.map(() => [0, 0]),
+  baseDilation = window.map(() => 1),
+  windowDilation = window.map(() => 1),
+): WindowParams => ({ window, strides, padding, baseDilation, windowDilation });
+
+/** Window cases shared by the chooser primitives; `empty`: some windows hold no element. */
+const WINDOW_CASES: {
+  label: string;
+  x: number[];
+  g: WindowParams;
+  gen?: ValueGen;
+  empty?: true;
+}[] = [
+  { label: "2x2 stride 2 [1,1,4,4]", x: [1, 1, 4, 4], g: geo([1, 1, 2, 2], [1, 1, 2, 2]) },
+  { label: "overlapping 3 stride 1 [5]", x: [5], g: geo([3], [1]) },
+  { label: "padding and strides [2,5]", x: [2, 5], g: geo([2, 3], [1, 2], [[1, 0], [1, 2]]) },
+  {
+    label: "base and window dilation [5,3]",
+    x: [5, 3],
+    g: geo([2, 2], [1, 1], [[0, 0], [0, 0]], [1, 2], [2, 1]),
+  },
+  { label: "cropping pads [4,3]", x: [4, 3], g: geo([2, 1], [2, 1], [[-1, 0], [0, -1]]) },
+  { label: "[]", x: [], g: geo([], []) },
+  { label: "size-1 axis [1,3]", x: [1, 3], g: geo([1, 2], [1, 1]) },
+  { label: "size-0 axis [0,3]", x: [0, 3], g: geo([1, 2], [1, 1]) },
+  {
+    label: "windows of holes only [2,4]",
+    x: [2, 4],
+    g: geo([1, 2], [1, 1], [[0, 0], [0, 0]], [1, 2], [1, 2]),
+    empty: true,
+  },
+  {
+    label: "36-tap window [6,7]",
+    x: [6, 7],
+    g: geo([6, 6], [1, 2], [[0, 0], [1, 0]], [1, 2]),
+  },
+  { label: "ties [2,4]", x: [2, 4], g: geo([1, 2], [1, 1]), gen: pick([0, 1]) },
+  { label: "with NaN [4,4]", x: [4, 4], g: geo([2, 2], [1, 1]), gen: SPECIAL },
+  {
+    label: "with NaN, padded [3,4]",
+    x: [3, 4],
+    g: geo([2, 2], [1, 2], [[0, 1], [0, 0]]),
+    gen: pick([NaN, NaN, 0, 1.5, -Infinity]),
+  },
+];
+
+/** Samples of a chooser primitive over WINDOW_CASES (plus int32). */
+function windowSamples(op: "reduce" | "gather" | "scatter", select: "max" | "min"): OpSamples {
+  const samples = WINDOW_CASES.map(({ label, x, g, gen, empty }) => {
+    const y = windowOutputShape("sample", x, g);
+    const operand = F(x, gen ?? STD);
+    const args = op === "reduce" ? [operand] : [F(op === "gather" ? x : y), operand];
+    // finite differences fail at ties and NaN, and at windows whose extreme is -Infinity
+    const fd = gen === undefined && !(op === "reduce" && empty);
+    return S(label, args, op === "reduce" ? g : { ...g, select }, fd ? {} : { fd: false });
+  });
+  const g = geo([1, 2], [1, 1]);
+  const ints = op === "reduce" ? [I([2, 3])] : [I(op === "gather" ? [2, 3] : [2, 2]), I([2, 3])];
+  samples.push(S("int32 [2,3]", ints, op === "reduce" ? g : { ...g, select }));
+  return smooth(samples);
+}
+
 /**
  * Samples of every primitive of `OPS`, by name (missing entries are a type error), plus primitives
  * defined in lib/ops but not registered yet (`PENDING_OPS` in conformance_test.ts).
@@ -363,6 +430,10 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
     conv("size-0 batch", [0, 2, 4], [3, 2, 2], [2], "VALID"),
     conv("size-1 everything", [1, 1, 1], [1, 1, 1], [1], "VALID"),
   ]),
+  reduceWindowMax: windowSamples("reduce", "max"),
+  reduceWindowMin: windowSamples("reduce", "min"),
+  selectAndGatherAdd: windowSamples("gather", "max"),
+  selectAndScatterAdd: windowSamples("scatter", "min"),
   random: flat([
     draw("uniform", [2, 3], "float"),
     draw("normal", [4], "float"),

@@ -79,3 +79,15 @@ test("fusion: pad, slice, transpose and concatenate fuse as index maps", async (
   assert.equal(kernels(f, x), 1);
   await onBoth(f, x);
 });
+
+test("fusion: max pooling is one window step, its gradient one selectAndScatterAdd step", async () => {
+  const f = jit((a: Tensor) => nn.maxPool(nn.relu(a), { window: 2 }));
+  assert.equal(kernels(f, x), 2); // relu, reduceWindowMax
+  await onBoth(f, x);
+  const loss = (a: Tensor) =>
+    np.sum(np.square(nn.maxPool(a, { window: 3, stride: 2, padding: 1 })));
+  const step = jit(grad(loss));
+  // reduceWindowMax, the cotangent 2 * y, selectAndScatterAdd
+  assert.equal(kernels(step, x), 3);
+  await onBoth(step, x);
+});

@@ -10,6 +10,7 @@ import { checkGrads, grad, jit, np, type Tensor, vmap } from "../mod.ts";
 import * as lax from "../lib/lax.ts";
 import * as nn from "../lib/nn.ts";
 import { assertAllClose } from "./_test_utils.ts";
+import { reduceWindowChooser, selectAndScatterAdd } from "../lib/ops/window.ts";
 
 function throwsWith(fn: () => unknown, ctor: ErrorConstructor, ...needles: string[]): void {
   assert.throws(fn, (e: unknown) => {
@@ -266,6 +267,29 @@ describe("errors", () => {
       () => lax.reduceWindow(y, "0" as unknown as number, "sum", [1, 1]),
       TypeError,
       'initValue "0"',
+    );
+  });
+  test("window primitives", () => {
+    const g = { window: [2], strides: [2], padding: [[0, 0]] as [number, number][] };
+    const p = { ...g, baseDilation: [1], windowDilation: [1], select: "max" as const };
+    throwsWith(
+      () => selectAndScatterAdd(np.ones([3]), np.ones([4]), p),
+      TypeError,
+      "selectAndScatterAdd",
+      "cotangent shape [3]",
+      "[2]",
+    );
+    throwsWith(
+      () => reduceWindowChooser(np.ones([4]), "max", { ...p, strides: [0] }),
+      RangeError,
+      "reduceWindowMax",
+      "strides [0]",
+    );
+    throwsWith(
+      () => reduceWindowChooser(np.array([true]), "min", { ...p, window: [1] }),
+      TypeError,
+      "reduceWindowMin",
+      "bool",
     );
   });
 });

@@ -9,32 +9,48 @@ import type { TypedArray } from "../dtype.ts";
 import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
 import { ArrayValue } from "../core.ts";
 import { evalJaxpr, type Jaxpr } from "../ir.ts";
-import { eagerKey, lowerJaxpr, lowerOp } from "../compile/lower.ts";
+import { eagerKey, lowerJaxpr, lowerOp, type LowerOptions } from "../compile/lower.ts";
 import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../compile/runner.ts";
 import { hoistConsts, setProgramRunner } from "../transforms/jit.ts";
 import { setProgramDescriber } from "../api/jit.ts";
 import { type Backend, getBackend, registerBackend, setBackendImpl } from "./backend.ts";
 import { hostBuffers } from "./reference.ts";
 import { convF32 } from "./cpu_conv.ts";
+import { directConvF32, prefersDirectConv } from "./cpu_direct_conv.ts";
+import { WINDOW_FAST_IMPLS } from "./cpu_window.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
+import type { DotParams } from "../ops/dot.ts";
+import { dotGeneralHost } from "./cpu_dot.ts";
 
 /** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
-const fastImpls = new Map<
-  string,
-  (inputs: HostArray[], params: unknown, outAvals: Aval[]) => TypedArray[] | null
->();
+const fastImpls = new Map<string, FastImpl>();
+
+/**
+ * A fast implementation of an op: its results, or null to fall back to the reference. `dest[k]`,
+ * when given, is a buffer of output k's dtype and size (contents unspecified) that a jitted
+ * program keeps between calls: writing every element of it and returning it saves an allocation.
+ */
+export type FastImpl = (
+  inputs: HostArray[],
+  params: unknown,
+  outAvals: Aval[],
+  dest?: (TypedArray | undefined)[],
+) => TypedArray[] | null;
 
 /** Registers a fast implementation for op `name`; returning null falls back to the reference. */
-export function registerFastImpl(
-  name: string,
-  f: (inputs: HostArray[], params: unknown, outAvals: Aval[]) => TypedArray[] | null,
-): void {
+export function registerFastImpl(name: string, f: FastImpl): void {
   fastImpls.set(name, f);
 }
 
-function runOp(op: OpDef, params: unknown, inputs: HostArray[], outAvals: Aval[]): TypedArray[] {
+function runOp(
+  op: OpDef,
+  params: unknown,
+  inputs: HostArray[],
+  outAvals: Aval[],
+  dest?: (TypedArray | undefined)[],
+): TypedArray[] {
   const fast = fastImpls.get(op.name);
-  const r = fast ? fast(inputs, params, outAvals) : null;
+  const r = fast ? fast(inputs, params, outAvals, dest) : null;
   if (r) return r;
   if (op.evalImpl) {
     const args = inputs.map((h) =>
@@ -46,6 +62,8 @@ function runOp(op: OpDef, params: unknown, inputs: HostArray[], outAvals: Aval[]
 }
 
 const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"]);
+/** Convolutions the direct Wasm kernel prefers stay op steps (see cpu_direct_conv.ts). */
+const LOWER: LowerOptions = { directConv: prefersDirectConv };
 const eagerCache = new Map<string, CompiledPlan>();
 
 /** The CPU backend instance. */
@@ -67,7 +85,7 @@ export const cpuBackend: Backend = {
     const inAvals = inputs.map((x) => x.aval);
     const key = eagerKey(op, params, inAvals);
     let cp = eagerCache.get(key);
-    if (!cp) eagerCache.set(key, cp = compilePlan(lowerOp(op, params, inAvals, outAvals)));
+    if (!cp) eagerCache.set(key, cp = compilePlan(lowerOp(op, params, inAvals, outAvals, LOWER)));
     return runPlan(cp, host.map((h) => h.data), runOp);
   },
 };
@@ -76,7 +94,9 @@ const programs = new WeakMap<Jaxpr, CompiledPlan>();
 /** The compiled plan of a jaxpr (constants become leading inputs). */
 function compiled(j: Jaxpr): CompiledPlan {
   let cp = programs.get(j);
-  if (!cp) programs.set(j, cp = compilePlan(lowerJaxpr(j.constVars.length ? hoistConsts(j) : j)));
+  if (!cp) {
+    programs.set(j, cp = compilePlan(lowerJaxpr(j.constVars.length ? hoistConsts(j) : j, LOWER)));
+  }
   return cp;
 }
 
@@ -101,6 +121,12 @@ registerBackend(cpuBackend);
 setBackendImpl("cpu");
 
 registerFastImpl("conv", ([l, r], p, [out]) => {
-  const res = convF32(l, r, p as ConvParams, out);
+  const cp = p as ConvParams;
+  const res = (prefersDirectConv(l, r, out, cp) ? directConvF32(l, r, cp, out) : null) ??
+    convF32(l, r, cp, out);
   return res ? [res] : null;
 });
+for (const [name, f] of Object.entries(WINDOW_FAST_IMPLS)) registerFastImpl(name, f);
+registerFastImpl("dotGeneral", ([l, r], p, [out], dest) => [
+  dotGeneralHost(l, r, p as DotParams, out, dest?.[0]),
+]);

@@ -16,20 +16,32 @@ import type { ConvParams } from "../ops/conv_params.ts";
 /** Convolutions below this many multiply-adds run as a generated reduction kernel. */
 const SMALL_CONV_MACS = 1 << 18;
 
+/** Backend choices that change how a program is lowered (the CPU backend passes its own). */
+export interface LowerOptions {
+  /**
+   * Whether the backend runs this convolution with a dedicated kernel (it then stays an op step
+   * rather than a generated reduction kernel); asked only above the small-kernel size.
+   */
+  directConv?: (lhs: Aval, rhs: Aval, out: Aval, p: ConvParams) => boolean;
+}
+
 /**
  * Whether a convolution runs as a generated reduction kernel rather than im2col + GEMM: small
  * problems, few output features per group (a GEMV-shaped GEMM gains nothing and im2col would
- * copy the input once per tap), or an im2col matrix too large to materialize.
+ * copy the input once per tap), or an im2col matrix too large to materialize, unless the backend
+ * has a direct kernel for it (`opts.directConv`).
  */
-function isSmallConv(e: Eqn): boolean {
+function isSmallConv(e: Eqn, opts: LowerOptions): boolean {
   if (e.op.name !== "conv") return false;
   const p = e.params as ConvParams;
   const [l, r] = e.inputs.map((v) => v.aval);
   const out = e.outs[0].aval;
   const macs = convMacs(l, r, out, p);
+  if (macs < SMALL_CONV_MACS) return true;
+  if (opts.directConv?.(l, r, out, p)) return false;
   const outFeatures = r.shape[p.dimensionNumbers.rhs[0]] / p.featureGroupCount;
   const im2colBytes = (4 * macs) / outFeatures;
-  return macs < SMALL_CONV_MACS || outFeatures < 4 || im2colBytes > 2 ** 28;
+  return outFeatures < 4 || im2colBytes > 2 ** 28;
 }
 
 /** One step of a plan. */
@@ -195,7 +207,7 @@ const REDUCE: Record<string, "sum" | "max" | "min"> = {
 };
 
 /** Lowers a const-free jaxpr to a plan. */
-export function lowerJaxpr(jaxpr: Jaxpr): Plan {
+export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
   if (jaxpr.constVars.length) throw new TypeError("lower: the program has unhoisted constants");
   const { inVars, eqns, outs } = inline(jaxpr);
   const avals: Aval[] = [];
@@ -209,7 +221,7 @@ export function lowerJaxpr(jaxpr: Jaxpr): Plan {
     for (const v of e.inputs) {
       uses.set(v, (uses.get(v) ?? 0) + 1);
       const fusible = e.op.kind === "elementwise" || e.op.name in REDUCE ||
-        MOVEMENT.has(e.op.name) || isSmallConv(e);
+        MOVEMENT.has(e.op.name) || isSmallConv(e, opts);
       if (!fusible) needsBuffer.add(v);
     }
   }
@@ -249,7 +261,7 @@ export function lowerJaxpr(jaxpr: Jaxpr): Plan {
       bufOf.set(out, b);
       nodeOf.set(out, bufferNode(b, out.aval));
       continue;
-    } else if (isSmallConv(e)) {
+    } else if (isSmallConv(e, opts)) {
       const b = newBuf(out.aval);
       const { body, shape } = convReduceBody(ins[0], ins[1], e.params as ConvParams, out.aval);
       steps.push(finish(body, out.aval.shape, b, out.aval, "conv", avals, { op: "sum", shape }));
@@ -369,8 +381,14 @@ export function eagerKey(op: OpDef, params: unknown, inputs: Aval[]): string {
 }
 
 /** Lowers one primitive application (an eager op) to a plan. */
-export function lowerOp(op: OpDef, params: unknown, inputs: Aval[], outAvals: Aval[]): Plan {
+export function lowerOp(
+  op: OpDef,
+  params: unknown,
+  inputs: Aval[],
+  outAvals: Aval[],
+  opts: LowerOptions = {},
+): Plan {
   const ins = inputs.map((a) => new Var({ ...a, weak: false }));
   const outs = outAvals.map((a) => new Var(a));
-  return lowerJaxpr(new Jaxpr([], [], ins, [{ op, inputs: ins, params, outs }], outs));
+  return lowerJaxpr(new Jaxpr([], [], ins, [{ op, inputs: ins, params, outs }], outs), opts);
 }

@@ -11,12 +11,18 @@ import { type KernelFn, renderKernel } from "./render_js.ts";
 import { type Kernel, kernelKey } from "./kernel.ts";
 import type { Plan } from "./lower.ts";
 
-/** Runs a non-kernel step (contractions, argmax, random, higher-order ops). */
+/**
+ * Runs a non-kernel step (contractions, argmax, random, higher-order ops). `dest[k]`, when given,
+ * is a buffer of output k's dtype and size, kept by the plan between calls, that the op may write
+ * its result into and return (contents unspecified: every element must be written); an op that
+ * returns a fresh array instead is not offered one again.
+ */
 export type OpRunner = (
   op: OpDef,
   params: unknown,
   inputs: HostArray[],
   outAvals: Aval[],
+  dest?: (TypedArray | undefined)[],
 ) => TypedArray[];
 
 const scalars = new Map<string, (...x: number[]) => number>();
@@ -30,6 +36,8 @@ export interface CompiledPlan {
   fns: (KernelFn | null)[];
   /** Intermediate buffers kept between calls (program outputs are always fresh). */
   scratch: (TypedArray | undefined)[];
+  /** Per step: true once its op returned fresh arrays instead of the offered `dest` buffers. */
+  freshOps: boolean[];
   /** True while running (a re-entrant call allocates instead of sharing scratch). */
   busy: boolean;
 }
@@ -51,7 +59,7 @@ export function compilePlan(plan: Plan): CompiledPlan {
     ? kernelFn(s.epilogue.kernel)
     : null)
   );
-  return { plan, fns, scratch: [], busy: false };
+  return { plan, fns, scratch: [], freshOps: [], busy: false };
 }
 
 /** Runs a compiled plan on input arrays; returns the output arrays. */
@@ -79,6 +87,12 @@ function run(
     }
     return (cp.scratch[b] ??= allocTyped(plan.avals[b].dtype, sizeOf(plan.avals[b].shape)));
   };
+  // op results that stay inside the plan are written into kept buffers too (when the op can)
+  const destOf = (i: number, outs: number[]): (TypedArray | undefined)[] | undefined => {
+    if (!reuse || cp.freshOps[i]) return undefined;
+    const dest = outs.map((b) => (outSet.has(b) ? undefined : alloc(b)));
+    return dest.some((d) => d !== undefined) ? dest : undefined;
+  };
   const bufs: (TypedArray | undefined)[] = new Array(plan.avals.length);
   plan.inputs.forEach((b, i) => (bufs[b] = inputs[i]));
   plan.steps.forEach((s, i) => {
@@ -92,8 +106,16 @@ function run(
         shape: plan.avals[b].shape,
         dtype: plan.avals[b].dtype,
       }));
-      const outs = runOp(s.op, s.params, ins, s.outAvals);
-      s.outs.forEach((b, k) => (bufs[b] = outs[k]));
+      const dest = destOf(i, s.outs);
+      const outs = runOp(s.op, s.params, ins, s.outAvals, dest);
+      s.outs.forEach((b, k) => {
+        bufs[b] = outs[k];
+        if (dest?.[k] !== undefined && outs[k] !== dest[k]) {
+          // the op allocates its own results: stop keeping (and offering) a buffer for it
+          cp.freshOps[i] = true;
+          cp.scratch[b] = undefined;
+        }
+      });
       const e = s.epilogue;
       if (e) {
         const out = alloc(e.out);

@@ -1,6 +1,7 @@
 // lax.reduceWindow: windowed max / min / sum over every dimension (XLA semantics for the init
-// value, padding and base dilation), built from pad, strided slices, argMax/argMin and a select, so
-// it differentiates to any order, vmaps and jits.
+// value, padding and base dilation). Max / min are the reduceWindowMax / reduceWindowMin
+// primitives (lib/ops/window.ts); sum is pad + strided slices + reduceSum. All differentiate to
+// any order, vmap and jit.
 
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import { asTensor } from "../numpy/_convert.ts";
@@ -8,7 +9,8 @@ import { convOutputDim, dilateDim, type Padding, paddingForMode } from "../ops/c
 import * as ew from "../ops/elementwise.ts";
 import * as mv from "../ops/movement.ts";
 import * as red from "../ops/reduce.ts";
-import { arange } from "../numpy/creation.ts";
+import { reduceWindowChooser } from "../ops/window.ts";
+import { bind1 } from "../core.ts";
 import { fmt, isInt, scalarOf } from "../nn/_args.ts";
 
 /** Options of {@linkcode reduceWindow}. */
@@ -39,9 +41,9 @@ function checkDims(op: string, name: string, v: unknown, n: number): number[] {
  * the gradient to exactly one element per window, the first maximum (minimum) in row-major window
  * order; NaN wins, so it propagates to every window that reads it.
  *
- * Implementation: pad, gather the window taps as strided slices stacked on a new axis, reduce
- * (sum; or a select of the first argmax / argmin along that axis plus a sum). Memory is
- * `outputSize × windowSize`.
+ * Implementation: max / min bind the `reduceWindowMax` / `reduceWindowMin` primitives (their
+ * gradient is `selectAndScatterAdd`, as in JAX); sum pads, gathers the window taps as strided
+ * slices stacked on a new axis (memory `outputSize × windowSize`, fused under jit) and reduces.
  *
  * @param operand Input array (float or int32).
  * @param initValue Scalar start value of every window (e.g. `-Infinity` for max, `0` for sum).
@@ -135,15 +137,30 @@ export function reduceWindow(
   });
   const dtype = x.dtype;
   const init = scalarOf(initValue, dtype);
-  // padding and base-dilation holes are skipped by XLA: fill them with the computation's identity
-  const identity = scalarOf(
-    computation === "sum" ? 0 : computation === "max" ? -Infinity : Infinity,
-    dtype,
-  );
-  let t = mv.pad(x, identity, pads.map((p) => p[0]), pads.map((p) => p[1]), bd.map((b) => b - 1));
+  const isIdentity = computation === "sum"
+    ? initValue === 0
+    : computation === "max"
+    ? initValue === -Infinity || (dtype === "int32" && initValue <= -2147483648)
+    : initValue === Infinity || (dtype === "int32" && initValue >= 2147483647);
+  if (computation !== "sum") {
+    const y = reduceWindowChooser(x, computation, {
+      window: K,
+      strides: S,
+      padding: pads,
+      baseDilation: bd,
+      windowDilation: wd,
+    });
+    if (isIdentity) return y;
+    // the init value takes part in every window; it loses ties to real elements, NaN wins
+    const c = mv.broadcastInDim(init, y.aval.shape, []);
+    const keep = bind1(computation === "max" ? ew.geOp : ew.leOp, [y, c], {});
+    const isNan = bind1(ew.neOp, [y, y], {});
+    return ew.select(bind1(ew.orOp, [keep, isNan], {}), y, c);
+  }
+  // sum: pad with zeros, stack the window taps as strided slices on a new axis, reduce
+  const zero = scalarOf(0, dtype);
+  let t = mv.pad(x, zero, pads.map((p) => p[0]), pads.map((p) => p[1]), bd.map((b) => b - 1));
   const Y = P.map((p, i) => convOutputDim(p, Kd[i], S[i]));
-  // gather taps: for each dim with a window > 1, stack its K strided slices on a new trailing axis
-  let taps = 1;
   for (let i = 0; i < rank; i++) {
     const shape = t.aval.shape;
     const pieces: Tensor[] = [];
@@ -159,26 +176,8 @@ export function reduceWindow(
       pieces.push(K[i] === 1 ? piece : mv.reshape(piece, [...piece.aval.shape, 1]));
     }
     t = K[i] === 1 ? pieces[0] : mv.concatenate(pieces, shape.length);
-    taps *= K[i];
   }
-  t = mv.reshape(t, [...Y, taps]);
-  const isIdentity = computation === "sum"
-    ? initValue === 0
-    : computation === "max"
-    ? initValue === -Infinity || (dtype === "int32" && initValue <= -2147483648)
-    : initValue === Infinity || (dtype === "int32" && initValue >= 2147483647);
-  if (computation === "sum") {
-    const s = red.reduceSum(t, [rank]);
-    return isIdentity ? s : ew.add(s, mv.broadcastInDim(init, Y, []));
-  }
-  if (!isIdentity) {
-    // the init value takes part in every window; as the last tap it loses ties to real elements
-    t = mv.concatenate([t, mv.broadcastInDim(init, [...Y, 1], [])], rank);
-    taps += 1;
-  }
-  const idx = computation === "max" ? red.argMax(t, rank) : red.argMin(t, rank);
-  const iota = mv.broadcastInDim(arange(taps), [...Y, taps], [rank]);
-  const hit = ew.eq(iota, mv.broadcastInDim(idx, [...Y, taps], Y.map((_, i) => i)));
-  const zero = mv.broadcastInDim(scalarOf(0, dtype), [...Y, taps], []);
-  return red.reduceSum(ew.select(hit, t, zero), [rank]);
+  t = mv.reshape(t, [...Y, K.reduce((a, b) => a * b, 1)]);
+  const s = red.reduceSum(t, [rank]);
+  return isIdentity ? s : ew.add(s, mv.broadcastInDim(init, Y, []));
 }

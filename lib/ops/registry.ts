@@ -10,6 +10,7 @@ import * as red from "./reduce.ts";
 import { dotGeneralOp } from "./dot.ts";
 import { randomOp } from "./random.ts";
 import { convOp } from "./conv.ts";
+import * as win from "./window.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -66,6 +67,10 @@ export const OPS = {
   argmin: red.argMinOp,
   dotGeneral: dotGeneralOp,
   conv: convOp,
+  reduceWindowMax: win.reduceWindowMaxOp,
+  reduceWindowMin: win.reduceWindowMinOp,
+  selectAndGatherAdd: win.selectAndGatherAddOp,
+  selectAndScatterAdd: win.selectAndScatterAddOp,
   random: randomOp,
 } as const satisfies Record<string, OpDef>;
 

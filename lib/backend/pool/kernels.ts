@@ -4,6 +4,7 @@
  * @module
  */
 import { buildSgemmModule, type SgemmConfig } from "../../../kernels/wasm/sgemm.ts";
+import { buildDirectConvModule } from "../../../kernels/wasm/direct_conv.ts";
 
 /** A module for the pool: its bytes for a memory kind and configuration, and its exported ops. */
 export interface PoolModule {
@@ -16,6 +17,7 @@ export interface PoolModule {
 /** Every module of the pool; op codes number their exports in this order. */
 export const POOL_MODULES: PoolModule[] = [
   { build: (shared, config) => buildSgemmModule({ shared, config }), exports: ["sgemm", "sconv"] },
+  { build: (shared) => buildDirectConvModule({ shared }), exports: ["directConv"] },
 ];
 
 /**

@@ -1,9 +1,10 @@
 /**
  * Compiles a lowered `Plan` (lib/compile/lower.ts) to WebGPU dispatches and runs it: fused
  * kernels render through kernels/render_wgsl.ts; conv and dotGeneral become GEMM kernels with
- * their epilogue fused into the store when possible; argmax/argmin and random have kernels of
- * their own; higher-order ops run their `evalImpl` on device arrays. Every dispatch of a run is
- * recorded into the runtime's open command encoder; nothing waits.
+ * their epilogue fused into the store when possible; argmax/argmin, random and the window
+ * choosers (kernels/wgsl/window.ts) have kernels of their own; higher-order ops run their
+ * `evalImpl` on device arrays. Every dispatch of a run is recorded into the runtime's open
+ * command encoder; nothing waits.
  * @module
  */
 import type { DType } from "../../dtype.ts";
@@ -17,6 +18,8 @@ import { renderKernelWgsl } from "../../../kernels/render_wgsl.ts";
 import { convGeometry, renderConv } from "../../../kernels/wgsl/conv.ts";
 import { renderArgReduce, renderDot } from "../../../kernels/wgsl/matmul.ts";
 import { renderRandom } from "../../../kernels/wgsl/random.ts";
+import { renderWindowOp, WINDOW_OPS } from "../../../kernels/wgsl/window.ts";
+import type { WindowParams } from "../../ops/window.ts";
 import { epilogueFusible, type EpilogueSpec } from "../../../kernels/wgsl/epilogue.ts";
 import { GpuArray, type GpuRuntime } from "./runtime.ts";
 
@@ -204,6 +207,17 @@ export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): Gp
       return {
         kind: "gpu",
         dispatches: [{ code: k.code, wg: k.dispatch, bind: [s.inputs[0], s.outs[0]] }],
+        temps: [],
+        outs: s.outs,
+        drop: [],
+      };
+    }
+    if (WINDOW_OPS.has(name)) {
+      const x = plan.avals[s.inputs[s.inputs.length - 1]];
+      const k = renderWindowOp(name, s.params as WindowParams, x.shape, x.dtype, maxWg);
+      return {
+        kind: "gpu",
+        dispatches: [{ code: k.code, wg: k.dispatch, bind: [...s.inputs, s.outs[0]] }],
         temps: [],
         outs: s.outs,
         drop: [],
