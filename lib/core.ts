@@ -118,6 +118,25 @@ const registry = typeof FinalizationRegistry === "undefined"
   ? undefined
   : new FinalizationRegistry<{ backend: Backend; buf: unknown }>((h) => h.backend.free(h.buf));
 
+/** Live-array accounting, off until {@linkcode trackLiveArrays} turns it on (soak tests). */
+const live = { count: 0, bytes: 0 };
+const BYTES: Record<DType, number> = { bool: 1, int32: 4, float32: 4, float64: 8 };
+let liveRegistry: FinalizationRegistry<number> | undefined;
+
+/**
+ * @internal Starts counting concrete arrays that are alive (created, neither disposed nor
+ * collected yet) and returns a reader of the count and their bytes. Collected arrays are
+ * subtracted when their finalizers run, i.e. after a garbage collection and a turn of the event
+ * loop; arrays created before the call are not counted.
+ */
+export function trackLiveArrays(): () => { count: number; bytes: number } {
+  liveRegistry ??= new FinalizationRegistry<number>((bytes) => {
+    live.count--;
+    live.bytes -= bytes;
+  });
+  return () => ({ ...live });
+}
+
 /** A concrete array: a buffer on a backend. */
 export class ArrayValue extends Tensor {
   #buf: unknown;
@@ -132,7 +151,14 @@ export class ArrayValue extends Tensor {
     // NOTE: the registry's held value keeps `buf` alive until its callback runs (after the event
     // loop turns), so host-memory backends are left to the garbage collector alone.
     if (!backend.gcManaged) registry?.register(this, { backend, buf }, this);
+    if (liveRegistry) {
+      const bytes = sizeOf(aval.shape) * BYTES[aval.dtype];
+      live.count++;
+      live.bytes += bytes;
+      liveRegistry.register(this, bytes, this.#live = {});
+    }
   }
+  #live: object | undefined;
   get aval(): Aval {
     return this.#aval;
   }
@@ -155,6 +181,10 @@ export class ArrayValue extends Tensor {
   override dispose(): void {
     if (this.#buf === undefined) return;
     if (!this.backend.gcManaged) registry?.unregister(this);
+    if (this.#live && liveRegistry?.unregister(this.#live)) {
+      live.count--;
+      live.bytes -= sizeOf(this.#aval.shape) * BYTES[this.#aval.dtype];
+    }
     this.backend.free(this.#buf);
     this.#buf = undefined;
   }

@@ -4,12 +4,15 @@
  */
 import { backendNames, getBackend as current, setBackendImpl } from "../backend/backend.ts";
 import { initWebGPU } from "../backend/webgpu/backend.ts";
+import { startPool } from "../backend/cpu_conv.ts";
 
 /**
  * Detects what the runtime offers and registers the backends that work here. The CPU backends
  * need no `await`; call this once before using WebGPU: when the runtime has `navigator.gpu` and
  * an adapter, "webgpu" is registered (it does not become the default; select it with
- * `setBackend("webgpu")`). Without WebGPU (Bun, Node) the CPU backend stays in use.
+ * `setBackend("webgpu")`). Without WebGPU (Bun, Node) the CPU backend stays in use. It also
+ * waits for the CPU backend's worker pool, which otherwise starts in the background on the first
+ * large convolution (those run single-threaded until it is up).
  *
  * @example
  * ```ts
@@ -19,7 +22,7 @@ import { initWebGPU } from "../backend/webgpu/backend.ts";
  * ```
  */
 export async function init(): Promise<string[]> {
-  await initWebGPU();
+  await Promise.all([initWebGPU(), startPool()]);
   return backendNames();
 }
 

@@ -120,10 +120,11 @@ setProgramDescriber((
 registerBackend(cpuBackend);
 setBackendImpl("cpu");
 
-registerFastImpl("conv", ([l, r], p, [out]) => {
+registerFastImpl("conv", ([l, r], p, [out], dest) => {
   const cp = p as ConvParams;
-  const res = (prefersDirectConv(l, r, out, cp) ? directConvF32(l, r, cp, out) : null) ??
-    convF32(l, r, cp, out);
+  const d = dest?.[0] instanceof Float32Array ? dest[0] : undefined;
+  const res = (prefersDirectConv(l, r, out, cp) ? directConvF32(l, r, cp, out, {}, d) : null) ??
+    convF32(l, r, cp, out, d);
   return res ? [res] : null;
 });
 for (const [name, f] of Object.entries(WINDOW_FAST_IMPLS)) registerFastImpl(name, f);

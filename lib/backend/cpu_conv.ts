@@ -15,11 +15,17 @@ import { createPool, type WorkerPool } from "./pool/pool.ts";
 
 let pool: WorkerPool | undefined;
 let poolStarting = false;
+let poolReady: Promise<void> | undefined;
 
-/** Starts the worker pool in the background (big GEMMs run single-threaded until it is ready). */
+/**
+ * Starts the worker pool in the background (big GEMMs run single-threaded until it is ready);
+ * the promise settles when it is up (or known to be unavailable). Calls while it is starting or
+ * running share that promise.
+ */
 export function startPool(): Promise<void> {
+  if (poolStarting && poolReady) return poolReady;
   poolStarting = true;
-  return createPool().then((p) => {
+  return poolReady = createPool().then((p) => {
     pool = p;
   }, () => {
     // NOTE: no workers here (no SharedArrayBuffer, or worker start failed): stay single-threaded
@@ -180,6 +186,7 @@ export function convF32(
   rhs: HostArray,
   p: ConvParams,
   out: Aval,
+  dest?: Float32Array,
 ): Float32Array | null {
   if (lhs.dtype !== "float32" || p.batchGroupCount !== 1) return null;
   // NOTE: the packers read padding and dilation holes as zeros; a non-finite kernel tap times such
@@ -188,8 +195,8 @@ export function convF32(
   const w0 = rhs.data;
   for (let i = 0; i < w0.length; i++) if (!Number.isFinite(w0[i])) return null;
   const q = planFor(lhs.shape, rhs.shape, out.shape, p);
-  const res = new Float32Array(q.size);
-  if (res.length === 0 || q.Kg === 0) return res;
+  const res = dest?.length === q.size ? dest : new Float32Array(q.size);
+  if (res.length === 0 || q.Kg === 0) return res.fill(0);
   if (!poolStarting) void startPool();
   const align = (v: number) => Math.ceil(v / 64) * 64;
   const sizes = [

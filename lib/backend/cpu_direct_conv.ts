@@ -285,6 +285,7 @@ export function directConvF32(
   p: ConvParams,
   out: Aval,
   opts: DirectConvOptions = {},
+  dest?: Float32Array,
 ): Float32Array | null {
   if (!directConvApplies(lhs, rhs, p)) return null;
   const x = lhs.data, w = rhs.data;
@@ -341,8 +342,11 @@ export function directConvF32(
     permuteCopy(f, (base + offX) / 4, x, lhs.shape, q.xAxes, true);
     run(q, base + offDesc, flops, pool, opts.minParallelFlops, m);
     const y = new Float32Array(m.buffer, base + offY, q.ySize);
-    if (q.yAxes.every((a, i) => a === i)) return y.slice();
-    const res = new Float32Array(q.ySize);
+    const res = dest?.length === q.ySize ? dest : new Float32Array(q.ySize);
+    if (q.yAxes.every((a, i) => a === i)) {
+      res.set(y);
+      return res;
+    }
     permuteCopy(y, 0, res, out.shape, q.yAxes, false);
     return res;
   } finally {
