@@ -97,6 +97,8 @@ interface Plan {
   ySize: number;
   /** Multiply-adds actually performed (valid leading taps; last-dim padding counted). */
   macs: number;
+  /** Gather tables of x, w and y (see permuteTable), made on first use. */
+  tabs?: (Int32Array | null)[];
 }
 
 const plansByText = new Map<string, Plan>();
@@ -211,6 +213,46 @@ function permuteCopy(
       ix[d] = 0;
     }
   }
+}
+
+/** Operands up to this size are permuted through a cached index table. */
+const TABLE_MAX = 1 << 20;
+
+/**
+ * For each canonical element (row-major over the axes of `shape` in `axes` order), the index of
+ * the same element in row-major `shape`; null for the identity permutation or large operands.
+ */
+function permuteTable(shape: number[], axes: number[]): Int32Array | null {
+  const total = sizeOf(shape);
+  if (axes.every((a, i) => a === i) || total > TABLE_MAX) return null;
+  const tab = new Int32Array(total), st = stridesOf(shape), nd = axes.length;
+  const ix = new Array<number>(nd).fill(0);
+  for (let c = 0; c < total; c++) {
+    let off = 0;
+    for (let d = 0; d < nd; d++) off += ix[d] * st[axes[d]];
+    tab[c] = off;
+    for (let d = nd - 1; d >= 0; d--) {
+      if (++ix[d] < shape[axes[d]]) break;
+      ix[d] = 0;
+    }
+  }
+  return tab;
+}
+
+/** permuteCopy through a table from permuteTable (or the general loop without one). */
+function permuteVia(
+  tab: Int32Array | null,
+  canon: Float32Array,
+  at: number,
+  arr: Float32Array,
+  shape: number[],
+  axes: number[],
+  toCanon: boolean,
+): void {
+  if (!tab) return permuteCopy(canon, at, arr, shape, axes, toCanon);
+  const n = tab.length;
+  if (toCanon) for (let c = 0; c < n; c++) canon[at + c] = arr[tab[c]];
+  else for (let c = 0; c < n; c++) arr[tab[c]] = canon[at + c];
 }
 
 /** Splits rows × columns into at most `parts` tasks of `[r0, r1, c0, c1]`. */
@@ -338,8 +380,13 @@ export function directConvF32(
     i32.set(desc, (base + offDesc) / 4);
     i32.set(q.lead, (base + offLead) / 4);
     i32.set(q.pairs, (base + offPairs) / 4);
-    permuteCopy(f, (base + offW) / 4, w, rhs.shape, q.wAxes, true);
-    permuteCopy(f, (base + offX) / 4, x, lhs.shape, q.xAxes, true);
+    const tabs = q.tabs ??= [
+      permuteTable(lhs.shape, q.xAxes),
+      permuteTable(rhs.shape, q.wAxes),
+      permuteTable(out.shape, q.yAxes),
+    ];
+    permuteVia(tabs[1], f, (base + offW) / 4, w, rhs.shape, q.wAxes, true);
+    permuteVia(tabs[0], f, (base + offX) / 4, x, lhs.shape, q.xAxes, true);
     run(q, base + offDesc, flops, pool, opts.minParallelFlops, m);
     const y = new Float32Array(m.buffer, base + offY, q.ySize);
     const res = dest?.length === q.ySize ? dest : new Float32Array(q.ySize);
@@ -347,7 +394,7 @@ export function directConvF32(
       res.set(y);
       return res;
     }
-    permuteCopy(y, 0, res, out.shape, q.yAxes, false);
+    permuteVia(tabs[2], y, 0, res, out.shape, q.yAxes, false);
     return res;
   } finally {
     if (pool) pool.heap.free(base);

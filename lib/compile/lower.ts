@@ -20,7 +20,7 @@ const SMALL_CONV_MACS = 1 << 18;
 export interface LowerOptions {
   /**
    * Whether the backend runs this convolution with a dedicated kernel (it then stays an op step
-   * rather than a generated reduction kernel); asked only above the small-kernel size.
+   * rather than a generated reduction kernel, and fuses with nothing); asked for every conv.
    */
   directConv?: (lhs: Aval, rhs: Aval, out: Aval, p: ConvParams) => boolean;
 }
@@ -37,8 +37,8 @@ function isSmallConv(e: Eqn, opts: LowerOptions): boolean {
   const [l, r] = e.inputs.map((v) => v.aval);
   const out = e.outs[0].aval;
   const macs = convMacs(l, r, out, p);
-  if (macs < SMALL_CONV_MACS) return true;
   if (opts.directConv?.(l, r, out, p)) return false;
+  if (macs < SMALL_CONV_MACS) return true;
   const outFeatures = r.shape[p.dimensionNumbers.rhs[0]] / p.featureGroupCount;
   const im2colBytes = (4 * macs) / outFeatures;
   return outFeatures < 4 || im2colBytes > 2 ** 28;
