@@ -8,6 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { getBackend, grad, jit, lax, nn, np, random, setBackend, type Tensor } from "../mod.ts";
 import { assertAllClose } from "./_test_utils.ts";
+import { lowerJaxpr } from "../lib/compile/lower.ts";
 
 function kernels(f: ReturnType<typeof jit>, ...args: unknown[]): number {
   const prev = getBackend();
@@ -90,4 +91,22 @@ test("fusion: max pooling is one window step, its gradient one selectAndScatterA
   // reduceWindowMax, the cotangent 2 * y, selectAndScatterAdd
   assert.equal(kernels(step, x), 3);
   await onBoth(step, x);
+});
+
+test("buffer planning: intermediates with disjoint lifetimes share a kept buffer", async () => {
+  const m = random.normal(random.key(2), [16, 16]);
+  // a, b, c are op steps (matmuls) of one size: a dies when b is made, so c takes a's buffer
+  const f = jit((x: Tensor) => {
+    const a = np.matmul(x, x);
+    const b = np.matmul(a, x);
+    const c = np.matmul(b, x);
+    return np.sum(np.matmul(c, x));
+  });
+  const plan = lowerJaxpr(f.lower(m).jaxpr);
+  const owner = plan.steps.map((s) => (s.kind === "op" ? s.outs[0] : s.out));
+  const [a, b, c] = owner;
+  assert.equal(plan.slots[a], plan.slots[c], "a and c share a slot");
+  assert.notEqual(plan.slots[a], plan.slots[b], "a and b are alive together");
+  for (const o of plan.outputs) assert.equal(plan.slots[o], -1, "outputs are never kept");
+  for (let i = 0; i < 3; i++) await onBoth(f, m); // repeated calls reuse the shared buffers
 });

@@ -12,6 +12,7 @@ import { bufferNode, elementwiseNode, movementNode, type Node } from "./fuse.ts"
 import { type Expr, flatIndex, type Idx, ivar, type Kernel } from "./kernel.ts";
 import { convMacs, convReduceBody } from "./conv_kernel.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
+import { sizeOf } from "../shape.ts";
 
 /** Convolutions below this many multiply-adds run as a generated reduction kernel. */
 const SMALL_CONV_MACS = 1 << 18;
@@ -166,6 +167,11 @@ export interface Plan {
   avals: Aval[];
   /** Buffers that can be dropped after each step. */
   frees: number[][];
+  /**
+   * Per buffer, the scratch slot that holds it between its definition and last use (-1 for
+   * inputs and outputs): buffers of one dtype and size whose lifetimes do not overlap share one.
+   */
+  slots: number[];
 }
 
 /** Replaces nested `jit` equations by their bodies (recursively). */
@@ -292,13 +298,35 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
   }
   const outputs = outs.map(materialize);
   const fused = fuseEpilogues(steps, outputs, avals);
-  return {
-    steps: fused,
-    inputs,
-    outputs,
-    avals,
-    frees: computeFrees(fused, new Set([...outputs, ...inputs])),
-  };
+  const keep = new Set([...outputs, ...inputs]);
+  const frees = computeFrees(fused, keep);
+  return { steps: fused, inputs, outputs, avals, frees, slots: planSlots(fused, frees, keep, avals) };
+}
+
+/**
+ * Buffer planning: walks the steps in order, giving each buffer a step defines a free slot of
+ * its dtype and size (or a new one) and returning the slots of the buffers freed after the step.
+ * A step's outputs never share a slot with its own inputs.
+ */
+function planSlots(steps: Step[], frees: number[][], keep: Set<number>, avals: Aval[]): number[] {
+  const slots = avals.map(() => -1);
+  const idle = new Map<string, number[]>();
+  let next = 0;
+  const kind = (b: number) => `${avals[b].dtype}:${sizeOf(avals[b].shape)}`;
+  steps.forEach((s, i) => {
+    const defs = s.kind === "kernel" ? [s.out] : [...s.outs, ...(s.epilogue ? [s.epilogue.out] : [])];
+    for (const b of defs) {
+      if (keep.has(b) || slots[b] >= 0) continue;
+      slots[b] = idle.get(kind(b))?.pop() ?? next++;
+    }
+    for (const b of frees[i]) {
+      if (slots[b] < 0) continue;
+      const list = idle.get(kind(b));
+      if (list) list.push(slots[b]);
+      else idle.set(kind(b), [slots[b]]);
+    }
+  });
+  return slots;
 }
 
 /** Renumbers the buffer loads of an expression to kernel input slots. */

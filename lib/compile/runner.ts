@@ -34,7 +34,7 @@ const kernelCache = new Map<string, KernelFn>();
 export interface CompiledPlan {
   plan: Plan;
   fns: (KernelFn | null)[];
-  /** Intermediate buffers kept between calls (program outputs are always fresh). */
+  /** Intermediate buffers kept between calls, by plan slot (program outputs are always fresh). */
   scratch: (TypedArray | undefined)[];
   /** Per step: true once its op returned fresh arrays instead of the offered `dest` buffers. */
   freshOps: boolean[];
@@ -85,7 +85,10 @@ function run(
     if (!reuse || outSet.has(b)) {
       return allocTyped(plan.avals[b].dtype, sizeOf(plan.avals[b].shape));
     }
-    return (cp.scratch[b] ??= allocTyped(plan.avals[b].dtype, sizeOf(plan.avals[b].shape)));
+    return (cp.scratch[plan.slots[b]] ??= allocTyped(
+      plan.avals[b].dtype,
+      sizeOf(plan.avals[b].shape),
+    ));
   };
   // op results that stay inside the plan are written into kept buffers too (when the op can)
   const destOf = (i: number, outs: number[]): (TypedArray | undefined)[] | undefined => {
@@ -113,7 +116,7 @@ function run(
         if (dest?.[k] !== undefined && outs[k] !== dest[k]) {
           // the op allocates its own results: stop keeping (and offering) a buffer for it
           cp.freshOps[i] = true;
-          cp.scratch[b] = undefined;
+          cp.scratch[plan.slots[b]] = undefined;
         }
       });
       const e = s.epilogue;
