@@ -251,7 +251,7 @@ function permuteVia(
 ): void {
   if (!tab) return permuteCopy(canon, at, arr, shape, axes, toCanon);
   const n = tab.length;
-  if (toCanon) for (let c = 0; c < n; c++) canon[at + c] = arr[tab[c]];
+  if (toCanon) { for (let c = 0; c < n; c++) canon[at + c] = arr[tab[c]]; }
   else for (let c = 0; c < n; c++) arr[tab[c]] = canon[at + c];
 }
 

@@ -300,7 +300,14 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
   const fused = fuseEpilogues(steps, outputs, avals);
   const keep = new Set([...outputs, ...inputs]);
   const frees = computeFrees(fused, keep);
-  return { steps: fused, inputs, outputs, avals, frees, slots: planSlots(fused, frees, keep, avals) };
+  return {
+    steps: fused,
+    inputs,
+    outputs,
+    avals,
+    frees,
+    slots: planSlots(fused, frees, keep, avals),
+  };
 }
 
 /**
@@ -314,7 +321,9 @@ function planSlots(steps: Step[], frees: number[][], keep: Set<number>, avals: A
   let next = 0;
   const kind = (b: number) => `${avals[b].dtype}:${sizeOf(avals[b].shape)}`;
   steps.forEach((s, i) => {
-    const defs = s.kind === "kernel" ? [s.out] : [...s.outs, ...(s.epilogue ? [s.epilogue.out] : [])];
+    const defs = s.kind === "kernel"
+      ? [s.out]
+      : [...s.outs, ...(s.epilogue ? [s.epilogue.out] : [])];
     for (const b of defs) {
       if (keep.has(b) || slots[b] >= 0) continue;
       slots[b] = idle.get(kind(b))?.pop() ?? next++;
