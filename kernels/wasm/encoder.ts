@@ -25,16 +25,19 @@ export const PLAIN = {
   "i32.shl": 0x74, "i32.shr_s": 0x75, "i32.shr_u": 0x76,
   "f32.abs": 0x8b, "f32.neg": 0x8c, "f32.sqrt": 0x91, "f32.add": 0x92, "f32.sub": 0x93,
   "f32.mul": 0x94, "f32.div": 0x95, "f32.min": 0x96, "f32.max": 0x97,
-  "f64.abs": 0x99, "f64.neg": 0x9a, "f64.sqrt": 0x9f, "f64.add": 0xa0, "f64.sub": 0xa1,
-  "f64.mul": 0xa2, "f64.div": 0xa3, "f64.min": 0xa4, "f64.max": 0xa5,
-  "i32.trunc_f32_s": 0xa8, "i32.trunc_f64_s": 0xaa, "f32.convert_i32_s": 0xb2,
-  "f32.demote_f64": 0xb6, "f64.convert_i32_s": 0xb7, "f64.promote_f32": 0xbb,
+  "f64.abs": 0x99, "f64.neg": 0x9a, "f64.floor": 0x9c, "f64.trunc": 0x9d, "f64.sqrt": 0x9f,
+  "f64.add": 0xa0, "f64.sub": 0xa1, "f64.mul": 0xa2, "f64.div": 0xa3, "f64.min": 0xa4,
+  "f64.max": 0xa5,
+  "i32.trunc_f32_s": 0xa8, "i32.trunc_f64_s": 0xaa, "i32.trunc_f64_u": 0xab,
+  "f32.convert_i32_s": 0xb2, "f32.demote_f64": 0xb6, "f64.convert_i32_s": 0xb7,
+  "f64.promote_f32": 0xbb,
   "i32x4.splat": SIMD | 0x11, "f32x4.splat": SIMD | 0x13, "f64x2.splat": SIMD | 0x14,
   "v128.not": SIMD | 0x4d, "v128.and": SIMD | 0x4e, "v128.or": SIMD | 0x50, "v128.xor": SIMD | 0x51,
   "i32x4.add": SIMD | 0xae, "i32x4.sub": SIMD | 0xb1, "i32x4.mul": SIMD | 0xb5,
   "f32x4.abs": SIMD | 0xe0, "f32x4.neg": SIMD | 0xe1, "f32x4.sqrt": SIMD | 0xe3,
   "f32x4.add": SIMD | 0xe4, "f32x4.sub": SIMD | 0xe5, "f32x4.mul": SIMD | 0xe6,
   "f32x4.div": SIMD | 0xe7, "f32x4.min": SIMD | 0xe8, "f32x4.max": SIMD | 0xe9,
+  "f32x4.relaxed_madd": SIMD | 0x105,
   "f64x2.add": SIMD | 0xf0, "f64x2.sub": SIMD | 0xf1, "f64x2.mul": SIMD | 0xf2,
   "f64x2.div": SIMD | 0xf3,
 } as const;
@@ -42,8 +45,8 @@ export const PLAIN = {
 /** Memory instructions: name → [opcode, natural alignment as log2 bytes]. */
 // deno-fmt-ignore
 export const MEM = {
-  "i32.load": [0x28, 2], "f32.load": [0x2a, 2], "f64.load": [0x2b, 3],
-  "i32.store": [0x36, 2], "f32.store": [0x38, 2], "f64.store": [0x39, 3],
+  "i32.load": [0x28, 2], "f32.load": [0x2a, 2], "f64.load": [0x2b, 3], "i32.load8_u": [0x2d, 0],
+  "i32.store": [0x36, 2], "f32.store": [0x38, 2], "f64.store": [0x39, 3], "i32.store8": [0x3a, 0],
   "v128.load": [SIMD | 0x00, 4], "v128.store": [SIMD | 0x0b, 4],
   "v128.load32_splat": [SIMD | 0x09, 2], "v128.load64_splat": [SIMD | 0x0a, 3],
   "v128.load32_zero": [SIMD | 0x5c, 2], "v128.load64_zero": [SIMD | 0x5d, 3],
@@ -226,9 +229,12 @@ export class FuncBuilder {
     return this.#structured(0x03, body);
   }
 
-  /** `if ... (else ...) end`, consuming an i32 condition. */
-  if(then: () => void, otherwise?: () => void): this {
-    this.code.push(0x04, 0x40);
+  /**
+   * `if ... (else ...) end`, consuming an i32 condition; with `result`, both arms leave one value
+   * of that type (and `otherwise` is required).
+   */
+  if(then: () => void, otherwise?: () => void, result?: ValType): this {
+    this.code.push(0x04, result === undefined ? 0x40 : VALTYPE[result]);
     this.#depth++;
     then();
     if (otherwise) {

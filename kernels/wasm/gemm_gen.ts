@@ -59,7 +59,9 @@ export function genKernel(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
     for (let r = 0; r < mr; r++) {
       f.get(PA).mem("v128.load32_splat", offA + 4 * r).set(av);
       for (let v = 0; v < nv; v++) {
-        f.get(acc[r][v]).get(av).get(bv[v]).op("f32x4.mul").op("f32x4.add").set(acc[r][v]);
+        if (cfg.fma) {
+          f.get(av).get(bv[v]).get(acc[r][v]).op("f32x4.relaxed_madd").set(acc[r][v]);
+        } else f.get(acc[r][v]).get(av).get(bv[v]).op("f32x4.mul").op("f32x4.add").set(acc[r][v]);
       }
     }
   };

@@ -21,6 +21,8 @@ export interface SgemmConfig {
   nc: number;
   /** Unrolling of the micro-kernel's k loop (a power of two). */
   unroll: number;
+  /** Multiply-adds as relaxed-SIMD `f32x4.relaxed_madd` (fused where the CPU has FMA). */
+  fma?: boolean;
 }
 
 function v8Major(): number {
@@ -32,11 +34,13 @@ function v8Major(): number {
 
 /**
  * Picks the fastest measured configuration for the running engine. Measured on x86-64 (Zen 4):
- * V8 ≥ 12 (Deno 2.9) runs best with 3×12 tiles unrolled 8× (≈37 GFLOP/s), V8 11 (Node 20) and
- * JSC (Bun 1.4) with 2×16 tiles not unrolled (≈43 and ≈37). Every choice keeps kc = 256, so the
- * K blocking (`gemmBlocking` in gemm_gen.ts: one block up to K = 384, else equal blocks) is the
- * same, and an element's k-order (0 + Σ a·b over each K block, then C +) does not depend on the
- * tile shape or unrolling: all configurations give bit-identical results.
+ * V8 ≥ 12 (Deno 2.9) runs best with 3×12 tiles unrolled 8× (≈37 GFLOP/s; ≈52 with fused
+ * multiply-adds), V8 11 (Node 20) and JSC (Bun 1.4) with 2×16 tiles not unrolled (≈43 and ≈37).
+ * Where the engine has relaxed SIMD the micro-kernel uses `f32x4.relaxed_madd` (`fma`). Every
+ * choice keeps kc = 256, so the K blocking (`gemmBlocking` in gemm_gen.ts: one block up to
+ * K = 384, else equal blocks) is the same, and an element's k-order (0 + Σ a·b over each K block,
+ * then C +) does not depend on the tile shape or unrolling: configurations with the same `fma`
+ * give bit-identical results (with `fma` each a·b + acc may round once instead of twice).
  *
  * @example
  * ```ts
@@ -47,9 +51,32 @@ function v8Major(): number {
 export function pickSgemmConfig(): SgemmConfig {
   // deno-lint-ignore no-explicit-any
   const jsc = typeof (globalThis as any).Bun !== "undefined";
-  if (!jsc && v8Major() >= 12) return { mr: 3, nv: 3, kc: 256, mc: 96, nc: 1020, unroll: 8 };
-  return { mr: 2, nv: 4, kc: 256, mc: 96, nc: 1024, unroll: 1 };
+  const fma = hasRelaxedSimd();
+  if (!jsc && v8Major() >= 12) return { mr: 3, nv: 3, kc: 256, mc: 96, nc: 1020, unroll: 8, fma };
+  return { mr: 2, nv: 4, kc: 256, mc: 96, nc: 1024, unroll: 1, fma };
 }
+
+/**
+ * Whether the engine accepts relaxed SIMD's `f32x4.relaxed_madd` (Deno 2.9 and Bun 1.4 do, Node
+ * 20 does not). A one-function module `(v128, v128, v128) -> v128` is validated.
+ *
+ * @example
+ * ```ts
+ * if (typeof hasRelaxedSimd() !== "boolean") throw new Error("unexpected");
+ * ```
+ */
+export function hasRelaxedSimd(): boolean {
+  relaxed ??= typeof WebAssembly === "object" && WebAssembly.validate(
+    new Uint8Array([
+      ...[0, 97, 115, 109, 1, 0, 0, 0], // magic, version
+      ...[1, 8, 1, 96, 3, 123, 123, 123, 1, 123], // type: (v128 v128 v128) -> v128
+      ...[3, 2, 1, 0], // one function of that type
+      ...[10, 13, 1, 11, 0, 32, 0, 32, 1, 32, 2, 253, 133, 2, 11], // local.get ×3, relaxed_madd
+    ]),
+  );
+  return relaxed;
+}
+let relaxed: boolean | undefined;
 
 /** The configuration used unless another is asked for (see {@link pickSgemmConfig}). */
 export const SGEMM_CONFIG: Readonly<SgemmConfig> = Object.freeze(pickSgemmConfig());

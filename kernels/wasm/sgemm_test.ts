@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   buildSgemmModule,
   ensureMemoryBytes,
+  hasRelaxedSimd,
   matmulF32,
   SGEMM_CONFIG,
   type SgemmConfig,
@@ -67,6 +68,10 @@ const CONFIGS: [string, SgemmConfig][] = [
   ["tiny 3x4 u2", { mr: 3, nv: 1, kc: 7, mc: 6, nc: 8, unroll: 2 }],
   ["tiny 5x8 u4", { mr: 5, nv: 2, kc: 13, mc: 5, nc: 16, unroll: 4 }],
 ];
+// where the engine has relaxed SIMD, every shape also with fused multiply-adds
+if (hasRelaxedSimd()) {
+  for (const [name, cfg] of CONFIGS.slice(1)) CONFIGS.push([`${name} fma`, { ...cfg, fma: true }]);
+}
 
 interface Env {
   mem: WebAssembly.Memory;
@@ -159,10 +164,25 @@ describe("sgemm", () => {
     });
   }
 
-  test("configurations with the same kc give bit-identical results", () => {
+  test("configurations with the same kc and fma give bit-identical results", () => {
     const M = 67, K = 300, N = 45;
     const a = randomF32(M * K, 7), b = randomF32(K * N, 8);
-    const results = CONFIGS.filter(([, c]) => c.kc === 256).map(([, cfg]) => {
+    for (const fma of [false, true]) {
+      const same = CONFIGS.filter(([, c]) => c.kc === 256 && !!c.fma === fma);
+      if (fma && hasRelaxedSimd()) assert.ok(same.length >= 3, "fma configurations are tested");
+      identical(same.map(([, cfg]) => cfg), a, b, M, K, N);
+    }
+  });
+
+  function identical(
+    configs: SgemmConfig[],
+    a: Float32Array,
+    b: Float32Array,
+    M: number,
+    K: number,
+    N: number,
+  ): void {
+    const results = configs.map((cfg) => {
       const e = env(4 << 20);
       const f = e.f32();
       f.set(a, 0);
@@ -186,7 +206,7 @@ describe("sgemm", () => {
       return e.f32().slice(pc / 4, pc / 4 + M * N);
     });
     for (const r of results.slice(1)) assert.deepEqual(r, results[0]);
-  });
+  }
 
   test("strided sub-blocks and transposed views", () => {
     // A: sub-block at (2, 3) of a 40×50 matrix; B: transposed view of a 60×30 matrix (B = Xᵀ);
