@@ -74,11 +74,13 @@ export function jit(f: AnyFunction, opts: JitOptions = {}): JitFunction {
     const statics = new Set(argnumList("jit", opts.staticArgnums ?? [], args.length));
     const dynIdx = args.map((_, i) => i).filter((i) => !statics.has(i));
     const [leaves, def] = flatten(dynIdx.map((i) => args[i]));
-    const key = JSON.stringify([
-      treeDefKey(def),
-      leaves.map((l) => [l.dtype, l.shape, l.aval.weak]),
-      [...statics].map((i) => staticKey(args[i])),
-    ]);
+    // NOTE: built by hand (no JSON of nested arrays): this runs on every call
+    let key = `${leaves.length}:${treeDefKey(def)}`;
+    for (const l of leaves) {
+      const a = l.aval;
+      key += `|${a.dtype}${a.weak ? "~" : ""}[${a.shape.join(",")}]`;
+    }
+    if (statics.size) key += `|${JSON.stringify([...statics].map((i) => staticKey(args[i])))}`;
     let e = cache.get(key);
     if (!e) {
       traces++;
