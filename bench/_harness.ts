@@ -141,6 +141,27 @@ export async function measure(c: Case, b: Budget): Promise<number[]> {
   return times;
 }
 
+/**
+ * Times two warmed-up cases in alternation (one run of each in turn, so both see the same machine
+ * conditions: their ratio is not moved by drift) until twice the budget is spent, with the run
+ * limits of {@link measure} applied to each. Returns ms per run of each.
+ */
+export async function measureAlternating(a: Case, b: Case, bud: Budget): Promise<number[][]> {
+  const times: number[][] = [[], []];
+  const start = now();
+  while (
+    times[0].length < bud.maxRuns &&
+    (times[0].length < bud.minRuns || now() - start < 2 * bud.seconds * 1000)
+  ) {
+    for (const [i, c] of [a, b].entries()) {
+      const t0 = now();
+      await c.run(false);
+      times[i].push((now() - t0) / (c.calls ?? 1));
+    }
+  }
+  return times;
+}
+
 /** The median of a non-empty list. */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

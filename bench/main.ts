@@ -13,12 +13,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import {
   type Budget,
+  type Case,
   compare,
   errText,
-  type Factory,
   FULL_BUDGET,
   type Impl,
   measure,
+  measureAlternating,
   now,
   QUICK_BUDGET,
   warmUp,
@@ -133,31 +134,52 @@ const ROOT = new URL("..", import.meta.url).pathname;
 let deadline = Infinity;
 
 /** Runs one of our cases in the main thread: warm-up (with check values), check, measured runs. */
+/**
+ * Runs our eager and jit cases of one workload: each is set up, warmed up and checked, then the
+ * two that pass are timed in alternation (measureAlternating), so that their jit/eager ratio is
+ * not moved by drift in machine load; one alone is timed by itself.
+ */
 async function runOurs(
-  impl: Impl,
+  impls: Impl[],
   key: CaseKey,
-  factory: Factory,
   opts: Opts,
   verify: (check: Float32Array | undefined) => string | undefined,
-): Promise<Row> {
-  const row: Row = { impl: impl.name, ours: impl.ours, times: [] };
-  let c;
+): Promise<Row[]> {
+  const rows: Row[] = [], cases: (Case | undefined)[] = [];
   try {
-    c = await factory(inputsOf(key), { w3Calls: opts.budget.w3Calls });
-    const w = await warmUp(c, opts.budget);
-    Object.assign(row, { check: w.check, warmup: w.warmup, calls: w.calls, note: w.note });
-    const wrong = verify(row.check);
-    if (wrong) return { ...row, error: wrong };
-    row.times = await measure(c, opts.budget);
-  } catch (e) {
-    row.error = errText(e);
-    row.times = [];
-  } finally {
+    for (const impl of impls) {
+      const row: Row = { impl: impl.name, ours: impl.ours, times: [] };
+      rows.push(row);
+      let c: Case | undefined;
+      try {
+        c = await impl.factories[key]!(inputsOf(key), { w3Calls: opts.budget.w3Calls });
+        const w = await warmUp(c, opts.budget);
+        Object.assign(row, { check: w.check, warmup: w.warmup, calls: w.calls, note: w.note });
+        const wrong = verify(row.check);
+        if (wrong) row.error = wrong;
+      } catch (e) {
+        row.error = errText(e);
+      }
+      cases.push(row.error ? undefined : c);
+      if (row.error) c?.dispose?.();
+    }
+    const live = cases.flatMap((c, i) => (c ? [[c, rows[i]] as const] : []));
     try {
-      c?.dispose?.();
-    } catch { /* ignore */ }
+      if (live.length === 2) {
+        const [ta, tb] = await measureAlternating(live[0][0], live[1][0], opts.budget);
+        [live[0][1].times, live[1][1].times] = [ta, tb];
+      } else if (live.length === 1) live[0][1].times = await measure(live[0][0], opts.budget);
+    } catch (e) {
+      for (const [, r] of live) [r.error, r.times] = [errText(e), []];
+    }
+  } finally {
+    for (const c of cases) {
+      try {
+        c?.dispose?.();
+      } catch { /* ignore */ }
+    }
   }
-  return row;
+  return rows;
 }
 
 /** Runs one peer case in its host, within time limits derived from the budget. */
@@ -449,16 +471,14 @@ async function main(): Promise<number> {
       }
     }
     rows.push(...(subRows.get(key) ?? []));
-    const oursRows: Row[] = [];
-    for (const impl of oursImpls) {
-      log(`${key.padEnd(4)} ${impl.name} ...`);
-      const row = await runOurs(impl, key, impl.factories[key]!, opts, (check) => {
-        const r = checkAgainst(check, rows, key);
-        return r.wrong ? `WRONG RESULT, not timed: ${r.text}` : undefined;
-      });
+    log(`${key.padEnd(4)} ${oursImpls.map((i) => i.name).join(" + ")} (alternating) ...`);
+    const oursRows = await runOurs(oursImpls, key, opts, (check) => {
+      const r = checkAgainst(check, rows, key);
+      return r.wrong ? `WRONG RESULT, not timed: ${r.text}` : undefined;
+    });
+    for (const row of oursRows) {
       if (!row.error?.startsWith("WRONG")) row.checkText = checkAgainst(row.check, rows, key).text;
       if (row.error) oursBad++;
-      oursRows.push(row);
     }
     // peers are checked against ours eager (when ours is right)
     const ref = oursRows.find((r) => r.check && !r.error);
