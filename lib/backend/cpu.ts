@@ -22,6 +22,7 @@ import { WINDOW_FAST_IMPLS } from "./cpu_window.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 import type { DotParams } from "../ops/dot.ts";
 import { dotGeneralHost } from "./cpu_dot.ts";
+import { dotGeneralF32 } from "./cpu_matmul.ts";
 
 /** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
 const fastImpls = new Map<string, FastImpl>();
@@ -147,5 +148,6 @@ registerFastImpl("conv", ([l, r], p, [out], dest) => {
 });
 for (const [name, f] of Object.entries(WINDOW_FAST_IMPLS)) registerFastImpl(name, f);
 registerFastImpl("dotGeneral", ([l, r], p, [out], dest) => [
-  dotGeneralHost(l, r, p as DotParams, out, dest?.[0]),
+  dotGeneralF32(l, r, p as DotParams, out, dest?.[0] as Float32Array | undefined) ??
+    dotGeneralHost(l, r, p as DotParams, out, dest?.[0]),
 ]);

@@ -16,7 +16,7 @@ import type { DotParams } from "../ops/dot.ts";
 import { sizeOf, stridesOf } from "../shape.ts";
 
 /** Element offsets of one operand's axis groups, in row-major order of each group. */
-interface DotPlan {
+export interface DotPlan {
   batchA: Int32Array;
   batchB: Int32Array;
   freeA: Int32Array;
@@ -54,7 +54,8 @@ const plans = new WeakMap<DotParams, Map<string, DotPlan>>();
 const plansByText = new Map<string, DotPlan>();
 const MAX_TEXT_PLANS = 256;
 
-function planFor(a: number[], b: number[], p: DotParams): DotPlan {
+/** @internal The offset tables of a dotGeneral (cached by params object, then by text). */
+export function dotPlanFor(a: number[], b: number[], p: DotParams): DotPlan {
   let m = plans.get(p);
   if (!m) plans.set(p, m = new Map());
   const key = `${a}|${b}`;
@@ -106,7 +107,7 @@ export function dotGeneralHost(
 ): TypedArray {
   const res = into ?? allocTyped(out.dtype, sizeOf(out.shape));
   if (res.length === 0) return res;
-  const q = planFor(lhs.shape, rhs.shape, p);
+  const q = dotPlanFor(lhs.shape, rhs.shape, p);
   const A = lhs.data, B = rhs.data;
   const { batchA, batchB, freeA, freeB, contractA, contractB } = q;
   const nBatch = batchA.length, M = freeA.length, N = freeB.length, K = contractA.length;
