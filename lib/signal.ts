@@ -217,11 +217,13 @@ function convolveAs(op: string, a: ArrayLike, b: ArrayLike, opts: ConvolveOption
 
 /**
  * Cross-correlation with `scipy.signal.correlate` semantics: `convolve(a, flip(b), mode)` (N-d,
- * equal ranks; "same" centring and "valid" dominance rule as in {@linkcode convolve}).
+ * equal ranks; "same" centring and "valid" dominance rule as in {@linkcode convolve}). With
+ * `axes` / `dotAxes` (autograd semantics, as in {@linkcode convolve}), `b` is flipped along its
+ * convolved axes only: the correlation over `axes`, contracted over `dotAxes`.
  *
  * @param a First operand.
  * @param b Second operand.
- * @param opts `mode` (default "full").
+ * @param opts `mode` (default "full"), `axes`, `dotAxes`.
  * @returns The correlation (promoted float dtype).
  * @example
  * ```ts
@@ -230,8 +232,13 @@ function convolveAs(op: string, a: ArrayLike, b: ArrayLike, opts: ConvolveOption
  * if (correlate(np.array([1, 2, 3]), np.array([0, 1, 0.5])).dataSync().join() !== "0.5,2,3.5,3,0") throw new Error();
  * ```
  */
-export function correlate(a: ArrayLike, b: ArrayLike, opts: { mode?: ConvolveMode } = {}): Tensor {
+export function correlate(a: ArrayLike, b: ArrayLike, opts: ConvolveOptions = {}): Tensor {
   const [x, y] = promoteFloat("correlate", a, b);
+  if (opts.axes !== undefined || opts.dotAxes !== undefined) {
+    const mode = checkMode("correlate", opts.mode ?? "full");
+    const plan = autogradPlan("correlate", x, y, opts);
+    return lower("correlate", x, mv.rev(y, plan.conv[1]), plan, mode);
+  }
   return convolveAs("correlate", x, mv.rev(y, [...Array(y.ndim).keys()]), { mode: opts.mode });
 }
 

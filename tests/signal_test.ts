@@ -274,3 +274,39 @@ describe("errors", () => {
     );
   });
 });
+
+describe("correlate with axes / dotAxes", () => {
+  // a[c, x] (dot axis 0, correlated axis 1), b[k, c] (correlated axis 0, dot axis 1)
+  const A = [[1, 2, -1, 3, 0.5, 2], [0, -2, 1, 1, 4, -1]];
+  const B = [[1, -1], [2, 0.5], [-3, 1]];
+  const oracle = (lo: number, hi: number) => {
+    const out: number[] = [];
+    for (let i = lo; i <= hi; i++) {
+      let s = 0;
+      for (let c = 0; c < 2; c++) {
+        for (let k = 0; k < 3; k++) if (i + k >= 0 && i + k < 6) s += A[c][i + k] * B[k][c];
+      }
+      out.push(s);
+    }
+    return out;
+  };
+  const opts = {
+    axes: [[1], [0]] as [number[], number[]],
+    dotAxes: [[0], [1]] as [number[], number[]],
+  };
+  test("valid and full against a loop", async () => {
+    const a = np.array(A), b = np.array(B);
+    await assertAllClose(signal.correlate(a, b, { ...opts, mode: "valid" }), oracle(0, 3));
+    await assertAllClose(signal.correlate(a, b, opts), oracle(-2, 5));
+  });
+  test("gradients (checkGrads to order 2)", () => {
+    const a = np.array(A, { dtype: "float64" }), b = np.array(B, { dtype: "float64" });
+    checkGrads(
+      (x: Tensor, y: Tensor) => signal.correlate(x, y, { ...opts, mode: "same" }),
+      [a, b],
+      {
+        order: 2,
+      },
+    );
+  });
+});
