@@ -293,3 +293,74 @@ describe("errors", () => {
     );
   });
 });
+
+describe("ceilMode (PyTorch ceil_mode)", () => {
+  // 1-d loop oracle: windows start at o·s − pl; positions in [0, L) are real, [−pl, L + ph) padded
+  function oracle(
+    x: number[],
+    k: number,
+    s: number,
+    pl: number,
+    ph: number,
+    kind: "max" | "avg" | "avgReal",
+  ): number[] {
+    const L = x.length;
+    let out = Math.floor((L + pl + ph - k + s - 1) / s) + 1;
+    if ((out - 1) * s >= L + pl) out--;
+    return Array.from({ length: out }, (_, o) => {
+      let best = -Infinity, sum = 0, real = 0, padded = 0;
+      for (let j = o * s - pl; j < o * s - pl + k; j++) {
+        if (j >= -pl && j < L + ph) padded++;
+        if (j < 0 || j >= L) continue;
+        best = Math.max(best, x[j]);
+        sum += x[j];
+        real++;
+      }
+      return kind === "max" ? best : sum / (kind === "avg" ? padded : real);
+    });
+  }
+  test("PyTorch's examples: max [1, 3, 4], avg [0.5, 2.5, 4] for arange(5), window 2", async () => {
+    const x = np.arange(5, { dtype: "float32" }).reshape([1, 1, 5]);
+    await assertAllClose(nn.maxPool(x, { window: 2, ceilMode: true }), [1, 3, 4]);
+    await assertAllClose(nn.avgPool(x, { window: 2, ceilMode: true }), [0.5, 2.5, 4]);
+    // without ceilMode the partial window is dropped
+    await assertAllClose(nn.maxPool(x, { window: 2 }), [1, 3]);
+  });
+  test("random 1-d cases against a loop (max, avg with and without padding in the divisor)", async () => {
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let c = 0; c < 40; c++) {
+      const L = 3 + Math.floor(rnd() * 10), k = 1 + Math.floor(rnd() * Math.min(4, L));
+      const s = 1 + Math.floor(rnd() * 3), pl = Math.floor(rnd() * (Math.floor(k / 2) + 1));
+      const ph = Math.floor(rnd() * (Math.floor(k / 2) + 1));
+      const xs = Array.from({ length: L }, () => Math.round(rnd() * 20 - 10));
+      const x = np.array(xs, { dtype: "float64" }).reshape([1, 1, L]);
+      const padding: [number, number][] = [[pl, ph]];
+      const what = JSON.stringify({ L, k, s, pl, ph });
+      await assertAllClose(
+        nn.maxPool(x, { window: k, stride: s, padding, ceilMode: true }),
+        oracle(xs, k, s, pl, ph, "max"),
+        { message: what },
+      );
+      await assertAllClose(
+        nn.avgPool(x, { window: k, stride: s, padding, ceilMode: true }),
+        oracle(xs, k, s, pl, ph, "avg"),
+        { message: what },
+      );
+      await assertAllClose(
+        nn.avgPool(x, { window: k, stride: s, padding, ceilMode: true, countIncludePad: false }),
+        oracle(xs, k, s, pl, ph, "avgReal"),
+        { message: what },
+      );
+    }
+  });
+  test("2-d, gradients and jit", () => {
+    const x = np.reshape(np.sin(np.arange(2 * 3 * 7 * 6, { dtype: "float64" })), [2, 3, 7, 6]);
+    const f = (a: Tensor) =>
+      nn.avgPool(nn.maxPool(a, { window: 2, ceilMode: true }), { window: [2, 2], ceilMode: true });
+    assert.deepEqual(f(x).shape, [2, 3, 2, 2]);
+    assert.deepEqual(jit(f)(x).dataSync(), f(x).dataSync());
+    checkGrads(f, [x], { order: 2 });
+    assert.throws(() => nn.maxPool(x, { window: 2, ceilMode: 1 as unknown as boolean }), TypeError);
+  });
+});

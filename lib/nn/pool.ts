@@ -21,6 +21,11 @@ export interface MaxPoolOptions {
   padding?: number | number[] | [number, number][];
   /** Window dilation (default 1). */
   dilation?: number | number[];
+  /**
+   * Round the output size up instead of down (PyTorch `ceil_mode`): a last, partial window is
+   * kept when it starts inside the input or its left padding. Default false.
+   */
+  ceilMode?: boolean;
 }
 
 /** Options of {@linkcode avgPool}. */
@@ -33,6 +38,11 @@ export interface AvgPoolOptions {
   padding?: number | number[] | [number, number][];
   /** Divide by the whole window including padding (default true) or by the real elements only. */
   countIncludePad?: boolean;
+  /**
+   * Round the output size up (PyTorch `ceil_mode`, default false); the part of a last window past
+   * the padding is never counted in its divisor.
+   */
+  ceilMode?: boolean;
 }
 
 interface PoolGeometry {
@@ -41,12 +51,20 @@ interface PoolGeometry {
   stride: number[];
   dilation: number[];
   pads: [number, number][];
+  /** Extra high padding per pooled dim that ceilMode's last partial windows reach into. */
+  extra: number[];
 }
 
 function geometry(
   op: string,
   x: Tensor,
-  opts: { window: unknown; stride?: unknown; padding?: unknown; dilation?: unknown },
+  opts: {
+    window: unknown;
+    stride?: unknown;
+    padding?: unknown;
+    dilation?: unknown;
+    ceilMode?: unknown;
+  },
 ): PoolGeometry {
   if (opts === undefined || opts === null || opts.window === undefined) {
     throw new TypeError(
@@ -109,7 +127,23 @@ function geometry(
       );
     }
   }
-  return { lead, window, stride, dilation, pads };
+  const ceil = opts.ceilMode ?? false;
+  if (typeof ceil !== "boolean") {
+    throw new TypeError(`${op}: ceilMode ${fmt(ceil)} must be a boolean`);
+  }
+  const extra = window.map((_, i) => {
+    if (!ceil) return 0;
+    const L = x.shape[lead + i], P = L + pads[i][0] + pads[i][1], s = stride[i];
+    let out = Math.floor((P - kd[i] + s - 1) / s) + 1;
+    if ((out - 1) * s >= L + pads[i][0]) out--; // the last window must start before the end
+    return Math.max(0, (out - 1) * s + kd[i] - P);
+  });
+  return { lead, window, stride, dilation, pads, extra };
+}
+
+/** Padding per pooled dim with ceilMode's extra high padding. */
+function withExtra(g: PoolGeometry): [number, number][] {
+  return g.pads.map((p, i) => [p[0], p[1] + g.extra[i]]);
 }
 
 function full<T>(lead: number, v: T, rest: T[]): T[] {
@@ -122,7 +156,7 @@ function full<T>(lead: number, v: T, rest: T[]): T[] {
  * its first maximum (overlapping windows accumulate), NaN propagates.
  *
  * @param x Input (N, C, X0, ...) (or any array when `window` is a list: its trailing axes are pooled).
- * @param opts `window`, `stride` (default window), `padding`, `dilation`.
+ * @param opts `window`, `stride` (default window), `padding`, `dilation`, `ceilMode`.
  * @returns The pooled array (same dtype).
  * @example
  * ```ts
@@ -143,7 +177,7 @@ export function maxPool(x: ArrayLike, opts: MaxPoolOptions): Tensor {
     "max",
     full(g.lead, 1, g.window),
     full(g.lead, 1, g.stride),
-    full(g.lead, [0, 0] as [number, number], g.pads),
+    full(g.lead, [0, 0] as [number, number], withExtra(g)),
     {
       windowDilation: full(g.lead, 1, g.dilation),
     },
@@ -155,7 +189,7 @@ export function maxPool(x: ArrayLike, opts: MaxPoolOptions): Tensor {
  * divided by the window size (`countIncludePad`, default) or by the number of real elements.
  *
  * @param x Input (N, C, X0, ...) (or any array when `window` is a list).
- * @param opts `window`, `stride` (default window), `padding`, `countIncludePad`.
+ * @param opts `window`, `stride` (default window), `padding`, `countIncludePad`, `ceilMode`.
  * @returns The pooled array (float).
  * @example
  * ```ts
@@ -170,17 +204,30 @@ export function avgPool(x: ArrayLike, opts: AvgPoolOptions): Tensor {
   const t = toFloat(op, x);
   const g = geometry(op, t, { ...opts, dilation: undefined });
   const win = full(g.lead, 1, g.window), str = full(g.lead, 1, g.stride);
-  const pads = full(g.lead, [0, 0] as [number, number], g.pads);
+  const pads = full(g.lead, [0, 0] as [number, number], withExtra(g));
   const s = reduceWindow(t, 0, "sum", win, str, pads);
-  if (opts.countIncludePad ?? true) return divide(s, g.window.reduce((a, b) => a * b, 1));
   const spatial = t.shape.slice(g.lead);
+  if (opts.countIncludePad ?? true) {
+    if (g.extra.every((e) => e === 0)) return divide(s, g.window.reduce((a, b) => a * b, 1));
+    // the divisor counts the window's positions inside the padded input, not past it
+    const padded = spatial.map((d, i) => d + g.pads[i][0] + g.pads[i][1]);
+    const counts = reduceWindow(
+      ones(padded, { dtype: t.dtype }),
+      0,
+      "sum",
+      g.window,
+      g.stride,
+      g.extra.map((e) => [0, e] as [number, number]),
+    );
+    return divide(s, counts);
+  }
   const counts = reduceWindow(
     ones(spatial, { dtype: t.dtype }),
     0,
     "sum",
     g.window,
     g.stride,
-    g.pads,
+    withExtra(g),
   );
   return divide(s, counts);
 }
