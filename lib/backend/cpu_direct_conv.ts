@@ -16,6 +16,7 @@ import {
 } from "../../kernels/wasm/direct_conv.ts";
 import type { PoolTask, WorkerPool } from "./pool/pool.ts";
 import { currentPool, startPool } from "./cpu_conv.ts";
+import { PlanCache, scratchFor } from "./kernel_support.ts";
 
 /**
  * Most output features per group for which the direct kernel is preferred over the implicit GEMM
@@ -101,22 +102,10 @@ interface Plan {
   tabs?: (Int32Array | null)[];
 }
 
-const plansByText = new Map<string, Plan>();
-const plans = new WeakMap<ConvParams, Map<string, Plan>>();
+const plans = new PlanCache<ConvParams, Plan>();
 
 function planFor(lhsShape: number[], rhsShape: number[], outShape: number[], p: ConvParams): Plan {
-  let m = plans.get(p);
-  if (!m) plans.set(p, m = new Map());
-  const key = `${lhsShape}|${rhsShape}`;
-  let plan = m.get(key);
-  if (plan) return plan;
-  // eager calls resolve fresh params objects: fall back to a textual key
-  const text = `${key}|${JSON.stringify(p)}`;
-  plan = plansByText.get(text) ?? makePlan(lhsShape, rhsShape, outShape, p);
-  if (plansByText.size > 256) plansByText.clear();
-  plansByText.set(text, plan);
-  m.set(key, plan);
-  return plan;
+  return plans.get(p, `${lhsShape}|${rhsShape}`, () => makePlan(lhsShape, rhsShape, outShape, p));
 }
 
 function makePlan(lhsShape: number[], rhsShape: number[], outShape: number[], p: ConvParams): Plan {
@@ -279,7 +268,6 @@ export interface DirectConvOptions {
   minParallelFlops?: number;
 }
 
-let mem: WebAssembly.Memory | undefined;
 let started = false;
 let restartedAfter: WorkerPool | undefined;
 
@@ -340,20 +328,9 @@ export function directConvF32(
   if (bytes >= 2 ** 32 - 2 ** 26) return null;
   const flops = 2 * q.macs;
   const pool = opts.pool === undefined ? backendPool(flops >= 2 ** 23) : opts.pool ?? undefined;
-  let base = 64, m: WebAssembly.Memory;
-  try {
-    if (pool) {
-      base = pool.heap.alloc(bytes);
-      m = pool.memory;
-    } else {
-      mem ??= new WebAssembly.Memory({ initial: 16 });
-      const have = mem.buffer.byteLength;
-      if (base + bytes > have) mem.grow(Math.ceil((base + bytes - have) / 65536));
-      m = mem;
-    }
-  } catch {
-    return null; // NOTE: the memory cannot grow that far; another path may still manage
-  }
+  const sc = scratchFor(bytes, pool);
+  if (!sc) return null; // NOTE: the memory cannot grow that far; another path may still manage
+  const { base, memory: m } = sc;
   try {
     const f = new Float32Array(m.buffer), i32 = new Int32Array(m.buffer);
     const desc = new Int32Array(D.size);
@@ -397,7 +374,7 @@ export function directConvF32(
     permuteVia(tabs[2], y, 0, res, out.shape, q.yAxes, false);
     return res;
   } finally {
-    if (pool) pool.heap.free(base);
+    sc.release();
   }
 }
 

@@ -14,6 +14,7 @@ import { allocTyped, type TypedArray } from "../dtype.ts";
 import type { Aval, HostArray } from "../ops/_define.ts";
 import type { DotParams } from "../ops/dot.ts";
 import { sizeOf, stridesOf } from "../shape.ts";
+import { PlanCache } from "./kernel_support.ts";
 
 /** Element offsets of one operand's axis groups, in row-major order of each group. */
 export interface DotPlan {
@@ -48,35 +49,18 @@ function freeAxes(ndim: number, p: DotParams, side: 0 | 1): number[] {
   );
 }
 
-/** Plans by params object (stable under jit), then by operand shapes. */
-const plans = new WeakMap<DotParams, Map<string, DotPlan>>();
-/** Eager calls resolve fresh params objects: plans by text too (bounded). */
-const plansByText = new Map<string, DotPlan>();
-const MAX_TEXT_PLANS = 256;
+const plans = new PlanCache<DotParams, DotPlan>();
 
 /** @internal The offset tables of a dotGeneral (cached by params object, then by text). */
 export function dotPlanFor(a: number[], b: number[], p: DotParams): DotPlan {
-  let m = plans.get(p);
-  if (!m) plans.set(p, m = new Map());
-  const key = `${a}|${b}`;
-  let plan = m.get(key);
-  if (plan) return plan;
-  const text = `${key}|${JSON.stringify(p)}`;
-  plan = plansByText.get(text);
-  if (!plan) {
-    plan = {
-      batchA: offsetsOf(a, p.batch[0]),
-      batchB: offsetsOf(b, p.batch[1]),
-      freeA: offsetsOf(a, freeAxes(a.length, p, 0)),
-      freeB: offsetsOf(b, freeAxes(b.length, p, 1)),
-      contractA: offsetsOf(a, p.contract[0]),
-      contractB: offsetsOf(b, p.contract[1]),
-    };
-    if (plansByText.size >= MAX_TEXT_PLANS) plansByText.clear();
-    plansByText.set(text, plan);
-  }
-  m.set(key, plan);
-  return plan;
+  return plans.get(p, `${a}|${b}`, () => ({
+    batchA: offsetsOf(a, p.batch[0]),
+    batchB: offsetsOf(b, p.batch[1]),
+    freeA: offsetsOf(a, freeAxes(a.length, p, 0)),
+    freeB: offsetsOf(b, freeAxes(b.length, p, 1)),
+    contractA: offsetsOf(a, p.contract[0]),
+    contractB: offsetsOf(b, p.contract[1]),
+  }));
 }
 
 /** Row of partial sums, reused between calls (grown on demand). */

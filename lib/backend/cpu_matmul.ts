@@ -11,15 +11,11 @@
 import type { Aval, HostArray } from "../ops/_define.ts";
 import type { DotParams } from "../ops/dot.ts";
 import { sizeOf } from "../shape.ts";
-import {
-  ensureMemoryBytes,
-  type SgemmArgs,
-  sgemmInto,
-  sgemmWorkspaceBytes,
-} from "../../kernels/wasm/sgemm.ts";
+import { type SgemmArgs, sgemmInto, sgemmWorkspaceBytes } from "../../kernels/wasm/sgemm.ts";
 import { parallelSgemmSync } from "./pool/parallel_sgemm.ts";
 import { currentPool, startPool } from "./cpu_conv.ts";
 import { dotPlanFor } from "./cpu_dot.ts";
+import { scratchFor } from "./kernel_support.ts";
 
 /** Products below this many multiply-adds (or thinner than 8 in M, N or K) stay on the loop. */
 export const GEMM_MIN_MACS = 1 << 18;
@@ -32,7 +28,6 @@ function strideOf(off: Int32Array): number | null {
   return s;
 }
 
-let mem: WebAssembly.Memory | undefined;
 let started = false;
 const align = (v: number) => Math.ceil(v / 64) * 64;
 
@@ -81,19 +76,9 @@ export function dotGeneralF32(
   }
   const bytes = align(4 * aLen) + align(4 * bLen) + align(4 * nb * M * N) +
     (pool ? 0 : sgemmWorkspaceBytes());
-  let base = 0, m: WebAssembly.Memory;
-  try {
-    if (pool) {
-      base = pool.heap.alloc(bytes);
-      m = pool.memory;
-    } else {
-      mem ??= new WebAssembly.Memory({ initial: 16 });
-      ensureMemoryBytes(mem, bytes + 64);
-      [base, m] = [64, mem];
-    }
-  } catch {
-    return null; // NOTE: the memory cannot grow that far: the loop still works
-  }
+  const sc = scratchFor(bytes, pool);
+  if (!sc) return null; // NOTE: the memory cannot grow that far: the loop still works
+  const { base, memory: m } = sc;
   try {
     const pa = base, pb = pa + align(4 * aLen), pc = pb + align(4 * bLen);
     const work = pc + align(4 * nb * M * N);
@@ -125,7 +110,7 @@ export function dotGeneralF32(
     res.set(new Float32Array(m.buffer, pc, nb * M * N));
     return res;
   } finally {
-    if (pool) pool.heap.free(base);
+    sc.release();
   }
 }
 
