@@ -8,6 +8,8 @@
 import type { DType } from "../lib/dtype.ts";
 import type { Expr, Idx, Kernel } from "../lib/compile/kernel.ts";
 import { helperSource } from "./wgsl/helpers.ts";
+import { renderMap4 } from "./wgsl/map4.ts";
+import { reduceLoop4 } from "./wgsl/reduce4.ts";
 
 export { helperSource };
 
@@ -273,6 +275,12 @@ export interface RenderedKernel {
   code: string;
   /** Workgroup counts (x, y, z). */
   dispatch: [number, number, number];
+  /**
+   * A two-pass reduction: `code` writes `partials` elements (of the output dtype) to a
+   * temporary bound in place of the output; `combine` then binds the kernel's inputs, the
+   * partials and the output.
+   */
+  combine?: { code: string; dispatch: [number, number, number]; partials: number };
 }
 
 /** Spreads `n` workgroups over x and y within the per-dimension limit. */
@@ -323,26 +331,54 @@ export function phonyUses(n: number, name = "in"): string {
 }
 
 /** Renders a kernel without a reduction: one invocation per output element. */
+/** Loads at a literal index (scalars): independent of the element, so hoisted out of loops. */
+const CONST_LOAD = /^let \w+ = in\d+\[\d+\];$/;
+
+/** Splits rendered statements into constant-index loads and the rest. */
+export function hoistConstLoads(stmts: string[]): [string[], string[]] {
+  return [stmts.filter((t) => CONST_LOAD.test(t)), stmts.filter((t) => !CONST_LOAD.test(t))];
+}
+
+/**
+ * Renders a kernel without a reduction: one output element per step. Large kernels give each
+ * invocation U = 4 elements (a workgroup's lanes take consecutive elements in each step), so
+ * loads of scalars are done once per 4 elements: on software adapters every storage load is a
+ * per-lane loop, and broadcast scalars can be most of a kernel's loads.
+ */
 function renderMap(k: Kernel, opt: RenderOptions): RenderedKernel {
+  const m4 = renderMap4(k, opt);
+  if (m4) return m4;
   const r = new ExprRenderer(load);
   const v = r.val(k.body);
   const total = k.outShape.reduce((a, b) => a * b, 1);
-  const body = `${r.stmts.join("\n  ")}\n  out[o] = ${v};`;
+  const [consts, rest] = hoistConstLoads(r.stmts);
+  const body = `${rest.join("\n    ")}\n    out[o] = ${v};`;
   const wg = opt.workgroupSize;
-  const dispatch = spread(Math.ceil(total / wg), opt.maxWorkgroupsPerDim);
+  const U = total >= 65536 ? 4 : 1;
+  const dispatch = spread(Math.ceil(total / (wg * U)), opt.maxWorkgroupsPerDim);
   const idx = unflatten(k.outShape, body);
   // Without multi-indices the shader is shape-free (bindings carry exact sizes), so one
   // pipeline serves every shape of an elementwise expression.
   const limit = idx ? String(total) : "i32(arrayLength(&out))";
+  let steps = "";
+  for (let u = 0; u < U; u++) {
+    steps += `  {
+    let o = base + ${u * wg};
+    if (o < ${limit}) {
+    ${idx}
+    ${body}
+    }
+  }
+`;
+  }
   const code = `${bindings(k.inputs, [k.outDtype])}${helperSource(r.helpers)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   ${phonyUses(k.inputs.length)}
-  let o = i32((wid.y * nwg.x + wid.x) * ${wg}u + lid);
-  if (o >= ${limit}) { return; }
-  ${idx}
-  ${body}
-}
+  let base = i32((wid.y * nwg.x + wid.x) * ${wg * U}u + lid);
+  if (base >= ${limit}) { return; }
+  ${consts.join("\n  ")}
+${steps}}
 `;
   return { code, dispatch };
 }
@@ -369,13 +405,17 @@ function renderReduceLoop(k: Kernel, opt: RenderOptions): RenderedKernel {
   const v = r.val(k.body);
   const empty = red.shape.some((s) => s === 0);
   const init = reduceInit(red.op, k.outDtype, r, empty);
-  let loop = `${r.stmts.join("\n      ")}\n      let v = ${v};\n      ${
+  const [consts, rest] = hoistConstLoads(r.stmts);
+  let loop = `${rest.join("\n      ")}\n      let v = ${v};\n      ${
     reduceStep(red.op, k.outDtype, helpers)
   }`;
   for (let d = red.shape.length - 1; d >= 0; d--) {
     loop = `for (var r${d} = 0; r${d} < ${red.shape[d]}; r${d}++) {\n      ${loop}\n    }`;
   }
-  if (empty) loop = "";
+  if (empty) {
+    loop = "";
+    consts.length = 0;
+  }
   const ep = new ExprRenderer(load, { helpers, prefix: "e" });
   const res = k.epilogue ? ep.val(k.epilogue) : "acc";
   const total = k.outShape.reduce((a, b) => a * b, 1);
@@ -390,6 +430,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (o >= ${total}) { return; }
   ${unflatten(k.outShape, body)}
   var acc: ${wgslType(k.outDtype)} = ${init};
+  ${consts.join("\n  ")}
   ${loop}
   ${ep.stmts.join("\n  ")}
   out[o] = ${res};
@@ -398,8 +439,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   return { code, dispatch };
 }
 
-/** Renders a reduction with one workgroup per output element and a tree in workgroup memory. */
-function renderReduceTree(k: Kernel, opt: RenderOptions, wg: number): RenderedKernel {
+/**
+ * Renders a reduction with one workgroup per output element and a tree in workgroup memory.
+ * With `P > 1` each output's reduction is cut into P slices, one workgroup each, whose results
+ * (no epilogue) go to a partials buffer `out[o * P + p]` for `renderCombine`.
+ */
+function renderReduceTree(k: Kernel, opt: RenderOptions, wg: number, P = 1): RenderedKernel {
   const red = k.reduce!;
   const helpers = new Set<string>();
   const r = new ExprRenderer(load, { helpers });
@@ -408,24 +453,38 @@ function renderReduceTree(k: Kernel, opt: RenderOptions, wg: number): RenderedKe
   const t = wgslType(k.outDtype);
   const init = reduceInit(red.op, k.outDtype, r, false);
   const step = reduceStep(red.op, k.outDtype, helpers);
-  const inner = `${r.stmts.join("\n    ")}\n    let v = ${v};\n    ${step}`;
+  const [consts, rest] = hoistConstLoads(r.stmts);
+  const inner = `${rest.join("\n    ")}\n    let v = ${v};\n    ${step}`;
   const ep = new ExprRenderer(load, { helpers, prefix: "e" });
   const res = k.epilogue ? ep.val(k.epilogue) : "acc";
   const total = k.outShape.reduce((a, b) => a * b, 1);
-  const dispatch = spread(total, opt.maxWorkgroupsPerDim);
+  const dispatch = spread(total * P, opt.maxWorkgroupsPerDim);
   const all = `${inner}\n${ep.stmts.join("\n")}\n${res}`;
-  const code = `${bindings(k.inputs, [k.outDtype])}${helperSource(helpers)}
+  const chunk = Math.ceil(rTotal / P / 4) * 4;
+  const [lo, hi] = P === 1
+    ? ["0", `${rTotal}`]
+    : [`p * ${chunk}`, `min(p * ${chunk} + ${chunk}, ${rTotal})`];
+  let decls = bindings(k.inputs, [k.outDtype]);
+  let loop = `for (var rf = ${lo} + i32(lid); rf < ${hi}; rf += ${wg}) {
+    ${unflatten(red.shape, inner, "rf", "r")}
+    ${inner}
+  }`;
+  const l4 = reduceLoop4(k, r, step, lo, hi, wg, k.outDtype);
+  if (l4) {
+    [decls, loop] = [l4.decls, l4.loop];
+    consts.splice(0, consts.length, ...l4.consts);
+  }
+  const code = `${decls}${helperSource(helpers)}
 var<workgroup> part: array<${t}, ${wg}>;
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   ${phonyUses(k.inputs.length)}
-  let o = i32(wid.y * ${dispatch[0]}u + wid.x);
+  let wo = i32(wid.y * ${dispatch[0]}u + wid.x);
+  let o = wo / ${P}; let p = wo % ${P};
   ${unflatten(k.outShape, all)}
   var acc: ${t} = ${init};
-  for (var rf = i32(lid); rf < ${rTotal}; rf += ${wg}) {
-    ${unflatten(red.shape, inner, "rf", "r")}
-    ${inner}
-  }
+  ${consts.join("\n  ")}
+  ${loop}
   part[lid] = acc;
   workgroupBarrier();
   for (var s = ${wg / 2}u; s > 0u; s = s >> 1u) {
@@ -439,12 +498,48 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   if (lid == 0u && o < ${total}) {
     acc = part[0];
-    ${ep.stmts.join("\n    ")}
-    out[o] = ${res};
+    ${P === 1 ? `${ep.stmts.join("\n    ")}\n    out[o] = ${res};` : "out[wo] = acc;"}
   }
 }
 `;
   return { code, dispatch };
+}
+
+/** The second pass of a split reduction: one invocation per output folds its P partials. */
+function renderCombine(k: Kernel, opt: RenderOptions, P: number): RenderedKernel["combine"] {
+  const red = k.reduce!;
+  const helpers = new Set<string>();
+  const r = new ExprRenderer(load, { helpers });
+  const t = wgslType(k.outDtype);
+  const init = reduceInit(red.op, k.outDtype, r, false);
+  const step = reduceStep(red.op, k.outDtype, helpers);
+  const ep = new ExprRenderer(load, { helpers, prefix: "e" });
+  const res = k.epilogue ? ep.val(k.epilogue) : "acc";
+  const total = k.outShape.reduce((a, b) => a * b, 1);
+  const wg = opt.workgroupSize;
+  const dispatch = spread(Math.ceil(total / wg), opt.maxWorkgroupsPerDim);
+  const n = k.inputs.length;
+  const tail = `${ep.stmts.join("\n  ")}\n  out[o] = ${res};`;
+  const code = `${
+    bindings(k.inputs, [])
+  }@group(0) @binding(${n}) var<storage, read> partial: array<${t}>;
+@group(0) @binding(${n + 1}) var<storage, read_write> out: array<${t}>;
+${helperSource(helpers)}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${phonyUses(n)}
+  let o = i32((wid.y * ${dispatch[0]}u + wid.x) * ${wg}u + lid);
+  if (o >= ${total}) { return; }
+  ${unflatten(k.outShape, tail)}
+  var acc: ${t} = ${init};
+  for (var p = 0; p < ${P}; p++) {
+    let v = partial[o * ${P} + p];
+    ${step}
+  }
+  ${tail}
+}
+`;
+  return { code, dispatch, partials: total * P };
 }
 
 /** Renders any kernel of the IR to a WGSL compute shader. */
@@ -453,7 +548,11 @@ export function renderKernelWgsl(k: Kernel, opt: RenderOptions): RenderedKernel 
   const rTotal = k.reduce.shape.reduce((a, b) => a * b, 1);
   const total = k.outShape.reduce((a, b) => a * b, 1);
   if (rTotal >= 128 && total <= 2048) {
-    return renderReduceTree(k, opt, 64);
+    // few outputs of long reductions: slice each so that about 64 workgroups share the work
+    // (a single workgroup runs on one CPU thread on software adapters)
+    const P = Math.min(Math.ceil(64 / total), Math.floor(rTotal / 4096));
+    if (P < 2) return renderReduceTree(k, opt, 64);
+    return { ...renderReduceTree(k, opt, 64, P), combine: renderCombine(k, opt, P) };
   }
   return renderReduceLoop(k, opt);
 }

@@ -318,9 +318,35 @@ describe("webgpu: contraction kernel paths", () => {
     ["split over input features (dense, 3000 rows)", [3000, 8], [4, 8], [], "VALID"],
     ["split over taps (1-d, 600 samples)", [1, 2, 600], [3, 2, 5], [2], "VALID"],
     ["split-K with a narrow workgroup (1-d, 3000 samples)", [1, 2, 3000], [3, 2, 5], [2], "VALID"],
+    ["row-vector kernel (3x3 SAME, rows of 32)", [2, 5, 12, 32], [12, 5, 3, 3], [1, 1], "SAME"],
+    [
+      "row-vector kernel (5x3, row padding 2/0, stride 2 across rows)",
+      [2, 3, 9, 16],
+      [6, 3, 5, 3],
+      [
+        2,
+        1,
+      ],
+      [[2, 1], [2, 0]],
+    ],
+    ["row-vector kernel (1-d, 36 samples, 9 features)", [3, 4, 36], [9, 4, 5], [1], "VALID"],
+    [
+      "tap-vector kernel (weight gradient, stride 2 across rows, 6 features)",
+      [3, 5, 24, 32],
+      [
+        6,
+        5,
+        3,
+        3,
+      ],
+      [2, 1],
+      "SAME",
+    ],
   ];
   for (const variant of ["register", "shared"] as const) {
     for (const [label, xs, ws, strides, pad] of cases) {
+      // the row- and tap-vector cases exercise register-variant paths only
+      if (variant === "shared" && /^(row|tap)-vector/.test(label)) continue;
       const sk = variant === "shared" ? skipShared : skip;
       test(`${variant}: ${label}: both gradients match the cpu backend`, { skip: sk }, async () => {
         setConvVariant(variant);
@@ -349,6 +375,45 @@ describe("webgpu: contraction kernel paths", () => {
       if (rep) assert.fail(`grad ${i}: ${rep}`);
     }
   }
+  test("fused elementwise kernels four elements per invocation match the cpu backend", {
+    skip,
+  }, async () => {
+    const x = () => rnd([3, 8, 12], 6), b = () => rnd([8], 7);
+    const fs: ((a: Tensor, c: Tensor) => Tensor)[] = [
+      (a, c) =>
+        np.where(np.greater(a, np.reshape(c, [1, 8, 1])), np.multiply(a, 2), np.negative(a)),
+      (a) => np.multiply(np.maximum(a, 0), 3),
+      (a) => np.astype(np.greater(a, 0.1), "int32").add(np.astype(np.less(a, 0), "int32")),
+      (a, c) => np.transpose(a, [0, 2, 1]).add(np.reshape(c, [1, 1, 8])),
+      (a) => np.astype(np.logicalOr(np.greater(a, 0.2), np.less(a, -0.3)), "float32"),
+    ];
+    for (const f of fs) {
+      const want = await on("cpu", () => f(x(), b()).dataSync());
+      const got = await on("webgpu", () => (jit(f)(x(), b()) as Tensor).data());
+      const rep = allCloseReport(got, want, { rtol: 1e-6, atol: 1e-6 });
+      if (rep) assert.fail(rep);
+    }
+  });
+  test("reductions of few outputs over many elements (split in two passes)", { skip }, async () => {
+    const x = () => rnd([3, 20000], 5);
+    const fs = [
+      (a: Tensor) => np.sum(a, { axis: 1 }),
+      (a: Tensor) => np.max(a, { axis: 1 }),
+      (a: Tensor) => np.exp(np.multiply(np.sum(np.square(a)), 0.001)),
+      // four-wide loads with a per-output operand; a strided (transposed) read stays scalar
+      (a: Tensor) =>
+        np.sum(np.reshape(a, [500, 3, 40]).mul(np.reshape(np.arange(3), [1, 3, 1])), {
+          axis: [0, 2],
+        }),
+      (a: Tensor) => np.sum(np.transpose(np.reshape(a, [1500, 40])), { axis: 1 }),
+    ];
+    for (const f of fs) {
+      const want = await on("cpu", () => f(x()).dataSync());
+      const got = await on("webgpu", () => (jit(f)(x()) as Tensor).data());
+      const rep = allCloseReport(got, want, { rtol: 1e-4, atol: 1e-4 });
+      if (rep) assert.fail(rep);
+    }
+  });
   test(
     "dotGeneral with batch axes and a fused epilogue matches the cpu backend",
     { skip },

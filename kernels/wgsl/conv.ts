@@ -6,6 +6,10 @@
  * kernel reads them as vec4. Two variants: `register` (each invocation accumulates TM×TN outputs
  * in registers, no workgroup memory: fastest on software adapters) and `shared` (64×64 tiles
  * staged in workgroup memory, for real GPUs). Any layout, strides, padding, dilations, groups.
+ * The register variant has two specialized forms that cut loads (each a per-lane loop on
+ * llvmpipe): rows of output positions read as vec4 windows with weights in uniform ranges
+ * (conv_rows.ts: forward and data-gradient convolutions) and taps read as vec4s from the kernel
+ * itself (conv_taps.ts: weight gradients); other shapes use the generic kernel below.
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
@@ -13,6 +17,8 @@ import type { ConvParams } from "../../lib/ops/conv_params.ts";
 import { sizeOf, stridesOf } from "../../lib/shape.ts";
 import { spread, wgslType } from "../render_wgsl.ts";
 import { type EpilogueSpec, storeCode } from "./epilogue.ts";
+import { rowsApplicable, rowsKernel, rowsTiles } from "./conv_rows.ts";
+import { tapsApplicable, tapsKernel } from "./conv_taps.ts";
 
 /** Everything the kernels need to know about one convolution's shapes. */
 export interface ConvGeometry {
@@ -96,7 +102,7 @@ export function convGeometry(
 }
 
 /** Statements `let <p>d = ...;` decomposing `flat` over `dims` (row-major). */
-function decompose(flat: string, dims: number[], p: string): string {
+export function decompose(flat: string, dims: number[], p: string): string {
   // a zero extent means the loop around never runs; WGSL rejects a division by literal 0
   if (dims.includes(0)) return dims.map((_, d) => `let ${p}${d} = 0; `).join("");
   let s = "", stride = 1;
@@ -116,9 +122,9 @@ export interface ConvDispatch {
 
 /** The rendered kernels of one convolution. */
 export interface ConvKernels {
-  /** Weight rearrangement: binds (rhs, wt). */
-  prep: ConvDispatch;
-  /** Elements of the rearranged weights. */
+  /** Weight rearrangement: binds (rhs, wt); absent when `main` reads rhs itself (as wt). */
+  prep?: ConvDispatch;
+  /** Elements of the rearranged weights (0 without `prep`). */
   wtLength: number;
   /** The convolution: binds (lhs, wt, epilogue inputs..., out). */
   main: ConvDispatch;
@@ -131,6 +137,11 @@ export interface ConvKernels {
   reduce?: ConvDispatch;
   /** Split-K: elements of the partials buffer (`main` then binds lhs, wt, partials). */
   partLength?: number;
+  /**
+   * Uniform weights: `main` is dispatched `count` times, binding `wt` (as a uniform buffer)
+   * at elements [d * stride, (d + 1) * stride) for dispatch d.
+   */
+  mainRanges?: { count: number; stride: number };
 }
 
 /** Tuning of the register variant. */
@@ -149,6 +160,14 @@ export interface ConvTuning {
   targetGroups?: number;
   /** Register variant: invocations per workgroup (default 64). */
   wg?: number;
+  /** Register variant: use the row-vector form (conv_rows.ts) where it applies (default true). */
+  rows?: boolean;
+  /** Register variant: use the tap-vector form (conv_taps.ts) where it applies (default true). */
+  taps?: boolean;
+  /** Row form: largest uniform binding in bytes; weights go to uniform ranges when they fit. */
+  maxUniformBytes?: number;
+  /** Row form: the device's uniform offset alignment in bytes (default 256). */
+  uniformAlign?: number;
 }
 
 function prepKernel(g: ConvGeometry, t: string, mpad: number, maxWg: number): ConvDispatch {
@@ -241,7 +260,12 @@ function registerTiles(g: ConvGeometry, tuning: ConvTuning): [number, number, nu
  * Number of K splits: a long reduction over few outputs (weight gradients) is cut into slices
  * that run in parallel and are summed by a second kernel.
  */
-function splitCount(groups: number, kLen: number, minSlice: number, tuning: ConvTuning): number {
+export function splitCount(
+  groups: number,
+  kLen: number,
+  minSlice: number,
+  tuning: ConvTuning,
+): number {
   if (tuning.split !== undefined) return Math.max(1, Math.min(tuning.split, kLen));
   const target = tuning.targetGroups ?? 32;
   if (groups >= target || kLen < 2 * minSlice) return 1;
@@ -249,7 +273,7 @@ function splitCount(groups: number, kLen: number, minSlice: number, tuning: Conv
 }
 
 /** The kernel summing split-K partials [z·S + s][m][col] into the output (with the epilogue). */
-function splitReduce(
+export function splitReduce(
   g: ConvGeometry,
   t: string,
   S: number,
@@ -275,7 +299,7 @@ ${columnSetup(g, "s", "col", "  ")}  store_out(obs + zm * ${g.oC}, acc);
 }
 
 /** Store code of a main kernel: the output (with epilogue), or split-K partials. */
-function mainStore(g: ConvGeometry, dtype: DType, S: number, ep: EpilogueSpec | undefined) {
+export function mainStore(g: ConvGeometry, dtype: DType, S: number, ep: EpilogueSpec | undefined) {
   if (S === 1) {
     return {
       ...storeCode(dtype, 2, ep),
@@ -371,7 +395,8 @@ ${store}}
   return finish(g, t, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
 }
 
-function finish(
+/** Assembles a variant's kernels: weight prep, main, and the split-K reduce when S > 1. */
+export function finish(
   g: ConvGeometry,
   t: string,
   mpad: number,
@@ -489,7 +514,11 @@ export function renderConv(
   tuning: ConvTuning,
   ep?: EpilogueSpec,
 ): ConvKernels {
-  return tuning.variant === "shared"
-    ? sharedKernel(g, dtype, ep, tuning)
-    : registerKernel(g, dtype, ep, tuning);
+  if (tuning.variant === "shared") return sharedKernel(g, dtype, ep, tuning);
+  if (tuning.taps !== false && tapsApplicable(g, dtype)) return tapsKernel(g, dtype, ep, tuning);
+  const tiles = rowsTiles(g, tuning);
+  if (tuning.rows !== false && rowsApplicable(g, dtype, tiles[1])) {
+    return rowsKernel(g, dtype, ep, tuning, tiles);
+  }
+  return registerKernel(g, dtype, ep, tuning);
 }

@@ -5,7 +5,13 @@
  */
 
 /** GPUBufferUsage flags. */
-export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, STORAGE: 0x80 } as const;
+export const USAGE = {
+  MAP_READ: 0x1,
+  COPY_SRC: 0x4,
+  COPY_DST: 0x8,
+  UNIFORM: 0x40,
+  STORAGE: 0x80,
+} as const;
 /** GPUMapMode.READ. */
 export const MAP_READ_MODE = 0x1;
 
@@ -66,6 +72,8 @@ export interface GpuLimits {
   readonly maxComputeWorkgroupStorageSize: number;
   readonly maxBufferSize: number;
   readonly maxComputeWorkgroupSizeX: number;
+  readonly maxUniformBufferBindingSize?: number;
+  readonly minUniformBufferOffsetAlignment?: number;
 }
 
 /** A device. */
@@ -82,7 +90,10 @@ export interface GpuDevice {
   createBindGroup(
     desc: {
       layout: unknown;
-      entries: { binding: number; resource: { buffer: GpuBuffer; size?: number } }[];
+      entries: {
+        binding: number;
+        resource: { buffer: GpuBuffer; offset?: number; size?: number };
+      }[];
     },
   ): unknown;
   createCommandEncoder(): GpuEncoder;

@@ -21,13 +21,15 @@ import { renderRandom } from "../../../kernels/wgsl/random.ts";
 import { renderWindowOp, WINDOW_OPS } from "../../../kernels/wgsl/window.ts";
 import type { WindowParams } from "../../ops/window.ts";
 import { epilogueFusible, type EpilogueSpec } from "../../../kernels/wgsl/epilogue.ts";
-import { GpuArray, type GpuRuntime } from "./runtime.ts";
+import { type BindRange, GpuArray, type GpuRuntime } from "./runtime.ts";
 
 /** A dispatch over plan buffers (ids >= 0) and step temporaries (id -1 - t). */
 interface Dispatch {
   code: string;
   wg: [number, number, number];
   bind: number[];
+  /** Byte ranges of some bindings (the rest bind whole). */
+  ranges?: (BindRange | undefined)[];
 }
 
 /** One compiled plan step. */
@@ -82,12 +84,27 @@ function checkDtype(a: Aval, what: string): void {
   }
 }
 
-function kernelDispatch(rt: GpuRuntime, s: KernelStep): Dispatch {
+/**
+ * The dispatches of a fused kernel; a split reduction adds its partials buffer to `temps`
+ * (temporary ids are -1 - index into `temps`).
+ */
+function kernelDispatches(
+  rt: GpuRuntime,
+  s: KernelStep,
+  temps: { dtype: DType; length: number }[],
+): Dispatch[] {
   const r = renderKernelWgsl(s.kernel, {
     workgroupSize: 64,
     maxWorkgroupsPerDim: rt.limits.maxComputeWorkgroupsPerDimension,
   });
-  return { code: r.code, wg: r.dispatch, bind: [...s.inputs, s.out] };
+  if (!r.combine) return [{ code: r.code, wg: r.dispatch, bind: [...s.inputs, s.out] }];
+  temps.push({ dtype: s.kernel.outDtype, length: r.combine.partials });
+  const part = -temps.length;
+  checkBindings(rt, s.inputs.length + 2, `fused kernel ${s.label}`);
+  return [
+    { code: r.code, wg: r.dispatch, bind: [...s.inputs, part] },
+    { code: r.combine.code, wg: r.combine.dispatch, bind: [...s.inputs, part, s.out] },
+  ];
 }
 
 function checkBindings(rt: GpuRuntime, n: number, what: string): void {
@@ -130,24 +147,33 @@ function contraction(
       variant: opt.convVariant,
       maxWorkgroupsPerDim: maxWg,
       targetGroups: opt.targetGroups,
+      // uniform weights only where the pool's buffers allow it (software adapters)
+      maxUniformBytes: rt.software ? rt.limits.maxUniformBufferBindingSize ?? 16384 : 0,
+      uniformAlign: rt.limits.minUniformBufferOffsetAlignment ?? 256,
     }, ep);
-    temps.push({ dtype, length: k.wtLength });
-    dispatches.push({ code: k.prep.code, wg: k.prep.dispatch, bind: [r, -1] });
+    // the rearranged weights (a temporary), or rhs itself when the kernel reads it directly
+    let wt = r;
+    if (k.prep) {
+      temps.push({ dtype, length: k.wtLength });
+      wt = -temps.length;
+      dispatches.push({ code: k.prep.code, wg: k.prep.dispatch, bind: [r, wt] });
+    }
     extraSlots = k.extraSlots;
     const extra = extraSlots.map((q) => e!.inputs[q]);
+    if (k.reduce) temps.push({ dtype, length: k.partLength! });
+    const part = -temps.length;
+    const bind = k.reduce ? [l, wt, part] : [l, wt, ...extra, finalOut];
+    // uniform weights: one dispatch per range of the rearranged weights
+    const mr = k.mainRanges;
+    for (let d = 0; d < (mr?.count ?? 1); d++) {
+      const ranges = mr && [undefined, { offset: d * mr.stride * 4, size: mr.stride * 4 }];
+      dispatches.push({ code: k.main.code, wg: k.main.dispatch, bind, ranges });
+    }
     if (k.reduce) {
-      temps.push({ dtype, length: k.partLength! });
-      dispatches.push({ code: k.main.code, wg: k.main.dispatch, bind: [l, -1, -2] });
       dispatches.push({
         code: k.reduce.code,
         wg: k.reduce.dispatch,
-        bind: [-2, ...extra, finalOut],
-      });
-    } else {
-      dispatches.push({
-        code: k.main.code,
-        wg: k.main.dispatch,
-        bind: [l, -1, ...extra, finalOut],
+        bind: [part, ...extra, finalOut],
       });
     }
   } else {
@@ -172,7 +198,7 @@ function contraction(
     `${s.op.name} with its epilogue`,
   );
   if (e && !fuse) {
-    dispatches.push(kernelDispatch(rt, e));
+    dispatches.push(...kernelDispatches(rt, e, temps));
     return { kind: "gpu", dispatches, temps, outs: [res, e.out], drop: [res] };
   }
   return { kind: "gpu", dispatches, temps, outs: [finalOut], drop: [] };
@@ -185,10 +211,11 @@ export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): Gp
   const steps = plan.steps.map((s): CStep => {
     if (s.kind === "kernel") {
       checkBindings(rt, s.inputs.length + 1, `fused kernel ${s.label}`);
+      const temps: { dtype: DType; length: number }[] = [];
       return {
         kind: "gpu",
-        dispatches: [kernelDispatch(rt, s)],
-        temps: [],
+        dispatches: kernelDispatches(rt, s, temps),
+        temps,
         outs: [s.out],
         drop: [],
       };
@@ -272,7 +299,8 @@ function planRun(rt: GpuRuntime, gp: GpuPlan, inputs: GpuArray[], evalOp: EvalRu
       s.outs.forEach(alloc);
       const temps = s.temps.map((t) => rt.alloc(t.dtype, t.length));
       for (const d of s.dispatches) {
-        rt.dispatch(d.code, d.bind.map((b) => (b >= 0 ? bufs[b]! : temps[-1 - b])), d.wg);
+        const bs = d.bind.map((b) => (b >= 0 ? bufs[b]! : temps[-1 - b]));
+        rt.dispatch(d.code, bs, d.wg, d.ranges);
       }
       for (const t of temps) rt.release(t);
       s.drop.forEach(drop);

@@ -44,6 +44,12 @@ export class GpuArray {
   }
 }
 
+/** A byte range of a buffer to bind. */
+export interface BindRange {
+  offset: number;
+  size: number;
+}
+
 /** Counters for tests and benchmarks. */
 export interface GpuStats {
   /** GPU→JS synchronizations (mapAsync / onSubmittedWorkDone) so far. */
@@ -154,10 +160,15 @@ export class GpuRuntime {
     if (buf) {
       this.#pooledCount--;
       this.#pooledBytes -= size;
-    } else {buf = this.device.createBuffer({
+    } else {
+      // on software adapters also uniform: the row-form conv binds its rearranged weights as
+      // uniform ranges (kernels/wgsl/conv_rows.ts)
+      const uniform = this.software ? USAGE.UNIFORM : 0;
+      buf = this.device.createBuffer({
         size,
-        usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST,
-      });}
+        usage: USAGE.STORAGE | uniform | USAGE.COPY_SRC | USAGE.COPY_DST,
+      });
+    }
     this.#live++;
     return new GpuArray(buf, length, dtype);
   }
@@ -237,8 +248,16 @@ export class GpuRuntime {
     }
   }
 
-  /** Records a dispatch of `code` over `buffers` (bindings 0..n-1 in order). */
-  dispatch(code: string, buffers: GpuArray[], wg: [number, number, number]): void {
+  /**
+   * Records a dispatch of `code` over `buffers` (bindings 0..n-1 in order); `ranges[i]`, when
+   * given, binds only that byte range of buffer i.
+   */
+  dispatch(
+    code: string,
+    buffers: GpuArray[],
+    wg: [number, number, number],
+    ranges?: (BindRange | undefined)[],
+  ): void {
     if (wg[0] * wg[1] * wg[2] === 0) return;
     const p = this.pipeline(code);
     const group = this.device.createBindGroup({
@@ -246,7 +265,9 @@ export class GpuRuntime {
       // exact sizes: shape-free shaders read their extent with arrayLength
       entries: buffers.map((b, i) => ({
         binding: i,
-        resource: { buffer: b.buffer, size: Math.max(b.length, 1) * 4 },
+        resource: ranges?.[i]
+          ? { buffer: b.buffer, offset: ranges[i]!.offset, size: ranges[i]!.size }
+          : { buffer: b.buffer, size: Math.max(b.length, 1) * 4 },
       })),
     });
     if (!this.#pass) this.#pass = this.#encoder().beginComputePass();

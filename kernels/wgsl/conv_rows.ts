@@ -1,0 +1,233 @@
+/**
+ * The row-vector form of the register convolution kernel, for software adapters (llvmpipe runs
+ * each invocation as a SIMD lane, and every storage load is a per-lane loop, so loads dominate).
+ * Each invocation owns TN adjacent output positions of one row (last spatial axis) and TM output
+ * features. For each outer tap (all spatial axes but the last) and input feature it loads the
+ * input row segment that every last-axis tap needs as a few aligned vec4s (instead of TN scalar
+ * loads per tap), then runs the last-axis taps from registers. Padding along the row is handled
+ * per vec4 (positions and row length are multiples of 4), padding of the outer axes per row.
+ * Applies when the last spatial axis is contiguous in the input, has stride 1 and no lhs
+ * dilation, and its input and output lengths are multiples of 4 and TN. Where a slab of TM
+ * features' weights fits a uniform binding (and the caller allows it), the weights are
+ * rearranged into uniform ranges, one dispatch per (group, slab): uniform loads are a
+ * straight-line gather on llvmpipe instead of a bounds-checked per-lane loop.
+ * @module
+ */
+import type { DType } from "../../lib/dtype.ts";
+import { spread, wgslType } from "../render_wgsl.ts";
+import type { EpilogueSpec } from "./epilogue.ts";
+import {
+  type ConvGeometry,
+  type ConvKernels,
+  type ConvTuning,
+  decompose,
+  finish,
+  mainStore,
+  splitCount,
+} from "./conv.ts";
+
+/** True when the row-vector kernel applies to this geometry with TN positions per invocation. */
+export function rowsApplicable(g: ConvGeometry, dtype: DType, tn: number): boolean {
+  const L = g.nd - 1;
+  if (dtype !== "float32" || g.nd < 1 || tn % 4 !== 0) return false;
+  const stridesOk = [g.xN, g.xC, ...g.xS.slice(0, L)].every((s) => s % 4 === 0);
+  return g.xS[L] === 1 && g.stride[L] === 1 && g.ldil[L] === 1 && g.X[L] % 4 === 0 &&
+    g.Y[L] % tn === 0 && stridesOk && g.cols > 0 && g.KD > 0;
+}
+
+/**
+ * Row-kernel tiles: with uniform weights (16 features' weights fit a uniform range) 16 × 16;
+ * else TN positions (the largest of 32, 16, 8, 4 dividing the row) × TM 8 features (fewer when
+ * there are fewer); 32 lanes; narrower workgroups, then shorter runs, while fewer than 16
+ * workgroups would run. Measured on llvmpipe (W1 main kernel, same run): generic register
+ * kernel 32 × 8 67 ms, rows 8 × 32 48 ms; with uniform weights 16 × 16 about 20% below rows
+ * 8 × 32 (16 × 32 no faster and ~3× slower to compile).
+ */
+export function rowsTiles(g: ConvGeometry, tuning: ConvTuning): [number, number, number] {
+  const YL = g.Y[g.nd - 1] ?? 1;
+  // with uniform weights (cheap weight loads) 16 × 16 is faster still
+  const wide = g.Mz >= 16 && YL % 16 === 0 && uniformLayout(g, 16, tuning) !== null;
+  let tn = wide ? 16 : [32, 16, 8, 4].find((n) => YL % n === 0) ?? 1;
+  const tm = wide ? 16 : g.Mz <= 1 ? 1 : g.Mz <= 2 ? 2 : g.Mz <= 4 ? 4 : 8;
+  let wg = 32;
+  const groups = () => Math.ceil(g.cols / tn / wg) * Math.ceil(g.Mz / tm) * g.Gz;
+  while (groups() < 16 && wg > 8) wg /= 2;
+  while (groups() < 16 && tn > 4 && g.KD < 4096) tn /= 2;
+  return [tuning.tm ?? tm, tuning.tn ?? tn, tuning.wg ?? wg];
+}
+
+/** Renders the row-vector register kernel (see the module doc); TM, TN, WG as chosen. */
+export function rowsKernel(
+  g: ConvGeometry,
+  dtype: DType,
+  ep: EpilogueSpec | undefined,
+  tuning: ConvTuning,
+  [TM, TN, WG]: [number, number, number],
+): ConvKernels {
+  const maxWg = tuning.maxWorkgroupsPerDim;
+  const t = wgslType(dtype);
+  const L = g.nd - 1;
+  const KL = g.K[L], dl = g.rdil[L], lo = g.lo[L], XL = g.X[L];
+  const outerK = g.K.slice(0, L);
+  const nTo = g.nT / KL;
+  const mpad = Math.ceil(g.Mz / TM) * TM;
+  const vw = TM >= 4 ? 4 : 1, nv = TM / vw, wT = vw === 4 ? `vec4<${t}>` : t;
+  const blocks = g.cols / TN;
+  const gx = Math.ceil(blocks / WG), gy = mpad / TM;
+  const byTaps = nTo >= g.I;
+  const S = splitCount(gx * gy * g.Gz, byTaps ? nTo : g.I, byTaps ? 2 : 64, tuning);
+  const per = Math.ceil((byTaps ? nTo : g.I) / S);
+  const [tapLo, tapHi, iLo, iHi] = S === 1
+    ? ["0", `${nTo}`, "0", `${g.I}`]
+    : byTaps
+    ? [`s * ${per}`, `min(s * ${per} + ${per}, ${nTo})`, "0", `${g.I}`]
+    : ["0", `${nTo}`, `s * ${per}`, `min(s * ${per} + ${per}, ${g.I})`];
+  const st = mainStore(g, dtype, S, ep);
+  const ubo = uniformLayout(g, TM, tuning);
+  // weight row length in vectors: all padded features (storage) or one slab (uniform ranges)
+  const rowLen = (ubo ? TM : mpad) / vw;
+  // window element e is input position x0 - sal + e; tap k, position j reads e = s0 + k*dl + j
+  const sal = 4 * Math.ceil(lo / 4), s0 = sal - lo;
+  const nC = Math.floor((s0 + (KL - 1) * dl + TN - 1) / 4) + 1;
+  // block setup: batch n, output row (outer coordinates) and x0
+  const batch = g.B > 1 ? `(z * ${g.outN} + n)` : "n";
+  const chan = g.G > 1 ? ` + z * ${g.I * g.xC}` : "";
+  let setup = `  let blk = min(i32(wid.x) * ${WG} + i32(lid), ${blocks - 1});
+  let cb = blk * ${TN};
+  let n = cb / ${g.nY}; let yy = cb % ${g.nY};
+  ${decompose("yy", g.Y, "y")}
+  let xb = ${batch} * ${g.xN}${chan};
+  let ob = n * ${g.oN}${g.oS.map((s, d) => ` + y${d} * ${s}`).join("")};
+  let xs = y${L} - ${sal};
+`;
+  for (let c = 0; c < nC; c++) {
+    setup += `  let okc${c} = xs + ${4 * c} >= 0 && xs + ${4 * c} < ${XL};\n`;
+  }
+  for (let j = 0; j < TN; j++) {
+    for (let v = 0; v < nv; v++) setup += `  var a${j}_${v} = ${wT}();\n`;
+  }
+  let outer = `    ${decompose("to", outerK, "t")}\n`;
+  const conds: string[] = [];
+  const terms: string[] = ["xb", "xs"];
+  for (let d = 0; d < L; d++) {
+    outer += `    let p${d} = y${d} * ${g.stride[d]} - ${g.lo[d]} + t${d} * ${g.rdil[d]};\n`;
+    if (g.ldil[d] === 1) {
+      conds.push(`p${d} >= 0`, `p${d} < ${g.X[d]}`);
+      terms.push(`p${d} * ${g.xS[d]}`);
+    } else {
+      conds.push(`p${d} >= 0`, `p${d} % ${g.ldil[d]} == 0`, `p${d} / ${g.ldil[d]} < ${g.X[d]}`);
+      terms.push(`(p${d} / ${g.ldil[d]}) * ${g.xS[d]}`);
+    }
+  }
+  outer += `    let okr = ${conds.join(" && ") || "true"};\n`;
+  outer += `    let xr = ${terms.join(" + ")};\n`;
+  outer += ubo
+    ? `    let wk = 1 + to * ${KL * g.I * rowLen};\n`
+    : `    let wk = (z * ${g.KD} + to * ${KL * g.I}) * ${rowLen} + m0 / ${vw};\n`;
+  let inner = `      let xq = (xr + i * ${g.xC}) / 4;\n`;
+  for (let c = 0; c < nC; c++) {
+    inner += `      let ok${c} = okr && okc${c};\n`;
+    inner += `      let xv${c} = select(vec4<${t}>(), x[select(0, xq + ${c}, ok${c})], ok${c});\n`;
+  }
+  for (let k = 0; k < KL; k++) {
+    for (let v = 0; v < nv; v++) {
+      inner += `      let w${k}_${v} = wt[wk + (${k * g.I} + i) * ${rowLen} + ${v}];\n`;
+    }
+    for (let j = 0; j < TN; j++) {
+      const e = s0 + k * dl + j;
+      const b = `xv${e >> 2}[${e & 3}]`;
+      for (let v = 0; v < nv; v++) {
+        inner += `      a${j}_${v} = fma(w${k}_${v}, ${
+          vw === 4 ? `${wT}(${b})` : b
+        }, a${j}_${v});\n`;
+      }
+    }
+  }
+  let store = "";
+  const oL = g.oS[L];
+  for (let j = 0; j < TN; j++) {
+    store += `  if (i32(wid.x) * ${WG} + i32(lid) < ${blocks}) {\n`;
+    for (let r = 0; r < TM; r++) {
+      const acc = vw === 4 ? `a${j}_${r >> 2}[${r & 3}]` : `a${j}_${r}`;
+      store += `    if (m0 + ${r} < ${g.Mz}) { ${
+        st.target(`ob + ${j * oL}`, `m0 + ${r}`, `cb + ${j}`)
+      }, ${acc}); }\n`;
+    }
+    store += "  }\n";
+  }
+  // uniform weights: one dispatch per (group, feature slab), its slab and group in a header
+  const wDecl = ubo
+    ? `var<uniform> wt: array<${wT}, ${ubo.stride / 4}>`
+    : `var<storage, read> wt: array<${wT}>`;
+  const head = ubo
+    ? `  let hd = vec4<i32>(wt[0]);
+  let z = hd.y; let s = i32(wid.z); let zz = z * ${S} + s;
+  let m0 = hd.x;
+`
+    : `  let zz = i32(wid.z);
+  let z = zz / ${S}; let s = zz % ${S};
+  let m0 = i32(wid.y) * ${TM};
+`;
+  const code = `@group(0) @binding(0) var<storage, read> x: array<vec4<${t}>>;
+@group(0) @binding(1) ${wDecl};
+${st.decls}${st.fns}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${head}${setup}  for (var to = ${tapLo}; to < ${tapHi}; to++) {
+${outer}    for (var i = ${iLo}; i < ${iHi}; i++) {
+${inner}    }
+  }
+${store}}
+`;
+  if (!ubo) return finish(g, t, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
+  const k = finish(g, t, mpad, S, [gx, 1, S], code, st.extraSlots, ep, maxWg);
+  k.prep = uniformPrep(g, TM, ubo.stride, maxWg);
+  k.wtLength = ubo.count * ubo.stride;
+  k.mainRanges = ubo;
+  return k;
+}
+
+/**
+ * The uniform-buffer layout of the weights, or null when they do not fit: one range per
+ * (group, slab of TM features), `stride` elements apart (a multiple of the offset alignment):
+ * a header vec4 (first feature, group; small integers as floats) then the slab's [k][TM]
+ * weights. Uniform loads are much cheaper than storage loads on llvmpipe (no per-lane
+ * bounds-checked loop).
+ */
+function uniformLayout(g: ConvGeometry, TM: number, tuning: ConvTuning) {
+  const maxBytes = tuning.maxUniformBytes ?? 0, align = tuning.uniformAlign ?? 256;
+  if (TM % 4 !== 0 || align % 16 !== 0) return null;
+  const slabs = Math.ceil(g.Mz / TM), count = g.Gz * slabs;
+  const stride = Math.ceil((4 + g.KD * TM) * 4 / align) * align / 4;
+  if (stride * 4 > maxBytes || count > 64) return null;
+  return { count, stride };
+}
+
+/** Weight prep into the uniform layout (see `uniformLayout`). */
+function uniformPrep(g: ConvGeometry, TM: number, stride: number, maxWg: number) {
+  const slabs = Math.ceil(g.Mz / TM), total = g.Gz * slabs * stride;
+  const dispatch = spread(Math.ceil(total / 64), maxWg);
+  const woff = g.wS.map((s, d) => `t${d} * ${s}`).join(" + ") || "0";
+  const code = `@group(0) @binding(0) var<storage, read> w: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = i32((wid.y * ${dispatch[0]}u + wid.x) * 64u + lid);
+  if (o >= ${total}) { return; }
+  let d = o / ${stride}; let r = o % ${stride};
+  let z = d / ${slabs}; let slab = d % ${slabs};
+  let q = max(r - 4, 0);
+  let k = min(q / ${TM}, ${g.KD - 1}); let m = slab * ${TM} + q % ${TM};
+  let tap = k / ${g.I}; let i = k % ${g.I};
+  ${decompose("tap", g.K, "t")}
+  var v = 0.0;
+  if (r == 0) { v = f32(slab * ${TM}); }
+  if (r == 1) { v = f32(z); }
+  if (r >= 4 && q < ${g.KD * TM} && m < ${g.Mz}) {
+    v = w[(z * ${g.Mz} + m) * ${g.wO} + i * ${g.wI} + ${woff}];
+  }
+  out[o] = v;
+}
+`;
+  return { code, dispatch };
+}

@@ -1,0 +1,164 @@
+/**
+ * The tap-vector form of the register convolution kernel, for convolutions with a long kernel
+ * and a short output row (weight gradients: the "kernel" is the output gradient, the output the
+ * small filter), on software adapters where every storage load is a per-lane loop. Each
+ * invocation owns R whole output rows (last spatial axis, length YL) × TM features. Taps along
+ * the last axis are taken four at a time: the kernel values of four taps are one aligned vec4
+ * read straight from the kernel (no rearranging pass), and each row's input segment that the
+ * four taps need for all YL positions is a few aligned vec4s; every (feature, position) then
+ * accumulates a dot product of two vec4s. Applies when the last axis of kernel and input is
+ * contiguous with no dilation, the kernel's last extent and the input's row are multiples of 4,
+ * and rows start 4-aligned.
+ * @module
+ */
+import type { DType } from "../../lib/dtype.ts";
+import { wgslType } from "../render_wgsl.ts";
+import { type EpilogueSpec, storeCode } from "./epilogue.ts";
+import {
+  type ConvGeometry,
+  type ConvKernels,
+  type ConvTuning,
+  decompose,
+  mainStore,
+  splitCount,
+  splitReduce,
+} from "./conv.ts";
+
+/** True when the tap-vector kernel applies (see the module doc). */
+export function tapsApplicable(g: ConvGeometry, dtype: DType): boolean {
+  const L = g.nd - 1;
+  if (dtype !== "float32" || g.nd < 1 || g.cols === 0 || g.KD === 0) return false;
+  const four = (xs: number[]) => xs.every((s) => s % 4 === 0);
+  return g.K[L] % 4 === 0 && g.K[L] >= 8 && g.Y[L] <= 8 && g.rdil[L] === 1 && g.ldil[L] === 1 &&
+    g.xS[L] === 1 && g.wS[L] === 1 && g.X[L] % 4 === 0 && four([g.xN, g.xC, ...g.xS.slice(0, L)]) &&
+    four([g.wO, g.wI, ...g.wS.slice(0, L)]) && g.KD >= 1024;
+}
+
+/** Renders the tap-vector kernel (call only where `tapsApplicable`). */
+export function tapsKernel(
+  g: ConvGeometry,
+  dtype: DType,
+  ep: EpilogueSpec | undefined,
+  tuning: ConvTuning,
+): ConvKernels {
+  const maxWg = tuning.maxWorkgroupsPerDim;
+  const t = wgslType(dtype);
+  const L = g.nd - 1;
+  const YL = g.Y[L], KL = g.K[L], XL = g.X[L], lo = g.lo[L], sL = g.stride[L];
+  const outerK = g.K.slice(0, L), nTo = g.nT / KL;
+  const TM = tuning.tm ?? (g.Mz <= 4 ? 4 : g.Mz <= 8 ? 8 : g.Mz <= 16 ? 16 : 32);
+  const R = Math.max(1, Math.floor((tuning.tn ?? 12) / YL)), TN = R * YL;
+  const blocks = Math.ceil(g.cols / TN);
+  const WG = tuning.wg ?? Math.min(64, Math.ceil(blocks / 8) * 8);
+  const gx = Math.ceil(blocks / WG), gy = Math.ceil(g.Mz / TM);
+  const byTaps = nTo >= g.I;
+  const S = splitCount(gx * gy * g.Gz, byTaps ? nTo : g.I, byTaps ? 2 : 4, tuning);
+  const per = Math.ceil((byTaps ? nTo : g.I) / S);
+  const [tapLo, tapHi, iLo, iHi] = S === 1
+    ? ["0", `${nTo}`, "0", `${g.I}`]
+    : byTaps
+    ? [`s * ${per}`, `min(s * ${per} + ${per}, ${nTo})`, "0", `${g.I}`]
+    : ["0", `${nTo}`, `s * ${per}`, `min(s * ${per} + ${per}, ${g.I})`];
+  const st = mainStore(g, dtype, S, ep);
+  // window element e is input position tl - sal + e; position kx, tap tl + u reads s0 + kx*sL + u
+  const sal = 4 * Math.ceil(lo / 4), s0 = sal - lo;
+  const nC = Math.floor((s0 + (YL - 1) * sL + 3) / 4) + 1;
+  const batch = (n: string) => (g.B > 1 ? `(z * ${g.outN} + ${n})` : n);
+  const chan = g.G > 1 ? ` + z * ${g.I * g.xC}` : "";
+  let setup = `  let blk = min(i32(wid.x) * ${WG} + i32(lid), ${blocks - 1});\n`;
+  for (let r = 0; r < R; r++) {
+    setup += `  let cc${r} = min(blk * ${TN} + ${r * YL}, ${g.cols - YL});
+  let n${r} = cc${r} / ${g.nY}; let yy${r} = cc${r} % ${g.nY};
+  ${decompose(`yy${r}`, g.Y, `y${r}_`)}
+  let xb${r} = ${batch(`n${r}`)} * ${g.xN}${chan};
+  let ob${r} = n${r} * ${g.oN}${g.oS.map((s, d) => ` + y${r}_${d} * ${s}`).join("")};\n`;
+  }
+  for (let j = 0; j < TN; j++) {
+    for (let m = 0; m < TM; m++) setup += `  var a${j}_${m} = ${t}(0);\n`;
+  }
+  let outer = `    ${decompose("to", outerK, "t")}\n`;
+  for (let r = 0; r < R; r++) {
+    const conds: string[] = [], terms: string[] = [`xb${r}`];
+    for (let d = 0; d < L; d++) {
+      const p = `p${r}_${d}`;
+      outer += `    let ${p} = y${r}_${d} * ${g.stride[d]} - ${g.lo[d]} + t${d} * ${g.rdil[d]};\n`;
+      if (g.ldil[d] === 1) {
+        conds.push(`${p} >= 0`, `${p} < ${g.X[d]}`);
+        terms.push(`${p} * ${g.xS[d]}`);
+      } else {
+        conds.push(`${p} >= 0`, `${p} % ${g.ldil[d]} == 0`, `${p} / ${g.ldil[d]} < ${g.X[d]}`);
+        terms.push(`(${p} / ${g.ldil[d]}) * ${g.xS[d]}`);
+      }
+    }
+    outer += `    let okr${r} = ${conds.join(" && ") || "true"};\n`;
+    outer += `    let xr${r} = ${terms.join(" + ")};\n`;
+  }
+  const wTap = g.wS.slice(0, L).map((s, d) => ` + t${d} * ${s}`).join("");
+  outer += `    let wb = z * ${g.Mz * g.wO}${wTap};\n`;
+  let inner = `        let xs = tl - ${sal};\n`;
+  for (let c = 0; c < nC; c++) {
+    inner += `        let okc${c} = xs + ${4 * c} >= 0 && xs + ${4 * c} < ${XL};\n`;
+    for (let r = 0; r < R; r++) {
+      const ok = `okr${r} && okc${c}`;
+      inner +=
+        `        let xv${r}_${c} = select(vec4<${t}>(), x[select(0, (xr${r} + xo + xs) / 4 + ${c}, ${ok})], ${ok});\n`;
+    }
+  }
+  // b vectors: four consecutive window elements starting at e (static)
+  const comp = (r: number, e: number) => `xv${r}_${e >> 2}[${e & 3}]`;
+  for (let r = 0; r < R; r++) {
+    for (let kx = 0; kx < YL; kx++) {
+      const e = s0 + kx * sL;
+      const parts = [0, 1, 2, 3].map((u) => comp(r, e + u));
+      inner += `        let b${r * YL + kx} = vec4<${t}>(${parts.join(", ")});\n`;
+    }
+  }
+  for (let m = 0; m < TM; m++) {
+    inner += `        let w${m} = w[(wk + tl + min(m0 + ${m}, ${g.Mz - 1}) * ${g.wO}) / 4];\n`;
+    for (let j = 0; j < TN; j++) inner += `        a${j}_${m} = a${j}_${m} + dot(w${m}, b${j});\n`;
+  }
+  let store = `  if (i32(wid.x) * ${WG} + i32(lid) < ${blocks}) {\n`;
+  for (let r = 0; r < R; r++) {
+    for (let kx = 0; kx < YL; kx++) {
+      const j = r * YL + kx;
+      store += `  if (blk * ${TN} + ${j} < ${g.cols}) {\n`;
+      for (let m = 0; m < TM; m++) {
+        store += `    if (m0 + ${m} < ${g.Mz}) { ${
+          st.target(`ob${r} + ${kx * g.oS[L]}`, `m0 + ${m}`, `blk * ${TN} + ${j}`)
+        }, a${j}_${m}); }\n`;
+      }
+      store += "  }\n";
+    }
+  }
+  store += "  }\n";
+  const code = `@group(0) @binding(0) var<storage, read> x: array<vec4<${t}>>;
+@group(0) @binding(1) var<storage, read> w: array<vec4<${t}>>;
+${st.decls}${st.fns}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let zz = i32(wid.z);
+  let z = zz / ${S}; let s = zz % ${S};
+  let m0 = i32(wid.y) * ${TM};
+${setup}  for (var to = ${tapLo}; to < ${tapHi}; to++) {
+${outer}    for (var i = ${iLo}; i < ${iHi}; i++) {
+      let xo = i * ${g.xC};
+      let wk = wb + i * ${g.wI};
+      for (var tl = 0; tl < ${KL}; tl += 4) {
+${inner}      }
+    }
+  }
+${store}}
+`;
+  const dispatch: [number, number, number] = [gx, gy, g.Gz * S];
+  if (dispatch.some((d) => d > maxWg)) {
+    throw new RangeError(`conv: problem too large for one dispatch (${dispatch.join(" x ")})`);
+  }
+  // no weight prep: `main` binds the kernel itself
+  const k: ConvKernels = { main: { code, dispatch }, wtLength: 0, extraSlots: st.extraSlots };
+  if (S > 1) {
+    k.reduce = splitReduce(g, t, S, ep, maxWg);
+    k.partLength = S * g.Gz * g.Mz * g.cols;
+    k.extraSlots = storeCode("float32", 1, ep).extraSlots;
+  }
+  return k;
+}
