@@ -44,36 +44,9 @@ import frontData from "./fixtures/conv_frontend_cases.json" with { type: "json" 
 import * as nn from "../lib/nn.ts";
 import * as signal from "../lib/signal.ts";
 import convData from "./fixtures/conv_cases.json" with { type: "json" };
+import { webgpuReady } from "./_webgpu_env.ts";
 
-/**
- * Node has no WebGPU of its own; when the npm `webgpu` package (Dawn) can be imported, its
- * OpenGL ES backend provides `navigator.gpu` (a software adapter here).
- */
-async function nodeWebGPU(): Promise<void> {
-  const g = globalThis as {
-    navigator?: { gpu?: unknown };
-    process?: { versions?: { node?: string }; env: Record<string, string | undefined> };
-    Deno?: unknown;
-    Bun?: unknown;
-  };
-  if (g.navigator?.gpu || !g.process?.versions?.node || g.Deno || g.Bun) return;
-  try {
-    const name = "webgpu"; // not a dependency: used only when installed
-    const m = await import(name) as { create(o: string[]): unknown; globals: object };
-    g.process.env.EGL_PLATFORM ??= "surfaceless";
-    Object.assign(globalThis, m.globals);
-    g.navigator ??= {};
-    Object.defineProperty(g.navigator, "gpu", {
-      value: m.create(["backend=opengles"]),
-      configurable: true,
-    });
-  } catch {
-    // no WebGPU for Node here: the tests are skipped
-  }
-}
-await nodeWebGPU();
-const HAS_GPU = typeof navigator !== "undefined" && Boolean((navigator as { gpu?: unknown }).gpu);
-const READY = HAS_GPU && (await init()).includes("webgpu");
+const READY = await webgpuReady();
 const skip = READY ? false : "WebGPU is not available in this runtime";
 const SHARED_OK = READY && webgpuRuntime()!.limits.maxComputeInvocationsPerWorkgroup >= 256;
 const skipShared = skip ||
