@@ -10,6 +10,8 @@ const VALTYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64:
 
 /** A SIMD opcode `n` is stored as `SIMD_PREFIX | n` and emitted as `0xfd, uleb(n)`. */
 const SIMD = 0xfd0000;
+/** A threads-proposal (atomic) opcode `n` is stored as `ATOMIC | n`, emitted as `0xfe, uleb(n)`. */
+const ATOMIC = 0xfe0000;
 
 /** Instructions without immediates (name → opcode). */
 // deno-fmt-ignore
@@ -50,6 +52,7 @@ export const MEM = {
   "v128.load": [SIMD | 0x00, 4], "v128.store": [SIMD | 0x0b, 4],
   "v128.load32_splat": [SIMD | 0x09, 2], "v128.load64_splat": [SIMD | 0x0a, 3],
   "v128.load32_zero": [SIMD | 0x5c, 2], "v128.load64_zero": [SIMD | 0x5d, 3],
+  "i32.atomic.rmw.add": [ATOMIC | 0x1e, 2],
 } as const;
 
 /** Instructions with one lane-index immediate (name → opcode). */
@@ -96,7 +99,10 @@ function utf8(out: number[], s: string): void {
 }
 
 function opcode(out: number[], code: number): void {
-  if (code >= SIMD) {
+  if (code >= ATOMIC) {
+    out.push(0xfe);
+    uleb(out, code - ATOMIC);
+  } else if (code >= SIMD) {
     out.push(0xfd);
     uleb(out, code - SIMD);
   } else out.push(code);

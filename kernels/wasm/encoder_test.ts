@@ -140,3 +140,21 @@ describe("modules", () => {
     assert.equal(e.splatdot(0, 64), 11);
   });
 });
+
+describe("atomics", () => {
+  test("i32.atomic.rmw.add on a shared memory returns the old value and adds", () => {
+    const mb = new ModuleBuilder().importMemory("env", "memory", {
+      initial: 1,
+      maximum: 1,
+      shared: true,
+    });
+    const f = mb.func(["i32", "i32"], ["i32"], "add");
+    f.get(0).get(1).mem("i32.atomic.rmw.add");
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const { add } = instantiate(mb, { env: { memory } });
+    const i32 = new Int32Array(memory.buffer);
+    i32[2] = 40;
+    assert.equal(add(8, 2), 40);
+    assert.equal(i32[2], 42);
+  });
+});

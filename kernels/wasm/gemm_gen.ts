@@ -41,14 +41,18 @@ export function minRemaining(
   f.get(tmp).op("i32.lt_s").op("select");
 }
 
-/** Micro-kernel: (kc, pa, pb, c, ldcBytes, add, mrEff, nrEff, tile). */
-export function genKernel(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
+/**
+ * Micro-kernel: (kc, pa, pb, c, ldcBytes, add, mrEff, nrEff, tile). With `rows` < mr it computes
+ * only the first `rows` rows of MR-tall A panels (for the M edge; each element's multiply-add
+ * sequence is the same as in the full kernel, so results are identical).
+ */
+export function genKernel(mb: ModuleBuilder, cfg: SgemmConfig, rows = cfg.mr): FuncBuilder {
   const { mr, nv, unroll } = cfg;
   const nr = 4 * nv;
   const f = mb.func(Array(9).fill("i32"), []);
   const [KC, PA, PB, C, LDC, ADD, MRE, NRE, TILE] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const acc: number[][] = [];
-  for (let i = 0; i < mr; i++) acc.push(Array.from({ length: nv }, () => f.local("v128")));
+  for (let i = 0; i < rows; i++) acc.push(Array.from({ length: nv }, () => f.local("v128")));
   const bv = Array.from({ length: nv }, () => f.local("v128"));
   const av = f.local("v128");
   const n = f.local("i32"), row = f.local("i32"), i = f.local("i32"), j = f.local("i32");
@@ -56,7 +60,7 @@ export function genKernel(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
   for (const r of acc) for (const x of r) f.v128f32(0).set(x);
   const step = (offA: number, offB: number) => {
     for (let v = 0; v < nv; v++) f.get(PB).mem("v128.load", offB + 16 * v, 2).set(bv[v]);
-    for (let r = 0; r < mr; r++) {
+    for (let r = 0; r < rows; r++) {
       f.get(PA).mem("v128.load32_splat", offA + 4 * r).set(av);
       for (let v = 0; v < nv; v++) {
         if (cfg.fma) {
@@ -84,20 +88,20 @@ export function genKernel(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
   const fullTile = () => {
     const write = (add: boolean) => {
       f.get(C).set(row);
-      for (let r = 0; r < mr; r++) {
+      for (let r = 0; r < rows; r++) {
         for (let v = 0; v < nv; v++) {
           f.get(row);
           if (add) f.get(row).mem("v128.load", 16 * v, 2).get(acc[r][v]).op("f32x4.add");
           else f.get(acc[r][v]);
           f.mem("v128.store", 16 * v, 2);
         }
-        if (r < mr - 1) f.get(row).get(LDC).op("i32.add").set(row);
+        if (r < rows - 1) f.get(row).get(LDC).op("i32.add").set(row);
       }
     };
     f.get(ADD).if(() => write(true), () => write(false));
   };
   const edgeTile = () => {
-    for (let r = 0; r < mr; r++) {
+    for (let r = 0; r < rows; r++) {
       for (let v = 0; v < nv; v++) {
         f.get(TILE).get(acc[r][v]).mem("v128.store", 4 * (r * nr + 4 * v));
       }
@@ -118,9 +122,17 @@ export function genKernel(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
       f.get(row).get(LDC).op("i32.add").set(row);
     });
   };
-  f.get(MRE).i32(mr).op("i32.eq").get(NRE).i32(nr).op("i32.eq").op("i32.and")
+  f.get(MRE).i32(rows).op("i32.eq").get(NRE).i32(nr).op("i32.eq").op("i32.and")
     .if(fullTile, edgeTile);
   return f;
+}
+
+/**
+ * The micro-kernels for 1 … mr rows (index h − 1 computes h rows), for
+ * {@link emitBlockedGemm}: M-edge tiles then do only the rows they need.
+ */
+export function genKernels(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder[] {
+  return Array.from({ length: cfg.mr }, (_, h) => genKernel(mb, cfg, h + 1));
 }
 
 /** packB: (kc, nc, src, rsBytes, csBytes, dst) → NR-wide panels, each kc·NR floats, zero-padded. */
@@ -273,31 +285,109 @@ function emitBlocking(
   scaled(cfg.nc, nr, NCe);
 }
 
+/** Calls kernels[h − 1], h = min(mr, get(rows)), each after `args()` pushes its arguments. */
+function callByRows(f: FuncBuilder, kernels: FuncBuilder[], rows: number, args: () => void) {
+  const chain = (h: number): void => {
+    if (h === 1) {
+      args();
+      f.call(kernels[0]);
+      return;
+    }
+    f.get(rows).i32(h).op("i32.ge_s").if(() => {
+      args();
+      f.call(kernels[h - 1]);
+    }, () => chain(h - 1));
+  };
+  chain(kernels.length);
+}
+
 /**
  * Emits the Goto/BLIS loop nest into `f`: for each N block (nc), K block (kc): pack B, then for
  * each M block (mc): pack A and run the micro-kernel over MR×NR tiles. `M, N, K, C, LDC (bytes),
  * ADD, WORK` are local indices holding the sizes, C's byte offset and row stride, accumulate flag
- * and the workspace; `packB` / `packA` emit the calls that fill `bufB` / `bufA`.
+ * and the workspace; `packB` / `packA` emit the calls that fill `bufB` / `bufA`. `kernel` may be
+ * the per-row-count kernels of {@link genKernels} (M-edge tiles then compute only their rows).
+ * With `interleave`, when M fits one M block, A is packed once per K block and B one NR panel at
+ * a time right before its tiles (`packB` is then called with `nc` ≤ NR at `bufB`), which keeps
+ * the panel in L1 when each packed element is used by few rows. The k-order of every element is
+ * the same on all paths.
  */
 export function emitBlockedGemm(
   f: FuncBuilder,
   cfg: SgemmConfig,
-  kernel: FuncBuilder,
+  kernel: FuncBuilder | FuncBuilder[],
   p: { M: number; N: number; K: number; C: number; LDC: number; ADD: number; WORK: number },
   packB: (l: BlockLocals) => void,
   packA: (l: BlockLocals) => void,
+  opts: { interleave?: boolean } = {},
 ): void {
   const nr = 4 * cfg.nv;
   const L = () => f.local("i32");
   const bufA = L(), bufB = L(), tile = L(), jc = L(), nc = L(), pc = L(), kc = L(), ic = L();
   const mc = L(), jr = L(), ir = L(), add = L(), tmp = L(), nre = L();
-  const KCe = L(), NCe = L(), MCe = L();
+  const KCe = L(), NCe = L(), MCe = L(), rows = L(), jcp = L();
   const l: BlockLocals = { jc, nc, pc, kc, ic, mc, bufA, bufB };
   const { M, N, K, C, LDC, ADD, WORK } = p;
+  const tileArgs = (panelAtBufB: boolean) => {
+    f.get(kc);
+    f.get(bufA).get(ir).get(kc).op("i32.mul").i32(2).op("i32.shl").op("i32.add");
+    if (panelAtBufB) f.get(bufB);
+    else f.get(bufB).get(jr).get(kc).op("i32.mul").i32(2).op("i32.shl").op("i32.add");
+    f.get(C).get(ic).get(ir).op("i32.add").get(LDC).op("i32.mul").op("i32.add");
+    f.get(jc).get(jr).op("i32.add").i32(2).op("i32.shl").op("i32.add");
+    f.get(LDC).get(add);
+    minRemaining(f, cfg.mr, mc, ir, tmp);
+    f.get(nre).get(tile);
+  };
+  const tiles = (panelAtBufB: boolean) => {
+    f.i32(0).set(ir);
+    forUp(f, ir, mc, cfg.mr, () => {
+      if (!Array.isArray(kernel)) {
+        tileArgs(panelAtBufB);
+        f.call(kernel);
+      } else {
+        f.get(mc).get(ir).op("i32.sub").set(rows);
+        callByRows(f, kernel, rows, () => tileArgs(panelAtBufB));
+      }
+    });
+  };
+  const blocked = () => {
+    packB(l);
+    f.i32(0).set(ic);
+    forUp(f, ic, M, { local: MCe }, () => {
+      minRemaining(f, { local: MCe }, M, ic, tmp);
+      f.set(mc);
+      packA(l);
+      f.i32(0).set(jr);
+      forUp(f, jr, nc, nr, () => {
+        minRemaining(f, nr, nc, jr, tmp);
+        f.set(nre);
+        tiles(false);
+      });
+    });
+  };
+  // one M block: pack A, then each B panel just before its tiles use it (it stays in L1)
+  const interleaved = () => {
+    f.i32(0).set(ic).get(M).set(mc);
+    packA(l);
+    f.i32(0).set(jr);
+    forUp(f, jr, nc, nr, () => {
+      minRemaining(f, nr, nc, jr, tmp);
+      f.set(nre).get(jc).get(jr).op("i32.add").set(jcp);
+      packB({ ...l, jc: jcp, nc: nre });
+      tiles(true);
+    });
+  };
   f.get(WORK).i32(63).op("i32.add").i32(-64).op("i32.and").set(bufA);
   f.get(bufA).i32(4 * cfg.mc * cfg.kc).op("i32.add").set(bufB);
   f.get(bufB).i32(4 * cfg.kc * cfg.nc).op("i32.add").set(tile);
   emitBlocking(f, cfg, K, KCe, NCe, MCe);
+  // interleaved, B needs no block buffer: one N block, so A is packed once per K block
+  if (opts.interleave) {
+    f.get(M).get(MCe).op("i32.le_s").if(() => {
+      f.get(N).i32(1).get(N).i32(1).op("i32.gt_s").op("select").set(NCe);
+    });
+  }
   f.i32(0).set(jc);
   forUp(f, jc, N, { local: NCe }, () => {
     minRemaining(f, { local: NCe }, N, jc, tmp);
@@ -305,29 +395,9 @@ export function emitBlockedGemm(
     forUp(f, pc, K, { local: KCe }, () => {
       minRemaining(f, { local: KCe }, K, pc, tmp);
       f.set(kc);
-      packB(l);
       f.get(ADD).get(pc).op("i32.or").i32(0).op("i32.ne").set(add);
-      f.i32(0).set(ic);
-      forUp(f, ic, M, { local: MCe }, () => {
-        minRemaining(f, { local: MCe }, M, ic, tmp);
-        f.set(mc);
-        packA(l);
-        f.i32(0).set(jr);
-        forUp(f, jr, nc, nr, () => {
-          minRemaining(f, nr, nc, jr, tmp);
-          f.set(nre).i32(0).set(ir);
-          forUp(f, ir, mc, cfg.mr, () => {
-            f.get(kc);
-            f.get(bufA).get(ir).get(kc).op("i32.mul").i32(2).op("i32.shl").op("i32.add");
-            f.get(bufB).get(jr).get(kc).op("i32.mul").i32(2).op("i32.shl").op("i32.add");
-            f.get(C).get(ic).get(ir).op("i32.add").get(LDC).op("i32.mul").op("i32.add");
-            f.get(jc).get(jr).op("i32.add").i32(2).op("i32.shl").op("i32.add");
-            f.get(LDC).get(add);
-            minRemaining(f, cfg.mr, mc, ir, tmp);
-            f.get(nre).get(tile).call(kernel);
-          });
-        });
-      });
+      if (opts.interleave) f.get(M).get(MCe).op("i32.le_s").if(interleaved, blocked);
+      else blocked();
     });
   });
 }

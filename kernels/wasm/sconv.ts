@@ -20,6 +20,10 @@ import type { SgemmConfig } from "./sgemm.ts";
  * wI, xN, xC, ldc` are element strides; `tapOff` and `tab` hold element offsets (Int32, −1 =
  * padding in `tab`), `runs` Int32 counts. Columns `j0 … j0+n−1` of the implicit B are computed
  * into `C[i, j − j0]` at `c + 4·(i·ldc + j − j0)`; `add` = 1 accumulates. `work` as for sgemm.
+ * With `counter` ≠ 0 (the byte offset of an Int32 that starts at 0, shared by the threads that
+ * run this call) the columns are claimed `chunk` at a time by atomic increments, so threads that
+ * run faster take more of them; with `counter` = 0 all n columns are computed. Either way each
+ * element is computed in the same order, so results do not depend on who computes what.
  */
 export type SconvExport = (
   m: number,
@@ -41,6 +45,8 @@ export type SconvExport = (
   ldc: number,
   add: number,
   work: number,
+  counter: number,
+  chunk: number,
 ) => void;
 
 /** (ci, t) = divmod(get(kk), nT) into locals. */
@@ -53,6 +59,26 @@ function splitK(f: FuncBuilder, kk: number, NT: number, ci: number, t: number): 
 function nextK(f: FuncBuilder, NT: number, ci: number, t: number): void {
   f.get(t).i32(1).op("i32.add").tee(t).get(NT).op("i32.eq").if(() => {
     f.i32(0).set(t).get(ci).i32(1).op("i32.add").set(ci);
+  });
+}
+
+/**
+ * Copies the floats at `src` to `[d, e)` (byte offsets, e − d ≥ 16) with v128 moves: the last
+ * vector ends at e (overlapping the previous one when the length is not a multiple of 4), so
+ * nothing outside `[d, e)` is written. Clobbers d and src.
+ */
+function copyVectors(f: FuncBuilder, d: number, e: number, src: number): void {
+  f.get(e).i32(16).op("i32.sub");
+  f.get(src).get(e).op("i32.add").get(d).op("i32.sub").i32(16).op("i32.sub");
+  f.mem("v128.load", 0, 0).mem("v128.store", 0, 0);
+  f.block((exit) => {
+    f.loop((top) => {
+      f.get(d).i32(16).op("i32.add").get(e).op("i32.ge_u").brIf(exit);
+      f.get(d).get(src).mem("v128.load", 0, 0).mem("v128.store", 0, 0);
+      f.get(src).i32(16).op("i32.add").set(src);
+      f.get(d).i32(16).op("i32.add").set(d);
+      f.br(top);
+    });
   });
 }
 
@@ -95,7 +121,12 @@ function genPackConvA(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
   return f;
 }
 
-/** packConvB: (kc, nc, pc, j, dst, x, tab, runs, nY, nT, xNBytes, xCBytes) → NR-wide panels. */
+/**
+ * packConvB: (kc, nc, pc, j, dst, x, tab, runs, nY, nT, xNBytes, xCBytes) → NR-wide panels.
+ * Panel by panel, tap by tap: a tap's offsets and runs are the same for every input channel, so
+ * they are read once and its rows kk = ci·nT + t (ci with pc ≤ kk < pc + kc) are written for
+ * all channels, at a stride of nT rows.
+ */
 function genPackConvB(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
   const nr = 4 * cfg.nv;
   const f = mb.func(Array(12).fill("i32"), []);
@@ -104,9 +135,53 @@ function genPackConvB(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
     (_, i) => i,
   );
   const L = () => f.local("i32");
-  const jp = L(), w = L(), img = L(), y0 = L(), base = L(), full = L(), k = L(), ci = L();
-  const t = L(), row = L(), cb = L(), src = L(), q = L(), yy = L(), bb = L(), o = L();
-  const tmp = L(), idx = L(), len = L(), d = L(), e = L();
+  const jp = L(), w = L(), img = L(), y0 = L(), base = L(), full = L(), t = L(), row = L();
+  const ciLo = L(), nci = L(), dst0 = L(), src0 = L(), dstep = L(), pan = L(), src = L();
+  const q = L(), yy = L(), bb = L(), o = L(), tmp = L(), idx = L(), len = L(), d = L(), e = L();
+  const c = L(), dc = L(), sc = L(), ci0 = L(), t0 = L(), ce = L(), te = L(), u = L();
+  const nTaps = L();
+  // for (c = nci, dc = dst0, sc = s; c > 0; c--, dc += dstep, sc += xC) body()
+  const perChannel = (s: number, body: () => void) => {
+    f.get(nci).set(c).get(dst0).set(dc).get(s).set(sc);
+    f.loop((top) => {
+      body();
+      f.get(dc).get(dstep).op("i32.add").set(dc);
+      f.get(sc).get(XC).op("i32.add").set(sc);
+      f.get(c).i32(1).op("i32.sub").tee(c).brIf(top);
+    });
+  };
+  // run by run from the panel's first column: a run of consecutive inputs calls copy() with
+  // q (column), len and o = src = its first input's byte address; padding is skipped
+  const segments = (start: number, copy: () => void) => {
+    f.i32(0).set(q).get(y0).set(yy).get(start).set(bb);
+    f.block((exit) => {
+      f.loop((top) => {
+        f.get(q).get(w).op("i32.ge_s").brIf(exit);
+        f.get(t).get(NY).op("i32.mul").get(yy).op("i32.add").i32(2).op("i32.shl").set(idx);
+        f.get(RUNS).get(idx).op("i32.add").mem("i32.load").set(len);
+        f.i32(0).get(len).op("i32.sub").get(len).get(len).i32(0).op("i32.lt_s").op("select")
+          .set(len);
+        minRemaining(f, { local: len }, w, q, tmp);
+        f.set(len);
+        f.get(TAB).get(idx).op("i32.add").mem("i32.load").set(o);
+        f.get(o).i32(0).op("i32.ge_s").if(() => {
+          f.get(bb).get(o).i32(2).op("i32.shl").op("i32.add").tee(o).set(src);
+          copy();
+        });
+        f.get(q).get(len).op("i32.add").set(q);
+        f.get(yy).get(len).op("i32.add").tee(yy).get(NY).op("i32.eq").if(() => {
+          f.i32(0).set(yy).get(bb).get(XN).op("i32.add").set(bb);
+        });
+        f.br(top);
+      });
+    });
+  };
+  f.get(NT).i32(4 * nr).op("i32.mul").set(dstep);
+  splitK(f, PC, NT, ci0, t0);
+  f.get(PC).get(KC).op("i32.add").set(tmp);
+  splitK(f, tmp, NT, ce, te);
+  f.get(KC).get(NT).get(KC).get(NT).op("i32.lt_s").op("select").set(nTaps);
+  f.get(DST).set(pan);
   forUp(f, jp, NC, nr, () => {
     minRemaining(f, nr, NC, jp, tmp);
     f.set(w);
@@ -115,66 +190,72 @@ function genPackConvB(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
     f.get(X).get(img).get(XN).op("i32.mul").op("i32.add").set(base);
     f.get(w).i32(nr).op("i32.eq").get(y0).i32(nr).op("i32.add").get(NY).op("i32.le_u")
       .op("i32.and").set(full);
-    splitK(f, PC, NT, ci, t);
-    f.i32(0).set(k);
-    forUp(f, k, KC, 1, () => {
-      // row = 4·(t·nY + y0): this tap's entries for the panel's first column
-      f.get(t).get(NY).op("i32.mul").get(y0).op("i32.add").i32(2).op("i32.shl").set(row);
-      f.get(base).get(ci).get(XC).op("i32.mul").op("i32.add").set(cb);
-      f.get(full).if(() => {
-        f.get(RUNS).get(row).op("i32.add").mem("i32.load").i32(nr).op("i32.ge_s").set(full);
-      });
-      f.get(full).if(() => {
-        f.get(cb).get(TAB).get(row).op("i32.add").mem("i32.load").i32(2).op("i32.shl")
-          .op("i32.add").set(src);
-        for (let v = 0; v < cfg.nv; v++) {
-          f.get(DST).get(src).mem("v128.load", 16 * v, 0).mem("v128.store", 16 * v, 2);
-        }
-      }, () => {
-        for (let v = 0; v < cfg.nv; v++) f.get(DST).v128f32(0).mem("v128.store", 16 * v, 2);
-        // segment by segment: a run of consecutive inputs is copied, a run of padding skipped
-        f.i32(0).set(q).get(y0).set(yy).get(cb).set(bb);
-        f.block((exit) => {
-          f.loop((top) => {
-            f.get(q).get(w).op("i32.ge_s").brIf(exit);
-            f.get(t).get(NY).op("i32.mul").get(yy).op("i32.add").i32(2).op("i32.shl").set(idx);
-            f.get(RUNS).get(idx).op("i32.add").mem("i32.load").set(len);
-            f.i32(0).get(len).op("i32.sub").get(len).get(len).i32(0).op("i32.lt_s").op("select")
-              .set(len);
-            minRemaining(f, { local: len }, w, q, tmp);
-            f.set(len);
-            f.get(TAB).get(idx).op("i32.add").mem("i32.load").set(o);
-            f.get(o).i32(0).op("i32.ge_s").if(() => {
-              f.get(bb).get(o).i32(2).op("i32.shl").op("i32.add").set(src);
-              f.get(DST).get(q).i32(2).op("i32.shl").op("i32.add").tee(d).get(len).i32(2)
-                .op("i32.shl").op("i32.add").set(e);
-              f.loop((copy) => {
+    // the taps of rows pc … pc + kc − 1: min(kc, nT) of them from t0 on, cyclically
+    f.get(t0).set(t).i32(0).set(u);
+    forUp(f, u, nTaps, 1, () => {
+      // channels ci with pc ≤ ci·nT + t < pc + kc: ciLo = ci0 + (t < t0), end = ce + (t < te)
+      f.get(ci0).get(t).get(t0).op("i32.lt_u").op("i32.add").set(ciLo);
+      f.get(ce).get(t).get(te).op("i32.lt_u").op("i32.add").get(ciLo).op("i32.sub").set(nci);
+      f.get(nci).i32(0).op("i32.gt_s").if(() => {
+        // dst0 = pan + 4·nr·(ciLo·nT + t − pc); src0 = base + ciLo·xC
+        f.get(pan).get(ciLo).get(NT).op("i32.mul").get(t).op("i32.add").get(PC).op("i32.sub")
+          .i32(4 * nr).op("i32.mul").op("i32.add").set(dst0);
+        f.get(base).get(ciLo).get(XC).op("i32.mul").op("i32.add").set(src0);
+        f.get(t).get(NY).op("i32.mul").get(y0).op("i32.add").i32(2).op("i32.shl").set(row);
+        f.i32(0).set(tmp);
+        f.get(full).if(() => {
+          f.get(RUNS).get(row).op("i32.add").mem("i32.load").i32(nr).op("i32.ge_s").set(tmp);
+        });
+        f.get(tmp).if(() => {
+          f.get(src0).get(TAB).get(row).op("i32.add").mem("i32.load").i32(2).op("i32.shl")
+            .op("i32.add").set(src);
+          perChannel(src, () => {
+            for (let v = 0; v < cfg.nv; v++) {
+              f.get(dc).get(sc).mem("v128.load", 16 * v, 0).mem("v128.store", 16 * v, 2);
+            }
+          });
+        }, () => {
+          const zero = () => {
+            for (let v = 0; v < cfg.nv; v++) f.get(dc).v128f32(0).mem("v128.store", 16 * v, 2);
+          };
+          // [dc + 4·q, + 4·len) = the floats at src
+          const copy = () => {
+            f.get(dc).get(q).i32(2).op("i32.shl").op("i32.add").tee(d).get(len).i32(2)
+              .op("i32.shl").op("i32.add").set(e);
+            f.get(len).i32(4).op("i32.ge_s").if(() => copyVectors(f, d, e, src), () => {
+              // 1 … 3 floats: a pair as one f64 move (loads and stores keep the bits), then one
+              f.get(len).i32(2).op("i32.and").if(() => {
+                f.get(d).get(src).mem("f64.load", 0, 2).mem("f64.store", 0, 2);
+                f.get(d).i32(8).op("i32.add").set(d).get(src).i32(8).op("i32.add").set(src);
+              });
+              f.get(len).i32(1).op("i32.and").if(() => {
                 f.get(d).get(src).mem("f32.load").mem("f32.store");
-                f.get(src).i32(4).op("i32.add").set(src);
-                f.get(d).i32(4).op("i32.add").tee(d).get(e).op("i32.ne").brIf(copy);
               });
             });
-            f.get(q).get(len).op("i32.add").set(q);
-            f.get(yy).get(len).op("i32.add").tee(yy).get(NY).op("i32.eq").if(() => {
-              f.i32(0).set(yy).get(bb).get(XN).op("i32.add").set(bb);
+          };
+          // few channels (e.g. weight gradients, one channel per K block): channel by channel,
+          // each segment by segment; else segment by segment, each for all channels
+          f.get(nci).i32(2).op("i32.le_s").if(() => {
+            perChannel(src0, () => {
+              zero();
+              segments(sc, () => copy());
             });
-            f.br(top);
+          }, () => {
+            perChannel(src0, zero);
+            segments(src0, () => perChannel(o, () => (f.get(sc).set(src), copy())));
           });
         });
       });
-      // the fast path is re-tested per row (runs differ per tap)
-      f.get(w).i32(nr).op("i32.eq").get(y0).i32(nr).op("i32.add").get(NY).op("i32.le_u")
-        .op("i32.and").set(full);
-      f.get(DST).i32(4 * nr).op("i32.add").set(DST);
-      nextK(f, NT, ci, t);
+      f.get(t).i32(1).op("i32.add").tee(t).get(NT).op("i32.eq").if(() => f.i32(0).set(t));
     });
+    f.get(pan).get(KC).i32(4 * nr).op("i32.mul").op("i32.add").set(pan);
   });
   return f;
 }
 
 /**
  * Adds the exported `sconv` function (see {@link SconvExport}) to a module that already holds
- * the micro-kernel `kernel`.
+ * the micro-kernel `kernel` (or the per-row-count kernels of `genKernels`).
  *
  * @example
  * ```ts
@@ -186,18 +267,50 @@ function genPackConvB(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
  * if (!WebAssembly.validate(mb.toBytes())) throw new Error("invalid sconv module");
  * ```
  */
-export function genSconv(mb: ModuleBuilder, cfg: SgemmConfig, kernel: FuncBuilder): void {
+export function genSconv(
+  mb: ModuleBuilder,
+  cfg: SgemmConfig,
+  kernel: FuncBuilder | FuncBuilder[],
+): void {
   const packA = genPackConvA(mb, cfg);
   const packB = genPackConvB(mb, cfg);
-  const f = mb.func(Array(19).fill("i32"), [], "sconv");
-  const [M, N, K, A, WO, WI, TAP, J0, X, TAB, RUNS, NY, NT, XN, XC, C, LDC, ADD, WORK] = Array
-    .from({ length: 19 }, (_, i) => i);
+  const f = mb.func(Array(21).fill("i32"), [], "sconv");
+  const [M, N, K, A, WO, WI, TAP, J0, X, TAB, RUNS, NY, NT, XN, XC, C, LDC, ADD, WORK, CTR, CH] =
+    Array.from({ length: 21 }, (_, i) => i);
+  const start = f.local("i32"), nl = f.local("i32"), j0l = f.local("i32"), cl = f.local("i32");
+  const done = f.local("i32");
   for (const p of [WO, WI, XN, XC, LDC]) f.get(p).i32(2).op("i32.shl").set(p);
-  emitBlockedGemm(f, cfg, kernel, { M, N, K, C, LDC, ADD, WORK }, (l) => {
-    f.get(l.kc).get(l.nc).get(l.pc).get(J0).get(l.jc).op("i32.add").get(l.bufB).get(X).get(TAB)
-      .get(RUNS).get(NY).get(NT).get(XN).get(XC).call(packB);
-  }, (l) => {
-    f.get(l.mc).get(l.kc).get(l.ic).get(l.pc).get(l.bufA).get(A).get(WO).get(WI).get(TAP)
-      .get(NT).call(packA);
+  f.block((exit) => {
+    f.loop((top) => {
+      // start = counter ? atomic counter++ · chunk : (done ? n : 0), done = 1
+      f.get(CTR).if(() => {
+        f.get(CTR).i32(1);
+        atomicAdd(f);
+        f.get(CH).op("i32.mul").set(start);
+      }, () => {
+        f.get(N).i32(0).get(done).op("select").set(start);
+      });
+      f.i32(1).set(done);
+      f.get(start).get(N).op("i32.ge_s").brIf(exit);
+      f.get(CTR).if(() => {
+        minRemaining(f, { local: CH }, N, start, nl);
+        f.set(nl);
+      }, () => f.get(N).set(nl));
+      f.get(J0).get(start).op("i32.add").set(j0l);
+      f.get(C).get(start).i32(2).op("i32.shl").op("i32.add").set(cl);
+      emitBlockedGemm(f, cfg, kernel, { M, N: nl, K, C: cl, LDC, ADD, WORK }, (l) => {
+        f.get(l.kc).get(l.nc).get(l.pc).get(j0l).get(l.jc).op("i32.add").get(l.bufB).get(X)
+          .get(TAB).get(RUNS).get(NY).get(NT).get(XN).get(XC).call(packB);
+      }, (l) => {
+        f.get(l.mc).get(l.kc).get(l.ic).get(l.pc).get(l.bufA).get(A).get(WO).get(WI).get(TAP)
+          .get(NT).call(packA);
+      }, { interleave: true });
+      f.br(top);
+    });
   });
+}
+
+/** `i32.atomic.rmw.add` (threads proposal) at offset 0: (addr, value) → old value. */
+function atomicAdd(f: FuncBuilder): void {
+  f.mem("i32.atomic.rmw.add");
 }

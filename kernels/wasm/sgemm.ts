@@ -4,7 +4,7 @@
 // Edge tiles are computed with zero-padded panels into a scratch tile and copied out.
 
 import { ModuleBuilder } from "./encoder.ts";
-import { emitBlockedGemm, genKernel, genPackA, genPackB } from "./gemm_gen.ts";
+import { emitBlockedGemm, genKernels, genPackA, genPackB } from "./gemm_gen.ts";
 import { genSconv, type SconvExport } from "./sconv.ts";
 
 /** Blocking parameters of the generated kernel (NR = 4·nv columns per micro-tile). */
@@ -148,7 +148,7 @@ export function buildSgemmModule(
     maximum: opts.shared ? 65536 : undefined,
     shared: opts.shared,
   });
-  const kernel = genKernel(mb, cfg);
+  const kernel = genKernels(mb, cfg);
   const packB = genPackB(mb, cfg);
   const packA = genPackA(mb, cfg);
   const f = mb.func(Array(13).fill("i32"), [], "sgemm");

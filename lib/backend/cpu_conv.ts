@@ -2,9 +2,9 @@
  * Fast float32 convolution for the CPU backend: an implicit GEMM in WebAssembly (kernels/wasm/
  * sconv.ts) whose packers read the input and kernel in place through small offset tables (any
  * layout, padding, strides and dilations; no im2col matrix), split across the worker pool by
- * output columns or rows, per feature group; then one copy into the output layout. Batch groups
- * fall back to the reference. Small convolutions never get here: the compiler emits them as
- * generated reduction kernels.
+ * output columns (claimed chunk by chunk by the threads) or rows, per feature group; then one
+ * copy into the output layout. Batch groups fall back to the reference. Small convolutions never
+ * get here: the compiler emits them as generated reduction kernels.
  * @module
  */
 import type { Aval, HostArray } from "../ops/_define.ts";
@@ -102,6 +102,13 @@ interface ConvPlan {
   outContig: boolean;
   xN: number;
   xC: number;
+  /**
+   * Strides of the input as copied into Wasm memory: for [N, C, spatial…] inputs each channel
+   * is followed by a gap (power-of-two channel strides would make the packer's reads of one
+   * tap for all channels collide in the same cache sets).
+   */
+  xNm: number;
+  xCm: number;
   wO: number;
   wI: number;
   oN: number;
@@ -126,6 +133,17 @@ function counterOffsets(dims: number[], strides: number[]): Int32Array {
 }
 
 const plansByText = new Map<string, ConvPlan>();
+
+/** Channel gap (elements) in the Wasm copy of an [N, C, spatial…] input. */
+const CHANNEL_GAP = 16;
+
+/** The input's batch and channel strides, and those of its Wasm copy (see `ConvPlan.xCm`). */
+function memStrides(shape: number[], ls: number[]) {
+  const s = stridesOf(shape), xN = s[ls[0]], xC = s[ls[1]];
+  const padded = ls[0] === 0 && ls[1] === 1 && xC >= 256;
+  const xCm = padded ? xC + CHANNEL_GAP : xC;
+  return { xN, xC, xCm, xNm: padded ? shape[1] * xCm : xN };
+}
 
 function planFor(
   lhsShape: number[],
@@ -166,8 +184,7 @@ function planFor(
     tapOff: counterOffsets(K, rs.slice(2).map((a) => sR[a])),
     outOff,
     outContig: outOff.every((v, i) => v === i),
-    xN: sL[ls[0]],
-    xC: sL[ls[1]],
+    ...memStrides(lhsShape, ls),
     wO: sR[rs[0]],
     wI: sR[rs[1]],
     oN: sO[os[0]],
@@ -200,12 +217,13 @@ export function convF32(
   if (!poolStarting) void startPool();
   const align = (v: number) => Math.ceil(v / 64) * 64;
   const sizes = [
-    4 * lhs.data.length,
+    4 * (q.xCm === q.xC ? lhs.data.length : q.N * q.xNm),
     4 * rhs.data.length,
     4 * q.nT,
     4 * q.tab.length,
     4 * q.runs.length,
     4 * q.G * q.Og * q.cols,
+    4, // the column counter of the pool's threads
   ];
   const bytes = sizes.reduce((a, b) => a + align(b), 0);
   const p0 = pool?.crashed ? undefined : pool;
@@ -224,22 +242,22 @@ export function convF32(
     const offs: number[] = [];
     sizes.reduce((at, b) => (offs.push(at), at + align(b)), base);
     const f32 = new Float32Array(m.buffer), i32 = new Int32Array(m.buffer);
-    f32.set(lhs.data as Float32Array, offs[0] / 4);
+    copyIn(q, lhs.data as Float32Array, f32, offs[0] / 4);
     f32.set(rhs.data as Float32Array, offs[1] / 4);
     i32.set(q.tapOff, offs[2] / 4);
     i32.set(q.tab, offs[3] / 4);
     i32.set(q.runs, offs[4] / 4);
-    const [x, w, tapOff, tab, runs, c] = offs;
+    const [x, w, tapOff, tab, runs, c, counter] = offs;
     for (let g = 0; g < q.G; g++) {
       const args: SconvArgs = {
         m: q.Og,
         n: q.cols,
         a: w + 4 * g * q.Og * q.wO,
         j0: 0,
-        x: x + 4 * g * q.I * q.xC,
+        x: x + 4 * g * q.I * q.xCm,
         c: c + 4 * g * q.Og * q.cols,
       };
-      if (p0) runOnPool(p0, q, args, tapOff, tab, runs);
+      if (p0) runOnPool(p0, q, args, { tapOff, tab, runs, counter });
       else runSconv(sconvFor(m), q, args, tapOff, tab, runs, work);
     }
     copyOut(q, new Float32Array(m.buffer), c / 4, res);
@@ -274,8 +292,8 @@ function sconvArgs(q: ConvPlan, s: SconvArgs, tapOff: number, tab: number, runs:
     runs,
     q.nY,
     q.nT,
-    q.xN,
-    q.xC,
+    q.xNm,
+    q.xCm,
     s.c,
     q.cols,
     0,
@@ -291,41 +309,63 @@ function runSconv(
   runs: number,
   work: number,
 ): void {
-  fn(...sconvArgs(q, s, tapOff, tab, runs), work);
+  fn(...sconvArgs(q, s, tapOff, tab, runs), work, 0, 0);
 }
 
-/** Splits C into one strip per thread (by columns, or by rows when there are fewer columns). */
+/** Chunks of columns per thread when the threads claim columns as they go. */
+const CHUNKS_PER_THREAD = 6;
+
+/**
+ * Runs the GEMM on the pool's threads: by columns, claimed chunk by chunk through the shared
+ * `counter` (a thread slowed down by other work on its core then takes fewer), or, when there
+ * are fewer columns than rows, by one strip of rows per thread.
+ */
 function runOnPool(
   p0: WorkerPool,
   q: ConvPlan,
   s: SconvArgs,
-  tapOff: number,
-  tab: number,
-  runs: number,
+  at: { tapOff: number; tab: number; runs: number; counter: number },
 ): void {
+  const { tapOff, tab, runs } = at;
   const flops = 2 * s.m * s.n * q.Kg;
   const threads = flops >= p0.minParallelFlops && !p0.busy ? p0.threads : 1;
   const alongN = s.n >= s.m;
   const total = alongN ? s.n : s.m, unit = alongN ? 4 * p0.config.nv : p0.config.mr;
   const units = Math.ceil(total / unit), parts = Math.max(1, Math.min(threads, units));
-  const pieces: SconvArgs[] = [];
-  for (let t = 0, start = 0; t < parts; t++) {
-    const len = Math.min(
-      (Math.floor(units / parts) + (t < units % parts ? 1 : 0)) * unit,
-      total - start,
-    );
-    pieces.push(
-      alongN
-        ? { ...s, n: len, j0: s.j0 + start, c: s.c + 4 * start }
-        : { ...s, m: len, a: s.a + 4 * start * q.wO, c: s.c + 4 * start * q.cols },
-    );
-    start += len;
-  }
   const op = p0.op("sconv");
-  const tasks = pieces.map((piece, t) => ({
-    op,
-    args: [...sconvArgs(q, piece, tapOff, tab, runs), p0.workspace(t)],
-  }));
+  let tasks: { op: number; args: number[] }[];
+  // each chunk packs A (m·K) again: chunks of at least 4·m columns keep that under a quarter of
+  // the B packing; with fewer than 3 chunks per thread the strips are fixed instead
+  const chunkUnits = Math.max(
+    Math.ceil(units / (parts * CHUNKS_PER_THREAD)),
+    Math.ceil((4 * s.m) / unit),
+  );
+  if (alongN && parts > 1 && units >= 3 * parts * chunkUnits) {
+    const chunk = chunkUnits * unit;
+    Atomics.store(new Int32Array(p0.memory.buffer), at.counter / 4, 0);
+    tasks = Array.from({ length: parts }, (_, t) => ({
+      op,
+      args: [...sconvArgs(q, s, tapOff, tab, runs), p0.workspace(t), at.counter, chunk],
+    }));
+  } else {
+    const pieces: SconvArgs[] = [];
+    for (let t = 0, start = 0; t < parts; t++) {
+      const len = Math.min(
+        (Math.floor(units / parts) + (t < units % parts ? 1 : 0)) * unit,
+        total - start,
+      );
+      pieces.push(
+        alongN
+          ? { ...s, n: len, j0: s.j0 + start, c: s.c + 4 * start }
+          : { ...s, m: len, a: s.a + 4 * start * q.wO, c: s.c + 4 * start * q.cols },
+      );
+      start += len;
+    }
+    tasks = pieces.map((piece, t) => ({
+      op,
+      args: [...sconvArgs(q, piece, tapOff, tab, runs), p0.workspace(t), 0, 0],
+    }));
+  }
   try {
     // a strip taking longer than at 20 MFLOP/s (and 2 s) means its worker is gone
     p0.runSync(tasks, Math.max(2_000, flops / 2e4 / tasks.length));
@@ -337,6 +377,21 @@ function runOnPool(
         (e as Error).message
       }); it has been replaced, so the next call works`,
     );
+  }
+}
+
+/** The input into Wasm memory at element `at`, with the plan's memory strides. */
+function copyIn(q: ConvPlan, x: Float32Array, f32: Float32Array, at: number): void {
+  if (q.xCm === q.xC) {
+    f32.set(x, at);
+    return;
+  }
+  const C = q.xN / q.xC;
+  for (let n = 0; n < q.N; n++) {
+    for (let c = 0; c < C; c++) {
+      const src = n * q.xN + c * q.xC;
+      f32.set(x.subarray(src, src + q.xC), at + n * q.xNm + c * q.xCm);
+    }
   }
 }
 
