@@ -23,6 +23,9 @@ import {
   vjp,
 } from "../mod.ts";
 import { type ConvOptions, type Padding, resolveConvParams } from "../lib/ops/conv_params.ts";
+import { convOp } from "../lib/ops/conv.ts";
+import { lowerOp } from "../lib/compile/lower.ts";
+import { compileGpuPlan, lowerOptions } from "../lib/backend/webgpu/plan.ts";
 import {
   defaultConvVariant,
   liveBuffers,
@@ -315,11 +318,47 @@ describe("webgpu: contraction kernel paths", () => {
       [2, 1],
       "SAME",
     ],
+    // software adapters: few features over long rows (kernels/wgsl/conv_1d.ts), forward and
+    // data gradient; outputs not a multiple of the block, windows not vec4-aligned
+    ["1-d window kernel (3 features, 37 taps, 268 outputs)", [3, 2, 304], [3, 2, 37], [1], "VALID"],
+    ["1-d window kernel (2 features, padding 5/13)", [2, 1, 200], [2, 1, 23], [1], [[5, 13]]],
+    ["1-d window kernel (4 features, 101 taps SAME)", [2, 1, 1000], [4, 1, 101], [1], "SAME"],
   ];
+  test("1-d window kernel: chosen for its cases on software adapters", {
+    skip: skip || !webgpuRuntime()!.software,
+  }, async () => {
+    for (const [label, xs, ws, strides, pad] of cases) {
+      if (!label.startsWith("1-d window")) continue;
+      const p = resolveConvParams(xs, ws, strides, pad);
+      const a = (shape: number[]) => ({ shape, dtype: "float32" as const, weak: false });
+      const out = convOp.abstractEval([a(xs), a(ws)], p)[0];
+      const rt = webgpuRuntime()!, opt = { convVariant: "register" as const };
+      const gp = compileGpuPlan(
+        rt,
+        lowerOp(convOp, p, [a(xs), a(ws)], [out], lowerOptions(rt, opt)),
+        opt,
+      );
+      const codes = gp.steps.flatMap((s) =>
+        s.kind === "gpu" ? s.dispatches.map((d) => d.code) : []
+      );
+      assert.ok(
+        codes.some((c) => c.includes("fn ld(")),
+        `${label}: sliding-window kernel not chosen`,
+      );
+      // forward, eager and jitted (the backend keeps these convs as conv steps)
+      const f = (x: Tensor, w: Tensor) => lax.convGeneralDilated(x, w, strides, pad);
+      const want = await on("cpu", () => f(rnd(xs, 1), rnd(ws, 2)).dataSync());
+      for (const h of [f, jit(f)]) {
+        const got = await on("webgpu", () => (h(rnd(xs, 1), rnd(ws, 2)) as Tensor).data());
+        const rep = allCloseReport(got, want, { rtol: 2e-4, atol: 1e-4 });
+        if (rep) assert.fail(`${label} forward: ${rep}`);
+      }
+    }
+  });
   for (const variant of ["register", "shared"] as const) {
     for (const [label, xs, ws, strides, pad] of cases) {
-      // the row- and tap-vector cases exercise register-variant paths only
-      if (variant === "shared" && /^(row|tap)-vector/.test(label)) continue;
+      // the row-, tap-vector and 1-d window cases exercise register-variant paths only
+      if (variant === "shared" && /^(row|tap)-vector|^1-d window/.test(label)) continue;
       const sk = variant === "shared" ? skipShared : skip;
       test(`${variant}: ${label}: both gradients match the cpu backend`, { skip: sk }, async () => {
         setConvVariant(variant);
@@ -331,9 +370,18 @@ describe("webgpu: contraction kernel paths", () => {
       });
     }
   }
-  async function checkConvGrads(xs: number[], ws: number[], strides: number[], pad: Padding) {
+  test("register: 1-d window kernel with 2 feature groups: both gradients match", {
+    skip,
+  }, () => checkConvGrads([2, 4, 256], [4, 2, 9], [1], [[3, 2]], { featureGroupCount: 2 }));
+  async function checkConvGrads(
+    xs: number[],
+    ws: number[],
+    strides: number[],
+    pad: Padding,
+    opts: ConvOptions = {},
+  ) {
     const f = (x: Tensor, w: Tensor) =>
-      np.sum(np.square(lax.convGeneralDilated(x, w, strides, pad)));
+      np.sum(np.square(lax.convGeneralDilated(x, w, strides, pad, opts)));
     const g = grad(f, { argnums: [0, 1] });
     const want = await on(
       "cpu",

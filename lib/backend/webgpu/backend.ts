@@ -28,6 +28,7 @@ import {
   compileGpuPlan,
   type EvalRunner,
   type GpuPlan,
+  lowerOptions,
   type PlanOptions,
   profileGpuPlan,
   runGpuPlan,
@@ -97,10 +98,11 @@ export const webgpuBackend: Backend = {
       if (a.dtype === "float64") throw new TypeError(`${op.name}: ${F64_MESSAGE}`);
     }
     const inAvals = inputs.map((x) => x.aval);
-    const key = eagerKey(op, params, inAvals);
+    const key = `${options.convVariant}|${eagerKey(op, params, inAvals)}`;
     let gp = eagerCache.get(key);
     if (!gp) {
-      eagerCache.set(key, gp = compileGpuPlan(r, lowerOp(op, params, inAvals, outAvals), options));
+      const plan = lowerOp(op, params, inAvals, outAvals, lowerOptions(r, options));
+      eagerCache.set(key, gp = compileGpuPlan(r, plan, options));
     }
     const temps: GpuArray[] = [];
     try {
@@ -145,7 +147,8 @@ function runOnGpu(jaxpr: Jaxpr, args: Tensor[]): Tensor[] {
   const r = runtime();
   let gp = gpuPrograms.get(jaxpr);
   if (!gp || gp.options.convVariant !== options.convVariant) {
-    gpuPrograms.set(jaxpr, gp = compileGpuPlan(r, lowerJaxpr(hoisted(jaxpr)), options));
+    const plan = lowerJaxpr(hoisted(jaxpr), lowerOptions(r, options));
+    gpuPrograms.set(jaxpr, gp = compileGpuPlan(r, plan, options));
   }
   const temps: GpuArray[] = [];
   const consts = jaxpr.consts.map((c) => constOnDevice(c as ArrayValue));
@@ -184,7 +187,9 @@ export async function initWebGPU(): Promise<boolean> {
   );
   const hostDescriber = getProgramDescriber();
   setProgramDescriber((j) =>
-    getBackend() === webgpuBackend ? describePlan(lowerJaxpr(hoisted(j))) : hostDescriber(j)
+    getBackend() === webgpuBackend
+      ? describePlan(lowerJaxpr(hoisted(j), lowerOptions(runtime(), options)))
+      : hostDescriber(j)
   );
   return true;
 }
@@ -235,7 +240,7 @@ export function setConvVariant(v: "register" | "shared"): void {
  */
 export async function profileProgram(jaxpr: Jaxpr, args: Tensor[]): Promise<StepProfile[]> {
   const r = runtime();
-  const gp = compileGpuPlan(r, lowerJaxpr(hoisted(jaxpr)), options);
+  const gp = compileGpuPlan(r, lowerJaxpr(hoisted(jaxpr), lowerOptions(r, options)), options);
   const temps: GpuArray[] = [];
   const ins = [
     ...jaxpr.consts.map((c) => constOnDevice(c as ArrayValue)),

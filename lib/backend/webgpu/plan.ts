@@ -12,10 +12,11 @@ import type { Aval, OpDef } from "../../ops/_define.ts";
 import type { ConvParams } from "../../ops/conv_params.ts";
 import type { DotParams } from "../../ops/dot.ts";
 import type { RandomParams } from "../../ops/random.ts";
-import type { KernelStep, Plan } from "../../compile/lower.ts";
+import type { KernelStep, LowerOptions, Plan } from "../../compile/lower.ts";
 import { sizeOf } from "../../shape.ts";
 import { renderKernelWgsl } from "../../../kernels/render_wgsl.ts";
-import { convGeometry, renderConv } from "../../../kernels/wgsl/conv.ts";
+import { convGeometry, type ConvTuning, renderConv } from "../../../kernels/wgsl/conv.ts";
+import { conv1dApplicable, conv1dKernel } from "../../../kernels/wgsl/conv_1d.ts";
 import { renderArgReduce, renderDot } from "../../../kernels/wgsl/matmul.ts";
 import { renderRandom } from "../../../kernels/wgsl/random.ts";
 import { renderWindowOp, WINDOW_OPS } from "../../../kernels/wgsl/window.ts";
@@ -143,14 +144,11 @@ function contraction(
       plan.avals[res].shape,
       s.params as ConvParams,
     );
-    const k = renderConv(g, dtype, {
-      variant: opt.convVariant,
-      maxWorkgroupsPerDim: maxWg,
-      targetGroups: opt.targetGroups,
-      // uniform weights only where the pool's buffers allow it (software adapters)
-      maxUniformBytes: rt.software ? rt.limits.maxUniformBufferBindingSize ?? 16384 : 0,
-      uniformAlign: rt.limits.minUniformBufferOffsetAlignment ?? 256,
-    }, ep);
+    const tuning = convTuning(rt, opt);
+    // software adapters: few features over long 1-d rows slide a vec4 window (conv_1d.ts)
+    const k = rt.software && opt.convVariant === "register" && conv1dApplicable(g, dtype, tuning)
+      ? conv1dKernel(g, dtype, ep, tuning)
+      : renderConv(g, dtype, tuning, ep);
     // the rearranged weights (a temporary), or rhs itself when the kernel reads it directly
     let wt = r;
     if (k.prep) {
@@ -202,6 +200,37 @@ function contraction(
     return { kind: "gpu", dispatches, temps, outs: [res, e.out], drop: [res] };
   }
   return { kind: "gpu", dispatches, temps, outs: [finalOut], drop: [] };
+}
+
+/** The tuning of a convolution on this runtime. */
+function convTuning(rt: GpuRuntime, opt: PlanOptions): ConvTuning {
+  return {
+    variant: opt.convVariant,
+    maxWorkgroupsPerDim: rt.limits.maxComputeWorkgroupsPerDimension,
+    targetGroups: opt.targetGroups,
+    // uniform weights only where the pool's buffers allow it (software adapters)
+    maxUniformBytes: rt.software ? rt.limits.maxUniformBufferBindingSize ?? 16384 : 0,
+    uniformAlign: rt.limits.minUniformBufferOffsetAlignment ?? 256,
+  };
+}
+
+/**
+ * How the compiler should lower programs for this runtime: convolutions that the sliding-window
+ * kernel (kernels/wgsl/conv_1d.ts, software adapters) takes stay conv op steps instead of
+ * becoming generated reduction kernels.
+ */
+export function lowerOptions(rt: GpuRuntime, opt: PlanOptions): LowerOptions {
+  return {
+    directConv(l, r, out, p) {
+      if (!rt.software || opt.convVariant !== "register" || l.dtype !== "float32") return false;
+      try {
+        const g = convGeometry(l.shape, r.shape, out.shape, p);
+        return conv1dApplicable(g, l.dtype, convTuning(rt, opt));
+      } catch {
+        return false; // NOTE: a geometry the WGSL conv does not describe: the generic kernel
+      }
+    },
+  };
 }
 
 /** Compiles a plan's steps to dispatches (pipelines compile lazily, on first use). */
