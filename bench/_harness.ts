@@ -3,6 +3,7 @@
  * the comparison of check values, and a seeded float32 generator for the shared inputs.
  * @module
  */
+import process from "node:process";
 
 /** How long one case may run. */
 export interface Budget {
@@ -160,6 +161,21 @@ export async function measureAlternating(a: Case, b: Case, bud: Budget): Promise
     }
   }
   return times;
+}
+
+/**
+ * Waits until this process is idle: less than `maxCores` of CPU over a 250 ms window (a peer
+ * worker terminated for running over its time limit can keep its thread busy for a while, which
+ * would slow the next measurement), for at most `maxMs`. Returns the ms waited.
+ */
+export async function quiesce(maxCores = 0.25, maxMs = 120_000): Promise<number> {
+  const t0 = now();
+  for (;;) {
+    const c0 = process.cpuUsage(), w0 = now();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const c = process.cpuUsage(c0), cores = (c.user + c.system) / 1000 / (now() - w0);
+    if (cores < maxCores || now() - t0 > maxMs) return now() - t0;
+  }
 }
 
 /** The median of a non-empty list. */

@@ -22,6 +22,7 @@ import {
   measureAlternating,
   now,
   QUICK_BUDGET,
+  quiesce,
   warmUp,
 } from "./_harness.ts";
 import { type Host, LocalHost, TimeLimit, WorkerHost } from "./_hosts.ts";
@@ -471,6 +472,10 @@ async function main(): Promise<number> {
       }
     }
     rows.push(...(subRows.get(key) ?? []));
+    const waited = await quiesce();
+    if (waited > 1000) {
+      log(`${key.padEnd(4)} waited ${(waited / 1000).toFixed(1)} s for the CPU to go idle`);
+    }
     log(`${key.padEnd(4)} ${oursImpls.map((i) => i.name).join(" + ")} (alternating) ...`);
     const oursRows = await runOurs(oursImpls, key, opts, (check) => {
       const r = checkAgainst(check, rows, key);
