@@ -291,6 +291,22 @@ export function spread(n: number, max: number): [number, number, number] {
   return [Math.ceil(n / y), y, 1];
 }
 
+/**
+ * Entry point of a flat kernel of 64-invocation workgroups over `total` elements: its dispatch,
+ * and the `main` header binding element index `v` (an i32) and returning past the end.
+ */
+export function flatMain(total: number, maxWg: number, v = "o"): {
+  dispatch: [number, number, number];
+  head: string;
+} {
+  const dispatch = spread(Math.ceil(total / 64), maxWg);
+  const head = `@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let ${v} = i32((wid.y * ${dispatch[0]}u + wid.x) * 64u + lid);
+  if (${v} >= ${total}) { return; }`;
+  return { dispatch, head };
+}
+
 /** Binding declarations: inputs 0..n-1 read-only, then the output. */
 export function bindings(inputs: DType[], outs: DType[]): string {
   const lines = inputs.map((d, i) =>

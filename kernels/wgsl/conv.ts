@@ -15,7 +15,7 @@
 import type { DType } from "../../lib/dtype.ts";
 import type { ConvParams } from "../../lib/ops/conv_params.ts";
 import { sizeOf, stridesOf } from "../../lib/shape.ts";
-import { spread, wgslType } from "../render_wgsl.ts";
+import { flatMain, wgslType } from "../render_wgsl.ts";
 import { type EpilogueSpec, storeCode } from "./epilogue.ts";
 import { rowsApplicable, rowsKernel, rowsTiles } from "./conv_rows.ts";
 import { tapsApplicable, tapsKernel } from "./conv_taps.ts";
@@ -172,14 +172,11 @@ export interface ConvTuning {
 
 function prepKernel(g: ConvGeometry, t: string, mpad: number, maxWg: number): ConvDispatch {
   const total = g.Gz * g.KD * mpad;
-  const dispatch = spread(Math.ceil(total / 64), maxWg);
+  const { dispatch, head } = flatMain(total, maxWg);
   const woff = g.wS.map((s, d) => `t${d} * ${s}`).join(" + ") || "0";
   const code = `@group(0) @binding(0) var<storage, read> w: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${t}>;
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = i32((wid.y * ${dispatch[0]}u + wid.x) * 64u + lid);
-  if (o >= ${total}) { return; }
+${head}
   let m = o % ${mpad}; let k = (o / ${mpad}) % ${g.KD}; let z = o / ${mpad * g.KD};
   let tap = k / ${g.I}; let i = k % ${g.I};
   ${decompose("tap", g.K, "t")}
@@ -272,6 +269,31 @@ export function splitCount(
   return Math.max(1, Math.min(Math.ceil(target / groups), Math.floor(kLen / minSlice), 256));
 }
 
+/**
+ * The split of a kernel's reduction over `nTaps` taps × `g.I` input features: over taps when
+ * there are at least as many taps as features (slices of at least `minTaps`), else over features
+ * (slices of at least `minFeatures`). Returns the slice count `S` and the WGSL bounds of slice
+ * `s`: `[tapLo, tapHi, iLo, iHi]`.
+ */
+export function splitK(
+  g: ConvGeometry,
+  groups: number,
+  nTaps: number,
+  minTaps: number,
+  minFeatures: number,
+  tuning: ConvTuning,
+): { S: number; bounds: [string, string, string, string] } {
+  const byTaps = nTaps >= g.I;
+  const S = splitCount(groups, byTaps ? nTaps : g.I, byTaps ? minTaps : minFeatures, tuning);
+  const per = Math.ceil((byTaps ? nTaps : g.I) / S);
+  const bounds: [string, string, string, string] = S === 1
+    ? ["0", `${nTaps}`, "0", `${g.I}`]
+    : byTaps
+    ? [`s * ${per}`, `min(s * ${per} + ${per}, ${nTaps})`, "0", `${g.I}`]
+    : ["0", `${nTaps}`, `s * ${per}`, `min(s * ${per} + ${per}, ${g.I})`];
+  return { S, bounds };
+}
+
 /** The kernel summing split-K partials [z·S + s][m][col] into the output (with the epilogue). */
 export function splitReduce(
   g: ConvGeometry,
@@ -282,13 +304,10 @@ export function splitReduce(
 ): ConvDispatch {
   const st = storeCode(t === "f32" ? "float32" : "int32", 1, ep);
   const total = g.Gz * g.Mz * g.cols;
-  const dispatch = spread(Math.ceil(total / 64), maxWg);
+  const { dispatch, head } = flatMain(total, maxWg, "e");
   const code = `@group(0) @binding(0) var<storage, read> part: array<${t}>;
 ${st.decls}${st.fns}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let e = i32((wid.y * ${dispatch[0]}u + wid.x) * 64u + lid);
-  if (e >= ${total}) { return; }
+${head}
   let col = e % ${g.cols}; let zm = e / ${g.cols}; let z = zm / ${g.Mz};
   var acc = ${t}(0);
   for (var s = 0; s < ${S}; s++) { acc = acc + part[((z * ${S} + s) * ${g.Mz} + zm % ${g.Mz}) * ${g.cols} + col]; }
@@ -330,14 +349,7 @@ function registerKernel(
   const vw = TM >= 4 ? 4 : 1, nv = TM / vw, wT = vw === 4 ? `vec4<${t}>` : t;
   const gx = Math.ceil(g.cols / (WG * TN)), gy = mpad / TM;
   // split over taps when there are many, else over input features
-  const byTaps = g.nT >= g.I;
-  const S = splitCount(gx * gy * g.Gz, byTaps ? g.nT : g.I, byTaps ? 8 : 64, tuning);
-  const per = Math.ceil((byTaps ? g.nT : g.I) / S);
-  const [tapLo, tapHi, iLo, iHi] = S === 1
-    ? ["0", `${g.nT}`, "0", `${g.I}`]
-    : byTaps
-    ? [`s * ${per}`, `min(s * ${per} + ${per}, ${g.nT})`, "0", `${g.I}`]
-    : ["0", `${g.nT}`, `s * ${per}`, `min(s * ${per} + ${per}, ${g.I})`];
+  const { S, bounds: [tapLo, tapHi, iLo, iHi] } = splitK(g, gx * gy * g.Gz, g.nT, 8, 64, tuning);
   const st = mainStore(g, dtype, S, ep);
   const contiguous = tuning.contiguous ?? true;
   const colOf = (j: number) => (contiguous ? `cb + ${j}` : `cb + ${j * WG}`);

@@ -12,7 +12,7 @@
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
-import { spread } from "../render_wgsl.ts";
+import { flatMain, spread } from "../render_wgsl.ts";
 import type { EpilogueSpec } from "./epilogue.ts";
 import { type ConvGeometry, type ConvKernels, type ConvTuning, mainStore } from "./conv.ts";
 
@@ -134,13 +134,10 @@ ${store}}
 /** Rearranges the weights into the uniform layout (zeros past the last tap). */
 function conv1dPrep(g: ConvGeometry, maxWg: number) {
   const M = g.Mz, Cc = Math.ceil(g.K[0] / 4), total = uniformVecs(g) * 4;
-  const dispatch = spread(Math.ceil(total / 64), maxWg);
+  const { dispatch, head } = flatMain(total, maxWg);
   const code = `@group(0) @binding(0) var<storage, read> w: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = i32((wid.y * ${dispatch[0]}u + wid.x) * 64u + lid);
-  if (o >= ${total}) { return; }
+${head}
   let q = o % 4; let e = o / 4;
   let m = e % ${M}; let c = (e / ${M}) % ${Cc}; let zi = e / ${M * Cc};
   let z = zi / ${g.I}; let i = zi % ${g.I};

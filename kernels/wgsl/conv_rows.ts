@@ -14,7 +14,7 @@
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
-import { spread, wgslType } from "../render_wgsl.ts";
+import { flatMain, wgslType } from "../render_wgsl.ts";
 import type { EpilogueSpec } from "./epilogue.ts";
 import {
   type ConvGeometry,
@@ -23,7 +23,7 @@ import {
   decompose,
   finish,
   mainStore,
-  splitCount,
+  splitK,
 } from "./conv.ts";
 
 /** True when the row-vector kernel applies to this geometry with TN positions per invocation. */
@@ -74,14 +74,7 @@ export function rowsKernel(
   const vw = TM >= 4 ? 4 : 1, nv = TM / vw, wT = vw === 4 ? `vec4<${t}>` : t;
   const blocks = g.cols / TN;
   const gx = Math.ceil(blocks / WG), gy = mpad / TM;
-  const byTaps = nTo >= g.I;
-  const S = splitCount(gx * gy * g.Gz, byTaps ? nTo : g.I, byTaps ? 2 : 64, tuning);
-  const per = Math.ceil((byTaps ? nTo : g.I) / S);
-  const [tapLo, tapHi, iLo, iHi] = S === 1
-    ? ["0", `${nTo}`, "0", `${g.I}`]
-    : byTaps
-    ? [`s * ${per}`, `min(s * ${per} + ${per}, ${nTo})`, "0", `${g.I}`]
-    : ["0", `${nTo}`, `s * ${per}`, `min(s * ${per} + ${per}, ${g.I})`];
+  const { S, bounds: [tapLo, tapHi, iLo, iHi] } = splitK(g, gx * gy * g.Gz, nTo, 2, 64, tuning);
   const st = mainStore(g, dtype, S, ep);
   const ubo = uniformLayout(g, TM, tuning);
   // weight row length in vectors: all padded features (storage) or one slab (uniform ranges)
@@ -206,14 +199,11 @@ function uniformLayout(g: ConvGeometry, TM: number, tuning: ConvTuning) {
 /** Weight prep into the uniform layout (see `uniformLayout`). */
 function uniformPrep(g: ConvGeometry, TM: number, stride: number, maxWg: number) {
   const slabs = Math.ceil(g.Mz / TM), total = g.Gz * slabs * stride;
-  const dispatch = spread(Math.ceil(total / 64), maxWg);
+  const { dispatch, head } = flatMain(total, maxWg);
   const woff = g.wS.map((s, d) => `t${d} * ${s}`).join(" + ") || "0";
   const code = `@group(0) @binding(0) var<storage, read> w: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = i32((wid.y * ${dispatch[0]}u + wid.x) * 64u + lid);
-  if (o >= ${total}) { return; }
+${head}
   let d = o / ${stride}; let r = o % ${stride};
   let z = d / ${slabs}; let slab = d % ${slabs};
   let q = max(r - 4, 0);

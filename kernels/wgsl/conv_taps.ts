@@ -20,7 +20,7 @@ import {
   type ConvTuning,
   decompose,
   mainStore,
-  splitCount,
+  splitK,
   splitReduce,
 } from "./conv.ts";
 
@@ -51,14 +51,7 @@ export function tapsKernel(
   const blocks = Math.ceil(g.cols / TN);
   const WG = tuning.wg ?? Math.min(64, Math.ceil(blocks / 8) * 8);
   const gx = Math.ceil(blocks / WG), gy = Math.ceil(g.Mz / TM);
-  const byTaps = nTo >= g.I;
-  const S = splitCount(gx * gy * g.Gz, byTaps ? nTo : g.I, byTaps ? 2 : 4, tuning);
-  const per = Math.ceil((byTaps ? nTo : g.I) / S);
-  const [tapLo, tapHi, iLo, iHi] = S === 1
-    ? ["0", `${nTo}`, "0", `${g.I}`]
-    : byTaps
-    ? [`s * ${per}`, `min(s * ${per} + ${per}, ${nTo})`, "0", `${g.I}`]
-    : ["0", `${nTo}`, `s * ${per}`, `min(s * ${per} + ${per}, ${g.I})`];
+  const { S, bounds: [tapLo, tapHi, iLo, iHi] } = splitK(g, gx * gy * g.Gz, nTo, 2, 4, tuning);
   const st = mainStore(g, dtype, S, ep);
   // window element e is input position tl - sal + e; position kx, tap tl + u reads s0 + kx*sL + u
   const sal = 4 * Math.ceil(lo / 4), s0 = sal - lo;

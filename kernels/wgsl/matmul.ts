@@ -8,7 +8,7 @@
 import type { DType } from "../../lib/dtype.ts";
 import type { DotParams } from "../../lib/ops/dot.ts";
 import { sizeOf, stridesOf } from "../../lib/shape.ts";
-import { spread, wgslType } from "../render_wgsl.ts";
+import { flatMain, wgslType } from "../render_wgsl.ts";
 import { type EpilogueSpec, storeCode } from "./epilogue.ts";
 
 /** The kernel of one dotGeneral and how to dispatch it. */
@@ -145,15 +145,12 @@ export function renderArgReduce(
   const n = shape[axis];
   const inner = sizeOf(shape.slice(axis + 1));
   const total = sizeOf(shape) / Math.max(n, 1);
-  const dispatch = spread(Math.ceil(total / 64), maxWg);
+  const { dispatch, head } = flatMain(total, maxWg);
   const nanTest = t === "f32" ? "(bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u" : "false";
   const bestNan = t === "f32" ? "(bitcast<u32>(best) & 0x7fffffffu) > 0x7f800000u" : "false";
   const code = `@group(0) @binding(0) var<storage, read> in0: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> out: array<i32>;
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let o = i32((wid.y * ${dispatch[0]}u + wid.x) * 64u + lid);
-  if (o >= ${total}) { return; }
+${head}
   let base = (o / ${inner}) * ${n * inner} + o % ${inner};
   var best = in0[base];
   var bi = 0;

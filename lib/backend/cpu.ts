@@ -9,13 +9,19 @@ import type { TypedArray } from "../dtype.ts";
 import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
 import { ArrayValue } from "../core.ts";
 import { evalJaxpr, type Jaxpr } from "../ir.ts";
-import { eagerKey, lowerJaxpr, lowerOp, type LowerOptions } from "../compile/lower.ts";
+import {
+  eagerKey,
+  lowerJaxpr,
+  lowerOp,
+  type LowerOptions,
+  SMALL_CONV_MACS,
+} from "../compile/lower.ts";
+import { convMacs } from "../compile/conv_kernel.ts";
 import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../compile/runner.ts";
 import { hoistConsts, setProgramRunner } from "../transforms/jit.ts";
 import { setProgramDescriber } from "../api/jit.ts";
 import { type Backend, getBackend, registerBackend, setBackendImpl } from "./backend.ts";
 import { hostBuffers } from "./reference.ts";
-import { sizeOf } from "../shape.ts";
 import { convF32 } from "./cpu_conv.ts";
 import { directConvF32, prefersDirectConv } from "./cpu_direct_conv.ts";
 import { WINDOW_FAST_IMPLS } from "./cpu_window.ts";
@@ -71,12 +77,10 @@ const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"])
  * direct against 20 µs as a generated kernel.
  */
 const DIRECT_CONV_MIN_MACS = 1 << 13;
-const SMALL_CONV_MACS = 1 << 18;
 const LOWER: LowerOptions = {
   directConv(l, r, out, p) {
-    const macs = sizeOf(out.shape) * sizeOf(r.shape) /
-      Math.max(1, r.shape[p.dimensionNumbers.rhs[0]]);
-    if (macs < DIRECT_CONV_MIN_MACS) return false;
+    const macs = convMacs(l, r, out, p);
+    if (!(macs >= DIRECT_CONV_MIN_MACS)) return false; // NaN for an empty kernel
     // a small one only with rows long enough for the kernel's vectors (e.g. not a weight gradient)
     const os = p.dimensionNumbers.out;
     if (macs < SMALL_CONV_MACS && !(out.shape[os[os.length - 1]] >= 8)) return false;

@@ -32,6 +32,17 @@ export function startPool(): Promise<void> {
   });
 }
 
+/**
+ * The pool when it is up and healthy, else undefined: a crashed pool is dropped, and with `start`
+ * (the default) a missing one is started in the background. Every CPU kernel that can use the
+ * pool asks here.
+ */
+export function usablePool(start = true): WorkerPool | undefined {
+  if (pool?.crashed) [pool, poolStarting] = [undefined, false];
+  if (!pool && start && !poolStarting) void startPool();
+  return pool;
+}
+
 /** @internal The pool used by convolutions (tests kill its workers). */
 export function currentPool(): WorkerPool | undefined {
   return pool;
@@ -214,7 +225,7 @@ export function convF32(
   const q = planFor(lhs.shape, rhs.shape, out.shape, p);
   const res = dest?.length === q.size ? dest : new Float32Array(q.size);
   if (res.length === 0 || q.Kg === 0) return res.fill(0);
-  if (!poolStarting) void startPool();
+  const p0 = usablePool();
   const align = (v: number) => Math.ceil(v / 64) * 64;
   const sizes = [
     4 * (q.xCm === q.xC ? lhs.data.length : q.N * q.xNm),
@@ -226,8 +237,6 @@ export function convF32(
     4, // the column counter of the pool's threads
   ];
   const bytes = sizes.reduce((a, b) => a + align(b), 0);
-  const p0 = pool?.crashed ? undefined : pool;
-  if (pool?.crashed) [pool, poolStarting] = [undefined, false];
   let base = 0, work = 0, m: WebAssembly.Memory;
   if (p0) {
     base = p0.heap.alloc(bytes);

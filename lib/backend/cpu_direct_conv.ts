@@ -15,7 +15,7 @@ import {
   directConvFor,
 } from "../../kernels/wasm/direct_conv.ts";
 import type { PoolTask, WorkerPool } from "./pool/pool.ts";
-import { currentPool, startPool } from "./cpu_conv.ts";
+import { usablePool } from "./cpu_conv.ts";
 import { PlanCache, scratchFor } from "./kernel_support.ts";
 
 /**
@@ -268,29 +268,6 @@ export interface DirectConvOptions {
   minParallelFlops?: number;
 }
 
-let started = false;
-let restartedAfter: WorkerPool | undefined;
-
-/** The CPU backend's pool when it is usable; starts or replaces it in the background otherwise. */
-function backendPool(big: boolean): WorkerPool | undefined {
-  const p = currentPool();
-  if (!p) {
-    if (big && !started) {
-      started = true;
-      void startPool();
-    }
-    return undefined;
-  }
-  if (p.crashed) {
-    if (restartedAfter !== p) {
-      restartedAfter = p;
-      void startPool();
-    }
-    return undefined;
-  }
-  return p;
-}
-
 const align = (v: number) => Math.ceil(v / 64) * 64;
 
 /**
@@ -327,7 +304,7 @@ export function directConvF32(
   const offY = offX + align(4 * q.xSize), bytes = offY + align(4 * q.ySize);
   if (bytes >= 2 ** 32 - 2 ** 26) return null;
   const flops = 2 * q.macs;
-  const pool = opts.pool === undefined ? backendPool(flops >= 2 ** 23) : opts.pool ?? undefined;
+  const pool = opts.pool === undefined ? usablePool(flops >= 2 ** 23) : opts.pool ?? undefined;
   const sc = scratchFor(bytes, pool);
   if (!sc) return null; // NOTE: the memory cannot grow that far; another path may still manage
   const { base, memory: m } = sc;

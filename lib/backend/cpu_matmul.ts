@@ -13,7 +13,7 @@ import type { DotParams } from "../ops/dot.ts";
 import { sizeOf } from "../shape.ts";
 import { type SgemmArgs, sgemmInto, sgemmWorkspaceBytes } from "../../kernels/wasm/sgemm.ts";
 import { parallelSgemmSync } from "./pool/parallel_sgemm.ts";
-import { currentPool, startPool } from "./cpu_conv.ts";
+import { usablePool } from "./cpu_conv.ts";
 import { dotPlanFor } from "./cpu_dot.ts";
 import { scratchFor } from "./kernel_support.ts";
 
@@ -28,7 +28,6 @@ function strideOf(off: Int32Array): number | null {
   return s;
 }
 
-let started = false;
 const align = (v: number) => Math.ceil(v / 64) * 64;
 
 /**
@@ -69,11 +68,7 @@ export function dotGeneralF32(
   ];
   const directA = sm !== null && sk !== null, directB = skB !== null && sn !== null;
   const aLen = directA ? A.length : nb * M * K, bLen = directB ? B.length : nb * K * N;
-  const pool = currentPool()?.crashed ? undefined : currentPool();
-  if (!pool && !started) {
-    started = true;
-    void startPool();
-  }
+  const pool = usablePool();
   const bytes = align(4 * aLen) + align(4 * bLen) + align(4 * nb * M * N) +
     (pool ? 0 : sgemmWorkspaceBytes());
   const sc = scratchFor(bytes, pool);

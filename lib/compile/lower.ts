@@ -15,7 +15,7 @@ import type { ConvParams } from "../ops/conv_params.ts";
 import { sizeOf } from "../shape.ts";
 
 /** Convolutions below this many multiply-adds run as a generated reduction kernel. */
-const SMALL_CONV_MACS = 1 << 18;
+export const SMALL_CONV_MACS = 1 << 18;
 
 /** Backend choices that change how a program is lowered (the CPU backend passes its own). */
 export interface LowerOptions {
