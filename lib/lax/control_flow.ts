@@ -5,14 +5,18 @@
  * once and every transform (grad, vmap, jit) applies to the body.
  * @module
  */
-import type { Tensor } from "../tensor.ts";
+import { Tensor } from "../tensor.ts";
 import { type TreeDef, treeDefEqual } from "../tree.ts";
 import { checkOptions } from "../options.ts";
 import { flatten, unflatten } from "../api/_args.ts";
 import { convert } from "../ops/elementwise.ts";
 import type { Aval } from "../ops/_define.ts";
 import { scanPrim } from "../ops/scan.ts";
-import { closeFn, fmtAval } from "../ops/_control.ts";
+import { condOp, whileOp } from "../ops/cond.ts";
+import { bind } from "../core.ts";
+import { ArrayValue } from "../core.ts";
+import { asTensor } from "../numpy/_convert.ts";
+import { closeBranches, closeFn, fmtAval } from "../ops/_control.ts";
 import { fmt } from "../nn/_args.ts";
 
 /** Options of {@linkcode scan}. */
@@ -134,8 +138,17 @@ export function scan(
   xs?: unknown,
   opts?: ScanOptions,
 ): [any, any] {
-  const o = checkOptions("scan", opts, ["length", "reverse", "unroll"]);
-  if (typeof f !== "function") throw new TypeError(`scan: f must be a function, got ${fmt(f)}`);
+  return scanWith("scan", f, init, xs, checkOptions("scan", opts, ["length", "reverse", "unroll"]));
+}
+
+function scanWith(
+  op: string,
+  f: (carry: any, x: any) => [any, any],
+  init: unknown,
+  xs: unknown,
+  o: ScanOptions,
+): [any, any] {
+  if (typeof f !== "function") throw new TypeError(`${op}: f must be a function, got ${fmt(f)}`);
   const unroll = o.unroll === true
     ? Infinity
     : o.unroll === false || o.unroll === undefined
@@ -161,7 +174,7 @@ export function scan(
     (c, x) => {
       const r = f(unflatten(initDef, c), xs === undefined ? undefined : unflatten(xDef, x));
       if (!Array.isArray(r) || r.length !== 2) {
-        throw new TypeError(`scan: f must return [carry, y], got ${fmt(r)}`);
+        throw new TypeError(`${op}: f must return [carry, y], got ${fmt(r)}`);
       }
       const [ys, def] = flatten(r[1]);
       yDef = def;
@@ -199,4 +212,230 @@ export function scan(
 export function map(f: (x: any) => any, xs: unknown): any {
   if (typeof f !== "function") throw new TypeError(`map: f must be a function, got ${fmt(f)}`);
   return scan((c, x) => [c, f(x)], null, xs)[1];
+}
+
+/**
+ * `jax.lax.while_loop`: `while (condFun(carry)) carry = bodyFun(carry)`, as one primitive (the
+ * functions are traced once). Differentiable in forward mode (jvp) and batchable (examples whose
+ * condition turned false keep their carry while others continue); reverse mode is an error
+ * (use {@linkcode scan} or {@linkcode foriLoop} with static bounds). Under jit on WebGPU each
+ * iteration reads the condition back to the host (see docs/control_flow.md).
+ *
+ * @param condFun Carry -> boolean scalar.
+ * @param bodyFun Carry -> carry (same structure, shapes, dtypes).
+ * @param init The initial carry (a pytree).
+ * @returns The final carry.
+ * @example Halvings until below 1
+ * ```ts
+ * import { lax, np } from "../../mod.ts";
+ * const [, steps] = lax.whileLoop(
+ *   ([x]: np.Tensor[]) => x.greater(1),
+ *   ([x, k]: np.Tensor[]) => [x.div(2), k.add(1)],
+ *   [np.array(20, { dtype: "float32" }), np.array(0)],
+ * );
+ * if (steps.item() !== 5) throw new Error("whileLoop");
+ * ```
+ */
+export function whileLoop(
+  condFun: (carry: any) => unknown,
+  bodyFun: (carry: any) => any,
+  init: unknown,
+): any {
+  if (typeof condFun !== "function" || typeof bodyFun !== "function") {
+    throw new TypeError(
+      `whileLoop: condFun and bodyFun must be functions, got ${fmt(condFun)} and ${fmt(bodyFun)}`,
+    );
+  }
+  const [leaves, def] = flattenCarry(init);
+  const weak = flatten(init)[0].map((t) => t.aval.weak);
+  const { jaxpr: body, init: carry } = traceLoopBody(
+    "whileLoop",
+    leaves,
+    def,
+    [],
+    (c) => [bodyFun(unflatten(def, c)), []],
+    weak,
+  );
+  const cond = closeFn((zs) => {
+    const r = condFun(unflatten(def, zs));
+    const t = r instanceof Tensor || typeof r === "boolean" ? asTensor(r) : undefined;
+    if (!t || t.aval.dtype !== "bool" || t.aval.shape.length !== 0) {
+      throw new TypeError(
+        `whileLoop: condFun must return a boolean scalar, got ${t ? fmtAval(t.aval) : fmt(r)}`,
+      );
+    }
+    return [t];
+  }, carry.map((t) => t.aval));
+  const outs = bind(whileOp, [...cond.consts, ...body.consts, ...carry], {
+    cond: cond.jaxpr,
+    body: body.jaxpr,
+    nCondConsts: cond.consts.length,
+    nBodyConsts: body.consts.length,
+  });
+  return unflatten(def, outs);
+}
+
+/** A bound known while tracing (a JS number or a concrete scalar), else undefined. */
+function staticBound(v: unknown): number | undefined {
+  if (typeof v === "number") return v;
+  if (v instanceof ArrayValue && v.aval.shape.length === 0) return Number(v.dataSync()[0]);
+  return undefined;
+}
+
+function intBound(op: string, name: string, v: unknown): Tensor {
+  const t = asTensor(v, op);
+  if (t.aval.shape.length !== 0 || (t.aval.dtype !== "int32" && !t.aval.weak)) {
+    throw new TypeError(`${op}: ${name} must be an integer scalar, got ${fmtAval(t.aval)}`);
+  }
+  return convert(t, "int32");
+}
+
+/**
+ * `jax.lax.fori_loop`: `for (i = lower; i < upper; i++) val = body(i, val)`. With static bounds
+ * (JS numbers or concrete arrays) it is a {@linkcode scan}, so reverse-mode differentiation works;
+ * with traced bounds it is a {@linkcode whileLoop}.
+ *
+ * @param lower First index (inclusive).
+ * @param upper Last index (exclusive).
+ * @param body `(i, val) -> val` with `i` an int32 scalar.
+ * @param init The initial value (a pytree).
+ * @returns The final value.
+ * @example Powers by repeated multiplication
+ * ```ts
+ * import { grad, lax, np } from "../../mod.ts";
+ * const cube = (x: np.Tensor) => lax.foriLoop(0, 3, (_i: np.Tensor, v: np.Tensor) => v.mul(x), np.ones([]));
+ * if (cube(np.array(2.5)).item() !== 15.625 || grad(cube)(2.5).item() !== 18.75) throw new Error("fori");
+ * ```
+ */
+export function foriLoop(
+  lower: number | Tensor,
+  upper: number | Tensor,
+  body: (i: any, val: any) => any,
+  init: unknown,
+): any {
+  if (typeof body !== "function") {
+    throw new TypeError(`foriLoop: body must be a function, got ${fmt(body)}`);
+  }
+  const lo = staticBound(lower), hi = staticBound(upper);
+  if (lo !== undefined && hi !== undefined) {
+    if (!Number.isInteger(lo) || !Number.isInteger(hi)) {
+      throw new RangeError(
+        `foriLoop: bounds must be integers, got ${fmt(lower)} and ${fmt(upper)}`,
+      );
+    }
+    const i0 = convert(asTensor(lo), "int32");
+    const [[, val]] = scanWith(
+      "foriLoop",
+      ([i, v]: [Tensor, unknown]) => [[i.add(1), body(i, v)], null],
+      [
+        i0,
+        init,
+      ],
+      null,
+      { length: Math.max(0, hi - lo) },
+    );
+    return val;
+  }
+  const lo32 = intBound("foriLoop", "lower", lower), hi32 = intBound("foriLoop", "upper", upper);
+  return whileLoop(
+    ([i]: [Tensor]) => i.less(hi32),
+    ([i, v]: [Tensor, unknown]) => [i.add(1), body(i, v)],
+    [lo32, init],
+  )[1];
+}
+
+/**
+ * `jax.lax.switch`: applies `branches[index](...operands)`; the index is clamped into range. One
+ * primitive holding every branch: differentiable, batchable (a batched index runs every branch
+ * and selects per example) and jittable. Branches must return the same structure and avals.
+ *
+ * @param index An int32 scalar (or JS number).
+ * @param branches The functions to choose from.
+ * @param operands Arguments passed to the chosen branch (pytrees).
+ * @returns The chosen branch's result.
+ * @example
+ * ```ts
+ * import { lax, np } from "../../mod.ts";
+ * const y = lax.switch(1, [(x: np.Tensor) => x.add(1), (x: np.Tensor) => x.mul(10)], np.array(2));
+ * if (y.item() !== 20) throw new Error("switch");
+ * ```
+ */
+function switch_(
+  index: unknown,
+  branches: ((...xs: any[]) => any)[],
+  ...operands: unknown[]
+): any {
+  return switchWith("switch", index, branches, operands);
+}
+export { switch_ as switch };
+
+function switchWith(
+  op: string,
+  index: unknown,
+  branches: ((...xs: any[]) => any)[],
+  operands: unknown[],
+): any {
+  if (
+    !Array.isArray(branches) || branches.length === 0 ||
+    branches.some((b) => typeof b !== "function")
+  ) {
+    throw new TypeError(
+      `${op}: branches must be a non-empty array of functions, got ${fmt(branches)}`,
+    );
+  }
+  const idx = intBound(op, "index", index);
+  const [leaves, def] = flatten(operands);
+  const outDefs: TreeDef[] = [];
+  const { jaxprs, consts } = closeBranches(
+    op,
+    branches.map((b, k) => (zs) => {
+      const [outs, od] = flatten(b(...(unflatten(def, zs) as unknown[])));
+      outDefs[k] = od;
+      return outs;
+    }),
+    leaves.map((l) => l.aval),
+  );
+  outDefs.forEach((d, k) => {
+    if (!treeDefEqual(d, outDefs[0])) {
+      throw new TypeError(
+        `${op}: every branch must return the same structure; branch 0 returns ${
+          outDefs[0]
+        } but branch ${k} returns ${d}`,
+      );
+    }
+  });
+  const args = [idx, ...consts, ...leaves];
+  const outs = bind(condOp, args, { branches: jaxprs, linear: args.map(() => false) });
+  return unflatten(outDefs[0], outs);
+}
+
+/**
+ * `jax.lax.cond`: `pred ? trueFun(...operands) : falseFun(...operands)` as one primitive, so it
+ * works on traced predicates under jit and vmap (a batched predicate evaluates both branches and
+ * selects) and is differentiable.
+ *
+ * @param pred A boolean (or numeric: nonzero is true) scalar.
+ * @param trueFun Applied when pred holds.
+ * @param falseFun Applied otherwise.
+ * @param operands Arguments of the branches (pytrees).
+ * @returns The chosen branch's result.
+ * @example
+ * ```ts
+ * import { jit, lax, np } from "../../mod.ts";
+ * const relu = jit((x: np.Tensor) => lax.cond(x.greater(0), (v: np.Tensor) => v, (v: np.Tensor) => v.mul(0), x));
+ * if (relu(np.array(-3)).item() !== 0 || relu(np.array(2)).item() !== 2) throw new Error("cond");
+ * ```
+ */
+export function cond(
+  pred: unknown,
+  trueFun: (...xs: any[]) => any,
+  falseFun: (...xs: any[]) => any,
+  ...operands: unknown[]
+): any {
+  const p = asTensor(pred, "cond");
+  if (p.aval.shape.length !== 0) {
+    throw new TypeError(`cond: pred must be a scalar, got ${fmtAval(p.aval)}`);
+  }
+  const index = convert(p.aval.dtype === "bool" ? p : convert(p, "bool"), "int32");
+  return switchWith("cond", index, [falseFun, trueFun], operands);
 }

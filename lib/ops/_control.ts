@@ -86,9 +86,9 @@ export function runBody(j: Jaxpr, args: Tensor[]): Tensor[] {
   return getProgramRunner()(j, args);
 }
 
-const derived = new WeakMap<Jaxpr, Map<string, unknown>>();
-/** Caches a jaxpr derived from `j` (jvp split, batched, transposed) under `key`. */
-export function memo<T>(j: Jaxpr, key: string, make: () => T): T {
+const derived = new WeakMap<object, Map<string, unknown>>();
+/** Caches a jaxpr derived from `j` (a jaxpr or a list of them) under `key`. */
+export function memo<T>(j: object, key: string, make: () => T): T {
   let m = derived.get(j);
   if (!m) derived.set(j, m = new Map());
   if (!m.has(key)) m.set(key, make());
