@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import {
   checkGrads,
   grad,
+  jacfwd,
   type Jaxpr,
   jit,
   jvp,
@@ -18,6 +19,7 @@ import {
   makeJaxpr,
   np,
   type Tensor,
+  vjp,
   vmap,
 } from "../mod.ts";
 import { allCloseReport } from "./_test_utils.ts";
@@ -26,6 +28,7 @@ import { allCloseReport } from "./_test_utils.ts";
 type Any = any;
 const f64 = (v: Any, shape?: number[]): Tensor => np.array(v, { dtype: "float64", shape });
 const TIGHT = { rtol: 1e-10, atol: 1e-12 };
+const EXACT = { rtol: 0, atol: 0 };
 function close(got: Tensor, want: Tensor | number[], tol = TIGHT, what = "values"): void {
   const w = Array.isArray(want) ? want : Array.from(want.dataSync());
   if (!Array.isArray(want)) assert.deepEqual(got.shape, want.shape, `${what}: shape`);
@@ -264,6 +267,198 @@ describe("lax.scan", () => {
     assert.throws(
       () => lax.scan((c: Tensor) => c as Any, 0, f64([1])),
       /f must return \[carry, y\]/,
+    );
+  });
+});
+
+describe("lax.foriLoop", () => {
+  test("static bounds run as a scan: forward, grad (second order), jit", () => {
+    const f = (x: Tensor) =>
+      lax.foriLoop(1, 5, (i: Tensor, v: Tensor) => np.sin(v).mul(x).add(i.astype("float64")), x);
+    let v = 0.7;
+    for (let i = 1; i < 5; i++) v = Math.sin(v) * 0.7 + i;
+    close(f(f64(0.7)), [v], { rtol: 1e-14, atol: 0 });
+    checkGrads(f, [f64(0.7)], { order: 2 });
+    const j = makeJaxpr(f)(f64(0.7));
+    assert.ok(j.eqns.some((e) => e.op.name === "scan"));
+    close(jit(grad(f))(f64(0.7)), grad(f)(f64(0.7)), { rtol: 1e-12, atol: 0 });
+    close(lax.foriLoop(3, 3, (_i: Tensor, v: Tensor) => v.add(1), f64(2)), [2]);
+    close(lax.foriLoop(5, 3, (_i: Tensor, v: Tensor) => v.add(1), f64(2)), [2]);
+  });
+
+  test("traced bounds run as a whileLoop (jvp works, grad is a clear error)", () => {
+    const f = (x: Tensor, n: Tensor) =>
+      lax.foriLoop(0, n, (_i: Tensor, v: Tensor) => v.mul(x), f64(1));
+    close(jit(f)(f64(1.5), np.array(3)), [3.375]);
+    const j = makeJaxpr(f)(f64(1.5), np.array(3));
+    assert.ok(j.eqns.some((e) => e.op.name === "while"));
+    const [y, t] = jvp((x: Tensor) => jit(f)(x, np.array(3)), [f64(1.5)], [f64(1)]);
+    close(y, [3.375]);
+    close(t, [3 * 1.5 * 1.5]);
+    assert.throws(
+      () => grad((x: Tensor) => jit(f)(x, np.array(3)))(f64(1.5)),
+      /whileLoop: reverse-mode differentiation .* Use lax.scan, or lax.foriLoop with static/,
+    );
+  });
+});
+
+describe("lax.whileLoop", () => {
+  const newton = (a: Tensor) =>
+    lax.whileLoop(
+      ([x, k]: Tensor[]) => np.logicalAnd(np.abs(x.mul(x).sub(a)).greater(1e-12), k.less(50)),
+      ([x, k]: Tensor[]) => [x.sub(x.mul(x).sub(a).div(x.mul(2))), k.add(1)],
+      [a, 0],
+    );
+  test("forward and jit match a JS loop; pytree carries", () => {
+    const [x, k] = newton(f64(2));
+    close(x, [Math.SQRT2], { rtol: 1e-15, atol: 0 });
+    assert.equal(k.dtype, "int32");
+    const [xj, kj] = jit(newton)(f64(2));
+    close(xj, x, { rtol: 0, atol: 0 });
+    assert.equal(kj.item(), k.item());
+    const out = lax.whileLoop(
+      (c: Any) => c.n.less(3),
+      (c: Any) => ({ n: c.n.add(1), s: [c.s[0].mul(2)] }),
+      {
+        n: 0,
+        s: [f64([1, 2])],
+      },
+    );
+    close(out.s[0], [8, 16]);
+    const none = lax.whileLoop(() => false, (c: Tensor) => c.add(1), f64(4));
+    close(none, [4]);
+  });
+
+  test("jvp matches finite differences", () => {
+    const f = (a: Tensor) => newton(a)[0];
+    const [y, t] = jvp(f, [f64(3)], [f64(1)]);
+    close(y, [Math.sqrt(3)], { rtol: 1e-15, atol: 0 });
+    close(t, [0.5 / Math.sqrt(3)], { rtol: 1e-9, atol: 0 });
+    close(jacfwd(f)(f64(3)), [0.5 / Math.sqrt(3)], { rtol: 1e-9, atol: 0 });
+  });
+
+  test("vmap runs a masked loop: each example stops at its own trip count", () => {
+    const count = (n: Tensor) =>
+      lax.whileLoop(([i]: Tensor[]) => i.less(n), ([i, s]: Tensor[]) => [i.add(1), s.add(i)], [
+        0,
+        0,
+      ]);
+    const ns = np.array([0, 3, 5, 1]);
+    const [is, ss] = vmap(count)(ns);
+    assert.deepEqual(Array.from(is.dataSync()), [0, 3, 5, 1]);
+    assert.deepEqual(Array.from(ss.dataSync()), [0, 3, 10, 0]);
+    const [ij] = jit(vmap(count))(ns);
+    assert.deepEqual(Array.from(ij.dataSync()), [0, 3, 5, 1]);
+    const roots = vmap((a: Tensor) => newton(a)[0])(f64([2, 9, 0.25]));
+    close(roots, [2, 9, 0.25].map((a) => newton(f64(a))[0].item() as number), EXACT);
+  });
+
+  test("errors", () => {
+    assert.throws(
+      () => lax.whileLoop((c: Tensor) => c, (c: Tensor) => c, f64(1)),
+      /whileLoop: condFun must return a boolean scalar, got float64\[\]/,
+    );
+    assert.throws(
+      () => lax.whileLoop((c: Tensor) => c.less(1), (c: Tensor) => [c], f64(1)),
+      /whileLoop: the body must return a carry with the structure/,
+    );
+    assert.throws(
+      () =>
+        grad((x: Tensor) =>
+          lax.whileLoop((c: Tensor) => c.less(10), (c: Tensor) => c.mul(x), f64(1))
+        )(f64(2)),
+      /whileLoop: reverse-mode differentiation/,
+    );
+  });
+});
+
+describe("lax.cond and lax.switch", () => {
+  const branches = [
+    (x: Tensor, y: Tensor) => np.sin(x).mul(y),
+    (x: Tensor, y: Tensor) => x.mul(x).add(y),
+    (x: Tensor, _y: Tensor) => np.exp(x),
+  ];
+  const ref = [
+    (x: number, y: number) => Math.sin(x) * y,
+    (x: number, y: number) => x * x + y,
+    (x: number, _y: number) => Math.exp(x),
+  ];
+  test("forward: the chosen branch runs; the index is clamped; jit matches", () => {
+    for (const i of [-1, 0, 1, 2, 7]) {
+      const want = ref[Math.min(2, Math.max(0, i))](0.3, 2);
+      close(lax.switch(i, branches, f64(0.3), f64(2)), [want], { rtol: 1e-15, atol: 0 });
+      close(jit((k: Tensor) => lax.switch(k, branches, f64(0.3), f64(2)))(np.array(i)), [want], {
+        rtol: 1e-15,
+        atol: 0,
+      });
+    }
+    const pick = (p: Tensor, x: Tensor) =>
+      lax.cond(p, (v: Tensor) => v.add(1), (v: Tensor) => v.sub(1), x);
+    close(pick(np.array(true), f64(5)), [6]);
+    close(pick(np.array(false), f64(5)), [4]);
+    close(lax.cond(2, (v: Any) => ({ a: v }), (v: Any) => ({ a: v.neg() }), f64(5)).a, [5]);
+  });
+
+  test("cond under grad (second order), jvp and jit(grad)", () => {
+    for (const i of [0, 1, 2]) {
+      const f = (x: Tensor, y: Tensor) => lax.switch(i, branches, x, y);
+      checkGrads(f, [f64(0.3), f64(2)], { order: 2 });
+      close(jit(grad(f))(f64(0.3), f64(2)), grad(f)(f64(0.3), f64(2)), { rtol: 1e-14, atol: 0 });
+    }
+    const g = (x: Tensor) =>
+      lax.cond(x.greater(0), (v: Tensor) => v.mul(v).mul(v), (v: Tensor) => v.neg(), x);
+    close(grad(g)(f64(2)), [12]);
+    close(grad(g)(f64(-2)), [-1]);
+    const [, pull] = vjp(g, f64(2));
+    close(pull(f64(1))[0], [12]);
+  });
+
+  test("vmap: a batched index selects per example; batched operands under a fixed index", () => {
+    const idx = np.array([2, 0, 1, 5, -3]);
+    const xs = f64([0.1, 0.2, 0.3, 0.4, 0.5]);
+    const got = vmap((i: Tensor, x: Tensor) => lax.switch(i, branches, x, f64(2)))(idx, xs);
+    const want = [2, 0, 1, 2, 0].map((b, k) => ref[b]([0.1, 0.2, 0.3, 0.4, 0.5][k], 2));
+    close(got, want, { rtol: 1e-15, atol: 0 });
+    close(jit(vmap((i: Tensor, x: Tensor) => lax.switch(i, branches, x, f64(2))))(idx, xs), want, {
+      rtol: 1e-15,
+      atol: 0,
+    });
+    const fixed = vmap((x: Tensor) => lax.switch(1, branches, x, f64(2)))(xs);
+    close(fixed, [0.1, 0.2, 0.3, 0.4, 0.5].map((x) => ref[1](x, 2)), { rtol: 1e-15, atol: 0 });
+    const gb = vmap(grad((x: Tensor, i: Tensor) => lax.switch(i, branches, x, f64(2))))(xs, idx);
+    const gw = [2, 0, 1, 2, 0].map((b, k) => {
+      const x = [0.1, 0.2, 0.3, 0.4, 0.5][k];
+      return [Math.cos(x) * 2, 2 * x, Math.exp(x)][b];
+    });
+    close(gb, gw, { rtol: 1e-14, atol: 0 });
+  });
+
+  test("cond inside scan, differentiated", () => {
+    const f = (xs: Tensor) =>
+      lax.scan(
+        (c: Tensor, x: Tensor) => [
+          lax.cond(x.greater(0), (v: Tensor) => np.sin(v.add(x)), (v: Tensor) => v.mul(x), c),
+          c,
+        ],
+        f64(0.5),
+        xs,
+      )[0];
+    checkGrads(f, [f64([0.3, -0.2, 0.9, -1.1])], { order: 2 });
+  });
+
+  test("errors", () => {
+    assert.throws(
+      () => lax.switch(0, [(x: Tensor) => x, (x: Tensor) => x.astype("float32")], f64(1)),
+      /switch: every branch must return the same structure, shapes and dtypes; branch 0 returns \(float64\[\]\) but branch 1 returns \(float32\[\]\)/,
+    );
+    assert.throws(() => lax.switch(0, [], f64(1)), /switch: branches must be a non-empty array/);
+    assert.throws(
+      () => lax.switch(f64(0), [(x: Tensor) => x], f64(1)),
+      /switch: index must be an integer scalar/,
+    );
+    assert.throws(
+      () => lax.cond(np.array([true, false]), (x: Tensor) => x, (x: Tensor) => x, f64(1)),
+      /cond: pred must be a scalar, got bool\[2\]/,
     );
   });
 });

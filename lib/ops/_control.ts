@@ -7,7 +7,8 @@ import type { Tensor } from "../tensor.ts";
 import { type Eqn, Jaxpr, Var } from "../ir.ts";
 import type { Aval } from "./_define.ts";
 import { traceToJaxpr } from "../transforms/stage.ts";
-import { getProgramRunner } from "../transforms/jit.ts";
+import { runProgram } from "../transforms/jit.ts";
+import type { ArrayValue } from "../core.ts";
 
 /** A function of flat Tensor lists. */
 export type FlatFn = (xs: Tensor[]) => Tensor[];
@@ -81,9 +82,9 @@ export function dce(j: Jaxpr, outs: Var[] = j.outs): Jaxpr {
   return new Jaxpr(j.constVars, j.consts, j.inVars, eqns.reverse(), outs);
 }
 
-/** Runs a const-free jaxpr on concrete arrays with the installed program runner (compiled on CPU). */
+/** Runs a const-free jaxpr on concrete arrays as a program of their backend (compiled on CPU). */
 export function runBody(j: Jaxpr, args: Tensor[]): Tensor[] {
-  return getProgramRunner()(j, args);
+  return runProgram(j, args as ArrayValue[]);
 }
 
 const derived = new WeakMap<object, Map<string, unknown>>();

@@ -25,7 +25,7 @@ export interface JitParams {
  * and constants pick (`onOneBackend`), compiled by that backend when it can run programs, else
  * equation by equation.
  */
-function runProgram(jaxpr: Jaxpr, args: ArrayValue[]): Tensor[] {
+export function runProgram(jaxpr: Jaxpr, args: ArrayValue[]): Tensor[] {
   return onOneBackend(args, jaxpr.consts, (backend, xs) => {
     const concrete = jaxpr.consts.every((c) => c instanceof ArrayValue);
     if (!backend.runProgram || !concrete) return evalJaxpr(jaxpr, xs);
