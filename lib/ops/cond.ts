@@ -309,7 +309,6 @@ function whileVmap(
   size: number,
 ): [Tensor[], BDim[]] {
   const { nCondConsts: nCC, nBodyConsts: nBC } = p;
-  const nK = args.length - nCC - nBC;
   const moved = args.map((a, i) =>
     i >= nCC + nBC ? batchAt0(a, bdims[i], size) : bdims[i] === null ? a : moveAxis(a, bdims[i]!, 0)
   );
