@@ -51,3 +51,4 @@ export * as lax from "./lib/lax.ts";
 export * as nn from "./lib/nn.ts";
 export * as signal from "./lib/signal.ts";
 export * as optim from "./lib/optim.ts";
+export * as io from "./lib/io.ts";
