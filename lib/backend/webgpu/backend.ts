@@ -1,13 +1,7 @@
 /**
- * The WebGPU backend: device arrays in pooled GPU buffers, eager ops compiled once per
- * (op, params, input types) into WGSL kernels, and jitted programs lowered, fused and recorded
- * into one command encoder per call (one submit, no waits). Reading is asynchronous only:
- * `await t.data()` (one GPU→JS sync per batch of reads); `dataSync()` throws. float64 arrays are
- * rejected with a TypeError (WebGPU has no float64). `initWebGPU()` (called by `init()`)
- * registers the backend when `navigator.gpu` yields an adapter: Deno has it built in; on Node,
- * install a WebGPU implementation as `navigator.gpu` first, e.g. the npm `webgpu` package (Dawn):
- * `Object.assign(globalThis, globals); globalThis.navigator = { gpu: create(["backend=opengles"]) }`
- * with `EGL_PLATFORM=surfaceless` on headless Linux (a compatibility-level adapter is accepted).
+ * The WebGPU backend: device arrays in pooled GPU buffers, eager ops and jitted programs compiled
+ * to WGSL (one submit per call), asynchronous reads only, no float64. `initWebGPU()` registers it
+ * when `navigator.gpu` yields an adapter (Deno built in; Node: see its doc).
  * @module
  */
 import { dtypeOfTyped, type TypedArray } from "../../dtype.ts";
@@ -131,6 +125,10 @@ function runOnGpu(jaxpr: Jaxpr, args: ArrayValue[]): GpuArray[] {
 /**
  * Detects WebGPU, creates the device and registers the "webgpu" backend (once). Resolves to
  * false when the runtime has no WebGPU (Bun, Node without a WebGPU package) or no adapter.
+ * Deno has WebGPU built in; on Node, install one as `navigator.gpu` first, e.g. the npm `webgpu`
+ * package (Dawn): `Object.assign(globalThis, globals); globalThis.navigator = { gpu:
+ * create(["backend=opengles"]) }` with `EGL_PLATFORM=surfaceless` on headless Linux (a
+ * compatibility-level adapter is accepted).
  */
 export async function initWebGPU(): Promise<boolean> {
   if (rt) return true;

@@ -1,10 +1,7 @@
 /**
- * Compiles a lowered `Plan` (lib/compile/lower.ts) to WebGPU dispatches and runs it: fused
- * kernels render through kernels/render_wgsl.ts; conv and dotGeneral become GEMM kernels with
- * their epilogue fused into the store when possible; argmax/argmin, random and the window
- * choosers (kernels/wgsl/window.ts) have kernels of their own (calls of programs were inlined by
- * the compiler). Every dispatch of a run is recorded into the runtime's open command encoder;
- * nothing waits.
+ * Compiles a lowered `Plan` (lib/compile/lower.ts) to WebGPU dispatches and runs it: fused kernels
+ * through kernels/render_wgsl.ts, contractions as GEMM kernels with fused epilogues, own kernels
+ * for argmax/argmin, random and the window choosers. Dispatches are recorded, nothing waits.
  * @module
  */
 import type { DType } from "../../dtype.ts";
@@ -346,7 +343,7 @@ export interface StepProfile {
   step: number;
   /** Dispatches the step recorded. */
   dispatches: number;
-  /** Wall time from recording the step to the queue being idle (includes one sync, ~11 ms on llvmpipe). */
+  /** Wall time from recording the step to the queue being idle (includes one sync). */
   ms: number;
 }
 
