@@ -144,7 +144,8 @@ function runOnGpu(jaxpr: Jaxpr, args: ArrayValue[]): GpuArray[] {
   try {
     return r.hold(() => runGpuPlan(r, gp, ins, evalOp));
   } finally {
-    r.flush(); // one submit per call
+    // one submit per call; a program run inside another (a scan body) joins the caller's
+    if (!r.holding) r.flush();
   }
 }
 
