@@ -67,6 +67,7 @@ export const jitOp: OpDef<JitParams> = defineOp({
     throw new TypeError("jit: evaluated through evalImpl only");
   },
   evalImpl: (args, { jaxpr }) => runProgram(jaxpr, args as ArrayValue[]),
+  callJaxpr: ({ jaxpr }) => jaxpr,
   jvp: (primals, tangents, { jaxpr, name }) => {
     const { known, unknown, nOut } = memo(jaxpr, "jvp", () => splitJvp(jaxpr));
     const outs = bind(jitOp, primals, { jaxpr: known, name: `jvp_known(${name})` });
