@@ -74,6 +74,7 @@ const checkpointOp: OpDef<CheckpointParams> = defineOp({
     throw new TypeError("checkpoint: evaluated through evalImpl only");
   },
   evalImpl: (args, { jaxpr }) => runProgram(jaxpr, args as ArrayValue[]),
+  callJaxpr: ({ jaxpr }) => jaxpr,
   jvp: (primals, tangents, p) => {
     const s = memo(p.jaxpr, `remat:${policyId(p.policy)}`, () => splitRemat(p.jaxpr, p.policy));
     const known = bind(checkpointOp, [...s.consts, ...primals], { ...p, jaxpr: s.known });

@@ -77,6 +77,14 @@ export const webgpuBackend: Backend = {
     return runGpuPlan(r, gp, onDevice(inputs));
   },
   runProgram: (jaxpr: Jaxpr, args: ArrayValue[]): unknown[] => runOnGpu(jaxpr, args),
+  batch<T>(fn: () => T): T {
+    const r = runtime();
+    try {
+      return r.hold(fn);
+    } finally {
+      if (!r.holding) r.flush();
+    }
+  },
   describeProgram: (j: Jaxpr) =>
     describePlan(lowerJaxpr(hoisted(j), lowerOptions(runtime(), options))),
   free(buf: unknown): void {
