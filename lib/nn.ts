@@ -18,3 +18,6 @@
 export * from "./nn/activations.ts";
 export * from "./nn/conv.ts";
 export * from "./nn/pool.ts";
+export * from "./nn/norm.ts";
+export * as initializers from "./nn/initializers.ts";
+export * as losses from "./nn/losses.ts";
