@@ -21,3 +21,4 @@ export * from "./nn/pool.ts";
 export * from "./nn/norm.ts";
 export * as initializers from "./nn/initializers.ts";
 export * as losses from "./nn/losses.ts";
+export * as layers from "./nn/layers.ts";
