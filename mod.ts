@@ -12,7 +12,7 @@
  * @module
  */
 import "./lib/backend/reference.ts";
-import "./lib/backend/cpu.ts";
+import "./lib/backend/cpu/backend.ts";
 import * as np from "./lib/numpy_ns.ts";
 
 export { np, np as numpy };
