@@ -91,6 +91,14 @@ export const webgpuBackend: Backend = {
     return runGpuPlan(r, gp, onDevice(inputs), evalOp);
   },
   runProgram: (jaxpr: Jaxpr, args: ArrayValue[]): unknown[] => runOnGpu(jaxpr, args),
+  batch<T>(fn: () => T): T {
+    const r = runtime();
+    try {
+      return r.hold(fn);
+    } finally {
+      if (!r.holding) r.flush();
+    }
+  },
   describeProgram: (j: Jaxpr) =>
     describePlan(lowerJaxpr(hoisted(j), lowerOptions(runtime(), options))),
   free(buf: unknown): void {
@@ -138,7 +146,8 @@ function runOnGpu(jaxpr: Jaxpr, args: ArrayValue[]): GpuArray[] {
   try {
     return r.hold(() => runGpuPlan(r, gp, ins, evalOp));
   } finally {
-    r.flush(); // one submit per call
+    // one submit per call; a program run inside another (a scan body) joins the caller's
+    if (!r.holding) r.flush();
   }
 }
 

@@ -298,6 +298,11 @@ export class GpuRuntime {
     }
   }
 
+  /** True inside {@linkcode hold} (a nested program, e.g. a loop body, must not submit). */
+  get holding(): boolean {
+    return this.#held > 0;
+  }
+
   /** Runs `fn` without intermediate submits (a jitted call becomes one command buffer). */
   hold<T>(fn: () => T): T {
     this.#held++;
