@@ -53,3 +53,4 @@ export * as signal from "./lib/signal.ts";
 export * as optim from "./lib/optim.ts";
 export * as io from "./lib/io.ts";
 export * as tree from "./lib/tree_ns.ts";
+export { exportOnnx } from "./lib/onnx/export.ts";
