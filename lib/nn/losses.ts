@@ -14,7 +14,7 @@ import type { ArrayLike, Tensor } from "../tensor.ts";
 import { checkOptions } from "../options.ts";
 import { abs, add, astype, minimum, multiply, negative, square, subtract, sum } from "../numpy.ts";
 import { logSigmoid, logSoftmax, oneHot } from "./activations.ts";
-import { toFloat } from "./_args.ts";
+import { toFloat } from "../lax/_args.ts";
 
 /**
  * optax's `softmax_cross_entropy`: `−Σ labels · logSoftmax(logits)` over the last axis; `labels`

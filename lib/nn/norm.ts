@@ -19,7 +19,7 @@ import {
   where,
 } from "../numpy.ts";
 import { softmax } from "./activations.ts";
-import { toFloat } from "./_args.ts";
+import { toFloat } from "../lax/_args.ts";
 import { Tensor as TensorClass } from "../tensor.ts";
 
 /** `t` (one dim per axis in `axes`) reshaped to broadcast along those axes of `shape`. */
