@@ -83,8 +83,7 @@ async function workerThreads(): Promise<Any | undefined> {
     const viaBuiltin = g.process?.getBuiltinModule?.("node:worker_threads");
     if (viaBuiltin) return viaBuiltin;
     if (g.process?.versions?.node === undefined) return undefined;
-    const spec = "node:worker_threads";
-    return await import(spec);
+    return await import("node:worker_threads");
   } catch {
     return undefined;
   }
@@ -95,8 +94,7 @@ async function hardwareThreads(): Promise<number> {
   let n = g.navigator?.hardwareConcurrency;
   if (n === undefined && g.process?.versions?.node !== undefined) {
     try {
-      const spec = "node:os";
-      const os = g.process.getBuiltinModule?.(spec) ?? await import(spec);
+      const os = g.process.getBuiltinModule?.("node:os") ?? await import("node:os");
       n = os.availableParallelism?.() ?? os.cpus().length;
     } catch {
       n = undefined;
