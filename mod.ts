@@ -30,7 +30,12 @@ export {
   valueAndGrad,
   vjp,
 } from "./lib/api/autodiff.ts";
-export type { GradOptions } from "./lib/api/autodiff.ts";
+export type {
+  GradFunction,
+  GradOptions,
+  JacobianFunction,
+  JacobianOptions,
+} from "./lib/api/autodiff.ts";
 export { vmap } from "./lib/api/batching.ts";
 export type { AxisSpec, VmapOptions } from "./lib/api/batching.ts";
 export { jit, makeJaxpr } from "./lib/api/jit.ts";
@@ -40,7 +45,21 @@ export { checkGrads } from "./lib/api/check_grads.ts";
 export type { CheckGradsOptions } from "./lib/api/check_grads.ts";
 export { customJvp, customVjp } from "./lib/api/custom.ts";
 export * as random from "./lib/random.ts";
-export type { AnyFunction } from "./lib/api/_types.ts";
+export type {
+  AnyFunction,
+  ArgGrads,
+  ArgnumsOf,
+  AuxOf,
+  Deeper,
+  Depth,
+  Inputs,
+  InputsOf,
+  IsAny,
+  IsUnion,
+  JacobianOf,
+  Tensors,
+  Transformed,
+} from "./lib/api/_types.ts";
 export type { Aval, BDim, HostArray, LinearArg, OpDef } from "./lib/ops/_define.ts";
 export { UndefPrimal } from "./lib/ops/_define.ts";
 export { Var } from "./lib/ir.ts";
