@@ -118,11 +118,17 @@ function instrument(code: string, modPath: string): { source: string; checks: nu
     }
     i = j;
   }
-  const body = out.join("\n").replaceAll(`"${PACKAGE}"`, JSON.stringify(modPath));
+  const body = localImports(out.join("\n"), modPath);
   return {
     source: `// @ts-nocheck\nconst ${EXPECT_HOOK} = (globalThis as any).${EXPECT_HOOK};\n${body}`,
     checks,
   };
+}
+
+/** Points the package name (docs) and the root's `./mod.ts` (README) at `modPath`. */
+function localImports(code: string, modPath: string): string {
+  return code.replaceAll(`"${PACKAGE}"`, JSON.stringify(modPath))
+    .replaceAll(`from "./mod.ts"`, `from ${JSON.stringify(modPath)}`);
 }
 
 interface SnippetFile {
@@ -150,7 +156,7 @@ function writeSnippets(root: string): SnippetFile[] {
       const file = join(outDir, name);
       const { source, checks } = instrument(s.code, "../../mod.ts");
       writeFileSync(file, source);
-      const typed = s.code.replaceAll(`"${PACKAGE}"`, JSON.stringify("../../mod.ts"));
+      const typed = localImports(s.code, "../../mod.ts");
       writeFileSync(join(typeDir, name), `// ${page}:${s.line}\n${typed}\n`);
       const arrows = s.code.split("// → ").length - 1;
       return { page, line: s.line, file, checks, arrows };
