@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { backendInfo, getBackend, init, np, setBackend } from "../mod.ts";
-import { createPool } from "../lib/backend/pool/pool.ts";
+import { createPool } from "../lib/backend/cpu/pool/pool.ts";
 
 const g = globalThis as { Deno?: unknown; Bun?: unknown };
 const runtime = g.Deno ? "deno" : g.Bun ? "bun" : "node";

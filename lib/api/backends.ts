@@ -5,7 +5,7 @@
 import { backendNames, getBackend as current, setBackendImpl } from "../backend/backend.ts";
 import { initWebGPU, webgpuRuntime } from "../backend/webgpu/backend.ts";
 import { webgpuFailure } from "../backend/webgpu/runtime.ts";
-import { currentPool, startPool } from "../backend/cpu_conv.ts";
+import { currentPool, startPool } from "../backend/cpu/conv.ts";
 import { hasRelaxedSimd } from "../../kernels/wasm/sgemm.ts";
 
 /** Backends tracegrad has; which of them this runtime offers is `backendInfo().backends`. */
