@@ -144,6 +144,31 @@ run_step meta "sync_meta --check" "$BIN/deno" run --allow-read scripts/sync_meta
 run_step size "size (<= 600 lines)" "$BIN/deno" run --allow-read scripts/check_size.ts
 run_step build "npm pack + fresh Node/Bun projects" bash scripts/check_package.sh
 
+# ---- browsers ----
+# Headless Chromium from Debian: installed here when missing and apt-get can (as root); otherwise
+# the step says loudly that it skipped. CHROMIUM=/path/to/browser picks another Chromium.
+browser_tests() {
+  if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+      echo "chromium missing: apt-get install -y --no-install-recommends chromium"
+      { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium ||
+        { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+          --no-install-recommends chromium; }; } >"$LOGS/apt-chromium.log" 2>&1 ||
+        echo "apt-get install chromium failed (see $LOGS/apt-chromium.log)"
+    fi
+  fi
+  if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
+    printf '\n%s\n%s\n%s\n\n' "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" \
+      "!!! browser tests SKIPPED: no chromium, and no apt-get (as root) to install it !!!" \
+      "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    return 0
+  fi
+  node scripts/browser_test.mjs
+}
+if [ -z "${TEST_FILTER:-}" ] || [[ browser =~ $TEST_FILTER ]]; then
+  run_step browser "browser (headless Chromium)" browser_tests
+fi
+
 # ---- summary ----
 read -r DP DF <<<"$(junit_counts "$LOGS"/deno*.xml)"
 BP=$(count "$LOGS/bun.log" '^ *([0-9]+) pass$') BF=$(count "$LOGS/bun.log" '^ *([0-9]+) fail$')
