@@ -41,7 +41,12 @@ describe("examples", () => {
 // ---- docs: every ```ts block runs, and its `// → ` comments match the output ----
 
 const IS_NODE = !("Deno" in globalThis) && !("Bun" in globalThis);
-const DOC_PAGES = ["README.md", "docs/coming_from_jax.md", "docs/coming_from_autograd_mygrad.md"];
+const DOC_PAGES = [
+  "README.md",
+  "docs/coming_from_jax.md",
+  "docs/coming_from_autograd_mygrad.md",
+  "docs/control_flow.md",
+];
 const PACKAGE = "jsr:@tracegrad/tracegrad";
 const EXPECT_HOOK = "__tracegradDocExpect";
 
