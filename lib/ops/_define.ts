@@ -51,7 +51,14 @@ export interface OpDef<P = any> {
   /** Primitive name, as printed in IR. */
   readonly name: string;
   /** Category used by fusion and rendering. */
-  readonly kind: "elementwise" | "reduce" | "structural" | "contraction" | "higher" | "random";
+  readonly kind:
+    | "elementwise"
+    | "reduce"
+    | "structural"
+    | "contraction"
+    | "higher"
+    | "random"
+    | "linalg";
   /** Shape/dtype inference and argument validation. */
   abstractEval(avals: Aval[], params: P): Aval[];
   /** Reference implementation on host arrays (float64 arithmetic, rounded on store). */

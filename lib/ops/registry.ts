@@ -11,6 +11,7 @@ import { dotGeneralOp } from "./dot.ts";
 import { randomOp } from "./random.ts";
 import { convOp } from "./conv.ts";
 import * as win from "./window.ts";
+import * as la from "./linalg.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -72,6 +73,11 @@ export const OPS = {
   selectAndGatherAdd: win.selectAndGatherAddOp,
   selectAndScatterAdd: win.selectAndScatterAddOp,
   random: randomOp,
+  triangularSolve: la.triangularSolveOp,
+  cholesky: la.choleskyOp,
+  solve: la.solveOp,
+  det: la.detOp,
+  slogdet: la.slogdetOp,
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */
