@@ -6,7 +6,9 @@
  * @module
  */
 import type { DType } from "../lib/dtype.ts";
-import type { Expr, Idx, Kernel } from "../lib/compile/kernel.ts";
+import { type Alu, type Expr, type Idx, type Kernel, LAND } from "../lib/compile/kernel.ts";
+import { aluOf } from "../lib/compile/alu.ts";
+import type { WgslOperands } from "../lib/ops/_render.ts";
 import { helperSource } from "./wgsl/helpers.ts";
 import { renderMap4 } from "./wgsl/map4.ts";
 import { reduceLoop4 } from "./wgsl/reduce4.ts";
@@ -37,42 +39,6 @@ export function renderIdx(i: Idx): string {
 export function f32Lit(v: number): string {
   const s = String(Math.fround(v));
   return /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
-}
-
-const FLOAT_UNARY: Record<string, (a: string, h: Set<string>) => string> = {
-  exp: (a, h) => (h.add("exp"), `tg_exp(${a})`),
-  log: (a, h) => (h.add("log"), `tg_log(${a})`),
-  log1p: (a, h) => (h.add("log1p"), `tg_log1p(${a})`),
-  expm1: (a, h) => (h.add("expm1"), `tg_expm1(${a})`),
-  sqrt: (a, h) => (h.add("sqrt"), `tg_sqrt(${a})`),
-  rsqrt: (a, h) => (h.add("sqrt"), `(1.0 / tg_sqrt(${a}))`),
-  sin: (a) => `sin(${a})`,
-  cos: (a) => `cos(${a})`,
-  tan: (a) => `tan(${a})`,
-  tanh: (a, h) => (h.add("tanh"), `tg_tanh(${a})`),
-  logistic: (a, h) => (h.add("logistic"), `tg_logistic(${a})`),
-  floor: (a) => `floor(${a})`,
-  ceil: (a) => `ceil(${a})`,
-  round: (a) => `round(${a})`,
-  abs: (a) => `abs(${a})`,
-  sign: (a, h) => (h.add("sign"), `tg_sign(${a})`),
-  neg: (a) => `(-${a})`,
-};
-const COMPARE: Record<string, string> = {
-  eq: "==",
-  ne: "!=",
-  lt: "<",
-  le: "<=",
-  gt: ">",
-  ge: ">=",
-};
-
-function exprDtype(e: Expr): DType {
-  return e.k === "load" || e.k === "alu" || e.k === "const" || e.k === "acc"
-    ? e.dtype
-    : e.k === "index"
-    ? "int32"
-    : "bool";
 }
 
 /**
@@ -122,17 +88,17 @@ export class ExprRenderer {
     if (d === "bool") return v !== 0 ? "1u" : "0u";
     const f = Math.fround(v);
     if (Number.isFinite(f)) return f32Lit(f);
-    this.helpers.add("nan");
+    this.helpers.add("tg_nan");
     return Number.isNaN(f) ? "tg_nan()" : f > 0 ? "tg_inf()" : "(-tg_inf())";
   }
 
   /** The expression as a WGSL boolean. */
   cond(e: Expr): string {
     if (e.k === "cmpIdx") return `(${renderIdx(e.a)} ${e.op} ${renderIdx(e.b)})`;
-    if (e.k === "alu" && e.op === "land") {
+    if (e.k === "alu" && e.op === LAND) {
       return `(${this.cond(e.args[0])} && ${this.cond(e.args[1])})`;
     }
-    const d = exprDtype(e);
+    const d = e.dtype;
     const v = this.val(e);
     return d === "float32" ? `(!(${v} == 0.0))` : d === "int32" ? `(${v} != 0)` : `(${v} != 0u)`;
   }
@@ -163,103 +129,18 @@ export class ExprRenderer {
     }
   }
 
-  #alu(e: Expr & { k: "alu" }): string {
-    const h = this.helpers;
-    const out = e.dtype;
-    if (e.op === "land") return `select(0u, 1u, ${this.cond(e)})`;
-    if (e.op === "select") {
-      return `select(${this.val(e.args[2])}, ${this.val(e.args[1])}, ${this.cond(e.args[0])})`;
-    }
-    const src = exprDtype(e.args[0]);
-    const a = e.args.map((x) => this.val(x));
-    if (e.op === "convert") return convert(a[0], src, out, h);
-    if (e.op === "stopGradient") return a[0];
-    if (e.op === "ne" && src === "float32") return `select(1u, 0u, ${a[0]} == ${a[1]})`;
-    if (e.op in COMPARE) return `select(0u, 1u, ${a[0]} ${COMPARE[e.op]} ${a[1]})`;
-    if (e.op === "isnan" || e.op === "isfinite") {
-      if (src !== "float32") return e.op === "isnan" ? "0u" : "1u";
-      h.add("nan");
-      return `select(0u, 1u, tg_${e.op}(${a[0]}))`;
-    }
-    if (e.op === "and" || e.op === "or" || e.op === "xor") {
-      return `(${a[0]} ${e.op === "and" ? "&" : e.op === "or" ? "|" : "^"} ${a[1]})`;
-    }
-    if (e.op === "not") return src === "bool" ? `(1u - ${a[0]})` : `(~${a[0]})`;
-    if (src === "float32") return floatOp(e.op, a, h);
-    return intOp(e.op, a, src, out, h);
+  #alu(e: Alu): string {
+    const args = e.args;
+    const x: WgslOperands = {
+      arg: args[0]?.dtype ?? e.dtype,
+      out: e.dtype,
+      vals: () => args.map((a) => this.val(a)),
+      val: (i) => this.val(args[i]),
+      cond: (i) => this.cond(args[i]),
+      use: (h) => void this.helpers.add(h),
+    };
+    return aluOf(e).render.wgsl(x);
   }
-}
-
-function floatOp(op: string, a: string[], h: Set<string>): string {
-  const un = FLOAT_UNARY[op];
-  if (un) return un(a[0], h);
-  switch (op) {
-    case "add":
-      return `(${a[0]} + ${a[1]})`;
-    case "sub":
-      return `(${a[0]} - ${a[1]})`;
-    case "mul":
-      return `(${a[0]} * ${a[1]})`;
-    case "div":
-      return `(${a[0]} / ${a[1]})`;
-    case "pow":
-      h.add("pow");
-      return `tg_pow(${a[0]}, ${a[1]})`;
-    case "max":
-    case "min":
-      h.add(op);
-      return `tg_${op}(${a[0]}, ${a[1]})`;
-  }
-  throw new TypeError(`webgpu: no WGSL template for elementwise op ${op}`);
-}
-
-/** Integer and bool arithmetic: native where it matches JS-then-store semantics, else via f32. */
-function intOp(op: string, a: string[], src: DType, out: DType, h: Set<string>): string {
-  const wrap = (x: string) => (out === "bool" ? `(${x} & 255u)` : x);
-  switch (op) {
-    case "add":
-      return wrap(`(${a[0]} + ${a[1]})`);
-    case "sub":
-      return wrap(`(${a[0]} - ${a[1]})`);
-    case "mul":
-      return wrap(`(${a[0]} * ${a[1]})`);
-    case "neg":
-      return src === "int32" ? `(-${a[0]})` : `((0u - ${a[0]}) & 255u)`;
-    case "max":
-    case "min":
-      return `${op}(${a[0]}, ${a[1]})`;
-    case "abs":
-      return src === "int32" ? `abs(${a[0]})` : a[0];
-    case "sign":
-      return src === "int32" ? `sign(${a[0]})` : a[0];
-    case "floor":
-    case "ceil":
-    case "round":
-    case "stopGradient":
-      return a[0];
-    case "div":
-      if (src === "int32") return `select(${a[0]} / ${a[1]}, 0, ${a[1]} == 0)`;
-  }
-  // Anything else computes in f32 and stores like a JS typed array (truncation, wraparound).
-  const fa = a.map((x) => `f32(${x})`);
-  const f = floatOp(op, fa, h);
-  h.add(out === "bool" ? "f2u8" : "f2i");
-  return out === "bool" ? `tg_f2u8(${f})` : `tg_f2i(${f})`;
-}
-
-function convert(a: string, from: DType, to: DType, h: Set<string>): string {
-  if (from === to) return a;
-  if (to === "bool") {
-    return from === "float32"
-      ? `select(1u, 0u, ${a} == 0.0)`
-      : `select(0u, 1u, ${a} != ${from === "int32" ? "0" : "0u"})`;
-  }
-  if (to === "float32") return `f32(${a})`;
-  if (from === "float32") {
-    h.add("f2i");
-    return `tg_f2i(${a})`;
-  }
-  return `i32(${a})`;
 }
 
 /** Options shared by kernel renderers. */
@@ -409,7 +290,7 @@ function reduceInit(op: "sum" | "max" | "min", d: DType, r: ExprRenderer, empty:
 function reduceStep(op: "sum" | "max" | "min", d: DType, h: Set<string>): string {
   if (op === "sum") return d === "bool" ? "acc = (acc + v) & 255u;" : "acc = acc + v;";
   if (d !== "float32") return `acc = ${op}(acc, v);`;
-  h.add("nan");
+  h.add("tg_nan");
   return `if (v ${op === "max" ? ">" : "<"} acc || tg_isnan(v)) { acc = v; }`;
 }
 

@@ -89,7 +89,7 @@ export function renderRandom(
 `;
     if (p.dist === "uniform") conv = `${uni}fn conv(w: u32) -> f32 { return uni(w); }\n`;
     else {
-      helpers = helperSource(["log1p"]);
+      helpers = helperSource(["tg_log1p"]);
       conv = `${uni}fn erfinv32(x: f32) -> f32 {
   let a = abs(x);
   if (a == 1.0) { return x * tg_inf(); }

@@ -95,7 +95,7 @@ export function renderWindowOp(
     const K = (params.window[d] - 1) * params.windowDilation[d] + 1;
     return P <= 0 || K > P ? 0 : Math.floor((P - K) / params.strides[d]) + 1;
   });
-  const helpers = t === "f32" ? helperSource(["nan"]) : "";
+  const helpers = t === "f32" ? helperSource(["tg_nan"]) : "";
   const choose = chooseStmts(xShape, params, sel, t);
   if (name !== "selectAndScatterAdd") {
     const total = sizeOf(yShape);

@@ -73,6 +73,7 @@ export interface ReduceParams {
 
 function reduction(
   name: string,
+  monoid: "sum" | "max" | "min",
   init: number,
   step: (a: number, v: number) => number,
   jvp: OpDef<ReduceParams>["jvp"],
@@ -81,6 +82,7 @@ function reduction(
   const op: OpDef<ReduceParams> = defineOp({
     name,
     kind: "reduce",
+    monoid,
     abstractEval: ([a], { axes }) => [reducedAval(name, a, axes)],
     impl: ([x], { axes }, [out]) => [reduceImpl(x, axes, out, init, step)],
     jvp,
@@ -96,6 +98,7 @@ function reduction(
 /** `reduceSum` primitive. */
 export const reduceSumOp: OpDef<ReduceParams> = reduction(
   "reduceSum",
+  "sum",
   0,
   (a, v) => a + v,
   ([x], [dx], { axes }) => [[reduceSum(x, axes)], [reduceSum(dx, axes)]],
@@ -122,6 +125,7 @@ const nanMin = (a: number, v: number) => (a !== a || v !== v ? NaN : a < v ? a :
 /** `reduceMax` primitive (NaN propagates). */
 export const reduceMaxOp: OpDef<ReduceParams> = reduction(
   "reduceMax",
+  "max",
   -Infinity,
   nanMax,
   extremumJvp((x, a) => reduceMax(x, a)),
@@ -129,6 +133,7 @@ export const reduceMaxOp: OpDef<ReduceParams> = reduction(
 /** `reduceMin` primitive. */
 export const reduceMinOp: OpDef<ReduceParams> = reduction(
   "reduceMin",
+  "min",
   Infinity,
   nanMin,
   extremumJvp((x, a) => reduceMin(x, a)),
