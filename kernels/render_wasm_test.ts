@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { grad, jit, lax, makeJaxpr, nn, np, type Tensor } from "../mod.ts";
 import type { DType, TypedArray } from "../lib/dtype.ts";
 import { allocTyped } from "../lib/dtype.ts";
-import { hoistConsts } from "../lib/transforms/jit.ts";
+import { hoistConsts } from "../lib/ir.ts";
 import type { Kernel } from "../lib/compile/kernel.ts";
 import { lowerJaxpr, type Plan } from "../lib/compile/lower.ts";
 import { renderKernel } from "./render_js.ts";
