@@ -9,7 +9,7 @@ import type { DType } from "../lib/dtype.ts";
 import { type Alu, type Expr, type Idx, type Kernel, LAND } from "../lib/compile/kernel.ts";
 import { aluOf } from "../lib/compile/alu.ts";
 import type { WgslOperands } from "../lib/ops/_render.ts";
-import { helperSource } from "./wgsl/helpers.ts";
+import { defineHelper, helperSource } from "./wgsl/helpers.ts";
 import { renderMap4 } from "./wgsl/map4.ts";
 import { reduceLoop4 } from "./wgsl/reduce4.ts";
 
@@ -137,7 +137,10 @@ export class ExprRenderer {
       vals: () => args.map((a) => this.val(a)),
       val: (i) => this.val(args[i]),
       cond: (i) => this.cond(args[i]),
-      use: (h) => void this.helpers.add(h),
+      use: (h, def) => {
+        if (def) defineHelper(h, def);
+        this.helpers.add(h);
+      },
     };
     return aluOf(e).render.wgsl(x);
   }

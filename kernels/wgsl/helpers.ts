@@ -10,7 +10,7 @@
  * the NaN/infinity tests); `ExprRenderer.helpers` lists the ones used. NaN tests use the bit
  * pattern, so they survive compilers that assume finite math.
  */
-const HELPERS: Record<string, { deps: string[]; src: string }> = {
+const HELPERS: Record<string, WgslHelper> = {
   tg_nan: {
     deps: [],
     src:
@@ -117,6 +117,24 @@ const HELPERS: Record<string, { deps: string[]; src: string }> = {
     src: "fn tg_sign(x: f32) -> f32 { return select(select(x, -1.0, x < 0.0), 1.0, x > 0.0); }\n",
   },
 };
+
+/** A WGSL helper function: its source and the helpers it calls. */
+export interface WgslHelper {
+  /** Helpers called by `src`. */
+  deps: string[];
+  /** WGSL source of the function. */
+  src: string;
+}
+
+/**
+ * Adds a helper an op's template brings along (lib/ops/_render.ts `helperCall`); a name is
+ * defined once, and a second definition must be the same.
+ */
+export function defineHelper(name: string, h: WgslHelper): void {
+  const old = HELPERS[name];
+  if (old && old.src !== h.src) throw new TypeError(`webgpu: helper ${name} defined twice`);
+  HELPERS[name] = h;
+}
 
 /** WGSL source of the named helpers and their dependencies, each once, dependencies first. */
 export function helperSource(names: Iterable<string>): string {

@@ -69,8 +69,11 @@ export interface WgslOperands extends ScalarTypes {
   val(i: number): string;
   /** Operand i as a WGSL bool. */
   cond(i: number): string;
-  /** Records a helper of kernels/wgsl/helpers.ts that the source calls (`tg_exp`). */
-  use(helper: string): void;
+  /**
+   * Records a helper the source calls: one of kernels/wgsl/helpers.ts (`tg_exp`), or one the op
+   * brings along (`def`: its WGSL source and the helpers that calls).
+   */
+  use(helper: string, def?: { deps: string[]; src: string }): void;
 }
 
 /** WGSL source of the op's value in its storage type. */
@@ -86,7 +89,8 @@ export interface ScalarRender {
   readonly wgsl: WgslTemplate;
 }
 
-type F32Template = (a: string[], use: (helper: string) => void) => string;
+type Use = WgslOperands["use"];
+type F32Template = (a: string[], use: Use) => string;
 
 /**
  * WGSL of an op computed in f32: `f` renders float32 operands. int32 and bool operands use `int`
@@ -98,11 +102,12 @@ export function wgslFloat(
 ): WgslTemplate {
   return (x) => {
     const a = x.vals();
-    const use = (h: string) => x.use(h);
+    const use: Use = (h, def) => x.use(h, def);
     if (x.arg === "float32") return f(a, use);
     const native = int?.(a, x);
     if (native !== undefined) return native;
     const v = f(a.map((s) => `f32(${s})`), use);
+    if (x.out === "float32") return v;
     const h = x.out === "bool" ? "tg_f2u8" : "tg_f2i";
     x.use(h);
     return `${h}(${v})`;
@@ -119,9 +124,9 @@ export function builtin(name: string): (a: string[]) => string {
   return (a) => `${name}(${a.join(", ")})`;
 }
 
-/** A call of helper `tg_<name>` of kernels/wgsl/helpers.ts. */
-export function helperCall(name: string): F32Template {
-  return (a, use) => (use(`tg_${name}`), `tg_${name}(${a.join(", ")})`);
+/** A call of helper `tg_<name>`: of kernels/wgsl/helpers.ts, or the op's own (`def`). */
+export function helperCall(name: string, def?: { deps: string[]; src: string }): F32Template {
+  return (a, use) => (use(`tg_${name}`, def), `tg_${name}(${a.join(", ")})`);
 }
 
 /** Integer arithmetic that stores like JS: bool results wrap to 8 bits. */
@@ -134,12 +139,12 @@ export function scalarCall(wgsl: WgslTemplate): ScalarRender {
   return { js: "call", wasm: "call", wgsl };
 }
 
-/** A unary `Math` function: JS calls it inline, Wasm imports the very function. */
+/** A `Math` function: JS calls it inline, Wasm imports the very function. */
 export function mathCall(
-  fn: "exp" | "log" | "tanh" | "sin" | "cos",
+  fn: "exp" | "log" | "tanh" | "sin" | "cos" | "atan2" | "cbrt",
   wgsl: WgslTemplate,
 ): ScalarRender {
-  return { js: ([a]) => `Math.${fn}(${a})`, wasm: { import: Math[fn] }, wgsl };
+  return { js: (a) => `Math.${fn}(${a.join(", ")})`, wasm: { import: Math[fn] }, wgsl };
 }
 
 /** An arithmetic operator that wraps on int32 (`|0` after `+ -`, Math.imul for `*`). */
@@ -171,8 +176,28 @@ export function comparison(
   };
 }
 
+/** WGSL of a unary f32 op that is the identity on int32 and bool (floor, ceil, round). */
+export function intIdentity(f: (a: string[]) => string): ScalarRender {
+  return scalarCall(wgslFloat(f, ([a]) => a));
+}
+
+/** WGSL of a unary f32 op that is `i32(a)` on int32 and the identity on bool (abs, sign). */
+export function intOwn(f: F32Template, i32: string): WgslTemplate {
+  return wgslFloat(f, ([a], t) => (t.arg === "int32" ? `${i32}(${a})` : a));
+}
+
+/** WGSL of a float class test through helper `tg_<name>` (a constant for other dtypes). */
+export function floatTest(name: string, notFloat: string): WgslTemplate {
+  return (x) => {
+    const [a] = x.vals();
+    if (x.arg !== "float32") return notFloat;
+    x.use("tg_nan");
+    return `select(0u, 1u, tg_${name}(${a}))`;
+  };
+}
+
 /** WGSL of `convert` from one storage type to another (float to int as a JS typed array). */
-export function wgslConvert(a: string, from: DType, to: DType, use: (h: string) => void): string {
+export function wgslConvert(a: string, from: DType, to: DType, use: Use): string {
   if (from === to) return a;
   if (to === "bool") {
     return from === "float32"

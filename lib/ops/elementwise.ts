@@ -22,15 +22,17 @@ import { batchAt0, fullLike, zerosOf } from "./_util.ts";
 import {
   builtin,
   comparison,
+  floatTest,
   helperCall,
   infix,
+  intIdentity,
+  intOwn,
   jsConvert,
   mathCall,
   scalarCall,
   type ScalarRender,
   wgslConvert,
   wgslFloat,
-  type WgslTemplate,
   wrapping,
 } from "./_render.ts";
 
@@ -83,6 +85,26 @@ const b = (v: boolean): number => (v ? 1 : 0);
 const roundHalfEven = (x: number): number => {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
+
+/** WGSL cube root: exp2/log2 estimate and one Newton step (±0, ±Infinity and NaN pass through). */
+const CBRT_WGSL = {
+  deps: ["tg_nan"],
+  src: "fn tg_cbrt(x: f32) -> f32 {\n" +
+    "  let a = abs(x);\n" +
+    "  if (a == 0.0 || !tg_isfinite(x)) { return x; }\n" +
+    "  let y = exp2(log2(a) / 3.0);\n" +
+    "  let r = (2.0 * y + a / (y * y)) / 3.0;\n" +
+    "  return select(r, -r, x < 0.0);\n}\n",
+};
+/** WGSL atan2 with the JS values where the builtin is unspecified (NaN; both operands 0). */
+const ATAN2_WGSL = {
+  deps: ["tg_nan"],
+  src: "fn tg_atan2(y: f32, x: f32) -> f32 {\n" +
+    "  if (tg_isnan(x) || tg_isnan(y)) { return tg_nan(); }\n" +
+    "  if (y != 0.0 || x != 0.0) { return atan2(y, x); }\n" +
+    "  let pi = select(3.14159274, -3.14159274, (bitcast<u32>(y) & 0x80000000u) != 0u);\n" +
+    "  return select(y, pi, (bitcast<u32>(x) & 0x80000000u) != 0u);\n}\n",
 };
 
 /** `neg` primitive: -x. */
@@ -203,12 +225,6 @@ function unaryF(
   return elementwise({ name, fn, jvp, rule, render });
 }
 
-/** WGSL of a unary f32 op that is the identity on int32 and bool (floor, ceil, round). */
-const intIdentity = (f: (a: string[]) => string) => scalarCall(wgslFloat(f, ([a]) => a));
-/** WGSL of a unary f32 op on int32 (`i32`), the identity on bool (abs, sign). */
-const intOwn = (f: (a: string[], use: (h: string) => void) => string, i32: string) =>
-  wgslFloat(f, ([a], t) => (t.arg === "int32" ? `${i32}(${a})` : a));
-
 /** `abs` primitive. */
 export const absOp: OpDef = unaryF("abs", Math.abs, ([x], [dx]) => mul(sign(x), dx), {
   js: ([a]) => `Math.abs(${a})`,
@@ -309,6 +325,21 @@ export const logisticOp: OpDef = unaryF(
   (_, [dx], y) => mul(mul(y, sub(fullLike(y, 1), y)), dx),
   scalarCall(wgslFloat(helperCall("logistic"))),
 );
+/** `cbrt` primitive: the real cube root (negative for negative x). */
+export const cbrtOp: OpDef = unaryF(
+  "cbrt",
+  Math.cbrt,
+  (_, [dx], y) => div(dx, mul(fullLike(y, 3), mul(y, y))), // d ∛x = dx / (3 ∛x²)
+  mathCall("cbrt", wgslFloat(helperCall("cbrt", CBRT_WGSL))),
+);
+/** `atan2` primitive: atan2(y, x), the angle of the point (x, y) in [-π, π]. */
+export const atan2Op: OpDef = elementwise({
+  name: "atan2",
+  fn: Math.atan2,
+  // d atan2(y, x) = (x dy - y dx) / (x² + y²)
+  jvp: ([y, x], [dy, dx]) => div(sub(mul(x, dy), mul(y, dx)), add(mul(x, x), mul(y, y))),
+  render: mathCall("atan2", wgslFloat(helperCall("atan2", ATAN2_WGSL))),
+});
 /** `isnan` primitive. */
 export const isnanOp: OpDef = unaryF(
   "isnan",
@@ -326,15 +357,6 @@ export const isfiniteOp: OpDef = unaryF(
   "bool",
 );
 
-/** WGSL of a float class test through helper `tg_<name>` (a constant for other dtypes). */
-function floatTest(name: string, notFloat: string): WgslTemplate {
-  return (x) => {
-    const [a] = x.vals();
-    if (x.arg !== "float32") return notFloat;
-    x.use("tg_nan");
-    return `select(0u, 1u, tg_${name}(${a}))`;
-  };
-}
 /** `not` primitive (bool: logical not, int32: bitwise not). */
 export const notOp: OpDef = elementwise({
   name: "not",
@@ -518,3 +540,48 @@ export function convert(x: Tensor, dtype: DType): Tensor {
   if (x.aval.dtype === dtype && !x.aval.weak) return x;
   return bind1(convertOp, [x], { dtype });
 }
+
+/** Every elementwise primitive by name (lib/ops/registry.ts spreads it into `OPS`). */
+export const ELEMENTWISE_OPS = {
+  neg: negOp,
+  add: addOp,
+  sub: subOp,
+  mul: mulOp,
+  div: divOp,
+  pow: powOp,
+  max: maxOp,
+  min: minOp,
+  abs: absOp,
+  sign: signOp,
+  floor: floorOp,
+  ceil: ceilOp,
+  round: roundOp,
+  exp: expOp,
+  log: logOp,
+  log1p: log1pOp,
+  expm1: expm1Op,
+  sqrt: sqrtOp,
+  rsqrt: rsqrtOp,
+  sin: sinOp,
+  cos: cosOp,
+  tan: tanOp,
+  tanh: tanhOp,
+  logistic: logisticOp,
+  cbrt: cbrtOp,
+  atan2: atan2Op,
+  isnan: isnanOp,
+  isfinite: isfiniteOp,
+  not: notOp,
+  eq: eqOp,
+  ne: neOp,
+  lt: ltOp,
+  le: leOp,
+  gt: gtOp,
+  ge: geOp,
+  and: andOp,
+  or: orOp,
+  xor: xorOp,
+  select: selectOp,
+  convert: convertOp,
+  stopGradient: stopGradientOp,
+} as const;
