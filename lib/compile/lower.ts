@@ -1,8 +1,8 @@
 /**
  * Lowers a jaxpr to a plan of kernels and op steps, branching on OpDef kinds and fields only:
  * elementwise and movement equations fuse into their consumer, reductions (and contractions with
- * a reduction form) read fused producers, other ops take buffers. A value is materialized when it
- * is an output, is used more than once (unless cheap), or feeds an op step.
+ * a reduction form) read fused producers, other ops take buffers; program calls (`callJaxpr`:
+ * jit, customJvp/Vjp) are inlined first. Values are materialized for outputs, reuse and op steps.
  * @module
  */
 import type { Aval, OpDef, ReductionForm } from "../ops/_define.ts";
@@ -157,18 +157,18 @@ export interface Plan {
   slots: number[];
 }
 
-/** Replaces nested `jit` equations by their bodies (recursively). */
+/** Replaces calls of programs (`callJaxpr`: nested jit, customJvp/customVjp) by their bodies. */
 function inline(j: Jaxpr): { inVars: Var[]; eqns: Eqn[]; outs: Var[] } {
   const eqns: Eqn[] = [];
   const walk = (jj: Jaxpr, sub: Map<Var, Var>) => {
     const r = (v: Var) => sub.get(v) ?? v;
     for (const e of jj.eqns) {
-      if (e.op.name === "jit") {
-        const inner = (e.params as { jaxpr: Jaxpr }).jaxpr;
+      const inner = e.op.callJaxpr?.(e.params);
+      if (inner) {
         const m = new Map<Var, Var>();
         inner.inVars.forEach((v, i) => m.set(v, r(e.inputs[i])));
         if (inner.constVars.length) {
-          throw new TypeError("lower: nested jit program has unhoisted constants");
+          throw new TypeError(`lower: nested ${e.op.name} program has unhoisted constants`);
         }
         walk(inner, m);
         inner.outs.forEach((v, i) => sub.set(e.outs[i], m.get(v) ?? v));
