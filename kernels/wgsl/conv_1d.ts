@@ -12,7 +12,7 @@
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
-import { flatMain, spread } from "../render_wgsl.ts";
+import { flatMain, spread } from "./expr.ts";
 import type { EpilogueSpec } from "./epilogue.ts";
 import { type ConvGeometry, type ConvKernels, type ConvTuning, mainStore } from "./conv.ts";
 

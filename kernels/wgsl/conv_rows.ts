@@ -14,7 +14,7 @@
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
-import { flatMain, wgslType } from "../render_wgsl.ts";
+import { flatMain, wgslType } from "./expr.ts";
 import type { EpilogueSpec } from "./epilogue.ts";
 import {
   type ConvGeometry,

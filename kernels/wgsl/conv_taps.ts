@@ -12,7 +12,7 @@
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
-import { wgslType } from "../render_wgsl.ts";
+import { wgslType } from "./expr.ts";
 import { type EpilogueSpec, storeCode } from "./epilogue.ts";
 import {
   type ConvGeometry,

@@ -11,13 +11,13 @@ import type { Expr, Idx, Kernel } from "../../lib/compile/kernel.ts";
 import { flatIndex, ivar } from "../../lib/compile/kernel.ts";
 import {
   ExprRenderer,
-  helperSource,
   phonyUses,
   type RenderedKernel,
   type RenderOptions,
   spread,
   wgslType,
-} from "../render_wgsl.ts";
+} from "./expr.ts";
+import { helperSource } from "./helpers.ts";
 
 /** Virtual slot of input `s`'s identity load for element `u` (rendered as `x<s>[u]`). */
 const VIRTUAL = 1 << 20;

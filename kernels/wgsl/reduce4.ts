@@ -8,7 +8,7 @@
  */
 import type { DType } from "../../lib/dtype.ts";
 import type { Expr, Idx, Kernel } from "../../lib/compile/kernel.ts";
-import { ExprRenderer, hoistConstLoads, unflatten, wgslType } from "../render_wgsl.ts";
+import { ExprRenderer, hoistConstLoads, unflatten, wgslType } from "./expr.ts";
 import { renameIdx } from "./map4.ts";
 
 const VIRTUAL = 1 << 20;

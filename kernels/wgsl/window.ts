@@ -10,7 +10,8 @@
 import type { DType } from "../../lib/dtype.ts";
 import type { Chooser, SelectParams, WindowParams } from "../../lib/ops/window.ts";
 import { sizeOf, stridesOf } from "../../lib/shape.ts";
-import { helperSource, spread, wgslType } from "../render_wgsl.ts";
+import { spread, wgslType } from "./expr.ts";
+import { helperSource } from "./helpers.ts";
 
 /** The window primitives with a kernel here. */
 export const WINDOW_OPS: ReadonlySet<string> = new Set([
