@@ -1,10 +1,7 @@
 /**
- * WGSL kernels of the windowed choosers (lib/ops/window.ts). reduceWindowMax/Min and
- * selectAndGatherAdd run one invocation per output window: a loop nest over the window taps keeps
- * the first maximum / minimum (NaN first), skipping padding and base-dilation holes.
- * selectAndScatterAdd runs one invocation per operand element: it visits the windows that contain
- * the element in row-major window order, recomputes each one's choice and adds the cotangents of
- * those that chose it (no atomics; the cpu backend adds in the same order).
+ * WGSL kernels of the windowed choosers (lib/ops/window.ts): reduceWindowMax/Min and
+ * selectAndGatherAdd per output window, selectAndScatterAdd per operand element without
+ * atomics (in the cpu backend's order); see `renderWindowOp`.
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
@@ -76,6 +73,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  * @param dtype Element type (float32 or int32).
  * @param maxWg Workgroups allowed per dispatch dimension.
  * @returns The shader and its dispatch.
+ *
+ * WGSL kernels of the windowed choosers (lib/ops/window.ts). reduceWindowMax/Min and
+ * selectAndGatherAdd run one invocation per output window: a loop nest over the window taps keeps
+ * the first maximum / minimum (NaN first), skipping padding and base-dilation holes.
+ * selectAndScatterAdd runs one invocation per operand element: it visits the windows that contain
+ * the element in row-major window order, recomputes each one's choice and adds the cotangents of
+ * those that chose it (no atomics; the cpu backend adds in the same order).
  */
 export function renderWindowOp(
   name: string,
