@@ -1,6 +1,6 @@
 // Layout rules of the compiler, kernels and backends: they branch on OpDef fields, never on the
 // names of elementwise primitives (at most one file may name them: the WGSL math library, keyed
-// by its own function names, needs none today), and their runtime imports form no cycle.
+// by its own function names, needs none today). Import cycles: tests/imports_test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
@@ -51,56 +51,4 @@ test("compiler, kernels and backends do not name elementwise primitives", async 
   assert.ok(offenders.length <= 1, `files naming elementwise primitives:\n${offenders.join("\n")}`);
   assert.deepEqual(offenders, []);
   assert.ok(scanned > 40, `only ${scanned} files scanned`);
-});
-
-/** The runtime (not type-only) relative imports of a source file, as repository paths. */
-function runtimeImports(file: string, src: string): string[] {
-  const dir = file.slice(0, file.lastIndexOf("/"));
-  const out: string[] = [];
-  for (const m of code(src).matchAll(/^(import|export)\s+([^;]*?)\s+from\s+"(\.[^"]+)"/gms)) {
-    const what = m[2];
-    if (what.startsWith("type ")) continue;
-    const braces = /^\{([^}]*)\}$/.exec(what.trim());
-    if (braces && braces[1].split(",").every((n) => !n.trim() || n.trim().startsWith("type "))) {
-      continue;
-    }
-    const parts = `${dir}/${m[3]}`.split("/");
-    const path: string[] = [];
-    for (const p of parts) p === ".." ? path.pop() : p !== "." && path.push(p);
-    out.push(path.join("/"));
-  }
-  return out;
-}
-
-/** Strongly connected components of more than one file (Tarjan). */
-function cycles(graph: Map<string, string[]>): string[][] {
-  let next = 0;
-  const index = new Map<string, number>(), low = new Map<string, number>();
-  const stack: string[] = [], onStack = new Set<string>(), found: string[][] = [];
-  const visit = (v: string): void => {
-    index.set(v, next), low.set(v, next++), stack.push(v), onStack.add(v);
-    for (const w of graph.get(v) ?? []) {
-      if (!graph.has(w)) continue;
-      if (!index.has(w)) visit(w), low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
-    }
-    if (low.get(v) !== index.get(v)) return;
-    const scc: string[] = [];
-    let w: string;
-    do onStack.delete(w = stack.pop()!), scc.push(w); while (w !== v);
-    if (scc.length > 1) found.push(scc.sort());
-  };
-  for (const v of graph.keys()) if (!index.has(v)) visit(v);
-  return found;
-}
-
-test("compiler, kernels and backends are in no import cycle", async () => {
-  const graph = new Map<string, string[]>();
-  for (const dir of ["lib", "kernels"]) {
-    for (const file of await sources(dir)) {
-      graph.set(file, runtimeImports(file, await readFile(`${root}/${file}`, "utf8")));
-    }
-  }
-  const mine = cycles(graph).filter((c) => c.some((f) => FOLDERS.some((d) => f.startsWith(d))));
-  assert.deepEqual(mine, []);
 });
