@@ -62,7 +62,32 @@ export type {
   Tensors,
   Transformed,
 } from "./lib/api/_types.ts";
-export type { Aval, BDim, HostArray, LinearArg, OpDef } from "./lib/ops/_define.ts";
+export type {
+  Aval,
+  BDim,
+  ContractionOpDef,
+  ElementwiseOpDef,
+  HostArray,
+  IndexMap,
+  LinearArg,
+  OpDef,
+  OpRules,
+  OtherOpDef,
+  ReadAt,
+  ReduceOpDef,
+  ReductionForm,
+  StructuralOpDef,
+} from "./lib/ops/_define.ts";
+export type {
+  JsTemplate,
+  ScalarRender,
+  ScalarTypes,
+  WasmForm,
+  WasmScalarOp,
+  WgslOperands,
+  WgslTemplate,
+} from "./lib/ops/_render.ts";
+export type { Expr, Idx } from "./lib/compile/kernel.ts";
 export { UndefPrimal } from "./lib/ops/_define.ts";
 export { Var } from "./lib/ir.ts";
 export type { Eqn } from "./lib/ir.ts";

@@ -14,6 +14,8 @@ import process from "node:process";
 import { main as perExampleGrads } from "../examples/per_example_grads.ts";
 import { main as hvpConv } from "../examples/hvp_conv.ts";
 import { main as nhwcGradcheck } from "../examples/nhwc_gradcheck.ts";
+import { main as sequenceScan } from "../examples/sequence_scan.ts";
+import { main as demo } from "../examples/demo.ts";
 
 const quiet = (): void => {};
 
@@ -35,6 +37,34 @@ describe("examples", () => {
     assert.equal(r.imageElements, 2 * 10 * 11 * 5);
     assert.equal(r.filterElements, 2 * 3 * 5 * 4);
     assert.ok(r.gradError < 1e-7 && r.handError < 1e-7);
+  });
+
+  test("demo (small): layers + batch norm + chain(clip, adamw) learn the digits; io.save/load and the ONNX export (onnxruntime-node) give the same accuracy", async () => {
+    const log = console.log;
+    console.log = quiet;
+    try {
+      const r = await demo({
+        nTrain: 1024,
+        nTest: 500,
+        epochs: 1,
+        minAccuracy: 0.75,
+        pictures: false,
+      });
+      assert.ok(r.accuracy >= 0.75, JSON.stringify(r));
+      assert.equal(r.reloadedAccuracy, r.accuracy);
+      assert.ok(
+        Number.isNaN(r.onnxAccuracy) || Math.abs(r.onnxAccuracy - r.accuracy) <= 1 / 500,
+        JSON.stringify(r),
+      );
+      assert.ok(Number.isNaN(r.onnxMaxDiff) || r.onnxMaxDiff < 1e-3, JSON.stringify(r));
+    } finally {
+      console.log = log;
+    }
+  });
+
+  test("sequence_scan: an RNN through lax.scan learns a delayed copy (jitted valueAndGrad through the scan)", () => {
+    const r = sequenceScan({ steps: 150, log: quiet });
+    assert.ok(r.finalLoss < 0.1 * r.baseline && r.finalLoss < r.initialLoss, JSON.stringify(r));
   });
 });
 

@@ -1,42 +1,17 @@
 /**
- * Renders a kernel (kernel.ts) to a JavaScript function `(ins, out) => void` over typed arrays.
- * Elementwise ops render from a few inline templates; any other op calls its reference scalar
+ * Renders a kernel (lib/compile/kernel.ts) to a JavaScript function `(ins, out) => void` over
+ * typed arrays: `alu` ops from their OpDef's JS template, or calls of their reference scalar
  * function, so semantics match the reference backend exactly.
  * @module
  */
-import type { DType } from "../dtype.ts";
-import type { Expr, Idx, Kernel } from "./kernel.ts";
+import type { Expr, Idx, Kernel } from "../lib/compile/kernel.ts";
+import { aluOf } from "../lib/compile/alu.ts";
 
 /** A compiled kernel. */
 export type KernelFn = (
   ins: ArrayLike<number>[],
   out: { [i: number]: number; length: number },
 ) => void;
-
-const INLINE: Record<string, (a: string[], d: DType) => string> = {
-  add: ([a, b], d) => (d === "int32" ? `((${a} + ${b}) | 0)` : `(${a} + ${b})`),
-  sub: ([a, b], d) => (d === "int32" ? `((${a} - ${b}) | 0)` : `(${a} - ${b})`),
-  mul: ([a, b], d) => (d === "int32" ? `Math.imul(${a}, ${b})` : `(${a} * ${b})`),
-  div: ([a, b]) => `(${a} / ${b})`,
-  neg: ([a], d) => (d === "int32" ? `((-${a}) | 0)` : `(-${a})`),
-  exp: ([a]) => `Math.exp(${a})`,
-  log: ([a]) => `Math.log(${a})`,
-  sqrt: ([a]) => `Math.sqrt(${a})`,
-  abs: ([a]) => `Math.abs(${a})`,
-  tanh: ([a]) => `Math.tanh(${a})`,
-  sin: ([a]) => `Math.sin(${a})`,
-  cos: ([a]) => `Math.cos(${a})`,
-  eq: ([a, b]) => `(${a} === ${b} ? 1 : 0)`,
-  ne: ([a, b]) => `(${a} !== ${b} ? 1 : 0)`,
-  lt: ([a, b]) => `(${a} < ${b} ? 1 : 0)`,
-  le: ([a, b]) => `(${a} <= ${b} ? 1 : 0)`,
-  gt: ([a, b]) => `(${a} > ${b} ? 1 : 0)`,
-  ge: ([a, b]) => `(${a} >= ${b} ? 1 : 0)`,
-  select: ([c, x, y]) => `(${c} ? ${x} : ${y})`,
-  land: ([a, b]) => `(${a} && ${b})`,
-  stopGradient: ([a]) => a,
-  not: ([a], d) => (d === "bool" ? `(${a} ? 0 : 1)` : `(~${a})`),
-};
 
 function renderIdx(i: Idx): string {
   switch (i.k) {
@@ -51,19 +26,10 @@ function renderIdx(i: Idx): string {
   }
 }
 
-function convertSrc(a: string, from: DType, to: DType): string {
-  if (to === "bool") return `(${a} !== 0 ? 1 : 0)`;
-  if (to === "int32" && (from === "float32" || from === "float64")) return `CVT_I32(${a})`;
-  return a;
-}
-
 const PRELUDE = "const CVT_I32 = (v) => (Number.isFinite(v) ? Math.trunc(v) | 0 : 0);\n";
 
-/** Renders and compiles a kernel; `scalars` supplies reference functions for non-inline ops. */
-export function renderKernel(
-  k: Kernel,
-  scalars: Map<string, (...x: number[]) => number>,
-): KernelFn {
+/** Renders and compiles a kernel. */
+export function renderKernel(k: Kernel): KernelFn {
   const used = new Map<string, number>();
   const fns: ((...x: number[]) => number)[] = [];
   const expr = (e: Expr): string => {
@@ -85,26 +51,10 @@ export function renderKernel(
       case "acc":
         return "acc";
       case "alu": {
-        const args = e.args.map(expr);
-        if (e.op === "convert") {
-          return convertSrc(
-            args[0],
-            e.args[0].k === "load" || e.args[0].k === "alu" || e.args[0].k === "const"
-              ? e.args[0].dtype
-              : "int32",
-            e.dtype,
-          );
-        }
-        const inline = INLINE[e.op];
-        if (inline) return inline(args, e.args.length ? argDtype(e.args[0]) : e.dtype);
+        const def = aluOf(e), args = e.args.map(expr), js = def.render.js;
+        if (js !== "call") return js(args, { arg: e.args[0]?.dtype ?? e.dtype, out: e.dtype });
         let id = used.get(e.op);
-        if (id === undefined) {
-          const f = scalars.get(e.op);
-          if (!f) throw new TypeError(`renderKernel: no scalar function for op ${e.op}`);
-          id = fns.length;
-          fns.push(f);
-          used.set(e.op, id);
-        }
+        if (id === undefined) used.set(e.op, id = fns.push(def.scalar) - 1);
         return `F${id}(${args.join(", ")})`;
       }
     }
@@ -147,8 +97,4 @@ export function renderKernel(
   const src = `${PRELUDE}return (ins, out) => { ${head} ${loop} };`;
   // NOTE: kernels are generated from our own IR only; no user strings reach this source.
   return new Function(...fnNames, src)(...fns) as KernelFn;
-}
-
-function argDtype(e: Expr): DType {
-  return e.k === "load" || e.k === "alu" || e.k === "const" || e.k === "acc" ? e.dtype : "int32";
 }
