@@ -37,7 +37,9 @@ function checkSquare(op: string, a: Aval, arg = "a"): number {
   }
   const n = a.shape[a.shape.length - 1];
   if (a.shape[a.shape.length - 2] !== n) {
-    throw new TypeError(`${op}: ${arg} must be square in its last two dims, got ${fmtShape(a.shape)}`);
+    throw new TypeError(
+      `${op}: ${arg} must be square in its last two dims, got ${fmtShape(a.shape)}`,
+    );
   }
   if (a.dtype !== "float32" && a.dtype !== "float64") {
     throw new TypeError(`${op}: ${arg} must be float32 or float64, got ${a.dtype}`);
@@ -127,7 +129,12 @@ export const triangularSolveOp: OpDef<TriSolveParams> = defineOp({
     const rhs = sub(db, bmm(p.transposeA ? mT(dam) : dam, x));
     return [[x], [triangularSolve(a, rhs, p)]];
   },
-  vmap: (args, bdims, p, size) => [[triangularSolve(...pair(batchedTwo(args, bdims, size)), p)], [0]],
+  vmap: (
+    args,
+    bdims,
+    p,
+    size,
+  ) => [[triangularSolve(...pair(batchedTwo(args, bdims, size)), p)], [0]],
   transpose: ([ct], [a], p) => [
     null,
     triangularSolve(a as Tensor, ct, { ...p, transposeA: !p.transposeA }),

@@ -30,7 +30,7 @@ export function luInPlace(m: Float64Array, n: number): { perm: Int32Array; sign:
     if (d === 0) continue; // singular: leave the column, later divisions give inf/NaN
     for (let i = k + 1; i < n; i++) {
       const f = (m[i * n + k] /= d);
-      if (f !== 0) for (let j = k + 1; j < n; j++) m[i * n + j] -= f * m[k * n + j];
+      if (f !== 0) { for (let j = k + 1; j < n; j++) m[i * n + j] -= f * m[k * n + j]; }
     }
   }
   return { perm, sign };
@@ -63,7 +63,7 @@ export function triSolveInPlace(
     const i = forward ? s : n - 1 - s;
     for (let c = 0; c < k; c++) {
       let acc = x[i * k + c];
-      if (forward) for (let j = 0; j < i; j++) acc -= at(i, j) * x[j * k + c];
+      if (forward) { for (let j = 0; j < i; j++) acc -= at(i, j) * x[j * k + c]; }
       else for (let j = i + 1; j < n; j++) acc -= at(i, j) * x[j * k + c];
       x[i * k + c] = unit ? acc : acc / at(i, i);
     }
