@@ -118,3 +118,26 @@ test("non positive definite cholesky gives NaN, singular solve gives non-finite 
   const x = np.linalg.solve([[1, 2], [2, 4]], [1, 1]).dataSync();
   assert.ok(x.some((v) => !Number.isFinite(v)));
 });
+
+test("matrixPower and norm match NumPy values", () => {
+  const m = np.array([[1, 2], [3, 4]], { dtype: "float64" });
+  assert.deepEqual([...np.linalg.matrixPower(m, 3).dataSync()], [37, 54, 81, 118]);
+  assert.deepEqual([...np.linalg.matrixPower(m, 0).dataSync()], [1, 0, 0, 1]);
+  const mi = np.linalg.matrixPower(m, -2).dataSync(); // inv(m)^2 = [[5.5,-2.5],[-3.75,1.75]]
+  [5.5, -2.5, -3.75, 1.75].forEach((v, i) => assert.ok(Math.abs(mi[i] - v) < 1e-12));
+  const x = np.array([[1, -2], [3, 4]], { dtype: "float64" });
+  const n = (o?: Parameters<typeof np.linalg.norm>[1]) => Number(np.linalg.norm(x, o).item());
+  assert.ok(Math.abs(n() - Math.sqrt(30)) < 1e-12);
+  assert.equal(n({ ord: 1 }), 6);
+  assert.equal(n({ ord: -1 }), 4);
+  assert.equal(n({ ord: Infinity }), 7);
+  assert.equal(n({ ord: -Infinity }), 3);
+  assert.deepEqual([...np.linalg.norm(x, { ord: 1, axis: 1 }).dataSync()], [3, 7]);
+  assert.deepEqual([...np.linalg.norm(x, { ord: 0, axis: 0 }).dataSync()], [2, 2]);
+  assert.deepEqual(np.linalg.norm(x, { axis: [0, 1], keepdims: true }).shape, [1, 1]);
+  const p3 = Number(np.linalg.norm([1, 2, 3], { ord: 3 }).item());
+  assert.ok(Math.abs(p3 - Math.cbrt(36)) < 1e-6);
+  assert.throws(() => np.linalg.norm(x, { ord: 2 }), /norm: matrix ord 2 is not supported/);
+  checkGrads((a: Tensor) => np.linalg.matrixPower(a, 3), [A], { order: 1 });
+  checkGrads((a: Tensor) => np.linalg.norm(a, { ord: 3, axis: 1 }), [A], { order: 1 });
+});
