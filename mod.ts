@@ -47,6 +47,8 @@ export { Var } from "./lib/ir.ts";
 export type { Eqn } from "./lib/ir.ts";
 export type { AxisOptions, SliceSpec } from "./lib/numpy.ts";
 export { getBackend, init, setBackend } from "./lib/api/backends.ts";
+export { cacheStats, setCacheLimit } from "./lib/cache.ts";
+export type { CacheKind, CacheStats } from "./lib/cache.ts";
 export * as lax from "./lib/lax.ts";
 export * as nn from "./lib/nn.ts";
 export * as signal from "./lib/signal.ts";

@@ -17,7 +17,14 @@ import {
   SMALL_CONV_MACS,
 } from "../compile/lower.ts";
 import { convMacs } from "../compile/conv_kernel.ts";
-import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../compile/runner.ts";
+import {
+  type CompiledPlan,
+  compiledPlanBytes,
+  compilePlan,
+  describePlan,
+  runPlan,
+} from "../compile/runner.ts";
+import { ByteLru } from "../cache.ts";
 import { hoistConsts, setProgramRunner } from "../transforms/jit.ts";
 import { setProgramDescriber } from "../api/jit.ts";
 import { type Backend, getBackend, registerBackend, setBackendImpl } from "./backend.ts";
@@ -87,7 +94,11 @@ const LOWER: LowerOptions = {
     return prefersDirectConv(l, r, out, p);
   },
 };
-const eagerCache = new Map<string, CompiledPlan>();
+/** Compiled eager ops (bounded: the "eager" cache limit, see `setCacheLimit`). */
+const eagerCache = new ByteLru<string, CompiledPlan>(
+  "eager",
+  (cp, key) => 2 * key.length + compiledPlanBytes(cp),
+);
 
 /** The CPU backend instance. */
 export const cpuBackend: Backend = {

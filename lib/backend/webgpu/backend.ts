@@ -22,6 +22,7 @@ import { getProgramDescriber, setProgramDescriber } from "../../api/jit.ts";
 import { type Backend, getBackend, registerBackend } from "../backend.ts";
 // NOTE: loads the CPU backend first, so its program runner is installed before ours wraps it
 import "../cpu.ts";
+import { ByteLru } from "../../cache.ts";
 import { createRuntime, type GpuArray, type GpuRuntime, type GpuStats } from "./runtime.ts";
 import {
   borrow,
@@ -74,7 +75,15 @@ const evalOp: EvalRunner = (op, params, inputs, inAvals) => {
   });
 };
 
-const eagerCache = new Map<string, GpuPlan>();
+/** Compiled eager ops (bounded: the "eager" cache limit, see `setCacheLimit`). */
+const eagerCache = new ByteLru<string, GpuPlan>("eager", (gp, key) => {
+  let bytes = 2 * key.length + 1024 + 256 * gp.plan.avals.length;
+  for (const s of gp.steps) {
+    bytes += 512;
+    if (s.kind === "gpu") { for (const d of s.dispatches) bytes += 64 + 2 * d.code.length; }
+  }
+  return bytes;
+});
 
 /** The WebGPU backend instance (registered by `initWebGPU`). */
 export const webgpuBackend: Backend = {

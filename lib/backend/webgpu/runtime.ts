@@ -16,6 +16,7 @@ import {
   navigatorGpu,
   USAGE,
 } from "./gpu_types.ts";
+import { ByteLru } from "../../cache.ts";
 
 /** A device array: a pooled GPU buffer holding `length` elements of `dtype` (bool as u32). */
 export class GpuArray {
@@ -110,7 +111,8 @@ export class GpuRuntime {
   #pooledCount = 0;
   #pooledBytes = 0;
   #live = 0;
-  #pipelines = new Map<string, GpuPipeline>();
+  /** Pipelines by WGSL source (bounded: the "kernels" cache limit, see `setCacheLimit`). */
+  #pipelines = new ByteLru<string, GpuPipeline>("kernels", (_p, code) => 4 * code.length + 16384);
   #enc: GpuEncoder | null = null;
   #pass: GpuComputePass | null = null;
   #pending = 0;
