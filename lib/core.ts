@@ -8,7 +8,7 @@ import type { DType, TypedArray } from "./dtype.ts";
 import { Tensor } from "./tensor.ts";
 import type { Aval, OpDef } from "./ops/_define.ts";
 import { type Backend, getBackend } from "./backend/backend.ts";
-import { sizeOf } from "./shape.ts";
+import { allocating, checkAllocation, sizeOf } from "./shape.ts";
 
 /** One entry of the trace stack. */
 export interface MainTrace {
@@ -40,7 +40,8 @@ class EvalTrace extends Trace {
     if (op.evalImpl) return op.evalImpl(args, params);
     const arrs = args as ArrayValue[];
     const backend = arrs.length ? arrs[0].backend : getBackend();
-    const bufs = backend.execute(op, params, arrs, outAvals);
+    for (const a of outAvals) checkAllocation(op.name, a.shape, a.dtype);
+    const bufs = allocating(op.name, outAvals, () => backend.execute(op, params, arrs, outAvals));
     return bufs.map((b, i) => new ArrayValue(b, outAvals[i], backend));
   }
 }

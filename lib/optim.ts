@@ -25,6 +25,7 @@ import type { ArrayLike } from "./tensor.ts";
 import { isFloat } from "./dtype.ts";
 import { type TreeDef, treeDefEqual, treeFlatten, treeUnflatten } from "./tree.ts";
 import { add, array, astype, multiply, power, sqrt, square, subtract, zerosLike } from "./numpy.ts";
+import { checkOptions } from "./options.ts";
 
 /**
  * A learning rate: a number, or a schedule mapping the int32 step counter (0 on the first
@@ -164,7 +165,11 @@ function descend(p: Tensor, u: Tensor, lr: ArrayLike): Tensor {
  */
 export function sgd(opts: SgdOptions): Optimizer<SgdState> {
   const op = "sgd";
-  const { lr, momentum = 0, nesterov = false } = opts ?? ({} as SgdOptions);
+  const { lr, momentum = 0, nesterov = false } = checkOptions(op, opts, [
+    "lr",
+    "momentum",
+    "nesterov",
+  ]);
   checkLr(op, lr);
   checkRate(op, "momentum", momentum, 0, 1);
   if (nesterov && momentum === 0) {
@@ -217,7 +222,12 @@ export function sgd(opts: SgdOptions): Optimizer<SgdState> {
  */
 export function adam(opts: AdamOptions): Optimizer<AdamState> {
   const op = "adam";
-  const { lr, b1 = 0.9, b2 = 0.999, eps = 1e-8 } = opts ?? ({} as AdamOptions);
+  const { lr, b1 = 0.9, b2 = 0.999, eps = 1e-8 } = checkOptions(op, opts, [
+    "lr",
+    "b1",
+    "b2",
+    "eps",
+  ]);
   checkLr(op, lr);
   checkRate(op, "b1", b1, 0, 1);
   checkRate(op, "b2", b2, 0, 1);

@@ -18,7 +18,19 @@ import { convert } from "../ops/elementwise.ts";
 import { asTensor } from "../numpy/_convert.ts";
 import { eye } from "../numpy/creation.ts";
 import { treeFlatten } from "../tree.ts";
-import { argnumList, FlatArgs, flatten, flattenFloat, isLeaf, unflatten } from "./_args.ts";
+import {
+  argnumList,
+  checkFunction,
+  FlatArgs,
+  flatten,
+  flattenFloat,
+  isLeaf,
+  unflatten,
+} from "./_args.ts";
+import { checkOptions } from "../options.ts";
+
+const GRAD_KEYS = ["argnums", "hasAux"];
+const JAC_KEYS = ["argnums"];
 
 /** Options of `grad` / `valueAndGrad`. */
 export interface GradOptions {
@@ -51,9 +63,10 @@ function stripTop(tree: unknown): unknown {
  */
 export function valueAndGrad(
   f: AnyFunction,
-  opts: GradOptions = {},
+  opts?: GradOptions,
 ): (...args: unknown[]) => [any, any] {
-  const { argnums = 0, hasAux = false } = opts;
+  checkFunction("valueAndGrad", f);
+  const { argnums = 0, hasAux = false } = checkOptions("valueAndGrad", opts, GRAD_KEYS);
   return (...args: unknown[]) => {
     const nums = argnumList("grad", argnums, args.length);
     const flat = nums.map((i) => flattenFloat("grad", args[i]));
@@ -109,16 +122,19 @@ export function valueAndGrad(
  * if (d.item() !== 12) throw new Error("grad");
  * ```
  */
-export function grad(f: AnyFunction, opts: GradOptions = {}): (...args: unknown[]) => any {
-  const vg = valueAndGrad(f, opts);
+export function grad(f: AnyFunction, opts?: GradOptions): (...args: unknown[]) => any {
+  checkFunction("grad", f);
+  const o = checkOptions("grad", opts, GRAD_KEYS);
+  const vg = valueAndGrad(f, o);
   return (...args: unknown[]) => {
     const [v, g] = vg(...args);
-    return opts.hasAux ? [g, v[1]] : g;
+    return o.hasAux ? [g, v[1]] : g;
   };
 }
 
 /** `[f(...primals), pullback]`; `pullback(ct)` returns one cotangent per primal. */
 export function vjp(f: AnyFunction, ...primals: unknown[]): [any, (ct: unknown) => any[]] {
+  checkFunction("vjp", f);
   const fa = new FlatArgs(primals, (p) => flattenFloat("vjp", p));
   const [outs, pb] = vjpFlat(fa.wrap(f), fa.leaves);
   const pullback = (ct: unknown): any[] => {
@@ -143,6 +159,7 @@ export function jvp(f: AnyFunction, primals: unknown[], tangents: unknown[]): [a
   if (primals.length !== tangents.length) {
     throw new TypeError(`jvp: ${primals.length} primals but ${tangents.length} tangents`);
   }
+  checkFunction("jvp", f);
   const fa = new FlatArgs(primals, (p) => flattenFloat("jvp", p));
   const tleaves = new FlatArgs(tangents, (t) => flattenFloat("jvp", t)).leaves;
   fa.leaves.forEach((p, i) => {
@@ -162,6 +179,7 @@ export function linearize(
   f: AnyFunction,
   ...primals: unknown[]
 ): [any, (...tangents: unknown[]) => any] {
+  checkFunction("linearize", f);
   const fa = new FlatArgs(primals, (p) => flattenFloat("linearize", p));
   const [po, lin] = linearizeFlat(fa.wrap(f), fa.leaves);
   const fJvp = (...tangents: unknown[]) =>
@@ -247,21 +265,25 @@ function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number | number[
 /** Jacobian by forward mode: shape `[...out.shape, ...x.shape]`. */
 export function jacfwd(
   f: AnyFunction,
-  opts: { argnums?: number | number[] } = {},
+  opts?: { argnums?: number | number[] },
 ): (...args: unknown[]) => any {
-  return jacobian("fwd", f, opts.argnums ?? 0);
+  checkFunction("jacfwd", f);
+  return jacobian("fwd", f, checkOptions("jacfwd", opts, JAC_KEYS).argnums ?? 0);
 }
 /** Jacobian by reverse mode: shape `[...out.shape, ...x.shape]`. */
 export function jacrev(
   f: AnyFunction,
-  opts: { argnums?: number | number[] } = {},
+  opts?: { argnums?: number | number[] },
 ): (...args: unknown[]) => any {
-  return jacobian("rev", f, opts.argnums ?? 0);
+  checkFunction("jacrev", f);
+  return jacobian("rev", f, checkOptions("jacrev", opts, JAC_KEYS).argnums ?? 0);
 }
 /** Hessian of a scalar function: `jacfwd(jacrev(f))`. */
 export function hessian(
   f: AnyFunction,
-  opts: { argnums?: number | number[] } = {},
+  opts?: { argnums?: number | number[] },
 ): (...args: unknown[]) => any {
-  return jacfwd(jacrev(f, opts), opts);
+  checkFunction("hessian", f);
+  const o = checkOptions("hessian", opts, JAC_KEYS);
+  return jacfwd(jacrev(f, o), o);
 }

@@ -12,7 +12,7 @@ import type { Jaxpr } from "../ir.ts";
 import { traceToJaxpr } from "../transforms/stage.ts";
 import { hoistConsts, jitOp } from "../transforms/jit.ts";
 import { type TreeDef, treeDefKey } from "../tree.ts";
-import { argnumList, flatten, unflatten } from "./_args.ts";
+import { argnumList, checkFunction, flatten, unflatten } from "./_args.ts";
 import { checkOptions } from "../options.ts";
 import { ByteLru } from "../cache.ts";
 import { sizeOf } from "../shape.ts";
@@ -71,9 +71,7 @@ export function getProgramDescriber(): (j: Jaxpr) => string {
  * ```
  */
 export function jit(f: AnyFunction, opts?: JitOptions): JitFunction {
-  if (typeof f !== "function") {
-    throw new TypeError(`jit: expected a function, got ${f === null ? "null" : typeof f}`);
-  }
+  checkFunction("jit", f);
   opts = checkOptions("jit", opts, ["staticArgnums"]);
   const cache = new ByteLru<string, Entry>("jit", entryBytes);
   let traces = 0;

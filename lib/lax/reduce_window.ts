@@ -11,6 +11,7 @@ import * as mv from "../ops/movement.ts";
 import * as red from "../ops/reduce.ts";
 import { reduceWindowChooser } from "../ops/window.ts";
 import { bind1 } from "../core.ts";
+import { checkOptions } from "../options.ts";
 import { fmt, isInt, scalarOf } from "../nn/_args.ts";
 
 /** Options of {@linkcode reduceWindow}. */
@@ -72,6 +73,7 @@ export function reduceWindow(
   opts: ReduceWindowOptions = {},
 ): Tensor {
   const op = "reduceWindow";
+  opts = checkOptions(op, opts, ["baseDilation", "windowDilation"]);
   const x = asTensor(operand, op);
   const rank = x.ndim;
   if (x.dtype === "bool") {
