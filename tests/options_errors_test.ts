@@ -257,10 +257,15 @@ test("nn, signal, random, optim: unknown options are TypeErrors", () => {
     "adam",
     "weightDecay",
     undefined,
-    () => optim.adam({ lr: 0.1, weightDecay: 0.01 } as never),
+    () => optim.adam({ learningRate: 0.1, weightDecay: 0.01 } as never),
   );
-  rejects("adam", "beta1", undefined, () => optim.adam({ lr: 0.1, beta1: 0.8 } as never));
-  rejects("sgd", "momentom", "momentum", () => optim.sgd({ lr: 0.1, momentom: 0.9 } as never));
+  rejects("adam", "beta1", undefined, () => optim.adam({ learningRate: 0.1, beta1: 0.8 } as never));
+  rejects(
+    "sgd",
+    "momentom",
+    "momentum",
+    () => optim.sgd({ learningRate: 0.1, momentom: 0.9 } as never),
+  );
   // the maxPool stride is applied (it used stride 2 = the window under "strides")
   assert.deepEqual(nn.maxPool(img(), { window: 2, stride: 1 }).shape, [1, 1, 3, 3]);
 });

@@ -5,37 +5,35 @@
  * reference one. Eager ops are compiled once per (op, params, input types) and cached.
  * @module
  */
-import type { TypedArray } from "../dtype.ts";
-import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
-import { ArrayValue } from "../core.ts";
-import { evalJaxpr, type Jaxpr } from "../ir.ts";
+import type { TypedArray } from "../../dtype.ts";
+import type { Aval, HostArray, OpDef } from "../../ops/_define.ts";
+import type { ArrayValue } from "../../core.ts";
+import { hoistConsts, type Jaxpr } from "../../ir.ts";
 import {
   eagerKey,
   lowerJaxpr,
   lowerOp,
   type LowerOptions,
   SMALL_CONV_MACS,
-} from "../compile/lower.ts";
-import { convMacs } from "../compile/conv_kernel.ts";
+} from "../../compile/lower.ts";
+import { convMacs } from "../../compile/conv_kernel.ts";
 import {
   type CompiledPlan,
   compiledPlanBytes,
   compilePlan,
   describePlan,
   runPlan,
-} from "../compile/runner.ts";
-import { ByteLru } from "../cache.ts";
-import { hoistConsts, setProgramRunner } from "../transforms/jit.ts";
-import { setProgramDescriber } from "../api/jit.ts";
-import { type Backend, getBackend, registerBackend, setBackendImpl } from "./backend.ts";
-import { hostBuffers } from "./reference.ts";
-import { convF32 } from "./cpu_conv.ts";
-import { directConvF32, prefersDirectConv } from "./cpu_direct_conv.ts";
-import { WINDOW_FAST_IMPLS } from "./cpu_window.ts";
-import type { ConvParams } from "../ops/conv_params.ts";
-import type { DotParams } from "../ops/dot.ts";
-import { dotGeneralHost } from "./cpu_dot.ts";
-import { dotGeneralF32 } from "./cpu_matmul.ts";
+} from "../../compile/runner.ts";
+import { ByteLru } from "../../cache.ts";
+import { type Backend, registerBackend, setBackendImpl } from "../backend.ts";
+import { hostBuffers, referenceBackend } from "../reference.ts";
+import { convF32 } from "./conv.ts";
+import { directConvF32, prefersDirectConv } from "./direct_conv.ts";
+import { WINDOW_FAST_IMPLS } from "./window.ts";
+import type { ConvParams } from "../../ops/conv_params.ts";
+import type { DotParams } from "../../ops/dot.ts";
+import { dotGeneralHost } from "./dot.ts";
+import { dotGeneralF32 } from "./matmul.ts";
 
 /** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
 const fastImpls = new Map<string, FastImpl>();
@@ -66,19 +64,12 @@ function runOp(
 ): TypedArray[] {
   const fast = fastImpls.get(op.name);
   const r = fast ? fast(inputs, params, outAvals, dest) : null;
-  if (r) return r;
-  if (op.evalImpl) {
-    const args = inputs.map((h) =>
-      new ArrayValue(h.data, { shape: h.shape, dtype: h.dtype, weak: false }, cpuBackend)
-    );
-    return op.evalImpl(args, params).map((t) => t.dataSync());
-  }
-  return op.impl(inputs, params, outAvals);
+  return r ?? op.impl(inputs, params, outAvals);
 }
 
 const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"]);
 /**
- * Convolutions the direct Wasm kernel prefers stay op steps (see cpu_direct_conv.ts), down to
+ * Convolutions the direct Wasm kernel prefers stay op steps (see direct_conv.ts), down to
  * this many multiply-adds: below it a generated JS kernel (which also fuses its producers and
  * consumer) is as fast. Measured (Deno, Zen 4): the W3 forward conv, 19440 MACs, takes 9 µs
  * direct against 20 µs as a generated kernel.
@@ -100,30 +91,6 @@ const eagerCache = new ByteLru<string, CompiledPlan>(
   (cp, key) => 2 * key.length + compiledPlanBytes(cp),
 );
 
-/** The CPU backend instance. */
-export const cpuBackend: Backend = {
-  name: "cpu",
-  ...hostBuffers,
-  execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[] {
-    const host = inputs.map((x) => ({
-      data:
-        (x.backend.name === "cpu" || x.backend.name === "reference"
-          ? x.buffer
-          : x.backend.readSync(x.buffer, x.aval)) as TypedArray,
-      shape: x.aval.shape,
-      dtype: x.aval.dtype,
-    }));
-    if (!COMPILED.has(op.kind) || op.name === "argmax" || op.name === "argmin") {
-      return runOp(op, params, host, outAvals);
-    }
-    const inAvals = inputs.map((x) => x.aval);
-    const key = eagerKey(op, params, inAvals);
-    let cp = eagerCache.get(key);
-    if (!cp) eagerCache.set(key, cp = compilePlan(lowerOp(op, params, inAvals, outAvals, LOWER)));
-    return runPlan(cp, host.map((h) => h.data), runOp);
-  },
-};
-
 const programs = new WeakMap<Jaxpr, CompiledPlan>();
 /** The compiled plan of a jaxpr (constants become leading inputs). */
 function compiled(j: Jaxpr): CompiledPlan {
@@ -134,22 +101,37 @@ function compiled(j: Jaxpr): CompiledPlan {
   return cp;
 }
 
-setProgramRunner((jaxpr, args) => {
-  const all = [...jaxpr.consts, ...args];
-  const onHost = all.every((a) =>
-    a instanceof ArrayValue && (a.backend.name === "cpu" || a.backend.name === "reference")
-  );
-  if (getBackend() !== cpuBackend || !onHost) return evalJaxpr(jaxpr, args);
-  const outs = runPlan(
-    compiled(jaxpr),
-    all.map((a) => (a as ArrayValue).buffer as TypedArray),
-    runOp,
-  );
-  return outs.map((o, i) => new ArrayValue(o, jaxpr.outAvals[i], cpuBackend));
-});
-setProgramDescriber((
-  j,
-) => (getBackend() === cpuBackend ? describePlan(compiled(j).plan) : j.toString()));
+/** A host buffer of a cpu array, or of a jaxpr constant on another backend (read). */
+function hostData(x: ArrayValue): TypedArray {
+  const host = x.backend === cpuBackend || x.backend === referenceBackend;
+  return (host ? x.buffer : x.backend.readSync(x.buffer, x.aval)) as TypedArray;
+}
+
+/** The CPU backend instance. */
+export const cpuBackend: Backend = {
+  name: "cpu",
+  ...hostBuffers,
+  execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[] {
+    if (!COMPILED.has(op.kind) || op.name === "argmax" || op.name === "argmin") {
+      const host = inputs.map((x) => ({
+        data: hostData(x),
+        shape: x.aval.shape,
+        dtype: x.aval.dtype,
+      }));
+      return runOp(op, params, host, outAvals);
+    }
+    const inAvals = inputs.map((x) => x.aval);
+    const key = eagerKey(op, params, inAvals);
+    let cp = eagerCache.get(key);
+    if (!cp) eagerCache.set(key, cp = compilePlan(lowerOp(op, params, inAvals, outAvals, LOWER)));
+    return runPlan(cp, inputs.map(hostData), runOp);
+  },
+  runProgram(jaxpr: Jaxpr, args: ArrayValue[]): unknown[] {
+    const consts = (jaxpr.consts as ArrayValue[]).map(hostData);
+    return runPlan(compiled(jaxpr), [...consts, ...args.map(hostData)], runOp);
+  },
+  describeProgram: (j: Jaxpr) => describePlan(compiled(j).plan),
+};
 
 registerBackend(cpuBackend);
 setBackendImpl("cpu");
