@@ -13,6 +13,7 @@ import { type Expr, flatIndex, type Idx, ivar, type Kernel } from "./kernel.ts";
 import { convMacs, convReduceBody } from "./conv_kernel.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 import { sizeOf } from "../shape.ts";
+import { ReadSets } from "./budget.ts";
 
 /** Convolutions below this many multiply-adds run as a generated reduction kernel. */
 export const SMALL_CONV_MACS = 1 << 18;
@@ -24,6 +25,11 @@ export interface LowerOptions {
    * rather than a generated reduction kernel, and fuses with nothing); asked for every conv.
    */
   directConv?: (lhs: Aval, rhs: Aval, out: Aval, p: ConvParams) => boolean;
+  /**
+   * Most buffers one generated kernel may read (default: no limit). Fused values are
+   * materialized, and long concatenates split, so that no kernel reads more.
+   */
+  maxKernelInputs?: number;
 }
 
 /**
@@ -212,6 +218,12 @@ const REDUCE: Record<string, "sum" | "max" | "min"> = {
   reduceMin: "min",
 };
 
+/** Whether an equation fuses into its consumer's kernel (or reads fused producers). */
+function fusible(e: Eqn, opts: LowerOptions): boolean {
+  return e.op.kind === "elementwise" || e.op.name in REDUCE || MOVEMENT.has(e.op.name) ||
+    isSmallConv(e, opts);
+}
+
 /** Lowers a const-free jaxpr to a plan. */
 export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
   if (jaxpr.constVars.length) throw new TypeError("lower: the program has unhoisted constants");
@@ -226,9 +238,7 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
   for (const e of eqns) {
     for (const v of e.inputs) {
       uses.set(v, (uses.get(v) ?? 0) + 1);
-      const fusible = e.op.kind === "elementwise" || e.op.name in REDUCE ||
-        MOVEMENT.has(e.op.name) || isSmallConv(e, opts);
-      if (!fusible) needsBuffer.add(v);
+      if (!fusible(e, opts)) needsBuffer.add(v);
     }
   }
   const inputs = inVars.map((v) => {
@@ -237,19 +247,42 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
     nodeOf.set(v, bufferNode(b, v.aval));
     return b;
   });
+  const rs = opts.maxKernelInputs ? new ReadSets(opts.maxKernelInputs) : undefined;
+  inputs.forEach((b, i) => rs?.buffer(inVars[i], b));
+  const materializeNode = (n: Node): number => {
+    const b = newBuf(n.aval);
+    steps.push(mapKernel(n, b, "fused", avals));
+    return b;
+  };
   const materialize = (v: Var): number => {
     let b = bufOf.get(v);
     if (b !== undefined) return b;
-    const n = nodeOf.get(v)!;
-    b = newBuf(v.aval);
-    steps.push(mapKernel(n, b, "fused", avals));
+    b = materializeNode(nodeOf.get(v)!);
     bufOf.set(v, b);
     nodeOf.set(v, bufferNode(b, v.aval));
+    rs?.buffer(v, b);
     return b;
   };
   for (const e of eqns) {
-    const ins = e.inputs.map((v) => nodeOf.get(v)!);
     const out = e.outs[0];
+    const ins = rs && fusible(e, opts)
+      ? rs.fit(
+        e,
+        (v) => nodeOf.get(v)!,
+        materialize,
+        materializeNode,
+        (g) =>
+          movementNode(e.op, e.params as Record<string, unknown>, g, {
+            ...out.aval,
+            shape: out.aval.shape.map((d, i) =>
+              i === (e.params as { axis: number }).axis
+                ? g.reduce((s, n) => s + n.aval.shape[i], 0)
+                : d
+            ),
+          })!,
+      )
+      : e.inputs.map((v) => nodeOf.get(v)!);
+    rs?.union(out, e.inputs);
     let node: Node | null = null;
     if (e.op.kind === "elementwise") node = elementwiseNode(e.op, ins, out.aval);
     else if (e.op.name in REDUCE) {
@@ -266,6 +299,7 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
       );
       bufOf.set(out, b);
       nodeOf.set(out, bufferNode(b, out.aval));
+      rs?.buffer(out, b);
       continue;
     } else if (isSmallConv(e, opts)) {
       const b = newBuf(out.aval);
@@ -273,6 +307,7 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
       steps.push(finish(body, out.aval.shape, b, out.aval, "conv", avals, { op: "sum", shape }));
       bufOf.set(out, b);
       nodeOf.set(out, bufferNode(b, out.aval));
+      rs?.buffer(out, b);
       continue;
     } else node = movementNode(e.op, e.params as Record<string, unknown>, ins, out.aval);
     if (node) {
@@ -285,6 +320,7 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
       const b = newBuf(v.aval);
       bufOf.set(v, b);
       nodeOf.set(v, bufferNode(b, v.aval));
+      rs?.buffer(v, b);
       return b;
     });
     steps.push({

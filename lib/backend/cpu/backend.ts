@@ -7,7 +7,7 @@
  */
 import type { TypedArray } from "../../dtype.ts";
 import type { Aval, HostArray, OpDef } from "../../ops/_define.ts";
-import type { ArrayValue } from "../../core.ts";
+import { ArrayValue } from "../../core.ts";
 import { hoistConsts, type Jaxpr } from "../../ir.ts";
 import {
   eagerKey,
@@ -64,7 +64,15 @@ function runOp(
 ): TypedArray[] {
   const fast = fastImpls.get(op.name);
   const r = fast ? fast(inputs, params, outAvals, dest) : null;
-  return r ?? op.impl(inputs, params, outAvals);
+  if (r) return r;
+  if (op.evalImpl) {
+    // higher-order primitives without a compiled form yet (scan, cond, while) run their rule
+    const args = inputs.map((h) =>
+      new ArrayValue(h.data, { shape: h.shape, dtype: h.dtype, weak: false }, cpuBackend)
+    );
+    return op.evalImpl(args, params).map((t) => t.dataSync());
+  }
+  return op.impl(inputs, params, outAvals);
 }
 
 const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"]);
