@@ -406,7 +406,29 @@ function reduceInit(op: "sum" | "max" | "min", d: DType, r: ExprRenderer, empty:
   return op === "max" ? "0u" : "1u";
 }
 
-function reduceStep(op: "sum" | "max" | "min", d: DType, h: Set<string>): string {
+/**
+ * float32 sums accumulate with Neumaier's compensation (the rounding error of each addition
+ * kept in `tg_c`), so a long sequential loop loses no more than a few ulps; the partial sums are
+ * then added pairwise (workgroup tree) or compensated (combine pass).
+ */
+function compensated(op: "sum" | "max" | "min", d: DType): boolean {
+  return op === "sum" && d === "float32";
+}
+const COMP_STEP =
+  "{ let tg_t = acc + v; if (abs(acc) >= abs(v)) { tg_c = tg_c + ((acc - tg_t) + v); }" +
+  " else { tg_c = tg_c + ((v - tg_t) + acc); } acc = tg_t; }";
+/** Declares the compensation. */
+const COMP_DECL = "var tg_c: f32 = 0.0;";
+/** Adds the compensation to a finite sum (an infinite or NaN one stays as it is). */
+const COMP_FIN = "if (abs(acc) <= 3.4e38) { acc = acc + tg_c; }";
+
+function reduceStep(
+  op: "sum" | "max" | "min",
+  d: DType,
+  h: Set<string>,
+  comp = false,
+): string {
+  if (comp && compensated(op, d)) return COMP_STEP;
   if (op === "sum") return d === "bool" ? "acc = (acc + v) & 255u;" : "acc = acc + v;";
   if (d !== "float32") return `acc = ${op}(acc, v);`;
   h.add("nan");
@@ -422,8 +444,9 @@ function renderReduceLoop(k: Kernel, opt: RenderOptions): RenderedKernel {
   const empty = red.shape.some((s) => s === 0);
   const init = reduceInit(red.op, k.outDtype, r, empty);
   const [consts, rest] = hoistConstLoads(r.stmts);
+  const comp = compensated(red.op, k.outDtype);
   let loop = `${rest.join("\n      ")}\n      let v = ${v};\n      ${
-    reduceStep(red.op, k.outDtype, helpers)
+    reduceStep(red.op, k.outDtype, helpers, true)
   }`;
   for (let d = red.shape.length - 1; d >= 0; d--) {
     loop = `for (var r${d} = 0; r${d} < ${red.shape[d]}; r${d}++) {\n      ${loop}\n    }`;
@@ -446,8 +469,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (o >= ${total}) { return; }
   ${unflatten(k.outShape, body)}
   var acc: ${wgslType(k.outDtype)} = ${init};
+  ${comp ? COMP_DECL : ""}
   ${consts.join("\n  ")}
   ${loop}
+  ${comp ? COMP_FIN : ""}
   ${ep.stmts.join("\n  ")}
   out[o] = ${res};
 }
@@ -469,8 +494,10 @@ function renderReduceTree(k: Kernel, opt: RenderOptions, wg: number, P = 1): Ren
   const t = wgslType(k.outDtype);
   const init = reduceInit(red.op, k.outDtype, r, false);
   const step = reduceStep(red.op, k.outDtype, helpers);
+  const comp = compensated(red.op, k.outDtype);
+  const loopStep = reduceStep(red.op, k.outDtype, helpers, true);
   const [consts, rest] = hoistConstLoads(r.stmts);
-  const inner = `${rest.join("\n    ")}\n    let v = ${v};\n    ${step}`;
+  const inner = `${rest.join("\n    ")}\n    let v = ${v};\n    ${loopStep}`;
   const ep = new ExprRenderer(load, { helpers, prefix: "e" });
   const res = k.epilogue ? ep.val(k.epilogue) : "acc";
   const total = k.outShape.reduce((a, b) => a * b, 1);
@@ -485,7 +512,7 @@ function renderReduceTree(k: Kernel, opt: RenderOptions, wg: number, P = 1): Ren
     ${unflatten(red.shape, inner, "rf", "r")}
     ${inner}
   }`;
-  const l4 = reduceLoop4(k, r, step, lo, hi, wg, k.outDtype);
+  const l4 = reduceLoop4(k, r, loopStep, lo, hi, wg, k.outDtype);
   if (l4) {
     [decls, loop] = [l4.decls, l4.loop];
     consts.splice(0, consts.length, ...l4.consts);
@@ -499,8 +526,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let o = wo / ${P}; let p = wo % ${P};
   ${unflatten(k.outShape, all)}
   var acc: ${t} = ${init};
+  ${comp ? COMP_DECL : ""}
   ${consts.join("\n  ")}
   ${loop}
+  ${comp ? COMP_FIN : ""}
   part[lid] = acc;
   workgroupBarrier();
   for (var s = ${wg / 2}u; s > 0u; s = s >> 1u) {
@@ -528,7 +557,8 @@ function renderCombine(k: Kernel, opt: RenderOptions, P: number): RenderedKernel
   const r = new ExprRenderer(load, { helpers });
   const t = wgslType(k.outDtype);
   const init = reduceInit(red.op, k.outDtype, r, false);
-  const step = reduceStep(red.op, k.outDtype, helpers);
+  const step = reduceStep(red.op, k.outDtype, helpers, true);
+  const comp = compensated(red.op, k.outDtype);
   const ep = new ExprRenderer(load, { helpers, prefix: "e" });
   const res = k.epilogue ? ep.val(k.epilogue) : "acc";
   const total = k.outShape.reduce((a, b) => a * b, 1);
@@ -548,10 +578,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (o >= ${total}) { return; }
   ${unflatten(k.outShape, tail)}
   var acc: ${t} = ${init};
+  ${comp ? COMP_DECL : ""}
   for (var p = 0; p < ${P}; p++) {
     let v = partial[o * ${P} + p];
     ${step}
   }
+  ${comp ? COMP_FIN : ""}
   ${tail}
 }
 `;
