@@ -73,3 +73,31 @@ test("init() is idempotent while the device is alive", { skip }, async () => {
   const names = await init();
   assert.ok(names.includes("webgpu"));
 });
+
+test(
+  "webgpu: a lost device gives a clear error and `await init()` recovers",
+  { skip },
+  async () => {
+    const { webgpuRuntime } = await import("../lib/backend/webgpu/backend.ts");
+    const old = webgpuRuntime()!;
+    const f = jit((x: Tensor) => np.sum(x.mul(2)));
+    setBackend("webgpu");
+    try {
+      const x = np.ones([16]);
+      assert.equal(await first(f(x)), 32);
+      old.device.destroy!();
+      await old.device.lost;
+      const lost = /webgpu: the device was lost \(.*\); call `await init\(\)` to create a new one/;
+      assert.throws(() => np.ones([4]).add(1), lost);
+      assert.throws(() => f(np.ones([16])), lost);
+      await assert.rejects(x.data(), lost);
+      x.dispose(); // releasing arrays of the lost device is harmless
+      assert.ok((await init()).includes("webgpu"));
+      assert.notEqual(webgpuRuntime(), old);
+      assert.equal(await first(np.sum(np.ones([8]).add(1))), 16);
+      assert.equal(await first(f(np.ones([16]))), 32);
+    } finally {
+      setBackend("cpu");
+    }
+  },
+);

@@ -85,6 +85,11 @@ export function jit(f: AnyFunction, opts?: JitOptions): JitFunction {
     }
     if (statics.size) key += `|${[...statics].map((i) => staticKey(args[i])).join("|")}`;
     let e = cache.get(key);
+    // constants on a device that was lost since (init() made a new one): trace again
+    if (e?.consts.some((c) => c instanceof ArrayValue && c.backend.isLost?.(c.buffer))) {
+      cache.delete(key);
+      e = undefined;
+    }
     if (!e) {
       traces++;
       let outDef: TreeDef | undefined;

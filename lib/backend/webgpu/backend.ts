@@ -35,6 +35,7 @@ const options: PlanOptions = { convVariant: "register" };
 
 function runtime(): GpuRuntime {
   if (!rt) throw new TypeError("webgpu: the backend is not initialized; call `await init()` first");
+  rt.checkAlive();
   return rt;
 }
 
@@ -42,7 +43,11 @@ const F64_MESSAGE = "float64 arrays are not supported on WebGPU (no float64 in W
 
 /** Device arrays of op or program arguments (all on this backend: see `onOneBackend`). */
 function onDevice(xs: ArrayValue[]): GpuArray[] {
-  return xs.map((x) => x.buffer as GpuArray);
+  return xs.map((x) => {
+    const a = x.buffer as GpuArray;
+    a.owner?.checkAlive();
+    return a;
+  });
 }
 
 /** Compiled eager ops (bounded: the "eager" cache limit, see `setCacheLimit`). */
@@ -64,7 +69,8 @@ export const webgpuBackend: Backend = {
     return runtime().upload(data, dtype);
   },
   read(buf: unknown): Promise<TypedArray> {
-    return runtime().read(buf as GpuArray);
+    const a = buf as GpuArray;
+    return (a.owner ?? runtime()).read(a); // an array of a lost device rejects with the reason
   },
   readSync(): TypedArray {
     throw new TypeError(
@@ -91,13 +97,16 @@ export const webgpuBackend: Backend = {
   free(buf: unknown): void {
     rt?.release(buf as GpuArray);
   },
+  isLost(buf: unknown): boolean {
+    return (buf as GpuArray).owner?.lostReason != null;
+  },
   deviceMemory: true,
 };
 
 // ---- jitted programs ----
 
-const gpuPrograms = new WeakMap<Jaxpr, GpuPlan>();
-const constUploads = new WeakMap<ArrayValue, GpuArray>();
+let gpuPrograms = new WeakMap<Jaxpr, GpuPlan>();
+let constUploads = new WeakMap<ArrayValue, GpuArray>();
 const constRegistry = typeof FinalizationRegistry === "undefined"
   ? undefined
   : new FinalizationRegistry<GpuArray>((a) => rt?.release(a));
@@ -138,13 +147,20 @@ function runOnGpu(jaxpr: Jaxpr, args: ArrayValue[]): GpuArray[] {
 }
 
 /**
- * Detects WebGPU, creates the device and registers the "webgpu" backend (once). Resolves to
+ * Detects WebGPU, creates the device and registers the "webgpu" backend (once; again after the
+ * device was lost: arrays of the lost device stay unusable). Resolves to
  * false when the runtime has no WebGPU (Bun, Node without a WebGPU package) or no adapter.
  */
 export async function initWebGPU(): Promise<boolean> {
-  if (rt) return true;
+  if (rt && rt.lostReason === null) return true;
   const created = await createRuntime();
   if (!created) return false;
+  if (rt) {
+    // the device was lost: nothing compiled for or uploaded to it is usable
+    eagerCache.clear();
+    gpuPrograms = new WeakMap();
+    constUploads = new WeakMap();
+  }
   rt = created;
   options.convVariant = defaultConvVariant();
   registerBackend(webgpuBackend);

@@ -32,6 +32,8 @@ export class GpuArray {
   pendingReads = 0;
   /** Release requested while reads were pending. */
   releaseLater = false;
+  /** The runtime that allocated it (arrays of a lost device are released by theirs, a no-op). */
+  owner: GpuRuntime | undefined;
   constructor(buffer: GpuBuffer, length: number, dtype: DType) {
     this.buffer = buffer;
     this.length = length;
@@ -122,11 +124,18 @@ export class GpuRuntime {
   #dirty = new WeakMap<GpuBuffer, number>();
   #staging: GpuBuffer[] = [];
   #errorsReported = 0;
+  /** Why the device was lost (destroyed, driver reset), or null while it is usable. */
+  lostReason: string | null = null;
 
   constructor(device: GpuDevice, software: boolean, description: string) {
     this.device = device;
     this.software = software;
     this.description = description;
+    // on software adapters the pool is host memory: keep less of it idle
+    if (software) this.poolLimitBytes = 64 * 1024 * 1024;
+    device.lost?.then((info) => {
+      this.lostReason = info?.message || info?.reason || "unknown reason";
+    });
     device.addEventListener?.("uncapturederror", (ev) => {
       this.errors.push(ev.error?.message ?? "unknown WebGPU error");
     });
@@ -146,8 +155,18 @@ export class GpuRuntime {
     return this.#pooledCount;
   }
 
+  /** Throws the device-lost error once the device is gone. */
+  checkAlive(): void {
+    if (this.lostReason !== null) {
+      throw new Error(
+        `webgpu: the device was lost (${this.lostReason}); call \`await init()\` to create a new one (arrays of the lost device cannot be used)`,
+      );
+    }
+  }
+
   /** A device array for `length` elements of `dtype` (contents undefined). */
   alloc(dtype: DType, length: number): GpuArray {
+    this.checkAlive();
     const need = Math.max(length, 1) * 4;
     if (need > this.device.limits.maxStorageBufferBindingSize) {
       throw new RangeError(
@@ -170,12 +189,20 @@ export class GpuRuntime {
       });
     }
     this.#live++;
-    return new GpuArray(buf, length, dtype);
+    const a = new GpuArray(buf, length, dtype);
+    a.owner = this;
+    return a;
   }
 
   /** Returns an array's buffer to the pool (after its pending reads, if any). */
   release(a: GpuArray): void {
     if (a.released) return;
+    if (a.owner && a.owner !== this) return a.owner.release(a);
+    if (this.lostReason !== null) {
+      a.released = true; // the device took its memory with it
+      this.#live--;
+      return;
+    }
     if (a.pendingReads > 0) {
       a.releaseLater = true;
       return;
@@ -259,6 +286,7 @@ export class GpuRuntime {
     ranges?: (BindRange | undefined)[],
   ): void {
     if (wg[0] * wg[1] * wg[2] === 0) return;
+    this.checkAlive();
     const p = this.pipeline(code);
     const group = this.device.createBindGroup({
       layout: p.getBindGroupLayout(0),
@@ -323,6 +351,14 @@ export class GpuRuntime {
   /** Reads an array back; reads requested in the same task share one copy, submit and map. */
   read(a: GpuArray): Promise<TypedArray> {
     if (a.released) return Promise.reject(new TypeError("webgpu: read of a released array"));
+    const lost = this.lostReason ?? a.owner?.lostReason ?? null;
+    if (lost !== null) {
+      return Promise.reject(
+        new Error(
+          `webgpu: the device was lost (${lost}); call \`await init()\` to create a new one (arrays of the lost device cannot be read)`,
+        ),
+      );
+    }
     if (a.length === 0) return Promise.resolve(hostArray(a.dtype, new Uint32Array(0)));
     a.pendingReads++;
     return new Promise((resolve, reject) => {
