@@ -39,6 +39,8 @@ export { Jaxpr } from "./lib/ir.ts";
 export { checkGrads } from "./lib/api/check_grads.ts";
 export type { CheckGradsOptions } from "./lib/api/check_grads.ts";
 export { customJvp, customVjp } from "./lib/api/custom.ts";
+export { checkpoint, checkpointPolicies, remat } from "./lib/api/checkpoint.ts";
+export type { CheckpointOptions, CheckpointPolicy } from "./lib/api/checkpoint.ts";
 export * as random from "./lib/random.ts";
 export type { AnyFunction } from "./lib/api/_types.ts";
 export type { Aval, BDim, HostArray, LinearArg, OpDef } from "./lib/ops/_define.ts";

@@ -32,6 +32,8 @@ export class GpuArray {
   pendingReads = 0;
   /** Release requested while reads were pending. */
   releaseLater = false;
+  /** A non-owning view (see plan.ts `borrow`): releasing it does nothing. */
+  borrowed = false;
   /** The runtime that allocated it (arrays of a lost device are released by theirs, a no-op). */
   owner: GpuRuntime | undefined;
   constructor(buffer: GpuBuffer, length: number, dtype: DType) {
@@ -196,7 +198,7 @@ export class GpuRuntime {
 
   /** Returns an array's buffer to the pool (after its pending reads, if any). */
   release(a: GpuArray): void {
-    if (a.released) return;
+    if (a.released || a.borrowed) return;
     if (a.owner && a.owner !== this) return a.owner.release(a);
     if (this.lostReason !== null) {
       a.released = true; // the device took its memory with it
@@ -324,6 +326,11 @@ export class GpuRuntime {
         if (this.#pending > 0) this.flush();
       });
     }
+  }
+
+  /** True inside {@linkcode hold} (a nested program, e.g. a loop body, must not submit). */
+  get holding(): boolean {
+    return this.#held > 0;
   }
 
   /** Runs `fn` without intermediate submits (a jitted call becomes one command buffer). */

@@ -1,19 +1,9 @@
-// Main side of the worker pool: one shared WebAssembly.Memory, N workers running the same Wasm
-// modules on it, and a control block (SharedArrayBuffer) through which tasks are handed off with
-// Atomics. The main thread takes a share of every parallel task instead of idling. This file
-// feature-detects `node:worker_threads` (allowed for the pool by CONVENTIONS.md); see createPool.
-//
-// Runtime notes (Deno 2.9, Bun 1.4, Node 20; measured):
-// - Start-up: ~30-120 ms for the first worker (eval source, compile the ~5 KB module).
-// - Exit: a worker is unref()'d after its listeners are attached (adding a "message" listener
-//   re-refs a node:worker_threads Worker). Node and Deno's node:worker_threads and Bun's Workers
-//   can be unref'd; a Deno web Worker cannot, and its terminate() does not interrupt a worker
-//   blocked in Atomics.wait, so Deno uses node:worker_threads too.
-// - Atomics.wait is allowed on the main thread of all three (browsers throw: we then spin).
-//   Atomics.waitAsync exists in all three, but on Node a pending waitAsync does not keep the event
-//   loop alive, so `run` holds a timer while it waits.
-// - Hand-off round trip (post, worker wakes, notify back) ~10-70 µs, noisy on a loaded machine.
-
+/**
+ * Main side of the worker pool: one shared WebAssembly.Memory, N workers running the same Wasm
+ * modules on it, and a control block through which tasks are handed off with Atomics (the main
+ * thread takes a share of every task). Runtime behaviour per engine: README.md next to this file.
+ * @module
+ */
 import {
   SGEMM_CONFIG,
   type SgemmConfig,
@@ -41,7 +31,7 @@ export interface PoolOptions {
   maximumPages?: number;
   /** Below this many FLOPs (2·M·N·K) a GEMM runs on the main thread only (default 2^23 ≈ 160³). */
   minParallelFlops?: number;
-  /** Atomics.load polls before a worker (or the waiting main thread) sleeps (default 2000, a few µs). */
+  /** Atomics.load polls before a worker (or the waiting main thread) sleeps (default 2000). */
   spin?: number;
   /** Micro-kernel configuration (default: SGEMM_CONFIG for this engine). */
   config?: SgemmConfig;
