@@ -6,7 +6,7 @@
 //
 //   DENO_NO_PACKAGE_JSON=1 node_modules/.bin/deno run -A --v8-flags=--expose-gc bench/webgpu_rss.ts
 //   options: --iters N (5000)  --warmup N (500)  --every N (500)  --tolerance F (0.1)  --size S (1: scales the shapes)
-//            --dispose (dispose every array explicitly)  --no-gc (no forced GC at readings)
+//            --pool-mb M (idle buffer pool limit)  --dispose (dispose every array explicitly)  --no-gc (no forced GC at readings)
 //            --no-read (read results back only at readings: nothing waits for the GPU in between)
 
 import { grad, init, lax, np, setBackend, type Tensor } from "../mod.ts";
@@ -31,6 +31,7 @@ if (!(await init()).includes("webgpu")) {
 }
 setBackend("webgpu");
 const rt = webgpuRuntime()!;
+if (args.includes("--pool-mb")) rt.poolLimitBytes = opt("pool-mb", 64) * 2 ** 20;
 
 const MB = 2 ** 20;
 async function reading(i: number): Promise<number> {
@@ -41,7 +42,7 @@ async function reading(i: number): Promise<number> {
   console.log(
     `iter ${String(i).padStart(5)}: rss ${(m.rss / MB).toFixed(0)} MB, heap ${
       (m.heapUsed / MB).toFixed(1)
-    } MB, live buffers ${rt.liveBuffers()}, pooled ${rt.pooledBuffers()}`,
+    } MB, live buffers ${rt.liveBuffers()}, pooled ${rt.pooledBuffers()}, pipelines compiled ${rt.stats.compiles}, submits ${rt.stats.submits}`,
   );
   return m.rss;
 }

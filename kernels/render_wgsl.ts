@@ -10,6 +10,7 @@ import type { Expr, Idx, Kernel } from "../lib/compile/kernel.ts";
 import { helperSource } from "./wgsl/helpers.ts";
 import { renderMap4 } from "./wgsl/map4.ts";
 import { reduceLoop4 } from "./wgsl/reduce4.ts";
+import { COMP_DECL, COMP_FIN, COMP_STEP, compensated } from "./wgsl/compensated.ts";
 
 export { helperSource };
 
@@ -405,22 +406,6 @@ function reduceInit(op: "sum" | "max" | "min", d: DType, r: ExprRenderer, empty:
   if (d === "int32") return op === "max" ? "i32(-2147483648)" : "i32(2147483647)";
   return op === "max" ? "0u" : "1u";
 }
-
-/**
- * float32 sums accumulate with Neumaier's compensation (the rounding error of each addition
- * kept in `tg_c`), so a long sequential loop loses no more than a few ulps; the partial sums are
- * then added pairwise (workgroup tree) or compensated (combine pass).
- */
-function compensated(op: "sum" | "max" | "min", d: DType): boolean {
-  return op === "sum" && d === "float32";
-}
-const COMP_STEP =
-  "{ let tg_t = acc + v; if (abs(acc) >= abs(v)) { tg_c = tg_c + ((acc - tg_t) + v); }" +
-  " else { tg_c = tg_c + ((v - tg_t) + acc); } acc = tg_t; }";
-/** Declares the compensation. */
-const COMP_DECL = "var tg_c: f32 = 0.0;";
-/** Adds the compensation to a finite sum (an infinite or NaN one stays as it is). */
-const COMP_FIN = "if (abs(acc) <= 3.4e38) { acc = acc + tg_c; }";
 
 function reduceStep(
   op: "sum" | "max" | "min",

@@ -17,6 +17,8 @@ export interface CacheStats {
   limitBytes: number;
   /** Entries evicted so far. */
   evictions: number;
+  /** Caches of this kind alive (each bounded by the limit: one per backend, one per jit). */
+  caches: number;
 }
 
 const MB = 1 << 20;
@@ -176,11 +178,18 @@ export function setCacheLimit(kind: CacheKind, bytes: number): void {
 export function cacheStats(): Record<CacheKind, CacheStats> {
   const stat = (kind: CacheKind): CacheStats => {
     let entries = 0, bytes = 0;
-    for (const c of live(kind)) {
+    const caches = live(kind);
+    for (const c of caches) {
       entries += c.size;
       bytes += c.bytes;
     }
-    return { entries, bytes, limitBytes: limits[kind], evictions: evicted[kind] };
+    return {
+      entries,
+      bytes,
+      limitBytes: limits[kind],
+      evictions: evicted[kind],
+      caches: caches.length,
+    };
   };
   return { eager: stat("eager"), kernels: stat("kernels"), jit: stat("jit") };
 }

@@ -126,6 +126,13 @@ export class GpuRuntime {
   #dirty = new WeakMap<GpuBuffer, number>();
   #staging: GpuBuffer[] = [];
   #errorsReported = 0;
+  /**
+   * Submits a pooled buffer may stay idle before it is destroyed: the pool then holds about the
+   * recent working set, not the peak of arrays that waited for the garbage collector at once.
+   */
+  idleSubmits = 64;
+  /** Submit counter value when each pooled buffer went idle. */
+  #idleSince = new Map<GpuBuffer, number>();
   /** Why the device was lost (destroyed, driver reset), or null while it is usable. */
   lostReason: string | null = null;
 
@@ -181,6 +188,7 @@ export class GpuRuntime {
     if (buf) {
       this.#pooledCount--;
       this.#pooledBytes -= size;
+      this.#idleSince.delete(buf);
     } else {
       // on software adapters also uniform: the row-form conv binds its rearranged weights as
       // uniform ranges (kernels/wgsl/conv_rows.ts)
@@ -222,8 +230,28 @@ export class GpuRuntime {
     if (!list) this.#pool.set(size, list = []);
     if (this.#pending > 0) this.#dirty.set(a.buffer, this.#epoch);
     list.push(a.buffer);
+    this.#idleSince.set(a.buffer, this.#epoch);
     this.#pooledCount++;
     this.#pooledBytes += size;
+  }
+
+  /** Destroys pooled buffers idle for more than `idleSubmits` submits (oldest first per size). */
+  #trimIdle(): void {
+    for (const list of this.#pool.values()) {
+      let n = 0;
+      while (
+        n < list.length && this.#epoch - (this.#idleSince.get(list[n]) ?? 0) > this.idleSubmits
+      ) {
+        const b = list[n++];
+        this.#idleSince.delete(b);
+        this.#pooledBytes -= b.size;
+        b.destroy();
+      }
+      if (n) {
+        list.splice(0, n);
+        this.#pooledCount -= n;
+      }
+    }
   }
 
   /** Destroys every pooled buffer (live arrays are untouched). */
@@ -232,6 +260,7 @@ export class GpuRuntime {
     this.#pooledBytes = 0;
     for (const list of this.#pool.values()) for (const b of list) b.destroy();
     this.#pool.clear();
+    this.#idleSince.clear();
     this.#pooledCount = 0;
   }
 
@@ -353,6 +382,7 @@ export class GpuRuntime {
     this.#enc = null;
     this.#pending = 0;
     this.#epoch++;
+    if (this.#epoch % 16 === 0) this.#trimIdle();
   }
 
   /** Reads an array back; reads requested in the same task share one copy, submit and map. */
