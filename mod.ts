@@ -94,6 +94,8 @@ export type { Eqn } from "./lib/ir.ts";
 export type { AxisOptions, SliceSpec } from "./lib/numpy.ts";
 export { backendInfo, getBackend, init, setBackend } from "./lib/api/backends.ts";
 export type { BackendInfo } from "./lib/api/backends.ts";
+export { cacheStats, setCacheLimit } from "./lib/cache.ts";
+export type { CacheKind, CacheStats } from "./lib/cache.ts";
 export * as lax from "./lib/lax.ts";
 export * as nn from "./lib/nn.ts";
 export * as signal from "./lib/signal.ts";

@@ -21,6 +21,7 @@ import {
 } from "./wgsl/expr.ts";
 import { renderMap4 } from "./wgsl/map4.ts";
 import { reduceLoop4 } from "./wgsl/reduce4.ts";
+import { COMP_DECL, COMP_FIN, COMP_STEP, compensated } from "./wgsl/compensated.ts";
 
 /**
  * Renders a kernel without a reduction: one output element per step. Large kernels give each
@@ -73,7 +74,13 @@ function reduceInit(op: "sum" | "max" | "min", d: DType, r: ExprRenderer, empty:
   return op === "max" ? "0u" : "1u";
 }
 
-function reduceStep(op: "sum" | "max" | "min", d: DType, h: Set<string>): string {
+function reduceStep(
+  op: "sum" | "max" | "min",
+  d: DType,
+  h: Set<string>,
+  comp = false,
+): string {
+  if (comp && compensated(op, d)) return COMP_STEP;
   if (op === "sum") return d === "bool" ? "acc = (acc + v) & 255u;" : "acc = acc + v;";
   if (d !== "float32") return `acc = ${op}(acc, v);`;
   h.add("tg_nan");
@@ -89,8 +96,9 @@ function renderReduceLoop(k: Kernel, opt: RenderOptions): RenderedKernel {
   const empty = red.shape.some((s) => s === 0);
   const init = reduceInit(red.op, k.outDtype, r, empty);
   const [consts, rest] = hoistConstLoads(r.stmts);
+  const comp = compensated(red.op, k.outDtype);
   let loop = `${rest.join("\n      ")}\n      let v = ${v};\n      ${
-    reduceStep(red.op, k.outDtype, helpers)
+    reduceStep(red.op, k.outDtype, helpers, true)
   }`;
   for (let d = red.shape.length - 1; d >= 0; d--) {
     loop = `for (var r${d} = 0; r${d} < ${red.shape[d]}; r${d}++) {\n      ${loop}\n    }`;
@@ -113,8 +121,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (o >= ${total}) { return; }
   ${unflatten(k.outShape, body)}
   var acc: ${wgslType(k.outDtype)} = ${init};
+  ${comp ? COMP_DECL : ""}
   ${consts.join("\n  ")}
   ${loop}
+  ${comp ? COMP_FIN : ""}
   ${ep.stmts.join("\n  ")}
   out[o] = ${res};
 }
@@ -136,8 +146,10 @@ function renderReduceTree(k: Kernel, opt: RenderOptions, wg: number, P = 1): Ren
   const t = wgslType(k.outDtype);
   const init = reduceInit(red.op, k.outDtype, r, false);
   const step = reduceStep(red.op, k.outDtype, helpers);
+  const comp = compensated(red.op, k.outDtype);
+  const loopStep = reduceStep(red.op, k.outDtype, helpers, true);
   const [consts, rest] = hoistConstLoads(r.stmts);
-  const inner = `${rest.join("\n    ")}\n    let v = ${v};\n    ${step}`;
+  const inner = `${rest.join("\n    ")}\n    let v = ${v};\n    ${loopStep}`;
   const ep = new ExprRenderer(load, { helpers, prefix: "e" });
   const res = k.epilogue ? ep.val(k.epilogue) : "acc";
   const total = k.outShape.reduce((a, b) => a * b, 1);
@@ -152,7 +164,7 @@ function renderReduceTree(k: Kernel, opt: RenderOptions, wg: number, P = 1): Ren
     ${unflatten(red.shape, inner, "rf", "r")}
     ${inner}
   }`;
-  const l4 = reduceLoop4(k, r, step, lo, hi, wg, k.outDtype);
+  const l4 = reduceLoop4(k, r, loopStep, lo, hi, wg, k.outDtype);
   if (l4) {
     [decls, loop] = [l4.decls, l4.loop];
     consts.splice(0, consts.length, ...l4.consts);
@@ -166,8 +178,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let o = wo / ${P}; let p = wo % ${P};
   ${unflatten(k.outShape, all)}
   var acc: ${t} = ${init};
+  ${comp ? COMP_DECL : ""}
   ${consts.join("\n  ")}
   ${loop}
+  ${comp ? COMP_FIN : ""}
   part[lid] = acc;
   workgroupBarrier();
   for (var s = ${wg / 2}u; s > 0u; s = s >> 1u) {
@@ -195,7 +209,8 @@ function renderCombine(k: Kernel, opt: RenderOptions, P: number): RenderedKernel
   const r = new ExprRenderer(load, { helpers });
   const t = wgslType(k.outDtype);
   const init = reduceInit(red.op, k.outDtype, r, false);
-  const step = reduceStep(red.op, k.outDtype, helpers);
+  const step = reduceStep(red.op, k.outDtype, helpers, true);
+  const comp = compensated(red.op, k.outDtype);
   const ep = new ExprRenderer(load, { helpers, prefix: "e" });
   const res = k.epilogue ? ep.val(k.epilogue) : "acc";
   const total = k.outShape.reduce((a, b) => a * b, 1);
@@ -215,10 +230,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (o >= ${total}) { return; }
   ${unflatten(k.outShape, tail)}
   var acc: ${t} = ${init};
+  ${comp ? COMP_DECL : ""}
   for (var p = 0; p < ${P}; p++) {
     let v = partial[o * ${P} + p];
     ${step}
   }
+  ${comp ? COMP_FIN : ""}
   ${tail}
 }
 `;

@@ -8,7 +8,7 @@ import type { DType, TypedArray } from "./dtype.ts";
 import { Tensor } from "./tensor.ts";
 import type { Aval, OpDef } from "./ops/_define.ts";
 import { type Backend, getBackend, pickBackend } from "./backend/backend.ts";
-import { sizeOf } from "./shape.ts";
+import { allocating, checkAllocation, sizeOf } from "./shape.ts";
 
 /** One entry of the trace stack. */
 export interface MainTrace {
@@ -38,8 +38,9 @@ class EvalTrace extends Trace {
   }
   process(op: OpDef, args: Tensor[], params: unknown, outAvals: Aval[]): Tensor[] {
     if (op.evalImpl) return op.evalImpl(args, params);
+    for (const a of outAvals) checkAllocation(op.name, a.shape, a.dtype);
     return onOneBackend(args as ArrayValue[], [], (backend, xs) => {
-      const bufs = backend.execute(op, params, xs, outAvals);
+      const bufs = allocating(op.name, outAvals, () => backend.execute(op, params, xs, outAvals));
       return bufs.map((b, i) => new ArrayValue(b, outAvals[i], backend));
     });
   }

@@ -35,6 +35,8 @@ export interface Backend {
   describeProgram?(jaxpr: Jaxpr): string;
   /** Releases a buffer. */
   free(buf: unknown): void;
+  /** True when a buffer can no longer be used (its device was lost); absent: never. */
+  isLost?(buf: unknown): boolean;
   /** True when buffers are plain JS memory reclaimed by the garbage collector (no `free` needed). */
   readonly gcManaged?: boolean;
   /**

@@ -5,12 +5,13 @@
  * jit, customJvp/Vjp) are inlined first. Values are materialized for outputs, reuse and op steps.
  * @module
  */
-import type { Aval, OpDef, ReductionForm } from "../ops/_define.ts";
+import type { Aval, OpDef, ReductionForm, StructuralOpDef } from "../ops/_define.ts";
 import { type Eqn, Jaxpr, Var } from "../ir.ts";
 import { bufferNode, elementwiseNode, type Node, viewNode } from "./fuse.ts";
 import { type Expr, flatIndex, type Idx, ivar, type Kernel } from "./kernel.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 import { sizeOf } from "../shape.ts";
+import { ReadSets } from "./budget.ts";
 
 export { SMALL_CONV_MACS } from "./conv_kernel.ts";
 
@@ -21,6 +22,11 @@ export interface LowerOptions {
    * rather than a generated reduction kernel, and fuses with nothing); asked for every conv.
    */
   directConv?: (lhs: Aval, rhs: Aval, out: Aval, p: ConvParams) => boolean;
+  /**
+   * Most buffers one generated kernel may read (default: no limit). Fused values are
+   * materialized, and long concatenates split, so that no kernel reads more.
+   */
+  maxKernelInputs?: number;
 }
 
 /** The reduction form of a contraction equation when it runs as a generated kernel. */
@@ -193,24 +199,37 @@ class Lowering {
   readonly steps: Step[] = [];
   readonly bufOf = new Map<Var, number>();
   readonly nodeOf = new Map<Var, Node>();
+  /** Buffers each fused value reads, when kernels have an input limit (`maxKernelInputs`). */
+  readonly rs: ReadSets | undefined;
+
+  constructor(maxKernelInputs?: number) {
+    this.rs = maxKernelInputs ? new ReadSets(maxKernelInputs) : undefined;
+  }
 
   /** A new buffer holding `v`. */
   define(v: Var): number {
     const b = this.avals.push(v.aval) - 1;
     this.bufOf.set(v, b);
     this.nodeOf.set(v, bufferNode(b, v.aval));
+    this.rs?.buffer(v, b);
     return b;
+  }
+
+  /** A new buffer computing fused node `n` (a map kernel). */
+  materializeNode(n: Node): number {
+    const out = this.avals.push(n.aval) - 1;
+    this.steps.push(mapKernel(n, out, "fused", this.avals));
+    return out;
   }
 
   /** The buffer of `v`, computing its fused node into one if it has none. */
   materialize(v: Var): number {
     const b = this.bufOf.get(v);
     if (b !== undefined) return b;
-    const n = this.nodeOf.get(v)!;
-    const out = this.avals.push(v.aval) - 1;
-    this.steps.push(mapKernel(n, out, "fused", this.avals));
+    const out = this.materializeNode(this.nodeOf.get(v)!);
     this.bufOf.set(v, out);
     this.nodeOf.set(v, bufferNode(out, v.aval));
+    this.rs?.buffer(v, out);
     return out;
   }
 
@@ -240,6 +259,15 @@ class Lowering {
   }
 }
 
+/** The aval of a concatenate of the groups `g` along its `axis` (a split long concatenate). */
+function concatAval(out: Aval, g: Node[], params: unknown): Aval {
+  const axis = (params as { axis: number }).axis;
+  return {
+    ...out,
+    shape: out.shape.map((d, i) => i === axis ? g.reduce((s, n) => s + n.aval.shape[i], 0) : d),
+  };
+}
+
 /** Lowers a const-free jaxpr to a plan. */
 export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
   if (jaxpr.constVars.length) throw new TypeError("lower: the program has unhoisted constants");
@@ -253,11 +281,20 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
       if (!f) needsBuffer.add(v);
     }
   }
-  const L = new Lowering();
+  const L = new Lowering(opts.maxKernelInputs);
   const inputs = inVars.map((v) => L.define(v));
   for (const e of eqns) {
-    const ins = e.inputs.map((v) => L.nodeOf.get(v)!);
     const out = e.outs[0], op = e.op;
+    const ins = L.rs && fusible(e, opts)
+      ? L.rs.fit(
+        e,
+        (v) => L.nodeOf.get(v)!,
+        (v) => L.materialize(v),
+        (n) => L.materializeNode(n),
+        (g) => viewNode(op as StructuralOpDef, e.params, g, concatAval(out.aval, g, e.params)),
+      )
+      : e.inputs.map((v) => L.nodeOf.get(v)!);
+    L.rs?.union(out, e.inputs);
     if (op.kind === "reduce" && op.monoid) L.reduce(e, ins, op.monoid);
     else if (op.kind === "contraction" && reductionOf(e, opts)) {
       L.reduce(e, ins, "sum", reductionOf(e, opts)!);

@@ -10,6 +10,7 @@ import { type KernelFn, renderKernel } from "../../kernels/render_js.ts";
 import { renderWasmKernel, wasmImports } from "../../kernels/render_wasm.ts";
 import { type Kernel, kernelKey } from "./kernel.ts";
 import type { Plan } from "./lower.ts";
+import { ByteLru } from "../cache.ts";
 
 /**
  * Runs a non-kernel step (contractions, argmax, random, higher-order ops). `dest[k]`, when given,
@@ -25,7 +26,11 @@ export type OpRunner = (
   dest?: (TypedArray | undefined)[],
 ) => TypedArray[];
 
-const kernelCache = new Map<string, KernelFn>();
+/** Rendered kernels by IR (bounded: the "kernels" cache limit, see `setCacheLimit`). */
+const kernelCache = new ByteLru<string, KernelFn>(
+  "kernels",
+  (fn, key) => 2 * key.length + 2 * String(fn).length + 2048,
+);
 
 /** A plan with its kernels compiled. */
 export interface CompiledPlan {
@@ -86,6 +91,20 @@ export function compilePlan(plan: Plan): CompiledPlan {
     : null)
   );
   return { plan, fns, scratch: [], freshOps: [], busy: false };
+}
+
+/**
+ * Estimated bytes a compiled plan keeps alive: its steps and the intermediate buffers it keeps
+ * between calls (one per scratch slot; the kernels are counted in the kernel cache).
+ */
+export function compiledPlanBytes(cp: CompiledPlan): number {
+  const { plan } = cp;
+  const slotBytes: number[] = [];
+  plan.slots.forEach((s, b) => {
+    if (s >= 0) slotBytes[s] = Math.max(slotBytes[s] ?? 0, sizeOf(plan.avals[b].shape) * 8);
+  });
+  return 1024 + 512 * plan.steps.length + 64 * plan.avals.length +
+    slotBytes.reduce((a, b) => a + (b ?? 0), 0);
 }
 
 /** Runs a compiled plan on input arrays; returns the output arrays. */

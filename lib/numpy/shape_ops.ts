@@ -8,10 +8,18 @@ import { broadcastShapes, fmtShape, normAxes, normAxis, shapeEqual, sizeOf } fro
 import * as mv from "../ops/movement.ts";
 import { convert } from "../ops/elementwise.ts";
 import { asTensor, broadcastTo as bcast, resultType, scalar } from "./_convert.ts";
+import { checkOptions } from "../options.ts";
 
 /** Reshapes (row-major); one entry may be -1. */
 export function reshape(x: ArrayLike, shape: number[] | number): Tensor {
   const t = asTensor(x, "reshape");
+  if (typeof shape !== "number" && !Array.isArray(shape)) {
+    throw new TypeError(
+      `reshape: shape must be a number or a list of integers, got ${
+        shape === null ? "null" : typeof shape
+      } (array of shape ${fmtShape(t.shape)})`,
+    );
+  }
   const s = typeof shape === "number" ? [shape] : [...shape];
   const neg = s.filter((d) => d === -1).length;
   if (neg > 1 || s.some((d) => !Number.isInteger(d) || d < -1)) {
@@ -143,6 +151,7 @@ export function pad(
   opts: PadOptions = {},
 ): Tensor {
   let t = asTensor(x, "pad");
+  opts = checkOptions("pad", opts, ["mode", "constantValues"]);
   const widths: [number, number][] = typeof padWidth === "number"
     ? t.shape.map(() => [padWidth, padWidth])
     : typeof padWidth[0] === "number"

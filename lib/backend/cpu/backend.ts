@@ -16,7 +16,14 @@ import {
   SMALL_CONV_MACS,
 } from "../../compile/lower.ts";
 import { convMacs } from "../../compile/conv_kernel.ts";
-import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../../compile/runner.ts";
+import {
+  type CompiledPlan,
+  compiledPlanBytes,
+  compilePlan,
+  describePlan,
+  runPlan,
+} from "../../compile/runner.ts";
+import { ByteLru } from "../../cache.ts";
 import { type Backend, registerBackend, setBackendImpl } from "../backend.ts";
 import { hostBuffers, referenceBackend } from "../reference.ts";
 import { convF32 } from "./conv.ts";
@@ -84,7 +91,11 @@ const LOWER: LowerOptions = {
     return prefersDirectConv(l, r, out, p);
   },
 };
-const eagerCache = new Map<string, CompiledPlan>();
+/** Compiled eager ops (bounded: the "eager" cache limit, see `setCacheLimit`). */
+const eagerCache = new ByteLru<string, CompiledPlan>(
+  "eager",
+  (cp, key) => 2 * key.length + compiledPlanBytes(cp),
+);
 
 const programs = new WeakMap<Jaxpr, CompiledPlan>();
 /** The compiled plan of a jaxpr (constants become leading inputs). */

@@ -216,6 +216,9 @@ function convTuning(rt: GpuRuntime, opt: PlanOptions): ConvTuning {
  */
 export function lowerOptions(rt: GpuRuntime, opt: PlanOptions): LowerOptions {
   return {
+    // a kernel binds its inputs, its output and (two-pass reductions, contractions with an
+    // epilogue) one more buffer
+    maxKernelInputs: rt.limits.maxStorageBuffersPerShaderStage - 2,
     directConv(l, r, out, p) {
       if (l.dtype !== "float32") return false;
       try {
