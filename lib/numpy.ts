@@ -11,7 +11,7 @@ export * from "./numpy/math.ts";
 export * from "./numpy/reductions.ts";
 export * from "./numpy/shape_ops.ts";
 export * from "./numpy/linalg.ts";
-export * as linalg from "./numpy/linalg_decomp.ts";
+export * as linalg from "./numpy/linalg_ns.ts";
 export type { ArrayOptions } from "./numpy/_convert.ts";
 
 registerNumpy(self);

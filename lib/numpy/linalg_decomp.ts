@@ -135,5 +135,3 @@ export function slogdet(a: ArrayLike): [Tensor, Tensor] {
   const [l, s] = la.slogdetP(squareArg("slogdet", a));
   return [s, l];
 }
-
-export { matrixPower, norm, type NormOptions } from "./linalg_extra.ts";

@@ -12,8 +12,7 @@ import { abs, multiply, notEqual, power, sqrt } from "./math.ts";
 import { max, min, sum } from "./reductions.ts";
 import { matmul } from "./linalg.ts";
 import { eye } from "./creation.ts";
-import { inv } from "./linalg_decomp.ts";
-import { linalgDType } from "../ops/linalg.ts";
+import { linalgDType, solveP } from "../ops/linalg.ts";
 
 /**
  * Raises square matrices to an integer power by repeated squaring (negative: of the inverse).
@@ -38,7 +37,10 @@ export function matrixPower(a: ArrayLike, n: number): Tensor {
   if (n === 0) {
     return broadcastTo(eye(s[s.length - 1], { dtype: x.dtype }), s);
   }
-  if (n < 0) x = inv(x);
+  if (n < 0 && x.dtype !== linalgDType(x.dtype)) x = convert(x, linalgDType(x.dtype));
+  if (n < 0) {
+    x = solveP(x, broadcastTo(eye(s[s.length - 1], { dtype: x.dtype }), s), { transposeA: false });
+  }
   let k = Math.abs(n), acc: Tensor | null = null;
   for (let sq = x; k > 0; k >>= 1) {
     if (k & 1) acc = acc ? matmul(acc, sq) : sq;
