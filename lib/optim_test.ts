@@ -173,7 +173,7 @@ describe("errors", () => {
       /adam.update: grads has structure \{a: \*\} but params has structure \{a: \*, b: \*\}/,
     );
     assert.throws(
-      () => opt.init({ a: np.array([1, 2]) }),
+      () => opt.init({ a: np.array([1, 2], { dtype: "int32" }) }),
       /adam.init: params leaves must be float32 or float64, leaf 0 has dtype int32/,
     );
     assert.throws(() => opt.init({ a: 1 }), /adam.init: params must be a pytree of Tensors/);

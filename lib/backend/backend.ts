@@ -3,7 +3,7 @@
  * Backends register themselves; `reference` is always present and is the test oracle.
  * @module
  */
-import type { TypedArray } from "../dtype.ts";
+import type { DType, TypedArray } from "../dtype.ts";
 import type { Aval, OpDef } from "../ops/_define.ts";
 import type { ArrayValue } from "../core.ts";
 
@@ -11,8 +11,8 @@ import type { ArrayValue } from "../core.ts";
 export interface Backend {
   /** Name used by `setBackend`. */
   readonly name: string;
-  /** Copies host data into a new buffer. */
-  fromHost(data: TypedArray): unknown;
+  /** Copies host data of `dtype` into a new buffer. */
+  fromHost(data: TypedArray, dtype: DType): unknown;
   /** Reads a buffer back (a fresh copy). */
   read(buf: unknown, aval: Aval): Promise<TypedArray>;
   /** Reads a buffer synchronously, or throws a TypeError naming `await t.data()`. */

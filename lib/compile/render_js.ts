@@ -4,7 +4,8 @@
  * function, so semantics match the reference backend exactly.
  * @module
  */
-import type { DType } from "../dtype.ts";
+import { type DType, isFloat } from "../dtype.ts";
+import { f16round, HAS_FLOAT16 } from "../float16.ts";
 import type { Expr, Idx, Kernel } from "./kernel.ts";
 
 /** A compiled kernel. */
@@ -53,11 +54,29 @@ function renderIdx(i: Idx): string {
 
 function convertSrc(a: string, from: DType, to: DType): string {
   if (to === "bool") return `(${a} !== 0 ? 1 : 0)`;
-  if (to === "int32" && (from === "float32" || from === "float64")) return `CVT_I32(${a})`;
-  return a;
+  if (to === "int32" && isFloat(from)) return `CVT_I32(${a})`;
+  if (to === "float16" && from !== "float16") return `F16R(${a})`;
+  return WRAP_NARROW[to]?.(a) ?? a;
 }
 
+/**
+ * Wrapping of the narrow integer dtypes, applied to every value computed in them (JS ToInt8,
+ * ToUint8, ToUint32: truncation, NaN and infinities to 0, then two's complement), as their stores do.
+ */
+const WRAP_NARROW: Partial<Record<DType, (a: string) => string>> = {
+  int8: (a) => `((${a}) << 24 >> 24)`,
+  uint8: (a) => `((${a}) & 255)`,
+  uint32: (a) => `((${a}) >>> 0)`,
+};
+
 const PRELUDE = "const CVT_I32 = (v) => (Number.isFinite(v) ? Math.trunc(v) | 0 : 0);\n";
+
+function renderAlu(e: Expr & { k: "alu" }, args: string[], inline: typeof INLINE[string]): string {
+  const d = e.args.length ? argDtype(e.args[0]) : e.dtype;
+  if (e.op === "mul" && d === "uint32") return `(Math.imul(${args[0]}, ${args[1]}) >>> 0)`;
+  const src = inline(args, d);
+  return WRAP_NARROW[e.dtype]?.(src) ?? src;
+}
 
 /** Renders and compiles a kernel; `scalars` supplies reference functions for non-inline ops. */
 export function renderKernel(
@@ -96,7 +115,7 @@ export function renderKernel(
           );
         }
         const inline = INLINE[e.op];
-        if (inline) return inline(args, e.args.length ? argDtype(e.args[0]) : e.dtype);
+        if (inline) return renderAlu(e, args, inline);
         let id = used.get(e.op);
         if (id === undefined) {
           const f = scalars.get(e.op);
@@ -105,12 +124,15 @@ export function renderKernel(
           fns.push(f);
           used.set(e.op, id);
         }
-        return `F${id}(${args.join(", ")})`;
+        const call = `F${id}(${args.join(", ")})`;
+        return WRAP_NARROW[e.dtype]?.(call) ?? call;
       }
     }
   };
   const n = k.inputs.length;
   const head = [...Array(n).keys()].map((i) => `const in${i} = ins[${i}];`).join(" ");
+  // without Float16Array, float16 is stored in a Float32Array: round on store
+  const store = (v: string) => (k.outDtype === "float16" && !HAS_FLOAT16 ? `F16R(${v})` : v);
   const body = expr(k.body);
   let inner: string;
   if (k.reduce) {
@@ -128,8 +150,10 @@ export function renderKernel(
         ? Array.from({ length: shape[r] }, (_, j) => `{ const r${r} = ${j}; ${loops} }`).join(" ")
         : `for (let r${r} = 0; r${r} < ${shape[r]}; r${r}++) { ${loops} }`;
     }
-    inner = `let acc = ${init}; ${loops} out[o] = ${k.epilogue ? expr(k.epilogue) : "acc"}; o++;`;
-  } else inner = `out[o] = ${body}; o++;`;
+    inner = `let acc = ${init}; ${loops} out[o] = ${
+      store(k.epilogue ? expr(k.epilogue) : "acc")
+    }; o++;`;
+  } else inner = `out[o] = ${store(body)}; o++;`;
   const outer = k.outShape;
   const usesVars = /\bi\d+\b/.test(inner);
   let loop: string;
@@ -146,7 +170,7 @@ export function renderKernel(
   const fnNames = fns.map((_, i) => `F${i}`);
   const src = `${PRELUDE}return (ins, out) => { ${head} ${loop} };`;
   // NOTE: kernels are generated from our own IR only; no user strings reach this source.
-  return new Function(...fnNames, src)(...fns) as KernelFn;
+  return new Function("F16R", ...fnNames, src)(f16round, ...fns) as KernelFn;
 }
 
 function argDtype(e: Expr): DType {

@@ -35,7 +35,7 @@ const CMP = new Map(
 const WRAPS = new Set(["add", "sub", "mul", "neg"]);
 const IDX_CMP: Record<string, PlainOp> = { "<": "i32.lt_s", ">=": "i32.ge_s", "==": "i32.eq" };
 /** Element size (log2 bytes), load and store of each dtype. */
-const ELEM: Record<DType, [number, MemOp, MemOp]> = {
+const ELEM: Partial<Record<DType, [number, MemOp, MemOp]>> = {
   float32: [2, "f32.load", "f32.store"],
   float64: [3, "f64.load", "f64.store"],
   int32: [2, "i32.load", "i32.store"],
@@ -179,6 +179,8 @@ class Analysis {
   }
 
   #kind(e: Expr): Kind {
+    // the narrow integer dtypes and float16 render as JS only
+    if ("dtype" in e && !ELEM[e.dtype]) fail(`dtype ${e.dtype}`);
     if (e.k === "index" || e.k === "load") this.form(e.index);
     if (e.k === "load") return isF(this.k.inputs[e.input] ?? fail(`input ${e.input}`)) ? "f" : "i";
     if (e.k === "const") {
@@ -321,7 +323,7 @@ class Gen {
   expr(e: Expr): void {
     const f = this.f, a = this.a;
     if (e.k === "load") {
-      const [shift, load] = ELEM[a.k.inputs[e.input]];
+      const [shift, load] = ELEM[a.k.inputs[e.input]]!;
       f.mem(load, this.address(e.index, e.input + 1, shift));
       if (load === "f32.load") f.op("f64.promote_f32");
     } else if (e.k === "const") a.kind(e) === "i" ? f.i32(e.v) : f.f64(e.v);
@@ -390,6 +392,7 @@ function genToI32(mb: ModuleBuilder): number {
 function analyse(k: Kernel, scalars: Scalars): Analysis {
   const an = new Analysis(k, scalars);
   try {
+    for (const d of [k.outDtype, ...k.inputs]) if (!ELEM[d]) fail(`dtype ${d}`);
     for (const e of k.epilogue ? [k.body, k.epilogue] : [k.body]) an.kind(e);
   } catch (err) {
     if (!(err instanceof Unsupported)) throw err;
@@ -438,7 +441,7 @@ function build(k: Kernel, scalars: Scalars): Gen {
     }
     lane(0);
   };
-  const [shift, , store] = ELEM[k.outDtype];
+  const [shift, , store] = ELEM[k.outDtype]!;
   // n consecutive outputs
   const element = (n: number): void => {
     let value = k.body;
@@ -474,7 +477,12 @@ function build(k: Kernel, scalars: Scalars): Gen {
 
 type Typed = Float32Array | Float64Array | Int32Array | Uint8Array;
 type TypedCtor = { new (b: ArrayBuffer, off: number, n: number): Typed; BYTES_PER_ELEMENT: number };
-const CTOR = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array };
+const CTOR: Partial<Record<DType, TypedCtor>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  bool: Uint8Array,
+};
 const WASM_KERNELS = new WeakSet<KernelFn>();
 const RETAIN_BYTES = 1 << 24; // memory kept between calls at most (a larger one is dropped)
 let available: boolean | undefined;
@@ -550,7 +558,7 @@ export function isWasmKernel(fn: KernelFn): boolean {
 export function renderWasmKernel(k: Kernel, scalars: Scalars): KernelFn {
   const g = build(k, scalars), imports = g.imports, module = new WebAssembly.Module(g.mb.toBytes());
   const n = k.inputs.length, total = sizeOf(k.outShape);
-  const ctors: TypedCtor[] = k.inputs.map((d) => CTOR[d]), outCtor: TypedCtor = CTOR[k.outDtype];
+  const ctors: TypedCtor[] = k.inputs.map((d) => CTOR[d]!), outCtor: TypedCtor = CTOR[k.outDtype]!;
   // the instance and the layout of the last call: input lengths, views of inputs and output
   let memory: WebAssembly.Memory | undefined, run = () => {};
   const lens: number[] = new Array(n).fill(-1);

@@ -5,7 +5,7 @@
  * @module
  */
 import { bind1 } from "../core.ts";
-import type { DType } from "../dtype.ts";
+import { type DType, isFloat } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import {
   type Aval,
@@ -306,8 +306,7 @@ export const convertOp: OpDef<{ dtype: DType }> = defineOp({
     ),
   jvp: ([x], [dx], { dtype }) => {
     const out = convert(x, dtype);
-    const isF = (d: DType) => d === "float32" || d === "float64";
-    return [[out], [isF(dtype) && isF(x.aval.dtype) ? convert(dx, dtype) : zerosOf(out)]];
+    return [[out], [isFloat(dtype) && isFloat(x.aval.dtype) ? convert(dx, dtype) : zerosOf(out)]];
   },
   vmap: ([x], [bd], p) => [[convert(x, p.dtype)], [bd]],
   transpose: ([ct], [x]) => [convert(ct, (x as UndefPrimal).aval.dtype)],

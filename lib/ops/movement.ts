@@ -4,7 +4,7 @@
  * @module
  */
 import { bind1 } from "../core.ts";
-import { allocTyped } from "../dtype.ts";
+import { allocTyped, type TypedArray } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import { fmtShape, invertPerm, sizeOf, stridesOf } from "../shape.ts";
 import { type Aval, defineOp, type HostArray, type OpDef, UndefPrimal } from "./_define.ts";
@@ -34,7 +34,7 @@ function gatherImpl(
   out: Aval,
   src: (idx: number[]) => number,
   fill = 0,
-): Uint8Array | Int32Array | Float32Array | Float64Array {
+): TypedArray {
   const res = allocTyped(out.dtype, sizeOf(out.shape));
   forEachIndex(out.shape, (idx, flat) => {
     const s = src(idx);

@@ -10,7 +10,7 @@
  * with `EGL_PLATFORM=surfaceless` on headless Linux (a compatibility-level adapter is accepted).
  * @module
  */
-import { dtypeOfTyped, type TypedArray } from "../../dtype.ts";
+import type { DType, TypedArray } from "../../dtype.ts";
 import type { Aval, OpDef } from "../../ops/_define.ts";
 import { ArrayValue } from "../../core.ts";
 import type { Jaxpr } from "../../ir.ts";
@@ -79,9 +79,8 @@ const eagerCache = new Map<string, GpuPlan>();
 /** The WebGPU backend instance (registered by `initWebGPU`). */
 export const webgpuBackend: Backend = {
   name: "webgpu",
-  fromHost(data: TypedArray): unknown {
-    const dtype = dtypeOfTyped(data);
-    if (!dtype || dtype === "float64") throw new TypeError(`array: ${F64_MESSAGE}`);
+  fromHost(data: TypedArray, dtype: DType): unknown {
+    if (dtype === "float64") throw new TypeError(`array: ${F64_MESSAGE}`);
     return runtime().upload(data, dtype);
   },
   read(buf: unknown): Promise<TypedArray> {
