@@ -66,7 +66,7 @@ export function onOneBackend(
   const moved: ArrayValue[] = [];
   const xs = args.map((x) => {
     if (x.backend === backend) return x;
-    const buf = backend.fromHost(x.backend.readSync(x.buffer, x.aval));
+    const buf = backend.fromHost(x.backend.readSync(x.buffer, x.aval), x.aval.dtype);
     const m = new ArrayValue(buf, x.aval, backend);
     moved.push(m);
     return m;
