@@ -131,7 +131,7 @@ function parseEinsum(
   if (![...ins, rhsSpec ?? ""].every((z) => /^[a-zA-Z]*(\.\.\.)?[a-zA-Z]*$/.test(z))) {
     throw bad("invalid subscript characters");
   }
-  let ts = [...operands];
+  const ts = [...operands];
   const ells = ins.map((z, k) => (z.includes("...") ? ts[k].ndim - (z.length - 3) : 0));
   if (ells.some((e) => e < 0)) throw bad("an operand has fewer dims than its subscripts");
   const E = Math.max(0, ...ells);
