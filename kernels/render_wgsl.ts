@@ -59,6 +59,14 @@ const FLOAT_UNARY: Record<string, (a: string, h: Set<string>) => string> = {
   abs: (a) => `abs(${a})`,
   sign: (a, h) => (h.add("sign"), `tg_sign(${a})`),
   neg: (a) => `(-${a})`,
+  asin: (a) => `asin(${a})`,
+  acos: (a) => `acos(${a})`,
+  atan: (a) => `atan(${a})`,
+  sinh: (a) => `sinh(${a})`,
+  cosh: (a) => `cosh(${a})`,
+  asinh: (a) => `asinh(${a})`,
+  acosh: (a) => `acosh(${a})`,
+  atanh: (a) => `atanh(${a})`,
 };
 const COMPARE: Record<string, string> = {
   eq: "==",
@@ -207,6 +215,8 @@ function floatOp(op: string, a: string[], h: Set<string>): string {
     case "pow":
       h.add("pow");
       return `tg_pow(${a[0]}, ${a[1]})`;
+    case "rem":
+      return `(${a[0]} % ${a[1]})`;
     case "max":
     case "min":
       h.add(op);
@@ -241,6 +251,9 @@ function intOp(op: string, a: string[], src: DType, out: DType, h: Set<string>):
       return a[0];
     case "div":
       if (src === "int32") return `select(${a[0]} / ${a[1]}, 0, ${a[1]} == 0)`;
+      break;
+    case "rem":
+      if (src === "int32") return `select(${a[0]} % ${a[1]}, 0, ${a[1]} == 0)`;
   }
   // Anything else computes in f32 and stores like a JS typed array (truncation, wraparound).
   const fa = a.map((x) => `f32(${x})`);

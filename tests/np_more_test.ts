@@ -30,6 +30,22 @@ const holes = (x: Tensor) =>
 const nans = (x: Tensor) => np.where(np.greater(x, 1.5), NaN, x);
 
 const CASES: Case[] = [
+  { name: "arcsin", f: (a) => np.arcsin(a), shapes: [[2, 3]], range: [-0.9, 0.9] },
+  { name: "arccos", f: (a) => np.arccos(a), shapes: [[3]], range: [-0.9, 0.9] },
+  { name: "arctan", f: (a) => np.arctan(a), shapes: [[3]] },
+  { name: "sinh", f: (a) => np.sinh(a), shapes: [[3]] },
+  { name: "cosh", f: (a) => np.cosh(a), shapes: [[3]] },
+  { name: "arcsinh", f: (a) => np.arcsinh(a), shapes: [[3]] },
+  { name: "arccosh", f: (a) => np.arccosh(a), shapes: [[3]], range: [1.1, 3] },
+  { name: "arctanh", f: (a) => np.arctanh(a), shapes: [[3]], range: [-0.9, 0.9] },
+  { name: "fmod", f: (a, b) => np.fmod(a, np.add(b, 3)), shapes: [[2, 3], [3]] },
+  { name: "remainder", f: (a, b) => np.remainder(a, np.subtract(b, 3)), shapes: [[2, 3], [3]] },
+  {
+    name: "floorDivide",
+    f: (a, b) => np.floorDivide(a, np.add(b, 3)),
+    shapes: [[4], [4]],
+    noGrad: true,
+  },
   { name: "hypot", f: (a, b) => np.hypot(a, b), shapes: [[2, 3], [3]], range: [0.5, 2] },
   { name: "copysign", f: (a, b) => np.copysign(a, b), shapes: [[4], [4]], range: [0.5, 2] },
   { name: "logaddexp", f: (a, b) => np.logaddexp(a, b), shapes: [[2, 3], [2, 3]] },

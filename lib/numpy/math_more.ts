@@ -1,13 +1,17 @@
 /**
- * More elementwise `np` functions, composed of primitives as JAX composes them: isinf, isclose,
+ * More elementwise `np` functions: the inverse and hyperbolic trig primitives, fmod/remainder/
+ * floorDivide over the `rem` primitive, and composites as JAX composes them (isinf, isclose,
  * allclose, nanToNum, hypot, copysign, signbit, trunc, deg2rad, rad2deg, logaddexp, log2, log10,
- * exp2, and the truth reductions all/any.
+ * exp2, and the truth reductions all/any).
  * @module
  */
 import { floatOf, isFloat } from "../dtype.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import { normAxes } from "../shape.ts";
+import { bind1 } from "../core.ts";
+import type { OpDef } from "../ops/_define.ts";
 import * as ew from "../ops/elementwise.ts";
+import * as ewm from "../ops/elementwise_more.ts";
 import * as red from "../ops/reduce.ts";
 import { reshape } from "../ops/movement.ts";
 import { checkOptions } from "../options.ts";
@@ -323,4 +327,161 @@ export function log10(x: ArrayLike): Tensor {
  */
 export function exp2(x: ArrayLike): Tensor {
   return m.exp(m.multiply(inexact1("exp2", x), Math.LN2));
+}
+
+function unaryFloat(op: OpDef, name: string) {
+  return (x: ArrayLike): Tensor => bind1(op, [inexact1(name, x)]);
+}
+/**
+ * Inverse sine (NaN outside [-1, 1]).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.arcsin([0, 1]).dataSync()), [0, Math.fround(Math.PI / 2)]);
+ * ```
+ */
+export const arcsin: (x: ArrayLike) => Tensor = unaryFloat(ewm.asinOp, "arcsin");
+/**
+ * Inverse cosine (NaN outside [-1, 1]).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.arccos([1, -1]).dataSync()), [0, Math.fround(Math.PI)]);
+ * ```
+ */
+export const arccos: (x: ArrayLike) => Tensor = unaryFloat(ewm.acosOp, "arccos");
+/**
+ * Inverse tangent.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(np.arctan(1).item(), Math.fround(Math.PI / 4));
+ * ```
+ */
+export const arctan: (x: ArrayLike) => Tensor = unaryFloat(ewm.atanOp, "arctan");
+/**
+ * Hyperbolic sine.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(np.sinh(1).item(), Math.fround(Math.sinh(1)));
+ * ```
+ */
+export const sinh: (x: ArrayLike) => Tensor = unaryFloat(ewm.sinhOp, "sinh");
+/**
+ * Hyperbolic cosine.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(np.cosh(0).item(), 1);
+ * ```
+ */
+export const cosh: (x: ArrayLike) => Tensor = unaryFloat(ewm.coshOp, "cosh");
+/**
+ * Inverse hyperbolic sine.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(np.arcsinh(1).item(), Math.fround(Math.asinh(1)));
+ * ```
+ */
+export const arcsinh: (x: ArrayLike) => Tensor = unaryFloat(ewm.asinhOp, "arcsinh");
+/**
+ * Inverse hyperbolic cosine (NaN below 1).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(np.arccosh(1).item(), 0);
+ * ```
+ */
+export const arccosh: (x: ArrayLike) => Tensor = unaryFloat(ewm.acoshOp, "arccosh");
+/**
+ * Inverse hyperbolic tangent (±Infinity at ±1).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.arctanh([0, 1]).dataSync()), [0, Infinity]);
+ * ```
+ */
+export const arctanh: (x: ArrayLike) => Tensor = unaryFloat(ewm.atanhOp, "arctanh");
+
+/** Promotes to a common numeric dtype (bools become int32) and broadcasts. */
+function numeric2(op: string, x: ArrayLike, y: ArrayLike): [Tensor, Tensor] {
+  let [a, b] = prepareOperands(op, [x, y]);
+  if (a.dtype === "bool") [a, b] = [ew.convert(a, "int32"), ew.convert(b, "int32")];
+  return [a, b];
+}
+const rem = (a: Tensor, b: Tensor): Tensor => bind1(ewm.remOp, [a, b]);
+/** Integer divisors of 0 become 1 (JAX's guard: x % 0 is then 0 instead of undefined). */
+const safeDivisor = (b: Tensor): Tensor =>
+  isFloat(b.dtype) ? b : m.where(m.equal(b, 0), like(b, 1), b);
+
+/**
+ * C's fmod: the remainder of truncated division, with the sign of x.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.fmod([-7, 7], [2, -2]).dataSync()), [-1, 1]);
+ * ```
+ */
+export function fmod(x: ArrayLike, y: ArrayLike): Tensor {
+  const [a, b] = numeric2("fmod", x, y);
+  return rem(a, safeDivisor(b));
+}
+
+/**
+ * Python's modulo: the remainder of floor division, with the sign of y.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.remainder([-7, 7, 5.5], [2, -2, 2]).dataSync()), [1, -1, 1.5]);
+ * ```
+ */
+export function remainder(x: ArrayLike, y: ArrayLike): Tensor {
+  const [a, b0] = numeric2("remainder", x, y);
+  const b = safeDivisor(b0);
+  const r = rem(a, b);
+  const plus = m.logicalAnd(m.notEqual(m.less(r, 0), m.less(b, 0)), m.notEqual(r, 0));
+  return m.where(plus, m.add(r, b), r);
+}
+/** Alias of `remainder`. */
+export const mod: (x: ArrayLike, y: ArrayLike) => Tensor = remainder;
+
+/**
+ * Floor division: the largest integer <= x / y (integer dtypes stay integer).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.floorDivide([-7, 7, 5.5], [2, 2, -2]).dataSync()), [-4, 3, -3]);
+ * ```
+ */
+export function floorDivide(x: ArrayLike, y: ArrayLike): Tensor {
+  const [a, b] = numeric2("floorDivide", x, y);
+  const r = rem(a, b);
+  let q = ew.div(m.subtract(a, r), b);
+  const fix = m.logicalAnd(m.notEqual(r, 0), m.notEqual(m.sign(b), m.sign(r)));
+  q = m.where(fix, m.subtract(q, 1), q);
+  return isFloat(q.dtype) ? m.round(q) : q;
 }

@@ -20,7 +20,8 @@ import {
 } from "./_define.ts";
 import { batchAt0, fullLike, zerosOf } from "./_util.ts";
 
-type JvpFn = (xs: Tensor[], dxs: Tensor[], out: Tensor) => Tensor;
+/** A jvp rule of an elementwise primitive. */
+export type JvpFn = (xs: Tensor[], dxs: Tensor[], out: Tensor) => Tensor;
 
 function vmapElementwise(op: OpDef) {
   return (args: Tensor[], bdims: BDim[], params: unknown, size: number): [Tensor[], BDim[]] => {
@@ -31,7 +32,8 @@ function vmapElementwise(op: OpDef) {
   };
 }
 
-interface EwSpec {
+/** What an elementwise primitive is made of. */
+export interface EwSpec {
   name: string;
   rule?: DTypeRule;
   fn: (...xs: number[]) => number;
@@ -41,7 +43,8 @@ interface EwSpec {
   transpose?: (ct: Tensor, args: LinearArg[]) => (Tensor | null)[];
 }
 
-function elementwise(spec: EwSpec): OpDef<Record<string, never>> {
+/** Defines an elementwise primitive from its spec. */
+export function elementwise(spec: EwSpec): OpDef<Record<string, never>> {
   const rule = spec.rule ?? "same";
   const op: OpDef<Record<string, never>> = defineOp({
     name: spec.name,
@@ -153,7 +156,8 @@ function minMaxJvp(
   return select(pick(x, y), dx, select(pick(y, x), dy, tie));
 }
 
-function unaryF(
+/** Defines a unary elementwise primitive. */
+export function unaryF(
   name: string,
   fn: (x: number) => number,
   jvp: JvpFn | "zero",

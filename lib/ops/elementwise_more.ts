@@ -1,0 +1,88 @@
+/**
+ * Transcendental primitives JAX also has as primitives (asin, acos, atan, sinh, cosh, asinh,
+ * acosh, atanh) and `rem` (C's fmod: the remainder of truncated division, sign of the dividend).
+ * @module
+ */
+import { bind1 } from "../core.ts";
+import type { Tensor } from "../tensor.ts";
+import type { OpDef } from "./_define.ts";
+import { fullLike } from "./_util.ts";
+import {
+  absOp,
+  add,
+  div,
+  elementwise,
+  floorOp,
+  mul,
+  neg,
+  sign,
+  sqrtOp,
+  sub,
+  unaryF,
+} from "./elementwise.ts";
+
+const sqrt = (x: Tensor): Tensor => bind1(sqrtOp, [x]);
+const one = (x: Tensor): Tensor => fullLike(x, 1);
+const sq = (x: Tensor): Tensor => mul(x, x);
+
+/** `asin` primitive: d asin x = dx / sqrt(1 - x²). */
+export const asinOp: OpDef = unaryF(
+  "asin",
+  Math.asin,
+  ([x], [dx]) => div(dx, sqrt(sub(one(x), sq(x)))),
+);
+/** `acos` primitive: d acos x = -dx / sqrt(1 - x²). */
+export const acosOp: OpDef = unaryF(
+  "acos",
+  Math.acos,
+  ([x], [dx]) => neg(div(dx, sqrt(sub(one(x), sq(x))))),
+);
+/** `atan` primitive: d atan x = dx / (1 + x²). */
+export const atanOp: OpDef = unaryF("atan", Math.atan, ([x], [dx]) => div(dx, add(one(x), sq(x))));
+/** `sinh` primitive: d sinh x = cosh x dx. */
+export const sinhOp: OpDef = unaryF("sinh", Math.sinh, ([x], [dx]) => mul(bind1(coshOp, [x]), dx));
+/** `cosh` primitive: d cosh x = sinh x dx. */
+export const coshOp: OpDef = unaryF("cosh", Math.cosh, ([x], [dx]) => mul(bind1(sinhOp, [x]), dx));
+/** `asinh` primitive: d asinh x = dx / sqrt(x² + 1). */
+export const asinhOp: OpDef = unaryF(
+  "asinh",
+  Math.asinh,
+  ([x], [dx]) => div(dx, sqrt(add(sq(x), one(x)))),
+);
+/** `acosh` primitive: d acosh x = dx / (sqrt(x - 1) sqrt(x + 1)). */
+export const acoshOp: OpDef = unaryF(
+  "acosh",
+  Math.acosh,
+  ([x], [dx]) => div(dx, mul(sqrt(sub(x, one(x))), sqrt(add(x, one(x))))),
+);
+/** `atanh` primitive: d atanh x = dx / (1 - x²). */
+export const atanhOp: OpDef = unaryF(
+  "atanh",
+  Math.atanh,
+  ([x], [dx]) => div(dx, sub(one(x), sq(x))),
+);
+/**
+ * `rem` primitive: x - y·trunc(x / y) (JS `%`, C fmod), the sign of x; d rem = dx - trunc(x/y) dy.
+ * Integer division by zero gives 0.
+ */
+export const remOp: OpDef = elementwise({
+  name: "rem",
+  fn: (x, y) => x % y,
+  jvp: ([x, y], [dx, dy]) => {
+    const q = div(x, y);
+    return sub(dx, mul(dy, mul(sign(q), bind1(floorOp, [bind1(absOp, [q])]))));
+  },
+});
+
+/** The primitives of this file by name (spread into OPS). */
+export const ELEMENTWISE_MORE_OPS = {
+  asin: asinOp,
+  acos: acosOp,
+  atan: atanOp,
+  sinh: sinhOp,
+  cosh: coshOp,
+  asinh: asinhOp,
+  acosh: acoshOp,
+  atanh: atanhOp,
+  rem: remOp,
+} as const;
