@@ -133,6 +133,20 @@ describe("narrow ints and float16 through the compiler and transforms", () => {
       assert.deepEqual(Array.from(await jitted.data()), want);
     });
   }
+  test("long reductions over narrow ints (the Wasm path declines them) are exact", () => {
+    const n = 5000;
+    const i8 = Int8Array.from({ length: n }, (_, i) => ((i * 37) % 256) - 128);
+    const u8 = Uint8Array.from({ length: n }, (_, i) => (i * 91) % 256);
+    const total = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => x + y, 0);
+    assert.equal(np.sum(np.array(i8)).item(), total(i8));
+    assert.equal(np.sum(np.array(u8)).item(), total(u8));
+    assert.equal(
+      jit((t: Tensor) => np.sum(np.multiply(t, t)))(np.array(u8)).item(),
+      total(
+        Array.from(u8, (v) => (v * v) % 256),
+      ),
+    );
+  });
   test("vmap over an int8 batch equals a loop", () => {
     const xs = np.array([[100, 27], [-5, 127]], { dtype: "int8" });
     const out = vmap((x: Tensor) => np.add(x, x))(xs);

@@ -8,10 +8,10 @@
  * into a memory it owns, runs the module and copies the output back.
  * @module
  */
-import type { DType } from "../dtype.ts";
+import { type DType, typedCtor } from "../dtype.ts";
 import type { FuncBuilder, MemOp, PlainOp } from "../../kernels/wasm/encoder.ts";
 import { ModuleBuilder } from "../../kernels/wasm/encoder.ts";
-import type { Expr, Idx, Kernel } from "./kernel.ts";
+import { type Expr, hasDtypesOnly, type Idx, type Kernel } from "./kernel.ts";
 import type { KernelFn } from "./render_js.ts";
 
 /** Reference scalar functions by op name (runner.ts collects them from the ops). */
@@ -179,8 +179,6 @@ class Analysis {
   }
 
   #kind(e: Expr): Kind {
-    // the narrow integer dtypes and float16 render as JS only
-    if ("dtype" in e && !ELEM[e.dtype]) fail(`dtype ${e.dtype}`);
     if (e.k === "index" || e.k === "load") this.form(e.index);
     if (e.k === "load") return isF(this.k.inputs[e.input] ?? fail(`input ${e.input}`)) ? "f" : "i";
     if (e.k === "const") {
@@ -392,7 +390,6 @@ function genToI32(mb: ModuleBuilder): number {
 function analyse(k: Kernel, scalars: Scalars): Analysis {
   const an = new Analysis(k, scalars);
   try {
-    for (const d of [k.outDtype, ...k.inputs]) if (!ELEM[d]) fail(`dtype ${d}`);
     for (const e of k.epilogue ? [k.body, k.epilogue] : [k.body]) an.kind(e);
   } catch (err) {
     if (!(err instanceof Unsupported)) throw err;
@@ -477,12 +474,6 @@ function build(k: Kernel, scalars: Scalars): Gen {
 
 type Typed = Float32Array | Float64Array | Int32Array | Uint8Array;
 type TypedCtor = { new (b: ArrayBuffer, off: number, n: number): Typed; BYTES_PER_ELEMENT: number };
-const CTOR: Partial<Record<DType, TypedCtor>> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  bool: Uint8Array,
-};
 const WASM_KERNELS = new WeakSet<KernelFn>();
 const RETAIN_BYTES = 1 << 24; // memory kept between calls at most (a larger one is dropped)
 let available: boolean | undefined;
@@ -516,7 +507,7 @@ function wasmAvailable(): boolean {
  * ```
  */
 export function wasmImports(k: Kernel, scalars: Scalars): string[] | null {
-  if (!wasmAvailable()) return null;
+  if (!wasmAvailable() || !hasDtypesOnly(k, ELEM)) return null; // else JS
   try {
     return [...analyse(k, scalars).imports.keys()];
   } catch {
@@ -558,7 +549,8 @@ export function isWasmKernel(fn: KernelFn): boolean {
 export function renderWasmKernel(k: Kernel, scalars: Scalars): KernelFn {
   const g = build(k, scalars), imports = g.imports, module = new WebAssembly.Module(g.mb.toBytes());
   const n = k.inputs.length, total = sizeOf(k.outShape);
-  const ctors: TypedCtor[] = k.inputs.map((d) => CTOR[d]!), outCtor: TypedCtor = CTOR[k.outDtype]!;
+  const ctors = k.inputs.map(typedCtor) as unknown as TypedCtor[];
+  const outCtor = typedCtor(k.outDtype) as unknown as TypedCtor;
   // the instance and the layout of the last call: input lengths, views of inputs and output
   let memory: WebAssembly.Memory | undefined, run = () => {};
   const lens: number[] = new Array(n).fill(-1);
