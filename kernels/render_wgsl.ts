@@ -41,6 +41,9 @@ export function f32Lit(v: number): string {
   return /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
 }
 
+const outside1 = (v: string, a: string, h: Set<string>) => (
+  h.add("nan"), `select(${v}, tg_nan(), abs(${a}) > 1.0 || tg_isnan(${a}))`
+);
 const FLOAT_UNARY: Record<string, (a: string, h: Set<string>) => string> = {
   exp: (a, h) => (h.add("exp"), `tg_exp(${a})`),
   log: (a, h) => (h.add("log"), `tg_log(${a})`),
@@ -59,8 +62,9 @@ const FLOAT_UNARY: Record<string, (a: string, h: Set<string>) => string> = {
   abs: (a) => `abs(${a})`,
   sign: (a, h) => (h.add("sign"), `tg_sign(${a})`),
   neg: (a) => `(-${a})`,
-  asin: (a) => `asin(${a})`,
-  acos: (a) => `acos(${a})`,
+  // asin/acos through atan2 (llvmpipe's asin/acos are off by ~3e-4), NaN outside [-1, 1]
+  asin: (a, h) => outside1(`atan2(${a}, sqrt((1.0 - ${a}) * (1.0 + ${a})))`, a, h),
+  acos: (a, h) => outside1(`atan2(sqrt((1.0 - ${a}) * (1.0 + ${a})), ${a})`, a, h),
   atan: (a) => `atan(${a})`,
   sinh: (a) => `sinh(${a})`,
   cosh: (a) => `cosh(${a})`,
@@ -253,7 +257,11 @@ function intOp(op: string, a: string[], src: DType, out: DType, h: Set<string>):
       if (src === "int32") return `select(${a[0]} / ${a[1]}, 0, ${a[1]} == 0)`;
       break;
     case "rem":
-      if (src === "int32") return `select(${a[0]} % ${a[1]}, 0, ${a[1]} == 0)`;
+      // |a| % |b| in u32 with a's sign (an i32 `%` computed as unsigned was seen on llvmpipe)
+      if (src === "int32") {
+        const mag = `i32(u32(abs(${a[0]})) % u32(abs(${a[1]})))`;
+        return `select(select(${mag}, -${mag}, ${a[0]} < 0), 0, ${a[1]} == 0)`;
+      }
   }
   // Anything else computes in f32 and stores like a JS typed array (truncation, wraparound).
   const fa = a.map((x) => `f32(${x})`);
