@@ -6,9 +6,8 @@
 import { allocTyped, type TypedArray } from "../dtype.ts";
 import { sizeOf } from "../shape.ts";
 import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
-import { OPS } from "../ops/registry.ts";
-import { type KernelFn, renderKernel } from "./render_js.ts";
-import { renderWasmKernel, wasmImports } from "./render_wasm.ts";
+import { type KernelFn, renderKernel } from "../../kernels/render_js.ts";
+import { renderWasmKernel, wasmImports } from "../../kernels/render_wasm.ts";
 import { type Kernel, kernelKey } from "./kernel.ts";
 import type { Plan } from "./lower.ts";
 
@@ -25,9 +24,6 @@ export type OpRunner = (
   outAvals: Aval[],
   dest?: (TypedArray | undefined)[],
 ) => TypedArray[];
-
-const scalars = new Map<string, (...x: number[]) => number>();
-for (const op of Object.values(OPS) as OpDef[]) if (op.scalar) scalars.set(op.name, op.scalar);
 
 const kernelCache = new Map<string, KernelFn>();
 
@@ -66,14 +62,14 @@ export function kernelRenderer(k: Kernel): "wasm" | "js" {
   if (k.reduce?.op !== "sum") return "js";
   const outs = sizeOf(k.outShape), steps = sizeOf(k.reduce.shape);
   if (outs < 8 || steps <= 4 || outs * steps < 4096) return "js";
-  return wasmImports(k, scalars)?.length === 0 ? "wasm" : "js";
+  return wasmImports(k)?.length === 0 ? "wasm" : "js";
 }
 
 function kernelFn(k: Kernel): KernelFn {
   const key = kernelKey(k);
   let fn = kernelCache.get(key);
   if (!fn) {
-    fn = kernelRenderer(k) === "wasm" ? renderWasmKernel(k, scalars) : renderKernel(k, scalars);
+    fn = kernelRenderer(k) === "wasm" ? renderWasmKernel(k) : renderKernel(k);
     kernelCache.set(key, fn);
   }
   return fn;

@@ -74,6 +74,34 @@ export const tan: (x: ArrayLike) => Tensor = unaryFloat(ew.tanOp, "tan");
 export const tanh: (x: ArrayLike) => Tensor = unaryFloat(ew.tanhOp, "tanh");
 /** Logistic sigmoid 1 / (1 + e^-x). */
 export const sigmoid: (x: ArrayLike) => Tensor = unaryFloat(ew.logisticOp, "sigmoid");
+/**
+ * Real cube root, negative for negative inputs (integers are cast to float).
+ *
+ * @example Cube roots of negative and positive values
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * const y = await np.cbrt([-8, 27]).data();
+ * if (y[0] !== -2 || y[1] !== 3) throw new Error(`got ${y}`);
+ * ```
+ */
+export const cbrt: (x: ArrayLike) => Tensor = unaryFloat(ew.cbrtOp, "cbrt");
+/**
+ * Angle of the point (x, y) in [-π, π] (NumPy's `arctan2(y, x)`), with broadcasting.
+ *
+ * @example The quadrant comes from both signs
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * const a = await np.arctan2([1, -1], [-1, -1]).data();
+ * if (Math.abs(a[0] - 3 * Math.PI / 4) > 1e-6 || Math.abs(a[1] + 3 * Math.PI / 4) > 1e-6) {
+ *   throw new Error(`got ${a}`);
+ * }
+ * ```
+ */
+export const arctan2: (y: ArrayLike, x: ArrayLike) => Tensor = binary(
+  ew.atan2Op,
+  "arctan2",
+  floatOf,
+);
 /** Negation. */
 export const negative: (x: ArrayLike) => Tensor = unarySame(ew.negOp, "negative");
 /** Alias of `negative`. */

@@ -1,43 +1,19 @@
 /**
- * Renders a kernel (kernel.ts) to a JavaScript function `(ins, out) => void` over typed arrays.
- * Elementwise ops render from a few inline templates; any other op calls its reference scalar
+ * Renders a kernel (lib/compile/kernel.ts) to a JavaScript function `(ins, out) => void` over
+ * typed arrays: `alu` ops from their OpDef's JS template, or calls of their reference scalar
  * function, so semantics match the reference backend exactly.
  * @module
  */
-import { type DType, isFloat } from "../dtype.ts";
-import { f16round, HAS_FLOAT16 } from "../float16.ts";
-import type { Expr, Idx, Kernel } from "./kernel.ts";
+import type { Expr, Idx, Kernel } from "../lib/compile/kernel.ts";
+import { aluOf } from "../lib/compile/alu.ts";
+import type { DType } from "../lib/dtype.ts";
+import { f16round, HAS_FLOAT16 } from "../lib/float16.ts";
 
 /** A compiled kernel. */
 export type KernelFn = (
   ins: ArrayLike<number>[],
   out: { [i: number]: number; length: number },
 ) => void;
-
-const INLINE: Record<string, (a: string[], d: DType) => string> = {
-  add: ([a, b], d) => (d === "int32" ? `((${a} + ${b}) | 0)` : `(${a} + ${b})`),
-  sub: ([a, b], d) => (d === "int32" ? `((${a} - ${b}) | 0)` : `(${a} - ${b})`),
-  mul: ([a, b], d) => (d === "int32" ? `Math.imul(${a}, ${b})` : `(${a} * ${b})`),
-  div: ([a, b]) => `(${a} / ${b})`,
-  neg: ([a], d) => (d === "int32" ? `((-${a}) | 0)` : `(-${a})`),
-  exp: ([a]) => `Math.exp(${a})`,
-  log: ([a]) => `Math.log(${a})`,
-  sqrt: ([a]) => `Math.sqrt(${a})`,
-  abs: ([a]) => `Math.abs(${a})`,
-  tanh: ([a]) => `Math.tanh(${a})`,
-  sin: ([a]) => `Math.sin(${a})`,
-  cos: ([a]) => `Math.cos(${a})`,
-  eq: ([a, b]) => `(${a} === ${b} ? 1 : 0)`,
-  ne: ([a, b]) => `(${a} !== ${b} ? 1 : 0)`,
-  lt: ([a, b]) => `(${a} < ${b} ? 1 : 0)`,
-  le: ([a, b]) => `(${a} <= ${b} ? 1 : 0)`,
-  gt: ([a, b]) => `(${a} > ${b} ? 1 : 0)`,
-  ge: ([a, b]) => `(${a} >= ${b} ? 1 : 0)`,
-  select: ([c, x, y]) => `(${c} ? ${x} : ${y})`,
-  land: ([a, b]) => `(${a} && ${b})`,
-  stopGradient: ([a]) => a,
-  not: ([a], d) => (d === "bool" ? `(${a} ? 0 : 1)` : `(~${a})`),
-};
 
 function renderIdx(i: Idx): string {
   switch (i.k) {
@@ -52,16 +28,9 @@ function renderIdx(i: Idx): string {
   }
 }
 
-function convertSrc(a: string, from: DType, to: DType): string {
-  if (to === "bool") return `(${a} !== 0 ? 1 : 0)`;
-  if (to === "int32" && isFloat(from)) return `CVT_I32(${a})`;
-  if (to === "float16" && from !== "float16") return `F16R(${a})`;
-  return WRAP_NARROW[to]?.(a) ?? a;
-}
-
 /**
  * Wrapping of the narrow integer dtypes, applied to every value computed in them (JS ToInt8,
- * ToUint8, ToUint32: truncation, NaN and infinities to 0, then two's complement), as their stores do.
+ * ToUint8, ToUint32: truncation, NaN and infinities to 0, then two's complement), as stores do.
  */
 const WRAP_NARROW: Partial<Record<DType, (a: string) => string>> = {
   int8: (a) => `((${a}) << 24 >> 24)`,
@@ -71,18 +40,8 @@ const WRAP_NARROW: Partial<Record<DType, (a: string) => string>> = {
 
 const PRELUDE = "const CVT_I32 = (v) => (Number.isFinite(v) ? Math.trunc(v) | 0 : 0);\n";
 
-function renderAlu(e: Expr & { k: "alu" }, args: string[], inline: typeof INLINE[string]): string {
-  const d = e.args.length ? argDtype(e.args[0]) : e.dtype;
-  if (e.op === "mul" && d === "uint32") return `(Math.imul(${args[0]}, ${args[1]}) >>> 0)`;
-  const src = inline(args, d);
-  return WRAP_NARROW[e.dtype]?.(src) ?? src;
-}
-
-/** Renders and compiles a kernel; `scalars` supplies reference functions for non-inline ops. */
-export function renderKernel(
-  k: Kernel,
-  scalars: Map<string, (...x: number[]) => number>,
-): KernelFn {
+/** Renders and compiles a kernel. */
+export function renderKernel(k: Kernel): KernelFn {
   const used = new Map<string, number>();
   const fns: ((...x: number[]) => number)[] = [];
   const expr = (e: Expr): string => {
@@ -104,34 +63,22 @@ export function renderKernel(
       case "acc":
         return "acc";
       case "alu": {
-        const args = e.args.map(expr);
-        if (e.op === "convert") {
-          return convertSrc(
-            args[0],
-            e.args[0].k === "load" || e.args[0].k === "alu" || e.args[0].k === "const"
-              ? e.args[0].dtype
-              : "int32",
-            e.dtype,
-          );
+        const def = aluOf(e), args = e.args.map(expr), js = def.render.js;
+        const arg = e.args[0]?.dtype ?? e.dtype;
+        let src: string;
+        if (js !== "call") src = js(args, { arg, out: e.dtype });
+        else {
+          let id = used.get(e.op);
+          if (id === undefined) used.set(e.op, id = fns.push(def.scalar) - 1);
+          src = `F${id}(${args.join(", ")})`;
         }
-        const inline = INLINE[e.op];
-        if (inline) return renderAlu(e, args, inline);
-        let id = used.get(e.op);
-        if (id === undefined) {
-          const f = scalars.get(e.op);
-          if (!f) throw new TypeError(`renderKernel: no scalar function for op ${e.op}`);
-          id = fns.length;
-          fns.push(f);
-          used.set(e.op, id);
-        }
-        const call = `F${id}(${args.join(", ")})`;
-        return WRAP_NARROW[e.dtype]?.(call) ?? call;
+        return WRAP_NARROW[e.dtype]?.(src) ?? src;
       }
     }
   };
   const n = k.inputs.length;
   const head = [...Array(n).keys()].map((i) => `const in${i} = ins[${i}];`).join(" ");
-  // without Float16Array, float16 is stored in a Float32Array: round on store
+  // F16R (float16 rounding) is in scope of every kernel; without Float16Array, float16 is stored in a Float32Array: round on store
   const store = (v: string) => (k.outDtype === "float16" && !HAS_FLOAT16 ? `F16R(${v})` : v);
   const body = expr(k.body);
   let inner: string;
@@ -171,8 +118,4 @@ export function renderKernel(
   const src = `${PRELUDE}return (ins, out) => { ${head} ${loop} };`;
   // NOTE: kernels are generated from our own IR only; no user strings reach this source.
   return new Function("F16R", ...fnNames, src)(f16round, ...fns) as KernelFn;
-}
-
-function argDtype(e: Expr): DType {
-  return e.k === "load" || e.k === "alu" || e.k === "const" || e.k === "acc" ? e.dtype : "int32";
 }
