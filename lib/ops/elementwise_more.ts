@@ -40,37 +40,57 @@ export const asinOp: OpDef = unaryF(
   "asin",
   Math.asin,
   ([x], [dx]) => div(dx, sqrt(sub(one(x), sq(x)))),
-, viaAtan2((a, r) => `atan2(${a}, ${r})`));
+  viaAtan2((a, r) => `atan2(${a}, ${r})`),
+);
 /** `acos` primitive: d acos x = -dx / sqrt(1 - x²). */
 export const acosOp: OpDef = unaryF(
   "acos",
   Math.acos,
   ([x], [dx]) => neg(div(dx, sqrt(sub(one(x), sq(x))))),
-, viaAtan2((a, r) => `atan2(${r}, ${a})`));
+  viaAtan2((a, r) => `atan2(${r}, ${a})`),
+);
 /** `atan` primitive: d atan x = dx / (1 + x²). */
-export const atanOp: OpDef = unaryF("atan", Math.atan, ([x], [dx]) => div(dx, add(one(x), sq(x))), wgsl("atan"));
+export const atanOp: OpDef = unaryF(
+  "atan",
+  Math.atan,
+  ([x], [dx]) => div(dx, add(one(x), sq(x))),
+  wgsl("atan"),
+);
 /** `sinh` primitive: d sinh x = cosh x dx. */
-export const sinhOp: OpDef = unaryF("sinh", Math.sinh, ([x], [dx]) => mul(bind1(coshOp, [x]), dx), wgsl("sinh"));
+export const sinhOp: OpDef = unaryF(
+  "sinh",
+  Math.sinh,
+  ([x], [dx]) => mul(bind1(coshOp, [x]), dx),
+  wgsl("sinh"),
+);
 /** `cosh` primitive: d cosh x = sinh x dx. */
-export const coshOp: OpDef = unaryF("cosh", Math.cosh, ([x], [dx]) => mul(bind1(sinhOp, [x]), dx), wgsl("cosh"));
+export const coshOp: OpDef = unaryF(
+  "cosh",
+  Math.cosh,
+  ([x], [dx]) => mul(bind1(sinhOp, [x]), dx),
+  wgsl("cosh"),
+);
 /** `asinh` primitive: d asinh x = dx / sqrt(x² + 1). */
 export const asinhOp: OpDef = unaryF(
   "asinh",
   Math.asinh,
   ([x], [dx]) => div(dx, sqrt(add(sq(x), one(x)))),
-, wgsl("asinh"));
+  wgsl("asinh"),
+);
 /** `acosh` primitive: d acosh x = dx / (sqrt(x - 1) sqrt(x + 1)). */
 export const acoshOp: OpDef = unaryF(
   "acosh",
   Math.acosh,
   ([x], [dx]) => div(dx, mul(sqrt(sub(x, one(x))), sqrt(add(x, one(x))))),
-, wgsl("acosh"));
+  wgsl("acosh"),
+);
 /** `atanh` primitive: d atanh x = dx / (1 - x²). */
 export const atanhOp: OpDef = unaryF(
   "atanh",
   Math.atanh,
   ([x], [dx]) => div(dx, sub(one(x), sq(x))),
-, wgsl("atanh"));
+  wgsl("atanh"),
+);
 /**
  * `rem` primitive: x - y·trunc(x / y) (JS `%`, C fmod), the sign of x; d rem = dx - trunc(x/y) dy.
  * Integer division by zero gives 0.
