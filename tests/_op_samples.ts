@@ -308,6 +308,17 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
   cos: smooth(unary(uni(-3, 3))),
   tan: smooth(unary(uni(-1.2, 1.2))),
   tanh: smooth(unary(STD)),
+  asin: smooth(unary(uni(-0.9, 0.9))),
+  acos: smooth(unary(uni(-0.9, 0.9))),
+  atan: smooth(unary(uni(-3, 3))),
+  sinh: smooth(unary(STD)),
+  cosh: smooth(unary(STD)),
+  asinh: smooth(unary(uni(-3, 3))),
+  acosh: smooth(unary(uni(1.1, 3))),
+  atanh: smooth(unary(uni(-0.9, 0.9))),
+  rem: smooth(binary(STD, away0, [
+    S("int32 [2,3]", [I([2, 3], int(-9, 9)), I([2, 3], pick([-3, -2, -1, 1, 2, 3]))]),
+  ])),
   logistic: smooth(unary(uni(-4, 4), [S("large |x| [4]", [F([4], pick([-30, -12, 12, 30]))])])),
   cbrt: {
     ...smooth(unary(away0, [S("cubes [4]", [F([4], pick([8, -27, 0.125, -1]))])])),

@@ -5,6 +5,7 @@
  */
 import type { OpDef } from "./_define.ts";
 import * as ew from "./elementwise.ts";
+import { ELEMENTWISE_MORE_OPS } from "./elementwise_more.ts";
 import * as mv from "./movement.ts";
 import * as red from "./reduce.ts";
 import { dotGeneralOp } from "./dot.ts";
@@ -14,6 +15,7 @@ import * as win from "./window.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
+  ...ELEMENTWISE_MORE_OPS,
   ...ew.ELEMENTWISE_OPS,
   broadcastInDim: mv.broadcastInDimOp,
   reshape: mv.reshapeOp,

@@ -33,6 +33,7 @@ import type { ConvParams } from "../../ops/conv_params.ts";
 import type { DotParams } from "../../ops/dot.ts";
 import { dotGeneralHost } from "./dot.ts";
 import { dotGeneralF32 } from "./matmul.ts";
+import { roundF16Outputs } from "../../float16.ts";
 
 /** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
 const fastImpls = new Map<string, FastImpl>();
@@ -71,7 +72,7 @@ function runOp(
     );
     return op.evalImpl(args, params).map((t) => t.dataSync());
   }
-  return op.impl(inputs, params, outAvals);
+  return roundF16Outputs(op.impl(inputs, params, outAvals), outAvals.map((a) => a.dtype));
 }
 
 const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"]);
