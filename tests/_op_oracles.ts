@@ -7,6 +7,7 @@
 import type { DType } from "../lib/dtype.ts";
 import type { OpName } from "../lib/ops/registry.ts";
 import { WINDOW_ORACLES } from "./_op_oracles_window.ts";
+import { GATHER_ORACLES } from "./_op_oracles_gather.ts";
 
 /** A host array: shape, dtype and row-major values. */
 export interface Host {
@@ -293,6 +294,7 @@ export const ORACLES: Partial<Record<OpName, Oracle>> & Record<string, Oracle | 
   dotGeneral: dotOracle,
   conv: (xs, p) => convOracle(xs, p),
   ...WINDOW_ORACLES,
+  ...GATHER_ORACLES,
 };
 
 /** Conv params as resolved by `resolveConvParams` (lib/ops/conv_params.ts). */

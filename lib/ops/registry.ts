@@ -11,6 +11,7 @@ import { dotGeneralOp } from "./dot.ts";
 import { randomOp } from "./random.ts";
 import { convOp } from "./conv.ts";
 import * as win from "./window.ts";
+import * as ix from "./gather.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -72,6 +73,12 @@ export const OPS = {
   selectAndGatherAdd: win.selectAndGatherAddOp,
   selectAndScatterAdd: win.selectAndScatterAddOp,
   random: randomOp,
+  gather: ix.gatherOp,
+  scatter: ix.scatterSetOp,
+  scatterAdd: ix.scatterAddOp,
+  scatterMul: ix.scatterMulOp,
+  scatterMin: ix.scatterMinOp,
+  scatterMax: ix.scatterMaxOp,
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */
