@@ -20,6 +20,8 @@ import { conv1dApplicable, conv1dKernel } from "../../../kernels/wgsl/conv_1d.ts
 import { renderArgReduce, renderDot } from "../../../kernels/wgsl/matmul.ts";
 import { renderRandom } from "../../../kernels/wgsl/random.ts";
 import { renderWindowOp, WINDOW_OPS } from "../../../kernels/wgsl/window.ts";
+import { GATHER_OPS, renderGather, renderScatter } from "../../../kernels/wgsl/gather.ts";
+import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
 import type { WindowParams } from "../../ops/window.ts";
 import { epilogueFusible, type EpilogueSpec } from "../../../kernels/wgsl/epilogue.ts";
 import { type BindRange, GpuArray, type GpuRuntime } from "./runtime.ts";
@@ -233,6 +235,30 @@ export function lowerOptions(rt: GpuRuntime, opt: PlanOptions): LowerOptions {
   };
 }
 
+/** A gather or scatter step (kernels/wgsl/gather.ts). */
+function indexStep(
+  plan: Plan,
+  s: Extract<Plan["steps"][number], { kind: "op" }>,
+  maxWg: number,
+): CStep {
+  const [x, idx, upd] = s.inputs.map((b) => plan.avals[b]);
+  const r = s.op.name === "gather"
+    ? { dispatches: renderGather(x, idx, s.params as GatherParams, maxWg), temps: [] }
+    : renderScatter(s.op.name, x, idx, upd, s.params as ScatterParams, maxWg);
+  const role = { x: s.inputs[0], idx: s.inputs[1], upd: s.inputs[2], out: s.outs[0], tmp: -1 };
+  return {
+    kind: "gpu",
+    dispatches: r.dispatches.map((d) => ({
+      code: d.code,
+      wg: d.dispatch,
+      bind: d.bind.map((k) => role[k]),
+    })),
+    temps: r.temps,
+    outs: s.outs,
+    drop: [],
+  };
+}
+
 /** Compiles a plan's steps to dispatches (pipelines compile lazily, on first use). */
 export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): GpuPlan {
   plan.avals.forEach((a, i) => checkDtype(a, `program value b${i}`));
@@ -279,6 +305,7 @@ export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): Gp
         drop: [],
       };
     }
+    if (GATHER_OPS.has(name)) return indexStep(plan, s, maxWg);
     if (name === "random") {
       const k = renderRandom(s.params as RandomParams, s.outAvals[0].dtype, maxWg);
       return {
