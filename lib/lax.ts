@@ -9,3 +9,4 @@ export { erf } from "./nn/erf.ts";
 export * from "./lax/conv.ts";
 export * from "./lax/reduce_window.ts";
 export * from "./lax/wrappers.ts";
+export * from "./lax/indexing.ts";

@@ -11,6 +11,7 @@ export * from "./numpy/math.ts";
 export * from "./numpy/reductions.ts";
 export * from "./numpy/shape_ops.ts";
 export * from "./numpy/linalg.ts";
+export * from "./numpy/indexing.ts";
 export type { ArrayOptions } from "./numpy/_convert.ts";
 
 registerNumpy(self);
