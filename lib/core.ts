@@ -7,7 +7,7 @@
 import type { DType, TypedArray } from "./dtype.ts";
 import { Tensor } from "./tensor.ts";
 import type { Aval, OpDef } from "./ops/_define.ts";
-import { type Backend, getBackend } from "./backend/backend.ts";
+import { type Backend, getBackend, pickBackend } from "./backend/backend.ts";
 import { sizeOf } from "./shape.ts";
 
 /** One entry of the trace stack. */
@@ -31,17 +31,51 @@ export abstract class Trace {
   abstract process(op: OpDef, tracers: Tensor[], params: unknown, outAvals: Aval[]): Tensor[];
 }
 
-/** Concrete arrays: evaluates ops on the current backend. */
+/** Concrete arrays: evaluates ops on the backend their arguments pick (see `onOneBackend`). */
 class EvalTrace extends Trace {
   lift(x: Tensor): Tensor {
     return x;
   }
   process(op: OpDef, args: Tensor[], params: unknown, outAvals: Aval[]): Tensor[] {
     if (op.evalImpl) return op.evalImpl(args, params);
-    const arrs = args as ArrayValue[];
-    const backend = arrs.length ? arrs[0].backend : getBackend();
-    const bufs = backend.execute(op, params, arrs, outAvals);
-    return bufs.map((b, i) => new ArrayValue(b, outAvals[i], backend));
+    return onOneBackend(args as ArrayValue[], [], (backend, xs) => {
+      const bufs = backend.execute(op, params, xs, outAvals);
+      return bufs.map((b, i) => new ArrayValue(b, outAvals[i], backend));
+    });
+  }
+}
+
+/**
+ * Calls `fn` with `args` on one backend: the one `pickBackend` (backend.ts) chooses among the
+ * backends of `args` and of `also` (arrays the callee reads itself, e.g. a program's constants).
+ * Arguments on other backends are copied to it (read synchronously, then `fromHost`), and the
+ * copies are disposed after `fn` unless returned. The only place mixed-backend arguments move.
+ */
+export function onOneBackend(
+  args: ArrayValue[],
+  also: readonly Tensor[],
+  fn: (backend: Backend, args: ArrayValue[]) => Tensor[],
+): Tensor[] {
+  const first = args.length ? args[0].backend : undefined;
+  if (first && also.length === 0 && args.every((x) => x.backend === first)) return fn(first, args);
+  const used: Backend[] = [];
+  for (const x of [...args, ...also]) {
+    if (x instanceof ArrayValue && !used.includes(x.backend)) used.push(x.backend);
+  }
+  const backend = pickBackend(used);
+  const moved: ArrayValue[] = [];
+  const xs = args.map((x) => {
+    if (x.backend === backend) return x;
+    const buf = backend.fromHost(x.backend.readSync(x.buffer, x.aval));
+    const m = new ArrayValue(buf, x.aval, backend);
+    moved.push(m);
+    return m;
+  });
+  let outs: Tensor[] = [];
+  try {
+    return outs = fn(backend, xs);
+  } finally {
+    for (const m of moved) if (!outs.includes(m)) m.dispose();
   }
 }
 

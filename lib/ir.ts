@@ -114,6 +114,11 @@ export class Jaxpr {
   }
 }
 
+/** Moves a jaxpr's constants into leading inputs (so cached programs take them as arguments). */
+export function hoistConsts(j: Jaxpr): Jaxpr {
+  return new Jaxpr([], [], [...j.constVars, ...j.inVars], j.eqns, j.outs);
+}
+
 /** Evaluates a jaxpr on arguments by binding its equations (so it runs under any transform). */
 export function evalJaxpr(jaxpr: Jaxpr, args: Tensor[]): Tensor[] {
   const env = new Map<Var, Tensor>();

@@ -5,12 +5,12 @@
  * @module
  */
 import type { AnyFunction } from "./_types.ts";
-import { bind } from "../core.ts";
-import { ArrayValue } from "../core.ts";
+import { ArrayValue, bind } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
-import type { Jaxpr } from "../ir.ts";
+import { hoistConsts, type Jaxpr } from "../ir.ts";
+import { pickBackend } from "../backend/backend.ts";
 import { traceToJaxpr } from "../transforms/stage.ts";
-import { hoistConsts, jitOp } from "../transforms/jit.ts";
+import { jitOp } from "../transforms/jit.ts";
 import { type TreeDef, treeDefKey } from "../tree.ts";
 import { argnumList, flatten, unflatten } from "./_args.ts";
 
@@ -24,7 +24,7 @@ export interface JitOptions {
 export interface Lowered {
   /** The staged program. */
   jaxpr: Jaxpr;
-  /** A readable listing of the program (later: its fused kernels). */
+  /** A readable listing of the program: its kernels on the backend its arguments pick. */
   asText(): string;
 }
 
@@ -43,16 +43,14 @@ interface Entry {
   outDef: TreeDef;
 }
 
-/** Hook for the compiler to describe a program's kernels in `lower().asText()`. */
-let describe: (j: Jaxpr) => string = (j) => j.toString();
-/** Installs the kernel-plan printer used by `lower().asText()`. */
-export function setProgramDescriber(d: (j: Jaxpr) => string): void {
-  describe = d;
-}
-
-/** The installed kernel-plan printer (a backend installing its own can delegate to it). */
-export function getProgramDescriber(): (j: Jaxpr) => string {
-  return describe;
+/** The program as the backend that would run it on `arrays` lists it (else the jaxpr). */
+function describe(j: Jaxpr, arrays: Tensor[]): string {
+  const used = [
+    ...new Set(
+      arrays.filter((a): a is ArrayValue => a instanceof ArrayValue).map((a) => a.backend),
+    ),
+  ];
+  return pickBackend(used).describeProgram?.(j) ?? j.toString();
 }
 
 /**
@@ -104,8 +102,8 @@ export function jit(f: AnyFunction, opts: JitOptions = {}): JitFunction {
     return unflatten(e.outDef, outs);
   }) as JitFunction;
   call.lower = (...args: unknown[]): Lowered => {
-    const [e] = stage(args);
-    return { jaxpr: e.jaxpr, asText: () => describe(e.jaxpr) };
+    const [e, leaves] = stage(args);
+    return { jaxpr: e.jaxpr, asText: () => describe(e.jaxpr, [...e.consts, ...leaves]) };
   };
   Object.defineProperty(call, "traceCount", { get: () => traces });
   return call;

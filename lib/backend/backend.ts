@@ -1,11 +1,12 @@
 /**
- * The backend interface (alloc, read, execute, free) and the selection of the default backend.
- * Backends register themselves; `reference` is always present and is the test oracle.
+ * The backend interface (buffers, eager ops, jitted programs), the default backend, and the rule
+ * that picks one backend for arguments living on several. `reference` is the test oracle.
  * @module
  */
 import type { TypedArray } from "../dtype.ts";
 import type { Aval, OpDef } from "../ops/_define.ts";
 import type { ArrayValue } from "../core.ts";
+import type { Jaxpr } from "../ir.ts";
 
 /** What a backend must provide. Buffers are opaque to everything but their backend. */
 export interface Backend {
@@ -17,12 +18,25 @@ export interface Backend {
   read(buf: unknown, aval: Aval): Promise<TypedArray>;
   /** Reads a buffer synchronously, or throws a TypeError naming `await t.data()`. */
   readSync(buf: unknown, aval: Aval): TypedArray;
-  /** Runs one primitive; returns one buffer per output. */
+  /** Runs one primitive on arrays of this backend; returns one buffer per output. */
   execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[];
+  /**
+   * Runs a jitted program (the body of a `jit` equation) on arguments of this backend; returns one
+   * buffer per output. The jaxpr's constants are concrete arrays on any backend. Without it,
+   * programs run equation by equation through `execute`.
+   */
+  runProgram?(jaxpr: Jaxpr, args: ArrayValue[]): unknown[];
+  /** The listing of `jaxpr` as this backend would run it (`jit(f).lower(...).asText()`). */
+  describeProgram?(jaxpr: Jaxpr): string;
   /** Releases a buffer. */
   free(buf: unknown): void;
   /** True when buffers are plain JS memory reclaimed by the garbage collector (no `free` needed). */
   readonly gcManaged?: boolean;
+  /**
+   * True when buffers live in device memory that can only be read asynchronously (WebGPU): host
+   * arrays can be moved to such a backend at once, arrays on it cannot be moved away.
+   */
+  readonly deviceMemory?: boolean;
 }
 
 const backends = new Map<string, Backend>();
@@ -56,4 +70,19 @@ export function getBackend(): Backend {
 /** Names of the registered backends. */
 export function backendNames(): string[] {
   return [...backends.keys()];
+}
+
+/**
+ * The backend that runs an op or a program whose arrays live on `used` (in argument order): the
+ * default backend when there are none; else the default backend if it holds one of them, else
+ * the first argument's. Device-memory backends (WebGPU) come first: when one holds an argument,
+ * only they are candidates, because host arrays move to the device synchronously but not back.
+ * Every other argument is then moved to the chosen backend (see `placeArrays` in core.ts).
+ */
+export function pickBackend(used: readonly Backend[]): Backend {
+  const dflt = getBackend();
+  if (used.length === 0) return dflt;
+  const device = used.filter((b) => b.deviceMemory);
+  const candidates = device.length ? device : used;
+  return candidates.includes(dflt) ? dflt : candidates[0];
 }

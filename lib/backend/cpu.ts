@@ -8,7 +8,7 @@
 import type { TypedArray } from "../dtype.ts";
 import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
 import { ArrayValue } from "../core.ts";
-import { evalJaxpr, type Jaxpr } from "../ir.ts";
+import { hoistConsts, type Jaxpr } from "../ir.ts";
 import {
   eagerKey,
   lowerJaxpr,
@@ -18,10 +18,8 @@ import {
 } from "../compile/lower.ts";
 import { convMacs } from "../compile/conv_kernel.ts";
 import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../compile/runner.ts";
-import { hoistConsts, setProgramRunner } from "../transforms/jit.ts";
-import { setProgramDescriber } from "../api/jit.ts";
-import { type Backend, getBackend, registerBackend, setBackendImpl } from "./backend.ts";
-import { hostBuffers } from "./reference.ts";
+import { type Backend, registerBackend, setBackendImpl } from "./backend.ts";
+import { hostBuffers, referenceBackend } from "./reference.ts";
 import { convF32 } from "./cpu_conv.ts";
 import { directConvF32, prefersDirectConv } from "./cpu_direct_conv.ts";
 import { WINDOW_FAST_IMPLS } from "./cpu_window.ts";
@@ -89,30 +87,6 @@ const LOWER: LowerOptions = {
 };
 const eagerCache = new Map<string, CompiledPlan>();
 
-/** The CPU backend instance. */
-export const cpuBackend: Backend = {
-  name: "cpu",
-  ...hostBuffers,
-  execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[] {
-    const host = inputs.map((x) => ({
-      data:
-        (x.backend.name === "cpu" || x.backend.name === "reference"
-          ? x.buffer
-          : x.backend.readSync(x.buffer, x.aval)) as TypedArray,
-      shape: x.aval.shape,
-      dtype: x.aval.dtype,
-    }));
-    if (!COMPILED.has(op.kind) || op.name === "argmax" || op.name === "argmin") {
-      return runOp(op, params, host, outAvals);
-    }
-    const inAvals = inputs.map((x) => x.aval);
-    const key = eagerKey(op, params, inAvals);
-    let cp = eagerCache.get(key);
-    if (!cp) eagerCache.set(key, cp = compilePlan(lowerOp(op, params, inAvals, outAvals, LOWER)));
-    return runPlan(cp, host.map((h) => h.data), runOp);
-  },
-};
-
 const programs = new WeakMap<Jaxpr, CompiledPlan>();
 /** The compiled plan of a jaxpr (constants become leading inputs). */
 function compiled(j: Jaxpr): CompiledPlan {
@@ -123,22 +97,37 @@ function compiled(j: Jaxpr): CompiledPlan {
   return cp;
 }
 
-setProgramRunner((jaxpr, args) => {
-  const all = [...jaxpr.consts, ...args];
-  const onHost = all.every((a) =>
-    a instanceof ArrayValue && (a.backend.name === "cpu" || a.backend.name === "reference")
-  );
-  if (getBackend() !== cpuBackend || !onHost) return evalJaxpr(jaxpr, args);
-  const outs = runPlan(
-    compiled(jaxpr),
-    all.map((a) => (a as ArrayValue).buffer as TypedArray),
-    runOp,
-  );
-  return outs.map((o, i) => new ArrayValue(o, jaxpr.outAvals[i], cpuBackend));
-});
-setProgramDescriber((
-  j,
-) => (getBackend() === cpuBackend ? describePlan(compiled(j).plan) : j.toString()));
+/** A host buffer of a cpu array, or of a jaxpr constant on another backend (read). */
+function hostData(x: ArrayValue): TypedArray {
+  const host = x.backend === cpuBackend || x.backend === referenceBackend;
+  return (host ? x.buffer : x.backend.readSync(x.buffer, x.aval)) as TypedArray;
+}
+
+/** The CPU backend instance. */
+export const cpuBackend: Backend = {
+  name: "cpu",
+  ...hostBuffers,
+  execute(op: OpDef, params: unknown, inputs: ArrayValue[], outAvals: Aval[]): unknown[] {
+    if (!COMPILED.has(op.kind) || op.name === "argmax" || op.name === "argmin") {
+      const host = inputs.map((x) => ({
+        data: hostData(x),
+        shape: x.aval.shape,
+        dtype: x.aval.dtype,
+      }));
+      return runOp(op, params, host, outAvals);
+    }
+    const inAvals = inputs.map((x) => x.aval);
+    const key = eagerKey(op, params, inAvals);
+    let cp = eagerCache.get(key);
+    if (!cp) eagerCache.set(key, cp = compilePlan(lowerOp(op, params, inAvals, outAvals, LOWER)));
+    return runPlan(cp, inputs.map(hostData), runOp);
+  },
+  runProgram(jaxpr: Jaxpr, args: ArrayValue[]): unknown[] {
+    const consts = (jaxpr.consts as ArrayValue[]).map(hostData);
+    return runPlan(compiled(jaxpr), [...consts, ...args.map(hostData)], runOp);
+  },
+  describeProgram: (j: Jaxpr) => describePlan(compiled(j).plan),
+};
 
 registerBackend(cpuBackend);
 setBackendImpl("cpu");

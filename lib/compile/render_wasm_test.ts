@@ -9,7 +9,7 @@ import type { DType, TypedArray } from "../dtype.ts";
 import { allocTyped } from "../dtype.ts";
 import type { OpDef } from "../ops/_define.ts";
 import { OPS } from "../ops/registry.ts";
-import { hoistConsts } from "../transforms/jit.ts";
+import { hoistConsts } from "../ir.ts";
 import type { Kernel } from "./kernel.ts";
 import { lowerJaxpr, type Plan } from "./lower.ts";
 import { renderKernel } from "./render_js.ts";

@@ -1,11 +1,10 @@
 /**
  * The `jit` primitive: calls a staged jaxpr. Its rules derive new jaxprs (jvp split into a
  * known/primal part and an unknown/tangent part, batched, transposed) and bind `jit` again, so
- * transformed jitted code stays staged. Evaluation goes through the program runner hook, which the
- * compiler replaces with compiled kernels.
+ * transformed jitted code stays staged. Evaluation runs the program on its arguments' backend.
  * @module
  */
-import { bind } from "../core.ts";
+import { ArrayValue, bind, onOneBackend } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { type Aval, type BDim, defineOp, type OpDef, UndefPrimal } from "../ops/_define.ts";
 import { type Eqn, evalJaxpr, Jaxpr, type Var } from "../ir.ts";
@@ -21,18 +20,18 @@ export interface JitParams {
   name: string;
 }
 
-/** Runs a const-free jaxpr on concrete arrays; the compiler installs a faster runner. */
-export type ProgramRunner = (jaxpr: Jaxpr, args: Tensor[]) => Tensor[];
-let runner: ProgramRunner = evalJaxpr;
-
-/** Installs the function that executes jitted programs on concrete inputs. */
-export function setProgramRunner(r: ProgramRunner): void {
-  runner = r;
-}
-
-/** The installed program runner (a backend installing its own can delegate to it). */
-export function getProgramRunner(): ProgramRunner {
-  return runner;
+/**
+ * Runs a program on concrete arrays (autodidax's `xla_call` impl): on the backend its arguments
+ * and constants pick (`onOneBackend`), compiled by that backend when it can run programs, else
+ * equation by equation.
+ */
+function runProgram(jaxpr: Jaxpr, args: ArrayValue[]): Tensor[] {
+  return onOneBackend(args, jaxpr.consts, (backend, xs) => {
+    const concrete = jaxpr.consts.every((c) => c instanceof ArrayValue);
+    if (!backend.runProgram || !concrete) return evalJaxpr(jaxpr, xs);
+    const bufs = backend.runProgram(jaxpr, xs);
+    return bufs.map((b, i) => new ArrayValue(b, jaxpr.outAvals[i], backend));
+  });
 }
 
 const derived = new WeakMap<Jaxpr, Map<string, unknown>>();
@@ -67,7 +66,7 @@ export const jitOp: OpDef<JitParams> = defineOp({
   impl: () => {
     throw new TypeError("jit: evaluated through evalImpl only");
   },
-  evalImpl: (args, { jaxpr }) => runner(jaxpr, args),
+  evalImpl: (args, { jaxpr }) => runProgram(jaxpr, args as ArrayValue[]),
   jvp: (primals, tangents, { jaxpr, name }) => {
     const { known, unknown, nOut } = memo(jaxpr, "jvp", () => splitJvp(jaxpr));
     const outs = bind(jitOp, primals, { jaxpr: known, name: `jvp_known(${name})` });
@@ -150,9 +149,4 @@ function splitJvp(jaxpr: Jaxpr): { known: Jaxpr; unknown: Jaxpr; nOut: number } 
     j.outs.slice(nOut),
   );
   return { known, unknown, nOut };
-}
-
-/** Moves a jaxpr's constants into leading inputs (so cached programs take them as arguments). */
-export function hoistConsts(j: Jaxpr): Jaxpr {
-  return new Jaxpr([], [], [...j.constVars, ...j.inVars], j.eqns, j.outs);
 }

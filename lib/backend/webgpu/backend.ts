@@ -13,15 +13,11 @@
 import { dtypeOfTyped, type TypedArray } from "../../dtype.ts";
 import type { Aval, OpDef } from "../../ops/_define.ts";
 import { ArrayValue } from "../../core.ts";
-import type { Jaxpr } from "../../ir.ts";
+import { hoistConsts, type Jaxpr } from "../../ir.ts";
 import type { Tensor } from "../../tensor.ts";
 import { eagerKey, lowerJaxpr, lowerOp } from "../../compile/lower.ts";
 import { describePlan } from "../../compile/runner.ts";
-import { getProgramRunner, hoistConsts, setProgramRunner } from "../../transforms/jit.ts";
-import { getProgramDescriber, setProgramDescriber } from "../../api/jit.ts";
-import { type Backend, getBackend, registerBackend } from "../backend.ts";
-// NOTE: loads the CPU backend first, so its program runner is installed before ours wraps it
-import "../cpu.ts";
+import { type Backend, registerBackend } from "../backend.ts";
 import { createRuntime, type GpuArray, type GpuRuntime, type GpuStats } from "./runtime.ts";
 import {
   borrow,
@@ -45,15 +41,9 @@ function runtime(): GpuRuntime {
 
 const F64_MESSAGE = "float64 arrays are not supported on WebGPU (no float64 in WGSL); use float32";
 
-/** Device arrays for op inputs; arrays of host backends are uploaded (listed in `temps`). */
-function toDevice(xs: ArrayValue[], temps: GpuArray[]): GpuArray[] {
-  return xs.map((x) => {
-    if (x.backend === webgpuBackend) return x.buffer as GpuArray;
-    if (x.aval.dtype === "float64") throw new TypeError(`webgpu: ${F64_MESSAGE}`);
-    const a = runtime().upload(x.backend.readSync(x.buffer, x.aval), x.aval.dtype);
-    temps.push(a);
-    return a;
-  });
+/** Device arrays of op or program arguments (all on this backend: see `onOneBackend`). */
+function onDevice(xs: ArrayValue[]): GpuArray[] {
+  return xs.map((x) => x.buffer as GpuArray);
 }
 
 const evalOp: EvalRunner = (op, params, inputs, inAvals) => {
@@ -104,16 +94,15 @@ export const webgpuBackend: Backend = {
       const plan = lowerOp(op, params, inAvals, outAvals, lowerOptions(r, options));
       eagerCache.set(key, gp = compileGpuPlan(r, plan, options));
     }
-    const temps: GpuArray[] = [];
-    try {
-      return runGpuPlan(r, gp, toDevice(inputs, temps), evalOp);
-    } finally {
-      for (const t of temps) r.release(t);
-    }
+    return runGpuPlan(r, gp, onDevice(inputs), evalOp);
   },
+  runProgram: (jaxpr: Jaxpr, args: ArrayValue[]): unknown[] => runOnGpu(jaxpr, args),
+  describeProgram: (j: Jaxpr) =>
+    describePlan(lowerJaxpr(hoisted(j), lowerOptions(runtime(), options))),
   free(buf: unknown): void {
     rt?.release(buf as GpuArray);
   },
+  deviceMemory: true,
 };
 
 // ---- jitted programs ----
@@ -143,30 +132,20 @@ function constOnDevice(c: ArrayValue): GpuArray {
   return a;
 }
 
-function runOnGpu(jaxpr: Jaxpr, args: Tensor[]): Tensor[] {
+function runOnGpu(jaxpr: Jaxpr, args: ArrayValue[]): GpuArray[] {
   const r = runtime();
   let gp = gpuPrograms.get(jaxpr);
   if (!gp || gp.options.convVariant !== options.convVariant) {
     const plan = lowerJaxpr(hoisted(jaxpr), lowerOptions(r, options));
     gpuPrograms.set(jaxpr, gp = compileGpuPlan(r, plan, options));
   }
-  const temps: GpuArray[] = [];
   const consts = jaxpr.consts.map((c) => constOnDevice(c as ArrayValue));
-  const ins = [...consts, ...toDevice(args as ArrayValue[], temps)];
+  const ins = [...consts, ...onDevice(args)];
   try {
-    const outs = r.hold(() => runGpuPlan(r, gp, ins, evalOp));
-    return outs.map((o, i) => new ArrayValue(o, jaxpr.outAvals[i], webgpuBackend));
+    return r.hold(() => runGpuPlan(r, gp, ins, evalOp));
   } finally {
-    for (const t of temps) r.release(t);
     r.flush(); // one submit per call
   }
-}
-
-function usesGpu(jaxpr: Jaxpr, args: Tensor[]): boolean {
-  if (getBackend() === webgpuBackend) return true;
-  return [...jaxpr.consts, ...args].some((a) =>
-    a instanceof ArrayValue && a.backend === webgpuBackend
-  );
 }
 
 /**
@@ -180,17 +159,6 @@ export async function initWebGPU(): Promise<boolean> {
   rt = created;
   options.convVariant = defaultConvVariant();
   registerBackend(webgpuBackend);
-  // programs that touch no GPU array go to the runner installed before (the CPU backend's)
-  const hostRunner = getProgramRunner();
-  setProgramRunner((jaxpr, args) =>
-    usesGpu(jaxpr, args) ? runOnGpu(jaxpr, args) : hostRunner(jaxpr, args)
-  );
-  const hostDescriber = getProgramDescriber();
-  setProgramDescriber((j) =>
-    getBackend() === webgpuBackend
-      ? describePlan(lowerJaxpr(hoisted(j), lowerOptions(runtime(), options)))
-      : hostDescriber(j)
-  );
   return true;
 }
 
@@ -236,21 +204,22 @@ export function setConvVariant(v: "register" | "shared"): void {
 
 /**
  * Runs a jitted program step by step on the GPU and reports each step's time (one sync per step;
- * a debugging aid). `args` are the program's arguments, constants are added here.
+ * a debugging aid). `args` are the program's arguments (webgpu arrays); constants are added here.
  */
 export async function profileProgram(jaxpr: Jaxpr, args: Tensor[]): Promise<StepProfile[]> {
   const r = runtime();
   const gp = compileGpuPlan(r, lowerJaxpr(hoisted(jaxpr), lowerOptions(r, options)), options);
-  const temps: GpuArray[] = [];
+  const foreign = args.findIndex((x) => (x as ArrayValue).backend !== webgpuBackend);
+  if (foreign >= 0) {
+    throw new TypeError(
+      `profileProgram: argument ${foreign} is not an array on the webgpu backend`,
+    );
+  }
   const ins = [
     ...jaxpr.consts.map((c) => constOnDevice(c as ArrayValue)),
-    ...toDevice(args as ArrayValue[], temps),
+    ...onDevice(args as ArrayValue[]),
   ];
-  try {
-    const { outputs, steps } = await profileGpuPlan(r, gp, ins, evalOp);
-    for (const o of outputs) r.release(o);
-    return steps;
-  } finally {
-    for (const t of temps) r.release(t);
-  }
+  const { outputs, steps } = await profileGpuPlan(r, gp, ins, evalOp);
+  for (const o of outputs) r.release(o);
+  return steps;
 }
