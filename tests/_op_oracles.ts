@@ -7,7 +7,7 @@
 import type { DType } from "../lib/dtype.ts";
 import type { OpName } from "../lib/ops/registry.ts";
 import { WINDOW_ORACLES } from "./_op_oracles_window.ts";
-import { GATHER_ORACLES } from "./_op_oracles_gather.ts";
+import { GATHER_ORACLES, SORT_ORACLES } from "./_op_oracles_gather.ts";
 
 /** A host array: shape, dtype and row-major values. */
 export interface Host {
@@ -295,6 +295,7 @@ export const ORACLES: Partial<Record<OpName, Oracle>> & Record<string, Oracle | 
   conv: (xs, p) => convOracle(xs, p),
   ...WINDOW_ORACLES,
   ...GATHER_ORACLES,
+  ...SORT_ORACLES,
 };
 
 /** Conv params as resolved by `resolveConvParams` (lib/ops/conv_params.ts). */

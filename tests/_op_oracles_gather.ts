@@ -126,3 +126,63 @@ export const GATHER_ORACLES: Record<string, Oracle> = {
   scatterMin: scatterOracle(nanOr(Math.min)),
   scatterMax: scatterOracle(nanOr(Math.max)),
 };
+
+/** Row r of `shape` along `axis`: the flat offsets of its elements, in order. */
+function rowOffsets(shape: number[], axis: number): number[][] {
+  const rows: number[][] = [];
+  const outer = shape.filter((_, d) => d !== axis);
+  for (let r = 0; r < size(outer); r++) {
+    const o = unravel(r, outer);
+    rows.push(
+      Array.from(
+        { length: shape[axis] },
+        (_, i) => ravel([...o.slice(0, axis), i, ...o.slice(axis)], shape),
+      ),
+    );
+  }
+  return rows;
+}
+
+/** Insertion sort of each row, comparing the keys in order (NaN greatest), stable. */
+const sortOracle: Oracle = (xs, p: P) => {
+  const greater = (i: number, j: number, off: number[]) => {
+    for (const k of xs.slice(0, p.numKeys)) {
+      const a = k.data[off[i]], b = k.data[off[j]];
+      const an = Number.isNaN(a), bn = Number.isNaN(b);
+      if (an !== bn) return an;
+      if (!an && a !== b) return a > b;
+    }
+    return false;
+  };
+  const data = new Array<number>(size(xs[0].shape));
+  for (const off of rowOffsets(xs[0].shape, p.dimension)) {
+    const order: number[] = [];
+    for (let i = 0; i < off.length; i++) {
+      let j = order.length;
+      while (j > 0 && greater(order[j - 1], i, off)) j--;
+      order.splice(j, 0, i);
+    }
+    order.forEach((src, i) => (data[off[i]] = xs[0].data[off[src]]));
+  }
+  return { shape: [...xs[0].shape], data };
+};
+
+function cumOracle(f: (a: number, b: number) => number): Oracle {
+  return ([x], p: P) => {
+    const data = new Array<number>(size(x.shape));
+    for (const off of rowOffsets(x.shape, p.axis)) {
+      const seq = p.reverse ? [...off].reverse() : off;
+      seq.forEach((o, i) => (data[o] = i === 0 ? x.data[o] : f(data[seq[i - 1]], x.data[o])));
+    }
+    return { shape: [...x.shape], data };
+  };
+}
+
+/** Oracles of sort and the cumulative primitives. */
+export const SORT_ORACLES: Record<string, Oracle> = {
+  sort: sortOracle,
+  cumsum: cumOracle((a, b) => a + b),
+  cumprod: cumOracle((a, b) => a * b),
+  cummax: cumOracle(nanOr(Math.max)),
+  cummin: cumOracle(nanOr(Math.min)),
+};

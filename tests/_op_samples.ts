@@ -11,7 +11,12 @@ import type { DType } from "../lib/dtype.ts";
 import { type ConvOptions, type Padding, resolveConvParams } from "../lib/ops/conv_params.ts";
 import type { Tensor } from "../mod.ts";
 import { windowOutputShape, type WindowParams } from "../lib/ops/window.ts";
-import { GATHER_SAMPLES, SCATTER_SAMPLES } from "./_op_samples_gather.ts";
+import {
+  CUM_SAMPLES,
+  GATHER_SAMPLES,
+  SCATTER_SAMPLES,
+  SORT_SAMPLES,
+} from "./_op_samples_gather.ts";
 
 /** The float dtype a sample is built in (every "float" argument takes it). */
 export type FloatDType = "float32" | "float64";
@@ -448,6 +453,8 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
   ]),
   gather: GATHER_SAMPLES,
   ...SCATTER_SAMPLES,
+  sort: SORT_SAMPLES,
+  ...CUM_SAMPLES,
 };
 
 /** The params of a sample for the float dtype `dt`. */

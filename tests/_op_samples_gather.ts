@@ -159,3 +159,52 @@ export const SCATTER_SAMPLES: Record<
   scatterMin: scatterSamples(false),
   scatterMax: scatterSamples(false),
 };
+
+const pick = (vals: number[]): ValueGen => (r) => vals[Math.floor(r() * vals.length)];
+const FG = (shape: number[], gen: ValueGen): ArgSpec => ({ shape, dtype: "float", gen });
+
+/** Samples of `sort`. */
+export const SORT_SAMPLES: OpSamples = {
+  differentiable: true,
+  samples: [
+    S("[5]", [F([5])], { dimension: 0, numKeys: 1 }),
+    S("[3,4] along axis 0", [F([3, 4])], { dimension: 0, numKeys: 1 }),
+    S("[2,5] float with an int payload", [F([2, 5]), I([2, 5], -3, 3)], {
+      dimension: 1,
+      numKeys: 1,
+    }),
+    S("two keys with ties", [FG([2, 6], pick([-1, 0, 1])), I([2, 6], 0, 2), F([2, 6])], {
+      dimension: 1,
+      numKeys: 2,
+    }, { fd: false }),
+    S("NaN and infinities last / first", [FG([7], pick([NaN, Infinity, -Infinity, 0, -1.5, 2]))], {
+      dimension: 0,
+      numKeys: 1,
+    }, { fd: false }),
+    S("int32 keys", [I([4, 3], -5, 5)], { dimension: 0, numKeys: 1 }),
+    S("[2,0]", [F([2, 0])], { dimension: 1, numKeys: 1 }),
+  ],
+};
+
+function cumSamples(gen: ValueGen): OpSamples {
+  return {
+    differentiable: true,
+    samples: [
+      S("[5]", [FG([5], gen)], { axis: 0, reverse: false }),
+      S("[3,4] axis 1 reversed", [FG([3, 4], gen)], { axis: 1, reverse: true }),
+      S("[4,3] axis 0", [FG([4, 3], gen)], { axis: 0, reverse: false }),
+      S("[1,2] axis 0 reversed", [FG([1, 2], gen)], { axis: 0, reverse: true }),
+      S("int32 [2,3]", [I([2, 3], -3, 3)], { axis: 1, reverse: false }),
+      S("[0,3]", [FG([0, 3], gen)], { axis: 0, reverse: false }),
+    ],
+  };
+}
+const away0: ValueGen = (r) => fr((r() < 0.5 ? -1 : 1) * (0.5 + r()));
+
+/** Samples of the cumulative primitives. */
+export const CUM_SAMPLES: Record<"cumsum" | "cumprod" | "cummax" | "cummin", OpSamples> = {
+  cumsum: cumSamples((r) => fr(-2 + 4 * r())),
+  cumprod: cumSamples(away0),
+  cummax: cumSamples((r) => fr(-2 + 4 * r())),
+  cummin: cumSamples((r) => fr(-2 + 4 * r())),
+};

@@ -12,6 +12,7 @@ import { randomOp } from "./random.ts";
 import { convOp } from "./conv.ts";
 import * as win from "./window.ts";
 import * as ix from "./gather.ts";
+import * as so from "./sort.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -79,6 +80,11 @@ export const OPS = {
   scatterMul: ix.scatterMulOp,
   scatterMin: ix.scatterMinOp,
   scatterMax: ix.scatterMaxOp,
+  sort: so.sortOp,
+  cumsum: so.cumsumOp,
+  cumprod: so.cumprodOp,
+  cummax: so.cummaxOp,
+  cummin: so.cumminOp,
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */
