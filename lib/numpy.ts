@@ -12,6 +12,7 @@ export * from "./numpy/reductions.ts";
 export * from "./numpy/shape_ops.ts";
 export * from "./numpy/linalg.ts";
 export * from "./numpy/indexing.ts";
+export * from "./numpy/sorting.ts";
 export type { ArrayOptions } from "./numpy/_convert.ts";
 
 registerNumpy(self);
