@@ -10,3 +10,4 @@ export * from "./lax/conv.ts";
 export * from "./lax/reduce_window.ts";
 export * from "./lax/wrappers.ts";
 export * from "./lax/indexing.ts";
+export * from "./lax/sorting.ts";

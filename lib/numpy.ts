@@ -13,6 +13,7 @@ export * from "./numpy/shape_ops.ts";
 export * from "./numpy/linalg.ts";
 export * from "./numpy/indexing.ts";
 export * from "./numpy/sorting.ts";
+export * from "./numpy/statistics.ts";
 export type { ArrayOptions } from "./numpy/_convert.ts";
 
 registerNumpy(self);
