@@ -12,7 +12,7 @@
  * @module
  */
 import "./lib/backend/reference.ts";
-import "./lib/backend/cpu.ts";
+import "./lib/backend/cpu/backend.ts";
 import * as np from "./lib/numpy_ns.ts";
 
 export { np, np as numpy };
@@ -52,3 +52,4 @@ export * as lax from "./lib/lax.ts";
 export * as nn from "./lib/nn.ts";
 export * as signal from "./lib/signal.ts";
 export * as optim from "./lib/optim.ts";
+export * as io from "./lib/io.ts";

@@ -8,8 +8,8 @@ import {
   sgemmInto,
   sgemmWorkspaceBytes,
 } from "../kernels/wasm/sgemm.ts";
-import { createPool } from "../lib/backend/pool/pool.ts";
-import { parallelSgemm, parallelSgemmSync } from "../lib/backend/pool/parallel_sgemm.ts";
+import { createPool } from "../lib/backend/cpu/pool/pool.ts";
+import { parallelSgemm, parallelSgemmSync } from "../lib/backend/cpu/pool/parallel_sgemm.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;

@@ -124,16 +124,16 @@ async function main(): Promise<void> {
 
   const steps = N_TRAIN / BATCH;
   const opt = optim.adam({
-    lr: (step) =>
+    learningRate: (step) =>
       np.multiply(
         LR / 2,
         np.add(1, np.cos(np.multiply(np.astype(step, "float32"), Math.PI / (EPOCHS * steps)))),
       ),
   });
-  const trainStep = jit((p: Params, s: optim.AdamState, x: Tensor, y: Tensor) => {
+  const trainStep = jit((p: Params, s: unknown[], x: Tensor, y: Tensor) => {
     const [[l, correct], g] = valueAndGrad(loss, { hasAux: true })(p, x, y);
-    const [p2, s2] = opt.update(g, s, p);
-    return [p2, s2, l, correct];
+    const [u, s2] = opt.update(g, s, p);
+    return [optim.applyUpdates(p, u), s2, l, correct];
   });
   const evaluate = jit((p: Params, x: Tensor, y: Tensor) => {
     const [l, correct] = loss(p, x, y);

@@ -11,3 +11,4 @@ export * from "./lax/reduce_window.ts";
 export * from "./lax/wrappers.ts";
 export * from "./lax/indexing.ts";
 export * from "./lax/sorting.ts";
+export * from "./lax/control_flow.ts";

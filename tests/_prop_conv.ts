@@ -243,7 +243,7 @@ export function resolveCase(r: RawConv): ConvCase {
   const outSize = (N / B) * O * nY;
   const reduction = Math.max(1, I * nK, (O / Math.max(G, B)) * nK, N * nY);
   const cost = outSize * I * nK * 3 + sizeOf(lhsShape) + sizeOf(rhsShape);
-  // lib/compile/lower.ts (SMALL_CONV_MACS) + lib/backend/cpu_conv.ts: float32 convs with at
+  // lib/compile/lower.ts (SMALL_CONV_MACS) + lib/backend/cpu/conv.ts: float32 convs with at
   // least 2^18 multiply-adds and no batch groups run as im2col + Wasm GEMM
   const gemm = r.dtype === "float32" && B === 1 && outSize * I * nK >= 1 << 18;
   const id = [...Array(n + 2).keys()];

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { getBackend, jit, np, setBackend, type Tensor } from "../mod.ts";
 import type { ArrayValue } from "../lib/core.ts";
 import { type Backend, pickBackend } from "../lib/backend/backend.ts";
-import { cpuBackend } from "../lib/backend/cpu.ts";
+import { cpuBackend } from "../lib/backend/cpu/backend.ts";
 import { importsOf, repoRoot, sourceFiles } from "./_imports.ts";
 import { webgpuReady } from "./_webgpu_env.ts";
 
@@ -37,7 +37,10 @@ test("no file in lib/backend imports lib/transforms or lib/api (type imports inc
     .filter((e) => /^lib\/(transforms|api)\//.test(e.to))
     .map((e) => `${e.from} -> ${e.to}`);
   assert.deepEqual(bad, []);
-  assert.ok(importsOf(root, "lib/backend/cpu.ts").some((e) => e.to === "lib/core.ts"), "scanner");
+  assert.ok(
+    importsOf(root, "lib/backend/cpu/backend.ts").some((e) => e.to === "lib/core.ts"),
+    "scanner",
+  );
 });
 
 describe("pickBackend: one backend for arguments on several", () => {

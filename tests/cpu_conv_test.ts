@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import { getBackend, lax, random, setBackend, type Tensor } from "../mod.ts";
-import { currentPool, startPool } from "../lib/backend/cpu_conv.ts";
+import { currentPool, startPool } from "../lib/backend/cpu/conv.ts";
 import assert from "node:assert/strict";
 import { assertAllClose } from "./_test_utils.ts";
 

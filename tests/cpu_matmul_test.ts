@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { init, jit, lax, np, random, setBackend, type Tensor } from "../mod.ts";
-import { dotGeneralF32, GEMM_MIN_MACS } from "../lib/backend/cpu_matmul.ts";
+import { dotGeneralF32, GEMM_MIN_MACS } from "../lib/backend/cpu/matmul.ts";
 import type { DotParams } from "../lib/ops/dot.ts";
 import { assertAllClose } from "./_test_utils.ts";
 

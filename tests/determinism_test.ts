@@ -8,8 +8,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { jit, lax, nn, np, type Tensor, valueAndGrad } from "../mod.ts";
-import { startPool } from "../lib/backend/cpu_conv.ts";
-import { getDefaultPool } from "../lib/backend/pool/pool.ts";
+import { startPool } from "../lib/backend/cpu/conv.ts";
+import { getDefaultPool } from "../lib/backend/cpu/pool/pool.ts";
 import {
   type FloatDType,
   hostData,

@@ -1,5 +1,5 @@
 /**
- * The CPU backend's direct Wasm SIMD convolution (lib/backend/cpu_direct_conv.ts) against the
+ * The CPU backend's direct Wasm SIMD convolution (lib/backend/cpu/direct_conv.ts) against the
  * float64 loop reference: 1-D/2-D/3-D, layouts, channels, feature groups, padding (SAME, negative),
  * window dilation and strides in leading dims, rows shorter than a vector block, empty outputs,
  * NaN/Inf; the worker pool gives bit-identical results; routing through the compiler.
@@ -11,10 +11,10 @@ import {
   directConvApplies,
   directConvF32,
   prefersDirectConv,
-} from "../lib/backend/cpu_direct_conv.ts";
-import { currentPool, startPool } from "../lib/backend/cpu_conv.ts";
-import { convGeneralDilatedRef } from "../lib/backend/ref_conv.ts";
-import { createPool, type WorkerPool } from "../lib/backend/pool/pool.ts";
+} from "../lib/backend/cpu/direct_conv.ts";
+import { currentPool, startPool } from "../lib/backend/cpu/conv.ts";
+import { convGeneralDilatedRef } from "../lib/ops/conv_ref.ts";
+import { createPool, type WorkerPool } from "../lib/backend/cpu/pool/pool.ts";
 import {
   type ConvOptions,
   convOutputShape,

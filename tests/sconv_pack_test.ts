@@ -1,5 +1,5 @@
 /**
- * The implicit-GEMM convolution (kernels/wasm/sconv.ts via lib/backend/cpu_conv.ts) is
+ * The implicit-GEMM convolution (kernels/wasm/sconv.ts via lib/backend/cpu/conv.ts) is
  * bit-identical to the sgemm over an explicit im2col matrix, across the packer's paths: panels
  * that straddle image rows and padding (vector and scalar run copies), K blocks that start
  * inside an input channel or hold fewer taps than a channel, few and many channels per tap, M
@@ -10,7 +10,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { convF32, currentPool, startPool } from "../lib/backend/cpu_conv.ts";
+import { convF32, currentPool, startPool } from "../lib/backend/cpu/conv.ts";
 import { resolveConvParams } from "../lib/ops/conv_params.ts";
 import { matmulF32 } from "../kernels/wasm/sgemm.ts";
 

@@ -4,7 +4,7 @@
  */
 import { backendNames, getBackend as current, setBackendImpl } from "../backend/backend.ts";
 import { initWebGPU } from "../backend/webgpu/backend.ts";
-import { startPool } from "../backend/cpu_conv.ts";
+import { startPool } from "../backend/cpu/conv.ts";
 
 /**
  * Detects what the runtime offers and registers the backends that work here. The CPU backends

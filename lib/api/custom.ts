@@ -1,13 +1,15 @@
 // deno-lint-ignore-file no-explicit-any -- transforms return user pytrees, whose type is the user's
 /**
  * User-defined derivatives: `customJvp` (a forward rule) and `customVjp` (forward + backward
- * functions). Each is a higher-order primitive whose rules call the user's functions.
+ * functions). Each is a higher-order primitive holding the traced function (run and compiled
+ * like a nested jit) and rules that call the user's functions.
  * @module
  */
 import type { AnyFunction } from "./_types.ts";
 import { bind } from "../core.ts";
 import { Tensor } from "../tensor.ts";
 import { treeFlatten, treeUnflatten } from "../tree.ts";
+import { evalJaxpr, hoistConsts, type Jaxpr } from "../ir.ts";
 import { type Aval, type BDim, defineOp, type OpDef } from "../ops/_define.ts";
 import { batchAt0 } from "../ops/_util.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
@@ -16,25 +18,50 @@ import { FlatArgs, flatten, unflatten } from "./_args.ts";
 
 type FlatFn = (xs: Tensor[]) => Tensor[];
 
-interface CustomJvpParams {
-  fun: FlatFn;
+/** `fun` traced on `args`, its constants hoisted into leading inputs (closure conversion). */
+function closed(fun: FlatFn, args: Tensor[]): { jaxpr: Jaxpr; consts: Tensor[] } {
+  const j = traceToJaxpr(fun, args.map((a) => a.aval));
+  return { jaxpr: hoistConsts(j), consts: j.consts };
+}
+
+/** The traced function of a customJvp/customVjp call: inputs are [constants, arguments]. */
+interface Traced {
+  jaxpr: Jaxpr;
+  /** Number of leading inputs that are closed-over constants, not the user's arguments. */
+  nConsts: number;
+}
+
+/** Rules shared by the two: evaluation and compilation run the traced function. */
+function tracedRules<P extends Traced>(): Pick<
+  OpDef<P>,
+  "abstractEval" | "evalImpl" | "callJaxpr"
+> {
+  return {
+    abstractEval: (_avals, p) => p.jaxpr.outAvals,
+    evalImpl: (args, p) => evalJaxpr(p.jaxpr, args),
+    callJaxpr: (p) => p.jaxpr,
+  };
+}
+
+interface CustomJvpParams extends Traced {
   jvp: (ps: Tensor[], ts: Tensor[]) => [Tensor[], Tensor[]];
-  outAvals: Aval[];
 }
 
 const customJvpOp: OpDef<CustomJvpParams> = defineOp({
   name: "customJvp",
   kind: "higher",
-  abstractEval: (_avals, p) => p.outAvals,
+  ...tracedRules<CustomJvpParams>(),
   impl: () => {
     throw new TypeError("customJvp: evaluated through evalImpl only");
   },
-  evalImpl: (args, p) => p.fun(args),
-  jvp: (ps, ts, p) => p.jvp(ps, ts),
+  jvp: (ps, ts, p) => p.jvp(ps.slice(p.nConsts), ts.slice(p.nConsts)),
   vmap: (args, bdims, p, size) => {
     const moved = args.map((a, i) => batchAt0(a, bdims[i], size));
     const zeros: BDim[] = moved.map(() => 0);
-    const fun: FlatFn = (xs) => vmapFlat(p.fun, xs, zeros, 0, size);
+    const { jaxpr, consts } = closed(
+      (xs) => vmapFlat((ys) => evalJaxpr(p.jaxpr, ys), xs, zeros, 0, size),
+      moved,
+    );
     const jvp = (ps: Tensor[], ts: Tensor[]): [Tensor[], Tensor[]] => {
       const n = ps.length;
       const outs = vmapFlat(
@@ -43,20 +70,17 @@ const customJvpOp: OpDef<CustomJvpParams> = defineOp({
           return [...a, ...b];
         },
         [...ps, ...ts],
-        [...zeros, ...zeros],
+        [...ps, ...ts].map((): BDim => 0),
         0,
         size,
       );
       return [outs.slice(0, outs.length / 2), outs.slice(outs.length / 2)];
     };
-    const outAvals = p.outAvals.map((a) => ({ ...a, shape: [size, ...a.shape] }));
-    return [bind(customJvpOp, moved, { fun, jvp, outAvals }), outAvals.map((): BDim => 0)];
+    const params = { jaxpr, nConsts: consts.length + p.nConsts, jvp };
+    const outs = bind(customJvpOp, [...consts, ...moved], params);
+    return [outs, outs.map((): BDim => 0)];
   },
 });
-
-function outAvalsOf(fun: FlatFn, args: Tensor[]): Aval[] {
-  return traceToJaxpr(fun, args.map((a) => a.aval)).outAvals;
-}
 
 /**
  * `f` with a user-supplied forward-mode rule `jvp(primals, tangents) => [out, tangentOut]`.
@@ -78,13 +102,13 @@ export function customJvp(
   return (...args: unknown[]) => {
     const fa = new FlatArgs(args, flatten);
     const split = (xs: Tensor[]) => fa.split(xs);
-    const fun: FlatFn = fa.wrap(f);
     const jvp = (ps: Tensor[], ts: Tensor[]): [Tensor[], Tensor[]] => {
       const [o, t] = rules.jvp(split(ps), split(ts));
       return [flatten(o)[0], flatten(t)[0]];
     };
-    const outAvals = outAvalsOf(fun, fa.leaves);
-    return unflatten(fa.outDef!, bind(customJvpOp, fa.leaves, { fun, jvp, outAvals }));
+    const { jaxpr, consts } = closed(fa.wrap(f), fa.leaves);
+    const params = { jaxpr, nConsts: consts.length, jvp };
+    return unflatten(fa.outDef!, bind(customJvpOp, [...consts, ...fa.leaves], params));
   };
 }
 
@@ -125,23 +149,20 @@ const customLinOp: OpDef<CustomLinParams> = defineOp({
   ) => [...args.slice(0, p.nRes).map(() => null), ...p.bwd(args.slice(0, p.nRes) as Tensor[], cts)],
 });
 
-interface CustomVjpParams {
-  fun: FlatFn;
+interface CustomVjpParams extends Traced {
   fwd: (xs: Tensor[]) => [Tensor[], unknown];
   bwd: (res: unknown, cts: Tensor[]) => Tensor[];
-  outAvals: Aval[];
 }
 
 const customVjpOp: OpDef<CustomVjpParams> = defineOp({
   name: "customVjp",
   kind: "higher",
-  abstractEval: (_a, p) => p.outAvals,
+  ...tracedRules<CustomVjpParams>(),
   impl: () => {
     throw new TypeError("customVjp: evaluated through evalImpl only");
   },
-  evalImpl: (args, p) => p.fun(args),
   jvp: (ps, ts, p) => {
-    const [outs, res] = p.fwd(ps);
+    const [outs, res] = p.fwd(ps.slice(p.nConsts));
     // residual Tensors become explicit inputs, so staged programs carry them as values
     const [resLeaves, resDef] = treeFlatten(res, (x): x is Tensor => x instanceof Tensor);
     const tensors = resLeaves.filter((l): l is Tensor => l instanceof Tensor);
@@ -152,16 +173,16 @@ const customVjpOp: OpDef<CustomVjpParams> = defineOp({
         cts,
       );
     };
-    const tOut = bind(customLinOp, [...tensors, ...ts], {
+    const tOut = bind(customLinOp, [...tensors, ...ts.slice(p.nConsts)], {
       nRes: tensors.length,
       bwd,
-      outAvals: p.outAvals,
+      outAvals: p.jaxpr.outAvals,
     });
     return [outs, tOut];
   },
   vmap: (args, bdims, p, size) => {
     const moved = args.map((a, i) => batchAt0(a, bdims[i], size));
-    const outs = vmapFlat(p.fun, moved, moved.map(() => 0), 0, size);
+    const outs = vmapFlat((xs) => evalJaxpr(p.jaxpr, xs), moved, moved.map(() => 0), 0, size);
     return [outs, outs.map((): BDim => 0)];
   },
 });
@@ -187,7 +208,6 @@ export function customVjp(
   return (...args: unknown[]) => {
     const fa = new FlatArgs(args, flatten);
     const split = (xs: Tensor[]) => fa.split(xs);
-    const fun: FlatFn = fa.wrap(f);
     const fwd = (xs: Tensor[]): [Tensor[], unknown] => {
       const [o, res] = rules.fwd(...split(xs));
       return [flatten(o)[0], res];
@@ -203,7 +223,8 @@ export function customVjp(
       }
       return r.flatMap((c) => flatten(c)[0]);
     };
-    const outAvals = outAvalsOf(fun, fa.leaves);
-    return unflatten(fa.outDef!, bind(customVjpOp, fa.leaves, { fun, fwd, bwd, outAvals }));
+    const { jaxpr, consts } = closed(fa.wrap(f), fa.leaves);
+    const params = { jaxpr, nConsts: consts.length, fwd, bwd };
+    return unflatten(fa.outDef!, bind(customVjpOp, [...consts, ...fa.leaves], params));
   };
 }

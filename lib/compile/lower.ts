@@ -3,7 +3,7 @@
  * expression of their consumer; a value is materialized (becomes a kernel output) when it is a
  * program output, is used more than once (unless it is a cheap view), or feeds an op that needs a
  * buffer (reductions read fused producers directly; contractions, argmax, random and higher-order
- * ops take buffers). Nested `jit` equations are inlined first.
+ * ops take buffers). Calls of programs (nested `jit`, customJvp/customVjp) are inlined first.
  * @module
  */
 import type { Aval, OpDef } from "../ops/_define.ts";
@@ -174,18 +174,18 @@ export interface Plan {
   slots: number[];
 }
 
-/** Replaces nested `jit` equations by their bodies (recursively). */
+/** Replaces calls of programs (`callJaxpr`: nested jit, customJvp/customVjp) by their bodies. */
 function inline(j: Jaxpr): { inVars: Var[]; eqns: Eqn[]; outs: Var[] } {
   const eqns: Eqn[] = [];
   const walk = (jj: Jaxpr, sub: Map<Var, Var>) => {
     const r = (v: Var) => sub.get(v) ?? v;
     for (const e of jj.eqns) {
-      if (e.op.name === "jit") {
-        const inner = (e.params as { jaxpr: Jaxpr }).jaxpr;
+      const inner = e.op.callJaxpr?.(e.params);
+      if (inner) {
         const m = new Map<Var, Var>();
         inner.inVars.forEach((v, i) => m.set(v, r(e.inputs[i])));
         if (inner.constVars.length) {
-          throw new TypeError("lower: nested jit program has unhoisted constants");
+          throw new TypeError(`lower: nested ${e.op.name} program has unhoisted constants`);
         }
         walk(inner, m);
         inner.outs.forEach((v, i) => sub.set(e.outs[i], m.get(v) ?? v));

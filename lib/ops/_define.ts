@@ -9,6 +9,7 @@ import type { DType, TypedArray } from "../dtype.ts";
 import { allocTyped } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import { fmtShape, shapeEqual } from "../shape.ts";
+import type { Jaxpr } from "../ir.ts";
 
 /** Abstract value: what tracing knows about an array. */
 export interface Aval {
@@ -63,6 +64,11 @@ export interface OpDef<P = any> {
   transpose?(cts: Tensor[], args: LinearArg[], params: P): (Tensor | null)[];
   /** Overrides evaluation of concrete inputs (higher-order primitives). */
   evalImpl?(args: Tensor[], params: P): Tensor[];
+  /**
+   * The const-free program a higher-order primitive calls on its inputs (jit, customJvp,
+   * customVjp): compilers inline it, so the call fuses with its surroundings.
+   */
+  callJaxpr?(params: P): Jaxpr;
   /** Scalar expression for the kernel compiler (elementwise ops). */
   readonly scalar?: (...xs: number[]) => number;
 }

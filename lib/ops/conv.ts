@@ -13,7 +13,7 @@ import { type BDim, defineOp, type OpDef, UndefPrimal } from "./_define.ts";
 import { moveAxis, zerosOf } from "./_util.ts";
 import { reshape, rev, transpose } from "./movement.ts";
 import { add } from "./elementwise.ts";
-import { convGeneralDilatedRef } from "../backend/ref_conv.ts";
+import { convGeneralDilatedRef } from "./conv_ref.ts";
 import { convOutputShape, type ConvParams } from "./conv_params.ts";
 import { convLhsGradParams, convRhsGradParams, type GroupMove } from "./conv_grad_params.ts";
 

@@ -25,7 +25,7 @@ export interface JitParams {
  * and constants pick (`onOneBackend`), compiled by that backend when it can run programs, else
  * equation by equation.
  */
-function runProgram(jaxpr: Jaxpr, args: ArrayValue[]): Tensor[] {
+export function runProgram(jaxpr: Jaxpr, args: ArrayValue[]): Tensor[] {
   return onOneBackend(args, jaxpr.consts, (backend, xs) => {
     const concrete = jaxpr.consts.every((c) => c instanceof ArrayValue);
     if (!backend.runProgram || !concrete) return evalJaxpr(jaxpr, xs);
@@ -67,6 +67,7 @@ export const jitOp: OpDef<JitParams> = defineOp({
     throw new TypeError("jit: evaluated through evalImpl only");
   },
   evalImpl: (args, { jaxpr }) => runProgram(jaxpr, args as ArrayValue[]),
+  callJaxpr: ({ jaxpr }) => jaxpr,
   jvp: (primals, tangents, { jaxpr, name }) => {
     const { known, unknown, nOut } = memo(jaxpr, "jvp", () => splitJvp(jaxpr));
     const outs = bind(jitOp, primals, { jaxpr: known, name: `jvp_known(${name})` });
@@ -112,7 +113,7 @@ export const jitOp: OpDef<JitParams> = defineOp({
  * Traces the jvp of `jaxpr` and splits it: `known` maps primals to [primal outs, residuals];
  * `unknown` maps [residuals, tangents] to tangent outs and is linear in the tangents.
  */
-function splitJvp(jaxpr: Jaxpr): { known: Jaxpr; unknown: Jaxpr; nOut: number } {
+export function splitJvp(jaxpr: Jaxpr): { known: Jaxpr; unknown: Jaxpr; nOut: number } {
   const n = jaxpr.inVars.length;
   const nOut = jaxpr.outs.length;
   const j = traceToJaxpr((xs) => {

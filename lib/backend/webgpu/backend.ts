@@ -12,7 +12,7 @@
  */
 import { dtypeOfTyped, type TypedArray } from "../../dtype.ts";
 import type { Aval, OpDef } from "../../ops/_define.ts";
-import { ArrayValue } from "../../core.ts";
+import type { ArrayValue } from "../../core.ts";
 import { hoistConsts, type Jaxpr } from "../../ir.ts";
 import type { Tensor } from "../../tensor.ts";
 import { eagerKey, lowerJaxpr, lowerOp } from "../../compile/lower.ts";
@@ -20,9 +20,7 @@ import { describePlan } from "../../compile/runner.ts";
 import { type Backend, registerBackend } from "../backend.ts";
 import { createRuntime, type GpuArray, type GpuRuntime, type GpuStats } from "./runtime.ts";
 import {
-  borrow,
   compileGpuPlan,
-  type EvalRunner,
   type GpuPlan,
   lowerOptions,
   type PlanOptions,
@@ -45,24 +43,6 @@ const F64_MESSAGE = "float64 arrays are not supported on WebGPU (no float64 in W
 function onDevice(xs: ArrayValue[]): GpuArray[] {
   return xs.map((x) => x.buffer as GpuArray);
 }
-
-const evalOp: EvalRunner = (op, params, inputs, inAvals) => {
-  const r = runtime();
-  const args = inputs.map((a, i) =>
-    new ArrayValue(borrow(a), { ...inAvals[i], weak: false }, webgpuBackend)
-  );
-  const outs = op.evalImpl!(args, params);
-  return outs.map((t) => {
-    const c = t._concrete();
-    if (c.backend !== webgpuBackend) {
-      return r.upload(c.backend.readSync(c.buffer, c.aval), c.aval.dtype);
-    }
-    const src = c.buffer as GpuArray;
-    const dst = r.alloc(src.dtype, src.length);
-    r.copy(src, dst);
-    return dst;
-  });
-};
 
 const eagerCache = new Map<string, GpuPlan>();
 
@@ -94,7 +74,7 @@ export const webgpuBackend: Backend = {
       const plan = lowerOp(op, params, inAvals, outAvals, lowerOptions(r, options));
       eagerCache.set(key, gp = compileGpuPlan(r, plan, options));
     }
-    return runGpuPlan(r, gp, onDevice(inputs), evalOp);
+    return runGpuPlan(r, gp, onDevice(inputs));
   },
   runProgram: (jaxpr: Jaxpr, args: ArrayValue[]): unknown[] => runOnGpu(jaxpr, args),
   describeProgram: (j: Jaxpr) =>
@@ -142,7 +122,7 @@ function runOnGpu(jaxpr: Jaxpr, args: ArrayValue[]): GpuArray[] {
   const consts = jaxpr.consts.map((c) => constOnDevice(c as ArrayValue));
   const ins = [...consts, ...onDevice(args)];
   try {
-    return r.hold(() => runGpuPlan(r, gp, ins, evalOp));
+    return r.hold(() => runGpuPlan(r, gp, ins));
   } finally {
     r.flush(); // one submit per call
   }
@@ -219,7 +199,7 @@ export async function profileProgram(jaxpr: Jaxpr, args: Tensor[]): Promise<Step
     ...jaxpr.consts.map((c) => constOnDevice(c as ArrayValue)),
     ...onDevice(args as ArrayValue[]),
   ];
-  const { outputs, steps } = await profileGpuPlan(r, gp, ins, evalOp);
+  const { outputs, steps } = await profileGpuPlan(r, gp, ins);
   for (const o of outputs) r.release(o);
   return steps;
 }

@@ -31,8 +31,6 @@ export class GpuArray {
   pendingReads = 0;
   /** Release requested while reads were pending. */
   releaseLater = false;
-  /** A non-owning view (see plan.ts `borrow`): releasing it does nothing. */
-  borrowed = false;
   constructor(buffer: GpuBuffer, length: number, dtype: DType) {
     this.buffer = buffer;
     this.length = length;
@@ -175,7 +173,7 @@ export class GpuRuntime {
 
   /** Returns an array's buffer to the pool (after its pending reads, if any). */
   release(a: GpuArray): void {
-    if (a.released || a.borrowed) return;
+    if (a.released) return;
     if (a.pendingReads > 0) {
       a.releaseLater = true;
       return;

@@ -5,31 +5,31 @@
  * reference one. Eager ops are compiled once per (op, params, input types) and cached.
  * @module
  */
-import type { TypedArray } from "../dtype.ts";
-import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
-import { ArrayValue } from "../core.ts";
-import { hoistConsts, type Jaxpr } from "../ir.ts";
+import type { TypedArray } from "../../dtype.ts";
+import type { Aval, HostArray, OpDef } from "../../ops/_define.ts";
+import { ArrayValue } from "../../core.ts";
+import { hoistConsts, type Jaxpr } from "../../ir.ts";
 import {
   eagerKey,
   lowerJaxpr,
   lowerOp,
   type LowerOptions,
   SMALL_CONV_MACS,
-} from "../compile/lower.ts";
-import { convMacs } from "../compile/conv_kernel.ts";
-import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../compile/runner.ts";
-import { type Backend, registerBackend, setBackendImpl } from "./backend.ts";
-import { hostBuffers, referenceBackend } from "./reference.ts";
-import { convF32 } from "./cpu_conv.ts";
-import { directConvF32, prefersDirectConv } from "./cpu_direct_conv.ts";
-import { WINDOW_FAST_IMPLS } from "./cpu_window.ts";
-import type { ConvParams } from "../ops/conv_params.ts";
-import type { DotParams } from "../ops/dot.ts";
-import { dotGeneralHost } from "./cpu_dot.ts";
-import { dotGeneralF32 } from "./cpu_matmul.ts";
-import { gatherFast, scatterAddFast, sortFast } from "./cpu_index.ts";
-import type { SortParams } from "../ops/sort.ts";
-import type { GatherParams, ScatterParams } from "../ops/gather_params.ts";
+} from "../../compile/lower.ts";
+import { convMacs } from "../../compile/conv_kernel.ts";
+import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../../compile/runner.ts";
+import { type Backend, registerBackend, setBackendImpl } from "../backend.ts";
+import { hostBuffers, referenceBackend } from "../reference.ts";
+import { convF32 } from "./conv.ts";
+import { directConvF32, prefersDirectConv } from "./direct_conv.ts";
+import { WINDOW_FAST_IMPLS } from "./window.ts";
+import type { ConvParams } from "../../ops/conv_params.ts";
+import type { DotParams } from "../../ops/dot.ts";
+import { dotGeneralHost } from "./dot.ts";
+import { dotGeneralF32 } from "./matmul.ts";
+import { gatherFast, scatterAddFast, sortFast } from "./index_ops.ts";
+import type { SortParams } from "../../ops/sort.ts";
+import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
 
 /** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
 const fastImpls = new Map<string, FastImpl>();
@@ -62,6 +62,7 @@ function runOp(
   const r = fast ? fast(inputs, params, outAvals, dest) : null;
   if (r) return r;
   if (op.evalImpl) {
+    // higher-order primitives without a compiled form yet (scan, cond, while) run their rule
     const args = inputs.map((h) =>
       new ArrayValue(h.data, { shape: h.shape, dtype: h.dtype, weak: false }, cpuBackend)
     );
@@ -72,7 +73,7 @@ function runOp(
 
 const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"]);
 /**
- * Convolutions the direct Wasm kernel prefers stay op steps (see cpu_direct_conv.ts), down to
+ * Convolutions the direct Wasm kernel prefers stay op steps (see direct_conv.ts), down to
  * this many multiply-adds: below it a generated JS kernel (which also fuses its producers and
  * consumer) is as fast. Measured (Deno, Zen 4): the W3 forward conv, 19440 MACs, takes 9 µs
  * direct against 20 µs as a generated kernel.

@@ -7,10 +7,10 @@
  * get here: the compiler emits them as generated reduction kernels.
  * @module
  */
-import type { Aval, HostArray } from "../ops/_define.ts";
-import type { ConvParams } from "../ops/conv_params.ts";
-import { sizeOf, stridesOf } from "../shape.ts";
-import { ensureMemoryBytes, sconvFor, sgemmWorkspaceBytes } from "../../kernels/wasm/sgemm.ts";
+import type { Aval, HostArray } from "../../ops/_define.ts";
+import type { ConvParams } from "../../ops/conv_params.ts";
+import { sizeOf, stridesOf } from "../../shape.ts";
+import { ensureMemoryBytes, sconvFor, sgemmWorkspaceBytes } from "../../../kernels/wasm/sgemm.ts";
 import { createPool, type WorkerPool } from "./pool/pool.ts";
 
 let pool: WorkerPool | undefined;

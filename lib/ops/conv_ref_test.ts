@@ -11,14 +11,14 @@ import {
   type ConvParams,
   type Padding,
   resolveConvParams,
-} from "../ops/conv_params.ts";
-import { convLhsGradParams, convRhsGradParams } from "../ops/conv_grad_params.ts";
+} from "./conv_params.ts";
+import { convLhsGradParams, convRhsGradParams } from "./conv_grad_params.ts";
 import {
   applyGroupMove,
   applyLhsGradRhsTransform,
   convGeneralDilatedRef,
   reverseAxes,
-} from "./ref_conv.ts";
+} from "./conv_ref.ts";
 
 interface FixtureCase {
   name: string;

@@ -8,15 +8,15 @@
  * when windows overlap).
  * @module
  */
-import { allocTyped, type TypedArray } from "../dtype.ts";
-import type { Aval, HostArray } from "../ops/_define.ts";
-import { sizeOf, stridesOf } from "../shape.ts";
+import { allocTyped, type TypedArray } from "../../dtype.ts";
+import type { Aval, HostArray } from "../../ops/_define.ts";
+import { sizeOf, stridesOf } from "../../shape.ts";
 import {
   type Chooser,
   chooserIdentity,
   type SelectParams,
   type WindowParams,
-} from "../ops/window.ts";
+} from "../../ops/window.ts";
 
 /** What a generated loop nest does with each window's chosen element `i` (or none). */
 type Mode = "reduce" | "gather" | "scatter";

@@ -5,17 +5,17 @@
  * takes like `E[i]` and their gradients): one block copy / add per index instead of per element.
  * @module
  */
-import { allocTyped, type TypedArray } from "../dtype.ts";
-import type { Aval, HostArray } from "../ops/_define.ts";
-import { rowsOf, type SortParams } from "../ops/sort.ts";
+import { allocTyped, type TypedArray } from "../../dtype.ts";
+import type { Aval, HostArray } from "../../ops/_define.ts";
+import { rowsOf, type SortParams } from "../../ops/sort.ts";
 import {
   gatherGeometry,
   type GatherParams,
   type IndexGeometry,
   scatterGeometry,
   type ScatterParams,
-} from "../ops/gather_params.ts";
-import { sizeOf } from "../shape.ts";
+} from "../../ops/gather_params.ts";
+import { sizeOf } from "../../shape.ts";
 
 const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
 

@@ -18,7 +18,7 @@ import {
   SGEMM_CONFIG,
   type SgemmConfig,
   sgemmWorkspaceBytes,
-} from "../../../kernels/wasm/sgemm.ts";
+} from "../../../../kernels/wasm/sgemm.ts";
 import { WasmHeap } from "./heap.ts";
 import { POOL_MODULES, poolTable } from "./kernels.ts";
 import {

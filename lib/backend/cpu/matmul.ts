@@ -5,16 +5,16 @@
  * `[batch, M, K]` / `[batch, K, N]` otherwise), one GEMM per batch element runs on the worker
  * pool (split by rows or columns when it is big enough), and C is copied out. Accumulation is
  * float32 in the GEMM's fixed k-order, so results do not depend on the thread count; they differ
- * from the float64 loop of cpu_dot.ts by float32 rounding. Small products stay on that loop.
+ * from the float64 loop of dot.ts by float32 rounding. Small products stay on that loop.
  * @module
  */
-import type { Aval, HostArray } from "../ops/_define.ts";
-import type { DotParams } from "../ops/dot.ts";
-import { sizeOf } from "../shape.ts";
-import { type SgemmArgs, sgemmInto, sgemmWorkspaceBytes } from "../../kernels/wasm/sgemm.ts";
+import type { Aval, HostArray } from "../../ops/_define.ts";
+import type { DotParams } from "../../ops/dot.ts";
+import { sizeOf } from "../../shape.ts";
+import { type SgemmArgs, sgemmInto, sgemmWorkspaceBytes } from "../../../kernels/wasm/sgemm.ts";
 import { parallelSgemmSync } from "./pool/parallel_sgemm.ts";
-import { usablePool } from "./cpu_conv.ts";
-import { dotPlanFor } from "./cpu_dot.ts";
+import { usablePool } from "./conv.ts";
+import { dotPlanFor } from "./dot.ts";
 import { scratchFor } from "./kernel_support.ts";
 
 /** Products below this many multiply-adds (or thinner than 8 in M, N or K) stay on the loop. */
@@ -37,7 +37,7 @@ const align = (v: number) => Math.ceil(v / 64) * 64;
  *
  * @example A 64×64 matrix product
  * ```ts
- * import { dotGeneralF32 } from "./cpu_matmul.ts";
+ * import { dotGeneralF32 } from "./matmul.ts";
  * const n = 64, a = new Float32Array(n * n).fill(1);
  * const x = { data: a, shape: [n, n], dtype: "float32" as const };
  * const p = { contract: [[1], [0]] as [number[], number[]], batch: [[], []] as [number[], number[]] };

@@ -6,21 +6,21 @@
  * result is copied out in the requested layout. Padding is never materialized.
  * @module
  */
-import type { Aval, HostArray } from "../ops/_define.ts";
-import type { ConvParams } from "../ops/conv_params.ts";
-import { sizeOf, stridesOf } from "../shape.ts";
+import type { Aval, HostArray } from "../../ops/_define.ts";
+import type { ConvParams } from "../../ops/conv_params.ts";
+import { sizeOf, stridesOf } from "../../shape.ts";
 import {
   DIRECT_CONV_CONFIG,
   DIRECT_CONV_DESC as D,
   directConvFor,
-} from "../../kernels/wasm/direct_conv.ts";
+} from "../../../kernels/wasm/direct_conv.ts";
 import type { PoolTask, WorkerPool } from "./pool/pool.ts";
-import { usablePool } from "./cpu_conv.ts";
+import { usablePool } from "./conv.ts";
 import { PlanCache, scratchFor } from "./kernel_support.ts";
 
 /**
  * Most output features per group for which the direct kernel is preferred over the implicit GEMM
- * (cpu_conv.ts). Measured on 2 cores (Zen 4, Deno): direct is 1.5-3× faster at 1-2 features,
+ * (conv.ts). Measured on 2 cores (Zen 4, Deno): direct is 1.5-3× faster at 1-2 features,
  * 1.1-2× at 4, even at 6 and slower from 8 on (it re-reads the input once per output feature).
  */
 export const DIRECT_CONV_MAX_FEATURES = 4;
@@ -34,7 +34,7 @@ type Typed = Pick<Aval, "shape" | "dtype">;
  *
  * @example
  * ```ts
- * import { resolveConvParams } from "../ops/conv_params.ts";
+ * import { resolveConvParams } from "../../ops/conv_params.ts";
  * const p = resolveConvParams([1, 1, 9], [1, 1, 3], [1], "SAME");
  * const f32 = (shape: number[]) => ({ shape, dtype: "float32" as const });
  * if (!directConvApplies(f32([1, 1, 9]), f32([1, 1, 3]), p)) throw new Error("should apply");
@@ -55,7 +55,7 @@ export function directConvApplies(lhs: Typed, rhs: Typed, p: ConvParams): boolea
  *
  * @example
  * ```ts
- * import { resolveConvParams } from "../ops/conv_params.ts";
+ * import { resolveConvParams } from "../../ops/conv_params.ts";
  * const p = resolveConvParams([1, 1, 1000], [1, 1, 101], [1], "VALID");
  * const f32 = (shape: number[]) => ({ shape, dtype: "float32" as const });
  * if (!prefersDirectConv(f32([1, 1, 1000]), f32([1, 1, 101]), f32([1, 1, 900]), p)) {
@@ -278,7 +278,7 @@ const align = (v: number) => Math.ceil(v / 64) * 64;
  *
  * @example
  * ```ts
- * import { resolveConvParams } from "../ops/conv_params.ts";
+ * import { resolveConvParams } from "../../ops/conv_params.ts";
  * const p = resolveConvParams([1, 1, 4], [1, 1, 2], [1], "VALID");
  * const x = { data: new Float32Array([1, 2, 3, 4]), shape: [1, 1, 4], dtype: "float32" as const };
  * const w = { data: new Float32Array([1, 10]), shape: [1, 1, 2], dtype: "float32" as const };

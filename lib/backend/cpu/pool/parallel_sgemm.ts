@@ -2,7 +2,7 @@
 // thread, aligned to the micro-tile. Every C element is computed by the same code with the same
 // k-blocking as single-threaded, so results are bit-identical to `sgemmInto` on one thread.
 
-import type { SgemmArgs } from "../../../kernels/wasm/sgemm.ts";
+import type { SgemmArgs } from "../../../../kernels/wasm/sgemm.ts";
 import type { PoolTask, WorkerPool } from "./pool.ts";
 
 /** GEMM operands for the pool: like `SgemmArgs` without `work` (each thread uses its own). */

@@ -9,7 +9,7 @@ import {
   type SgemmArgs,
   sgemmInto,
   sgemmWorkspaceBytes,
-} from "../../../kernels/wasm/sgemm.ts";
+} from "../../../../kernels/wasm/sgemm.ts";
 import { createPool, type WorkerPool } from "./pool.ts";
 import {
   parallelSgemm,

@@ -3,8 +3,8 @@
  * A kernel that runs on the pool is added here (one entry); `pool.op(name)` finds its op code.
  * @module
  */
-import { buildSgemmModule, type SgemmConfig } from "../../../kernels/wasm/sgemm.ts";
-import { buildDirectConvModule } from "../../../kernels/wasm/direct_conv.ts";
+import { buildSgemmModule, type SgemmConfig } from "../../../../kernels/wasm/sgemm.ts";
+import { buildDirectConvModule } from "../../../../kernels/wasm/direct_conv.ts";
 
 /** A module for the pool: its bytes for a memory kind and configuration, and its exported ops. */
 export interface PoolModule {

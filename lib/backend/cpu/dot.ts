@@ -10,10 +10,10 @@
  * This loop allocates nothing per element.
  * @module
  */
-import { allocTyped, type TypedArray } from "../dtype.ts";
-import type { Aval, HostArray } from "../ops/_define.ts";
-import type { DotParams } from "../ops/dot.ts";
-import { sizeOf, stridesOf } from "../shape.ts";
+import { allocTyped, type TypedArray } from "../../dtype.ts";
+import type { Aval, HostArray } from "../../ops/_define.ts";
+import type { DotParams } from "../../ops/dot.ts";
+import { sizeOf, stridesOf } from "../../shape.ts";
 import { PlanCache } from "./kernel_support.ts";
 
 /** Element offsets of one operand's axis groups, in row-major order of each group. */
@@ -75,7 +75,7 @@ let acc = new Float64Array(256);
  *
  * @example A 2×2 matrix product
  * ```ts
- * import { dotGeneralHost } from "./cpu_dot.ts";
+ * import { dotGeneralHost } from "./dot.ts";
  * const a = { data: new Float32Array([1, 2, 3, 4]), shape: [2, 2], dtype: "float32" as const };
  * const out = { shape: [2, 2], dtype: "float32" as const, weak: false };
  * const y = dotGeneralHost(a, a, { contract: [[1], [0]], batch: [[], []] }, out);

@@ -3,12 +3,8 @@
 // than fast: every output element is one float64 sum in a fixed order.
 
 import { sizeOf, stridesOf } from "../shape.ts";
-import { convOutputShape, type ConvParams, dilateDim } from "../ops/conv_params.ts";
-import {
-  type GroupMove,
-  groupMoveShape,
-  type LhsGradRhsTransform,
-} from "../ops/conv_grad_params.ts";
+import { convOutputShape, type ConvParams, dilateDim } from "./conv_params.ts";
+import { type GroupMove, groupMoveShape, type LhsGradRhsTransform } from "./conv_grad_params.ts";
 
 /** All multi-indices of `sizes` in row-major order (one empty index for zero dims). */
 function multiIndices(sizes: number[]): number[][] {
@@ -44,8 +40,8 @@ function multiIndices(sizes: number[]): number[][] {
  * @returns The output data and shape (out layout).
  * @example
  * ```ts
- * import { convGeneralDilatedRef } from "./ref_conv.ts";
- * import { resolveConvParams } from "../ops/conv_params.ts";
+ * import { convGeneralDilatedRef } from "./conv_ref.ts";
+ * import { resolveConvParams } from "./conv_params.ts";
  * const p = resolveConvParams([1, 1, 4], [1, 1, 2], [1], "VALID");
  * const r = convGeneralDilatedRef(new Float64Array([1, 2, 3, 4]), [1, 1, 4], new Float64Array([1, 10]), [1, 1, 2], p);
  * if (r.data.join() !== "21,32,43") throw new Error("unexpected");
@@ -155,7 +151,7 @@ function gather(
  * @returns The rearranged data and its shape.
  * @example
  * ```ts
- * import { applyGroupMove } from "./ref_conv.ts";
+ * import { applyGroupMove } from "./conv_ref.ts";
  * const r = applyGroupMove(new Float64Array([0, 1, 2, 3]), [4, 1], { groups: 2, fromAxis: 0, intoAxis: 1 });
  * if (r.shape.join() !== "2,2" || r.data.join() !== "0,2,1,3") throw new Error("unexpected");
  * ```
@@ -185,7 +181,7 @@ export function applyGroupMove(
  * @returns The reversed data (same shape).
  * @example
  * ```ts
- * import { reverseAxes } from "./ref_conv.ts";
+ * import { reverseAxes } from "./conv_ref.ts";
  * if (reverseAxes(new Float64Array([1, 2, 3]), [3], [0]).join() !== "3,2,1") throw new Error("unexpected");
  * ```
  */
@@ -206,7 +202,7 @@ export function reverseAxes(data: Float64Array, shape: number[], axes: number[])
  * @returns The rearranged kernel and its shape.
  * @example
  * ```ts
- * import { applyLhsGradRhsTransform } from "./ref_conv.ts";
+ * import { applyLhsGradRhsTransform } from "./conv_ref.ts";
  * const t = { groupMove: null, reverseAxes: [2], shape: [1, 1, 3] };
  * const r = applyLhsGradRhsTransform(new Float64Array([1, 2, 3]), [1, 1, 3], t);
  * if (r.data.join() !== "3,2,1") throw new Error("unexpected");
