@@ -46,7 +46,7 @@ export { UndefPrimal } from "./lib/ops/_define.ts";
 export { Var } from "./lib/ir.ts";
 export type { Eqn } from "./lib/ir.ts";
 export type { AxisOptions, SliceSpec } from "./lib/numpy.ts";
-export type { AtIndexer, AtOptions, IndexSpec } from "./lib/numpy.ts";
+export type { AtIndexer, AtOptions, GatherMode, IndexSpec } from "./lib/numpy.ts";
 export { getBackend, init, setBackend } from "./lib/api/backends.ts";
 export * as lax from "./lib/lax.ts";
 export * as nn from "./lib/nn.ts";

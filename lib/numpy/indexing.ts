@@ -12,6 +12,8 @@ import * as ew from "../ops/elementwise.ts";
 import * as mv from "../ops/movement.ts";
 import { type Combine, gather, scatterWith } from "../ops/gather.ts";
 import type { GatherMode } from "../ops/gather_params.ts";
+
+export type { GatherMode };
 import { broadcastShapes, fmtShape, normAxis, sizeOf } from "../shape.ts";
 import { checkOptions } from "../options.ts";
 import { slice as basicSlice, type SliceSpec } from "./shape_ops.ts";
