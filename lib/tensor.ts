@@ -321,11 +321,11 @@ export abstract class Tensor {
     return np.flip(this, axis);
   }
   /**
-   * Method form of `np.index(this, ...indices)`: numbers, slice strings, `null`, `"..."`,
+   * Method form of `np.slice(this, ...indices)` (= `np.index`): numbers, slice strings, `null`, `"..."`,
    * integer arrays (NumPy advanced indexing) and bool masks (eager).
    */
   slice(...indices: IndexSpec[]): Tensor {
-    return np.index(this, ...indices);
+    return np.slice(this, ...indices);
   }
   /** JAX's `x.at[...]`: `x.at(i).set(v)`, `.add(v)`, `.multiply(v)`, `.min(v)`, `.max(v)`, `.get()`. */
   at(...indices: IndexSpec[]): AtIndexer {

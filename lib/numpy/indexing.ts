@@ -1,131 +1,20 @@
 /**
- * NumPy indexing over the gather / scatter primitives: integer-array (advanced) indices with
- * broadcasting, negative indices and NumPy's placement of the advanced axes, bool masks (eager),
- * `x.at(...)` updates, `take`, `takeAlongAxis`, `putAlongAxis`, `nonzero`.
+ * NumPy indexing functions over the gather / scatter primitives: `np.index` (advanced indexing
+ * and bool masks), `x.at(...)` updates, `take`, `takeAlongAxis`, `putAlongAxis`, `nonzero`.
  * @module
  */
 import { fromHost } from "../core.ts";
-import { Tensor } from "../tensor.ts";
-import type { ArrayLike, NestedArray } from "../tensor.ts";
-import { arrayFrom, asTensor, broadcastTo, scalar } from "./_convert.ts";
+import type { ArrayLike, NestedArray, Tensor } from "../tensor.ts";
+import { asTensor, broadcastTo } from "./_convert.ts";
 import * as ew from "../ops/elementwise.ts";
 import * as mv from "../ops/movement.ts";
 import { type Combine, gather, scatterWith } from "../ops/gather.ts";
 import type { GatherMode } from "../ops/gather_params.ts";
-
-export type { GatherMode };
-import { broadcastShapes, fmtShape, normAxis, sizeOf } from "../shape.ts";
+import { broadcastShapes, fmtShape, normAxis } from "../shape.ts";
 import { checkOptions } from "../options.ts";
-import { slice as basicSlice, type SliceSpec } from "./shape_ops.ts";
+import { indexArray, type IndexSpec, indexWith, nonzeroHost, wrapNegative } from "./_indexing.ts";
 
-/** One index: a number, a slice string, null (new axis), "...", or an integer / bool array. */
-export type IndexSpec = SliceSpec | Tensor | NestedArray;
-
-type Entry =
-  | { k: "basic"; s: number | string | null }
-  | { k: "adv"; t: Tensor };
-
-/** Converts an index array to int32 (JS arrays: integers or booleans; Tensors: int32 or bool). */
-function indexArray(op: string, v: Tensor | NestedArray): Tensor {
-  if (v instanceof Tensor) {
-    if (v.dtype === "int32" || v.dtype === "bool") return v;
-    if (v.aval.weak && v.ndim === 0) return ew.convert(v, "int32");
-    throw new TypeError(`${op}: index arrays must be int32 or bool, got ${v.dtype}`);
-  }
-  const flat = (v as unknown[]).flat(Infinity as 1) as unknown[];
-  const isBool = flat.length > 0 && flat.every((e) => typeof e === "boolean");
-  if (!isBool && !flat.every((e) => Number.isInteger(e))) {
-    throw new TypeError(`${op}: index arrays must hold integers or booleans`);
-  }
-  return arrayFrom(v, { dtype: isBool ? "bool" : "int32" }, op);
-}
-
-/** The int32 index arrays of a bool mask (eager: the result's shape depends on its values). */
-function maskIndices(op: string, m: Tensor): Tensor[] {
-  let conc;
-  try {
-    conc = m._concrete();
-  } catch {
-    throw new TypeError(
-      `${op}: a boolean mask index needs concrete values (the result's shape depends on them), ` +
-        "so it cannot be used inside jit or vmap; use np.where(mask, x, other) to keep the shape",
-    );
-  }
-  return nonzero(conc);
-}
-
-/** Expands "..." and masks; returns entries covering every axis of an `ndim` array. */
-function parse(op: string, ndim: number, specs: IndexSpec[]): Entry[] {
-  const pre: Entry[] = [];
-  let ell = -1;
-  for (const s of specs) {
-    if (s === "...") {
-      if (ell >= 0) throw new TypeError(`${op}: an index can only have a single ellipsis`);
-      ell = pre.length;
-    } else if (s === null || typeof s === "number" || typeof s === "string") {
-      pre.push({ k: "basic", s });
-    } else {
-      const t = indexArray(op, s as Tensor | NestedArray);
-      if (t.dtype === "bool") {
-        if (t.ndim === 0) throw new TypeError(`${op}: a 0-d bool index is not supported`);
-        for (const a of maskIndices(op, t)) pre.push({ k: "adv", t: a });
-      } else pre.push({ k: "adv", t });
-    }
-  }
-  const used = pre.filter((e) => !(e.k === "basic" && e.s === null)).length;
-  if (used > ndim) {
-    throw new RangeError(`${op}: too many indices (${used}) for an array of dimension ${ndim}`);
-  }
-  const fill: Entry[] = Array.from({ length: ndim - used }, () => ({ k: "basic", s: ":" }));
-  return ell >= 0 ? [...pre.slice(0, ell), ...fill, ...pre.slice(ell)] : [...pre, ...fill];
-}
-
-/**
- * Indexes `x` (NumPy rules); `mode` handles out-of-bounds array indices after negative ones
- * wrap (`clip` clamps, `fill` reads `fillValue`).
- */
-export function indexWith(
-  op: string,
-  x: Tensor,
-  specs: IndexSpec[],
-  mode: GatherMode,
-  fillValue: number | null,
-): Tensor {
-  const entries = parse(op, x.ndim, specs);
-  if (!entries.some((e) => e.k === "adv")) {
-    return basicSlice(x, ...entries.map((e) => (e as { s: SliceSpec }).s));
-  }
-  // integers count as advanced indices once any array index is present (NumPy)
-  const ents = entries.map((e): Entry =>
-    e.k === "basic" && typeof e.s === "number" ? { k: "adv", t: scalar(e.s, "int32") } : e
-  );
-  const t = basicSlice(x, ...ents.map((e) => (e.k === "adv" ? ":" : e.s)));
-  const pos: number[] = [];
-  const advs: Tensor[] = [];
-  ents.forEach((e, ax) => {
-    if (e.k === "adv") pos.push(ax), advs.push(e.t);
-  });
-  const B = broadcastShapes(op, ...advs.map((a) => a.shape));
-  const cols = advs.map((a, j) =>
-    mv.reshape(broadcastTo(wrapNegative(a, t.shape[pos[j]]), B), [...B, 1])
-  );
-  const idx = mv.concatenate(cols, B.length);
-  const win = t.shape.map((_, d) => d).filter((d) => !pos.includes(d));
-  const adjacent = pos.every((p, j) => j === 0 || p === pos[j - 1] + 1);
-  const offsetDims = win.map((d, j) => (adjacent && d < pos[0] ? j : j + B.length));
-  return gather(t, idx, {
-    dimensionNumbers: {
-      offsetDims,
-      collapsedSliceDims: pos,
-      startIndexMap: pos,
-      operandBatchingDims: [],
-      startIndicesBatchingDims: [],
-    },
-    sliceSizes: t.shape.map((n, d) => (pos.includes(d) ? 1 : n)),
-    mode,
-    fillValue,
-  });
-}
+export type { GatherMode, IndexSpec };
 
 /**
  * NumPy / JAX indexing: numbers, slice strings (`"1:5"`, `"::-1"`), `null` (new axis), `"..."`,
@@ -165,9 +54,8 @@ export function index(x: ArrayLike, ...indices: IndexSpec[]): Tensor {
  */
 export function nonzero(x: ArrayLike): Tensor[] {
   const t = asTensor(x, "nonzero");
-  let d;
   try {
-    d = t._concrete().dataSync();
+    t._concrete();
   } catch (e) {
     throw new TypeError(
       `nonzero: the result's shape depends on the values, so it cannot be traced (${
@@ -175,12 +63,7 @@ export function nonzero(x: ArrayLike): Tensor[] {
       })`,
     );
   }
-  const hits: number[] = [];
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) hits.push(i);
-  const st = t.shape.map((_, a) => sizeOf(t.shape.slice(a + 1)));
-  return t.shape.map((n, a) =>
-    fromHost(Int32Array.from(hits, (f) => Math.floor(f / st[a]) % n), [hits.length], "int32")
-  );
+  return nonzeroHost(t);
 }
 
 /** Options of the `x.at(...)` updates. */
@@ -285,16 +168,6 @@ function takeMode(op: string, mode: unknown): GatherMode {
     throw new RangeError(`${op}: mode must be "clip" or "fill", got ${JSON.stringify(mode)}`);
   }
   return mode;
-}
-
-/** Wraps negative indices of an int32 array by the axis size `n`. */
-function wrapNegative(i: Tensor, n: number): Tensor {
-  const zero = mv.broadcastInDim(scalar(0, "int32"), i.shape, []);
-  return ew.select(
-    ew.lt(i, zero),
-    ew.add(i, mv.broadcastInDim(scalar(n, "int32"), i.shape, [])),
-    i,
-  );
 }
 
 /**
