@@ -17,46 +17,90 @@ import {
 } from "../../ops/gather_params.ts";
 import { sizeOf } from "../../shape.ts";
 
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
-
-/** Order-preserving unsigned keys: NaN greatest, -0 equal to 0. */
-function radixKeys(src: Float32Array | Int32Array, isFloat: boolean, out: Uint32Array): void {
-  for (let i = 0; i < src.length; i++) {
-    if (!isFloat) {
-      out[i] = (src[i] ^ 0x80000000) >>> 0;
-      continue;
-    }
-    const v = src[i];
-    if (v !== v) out[i] = 0xffffffff;
-    else {
-      f32[0] = v === 0 ? 0 : v;
-      const b = u32[0];
-      out[i] = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
-    }
+/** Maps float32 / int32 bit patterns in place to order-preserving unsigned keys (NaN greatest). */
+function toKeys(u: Uint32Array, isFloat: boolean): void {
+  const n = u.length;
+  if (!isFloat) {
+    for (let i = 0; i < n; i++) u[i] = u[i] ^ 0x80000000;
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    let b = u[i];
+    if ((b & 0x7fffffff) > 0x7f800000) b = 0x7fc00000; // one NaN, sorted last
+    u[i] = b & 0x80000000 ? ~b : b | 0x80000000;
   }
 }
 
-/** Stable LSD radix argsort of `keys`: returns the permutation. */
+/** Inverse of {@link toKeys}. */
+function fromKeys(u: Uint32Array, isFloat: boolean): void {
+  const n = u.length;
+  if (!isFloat) {
+    for (let i = 0; i < n; i++) u[i] = u[i] ^ 0x80000000;
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const k = u[i];
+    u[i] = k & 0x80000000 ? k ^ 0x80000000 : ~k;
+  }
+}
+
+const DIGITS = [0, 11, 22];
+
+/** Histograms of the three radix digits (11, 11, 10 bits) in one pass. */
+function histograms(k: Uint32Array): Uint32Array {
+  const h = new Uint32Array(3 * 2048);
+  for (let i = 0; i < k.length; i++) {
+    const v = k[i];
+    h[v & 2047]++;
+    h[2048 + ((v >>> 11) & 2047)]++;
+    h[4096 + (v >>> 22)]++;
+  }
+  return h;
+}
+
+/** Turns digit `d`'s histogram into start offsets; false when one bucket holds everything. */
+function offsets(h: Uint32Array, d: number, n: number): boolean {
+  const base = d * 2048;
+  let sum = 0;
+  for (let b = base; b < base + 2048; b++) {
+    const c = h[b];
+    if (c === n) return false;
+    h[b] = sum;
+    sum += c;
+  }
+  return true;
+}
+
+/** LSD radix sort of unsigned keys, in place (`tmp` is scratch of the same length). */
+function radixSortKeys(k: Uint32Array, tmp: Uint32Array): void {
+  const n = k.length, h = histograms(k);
+  let src = k, dst = tmp;
+  for (let d = 0; d < 3; d++) {
+    if (!offsets(h, d, n)) continue;
+    const shift = DIGITS[d], base = d * 2048;
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      dst[h[base + ((v >>> shift) & 2047)]++] = v;
+    }
+    [src, dst] = [dst, src];
+  }
+  if (src !== k) k.set(src);
+}
+
+/** Stable LSD radix argsort of unsigned keys: the permutation (keys are clobbered). */
 function radixArgsort(keys: Uint32Array): Uint32Array {
-  const n = keys.length;
+  const n = keys.length, h = histograms(keys);
   let idx = new Uint32Array(n), tmp = new Uint32Array(n);
   let k: Uint32Array = keys, kt: Uint32Array = new Uint32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
-  const count = new Uint32Array(2048);
-  for (let shift = 0; shift < 32; shift += 11) {
-    count.fill(0);
-    for (let i = 0; i < n; i++) count[(k[i] >>> shift) & 2047]++;
-    if (count.some((c) => c === n)) continue; // all in one bucket: the pass would not move anything
-    let sum = 0;
-    for (let b = 0; b < 2048; b++) {
-      const c = count[b];
-      count[b] = sum;
-      sum += c;
-    }
+  for (let d = 0; d < 3; d++) {
+    if (!offsets(h, d, n)) continue;
+    const shift = DIGITS[d], base = d * 2048;
     for (let i = 0; i < n; i++) {
-      const pos = count[(k[i] >>> shift) & 2047]++;
+      const v = k[i];
+      const pos = h[base + ((v >>> shift) & 2047)]++;
       tmp[pos] = idx[i];
-      kt[pos] = k[i];
+      kt[pos] = v;
     }
     [idx, tmp] = [tmp, idx];
     [k, kt] = [kt, k];
@@ -68,15 +112,26 @@ function radixArgsort(keys: Uint32Array): Uint32Array {
 export function sortFast(xs: HostArray[], p: SortParams, outs: Aval[]): TypedArray[] | null {
   const key = xs[0];
   if (p.numKeys !== 1 || (key.dtype !== "float32" && key.dtype !== "int32")) return null;
+  const isFloat = key.dtype === "float32";
   const { rows, n, post } = rowsOf(key.shape, p.dimension);
   const res = outs.map((o) => allocTyped(o.dtype, sizeOf(o.shape)));
-  const row = key.dtype === "float32" ? new Float32Array(n) : new Int32Array(n);
-  const keys = new Uint32Array(n);
+  const row = new Uint32Array(n), tmp = new Uint32Array(n);
+  const kv = isFloat
+    ? new Uint32Array((key.data as Float32Array).buffer, key.data.byteOffset, key.data.length)
+    : new Uint32Array((key.data as Int32Array).buffer, key.data.byteOffset, key.data.length);
   for (let r = 0; r < rows; r++) {
     const base = Math.floor(r / post) * n * post + (r % post);
-    for (let i = 0; i < n; i++) row[i] = key.data[base + i * post];
-    radixKeys(row, key.dtype === "float32", keys);
-    const perm = radixArgsort(keys);
+    for (let i = 0; i < n; i++) row[i] = kv[base + i * post];
+    toKeys(row, isFloat);
+    if (xs.length === 1) {
+      // values only: sort the keys themselves and map them back
+      radixSortKeys(row, tmp);
+      fromKeys(row, isFloat);
+      const out = new Uint32Array(res[0].buffer);
+      for (let i = 0; i < n; i++) out[base + i * post] = row[i];
+      continue;
+    }
+    const perm = radixArgsort(row);
     xs.forEach((x, k) => {
       const src = x.data, dst = res[k];
       if (post === 1) { for (let i = 0; i < n; i++) dst[base + i] = src[base + perm[i]]; }
