@@ -5,7 +5,7 @@
  * function is differentiable to any order, batchable with `vmap` and jittable.
  * @module
  */
-export { erf } from "./nn/erf.ts";
+export { erf } from "./lax/erf.ts";
 export * from "./lax/conv.ts";
 export * from "./lax/reduce_window.ts";
 export * from "./lax/wrappers.ts";

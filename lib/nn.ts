@@ -18,3 +18,7 @@
 export * from "./nn/activations.ts";
 export * from "./nn/conv.ts";
 export * from "./nn/pool.ts";
+export * from "./nn/norm.ts";
+export * as initializers from "./nn/initializers.ts";
+export * as losses from "./nn/losses.ts";
+export * as layers from "./nn/layers.ts";

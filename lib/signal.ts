@@ -13,7 +13,7 @@ import { conv as convPrim } from "./ops/conv.ts";
 import { resolveConvParams } from "./ops/conv_params.ts";
 import * as mv from "./ops/movement.ts";
 import { multiply } from "./numpy/math.ts";
-import { type BoundaryMode, fmt, padIndexed, promoteFloat, scalarOf } from "./nn/_args.ts";
+import { type BoundaryMode, fmt, padIndexed, promoteFloat, scalarOf } from "./lax/_args.ts";
 
 /** Output size rule of a convolution: "full", "valid" or "same" (scipy). */
 export type ConvolveMode = "full" | "valid" | "same";

@@ -6,7 +6,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { getBackend, jit, np, setBackend, type Tensor } from "../mod.ts";
+import { getBackend, jit, lax, np, setBackend, type Tensor } from "../mod.ts";
 import type { ArrayValue } from "../lib/core.ts";
 import { type Backend, pickBackend } from "../lib/backend/backend.ts";
 import { cpuBackend } from "../lib/backend/cpu/backend.ts";
@@ -119,5 +119,17 @@ describe("mixed cpu and webgpu arrays", () => {
       assert.equal(backendOf(on("webgpu", () => f(y, x) as Tensor)), "cpu");
       assert.equal(backendOf(on("webgpu", () => f(x, y) as Tensor)), "reference");
     }
+  });
+
+  test("a jitted program with control flow (scan) runs on webgpu", { skip: noGpu }, async () => {
+    const f = jit((c: Tensor, xs: Tensor) =>
+      lax.scan((c: Tensor, x: Tensor) => [c.add(x), c.mul(x)], c, xs)
+    );
+    const c0 = arrayOn("webgpu", [0, 1]);
+    const xs = on("webgpu", () => np.ones([3, 2], { dtype: "float32" }));
+    const [c, ys] = f(c0, xs) as Tensor[];
+    assert.equal(backendOf(c), "webgpu");
+    assert.deepEqual([...await c.data()], [3, 4]);
+    assert.deepEqual([...await ys.data()], [0, 1, 1, 2, 2, 3]);
   });
 });

@@ -1,4 +1,4 @@
-// Float32 dotGeneral through the Wasm GEMM (lib/backend/cpu_matmul.ts) against the float64
+// Float32 dotGeneral through the Wasm GEMM (lib/backend/cpu/matmul.ts) against the float64
 // reference: plain, transposed, batched (batch axes first or in the middle), several free and
 // contracted axes (in place and gathered), with and without the worker pool, and the threshold.
 import { describe, test } from "node:test";

@@ -41,7 +41,7 @@ describe("examples", () => {
 // ---- docs: every ```ts block runs, and its `// → ` comments match the output ----
 
 const IS_NODE = !("Deno" in globalThis) && !("Bun" in globalThis);
-const DOC_PAGES = ["coming_from_jax.md", "coming_from_autograd_mygrad.md"];
+const DOC_PAGES = ["coming_from_jax.md", "coming_from_autograd_mygrad.md", "control_flow.md"];
 const PACKAGE = "jsr:@tracegrad/tracegrad";
 const EXPECT_HOOK = "__tracegradDocExpect";
 

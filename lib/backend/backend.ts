@@ -26,6 +26,11 @@ export interface Backend {
    * programs run equation by equation through `execute`.
    */
   runProgram?(jaxpr: Jaxpr, args: ArrayValue[]): unknown[];
+  /**
+   * Runs `fn`, joining the device work it records (e.g. every iteration of a loop) into one
+   * submission. Without it, each program call submits its own work.
+   */
+  batch?<T>(fn: () => T): T;
   /** The listing of `jaxpr` as this backend would run it (`jit(f).lower(...).asText()`). */
   describeProgram?(jaxpr: Jaxpr): string;
   /** Releases a buffer. */

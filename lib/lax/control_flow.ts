@@ -17,7 +17,7 @@ import { bind } from "../core.ts";
 import { ArrayValue } from "../core.ts";
 import { asTensor } from "../numpy/_convert.ts";
 import { closeBranches, closeFn, fmtAval } from "../ops/_control.ts";
-import { fmt } from "../nn/_args.ts";
+import { fmt } from "./_args.ts";
 
 /** Options of {@linkcode scan}. */
 export interface ScanOptions {

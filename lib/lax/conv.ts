@@ -15,7 +15,8 @@ import {
 } from "../ops/conv_params.ts";
 import * as ew from "../ops/elementwise.ts";
 import * as mv from "../ops/movement.ts";
-import { fmt, isInt, promoteFloat } from "../nn/_args.ts";
+import { padPairs } from "../ops/padding.ts";
+import { fmt, isInt, promoteFloat } from "./_args.ts";
 
 export type { ConvDimensionNumbers, ConvOptions, Padding };
 
@@ -282,19 +283,10 @@ export function convTranspose(
     }
     pads = kd.map((k, i) => transposePadding(k, strides[i], mode));
   } else {
-    if (
-      !Array.isArray(padding) || padding.length !== n ||
-      !padding.every((p) => Array.isArray(p) && p.length === 2 && isInt(p[0]) && isInt(p[1]))
-    ) {
-      throw new RangeError(
-        `${op}: padding ${
-          fmt(padding)
-        } must be ${n} integer [lo, hi] pairs, one per spatial dimension`,
-      );
-    }
+    const pairs = padPairs(op, padding, { n, per: "spatial dimension" });
     pads = opts.useConsistentPadding
-      ? kd.map((k, i) => transposePadding(k, strides[i], padding[i]))
-      : padding.map(([a, b]) => [a, b]);
+      ? kd.map((k, i) => transposePadding(k, strides[i], pairs[i]))
+      : pairs;
   }
   if (opts.transposeKernel) {
     const [o, i] = [probe.rhs[0], probe.rhs[1]];

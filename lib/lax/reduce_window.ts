@@ -5,13 +5,14 @@
 
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import { asTensor } from "../numpy/_convert.ts";
-import { convOutputDim, dilateDim, type Padding, paddingForMode } from "../ops/conv_params.ts";
+import { convOutputDim, dilateDim, type Padding } from "../ops/conv_params.ts";
+import { checkCrop, paddingForMode, padPairs } from "../ops/padding.ts";
 import * as ew from "../ops/elementwise.ts";
 import * as mv from "../ops/movement.ts";
 import * as red from "../ops/reduce.ts";
 import { reduceWindowChooser } from "../ops/window.ts";
 import { bind1 } from "../core.ts";
-import { fmt, isInt, scalarOf } from "../nn/_args.ts";
+import { fmt, isInt, scalarOf } from "./_args.ts";
 
 /** Options of {@linkcode reduceWindow}. */
 export interface ReduceWindowOptions {
@@ -73,7 +74,6 @@ export function reduceWindow(
 ): Tensor {
   const op = "reduceWindow";
   const x = asTensor(operand, op);
-  const rank = x.ndim;
   if (x.dtype === "bool") {
     throw new TypeError(
       `${op}: operand dtype bool is not supported; convert it to int32 or a float dtype`,
@@ -85,56 +85,7 @@ export function reduceWindow(
   if (typeof initValue !== "number") {
     throw new TypeError(`${op}: initValue ${fmt(initValue)} must be a number`);
   }
-  const K = checkDims(op, "windowDimensions", windowDimensions, rank);
-  const S = checkDims(op, "windowStrides", windowStrides ?? new Array<number>(rank).fill(1), rank);
-  const bd = checkDims(
-    op,
-    "baseDilation",
-    opts.baseDilation ?? new Array<number>(rank).fill(1),
-    rank,
-  );
-  const wd = checkDims(
-    op,
-    "windowDilation",
-    opts.windowDilation ?? new Array<number>(rank).fill(1),
-    rank,
-  );
-  const Kd = K.map((k, i) => dilateDim(k, wd[i]));
-  let pads: [number, number][];
-  if (typeof padding === "string") {
-    if (!["VALID", "SAME", "SAME_LOWER"].includes(padding.toUpperCase())) {
-      throw new RangeError(
-        `${op}: padding ${
-          fmt(padding)
-        } must be "VALID", "SAME", "SAME_LOWER" or a list of [lo, hi] pairs`,
-      );
-    }
-    pads = paddingForMode(padding, x.shape, Kd, S);
-  } else {
-    if (
-      !Array.isArray(padding) || padding.length !== rank ||
-      !padding.every((p) => Array.isArray(p) && p.length === 2 && isInt(p[0]) && isInt(p[1]))
-    ) {
-      throw new RangeError(
-        `${op}: padding ${
-          fmt(padding)
-        } must be ${rank} integer [lo, hi] pairs, one per operand dimension`,
-      );
-    }
-    pads = padding.map(([a, b]) => [a, b]);
-  }
-  const P = x.shape.map((d, i) => dilateDim(d, bd[i]) + pads[i][0] + pads[i][1]);
-  P.forEach((p, i) => {
-    if (p < 0) {
-      throw new RangeError(
-        `${op}: padding ${
-          fmt(pads[i])
-        } of dimension ${i} crops more than the dilated operand size ${
-          dilateDim(x.shape[i], bd[i])
-        }`,
-      );
-    }
-  });
+  const w = windowArgs(op, x.shape, windowDimensions, windowStrides, padding, opts);
   const dtype = x.dtype;
   const init = scalarOf(initValue, dtype);
   const isIdentity = computation === "sum"
@@ -142,25 +93,64 @@ export function reduceWindow(
     : computation === "max"
     ? initValue === -Infinity || (dtype === "int32" && initValue <= -2147483648)
     : initValue === Infinity || (dtype === "int32" && initValue >= 2147483647);
-  if (computation !== "sum") {
-    const y = reduceWindowChooser(x, computation, {
-      window: K,
-      strides: S,
-      padding: pads,
-      baseDilation: bd,
-      windowDilation: wd,
-    });
-    if (isIdentity) return y;
-    // the init value takes part in every window; it loses ties to real elements, NaN wins
-    const c = mv.broadcastInDim(init, y.aval.shape, []);
-    const keep = bind1(computation === "max" ? ew.geOp : ew.leOp, [y, c], {});
-    const isNan = bind1(ew.neOp, [y, y], {});
-    return ew.select(bind1(ew.orOp, [keep, isNan], {}), y, c);
+  if (computation === "sum") {
+    const s = windowSum(x, w);
+    return isIdentity ? s : ew.add(s, mv.broadcastInDim(init, s.aval.shape, []));
   }
-  // sum: pad with zeros, stack the window taps as strided slices on a new axis, reduce
-  const zero = scalarOf(0, dtype);
+  const y = reduceWindowChooser(x, computation, {
+    window: w.K,
+    strides: w.S,
+    padding: w.pads,
+    baseDilation: w.bd,
+    windowDilation: w.wd,
+  });
+  if (isIdentity) return y;
+  // the init value takes part in every window; it loses ties to real elements, NaN wins
+  const c = mv.broadcastInDim(init, y.aval.shape, []);
+  const keep = bind1(computation === "max" ? ew.geOp : ew.leOp, [y, c], {});
+  const isNan = bind1(ew.neOp, [y, y], {});
+  return ew.select(bind1(ew.orOp, [keep, isNan], {}), y, c);
+}
+
+/** Checked window arguments: sizes, strides, dilations, pads and the padded operand sizes. */
+interface WindowArgs {
+  K: number[];
+  S: number[];
+  bd: number[];
+  wd: number[];
+  pads: [number, number][];
+  P: number[];
+}
+
+function windowArgs(
+  op: string,
+  shape: number[],
+  windowDimensions: number[],
+  windowStrides: number[] | null | undefined,
+  padding: Padding,
+  opts: ReduceWindowOptions,
+): WindowArgs {
+  const rank = shape.length;
+  const ones = () => new Array<number>(rank).fill(1);
+  const K = checkDims(op, "windowDimensions", windowDimensions, rank);
+  const S = checkDims(op, "windowStrides", windowStrides ?? ones(), rank);
+  const bd = checkDims(op, "baseDilation", opts.baseDilation ?? ones(), rank);
+  const wd = checkDims(op, "windowDilation", opts.windowDilation ?? ones(), rank);
+  const Kd = K.map((k, i) => dilateDim(k, wd[i]));
+  const pads = typeof padding === "string"
+    ? paddingForMode(op, padding, shape, Kd, S)
+    : padPairs(op, padding, { n: rank, per: "operand dimension" });
+  const dilated = shape.map((d, i) => dilateDim(d, bd[i]));
+  const P = checkCrop(op, pads, dilated, { per: "dimension", of: "operand" });
+  return { K, S, bd, wd, pads, P };
+}
+
+/** Sum over windows: pad with zeros, stack the window taps as strided slices on a new axis, reduce. */
+function windowSum(x: Tensor, { K, S, bd, wd, pads, P }: WindowArgs): Tensor {
+  const rank = x.ndim;
+  const zero = scalarOf(0, x.dtype);
   let t = mv.pad(x, zero, pads.map((p) => p[0]), pads.map((p) => p[1]), bd.map((b) => b - 1));
-  const Y = P.map((p, i) => convOutputDim(p, Kd[i], S[i]));
+  const Y = P.map((p, i) => convOutputDim(p, dilateDim(K[i], wd[i]), S[i]));
   for (let i = 0; i < rank; i++) {
     const shape = t.aval.shape;
     const pieces: Tensor[] = [];
@@ -178,6 +168,5 @@ export function reduceWindow(
     t = K[i] === 1 ? pieces[0] : mv.concatenate(pieces, shape.length);
   }
   t = mv.reshape(t, [...Y, K.reduce((a, b) => a * b, 1)]);
-  const s = red.reduceSum(t, [rank]);
-  return isIdentity ? s : ew.add(s, mv.broadcastInDim(init, Y, []));
+  return red.reduceSum(t, [rank]);
 }

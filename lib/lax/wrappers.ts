@@ -7,7 +7,7 @@ import * as ew from "../ops/elementwise.ts";
 import * as mv from "../ops/movement.ts";
 import * as red from "../ops/reduce.ts";
 import { dotGeneral as dotGeneralPrim, type DotParams } from "../ops/dot.ts";
-import { fmt, isInt, scalarOf } from "../nn/_args.ts";
+import { fmt, isInt, scalarOf } from "./_args.ts";
 
 export type { DotParams };
 

@@ -35,8 +35,8 @@ import { logsumexp as npLogsumexp, max, sum } from "../numpy/reductions.ts";
 import { expandDims } from "../numpy/shape_ops.ts";
 import { arange } from "../numpy/creation.ts";
 import { normAxes } from "../shape.ts";
-import { erf } from "./erf.ts";
-import { toFloat } from "./_args.ts";
+import { erf } from "../lax/erf.ts";
+import { toFloat } from "../lax/_args.ts";
 
 /**
  * Rectified linear unit `max(x, 0)`, with gradient 0 at 0 (as JAX).

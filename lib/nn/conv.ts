@@ -11,7 +11,15 @@ import { resolveConvParams } from "../ops/conv_params.ts";
 import * as mv from "../ops/movement.ts";
 import { add } from "../numpy/math.ts";
 import { asTensor } from "../numpy/_convert.ts";
-import { type BoundaryMode, fmt, isInt, padIndexed, perDim, promoteFloat } from "./_args.ts";
+import {
+  type BoundaryMode,
+  fmt,
+  isInt,
+  nnPadding,
+  padIndexed,
+  perDim,
+  promoteFloat,
+} from "../lax/_args.ts";
 
 /** Padding of `convNd`: one number, one per spatial dim, `[lo, hi]` per dim, "valid" or "same". */
 export type ConvNdPadding = number | number[] | [number, number][] | "valid" | "same";
@@ -97,20 +105,7 @@ function resolvePadding(
       } must be "valid", "same", a number, or per-dimension numbers or [lo, hi] pairs`,
     );
   }
-  if (Array.isArray(padding) && padding.length > 0 && padding.every((p) => Array.isArray(p))) {
-    if (
-      padding.length !== n ||
-      !padding.every((p) => p.length === 2 && isInt(p[0]) && isInt(p[1]) && p[0] >= 0 && p[1] >= 0)
-    ) {
-      throw new RangeError(
-        `${op}: padding ${
-          fmt(padding)
-        } must be ${n} non-negative integer [lo, hi] pairs, one per spatial dimension`,
-      );
-    }
-    return padding.map((p) => [p[0], p[1]]);
-  }
-  return perDim(op, "padding", padding, n, 0).map((p) => [p, p]);
+  return nnPadding(op, padding, n, "spatial dimension");
 }
 
 /**

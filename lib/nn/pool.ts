@@ -9,7 +9,7 @@ import { asTensor } from "../numpy/_convert.ts";
 import { divide } from "../numpy/math.ts";
 import { ones } from "../numpy/creation.ts";
 import { reduceWindow } from "../lax/reduce_window.ts";
-import { fmt, isInt, perDim, toFloat } from "./_args.ts";
+import { fmt, nnPadding, perDim, toFloat } from "../lax/_args.ts";
 
 /** Options of {@linkcode maxPool}. */
 export interface MaxPoolOptions {
@@ -94,20 +94,7 @@ function geometry(
   const dilation = perDim(op, "dilation", opts.dilation ?? 1, n, 1);
   const kd = window.map((k, i) => (k - 1) * dilation[i] + 1);
   const padding = opts.padding ?? 0;
-  let pads: [number, number][];
-  if (Array.isArray(padding) && padding.length > 0 && padding.every((p) => Array.isArray(p))) {
-    if (
-      padding.length !== n ||
-      !padding.every((p) => p.length === 2 && isInt(p[0]) && isInt(p[1]) && p[0] >= 0 && p[1] >= 0)
-    ) {
-      throw new RangeError(
-        `${op}: padding ${
-          fmt(padding)
-        } must be ${n} non-negative integer [lo, hi] pairs, one per pooled dimension`,
-      );
-    }
-    pads = padding.map((p) => [p[0], p[1]]);
-  } else pads = perDim(op, "padding", padding, n, 0).map((p) => [p, p]);
+  const pads = nnPadding(op, padding, n, "pooled dimension");
   const lead = x.ndim - n;
   for (let i = 0; i < n; i++) {
     const half = Math.floor(kd[i] / 2);

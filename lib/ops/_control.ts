@@ -8,7 +8,7 @@ import { type Eqn, Jaxpr, Var } from "../ir.ts";
 import type { Aval } from "./_define.ts";
 import { traceToJaxpr } from "../transforms/stage.ts";
 import { runProgram } from "../transforms/jit.ts";
-import type { ArrayValue } from "../core.ts";
+import { ArrayValue } from "../core.ts";
 
 /** A function of flat Tensor lists. */
 export type FlatFn = (xs: Tensor[]) => Tensor[];
@@ -94,4 +94,9 @@ export function memo<T>(j: object, key: string, make: () => T): T {
   if (!m) derived.set(j, m = new Map());
   if (!m.has(key)) m.set(key, make());
   return m.get(key) as T;
+}
+
+/** True for a concrete array in host memory (its values can be read synchronously). */
+export function isHost(t: Tensor): boolean {
+  return t instanceof ArrayValue && ArrayBuffer.isView(t.buffer);
 }

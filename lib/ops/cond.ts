@@ -23,7 +23,7 @@ import { splitJvp } from "../transforms/jit.ts";
 import { jvpFlat } from "../transforms/jvp.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
 import { backwardPass } from "../transforms/linearize.ts";
-import { closeBranches, closeFn, fmtAval, memo, runBody, sameAval } from "./_control.ts";
+import { closeBranches, closeFn, fmtAval, isHost, memo, runBody, sameAval } from "./_control.ts";
 
 /** Parameters of a `cond` equation. Arguments are `[index, ...operands]`. */
 export interface CondParams {
@@ -65,6 +65,10 @@ export const condOp: OpDef<CondParams> = defineOp({
   },
   evalImpl: ([index, ...ops], p) => {
     const n = p.branches.length;
+    if (!isHost(index)) {
+      // a device index cannot be read synchronously: every branch runs, the device selects
+      return selectAmong(index, p.branches.map((b) => runBody(b, ops)), []);
+    }
     const i = Math.min(n - 1, Math.max(0, Number(index.dataSync()[0])));
     return runBody(p.branches[i], ops);
   },
@@ -183,15 +187,23 @@ function condVmap(args: Tensor[], bdims: BDim[], p: CondParams, size: number): [
   }
   // a batched index: every branch runs and each example selects its own result
   const idx = moveAxis(index, bdims[0]!, 0);
-  const results = p.branches.map((b) => batchedFn(b)(moved));
+  const out = selectAmong(idx, p.branches.map((b) => batchedFn(b)(moved)), [0]);
+  return [out, out.map((): BDim => 0)];
+}
+
+/**
+ * Per element of `idx` (clamped into range), the outputs of branch `idx`: `results[k]` are branch
+ * k's outputs, whose leading axes `dims` are the axes of `idx`.
+ */
+function selectAmong(idx: Tensor, results: Tensor[][], dims: number[]): Tensor[] {
   const n = results.length;
   let out = results[0];
   for (let k = 1; k < n; k++) {
-    const kk = full([size], k, "int32");
+    const kk = full(idx.aval.shape, k, "int32");
     const m = k === n - 1 ? bind(geOp, [idx, kk])[0] : eq(idx, kk);
-    out = out.map((o, j) => select(broadcastInDim(m, o.aval.shape, [0]), results[k][j], o));
+    out = out.map((o, j) => select(broadcastInDim(m, o.aval.shape, dims), results[k][j], o));
   }
-  return [out, out.map((): BDim => 0)];
+  return out;
 }
 
 /** Parameters of a `while` equation. Arguments are `[...condConsts, ...bodyConsts, ...init]`. */
@@ -238,9 +250,17 @@ export const whileOp: OpDef<WhileParams> = defineOp({
     throw new TypeError("while: evaluated through evalImpl only");
   },
   evalImpl: (args, p) => {
+    if (!args.every(isHost)) {
+      throw new TypeError(
+        "whileLoop: on a device backend (webgpu) the loop condition would have to be read back " +
+          "to the host after every iteration, and WebGPU reads only asynchronously; run the loop " +
+          'on the cpu backend (setBackend("cpu")), or use lax.scan / lax.foriLoop with static ' +
+          "bounds, whose trip count is known",
+      );
+    }
     const cc = args.slice(0, p.nCondConsts);
     const bc = args.slice(p.nCondConsts, p.nCondConsts + p.nBodyConsts);
-    let carry = args.slice(p.nCondConsts + p.nBodyConsts);
+    let carry: Tensor[] = args.slice(p.nCondConsts + p.nBodyConsts);
     while (runBody(p.cond, [...cc, ...carry])[0].dataSync()[0]) {
       carry = runBody(p.body, [...bc, ...carry]);
     }

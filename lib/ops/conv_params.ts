@@ -3,6 +3,7 @@
 // transpose rules that express both VJPs as convolutions are in conv_grad_params.ts.
 
 import { fmtArg as fmt } from "../shape.ts";
+import { checkCrop, checkPaddingForm, paddingForMode, padPairs } from "./padding.ts";
 
 /** Padding of a convolution: a string mode (case-insensitive) or one `[lo, hi]` pair per spatial dim. */
 export type Padding = "VALID" | "SAME" | "SAME_LOWER" | (string & Record<never, never>) | [
@@ -58,7 +59,6 @@ export interface ConvParams {
 }
 
 const OP = "convGeneralDilated";
-const PADDING_MODES = ["VALID", "SAME", "SAME_LOWER"];
 
 function isInt(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v);
@@ -227,47 +227,6 @@ function checkDilation(name: string, v: unknown, n: number): asserts v is number
 }
 
 /**
- * Explicit `[lo, hi]` pads for a string padding mode, computed like `lax.padtype_to_pads`:
- * `out = ceil(X / s)`, `t = max((out - 1) * s + K~ - X, 0)`; SAME puts `floor(t/2)` low,
- * SAME_LOWER puts `ceil(t/2)` low, VALID is all zeros.
- *
- * @param mode "VALID", "SAME" or "SAME_LOWER" (any case).
- * @param inSizes Un-dilated lhs spatial sizes X (in rhs spatial order).
- * @param dilatedKernel Dilated kernel sizes K~.
- * @param strides Window strides (positive).
- * @returns One `[lo, hi]` pair per spatial dimension.
- * @example
- * ```ts
- * import { paddingForMode } from "./conv_params.ts";
- * const p = paddingForMode("same", [5], [4], [1]);
- * if (p[0][0] !== 1 || p[0][1] !== 2) throw new Error("unexpected");
- * ```
- */
-export function paddingForMode(
-  mode: string,
-  inSizes: number[],
-  dilatedKernel: number[],
-  strides: number[],
-): [number, number][] {
-  const m = mode.toUpperCase();
-  if (!PADDING_MODES.includes(m)) {
-    throw new RangeError(
-      `${OP}: padding ${
-        fmt(mode)
-      } must be "VALID", "SAME", "SAME_LOWER" or a list of [lo, hi] pairs`,
-    );
-  }
-  return inSizes.map((x, i): [number, number] => {
-    if (m === "VALID") return [0, 0];
-    const s = strides[i];
-    const out = Math.ceil(x / s);
-    const t = Math.max((out - 1) * s + dilatedKernel[i] - x, 0);
-    const small = Math.floor(t / 2);
-    return m === "SAME" ? [small, t - small] : [t - small, small];
-  });
-}
-
-/**
  * Validates the arguments of `convGeneralDilated` and resolves them to explicit parameters.
  * Checks run in the order JAX runs them (ranks, dimension numbers, string padding with lhs
  * dilation, padding form, feature groups, batch groups, strides, dilations, pad count,
@@ -297,6 +256,57 @@ export function resolveConvParams(
   padding: Padding,
   opts: ConvOptions = {},
 ): ConvParams {
+  const n = checkRanks(lhsShape, rhsShape);
+  const dn = resolveDimensionNumbers(opts.dimensionNumbers, n + 2);
+  const lhsDilation = opts.lhsDilation ?? new Array<number>(n).fill(1);
+  const rhsDilation = opts.rhsDilation ?? new Array<number>(n).fill(1);
+  if (
+    typeof padding === "string" && Array.isArray(lhsDilation) && lhsDilation.some((d) => d !== 1)
+  ) {
+    throw new RangeError(
+      `${OP}: string padding ${fmt(padding)} cannot be combined with lhsDilation ${
+        fmt(lhsDilation)
+      }; give explicit [lo, hi] pads`,
+    );
+  }
+  checkPaddingForm(OP, padding);
+  const G = opts.featureGroupCount ?? 1;
+  const B = opts.batchGroupCount ?? 1;
+  checkGroups(lhsShape, rhsShape, dn, G, B);
+  if (!Array.isArray(windowStrides) || windowStrides.length !== n) {
+    throw new RangeError(
+      `${OP}: windowStrides ${
+        fmt(windowStrides)
+      } must have ${n} entries, one per spatial dimension`,
+    );
+  }
+  if (!isPositiveIntList(windowStrides)) {
+    throw new RangeError(
+      `${OP}: windowStrides ${fmt(windowStrides)} must all be positive integers`,
+    );
+  }
+  checkDilation("lhsDilation", lhsDilation, n);
+  checkDilation("rhsDilation", rhsDilation, n);
+  const X = dn.lhs.slice(2).map((a) => lhsShape[a]);
+  const Kd = dn.rhs.slice(2).map((a, i) => dilateDim(rhsShape[a], rhsDilation[i]));
+  const pads = typeof padding === "string"
+    ? paddingForMode(OP, padding, X, Kd, windowStrides)
+    : padPairs(OP, padding, { n, per: "spatial dimension" });
+  const Xd = X.map((x, i) => dilateDim(x, lhsDilation[i]));
+  checkCrop(OP, pads, Xd, { per: "spatial dimension", of: "lhs" });
+  return {
+    windowStrides: [...windowStrides],
+    padding: pads,
+    lhsDilation: [...lhsDilation],
+    rhsDilation: [...rhsDilation],
+    dimensionNumbers: dn,
+    featureGroupCount: G,
+    batchGroupCount: B,
+  };
+}
+
+/** Checks both shapes and their common rank (at least 2); returns the spatial rank. */
+function checkRanks(lhsShape: number[], rhsShape: number[]): number {
   checkShape("lhs", lhsShape);
   checkShape("rhs", rhsShape);
   const rank = lhsShape.length;
@@ -312,43 +322,21 @@ export function resolveConvParams(
       `${OP}: lhs shape ${fmt(lhsShape)} and rhs shape ${fmt(rhsShape)} must have rank at least 2`,
     );
   }
-  const n = rank - 2;
-  const dn = resolveDimensionNumbers(opts.dimensionNumbers, rank);
+  return rank - 2;
+}
 
-  const lhsDilation = opts.lhsDilation ?? new Array<number>(n).fill(1);
-  const rhsDilation = opts.rhsDilation ?? new Array<number>(n).fill(1);
-  if (typeof padding === "string") {
-    if (Array.isArray(lhsDilation) && lhsDilation.some((d) => d !== 1)) {
-      throw new RangeError(
-        `${OP}: string padding ${fmt(padding)} cannot be combined with lhsDilation ${
-          fmt(lhsDilation)
-        }; give explicit [lo, hi] pads`,
-      );
-    }
-    if (!PADDING_MODES.includes(padding.toUpperCase())) {
-      throw new RangeError(
-        `${OP}: padding ${
-          fmt(padding)
-        } must be "VALID", "SAME", "SAME_LOWER" or a list of [lo, hi] pairs`,
-      );
-    }
-  } else if (
-    !Array.isArray(padding) ||
-    !Array.from(padding).every((pr) =>
-      Array.isArray(pr) && pr.length === 2 && isInt(pr[0]) && isInt(pr[1])
-    )
-  ) {
-    throw new RangeError(
-      `${OP}: padding ${fmt(padding)} must be a string or a list of integer [lo, hi] pairs`,
-    );
-  }
-
+/** Checks the feature and batch group counts against the feature and batch sizes. */
+function checkGroups(
+  lhsShape: number[],
+  rhsShape: number[],
+  dn: ConvDimensionNumbers,
+  G: number,
+  B: number,
+): void {
   const N = lhsShape[dn.lhs[0]];
   const C = lhsShape[dn.lhs[1]];
   const O = rhsShape[dn.rhs[0]];
   const I = rhsShape[dn.rhs[1]];
-  const G = opts.featureGroupCount ?? 1;
-  const B = opts.batchGroupCount ?? 1;
   checkGroupCount("featureGroupCount", G);
   if (C % G !== 0) {
     throw new TypeError(`${OP}: featureGroupCount ${G} must divide lhs feature dimension ${C}`);
@@ -377,55 +365,6 @@ export function resolveConvParams(
       `${OP}: at most one of featureGroupCount ${G} and batchGroupCount ${B} may be greater than 1`,
     );
   }
-
-  if (!Array.isArray(windowStrides) || windowStrides.length !== n) {
-    throw new RangeError(
-      `${OP}: windowStrides ${
-        fmt(windowStrides)
-      } must have ${n} entries, one per spatial dimension`,
-    );
-  }
-  if (!isPositiveIntList(windowStrides)) {
-    throw new RangeError(
-      `${OP}: windowStrides ${fmt(windowStrides)} must all be positive integers`,
-    );
-  }
-  checkDilation("lhsDilation", lhsDilation, n);
-  checkDilation("rhsDilation", rhsDilation, n);
-
-  const X = dn.lhs.slice(2).map((a) => lhsShape[a]);
-  const K = dn.rhs.slice(2).map((a) => rhsShape[a]);
-  const Xd = X.map((x, i) => dilateDim(x, lhsDilation[i]));
-  const Kd = K.map((k, i) => dilateDim(k, rhsDilation[i]));
-  let pads: [number, number][];
-  if (typeof padding === "string") {
-    pads = paddingForMode(padding, X, Kd, windowStrides);
-  } else {
-    if (padding.length !== n) {
-      throw new RangeError(
-        `${OP}: padding ${fmt(padding)} must have ${n} [lo, hi] pairs, one per spatial dimension`,
-      );
-    }
-    pads = padding.map((pr): [number, number] => [pr[0], pr[1]]);
-  }
-  for (let i = 0; i < n; i++) {
-    if (Xd[i] + pads[i][0] + pads[i][1] < 0) {
-      throw new RangeError(
-        `${OP}: padding ${
-          fmt(pads[i])
-        } of spatial dimension ${i} crops more than the dilated lhs size ${Xd[i]}`,
-      );
-    }
-  }
-  return {
-    windowStrides: [...windowStrides],
-    padding: pads,
-    lhsDilation: [...lhsDilation],
-    rhsDilation: [...rhsDilation],
-    dimensionNumbers: dn,
-    featureGroupCount: G,
-    batchGroupCount: B,
-  };
 }
 
 /**

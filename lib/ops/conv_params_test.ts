@@ -9,9 +9,9 @@ import {
   convOutputShape,
   dilateDim,
   type Padding,
-  paddingForMode,
   resolveConvParams,
 } from "./conv_params.ts";
+import { paddingForMode } from "./padding.ts";
 
 describe("resolveConvParams", () => {
   test("defaults: NC+spatial / OI+spatial / NC+spatial, unit dilations, no groups", () => {
@@ -86,10 +86,10 @@ describe("resolveConvParams", () => {
       [[2, 2]],
     );
     // stride 3 on X = 10, K = 2: out = 4, t = 9 + 2 - 10 = 1
-    assert.deepEqual(paddingForMode("SAME", [10], [2], [3]), [[0, 1]]);
-    assert.deepEqual(paddingForMode("SAME_LOWER", [10], [2], [3]), [[1, 0]]);
+    assert.deepEqual(paddingForMode("op", "SAME", [10], [2], [3]), [[0, 1]]);
+    assert.deepEqual(paddingForMode("op", "SAME_LOWER", [10], [2], [3]), [[1, 0]]);
     // never negative
-    assert.deepEqual(paddingForMode("SAME", [5], [1], [3]), [[0, 0]]);
+    assert.deepEqual(paddingForMode("op", "SAME", [5], [1], [3]), [[0, 0]]);
   });
   test("explicit and negative pads are kept; lhs dilation with explicit pads is fine", () => {
     const p = resolveConvParams([1, 1, 3], [1, 1, 2], [1], [[-2, -3]], { lhsDilation: [3] });
@@ -339,9 +339,14 @@ describe("resolveConvParams errors", () => {
       [[1, 1, 5, 5], [1, 1, 3, 3], [1, 1], [[0, 0]]],
       RangeError,
       "padding [[0,0]]",
-      "2 [lo, hi] pairs",
+      "2 integer [lo, hi] pairs",
     );
-    expectError([[1, 1, 5], [1, 1, 3], [1], []], RangeError, "padding []", "1 [lo, hi] pairs");
+    expectError(
+      [[1, 1, 5], [1, 1, 3], [1], []],
+      RangeError,
+      "padding []",
+      "1 integer [lo, hi] pairs",
+    );
   });
   test("negative padding larger than the dilated input (RangeError)", () => {
     expectError(
@@ -406,6 +411,10 @@ describe("resolveConvParams errors", () => {
       RangeError,
       "rhsDilation",
     );
-    expectError([[1, 2, 5], [3, 2, 3], [1], [[-9, 0], [0, 0]]], RangeError, "1 [lo, hi] pairs");
+    expectError(
+      [[1, 2, 5], [3, 2, 3], [1], [[-9, 0], [0, 0]]],
+      RangeError,
+      "1 integer [lo, hi] pairs",
+    );
   });
 });

@@ -24,7 +24,7 @@ import { concatenate, reshape, slice } from "./movement.ts";
 import { splitJvp } from "../transforms/jit.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
 import { backwardPass } from "../transforms/linearize.ts";
-import { closeFn, dce, fmtAval, memo, runBody, sameAval } from "./_control.ts";
+import { closeFn, dce, fmtAval, isHost, memo, runBody, sameAval } from "./_control.ts";
 
 /** Parameters of a `scan` equation. Arguments are `[...consts, ...carryInit, ...xs]`. */
 export interface ScanParams {
@@ -76,8 +76,6 @@ function checkScanAvals(avals: Aval[], p: ScanParams): Aval[] {
     ...outs.slice(nK).map((a) => ({ ...a, shape: [length, ...a.shape], weak: false })),
   ];
 }
-
-const isHost = (t: Tensor) => t instanceof ArrayValue && ArrayBuffer.isView(t.buffer);
 
 /** Runs the loop on host arrays: x slices are views, ys are written in place. */
 function scanHost(args: ArrayValue[], p: ScanParams, outAvals: Aval[]): Tensor[] {

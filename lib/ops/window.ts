@@ -21,6 +21,7 @@ import {
 } from "./_define.ts";
 import { batchAt0 } from "./_util.ts";
 import { convOutputDim, dilateDim } from "./conv_params.ts";
+import { checkCrop, padPairs } from "./padding.ts";
 import { forEachIndex } from "./movement.ts";
 
 /** Window geometry over every operand dimension (XLA `ReduceWindow` semantics). */
@@ -65,25 +66,11 @@ export function windowOutputShape(op: string, shape: number[], p: WindowParams):
       );
     }
   }
-  const pads = p.padding;
-  if (
-    !Array.isArray(pads) || pads.length !== n ||
-    !pads.every((q) => Array.isArray(q) && q.length === 2 && isInt(q[0]) && isInt(q[1]))
-  ) {
-    throw new RangeError(
-      `${op}: padding ${fmtArg(pads)} must be ${n} integer [lo, hi] pairs, one per dimension`,
-    );
-  }
-  return shape.map((d, i) => {
-    const padded = dilateDim(d, p.baseDilation[i]) + pads[i][0] + pads[i][1];
-    if (padded < 0) {
-      throw new RangeError(
-        `${op}: padding ${fmtArg(pads[i])} of dimension ${i} crops more than the dilated ` +
-          `operand size ${dilateDim(d, p.baseDilation[i])}`,
-      );
-    }
-    return convOutputDim(padded, dilateDim(p.window[i], p.windowDilation[i]), p.strides[i]);
-  });
+  const pads = padPairs(op, p.padding, { n, per: "dimension" });
+  const dilated = shape.map((d, i) => dilateDim(d, p.baseDilation[i]));
+  return checkCrop(op, pads, dilated, { per: "dimension", of: "operand" }).map((padded, i) =>
+    convOutputDim(padded, dilateDim(p.window[i], p.windowDilation[i]), p.strides[i])
+  );
 }
 
 function checkDType(op: string, what: string, a: Aval): void {

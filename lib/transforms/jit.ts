@@ -9,6 +9,7 @@ import type { Tensor } from "../tensor.ts";
 import { type Aval, type BDim, defineOp, type OpDef, UndefPrimal } from "../ops/_define.ts";
 import { type Eqn, evalJaxpr, Jaxpr, type Var } from "../ir.ts";
 import { traceToJaxpr } from "./stage.ts";
+import { hasOpaque, runSegmented } from "./segments.ts";
 import { jvpFlat } from "./jvp.ts";
 import { vmapFlat } from "./vmap.ts";
 import { backwardPass } from "./linearize.ts";
@@ -23,10 +24,15 @@ export interface JitParams {
 /**
  * Runs a program on concrete arrays (autodidax's `xla_call` impl): on the backend its arguments
  * and constants pick (`onOneBackend`), compiled by that backend when it can run programs, else
- * equation by equation.
+ * equation by equation; a program holding loops runs as compiled segments around them.
  */
 export function runProgram(jaxpr: Jaxpr, args: ArrayValue[]): Tensor[] {
   return onOneBackend(args, jaxpr.consts, (backend, xs) => {
+    if (hasOpaque(jaxpr)) {
+      // loops run between compiled segments, all recorded as one batch of device work
+      const go = () => runSegmented(jaxpr, xs, runProgram);
+      return backend.batch ? backend.batch(go) : go();
+    }
     const concrete = jaxpr.consts.every((c) => c instanceof ArrayValue);
     if (!backend.runProgram || !concrete) return evalJaxpr(jaxpr, xs);
     const bufs = backend.runProgram(jaxpr, xs);

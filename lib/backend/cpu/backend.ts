@@ -1,8 +1,7 @@
 /**
- * The CPU backend: host typed arrays like the reference backend, but ops run as compiled
- * kernels. Elementwise, movement and reduction ops (and whole jitted programs, fused) become
- * generated JavaScript; other ops use their fast implementation when one exists, else the
- * reference one. Eager ops are compiled once per (op, params, input types) and cached.
+ * The CPU backend: host typed arrays like the reference backend, with eager ops (cached per op,
+ * params and input types) and whole jitted programs compiled to fused generated kernels; other
+ * ops run their fast implementation when one exists, else the reference one.
  * @module
  */
 import type { TypedArray } from "../../dtype.ts";
@@ -75,8 +74,7 @@ const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"])
 /**
  * Convolutions the direct Wasm kernel prefers stay op steps (see direct_conv.ts), down to
  * this many multiply-adds: below it a generated JS kernel (which also fuses its producers and
- * consumer) is as fast. Measured (Deno, Zen 4): the W3 forward conv, 19440 MACs, takes 9 µs
- * direct against 20 µs as a generated kernel.
+ * consumer) is as fast; above it (e.g. W3's forward conv, 19440 MACs) the direct kernel wins.
  */
 const DIRECT_CONV_MIN_MACS = 1 << 13;
 const LOWER: LowerOptions = {

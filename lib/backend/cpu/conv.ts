@@ -1,10 +1,7 @@
 /**
- * Fast float32 convolution for the CPU backend: an implicit GEMM in WebAssembly (kernels/wasm/
- * sconv.ts) whose packers read the input and kernel in place through small offset tables (any
- * layout, padding, strides and dilations; no im2col matrix), split across the worker pool by
- * output columns (claimed chunk by chunk by the threads) or rows, per feature group; then one
- * copy into the output layout. Batch groups fall back to the reference. Small convolutions never
- * get here: the compiler emits them as generated reduction kernels.
+ * Float32 convolution on the CPU as an implicit GEMM in Wasm (kernels/wasm/sconv.ts): packers read
+ * input and kernel in place through offset tables (no im2col matrix), split across the worker pool
+ * per feature group, then one copy into the output layout. Small convolutions are compiled kernels.
  * @module
  */
 import type { Aval, HostArray } from "../../ops/_define.ts";

@@ -1,9 +1,7 @@
 /**
- * Float32 direct convolution for the CPU backend, for convolutions with few output features per
- * group (where im2col + GEMM is a matrix-vector product that copies the input once per tap):
- * operands are copied into Wasm memory in canonical layouts, the generated SIMD kernel
- * (kernels/wasm/direct_conv.ts) runs on the worker pool split by output rows or columns, and the
- * result is copied out in the requested layout. Padding is never materialized.
+ * Float32 direct convolution on the CPU for few output features per group (where im2col + GEMM
+ * would be a matrix-vector product): canonical-layout copies in Wasm memory, the generated SIMD
+ * kernel (kernels/wasm/direct_conv.ts) split across the worker pool; padding never materialized.
  * @module
  */
 import type { Aval, HostArray } from "../../ops/_define.ts";
@@ -20,8 +18,8 @@ import { PlanCache, scratchFor } from "./kernel_support.ts";
 
 /**
  * Most output features per group for which the direct kernel is preferred over the implicit GEMM
- * (conv.ts). Measured on 2 cores (Zen 4, Deno): direct is 1.5-3× faster at 1-2 features,
- * 1.1-2× at 4, even at 6 and slower from 8 on (it re-reads the input once per output feature).
+ * (conv.ts): it re-reads the input once per output feature, so it wins at a few features, breaks
+ * even around 6 and loses from 8 on.
  */
 export const DIRECT_CONV_MAX_FEATURES = 4;
 

@@ -1,13 +1,7 @@
 /**
- * `dotGeneral` for the CPU backend: one loop nest over precomputed offset tables (batch, lhs
- * free, rhs free and contracted positions of each operand), accumulating every output in float64
- * in the reference's order, so results are bit-identical to the reference implementation.
- *
- * Why not the reference: its loop keeps its float64 partial sums in boxed heap numbers in some
- * V8 tiers (measured: ~256 bytes of garbage per output element, ~6 MB per step of a small dense
- * layer's training step). That garbage drives minor GCs, and every minor GC's survivors count
- * towards V8 doubling its young generation, so process RSS stepped up over a long training run.
- * This loop allocates nothing per element.
+ * `dotGeneral` on the CPU: one loop nest over precomputed offset tables, summing in float64 in the
+ * reference's order (bit-identical) and allocating nothing per element (the reference's loop boxes
+ * its sums in some V8 tiers; that garbage grew the process's memory over long training runs).
  * @module
  */
 import { allocTyped, type TypedArray } from "../../dtype.ts";

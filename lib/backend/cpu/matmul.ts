@@ -1,11 +1,7 @@
 /**
- * Float32 `dotGeneral` through the WebAssembly SIMD GEMM (kernels/wasm/sgemm.ts) for the CPU
- * backend: operands are copied into Wasm memory (as they are when their free and contracted
- * positions are evenly strided, which the GEMM reads through strides; gathered into
- * `[batch, M, K]` / `[batch, K, N]` otherwise), one GEMM per batch element runs on the worker
- * pool (split by rows or columns when it is big enough), and C is copied out. Accumulation is
- * float32 in the GEMM's fixed k-order, so results do not depend on the thread count; they differ
- * from the float64 loop of dot.ts by float32 rounding. Small products stay on that loop.
+ * Float32 `dotGeneral` through the Wasm SIMD GEMM (kernels/wasm/sgemm.ts): operands copied into
+ * Wasm memory (gathered when not evenly strided), one GEMM per batch element on the worker pool,
+ * float32 accumulation in a fixed k-order (thread-count independent). Small products use dot.ts.
  * @module
  */
 import type { Aval, HostArray } from "../../ops/_define.ts";

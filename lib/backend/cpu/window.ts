@@ -1,11 +1,7 @@
 /**
- * Fast CPU implementations of the windowed choosers (lib/ops/window.ts): reduceWindowMax/Min,
- * selectAndGatherAdd and selectAndScatterAdd as one generated JavaScript loop nest per geometry
- * (cached): a loop per output dimension, the window taps unrolled with constant offsets (padding
- * and dilation checks only where a tap can leave the operand), the first maximum / minimum kept
- * with NaN winning. Leading dimensions the window leaves alone become one batch loop. Results are
- * bit-identical to the reference implementations (the scatter adds in window order, in float64
- * when windows overlap).
+ * The windowed choosers (lib/ops/window.ts) on the CPU: one generated, cached JS loop nest per
+ * geometry, window taps unrolled with constant offsets, bounds checks only where a tap can leave
+ * the operand, first max/min kept with NaN winning; bit-identical to the reference.
  * @module
  */
 import { allocTyped, type TypedArray } from "../../dtype.ts";

@@ -1,18 +1,12 @@
 /**
- * The WebGPU backend: device arrays in pooled GPU buffers, eager ops compiled once per
- * (op, params, input types) into WGSL kernels, and jitted programs lowered, fused and recorded
- * into one command encoder per call (one submit, no waits). Reading is asynchronous only:
- * `await t.data()` (one GPU→JS sync per batch of reads); `dataSync()` throws. float64 arrays are
- * rejected with a TypeError (WebGPU has no float64). `initWebGPU()` (called by `init()`)
- * registers the backend when `navigator.gpu` yields an adapter: Deno has it built in; on Node,
- * install a WebGPU implementation as `navigator.gpu` first, e.g. the npm `webgpu` package (Dawn):
- * `Object.assign(globalThis, globals); globalThis.navigator = { gpu: create(["backend=opengles"]) }`
- * with `EGL_PLATFORM=surfaceless` on headless Linux (a compatibility-level adapter is accepted).
+ * The WebGPU backend: device arrays in pooled GPU buffers, eager ops and jitted programs compiled
+ * to WGSL (one submit per call), asynchronous reads only, no float64. `initWebGPU()` registers it
+ * when `navigator.gpu` yields an adapter (Deno built in; Node: see its doc).
  * @module
  */
 import { dtypeOfTyped, type TypedArray } from "../../dtype.ts";
 import type { Aval, OpDef } from "../../ops/_define.ts";
-import type { ArrayValue } from "../../core.ts";
+import { ArrayValue } from "../../core.ts";
 import { hoistConsts, type Jaxpr } from "../../ir.ts";
 import type { Tensor } from "../../tensor.ts";
 import { eagerKey, lowerJaxpr, lowerOp } from "../../compile/lower.ts";
@@ -20,7 +14,9 @@ import { describePlan } from "../../compile/runner.ts";
 import { type Backend, registerBackend } from "../backend.ts";
 import { createRuntime, type GpuArray, type GpuRuntime, type GpuStats } from "./runtime.ts";
 import {
+  borrow,
   compileGpuPlan,
+  type EvalRunner,
   type GpuPlan,
   lowerOptions,
   type PlanOptions,
@@ -43,6 +39,24 @@ const F64_MESSAGE = "float64 arrays are not supported on WebGPU (no float64 in W
 function onDevice(xs: ArrayValue[]): GpuArray[] {
   return xs.map((x) => x.buffer as GpuArray);
 }
+
+const evalOp: EvalRunner = (op, params, inputs, inAvals) => {
+  const r = runtime();
+  const args = inputs.map((a, i) =>
+    new ArrayValue(borrow(a), { ...inAvals[i], weak: false }, webgpuBackend)
+  );
+  const outs = op.evalImpl!(args, params);
+  return outs.map((t) => {
+    const c = t._concrete();
+    if (c.backend !== webgpuBackend) {
+      return r.upload(c.backend.readSync(c.buffer, c.aval), c.aval.dtype);
+    }
+    const src = c.buffer as GpuArray;
+    const dst = r.alloc(src.dtype, src.length);
+    r.copy(src, dst);
+    return dst;
+  });
+};
 
 const eagerCache = new Map<string, GpuPlan>();
 
@@ -74,9 +88,17 @@ export const webgpuBackend: Backend = {
       const plan = lowerOp(op, params, inAvals, outAvals, lowerOptions(r, options));
       eagerCache.set(key, gp = compileGpuPlan(r, plan, options));
     }
-    return runGpuPlan(r, gp, onDevice(inputs));
+    return runGpuPlan(r, gp, onDevice(inputs), evalOp);
   },
   runProgram: (jaxpr: Jaxpr, args: ArrayValue[]): unknown[] => runOnGpu(jaxpr, args),
+  batch<T>(fn: () => T): T {
+    const r = runtime();
+    try {
+      return r.hold(fn);
+    } finally {
+      if (!r.holding) r.flush();
+    }
+  },
   describeProgram: (j: Jaxpr) =>
     describePlan(lowerJaxpr(hoisted(j), lowerOptions(runtime(), options))),
   free(buf: unknown): void {
@@ -122,15 +144,20 @@ function runOnGpu(jaxpr: Jaxpr, args: ArrayValue[]): GpuArray[] {
   const consts = jaxpr.consts.map((c) => constOnDevice(c as ArrayValue));
   const ins = [...consts, ...onDevice(args)];
   try {
-    return r.hold(() => runGpuPlan(r, gp, ins));
+    return r.hold(() => runGpuPlan(r, gp, ins, evalOp));
   } finally {
-    r.flush(); // one submit per call
+    // one submit per call; a program run inside another (a scan body) joins the caller's
+    if (!r.holding) r.flush();
   }
 }
 
 /**
  * Detects WebGPU, creates the device and registers the "webgpu" backend (once). Resolves to
  * false when the runtime has no WebGPU (Bun, Node without a WebGPU package) or no adapter.
+ * Deno has WebGPU built in; on Node, install one as `navigator.gpu` first, e.g. the npm `webgpu`
+ * package (Dawn): `Object.assign(globalThis, globals); globalThis.navigator = { gpu:
+ * create(["backend=opengles"]) }` with `EGL_PLATFORM=surfaceless` on headless Linux (a
+ * compatibility-level adapter is accepted).
  */
 export async function initWebGPU(): Promise<boolean> {
   if (rt) return true;
@@ -199,7 +226,7 @@ export async function profileProgram(jaxpr: Jaxpr, args: Tensor[]): Promise<Step
     ...jaxpr.consts.map((c) => constOnDevice(c as ArrayValue)),
     ...onDevice(args as ArrayValue[]),
   ];
-  const { outputs, steps } = await profileGpuPlan(r, gp, ins);
+  const { outputs, steps } = await profileGpuPlan(r, gp, ins, evalOp);
   for (const o of outputs) r.release(o);
   return steps;
 }

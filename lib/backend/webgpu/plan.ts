@@ -1,14 +1,12 @@
 /**
- * Compiles a lowered `Plan` (lib/compile/lower.ts) to WebGPU dispatches and runs it: fused
- * kernels render through kernels/render_wgsl.ts; conv and dotGeneral become GEMM kernels with
- * their epilogue fused into the store when possible; argmax/argmin, random and the window
- * choosers (kernels/wgsl/window.ts) have kernels of their own (calls of programs were inlined by
- * the compiler). Every dispatch of a run is recorded into the runtime's open command encoder;
- * nothing waits.
+ * Compiles a lowered `Plan` (lib/compile/lower.ts) to WebGPU dispatches and runs it: fused kernels
+ * through kernels/render_wgsl.ts, contractions as GEMM kernels with fused epilogues, own kernels
+ * for argmax/argmin, random and the window choosers; control flow (scan, cond, while) runs its
+ * `evalImpl` on device arrays. Dispatches are recorded, nothing waits.
  * @module
  */
 import type { DType } from "../../dtype.ts";
-import type { Aval } from "../../ops/_define.ts";
+import type { Aval, OpDef } from "../../ops/_define.ts";
 import type { ConvParams } from "../../ops/conv_params.ts";
 import type { DotParams } from "../../ops/dot.ts";
 import type { RandomParams } from "../../ops/random.ts";
@@ -26,7 +24,7 @@ import { renderScan, renderSort, SORT_OPS } from "../../../kernels/wgsl/sort.ts"
 import type { CumParams, SortParams } from "../../ops/sort.ts";
 import type { WindowParams } from "../../ops/window.ts";
 import { epilogueFusible, type EpilogueSpec } from "../../../kernels/wgsl/epilogue.ts";
-import type { BindRange, GpuArray, GpuRuntime } from "./runtime.ts";
+import { type BindRange, GpuArray, type GpuRuntime } from "./runtime.ts";
 
 /** A dispatch over plan buffers (ids >= 0) and step temporaries (id -1 - t). */
 interface Dispatch {
@@ -38,14 +36,24 @@ interface Dispatch {
 }
 
 /** One compiled plan step. */
-interface CStep {
-  dispatches: Dispatch[];
-  temps: { dtype: DType; length: number }[];
-  /** Plan buffers this step allocates. */
-  outs: number[];
-  /** Plan buffers released at the end of the step (unfused contraction results). */
-  drop: number[];
-}
+type CStep =
+  | {
+    kind: "gpu";
+    dispatches: Dispatch[];
+    temps: { dtype: DType; length: number }[];
+    /** Plan buffers this step allocates. */
+    outs: number[];
+    /** Plan buffers released at the end of the step (unfused contraction results). */
+    drop: number[];
+  }
+  | {
+    kind: "eval";
+    op: OpDef;
+    params: unknown;
+    inputs: number[];
+    outs: number[];
+    outAvals: Aval[];
+  };
 
 /** A plan compiled for one device. */
 export interface GpuPlan {
@@ -54,6 +62,15 @@ export interface GpuPlan {
   /** The options it was compiled with. */
   options: PlanOptions;
 }
+
+/** Runs higher-order ops without a compiled form (scan, cond, while) on device arrays. */
+export type EvalRunner = (
+  op: OpDef,
+  params: unknown,
+  inputs: GpuArray[],
+  inAvals: Aval[],
+  outAvals: Aval[],
+) => GpuArray[];
 
 /** Which contraction kernels to use. */
 export interface PlanOptions {
@@ -182,9 +199,9 @@ function contraction(
   );
   if (e && !fuse) {
     dispatches.push(...kernelDispatches(rt, e, temps));
-    return { dispatches, temps, outs: [res, e.out], drop: [res] };
+    return { kind: "gpu", dispatches, temps, outs: [res, e.out], drop: [res] };
   }
-  return { dispatches, temps, outs: [finalOut], drop: [] };
+  return { kind: "gpu", dispatches, temps, outs: [finalOut], drop: [] };
 }
 
 /** The tuning of a convolution on this runtime. */
@@ -230,6 +247,7 @@ function indexStep(
     : renderScatter(s.op.name, x, idx, upd, s.params as ScatterParams, maxWg);
   const role = { x: s.inputs[0], idx: s.inputs[1], upd: s.inputs[2], out: s.outs[0], tmp: -1 };
   return {
+    kind: "gpu",
     dispatches: r.dispatches.map((d) => ({
       code: d.code,
       wg: d.dispatch,
@@ -258,6 +276,7 @@ function sortStep(
   };
   r.dispatches.forEach((d) => checkBindings(rt, d.bind.length, `${s.op.name} kernel`));
   return {
+    kind: "gpu",
     dispatches: r.dispatches.map((d) => ({
       code: d.code,
       wg: d.dispatch,
@@ -279,6 +298,7 @@ export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): Gp
       checkBindings(rt, s.inputs.length + 1, `fused kernel ${s.label}`);
       const temps: { dtype: DType; length: number }[] = [];
       return {
+        kind: "gpu",
         dispatches: kernelDispatches(rt, s, temps),
         temps,
         outs: [s.out],
@@ -297,6 +317,7 @@ export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): Gp
         maxWg,
       );
       return {
+        kind: "gpu",
         dispatches: [{ code: k.code, wg: k.dispatch, bind: [s.inputs[0], s.outs[0]] }],
         temps: [],
         outs: s.outs,
@@ -307,6 +328,7 @@ export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): Gp
       const x = plan.avals[s.inputs[s.inputs.length - 1]];
       const k = renderWindowOp(name, s.params as WindowParams, x.shape, x.dtype, maxWg);
       return {
+        kind: "gpu",
         dispatches: [{ code: k.code, wg: k.dispatch, bind: [...s.inputs, s.outs[0]] }],
         temps: [],
         outs: s.outs,
@@ -318,10 +340,21 @@ export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): Gp
     if (name === "random") {
       const k = renderRandom(s.params as RandomParams, s.outAvals[0].dtype, maxWg);
       return {
+        kind: "gpu",
         dispatches: [{ code: k.code, wg: k.dispatch, bind: [s.inputs[0], s.outs[0]] }],
         temps: [],
         outs: s.outs,
         drop: [],
+      };
+    }
+    if (s.op.evalImpl) {
+      return {
+        kind: "eval",
+        op: s.op,
+        params: s.params,
+        inputs: s.inputs,
+        outs: s.outs,
+        outAvals: s.outAvals,
       };
     }
     throw new TypeError(`webgpu: op ${name} has no WebGPU kernel`);
@@ -330,7 +363,7 @@ export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): Gp
 }
 
 /** The state of one run of a plan: steps are recorded one at a time. */
-function planRun(rt: GpuRuntime, gp: GpuPlan, inputs: GpuArray[]) {
+function planRun(rt: GpuRuntime, gp: GpuPlan, inputs: GpuArray[], evalOp: EvalRunner) {
   const { plan } = gp;
   const bufs: (GpuArray | undefined)[] = new Array(plan.avals.length);
   plan.inputs.forEach((b, i) => (bufs[b] = inputs[i]));
@@ -349,14 +382,23 @@ function planRun(rt: GpuRuntime, gp: GpuPlan, inputs: GpuArray[]) {
   };
   const step = (i: number) => {
     const s = gp.steps[i];
-    s.outs.forEach(alloc);
-    const temps = s.temps.map((t) => rt.alloc(t.dtype, t.length));
-    for (const d of s.dispatches) {
-      const bs = d.bind.map((b) => (b >= 0 ? bufs[b]! : temps[-1 - b]));
-      rt.dispatch(d.code, bs, d.wg, d.ranges);
+    if (s.kind === "gpu") {
+      s.outs.forEach(alloc);
+      const temps = s.temps.map((t) => rt.alloc(t.dtype, t.length));
+      for (const d of s.dispatches) {
+        const bs = d.bind.map((b) => (b >= 0 ? bufs[b]! : temps[-1 - b]));
+        rt.dispatch(d.code, bs, d.wg, d.ranges);
+      }
+      for (const t of temps) rt.release(t);
+      s.drop.forEach(drop);
+    } else {
+      const ins = s.inputs.map((b) => bufs[b]!);
+      const outs = evalOp(s.op, s.params, ins, s.inputs.map((b) => plan.avals[b]), s.outAvals);
+      s.outs.forEach((b, k) => {
+        bufs[b] = outs[k];
+        owned.add(b);
+      });
     }
-    for (const t of temps) rt.release(t);
-    s.drop.forEach(drop);
     for (const b of plan.frees[i]) drop(b);
   };
   const finish = (): GpuArray[] => {
@@ -388,8 +430,9 @@ export function runGpuPlan(
   rt: GpuRuntime,
   gp: GpuPlan,
   inputs: GpuArray[],
+  evalOp: EvalRunner,
 ): GpuArray[] {
-  const r = planRun(rt, gp, inputs);
+  const r = planRun(rt, gp, inputs, evalOp);
   try {
     gp.steps.forEach((_, i) => r.step(i));
     return r.finish();
@@ -404,7 +447,7 @@ export interface StepProfile {
   step: number;
   /** Dispatches the step recorded. */
   dispatches: number;
-  /** Wall time from recording the step to the queue being idle (includes one sync, ~11 ms on llvmpipe). */
+  /** Wall time from recording the step to the queue being idle (includes one sync). */
   ms: number;
 }
 
@@ -413,8 +456,9 @@ export async function profileGpuPlan(
   rt: GpuRuntime,
   gp: GpuPlan,
   inputs: GpuArray[],
+  evalOp: EvalRunner,
 ): Promise<{ outputs: GpuArray[]; steps: StepProfile[] }> {
-  const r = planRun(rt, gp, inputs);
+  const r = planRun(rt, gp, inputs, evalOp);
   const steps: StepProfile[] = [];
   try {
     await rt.sync();
@@ -428,4 +472,11 @@ export async function profileGpuPlan(
   } finally {
     r.cleanup();
   }
+}
+
+/** Wraps a device array without taking ownership (releasing the wrapper is a no-op). */
+export function borrow(a: GpuArray): GpuArray {
+  const w = new GpuArray(a.buffer, a.length, a.dtype);
+  w.borrowed = true;
+  return w;
 }

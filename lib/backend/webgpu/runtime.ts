@@ -31,6 +31,8 @@ export class GpuArray {
   pendingReads = 0;
   /** Release requested while reads were pending. */
   releaseLater = false;
+  /** A non-owning view (see plan.ts `borrow`): releasing it does nothing. */
+  borrowed = false;
   constructor(buffer: GpuBuffer, length: number, dtype: DType) {
     this.buffer = buffer;
     this.length = length;
@@ -173,7 +175,7 @@ export class GpuRuntime {
 
   /** Returns an array's buffer to the pool (after its pending reads, if any). */
   release(a: GpuArray): void {
-    if (a.released) return;
+    if (a.released || a.borrowed) return;
     if (a.pendingReads > 0) {
       a.releaseLater = true;
       return;
@@ -294,6 +296,11 @@ export class GpuRuntime {
         if (this.#pending > 0) this.flush();
       });
     }
+  }
+
+  /** True inside {@linkcode hold} (a nested program, e.g. a loop body, must not submit). */
+  get holding(): boolean {
+    return this.#held > 0;
   }
 
   /** Runs `fn` without intermediate submits (a jitted call becomes one command buffer). */

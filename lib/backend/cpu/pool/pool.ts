@@ -1,19 +1,9 @@
-// Main side of the worker pool: one shared WebAssembly.Memory, N workers running the same Wasm
-// modules on it, and a control block (SharedArrayBuffer) through which tasks are handed off with
-// Atomics. The main thread takes a share of every parallel task instead of idling. This file
-// feature-detects `node:worker_threads` (allowed for the pool by CONVENTIONS.md); see createPool.
-//
-// Runtime notes (Deno 2.9, Bun 1.4, Node 20; measured):
-// - Start-up: ~30-120 ms for the first worker (eval source, compile the ~5 KB module).
-// - Exit: a worker is unref()'d after its listeners are attached (adding a "message" listener
-//   re-refs a node:worker_threads Worker). Node and Deno's node:worker_threads and Bun's Workers
-//   can be unref'd; a Deno web Worker cannot, and its terminate() does not interrupt a worker
-//   blocked in Atomics.wait, so Deno uses node:worker_threads too.
-// - Atomics.wait is allowed on the main thread of all three (browsers throw: we then spin).
-//   Atomics.waitAsync exists in all three, but on Node a pending waitAsync does not keep the event
-//   loop alive, so `run` holds a timer while it waits.
-// - Hand-off round trip (post, worker wakes, notify back) ~10-70 µs, noisy on a loaded machine.
-
+/**
+ * Main side of the worker pool: one shared WebAssembly.Memory, N workers running the same Wasm
+ * modules on it, and a control block through which tasks are handed off with Atomics (the main
+ * thread takes a share of every task). Runtime behaviour per engine: README.md next to this file.
+ * @module
+ */
 import {
   SGEMM_CONFIG,
   type SgemmConfig,
@@ -41,7 +31,7 @@ export interface PoolOptions {
   maximumPages?: number;
   /** Below this many FLOPs (2·M·N·K) a GEMM runs on the main thread only (default 2^23 ≈ 160³). */
   minParallelFlops?: number;
-  /** Atomics.load polls before a worker (or the waiting main thread) sleeps (default 2000, a few µs). */
+  /** Atomics.load polls before a worker (or the waiting main thread) sleeps (default 2000). */
   spin?: number;
   /** Micro-kernel configuration (default: SGEMM_CONFIG for this engine). */
   config?: SgemmConfig;
@@ -389,6 +379,45 @@ export class WorkerPool {
   }
 }
 
+/** Starts `n` workers on the shared memory; resolves when each reports ready, rejects if one fails. */
+async function startWorkers(
+  n: number,
+  wt: Any | undefined,
+  init: Omit<WorkerInit, "slot">,
+  health: Health,
+  handles: Handle[],
+  opts: PoolOptions,
+): Promise<void> {
+  const ready: Promise<void>[] = [];
+  let fail: (e: unknown) => void = () => {};
+  const failed = new Promise<never>((_, rej) => fail = rej);
+  for (let slot = 0; slot < n; slot++) {
+    let ok!: () => void;
+    ready.push(new Promise((r) => ok = r));
+    const h = spawn(wt, (m) => {
+      if (m.type === "ready") ok();
+      else health.errors.push(m.message);
+    }, (e) => {
+      health.crashed = String((e as { message?: unknown })?.message ?? e);
+      fail(e);
+    });
+    handles.push(h);
+    h.post({ ...init, slot });
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, rej) => {
+    timer = setTimeout(
+      () => rej(new Error("pool: workers did not start")),
+      opts.startTimeoutMs ?? 15000,
+    );
+  });
+  try {
+    await Promise.race([Promise.all(ready), failed, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Creates a pool: a shared memory, `workers` threads (unref'd) each instantiating the sgemm
  * module on it, and the same module on the main thread. Falls back to an in-process pool (no
@@ -438,46 +467,10 @@ export async function createPool(opts: PoolOptions = {}): Promise<WorkerPool> {
   const health: Health = { errors: [] };
   const handles: Handle[] = [];
   if (shared) {
+    const sab = control as SharedArrayBuffer;
+    const init = { memory, control: sab, layout: LAYOUT, slotInts: SLOT_INTS, stop: OP_STOP };
     try {
-      const ready: Promise<void>[] = [];
-      let fail: (e: unknown) => void = () => {};
-      const failed = new Promise<never>((_, rej) => fail = rej);
-      for (let slot = 0; slot < nWorkers; slot++) {
-        let ok!: () => void;
-        ready.push(new Promise((r) => ok = r));
-        const h = spawn(wt, (m) => {
-          if (m.type === "ready") ok();
-          else health.errors.push(m.message);
-        }, (e) => {
-          health.crashed = String((e as { message?: unknown })?.message ?? e);
-          fail(e);
-        });
-        handles.push(h);
-        const init: WorkerInit = {
-          memory,
-          control: control as SharedArrayBuffer,
-          slot,
-          layout: LAYOUT,
-          slotInts: SLOT_INTS,
-          stop: OP_STOP,
-          modules,
-          table,
-          spin,
-        };
-        h.post(init);
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, rej) => {
-        timer = setTimeout(
-          () => rej(new Error("pool: workers did not start")),
-          opts.startTimeoutMs ?? 15000,
-        );
-      });
-      try {
-        await Promise.race([Promise.all(ready), failed, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await startWorkers(nWorkers, wt, { ...init, modules, table, spin }, health, handles, opts);
     } catch {
       for (const h of handles) h.terminate();
       return createPool({ ...opts, workers: 0 });

@@ -9,6 +9,7 @@ import { asTensor, resultType, scalar } from "../numpy/_convert.ts";
 import { convert } from "../ops/elementwise.ts";
 import * as mv from "../ops/movement.ts";
 import { fmtArg as fmt } from "../shape.ts";
+import { padPairs } from "../ops/padding.ts";
 
 /** Formats a value for an error message. */
 export { fmt };
@@ -52,6 +53,34 @@ export function perDim(op: string, name: string, v: unknown, n: number, min: num
     throw new RangeError(`${op}: ${name} ${fmt(v)} must be ${what}`);
   }
   return [...list];
+}
+
+/**
+ * Resolves nn-style padding (no mode strings): a number for every dimension, one number per
+ * dimension, or `n` non-negative `[lo, hi]` pairs (checked by lib/ops/padding.ts).
+ *
+ * @param op Operation name for errors.
+ * @param padding The argument.
+ * @param n Number of padded dimensions.
+ * @param per What one dimension is called in messages ("spatial dimension").
+ * @returns One `[lo, hi]` pair per dimension.
+ * @example
+ * ```ts
+ * import "../../mod.ts";
+ * import { nnPadding } from "./_args.ts";
+ * if (nnPadding("op", 1, 2, "dimension").join() !== "1,1,1,1") throw new Error("nnPadding");
+ * ```
+ */
+export function nnPadding(
+  op: string,
+  padding: unknown,
+  n: number,
+  per: string,
+): [number, number][] {
+  if (Array.isArray(padding) && padding.length > 0 && padding.every((p) => Array.isArray(p))) {
+    return padPairs(op, padding, { n, per, nonNegative: true });
+  }
+  return perDim(op, "padding", padding, n, 0).map((p): [number, number] => [p, p]);
 }
 
 /**
