@@ -12,6 +12,7 @@ import * as ew from "../ops/elementwise.ts";
 import * as mv from "../ops/movement.ts";
 import { gather } from "../ops/gather.ts";
 import type { GatherMode } from "../ops/gather_params.ts";
+import type { SliceSpec } from "./shape_ops.ts";
 import { broadcastShapes, sizeOf } from "../shape.ts";
 
 /** One index: a number, a slice string, null (new axis), "...", or an integer / bool array. */
@@ -21,8 +22,6 @@ type Entry =
   | { k: "basic"; s: number | string | null }
   | { k: "adv"; t: Tensor };
 
-/** One slicing spec: an index, a Python slice string ("1:5:2", "::-1"), null (new axis) or "...". */
-type SliceSpec = number | string | null;
 
 /** Converts an index array to int32 (JS arrays: integers or booleans; Tensors: int32 or bool). */
 export function indexArray(op: string, v: Tensor | NestedArray): Tensor {
