@@ -22,7 +22,6 @@ type Entry =
   | { k: "basic"; s: number | string | null }
   | { k: "adv"; t: Tensor };
 
-
 /** Converts an index array to int32 (JS arrays: integers or booleans; Tensors: int32 or bool). */
 export function indexArray(op: string, v: Tensor | NestedArray): Tensor {
   if (v instanceof Tensor) {
@@ -63,6 +62,12 @@ function parse(op: string, ndim: number, specs: IndexSpec[]): Entry[] {
     } else if (s === null || typeof s === "number" || typeof s === "string") {
       pre.push({ k: "basic", s });
     } else {
+      if (!(s instanceof Tensor) && !Array.isArray(s)) {
+        throw new TypeError(
+          `${op}: invalid index ${String(s)} (${typeof s}); use a number, a slice string, null, ` +
+            `"...", an integer array or a bool mask`,
+        );
+      }
       const t = indexArray(op, s as Tensor | NestedArray);
       if (t.dtype === "bool") {
         if (t.ndim === 0) throw new TypeError(`${op}: a 0-d bool index is not supported`);
