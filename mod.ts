@@ -30,7 +30,12 @@ export {
   valueAndGrad,
   vjp,
 } from "./lib/api/autodiff.ts";
-export type { GradOptions } from "./lib/api/autodiff.ts";
+export type {
+  GradFunction,
+  GradOptions,
+  JacobianFunction,
+  JacobianOptions,
+} from "./lib/api/autodiff.ts";
 export { vmap } from "./lib/api/batching.ts";
 export type { AxisSpec, VmapOptions } from "./lib/api/batching.ts";
 export { jit, makeJaxpr } from "./lib/api/jit.ts";
@@ -42,14 +47,29 @@ export { customJvp, customVjp } from "./lib/api/custom.ts";
 export { checkpoint, checkpointPolicies, remat } from "./lib/api/checkpoint.ts";
 export type { CheckpointOptions, CheckpointPolicy } from "./lib/api/checkpoint.ts";
 export * as random from "./lib/random.ts";
-export type { AnyFunction } from "./lib/api/_types.ts";
+export type {
+  AnyFunction,
+  ArgGrads,
+  ArgnumsOf,
+  AuxOf,
+  Deeper,
+  Depth,
+  Inputs,
+  InputsOf,
+  IsAny,
+  IsUnion,
+  JacobianOf,
+  Tensors,
+  Transformed,
+} from "./lib/api/_types.ts";
 export type { Aval, BDim, HostArray, LinearArg, OpDef } from "./lib/ops/_define.ts";
 export { UndefPrimal } from "./lib/ops/_define.ts";
 export { Var } from "./lib/ir.ts";
 export type { Eqn } from "./lib/ir.ts";
 export type { AxisOptions, SliceSpec } from "./lib/numpy.ts";
 export type { AtIndexer, AtOptions, GatherMode, IndexSpec } from "./lib/numpy.ts";
-export { getBackend, init, setBackend } from "./lib/api/backends.ts";
+export { backendInfo, getBackend, init, setBackend } from "./lib/api/backends.ts";
+export type { BackendInfo } from "./lib/api/backends.ts";
 export * as lax from "./lib/lax.ts";
 export * as nn from "./lib/nn.ts";
 export * as signal from "./lib/signal.ts";

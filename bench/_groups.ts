@@ -63,7 +63,9 @@ export class GroupRunner {
       status.push(
         t.wasmError
           ? `@tensorflow/tfjs-backend-wasm: n/a (${t.wasmError})`
-          : `@tensorflow/tfjs-backend-wasm ${t.version}: works (wasm files from ${t.wasmDir}); no conv backprop kernels`,
+          : `@tensorflow/tfjs-backend-wasm ${t.version}: works (wasm files from ${
+            shownPath(t.wasmDir)
+          }); no conv backprop kernels`,
       );
     } else {
       const { loadOrt } = await import("./_impl_ort.ts");
@@ -111,4 +113,19 @@ export class GroupRunner {
     }
     this.#current = undefined;
   }
+}
+
+/**
+ * A path as the report prints it: relative to the checkout, from `node_modules/` on, or with
+ * Deno's npm cache elided, never the absolute path of the machine that ran it.
+ */
+export function shownPath(p: string | undefined): string {
+  if (!p) return "?";
+  const root = new URL("../", import.meta.url).pathname;
+  if (p.startsWith(root)) return p.slice(root.length);
+  const nm = p.lastIndexOf("/node_modules/");
+  if (nm >= 0) return p.slice(nm + 1);
+  const cache = p.indexOf("/registry.npmjs.org/");
+  if (cache >= 0) return `<deno npm cache>/${p.slice(cache + "/registry.npmjs.org/".length)}`;
+  return p.split("/").slice(-3).join("/");
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import process from "node:process";
+import { measure as mitataMeasure } from "mitata";
 
 /** How long one case may run. */
 export interface Budget {
@@ -125,27 +126,36 @@ export async function warmUp(c: Case, b: Budget): Promise<WarmUp> {
 }
 
 /**
- * Times an already warmed-up case: measured runs until the budget is spent (at least
- * `minRuns`, at most `maxRuns`). Returns ms per run, divided by `c.calls` when given.
+ * Times an already warmed-up case with mitata: measured runs until `seconds` of measured time
+ * are spent (at least `minRuns`, at most `maxRuns`), one run per sample (no batching: a run is
+ * a whole workload). Returns ms per run, divided by `c.calls` when given.
  */
-export async function measure(c: Case, b: Budget): Promise<number[]> {
-  const per = c.calls ?? 1;
-  const times: number[] = [];
-  const start = now();
-  while (
-    times.length < b.maxRuns && (times.length < b.minRuns || now() - start < b.seconds * 1000)
-  ) {
-    const t0 = now();
-    await c.run(false);
-    times.push((now() - t0) / per);
-  }
-  return times;
+export function measure(c: Case, b: Budget): Promise<number[]> {
+  return timeRuns(() => c.run(false), b, c.calls ?? 1);
+}
+
+/**
+ * The timing loop of every JS runner (ours and the peers', in their workers): mitata's `measure`
+ * with the budget as its sample limits. mitata makes one untimed first call of its own; samples
+ * are nanoseconds; returns ms per run divided by `per` (calls per run), in run order not kept.
+ */
+export async function timeRuns(run: () => unknown, b: Budget, per = 1): Promise<number[]> {
+  const stats = await mitataMeasure(run, {
+    min_samples: b.minRuns,
+    max_samples: b.maxRuns,
+    min_cpu_time: b.seconds * 1e9,
+    warmup_samples: 0,
+    samples_threshold: Number.MAX_SAFE_INTEGER, // keep every sample (no trimming of extremes)
+  });
+  return stats.samples.map((ns) => ns / 1e6 / per);
 }
 
 /**
  * Times two warmed-up cases in alternation (one run of each in turn, so both see the same machine
  * conditions: their ratio is not moved by drift) until twice the budget is spent, with the run
- * limits of {@link measure} applied to each. Returns ms per run of each.
+ * limits of {@link measure} applied to each. Returns ms per run of each. This loop stays ours:
+ * mitata's `measure` times one function in its own loop, so it cannot interleave two cases run
+ * by run (see bench/README.md).
  */
 export async function measureAlternating(a: Case, b: Case, bud: Budget): Promise<number[][]> {
   const times: number[][] = [[], []];

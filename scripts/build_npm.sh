@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# npm build: bundles mod.ts into dist/mod.js (ESM, platform-neutral, es2022) with esbuild and
-# emits type declarations (dist/mod.d.ts + dist/lib/...) with tsc. Type *checking* is done by
+# npm build: bundles mod.ts into dist/mod.js (ESM, platform-neutral, es2022) and dist/cjs/mod.js
+# (CommonJS, for `require`) with esbuild, and emits type declarations (dist/mod.d.ts +
+# dist/lib/..., copied to dist/cjs/ for CommonJS consumers) with tsc. Type *checking* is done by
 # `deno check`; tsc only emits declarations here (--noCheck), so Deno-vs-DOM lib differences
 # cannot break the build. Usage: bash scripts/build_npm.sh
 set -euo pipefail
@@ -11,6 +12,8 @@ BIN=node_modules/.bin
 rm -rf dist
 "$BIN/esbuild" mod.ts --bundle --format=esm --platform=neutral --target=es2022 \
   --external:'node:*' --sourcemap --log-level=warning --outfile=dist/mod.js
+"$BIN/esbuild" mod.ts --bundle --format=cjs --platform=neutral --target=es2022 \
+  --external:'node:*' --sourcemap --log-level=warning --outfile=dist/cjs/mod.js
 
 "$BIN/tsc" mod.ts --declaration --emitDeclarationOnly --noCheck --skipLibCheck \
   --allowImportingTsExtensions --rewriteRelativeImportExtensions \
@@ -25,5 +28,9 @@ const re = /^((?:import|export)\b[^\n]*?\bfrom\s*"|.*\bimport\(")(\.\.?\/[^"]*)\
 for (const f of process.argv.slice(1)) fs.writeFileSync(f, fs.readFileSync(f, "utf8").replace(re, "$1$2.js\""));
 ' $(find dist -name '*.d.ts')
 
-[ -f dist/mod.js ] && [ -f dist/mod.d.ts ] || { echo "build_npm: dist/mod.{js,d.ts} missing" >&2; exit 1; }
+# CommonJS consumers: the same declarations under a folder whose package.json says "commonjs".
+(cd dist && find . -name '*.d.ts' ! -path './cjs/*' -exec cp --parents {} cjs/ \;)
+echo '{ "type": "commonjs" }' >dist/cjs/package.json
+
+[ -f dist/mod.js ] && [ -f dist/cjs/mod.js ] && [ -f dist/mod.d.ts ] || { echo "build_npm: dist/mod.{js,d.ts} missing" >&2; exit 1; }
 echo "build_npm: dist/mod.js ($(wc -c <dist/mod.js) bytes), $(find dist -name '*.d.ts' | wc -l) .d.ts files"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`): type check, lint, fmt, doc lint, the *_test.ts files on Deno,
-# Bun and Node 20, JSDoc @example blocks, metadata sync, file sizes and the npm build.
+# Bun and Node 20, JSDoc @example blocks, metadata sync, file sizes, the npm package (packed and
+# used from fresh Node and Bun projects) and the browser tests (headless Chromium).
 # Every step runs even if an earlier one failed; the exit code is 1 if any step failed.
 # Env: TEST_FILTER=<regex> runs only test files whose path matches (e.g. TEST_FILTER=conv).
 set -uo pipefail
@@ -10,7 +11,6 @@ bash scripts/ensure_deps.sh || exit 1
 BIN=node_modules/.bin
 LOGS=.build/test-logs
 NODE_OUT=.build/node-tests
-export DENO_NO_PACKAGE_JSON=1 # deno must not resolve package.json's devDependencies (see README)
 [ -t 1 ] || export NO_COLOR=1
 rm -rf "$LOGS" "$NODE_OUT" && mkdir -p "$LOGS" "$NODE_OUT"
 
@@ -142,11 +142,32 @@ fi
 # ---- metadata, sizes, npm build ----
 run_step meta "sync_meta --check" "$BIN/deno" run --allow-read scripts/sync_meta.ts --check
 run_step size "size (<= 600 lines)" "$BIN/deno" run --allow-read scripts/check_size.ts
-build_and_import() {
-  bash scripts/build_npm.sh && node --input-type=module -e \
-    'const m = await import("./dist/mod.js"); console.log(`dist/mod.js: ${Object.keys(m).length} exports`)'
+run_step build "npm pack + fresh Node/Bun projects" bash scripts/check_package.sh
+
+# ---- browsers ----
+# Headless Chromium from Debian: installed here when missing and apt-get can (as root); otherwise
+# the step says loudly that it skipped. CHROMIUM=/path/to/browser picks another Chromium.
+browser_tests() {
+  if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+      echo "chromium missing: apt-get install -y --no-install-recommends chromium"
+      { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium ||
+        { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+          --no-install-recommends chromium; }; } >"$LOGS/apt-chromium.log" 2>&1 ||
+        echo "apt-get install chromium failed (see $LOGS/apt-chromium.log)"
+    fi
+  fi
+  if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
+    printf '\n%s\n%s\n%s\n\n' "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" \
+      "!!! browser tests SKIPPED: no chromium, and no apt-get (as root) to install it !!!" \
+      "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    return 0
+  fi
+  node scripts/browser_test.mjs
 }
-run_step build "npm build + node import" build_and_import
+if [ -z "${TEST_FILTER:-}" ] || [[ browser =~ $TEST_FILTER ]]; then
+  run_step browser "browser (headless Chromium)" browser_tests
+fi
 
 # ---- summary ----
 read -r DP DF <<<"$(junit_counts "$LOGS"/deno*.xml)"

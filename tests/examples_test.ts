@@ -14,6 +14,8 @@ import process from "node:process";
 import { main as perExampleGrads } from "../examples/per_example_grads.ts";
 import { main as hvpConv } from "../examples/hvp_conv.ts";
 import { main as nhwcGradcheck } from "../examples/nhwc_gradcheck.ts";
+import { main as sequenceScan } from "../examples/sequence_scan.ts";
+import { main as demo } from "../examples/demo.ts";
 
 const quiet = (): void => {};
 
@@ -36,12 +38,45 @@ describe("examples", () => {
     assert.equal(r.filterElements, 2 * 3 * 5 * 4);
     assert.ok(r.gradError < 1e-7 && r.handError < 1e-7);
   });
+
+  test("demo (small): layers + batch norm + chain(clip, adamw) learn the digits; io.save/load and the ONNX export (onnxruntime-node) give the same accuracy", async () => {
+    const log = console.log;
+    console.log = quiet;
+    try {
+      const r = await demo({
+        nTrain: 1024,
+        nTest: 500,
+        epochs: 1,
+        minAccuracy: 0.75,
+        pictures: false,
+      });
+      assert.ok(r.accuracy >= 0.75, JSON.stringify(r));
+      assert.equal(r.reloadedAccuracy, r.accuracy);
+      assert.ok(
+        Number.isNaN(r.onnxAccuracy) || Math.abs(r.onnxAccuracy - r.accuracy) <= 1 / 500,
+        JSON.stringify(r),
+      );
+      assert.ok(Number.isNaN(r.onnxMaxDiff) || r.onnxMaxDiff < 1e-3, JSON.stringify(r));
+    } finally {
+      console.log = log;
+    }
+  });
+
+  test("sequence_scan: an RNN through lax.scan learns a delayed copy (jitted valueAndGrad through the scan)", () => {
+    const r = sequenceScan({ steps: 150, log: quiet });
+    assert.ok(r.finalLoss < 0.1 * r.baseline && r.finalLoss < r.initialLoss, JSON.stringify(r));
+  });
 });
 
 // ---- docs: every ```ts block runs, and its `// → ` comments match the output ----
 
 const IS_NODE = !("Deno" in globalThis) && !("Bun" in globalThis);
-const DOC_PAGES = ["coming_from_jax.md", "coming_from_autograd_mygrad.md", "control_flow.md"];
+const DOC_PAGES = [
+  "README.md",
+  "docs/coming_from_jax.md",
+  "docs/coming_from_autograd_mygrad.md",
+  "docs/control_flow.md",
+];
 const PACKAGE = "jsr:@tracegrad/tracegrad";
 const EXPECT_HOOK = "__tracegradDocExpect";
 
@@ -118,11 +153,17 @@ function instrument(code: string, modPath: string): { source: string; checks: nu
     }
     i = j;
   }
-  const body = out.join("\n").replaceAll(`"${PACKAGE}"`, JSON.stringify(modPath));
+  const body = localImports(out.join("\n"), modPath);
   return {
     source: `// @ts-nocheck\nconst ${EXPECT_HOOK} = (globalThis as any).${EXPECT_HOOK};\n${body}`,
     checks,
   };
+}
+
+/** Points the package name (docs) and the root's `./mod.ts` (README) at `modPath`. */
+function localImports(code: string, modPath: string): string {
+  return code.replaceAll(`"${PACKAGE}"`, JSON.stringify(modPath))
+    .replaceAll(`from "./mod.ts"`, `from ${JSON.stringify(modPath)}`);
 }
 
 interface SnippetFile {
@@ -135,15 +176,23 @@ interface SnippetFile {
   arrows: number;
 }
 
-/** Writes every snippet of the pages to .build/doc-snippets/ (relative imports of mod.ts). */
+/**
+ * Writes every snippet of the pages to .build/doc-snippets/ (relative imports of mod.ts), and
+ * each one unchanged but for that import to .build/doc-types/ for the type check.
+ */
 function writeSnippets(root: string): SnippetFile[] {
   const outDir = join(root, ".build", "doc-snippets");
+  const typeDir = join(root, ".build", "doc-types");
   mkdirSync(outDir, { recursive: true });
-  return DOC_PAGES.filter((page) => existsSync(join(root, "docs", page))).flatMap((page) =>
-    snippets(readFileSync(join(root, "docs", page), "utf8")).map((s, k) => {
-      const file = join(outDir, `${page.replace(/\W/g, "_")}_${k}.ts`);
+  mkdirSync(typeDir, { recursive: true });
+  return DOC_PAGES.filter((page) => existsSync(join(root, page))).flatMap((page) =>
+    snippets(readFileSync(join(root, page), "utf8")).map((s, k) => {
+      const name = `${page.replace(/\W/g, "_")}_${k}.ts`;
+      const file = join(outDir, name);
       const { source, checks } = instrument(s.code, "../../mod.ts");
       writeFileSync(file, source);
+      const typed = localImports(s.code, "../../mod.ts");
+      writeFileSync(join(typeDir, name), `// ${page}:${s.line}\n${typed}\n`);
       const arrows = s.code.split("// → ").length - 1;
       return { page, line: s.line, file, checks, arrows };
     })
@@ -184,18 +233,18 @@ describe("docs snippets", () => {
   const files = writeSnippets(root);
   const all = files.map((f) => f.file);
   for (const { page, line, file, checks, arrows } of files) {
-    test(`docs/${page}:${line}`, async () => {
+    test(`${page}:${line}`, async () => {
       assert.equal(
         checks,
         arrows,
-        `docs/${page}, snippet at line ${line}: a // → comment not after a console.log(...); statement`,
+        `${page}, snippet at line ${line}: a // → comment not after a console.log(...); statement`,
       );
       const g = globalThis as Record<string, unknown>;
       let ran = 0;
       g[EXPECT_HOOK] = (expected: string, ...args: unknown[]) => {
         ran++;
         const got = args.map(show).join(" ");
-        assert.equal(got, expected, `docs/${page}, snippet at line ${line}: printed value`);
+        assert.equal(got, expected, `${page}, snippet at line ${line}: printed value`);
       };
       const log = console.log;
       console.log = () => {}; // snippets print; keep the test output readable
@@ -205,7 +254,27 @@ describe("docs snippets", () => {
         console.log = log;
         delete g[EXPECT_HOOK];
       }
-      assert.equal(ran, checks, `docs/${page}, snippet at line ${line}: checked lines that ran`);
+      assert.equal(ran, checks, `${page}, snippet at line ${line}: checked lines that ran`);
     });
   }
+});
+
+// ---- docs: every ```ts block passes `deno check` (strict) as written ----
+
+describe("docs type-check", () => {
+  const root = repoRoot();
+  const files = writeSnippets(root).map((f) => join(root, ".build", "doc-types", basename(f.file)));
+  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+  // Deno is the type checker here (Bun and Node run the snippets above, not a checker).
+  test("README quickstart and every docs snippet type-check in strict mode", {
+    skip: deno ? false : "needs Deno's type checker",
+  }, async () => {
+    const { spawnSync } = await import("node:child_process");
+    const r = spawnSync(deno!.execPath(), ["check", "--no-config", "--quiet", ...files], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    assert.equal(r.status, 0, `deno check of the docs snippets failed:\n${r.stdout}${r.stderr}`);
+  });
 });

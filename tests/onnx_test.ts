@@ -28,7 +28,7 @@ import {
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, "tests", "_ort_run.mjs"))) return dir;
+    if (existsSync(join(dir, "examples", "_ort_run.mjs"))) return dir;
     dir = dirname(dir);
   }
   return process.cwd();
@@ -50,7 +50,7 @@ function compare(f: (...a: never[]) => unknown, ...args: unknown[]): number {
     data: Array.from(t.dataSync(), Number),
   }));
   writeFileSync(join(dir, "spec.json"), JSON.stringify({ model: join(dir, "m.onnx"), inputs }));
-  const r = spawnSync("node", [join(ROOT, "tests", "_ort_run.mjs"), join(dir, "spec.json")], {
+  const r = spawnSync("node", [join(ROOT, "examples", "_ort_run.mjs"), join(dir, "spec.json")], {
     encoding: "utf8",
     maxBuffer: 1 << 28,
   });

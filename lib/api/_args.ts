@@ -46,8 +46,12 @@ export function unflatten(def: TreeDef, leaves: Tensor[]): unknown {
 }
 
 /** Checks `argnums` against the argument count and normalises it to a list. */
-export function argnumList(op: string, argnums: number | number[], nargs: number): number[] {
-  const list = Array.isArray(argnums) ? argnums : [argnums];
+export function argnumList(
+  op: string,
+  argnums: number | readonly number[],
+  nargs: number,
+): number[] {
+  const list = typeof argnums === "number" ? [argnums] : [...argnums];
   return list.map((a) => {
     if (!Number.isInteger(a) || a < -nargs || a >= nargs) {
       throw new RangeError(

@@ -4,7 +4,15 @@
  * stopGradient. Thin pytree wrappers over the interpreters in `transforms/`.
  * @module
  */
-import type { AnyFunction } from "./_types.ts";
+import type {
+  AnyFunction,
+  ArgGrads,
+  ArgnumsOf,
+  AuxOf,
+  InputsOf,
+  JacobianOf,
+  Tensors,
+} from "./_types.ts";
 import { bind1, currentLevel } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { evalJaxpr } from "../ir.ts";
@@ -23,7 +31,7 @@ import { argnumList, FlatArgs, flatten, flattenFloat, isLeaf, unflatten } from "
 /** Options of `grad` / `valueAndGrad`. */
 export interface GradOptions {
   /** Which positional argument(s) to differentiate. */
-  argnums?: number | number[];
+  argnums?: number | readonly number[];
   /** `f` returns `[loss, aux]`; aux is passed through. */
   hasAux?: boolean;
 }
@@ -49,12 +57,20 @@ function stripTop(tree: unknown): unknown {
  * if (v.item() !== 5 || g.dataSync().join() !== "2,4") throw new Error("valueAndGrad");
  * ```
  */
-export function valueAndGrad(
-  f: AnyFunction,
-  opts: GradOptions = {},
-): (...args: unknown[]) => [any, any] {
-  const { argnums = 0, hasAux = false } = opts;
-  return (...args: unknown[]) => {
+export function valueAndGrad<
+  F extends AnyFunction,
+  const O extends GradOptions = Record<never, never>,
+>(
+  f: F,
+  opts: O = {} as O,
+): (
+  ...args: InputsOf<F>
+) => [
+  O extends { hasAux: true } ? [Tensor, AuxOf<F>] : Tensor,
+  ArgGrads<Parameters<F>, ArgnumsOf<O>>,
+] {
+  const { argnums = 0, hasAux = false } = opts as GradOptions;
+  return (...args: unknown[]): [any, any] => {
     const nums = argnumList("grad", argnums, args.length);
     const flat = nums.map((i) => flattenFloat("grad", args[i]));
     const sizes = flat.map(([l]) => l.length);
@@ -94,7 +110,7 @@ export function valueAndGrad(
       k += sizes[j];
       return g;
     });
-    const g = Array.isArray(argnums) ? grads : grads[0];
+    const g = typeof argnums === "number" ? grads[0] : grads;
     return [hasAux ? [value, aux] : value, g];
   };
 }
@@ -109,19 +125,31 @@ export function valueAndGrad(
  * if (d.item() !== 12) throw new Error("grad");
  * ```
  */
-export function grad(f: AnyFunction, opts: GradOptions = {}): (...args: unknown[]) => any {
-  const vg = valueAndGrad(f, opts);
-  return (...args: unknown[]) => {
+export function grad<F extends AnyFunction, const O extends GradOptions = Record<never, never>>(
+  f: F,
+  opts: O = {} as O,
+): GradFunction<F, O> {
+  const vg = valueAndGrad(f as AnyFunction, opts as GradOptions);
+  return ((...args: unknown[]) => {
     const [v, g] = vg(...args);
-    return opts.hasAux ? [g, v[1]] : g;
-  };
+    return opts.hasAux ? [g, (v as any)[1]] : g;
+  }) as GradFunction<F, O>;
 }
 
+/** The function `grad(f, opts)` returns: `f`'s parameters, the gradient (and aux) as result. */
+export type GradFunction<F extends AnyFunction, O extends GradOptions> = (
+  ...args: InputsOf<F>
+) => O extends { hasAux: true } ? [ArgGrads<Parameters<F>, ArgnumsOf<O>>, AuxOf<F>]
+  : ArgGrads<Parameters<F>, ArgnumsOf<O>>;
+
 /** `[f(...primals), pullback]`; `pullback(ct)` returns one cotangent per primal. */
-export function vjp(f: AnyFunction, ...primals: unknown[]): [any, (ct: unknown) => any[]] {
+export function vjp<F extends AnyFunction>(
+  f: F,
+  ...primals: InputsOf<F>
+): [Tensors<ReturnType<F>>, (ct: Tensors<ReturnType<F>>) => Tensors<Parameters<F>>] {
   const fa = new FlatArgs(primals, (p) => flattenFloat("vjp", p));
   const [outs, pb] = vjpFlat(fa.wrap(f), fa.leaves);
-  const pullback = (ct: unknown): any[] => {
+  const pullback = (ct: unknown) => {
     const [cts] = flatten(ct);
     if (cts.length !== outs.length) {
       throw new TypeError(`vjp: cotangent has ${cts.length} leaves, the output has ${outs.length}`);
@@ -133,13 +161,17 @@ export function vjp(f: AnyFunction, ...primals: unknown[]): [any, (ct: unknown) 
         );
       }
     });
-    return fa.split(pb(cts));
+    return fa.split(pb(cts)) as Tensors<Parameters<F>>;
   };
-  return [unflatten(fa.outDef!, outs), pullback];
+  return [unflatten(fa.outDef!, outs) as Tensors<ReturnType<F>>, pullback];
 }
 
 /** Forward mode: `[f(...primals), J·tangents]`. */
-export function jvp(f: AnyFunction, primals: unknown[], tangents: unknown[]): [any, any] {
+export function jvp<F extends AnyFunction>(
+  f: F,
+  primals: InputsOf<F>,
+  tangents: InputsOf<F>,
+): [Tensors<ReturnType<F>>, Tensors<ReturnType<F>>] {
   if (primals.length !== tangents.length) {
     throw new TypeError(`jvp: ${primals.length} primals but ${tangents.length} tangents`);
   }
@@ -154,35 +186,35 @@ export function jvp(f: AnyFunction, primals: unknown[], tangents: unknown[]): [a
     }
   });
   const [po, to] = jvpFlat(fa.wrap(f), fa.leaves, tleaves);
-  return [unflatten(fa.outDef!, po), unflatten(fa.outDef!, to)];
+  return [unflatten(fa.outDef!, po), unflatten(fa.outDef!, to)] as [any, any];
 }
 
 /** `[f(...primals), fJvp]` where `fJvp(...tangents)` applies the linearized function (staged once). */
-export function linearize(
-  f: AnyFunction,
-  ...primals: unknown[]
-): [any, (...tangents: unknown[]) => any] {
+export function linearize<F extends AnyFunction>(
+  f: F,
+  ...primals: InputsOf<F>
+): [Tensors<ReturnType<F>>, (...tangents: Tensors<Parameters<F>>) => Tensors<ReturnType<F>>] {
   const fa = new FlatArgs(primals, (p) => flattenFloat("linearize", p));
   const [po, lin] = linearizeFlat(fa.wrap(f), fa.leaves);
-  const fJvp = (...tangents: unknown[]) =>
+  const fJvp = (...tangents: unknown[]): any =>
     unflatten(
       fa.outDef!,
       evalJaxpr(lin, new FlatArgs(tangents, (t) => flattenFloat("linearize", t)).leaves),
     );
-  return [unflatten(fa.outDef!, po), fJvp];
+  return [unflatten(fa.outDef!, po) as any, fJvp];
 }
 
 /** The identity, with zero derivative. */
-export function stopGradient(x: unknown): any {
+export function stopGradient<T>(x: T): Tensors<T> {
   const [leaves, def] = flatten(x);
-  return unflatten(def, leaves.map((l) => bind1(stopGradientOp, [l])));
+  return unflatten(def, leaves.map((l) => bind1(stopGradientOp, [l]))) as Tensors<T>;
 }
 
-function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number | number[]) {
+function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number | readonly number[]) {
   const op = mode === "fwd" ? "jacfwd" : "jacrev";
   return (...args: unknown[]): any => {
     const nums = argnumList(op, argnums, args.length);
-    const tree = Array.isArray(argnums) ? nums.map((i) => args[i]) : args[nums[0]];
+    const tree = typeof argnums === "number" ? args[nums[0]] : nums.map((i) => args[i]);
     const [leaves, def] = flattenFloat(op, tree);
     const dtype = leaves.some((l) => l.dtype === "float64") ? "float64" : "float32";
     const offs: number[] = [];
@@ -199,8 +231,8 @@ function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number | number[
       );
       const t = unflatten(def, parts) as unknown;
       const a = [...args];
-      if (Array.isArray(argnums)) nums.forEach((i, j) => (a[i] = (t as unknown[])[j]));
-      else a[nums[0]] = t;
+      if (typeof argnums === "number") a[nums[0]] = t;
+      else nums.forEach((i, j) => (a[i] = (t as unknown[])[j]));
       return f(...a);
     };
     const basis = eye(total, total, { dtype });
@@ -212,7 +244,7 @@ function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number | number[
       outs = vmapFlat((ts) => flatten(jvp(g, [x], [ts[0]])[1])[0], [basis], [0], 0, total)
         .map((r) => transpose(r, [...Array(r.ndim - 1).keys()].map((k) => k + 1).concat([0])));
     } else {
-      const [y, pb] = vjp(g, x);
+      const [y, pb] = vjp(g as AnyFunction, x);
       outTree = y;
       const [ys, yDef] = flatten(y);
       outDef = yDef;
@@ -244,24 +276,49 @@ function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number | number[
   };
 }
 
+/** Options of `jacfwd`, `jacrev` and `hessian`. */
+export interface JacobianOptions {
+  /** Which positional argument(s) to differentiate with respect to. */
+  argnums?: number | readonly number[];
+}
+
+/** What `jacfwd(f, opts)` / `jacrev(f, opts)` return: `f`'s parameters, the Jacobian as result. */
+export type JacobianFunction<F extends AnyFunction, O> = (
+  ...args: InputsOf<F>
+) => JacobianOf<ReturnType<F>, ArgGrads<Parameters<F>, ArgnumsOf<O>>>;
+
 /** Jacobian by forward mode: shape `[...out.shape, ...x.shape]`. */
-export function jacfwd(
-  f: AnyFunction,
-  opts: { argnums?: number | number[] } = {},
-): (...args: unknown[]) => any {
+export function jacfwd<
+  F extends AnyFunction,
+  const O extends JacobianOptions = Record<never, never>,
+>(
+  f: F,
+  opts: O = {} as O,
+): JacobianFunction<F, O> {
   return jacobian("fwd", f, opts.argnums ?? 0);
 }
 /** Jacobian by reverse mode: shape `[...out.shape, ...x.shape]`. */
-export function jacrev(
-  f: AnyFunction,
-  opts: { argnums?: number | number[] } = {},
-): (...args: unknown[]) => any {
+export function jacrev<
+  F extends AnyFunction,
+  const O extends JacobianOptions = Record<never, never>,
+>(
+  f: F,
+  opts: O = {} as O,
+): JacobianFunction<F, O> {
   return jacobian("rev", f, opts.argnums ?? 0);
 }
 /** Hessian of a scalar function: `jacfwd(jacrev(f))`. */
-export function hessian(
-  f: AnyFunction,
-  opts: { argnums?: number | number[] } = {},
-): (...args: unknown[]) => any {
-  return jacfwd(jacrev(f, opts), opts);
+export function hessian<
+  F extends AnyFunction,
+  const O extends JacobianOptions = Record<never, never>,
+>(
+  f: F,
+  opts: O = {} as O,
+): (
+  ...args: InputsOf<F>
+) => JacobianOf<
+  JacobianOf<ReturnType<F>, ArgGrads<Parameters<F>, ArgnumsOf<O>>>,
+  ArgGrads<Parameters<F>, ArgnumsOf<O>>
+> {
+  return jacfwd(jacrev(f as AnyFunction, opts as JacobianOptions), opts as JacobianOptions);
 }

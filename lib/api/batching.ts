@@ -3,7 +3,7 @@
  * Public `vmap`: per-argument `inAxes` (number, null, or a pytree prefix of them) and `outAxes`.
  * @module
  */
-import type { AnyFunction } from "./_types.ts";
+import type { AnyFunction, Transformed } from "./_types.ts";
 import type { Tensor } from "../tensor.ts";
 import type { BDim } from "../ops/_define.ts";
 import { normAxis } from "../shape.ts";
@@ -46,10 +46,10 @@ function specLeaves(op: string, spec: AxisSpec, n: number): BDim[] {
  * if (dots.dataSync().join() !== "4,4,4") throw new Error("vmap");
  * ```
  */
-export function vmap(f: AnyFunction, opts: VmapOptions = {}): (...args: unknown[]) => any {
+export function vmap<F extends AnyFunction>(f: F, opts: VmapOptions = {}): Transformed<F> {
   const inAxes = opts.inAxes ?? 0;
   const outAxes = opts.outAxes ?? 0;
-  return (...args: unknown[]) => {
+  return (...args: unknown[]): any => {
     const perArg: AxisSpec[] = Array.isArray(inAxes) ? inAxes : args.map(() => inAxes);
     if (perArg.length !== args.length) {
       throw new TypeError(

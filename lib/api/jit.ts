@@ -4,7 +4,7 @@
  * program through the `jit` primitive (so jitted functions compose with every transform).
  * @module
  */
-import type { AnyFunction } from "./_types.ts";
+import type { AnyFunction, InputsOf, Tensors } from "./_types.ts";
 import { ArrayValue, bind } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { hoistConsts, type Jaxpr } from "../ir.ts";
@@ -28,11 +28,11 @@ export interface Lowered {
   asText(): string;
 }
 
-/** A jitted function. */
-export interface JitFunction {
-  (...args: unknown[]): any;
+/** A jitted function: `f`'s signature (outputs as Tensors), plus `lower` and `traceCount`. */
+export interface JitFunction<F extends AnyFunction = AnyFunction> {
+  (...args: InputsOf<F>): Tensors<ReturnType<F>>;
   /** Stages the function for these arguments without running it. */
-  lower(...args: unknown[]): Lowered;
+  lower(...args: InputsOf<F>): Lowered;
   /** Number of traces so far (cache misses). */
   readonly traceCount: number;
 }
@@ -65,7 +65,7 @@ function describe(j: Jaxpr, arrays: Tensor[]): string {
  * if (y.item() !== 3) throw new Error("jit");
  * ```
  */
-export function jit(f: AnyFunction, opts: JitOptions = {}): JitFunction {
+export function jit<F extends AnyFunction>(f: F, opts: JitOptions = {}): JitFunction<F> {
   const cache = new Map<string, Entry>();
   let traces = 0;
   const stage = (args: unknown[]): [Entry, Tensor[]] => {
@@ -96,11 +96,11 @@ export function jit(f: AnyFunction, opts: JitOptions = {}): JitFunction {
     }
     return [e, leaves];
   };
-  const call = ((...args: unknown[]) => {
+  const call = ((...args: unknown[]): any => {
     const [e, leaves] = stage(args);
     const outs = bind(jitOp, [...e.consts, ...leaves], { jaxpr: e.jaxpr, name: f.name || "fn" });
     return unflatten(e.outDef, outs);
-  }) as JitFunction;
+  }) as unknown as JitFunction<F>;
   call.lower = (...args: unknown[]): Lowered => {
     const [e, leaves] = stage(args);
     return { jaxpr: e.jaxpr, asText: () => describe(e.jaxpr, [...e.consts, ...leaves]) };
@@ -140,7 +140,7 @@ function staticKey(v: unknown): string {
  * if (!String(j).includes("sin")) throw new Error("makeJaxpr");
  * ```
  */
-export function makeJaxpr(f: AnyFunction): (...args: unknown[]) => Jaxpr {
+export function makeJaxpr<F extends AnyFunction>(f: F): (...args: InputsOf<F>) => Jaxpr {
   return (...args: unknown[]) => {
     const [leaves, def] = flatten(args);
     return traceToJaxpr(

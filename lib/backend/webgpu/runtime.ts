@@ -91,6 +91,8 @@ export class GpuRuntime {
   readonly software: boolean;
   /** Adapter description, for reports. */
   readonly description: string;
+  /** Whether the adapter offers the "shader-f16" feature (f16 arithmetic in WGSL). */
+  shaderF16 = false;
   /** Counters. */
   readonly stats: GpuStats = {
     syncs: 0,
@@ -423,7 +425,7 @@ const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software|warp/i;
  */
 export async function createRuntime(): Promise<GpuRuntime | null> {
   const gpu = navigatorGpu();
-  if (!gpu) return null;
+  if (!gpu) return fail(noGpuReason());
   let adapter: GpuAdapter | null = null;
   // core first; then compatibility (Dawn's OpenGL ES backend, e.g. the `webgpu` package on Node)
   for (const opts of [undefined, { featureLevel: "compatibility" }]) {
@@ -434,7 +436,12 @@ export async function createRuntime(): Promise<GpuRuntime | null> {
     }
     if (adapter) break;
   }
-  if (!adapter) return null;
+  if (!adapter) {
+    return fail(
+      "navigator.gpu.requestAdapter() found no adapter (no usable GPU or driver; headless " +
+        "Chromium needs --enable-unsafe-webgpu, Node's `webgpu` package EGL_PLATFORM=surfaceless)",
+    );
+  }
   const L = adapter.limits;
   const want: Record<string, number> = {
     maxStorageBufferBindingSize: L.maxStorageBufferBindingSize,
@@ -444,11 +451,57 @@ export async function createRuntime(): Promise<GpuRuntime | null> {
     maxComputeWorkgroupSizeX: Math.min(L.maxComputeWorkgroupSizeX, 256),
     maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
   };
-  const device = await adapter.requestDevice({ requiredLimits: want });
+  let device: GpuDevice;
+  try {
+    device = await adapter.requestDevice({ requiredLimits: want });
+  } catch (e) {
+    return fail(`adapter.requestDevice() failed: ${(e as Error)?.message ?? e}`);
+  }
   const info = adapter.info ?? {};
   const desc = [info.description, info.device].filter(Boolean).join(" / ") || info.vendor ||
     "unknown adapter";
   const software = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) ||
     SOFTWARE.test(desc);
-  return new GpuRuntime(device, software, desc);
+  const runtime = new GpuRuntime(device, software, desc);
+  runtime.shaderF16 = Boolean(adapter.features?.has("shader-f16"));
+  failure = undefined;
+  return runtime;
+}
+
+let failure: string | undefined;
+
+/** Why the last `createRuntime()` found no WebGPU, or undefined (not tried yet, or it worked). */
+export function webgpuFailure(): string | undefined {
+  return failure;
+}
+
+function fail(why: string): null {
+  failure = why;
+  return null;
+}
+
+/** Why there is no `navigator.gpu` here, and how to get one, for this runtime. */
+function noGpuReason(): string {
+  const g = globalThis as {
+    Deno?: unknown;
+    Bun?: unknown;
+    process?: { versions?: { node?: string } };
+    window?: unknown;
+    isSecureContext?: boolean;
+  };
+  if (g.Deno) {
+    return "this Deno has no navigator.gpu (Deno 2 has WebGPU built in; older ones need --unstable-webgpu)";
+  }
+  if (g.Bun) {
+    return "Bun has no WebGPU (navigator.gpu); use Deno, Node with the npm `webgpu` package, or a browser";
+  }
+  if (g.process?.versions?.node) {
+    return "Node has no navigator.gpu of its own: install the npm `webgpu` package and set " +
+      "navigator.gpu from it before `await init()` (on headless Linux run with " +
+      'EGL_PLATFORM=surfaceless; see the README\'s "WebGPU on Node")';
+  }
+  if (g.isSecureContext === false) {
+    return "navigator.gpu exists only on secure pages (https:// or http://localhost)";
+  }
+  return "this browser has no WebGPU (navigator.gpu): use a recent Chrome/Edge (113+), Safari 26+ or Firefox 141+";
 }

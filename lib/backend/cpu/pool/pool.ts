@@ -73,8 +73,7 @@ async function workerThreads(): Promise<Any | undefined> {
     const viaBuiltin = g.process?.getBuiltinModule?.("node:worker_threads");
     if (viaBuiltin) return viaBuiltin;
     if (g.process?.versions?.node === undefined) return undefined;
-    const spec = "node:worker_threads";
-    return await import(spec);
+    return await import("node:worker_threads");
   } catch {
     return undefined;
   }
@@ -85,8 +84,7 @@ async function hardwareThreads(): Promise<number> {
   let n = g.navigator?.hardwareConcurrency;
   if (n === undefined && g.process?.versions?.node !== undefined) {
     try {
-      const spec = "node:os";
-      const os = g.process.getBuiltinModule?.(spec) ?? await import(spec);
+      const os = g.process.getBuiltinModule?.("node:os") ?? await import("node:os");
       n = os.availableParallelism?.() ?? os.cpus().length;
     } catch {
       n = undefined;
@@ -443,6 +441,7 @@ export async function createPool(opts: PoolOptions = {}): Promise<WorkerPool> {
   const pagesFor = (threads: number) =>
     opts.initialPages ?? Math.ceil((64 + threads * ws + (16 << 20)) / 65536);
   let memory = nWorkers > 0 ? sharedMemory(pagesFor(nWorkers + 1), maximum) : undefined;
+  if (nWorkers > 0 && !memory) warnNotIsolated(nWorkers + 1);
   const kind = opts.workerKind ?? "auto";
   const wt = memory && kind !== "web" ? await workerThreads() : undefined;
   if (!memory || (!wt && (kind === "node" || typeof Worker === "undefined"))) {
@@ -482,6 +481,24 @@ export async function createPool(opts: PoolOptions = {}): Promise<WorkerPool> {
     config,
     health,
   });
+}
+
+let warnedNotIsolated = false;
+
+/**
+ * Browsers give pages SharedArrayBuffer only when cross-origin isolated; say once why the CPU
+ * backend then runs on one thread, and which headers would give it `threads`.
+ */
+function warnNotIsolated(threads: number): void {
+  const g = globalThis as { crossOriginIsolated?: boolean; console?: Console };
+  if (warnedNotIsolated || g.crossOriginIsolated !== false) return;
+  warnedNotIsolated = true;
+  g.console?.warn(
+    `tracegrad: this page is not cross-origin isolated (crossOriginIsolated is false), so ` +
+      `SharedArrayBuffer is unavailable and the CPU backend runs on 1 thread instead of ` +
+      `${threads}. Serve the page with the headers "Cross-Origin-Opener-Policy: same-origin" ` +
+      `and "Cross-Origin-Embedder-Policy: require-corp" (or "credentialless") to use them.`,
+  );
 }
 
 let defaultPool: Promise<WorkerPool> | undefined;

@@ -1,5 +1,5 @@
-// Runs an ONNX model with onnxruntime-node for tests/onnx_test.ts (a Node subprocess, so Deno and
-// Bun tests can use the native addon too): `node tests/_ort_run.mjs SPEC.json` where the spec
+// Runs an ONNX model with onnxruntime-node for tests/onnx_test.ts and the demo (a Node subprocess, so Deno and
+// Bun tests can use the native addon too): `node examples/_ort_run.mjs SPEC.json` where the spec
 // holds { model, inputs: [{ dtype, shape, data }] }; prints { outputs: [{ dtype, shape, data }] }.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
