@@ -62,7 +62,32 @@ export type {
   Tensors,
   Transformed,
 } from "./lib/api/_types.ts";
-export type { Aval, BDim, HostArray, LinearArg, OpDef } from "./lib/ops/_define.ts";
+export type {
+  Aval,
+  BDim,
+  ContractionOpDef,
+  ElementwiseOpDef,
+  HostArray,
+  IndexMap,
+  LinearArg,
+  OpDef,
+  OpRules,
+  OtherOpDef,
+  ReadAt,
+  ReduceOpDef,
+  ReductionForm,
+  StructuralOpDef,
+} from "./lib/ops/_define.ts";
+export type {
+  JsTemplate,
+  ScalarRender,
+  ScalarTypes,
+  WasmForm,
+  WasmScalarOp,
+  WgslOperands,
+  WgslTemplate,
+} from "./lib/ops/_render.ts";
+export type { Expr, Idx } from "./lib/compile/kernel.ts";
 export { UndefPrimal } from "./lib/ops/_define.ts";
 export { Var } from "./lib/ir.ts";
 export type { Eqn } from "./lib/ir.ts";
@@ -70,6 +95,8 @@ export type { AxisOptions, SliceSpec } from "./lib/numpy.ts";
 export type { AtIndexer, AtOptions, GatherMode, IndexSpec } from "./lib/numpy.ts";
 export { backendInfo, getBackend, init, setBackend } from "./lib/api/backends.ts";
 export type { BackendInfo } from "./lib/api/backends.ts";
+export { cacheStats, setCacheLimit } from "./lib/cache.ts";
+export type { CacheKind, CacheStats } from "./lib/cache.ts";
 export * as lax from "./lib/lax.ts";
 export * as nn from "./lib/nn.ts";
 export * as signal from "./lib/signal.ts";

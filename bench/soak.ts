@@ -8,6 +8,7 @@
 //
 //   DENO_NO_PACKAGE_JSON=1 node_modules/.bin/deno task soak [--steps 10000]
 //   (= deno run -A --v8-flags=--expose-gc,--min-semi-space-size=16 bench/soak.ts)
+//   Bun and Node: npm run soak:bun / soak:node [-- --steps N] (scripts/soak.sh; Node runs a bundle)
 //   options: --steps N (10000)  --warmup N (1000)  --every N (1000)  --batch N (32)
 //            --tolerance F (0.05)  --lr F (0.05)
 //            --yield N (0: never; else await a macrotask every N steps besides the readings)
@@ -53,6 +54,7 @@ const liveArrays = trackLiveArrays();
 
 async function memory(): Promise<Mem> {
   if (typeof g.gc === "function") g.gc();
+  else g.Bun?.gc(true); // Bun: a synchronous full collection
   // finalizers of collected arrays run in a later task
   await new Promise((resolve) => setTimeout(resolve, 0));
   const m = g.Deno ? g.Deno.memoryUsage() : g.process.memoryUsage();
@@ -156,7 +158,7 @@ const runtime = g.Deno
   : `Node ${g.process.version}`;
 console.log(
   `soak: ${STEPS} steps, batch ${BATCH}, conv ${F}x${C}x3x3 -> relu -> maxPool 2 -> dense ${POOLED}x${CLASSES}, ` +
-    `${runtime}, gc before readings: ${typeof g.gc === "function"}, ` +
+    `${runtime}, gc before readings: ${typeof g.gc === "function" || Boolean(g.Bun)}, ` +
     `yield to the event loop: ${YIELD > 0 ? `every ${YIELD} steps` : "never"}`,
 );
 const t0 = performance.now();

@@ -25,7 +25,10 @@ export function closestName(key: string, valid: readonly string[]): string | und
   let best: string | undefined;
   let bestD = Infinity;
   for (const v of valid) {
-    const d = Math.min(distance(key, v), distance(camel, v));
+    // a prefix of a valid name (or a valid name plus a suffix) counts as close: approx, jvpRule
+    const lk = camel.toLowerCase(), lv = v.toLowerCase();
+    const prefix = Math.min(lk.length, lv.length) >= 3 && (lv.startsWith(lk) || lk.startsWith(lv));
+    const d = prefix ? 1 : Math.min(distance(key, v), distance(camel, v));
     if (d < bestD) [best, bestD] = [v, d];
   }
   return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 2)) ? best : undefined;

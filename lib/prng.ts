@@ -305,8 +305,8 @@ for (let k = 1023; k < 2046; k++) POW2[k] = POW2[k - 1] * 2;
 for (let k = 1021; k >= 0; k--) POW2[k] = POW2[k + 1] * 0.5;
 /** ODD_RECIP[k] = 1 / (2k + 1); atanh(s)/s = Σ s^(2k) / (2k + 1). */
 const ODD_RECIP = Array.from({ length: 64 }, (_, k) => 1 / (2 * k + 1));
-/** Giles' single-precision erfinv coefficients (highest degree first), for w < 5 and w >= 5. */
-const GILES_LO = [
+/** Giles' single-precision erfinv coefficients (highest degree first), for w < 5. */
+export const GILES_LO: readonly number[] = [
   2.81022636e-8,
   3.43273939e-7,
   -3.5233877e-6,
@@ -317,7 +317,8 @@ const GILES_LO = [
   0.246640727,
   1.50140941,
 ];
-const GILES_HI = [
+/** Giles' coefficients for w >= 5. */
+export const GILES_HI: readonly number[] = [
   -0.000200214257,
   0.000100950558,
   0.00134934322,

@@ -11,6 +11,7 @@ import { randomOp } from "./ops/random.ts";
 import { keyFromSeed } from "./prng.ts";
 import * as np from "./numpy.ts";
 import { reshape, slice } from "./ops/movement.ts";
+import { checkOptions } from "./options.ts";
 
 /**
  * A key from an integer seed (an int32 array of shape [2]).
@@ -65,6 +66,7 @@ export function uniform(
   shape: number[] = [],
   opts: DrawOptions & { minval?: number; maxval?: number } = {},
 ): Tensor {
+  opts = checkOptions("random.uniform", opts, ["dtype", "minval", "maxval"]);
   const s = checkShape("random.uniform", shape);
   const low = opts.minval ?? 0, high = opts.maxval ?? 1;
   return bind1(randomOp, [k], {
@@ -78,6 +80,7 @@ export function uniform(
 
 /** Standard normal samples. */
 export function normal(k: Tensor, shape: number[] = [], opts: DrawOptions = {}): Tensor {
+  opts = checkOptions("random.normal", opts, ["dtype"]);
   const s = checkShape("random.normal", shape);
   return bind1(randomOp, [k], { dist: "normal", shape: s, dtype: opts.dtype ?? "float32" });
 }

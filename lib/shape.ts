@@ -93,6 +93,11 @@ export function normAxes(
   ndim: number,
 ): number[] {
   if (axis === undefined || axis === null) return [...Array(ndim).keys()];
+  if (typeof axis !== "number" && !Array.isArray(axis)) {
+    throw new TypeError(
+      `${op}: axis must be a number, a list of numbers or null, got ${fmtArg(axis)}`,
+    );
+  }
   const list = typeof axis === "number" ? [axis] : [...axis];
   const out = list.map((a) => normAxis(op, a, ndim));
   if (new Set(out).size !== out.length) {
@@ -110,6 +115,61 @@ export function checkShape(op: string, shape: unknown, argName = "shape"): numbe
     );
   }
   return [...shape];
+}
+
+/** The most elements one array may hold (the typed-array length limit of V8 and JavaScriptCore). */
+export const MAX_ELEMENTS = 2 ** 32 - 1;
+const ITEM_BYTES: Record<string, number> = { bool: 1, int32: 4, float32: 4, float64: 8 };
+
+/** Bytes an array of `shape` and `dtype` occupies on the host. */
+export function arrayBytes(shape: readonly number[], dtype: string): number {
+  return sizeOf(shape) * (ITEM_BYTES[dtype] ?? 4);
+}
+
+/**
+ * Checks, before allocating, that an array of `shape` and `dtype` can exist: a RangeError naming
+ * `op`, the shape and the bytes instead of the runtime's allocation failure.
+ *
+ * @example
+ * ```ts
+ * import { checkAllocation } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * checkAllocation("zeros", [1024, 1024], "float32");
+ * assert.throws(() => checkAllocation("zeros", [2 ** 20, 2 ** 20], "float32"), /4398046511104 bytes/);
+ * ```
+ */
+export function checkAllocation(op: string, shape: readonly number[], dtype: string): void {
+  if (sizeOf(shape) > MAX_ELEMENTS) {
+    throw new RangeError(
+      `${op}: an array of shape ${fmtShape(shape)} (${dtype}) needs ${
+        arrayBytes(shape, dtype)
+      } bytes; one array holds at most ${MAX_ELEMENTS} elements`,
+    );
+  }
+}
+
+/**
+ * Runs `alloc`, turning the runtime's allocation failure (V8's "Array buffer allocation failed",
+ * "Invalid typed array length", JavaScriptCore's "Out of memory") into a RangeError naming `op`,
+ * the shapes and their bytes.
+ */
+export function allocating<T>(
+  op: string,
+  avals: readonly { shape: readonly number[]; dtype: string }[],
+  alloc: () => T,
+): T {
+  try {
+    return alloc();
+  } catch (e) {
+    if (
+      !(e instanceof RangeError) ||
+      !/allocation failed|typed array length|out of memory/i.test(e.message)
+    ) throw e;
+    const what = avals.map((a) =>
+      `${fmtShape(a.shape)} ${a.dtype} (${arrayBytes(a.shape, a.dtype)} bytes)`
+    );
+    throw new RangeError(`${op}: cannot allocate ${what.join(", ")}: ${e.message}`);
+  }
 }
 
 /** The inverse of a permutation. */

@@ -14,6 +14,7 @@ import { resolveConvParams } from "./ops/conv_params.ts";
 import * as mv from "./ops/movement.ts";
 import { multiply } from "./numpy/math.ts";
 import { type BoundaryMode, fmt, padIndexed, promoteFloat, scalarOf } from "./lax/_args.ts";
+import { checkOptions } from "./options.ts";
 
 /** Output size rule of a convolution: "full", "valid" or "same" (scipy). */
 export type ConvolveMode = "full" | "valid" | "same";
@@ -27,6 +28,9 @@ export interface ConvolveOptions {
   /** `[aAxes, bAxes]`: pairs of axes that are contracted like `tensordot` (autograd semantics). */
   dotAxes?: [number[], number[]];
 }
+
+const CONVOLVE_KEYS = ["mode", "axes", "dotAxes"];
+const CONVOLVE2D_KEYS = ["mode", "boundary", "fillvalue"];
 
 function checkMode(op: string, mode: unknown): ConvolveMode {
   if (mode !== "full" && mode !== "valid" && mode !== "same") {
@@ -191,6 +195,7 @@ export function convolve(a: ArrayLike, b: ArrayLike, opts: ConvolveOptions = {})
 }
 
 function convolveAs(op: string, a: ArrayLike, b: ArrayLike, opts: ConvolveOptions): Tensor {
+  opts = checkOptions(op, opts, CONVOLVE_KEYS);
   const [x, y] = promoteFloat(op, a, b);
   const mode = checkMode(op, opts.mode ?? "full");
   if (opts.axes !== undefined || opts.dotAxes !== undefined) {
@@ -233,6 +238,7 @@ function convolveAs(op: string, a: ArrayLike, b: ArrayLike, opts: ConvolveOption
  * ```
  */
 export function correlate(a: ArrayLike, b: ArrayLike, opts: ConvolveOptions = {}): Tensor {
+  opts = checkOptions("correlate", opts, CONVOLVE_KEYS);
   const [x, y] = promoteFloat("correlate", a, b);
   if (opts.axes !== undefined || opts.dotAxes !== undefined) {
     const mode = checkMode("correlate", opts.mode ?? "full");
@@ -313,6 +319,7 @@ function conv2d(op: string, a: Tensor, b: Tensor, opts: Convolve2dOptions, corr:
  * ```
  */
 export function convolve2d(a: ArrayLike, b: ArrayLike, opts: Convolve2dOptions = {}): Tensor {
+  opts = checkOptions("convolve2d", opts, CONVOLVE2D_KEYS);
   const [x, y] = promoteFloat("convolve2d", a, b);
   return conv2d("convolve2d", x, y, opts, false);
 }
@@ -336,6 +343,7 @@ export function convolve2d(a: ArrayLike, b: ArrayLike, opts: Convolve2dOptions =
  * ```
  */
 export function correlate2d(a: ArrayLike, b: ArrayLike, opts: Convolve2dOptions = {}): Tensor {
+  opts = checkOptions("correlate2d", opts, CONVOLVE2D_KEYS);
   const [x, y] = promoteFloat("correlate2d", a, b);
   if (y.ndim !== 2) return conv2d("correlate2d", x, y, opts, true);
   return conv2d("correlate2d", x, mv.rev(y, [0, 1]), opts, true);

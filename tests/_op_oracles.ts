@@ -8,6 +8,7 @@ import type { DType } from "../lib/dtype.ts";
 import type { OpName } from "../lib/ops/registry.ts";
 import { WINDOW_ORACLES } from "./_op_oracles_window.ts";
 import { GATHER_ORACLES, SORT_ORACLES } from "./_op_oracles_gather.ts";
+import { OP_SAMPLES } from "./_op_samples.ts";
 
 /** A host array: shape, dtype and row-major values. */
 export interface Host {
@@ -114,6 +115,15 @@ const ELEMENTWISE: Partial<Record<OpName, Scalar>> = {
   cos: u(Math.cos),
   tan: u(Math.tan),
   tanh: u(Math.tanh),
+  asin: u(Math.asin),
+  acos: u(Math.acos),
+  atan: u(Math.atan),
+  sinh: u(Math.sinh),
+  cosh: u(Math.cosh),
+  asinh: u(Math.asinh),
+  acosh: u(Math.acosh),
+  atanh: u(Math.atanh),
+  rem: b2((x, y) => x % y),
   logistic: u((x) => 1 / (1 + Math.exp(-x))),
   isnan: u((x) => bool(isNaN(x))),
   isfinite: u((x) => bool(Number.isFinite(x))),
@@ -256,6 +266,13 @@ function dotOracle(
 /** Oracles by primitive name (`random` has property checks instead). */
 export const ORACLES: Partial<Record<OpName, Oracle>> & Record<string, Oracle | undefined> = {
   ...Object.fromEntries(Object.entries(ELEMENTWISE).map(([k, fn]) => [k, elementwiseOracle(fn!)])),
+  // elementwise primitives whose scalar oracle sits with their samples
+  ...Object.fromEntries(
+    Object.entries(OP_SAMPLES).flatMap(([k, s]) => {
+      const fn = s.oracle;
+      return fn ? [[k, elementwiseOracle((xs) => fn(...xs))]] : [];
+    }),
+  ),
   convert: convertOracle,
   broadcastInDim: ([x], { shape, dims }: { shape: number[]; dims: number[] }) =>
     gather(x, [...shape], (idx) => dims.map((d, i) => (x.shape[i] === 1 ? 0 : idx[d]))),

@@ -77,6 +77,11 @@ export interface OpSamples {
   /** false when the op's derivative is identically zero (comparisons, floor, argmax, random...). */
   differentiable: boolean;
   samples: Sample[];
+  /**
+   * Elementwise ops: the expected value per element, written independently of the op (float64;
+   * tests/_op_oracles.ts holds the oracles of the other primitives).
+   */
+  oracle?: (...xs: number[]) => number;
 }
 
 const fr = Math.fround;
@@ -309,7 +314,33 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
   cos: smooth(unary(uni(-3, 3))),
   tan: smooth(unary(uni(-1.2, 1.2))),
   tanh: smooth(unary(STD)),
+  asin: smooth(unary(uni(-0.9, 0.9))),
+  acos: smooth(unary(uni(-0.9, 0.9))),
+  atan: smooth(unary(uni(-3, 3))),
+  sinh: smooth(unary(STD)),
+  cosh: smooth(unary(STD)),
+  asinh: smooth(unary(uni(-3, 3))),
+  acosh: smooth(unary(uni(1.1, 3))),
+  atanh: smooth(unary(uni(-0.9, 0.9))),
+  rem: smooth(binary(STD, away0, [
+    S("int32 [2,3]", [I([2, 3], int(-9, 9)), I([2, 3], pick([-3, -2, -1, 1, 2, 3]))]),
+  ])),
   logistic: smooth(unary(uni(-4, 4), [S("large |x| [4]", [F([4], pick([-30, -12, 12, 30]))])])),
+  cbrt: {
+    ...smooth(unary(away0, [S("cubes [4]", [F([4], pick([8, -27, 0.125, -1]))])])),
+    oracle: (x) => (x < 0 ? -Math.pow(-x, 1 / 3) : Math.pow(x, 1 / 3)),
+  },
+  atan2: {
+    ...smooth(binary(away0, STD, [
+      S("axes [8]", [F([8], pick([0, 1, -1])), F([8], pick([1, -1]))], {}, { fd: false }),
+    ])),
+    oracle: (y, x) => {
+      // atan(y/x) moved to the quadrant of (x, y)
+      if (x > 0) return Math.atan(y / x);
+      if (x < 0) return Math.atan(y / x) + (y >= 0 ? Math.PI : -Math.PI);
+      return y > 0 ? Math.PI / 2 : y < 0 ? -Math.PI / 2 : 0;
+    },
+  },
   isnan: flat(unary(SPECIAL)),
   isfinite: flat(unary(SPECIAL)),
   not: flat([

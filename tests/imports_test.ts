@@ -55,18 +55,9 @@ test("the import scanner sees runtime and type-only imports", () => {
   assert.deepEqual(cycles(["a", "b"], [f("a", "b"), f("b", "a", true)]), []);
 });
 
-/**
- * Cycles being removed on another branch of the same issue (#12: the WGSL renderer and conv
- * variant layout); listed so this test guards everything else now. Delete once they are gone.
- */
-const PENDING = new Set([
-  "kernels/render_wgsl.ts <-> kernels/wgsl/map4.ts <-> kernels/wgsl/reduce4.ts",
-  "kernels/wgsl/conv.ts <-> kernels/wgsl/conv_rows.ts <-> kernels/wgsl/conv_taps.ts",
-]);
-
 test("no runtime import cycles in lib/ and kernels/", () => {
   const found = cycles(files, edges).map((c) => c.join(" <-> "));
-  assert.deepEqual(found.filter((c) => !PENDING.has(c)), []);
+  assert.deepEqual(found, []);
 });
 
 test("lax does not import nn; primitives import no backend (only its interface) and no API", () => {

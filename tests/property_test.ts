@@ -383,6 +383,13 @@ knownBug(
       what: "lax opts null",
       call: () => lax.convGeneralDilated(x3(), w3(), [1], "VALID", null as never),
     },
+  ]),
+);
+
+fixedBug(
+  "unnamed-argument-errors-fixed",
+  "bad preferredElementType, reshape shape and sum axis values raise errors naming op and argument",
+  allClean([
     {
       op: "convGeneralDilated",
       names: ["preferredElementType"],
@@ -395,6 +402,12 @@ knownBug(
       names: ["shape"],
       what: "np.reshape shape null",
       call: () => np.reshape(np.ones([2, 3]), null as never),
+    },
+    {
+      op: "reshape",
+      names: ["shape"],
+      what: "np.reshape shape undefined",
+      call: () => np.reshape(np.ones([2, 3]), undefined as never),
     },
     {
       op: "sum",

@@ -211,32 +211,46 @@ function checkConfig(cfg: DirectConvConfig): void {
   }
 }
 
+const [DESC, R0, R1, C0, C1] = [0, 1, 2, 3, 4];
+
+/** The `directConv` function's state: descriptor fields, locals, the kernels it calls. */
+interface DirectFn {
+  f: FuncBuilder;
+  cfg: DirectConvConfig;
+  widths: number[];
+  vecs: FuncBuilder[];
+  scalar: FuncBuilder;
+  fld: Record<string, number>;
+  r: number;
+  n: number;
+  rem: number;
+  o: number;
+  yl: number;
+  xbase: number;
+  wbase: number;
+  row: number;
+  pp: number;
+  pc: number;
+  y: number;
+  a: number;
+  b: number;
+  oyl: number;
+  rdB: number;
+  ixc: number;
+  ku: number;
+}
+
 /**
- * Builds the direct-convolution module bytes: imports `env.memory` (shared iff `shared`) and
- * exports `directConv` (see {@link DirectConvExport} and {@link DIRECT_CONV_DESC}).
- *
- * @example
- * ```ts
- * const bytes = buildDirectConvModule({ shared: false });
- * if (!WebAssembly.validate(bytes)) throw new Error("invalid module");
- * ```
+ * Loads the descriptor into locals, then computes the interior [a, b) of the output columns
+ * [C0, C1) (outputs whose taps need no bounds tests) and the per-call constants.
  */
-export function buildDirectConvModule(
-  opts: { shared: boolean; config?: DirectConvConfig },
-): Uint8Array<ArrayBuffer> {
-  const cfg = opts.config ?? DIRECT_CONV_CONFIG;
-  checkConfig(cfg);
-  const mb = new ModuleBuilder().importMemory("env", "memory", {
-    initial: 1,
-    maximum: opts.shared ? 65536 : undefined,
-    shared: opts.shared,
-  });
-  const widths: number[] = [];
-  for (let u = cfg.u; u >= 1; u >>= 1) widths.push(u);
-  const vecs = widths.map((u) => genVec(mb, u, cfg.tu, cfg.fma));
-  const scalar = genScalar(mb);
-  const f = mb.func(Array(5).fill("i32"), [], "directConv");
-  const [DESC, R0, R1, C0, C1] = [0, 1, 2, 3, 4];
+function directLocals(
+  f: FuncBuilder,
+  cfg: DirectConvConfig,
+  widths: number[],
+  vecs: FuncBuilder[],
+  scalar: FuncBuilder,
+): DirectFn {
   const D = DIRECT_CONV_DESC;
   const L = () => f.local("i32");
   const fld: Record<string, number> = {};
@@ -264,79 +278,122 @@ export function buildDirectConvModule(
   // ku = rd == 1 ? 4·tu·floor(Kl / tu) : 0 (bytes of taps taken by the unrolled loop)
   f.get(fld.Kl).i32(cfg.tu).op("i32.div_u").i32(4 * cfg.tu).op("i32.mul").i32(0);
   f.get(fld.rd).i32(1).op("i32.eq").op("select").set(ku);
-  const common = () => {
-    f.get(xbase).get(wbase).get(pp).get(pc);
-    f.get(row).get(y).i32(2).op("i32.shl").op("i32.add");
-    f.get(fld.I).get(fld.xC).get(fld.wI).get(fld.Kl);
-  };
-  const scalarUpTo = (end: number) => {
-    f.block((exit) => {
-      f.get(y).get(end).op("i32.ge_s").brIf(exit);
-      f.loop((top) => {
-        common();
-        f.get(fld.rd).get(y).get(fld.lo).op("i32.sub").get(fld.Xl).call(scalar);
-        f.get(y).i32(1).op("i32.add").tee(y).get(end).op("i32.lt_s").brIf(top);
-      });
+  const locals = { r, n, rem, o, yl, xbase, wbase, row, pp, pc, y, a, b, oyl, rdB, ixc, ku };
+  return { f, cfg, widths, vecs, scalar, fld, ...locals };
+}
+
+/** Outputs y < end one at a time with the scalar kernel (bounds-tested taps). */
+function scalarUpTo(c: DirectFn, end: number): void {
+  const { f, fld, y } = c;
+  f.block((exit) => {
+    f.get(y).get(end).op("i32.ge_s").brIf(exit);
+    f.loop((top) => {
+      f.get(c.xbase).get(c.wbase).get(c.pp).get(c.pc);
+      f.get(c.row).get(y).i32(2).op("i32.shl").op("i32.add");
+      f.get(fld.I).get(fld.xC).get(fld.wI).get(fld.Kl);
+      f.get(fld.rd).get(y).get(fld.lo).op("i32.sub").get(fld.Xl).call(c.scalar);
+      f.get(y).i32(1).op("i32.add").tee(y).get(end).op("i32.lt_s").brIf(top);
     });
-  };
+  });
+}
+
+/** 4·widths[k] outputs from y with the vector kernel k. */
+function vecAt(c: DirectFn, k: number): void {
+  const { f, fld, y } = c;
+  f.get(c.xbase).get(y).get(fld.lo).op("i32.sub").i32(2).op("i32.shl").op("i32.add");
+  f.get(c.wbase).get(c.pp).get(c.pc);
+  f.get(c.row).get(y).i32(2).op("i32.shl").op("i32.add");
+  f.get(fld.I).get(fld.xC).get(fld.wI).get(fld.Kl).get(c.rdB).get(c.ku).call(c.vecs[k]);
+}
+
+/** while (y + 4u <= b) { vec_u at y; y += 4u } for u = widths[k]. */
+function whileFits(c: DirectFn, k: number): void {
+  const { f, y, b } = c;
+  const u = c.widths[k];
+  f.block((exit) => {
+    f.get(y).i32(4 * u).op("i32.add").get(b).op("i32.gt_s").brIf(exit);
+    f.loop((top) => {
+      vecAt(c, k);
+      f.get(y).i32(4 * u).op("i32.add").tee(y).i32(4 * u).op("i32.add").get(b);
+      f.op("i32.le_s").brIf(top);
+    });
+  });
+}
+
+/** The interior [y, b) of a row with the vector kernels, widest first. */
+function interior(c: DirectFn): void {
+  const { f, widths, y, a, b } = c;
+  whileFits(c, 0);
+  // the rest of the interior (< 4·u outputs): one block of the narrowest width that covers
+  // it, ending at b; it may overlap outputs already computed, recomputing them bit for bit
+  f.block((done) => {
+    f.get(y).get(b).op("i32.ge_s").brIf(done);
+    for (let k = widths.length - 1; k >= 0; k--) {
+      const u = widths[k];
+      f.get(b).get(y).op("i32.sub").i32(4 * u).op("i32.le_s");
+      f.get(b).get(a).op("i32.sub").i32(4 * u).op("i32.ge_s").op("i32.and").if(() => {
+        f.get(b).i32(4 * u).op("i32.sub").set(y);
+        vecAt(c, k);
+        f.get(b).set(y).br(done);
+      });
+    }
+    // a short interior: narrower blocks, then the last 4 outputs (overlapping) if it has 4
+    for (let k = 1; k < widths.length; k++) whileFits(c, k);
+    f.get(y).get(b).op("i32.lt_s").get(b).get(a).op("i32.sub").i32(4).op("i32.ge_s")
+      .op("i32.and").if(() => {
+        f.get(b).i32(4).op("i32.sub").set(y);
+        vecAt(c, widths.length - 1);
+        f.get(b).set(y);
+      });
+  });
+}
+
+/**
+ * Builds the direct-convolution module bytes: imports `env.memory` (shared iff `shared`) and
+ * exports `directConv` (see {@link DirectConvExport} and {@link DIRECT_CONV_DESC}).
+ *
+ * @example
+ * ```ts
+ * const bytes = buildDirectConvModule({ shared: false });
+ * if (!WebAssembly.validate(bytes)) throw new Error("invalid module");
+ * ```
+ */
+export function buildDirectConvModule(
+  opts: { shared: boolean; config?: DirectConvConfig },
+): Uint8Array<ArrayBuffer> {
+  const cfg = opts.config ?? DIRECT_CONV_CONFIG;
+  checkConfig(cfg);
+  const mb = new ModuleBuilder().importMemory("env", "memory", {
+    initial: 1,
+    maximum: opts.shared ? 65536 : undefined,
+    shared: opts.shared,
+  });
+  const widths: number[] = [];
+  for (let u = cfg.u; u >= 1; u >>= 1) widths.push(u);
+  const vecs = widths.map((u) => genVec(mb, u, cfg.tu, cfg.fma));
+  const scalar = genScalar(mb);
+  const f = mb.func(Array(5).fill("i32"), [], "directConv");
+  const c = directLocals(f, cfg, widths, vecs, scalar);
+  const { fld, r, n, rem, o, yl, xbase, wbase, row, pp, pc, y, a } = c;
   f.get(R0).set(r);
   f.block((done) => {
     f.get(r).get(R1).op("i32.ge_s").brIf(done);
     f.loop((rows) => {
-      f.get(r).get(oyl).op("i32.div_u").tee(n).get(oyl).op("i32.mul").set(rem);
+      // row r = (n, o, ylead): its input, weight and output bases, its (pairs, count) list
+      f.get(r).get(c.oyl).op("i32.div_u").tee(n).get(c.oyl).op("i32.mul").set(rem);
       f.get(r).get(rem).op("i32.sub").tee(rem).get(fld.YL).op("i32.div_u").set(o);
       f.get(rem).get(o).get(fld.YL).op("i32.mul").op("i32.sub").set(yl);
       f.get(fld.x).get(n).get(fld.xN).op("i32.mul").op("i32.add");
-      f.get(o).get(fld.Og).op("i32.div_u").get(ixc).op("i32.mul").op("i32.add").set(xbase);
+      f.get(o).get(fld.Og).op("i32.div_u").get(c.ixc).op("i32.mul").op("i32.add").set(xbase);
       f.get(fld.w).get(o).get(fld.wO).op("i32.mul").op("i32.add").set(wbase);
       f.get(fld.y).get(r).get(fld.Yl).op("i32.mul").i32(2).op("i32.shl").op("i32.add").set(row);
       f.get(fld.lead).get(yl).i32(3).op("i32.shl").op("i32.add").tee(pp).mem("i32.load", 4)
         .set(pc);
       f.get(fld.pairs).get(pp).mem("i32.load", 0).i32(3).op("i32.shl").op("i32.add").set(pp);
       f.get(C0).set(y);
-      scalarUpTo(a);
-      const vecAt = (k: number) => {
-        f.get(xbase).get(y).get(fld.lo).op("i32.sub").i32(2).op("i32.shl").op("i32.add");
-        f.get(wbase).get(pp).get(pc);
-        f.get(row).get(y).i32(2).op("i32.shl").op("i32.add");
-        f.get(fld.I).get(fld.xC).get(fld.wI).get(fld.Kl).get(rdB).get(ku).call(vecs[k]);
-      };
-      // while (y + 4u <= b) { vec_u at y; y += 4u }
-      const whileFits = (k: number) => {
-        const u = widths[k];
-        f.block((exit) => {
-          f.get(y).i32(4 * u).op("i32.add").get(b).op("i32.gt_s").brIf(exit);
-          f.loop((top) => {
-            vecAt(k);
-            f.get(y).i32(4 * u).op("i32.add").tee(y).i32(4 * u).op("i32.add").get(b);
-            f.op("i32.le_s").brIf(top);
-          });
-        });
-      };
-      whileFits(0);
-      // the rest of the interior (< 4·u outputs): one block of the narrowest width that covers
-      // it, ending at b; it may overlap outputs already computed, recomputing them bit for bit
-      f.block((done) => {
-        f.get(y).get(b).op("i32.ge_s").brIf(done);
-        for (let k = widths.length - 1; k >= 0; k--) {
-          const u = widths[k];
-          f.get(b).get(y).op("i32.sub").i32(4 * u).op("i32.le_s");
-          f.get(b).get(a).op("i32.sub").i32(4 * u).op("i32.ge_s").op("i32.and").if(() => {
-            f.get(b).i32(4 * u).op("i32.sub").set(y);
-            vecAt(k);
-            f.get(b).set(y).br(done);
-          });
-        }
-        // a short interior: narrower blocks, then the last 4 outputs (overlapping) if it has 4
-        for (let k = 1; k < widths.length; k++) whileFits(k);
-        f.get(y).get(b).op("i32.lt_s").get(b).get(a).op("i32.sub").i32(4).op("i32.ge_s")
-          .op("i32.and").if(() => {
-            f.get(b).i32(4).op("i32.sub").set(y);
-            vecAt(widths.length - 1);
-            f.get(b).set(y);
-          });
-      });
-      scalarUpTo(C1);
+      scalarUpTo(c, a);
+      interior(c);
+      scalarUpTo(c, C1);
       f.get(r).i32(1).op("i32.add").tee(r).get(R1).op("i32.lt_s").brIf(rows);
     });
   });

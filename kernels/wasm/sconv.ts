@@ -121,6 +121,157 @@ function genPackConvA(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
   return f;
 }
 
+/** packConvB's parameters (params 0-11) and locals. */
+interface PackB {
+  f: FuncBuilder;
+  nv: number;
+  nr: number;
+  [name: string]: number | FuncBuilder;
+  KC: number;
+  NC: number;
+  PC: number;
+  J: number;
+  DST: number;
+  X: number;
+  TAB: number;
+  RUNS: number;
+  NY: number;
+  NT: number;
+  XN: number;
+  XC: number;
+}
+
+/** Declares packConvB's locals (in this order: the module bytes depend on it). */
+function packBLocals(f: FuncBuilder, cfg: SgemmConfig): PackB {
+  const [KC, NC, PC, J, DST, X, TAB, RUNS, NY, NT, XN, XC] = Array.from(
+    { length: 12 },
+    (_, i) => i,
+  );
+  const names = "jp w img y0 base full t row ciLo nci dst0 src0 dstep pan src q yy bb o tmp idx " +
+    "len d e c dc sc ci0 t0 ce te u nTaps";
+  const locals = Object.fromEntries(names.split(" ").map((n) => [n, f.local("i32")]));
+  return {
+    f,
+    nv: cfg.nv,
+    nr: 4 * cfg.nv,
+    KC,
+    NC,
+    PC,
+    J,
+    DST,
+    X,
+    TAB,
+    RUNS,
+    NY,
+    NT,
+    XN,
+    XC,
+    ...locals,
+  };
+}
+
+const n = (p: PackB, name: string): number => p[name] as number;
+
+/** for (c = nci, dc = dst0, sc = s; c > 0; c--, dc += dstep, sc += xC) body() */
+function perChannel(p: PackB, s: number, body: () => void): void {
+  const f = p.f;
+  f.get(n(p, "nci")).set(n(p, "c")).get(n(p, "dst0")).set(n(p, "dc")).get(s).set(n(p, "sc"));
+  f.loop((top) => {
+    body();
+    f.get(n(p, "dc")).get(n(p, "dstep")).op("i32.add").set(n(p, "dc"));
+    f.get(n(p, "sc")).get(p.XC).op("i32.add").set(n(p, "sc"));
+    f.get(n(p, "c")).i32(1).op("i32.sub").tee(n(p, "c")).brIf(top);
+  });
+}
+
+/**
+ * Run by run from the panel's first column: a run of consecutive inputs calls copy() with q
+ * (column), len and o = src = its first input's byte address; padding is skipped.
+ */
+function segments(p: PackB, start: number, copy: () => void): void {
+  const f = p.f,
+    [q, yy, bb, t, idx, len] = ["q", "yy", "bb", "t", "idx", "len"].map((x) => n(p, x));
+  const [w, o, src, tmp] = ["w", "o", "src", "tmp"].map((x) => n(p, x));
+  f.i32(0).set(q).get(n(p, "y0")).set(yy).get(start).set(bb);
+  f.block((exit) => {
+    f.loop((top) => {
+      f.get(q).get(w).op("i32.ge_s").brIf(exit);
+      f.get(t).get(p.NY).op("i32.mul").get(yy).op("i32.add").i32(2).op("i32.shl").set(idx);
+      f.get(p.RUNS).get(idx).op("i32.add").mem("i32.load").set(len);
+      f.i32(0).get(len).op("i32.sub").get(len).get(len).i32(0).op("i32.lt_s").op("select")
+        .set(len);
+      minRemaining(f, { local: len }, w, q, tmp);
+      f.set(len);
+      f.get(p.TAB).get(idx).op("i32.add").mem("i32.load").set(o);
+      f.get(o).i32(0).op("i32.ge_s").if(() => {
+        f.get(bb).get(o).i32(2).op("i32.shl").op("i32.add").tee(o).set(src);
+        copy();
+      });
+      f.get(q).get(len).op("i32.add").set(q);
+      f.get(yy).get(len).op("i32.add").tee(yy).get(p.NY).op("i32.eq").if(() => {
+        f.i32(0).set(yy).get(bb).get(p.XN).op("i32.add").set(bb);
+      });
+      f.br(top);
+    });
+  });
+}
+
+/** [dc + 4·q, + 4·len) = the floats at src. */
+function copyRun(p: PackB): void {
+  const f = p.f, [dc, q, d, len, e, src] = ["dc", "q", "d", "len", "e", "src"].map((x) => n(p, x));
+  f.get(dc).get(q).i32(2).op("i32.shl").op("i32.add").tee(d).get(len).i32(2)
+    .op("i32.shl").op("i32.add").set(e);
+  f.get(len).i32(4).op("i32.ge_s").if(() => copyVectors(f, d, e, src), () => {
+    // 1 … 3 floats: a pair as one f64 move (loads and stores keep the bits), then one
+    f.get(len).i32(2).op("i32.and").if(() => {
+      f.get(d).get(src).mem("f64.load", 0, 2).mem("f64.store", 0, 2);
+      f.get(d).i32(8).op("i32.add").set(d).get(src).i32(8).op("i32.add").set(src);
+    });
+    f.get(len).i32(1).op("i32.and").if(() => {
+      f.get(d).get(src).mem("f32.load").mem("f32.store");
+    });
+  });
+}
+
+/** The rows of tap t for channels [ciLo, ciLo + nci): whole vectors, or run by run. */
+function packTap(p: PackB): void {
+  const f = p.f, nr = p.nr, [t, row, tmp, src] = ["t", "row", "tmp", "src"].map((x) => n(p, x));
+  const [dst0, src0, dc, sc] = ["dst0", "src0", "dc", "sc"].map((x) => n(p, x));
+  // dst0 = pan + 4·nr·(ciLo·nT + t − pc); src0 = base + ciLo·xC
+  f.get(n(p, "pan")).get(n(p, "ciLo")).get(p.NT).op("i32.mul").get(t).op("i32.add").get(p.PC)
+    .op("i32.sub").i32(4 * nr).op("i32.mul").op("i32.add").set(dst0);
+  f.get(n(p, "base")).get(n(p, "ciLo")).get(p.XC).op("i32.mul").op("i32.add").set(src0);
+  f.get(t).get(p.NY).op("i32.mul").get(n(p, "y0")).op("i32.add").i32(2).op("i32.shl").set(row);
+  f.i32(0).set(tmp);
+  f.get(n(p, "full")).if(() => {
+    f.get(p.RUNS).get(row).op("i32.add").mem("i32.load").i32(nr).op("i32.ge_s").set(tmp);
+  });
+  f.get(tmp).if(() => {
+    f.get(src0).get(p.TAB).get(row).op("i32.add").mem("i32.load").i32(2).op("i32.shl")
+      .op("i32.add").set(src);
+    perChannel(p, src, () => {
+      for (let v = 0; v < p.nv; v++) {
+        f.get(dc).get(sc).mem("v128.load", 16 * v, 0).mem("v128.store", 16 * v, 2);
+      }
+    });
+  }, () => {
+    const zero = () => {
+      for (let v = 0; v < p.nv; v++) f.get(dc).v128f32(0).mem("v128.store", 16 * v, 2);
+    };
+    // few channels (e.g. weight gradients, one channel per K block): channel by channel,
+    // each segment by segment; else segment by segment, each for all channels
+    f.get(n(p, "nci")).i32(2).op("i32.le_s").if(() => {
+      perChannel(p, src0, () => {
+        zero();
+        segments(p, sc, () => copyRun(p));
+      });
+    }, () => {
+      perChannel(p, src0, zero);
+      segments(p, src0, () => perChannel(p, n(p, "o"), () => (f.get(sc).set(src), copyRun(p))));
+    });
+  });
+}
+
 /**
  * packConvB: (kc, nc, pc, j, dst, x, tab, runs, nY, nT, xNBytes, xCBytes) → NR-wide panels.
  * Panel by panel, tap by tap: a tap's offsets and runs are the same for every input channel, so
@@ -128,55 +279,23 @@ function genPackConvA(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
  * all channels, at a stride of nT rows.
  */
 function genPackConvB(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
-  const nr = 4 * cfg.nv;
   const f = mb.func(Array(12).fill("i32"), []);
-  const [KC, NC, PC, J, DST, X, TAB, RUNS, NY, NT, XN, XC] = Array.from(
-    { length: 12 },
-    (_, i) => i,
-  );
-  const L = () => f.local("i32");
-  const jp = L(), w = L(), img = L(), y0 = L(), base = L(), full = L(), t = L(), row = L();
-  const ciLo = L(), nci = L(), dst0 = L(), src0 = L(), dstep = L(), pan = L(), src = L();
-  const q = L(), yy = L(), bb = L(), o = L(), tmp = L(), idx = L(), len = L(), d = L(), e = L();
-  const c = L(), dc = L(), sc = L(), ci0 = L(), t0 = L(), ce = L(), te = L(), u = L();
-  const nTaps = L();
-  // for (c = nci, dc = dst0, sc = s; c > 0; c--, dc += dstep, sc += xC) body()
-  const perChannel = (s: number, body: () => void) => {
-    f.get(nci).set(c).get(dst0).set(dc).get(s).set(sc);
-    f.loop((top) => {
-      body();
-      f.get(dc).get(dstep).op("i32.add").set(dc);
-      f.get(sc).get(XC).op("i32.add").set(sc);
-      f.get(c).i32(1).op("i32.sub").tee(c).brIf(top);
-    });
-  };
-  // run by run from the panel's first column: a run of consecutive inputs calls copy() with
-  // q (column), len and o = src = its first input's byte address; padding is skipped
-  const segments = (start: number, copy: () => void) => {
-    f.i32(0).set(q).get(y0).set(yy).get(start).set(bb);
-    f.block((exit) => {
-      f.loop((top) => {
-        f.get(q).get(w).op("i32.ge_s").brIf(exit);
-        f.get(t).get(NY).op("i32.mul").get(yy).op("i32.add").i32(2).op("i32.shl").set(idx);
-        f.get(RUNS).get(idx).op("i32.add").mem("i32.load").set(len);
-        f.i32(0).get(len).op("i32.sub").get(len).get(len).i32(0).op("i32.lt_s").op("select")
-          .set(len);
-        minRemaining(f, { local: len }, w, q, tmp);
-        f.set(len);
-        f.get(TAB).get(idx).op("i32.add").mem("i32.load").set(o);
-        f.get(o).i32(0).op("i32.ge_s").if(() => {
-          f.get(bb).get(o).i32(2).op("i32.shl").op("i32.add").tee(o).set(src);
-          copy();
-        });
-        f.get(q).get(len).op("i32.add").set(q);
-        f.get(yy).get(len).op("i32.add").tee(yy).get(NY).op("i32.eq").if(() => {
-          f.i32(0).set(yy).get(bb).get(XN).op("i32.add").set(bb);
-        });
-        f.br(top);
-      });
-    });
-  };
-  f.get(NT).i32(4 * nr).op("i32.mul").set(dstep);
+  const p = packBLocals(f, cfg), nr = p.nr;
+  const { KC, NC, PC, J, DST, X, NY, NT, XN } = p;
+  const [jp, w, img, y0, base, full, t, tmp] = ["jp", "w", "img", "y0", "base", "full", "t", "tmp"]
+    .map((x) => n(p, x));
+  const [ciLo, nci, ci0, t0, ce, te, u, nTaps, pan] = [
+    "ciLo",
+    "nci",
+    "ci0",
+    "t0",
+    "ce",
+    "te",
+    "u",
+    "nTaps",
+    "pan",
+  ].map((x) => n(p, x));
+  f.get(NT).i32(4 * nr).op("i32.mul").set(n(p, "dstep"));
   splitK(f, PC, NT, ci0, t0);
   f.get(PC).get(KC).op("i32.add").set(tmp);
   splitK(f, tmp, NT, ce, te);
@@ -196,56 +315,7 @@ function genPackConvB(mb: ModuleBuilder, cfg: SgemmConfig): FuncBuilder {
       // channels ci with pc ≤ ci·nT + t < pc + kc: ciLo = ci0 + (t < t0), end = ce + (t < te)
       f.get(ci0).get(t).get(t0).op("i32.lt_u").op("i32.add").set(ciLo);
       f.get(ce).get(t).get(te).op("i32.lt_u").op("i32.add").get(ciLo).op("i32.sub").set(nci);
-      f.get(nci).i32(0).op("i32.gt_s").if(() => {
-        // dst0 = pan + 4·nr·(ciLo·nT + t − pc); src0 = base + ciLo·xC
-        f.get(pan).get(ciLo).get(NT).op("i32.mul").get(t).op("i32.add").get(PC).op("i32.sub")
-          .i32(4 * nr).op("i32.mul").op("i32.add").set(dst0);
-        f.get(base).get(ciLo).get(XC).op("i32.mul").op("i32.add").set(src0);
-        f.get(t).get(NY).op("i32.mul").get(y0).op("i32.add").i32(2).op("i32.shl").set(row);
-        f.i32(0).set(tmp);
-        f.get(full).if(() => {
-          f.get(RUNS).get(row).op("i32.add").mem("i32.load").i32(nr).op("i32.ge_s").set(tmp);
-        });
-        f.get(tmp).if(() => {
-          f.get(src0).get(TAB).get(row).op("i32.add").mem("i32.load").i32(2).op("i32.shl")
-            .op("i32.add").set(src);
-          perChannel(src, () => {
-            for (let v = 0; v < cfg.nv; v++) {
-              f.get(dc).get(sc).mem("v128.load", 16 * v, 0).mem("v128.store", 16 * v, 2);
-            }
-          });
-        }, () => {
-          const zero = () => {
-            for (let v = 0; v < cfg.nv; v++) f.get(dc).v128f32(0).mem("v128.store", 16 * v, 2);
-          };
-          // [dc + 4·q, + 4·len) = the floats at src
-          const copy = () => {
-            f.get(dc).get(q).i32(2).op("i32.shl").op("i32.add").tee(d).get(len).i32(2)
-              .op("i32.shl").op("i32.add").set(e);
-            f.get(len).i32(4).op("i32.ge_s").if(() => copyVectors(f, d, e, src), () => {
-              // 1 … 3 floats: a pair as one f64 move (loads and stores keep the bits), then one
-              f.get(len).i32(2).op("i32.and").if(() => {
-                f.get(d).get(src).mem("f64.load", 0, 2).mem("f64.store", 0, 2);
-                f.get(d).i32(8).op("i32.add").set(d).get(src).i32(8).op("i32.add").set(src);
-              });
-              f.get(len).i32(1).op("i32.and").if(() => {
-                f.get(d).get(src).mem("f32.load").mem("f32.store");
-              });
-            });
-          };
-          // few channels (e.g. weight gradients, one channel per K block): channel by channel,
-          // each segment by segment; else segment by segment, each for all channels
-          f.get(nci).i32(2).op("i32.le_s").if(() => {
-            perChannel(src0, () => {
-              zero();
-              segments(sc, () => copy());
-            });
-          }, () => {
-            perChannel(src0, zero);
-            segments(src0, () => perChannel(o, () => (f.get(sc).set(src), copy())));
-          });
-        });
-      });
+      f.get(nci).i32(0).op("i32.gt_s").if(() => packTap(p));
       f.get(t).i32(1).op("i32.add").tee(t).get(NT).op("i32.eq").if(() => f.i32(0).set(t));
     });
     f.get(pan).get(KC).i32(4 * nr).op("i32.mul").op("i32.add").set(pan);

@@ -1,24 +1,15 @@
 /**
- * WGSL convolution as an implicit GEMM per group: out[z][m][col] = Σ_k W[z][k][m] · X[z][k][col]
- * with k = (tap, input channel) and col = (batch, output position); X is never materialized
- * (each tap's input offsets and padding/dilation tests are computed once per column and reused
- * for every input channel). Weights are first rearranged to [group][k][m] (m padded) so the
- * kernel reads them as vec4. Two variants: `register` (each invocation accumulates TM×TN outputs
- * in registers, no workgroup memory: fastest on software adapters) and `shared` (64×64 tiles
- * staged in workgroup memory, for real GPUs). Any layout, strides, padding, dilations, groups.
- * The register variant has two specialized forms that cut loads (each a per-lane loop on
- * llvmpipe): rows of output positions read as vec4 windows with weights in uniform ranges
- * (conv_rows.ts: forward and data-gradient convolutions) and taps read as vec4s from the kernel
- * itself (conv_taps.ts: weight gradients); other shapes use the generic kernel below.
+ * WGSL convolution as an implicit GEMM per group, out[z][m][col] = Σ_k W[z][k][m] · X[z][k][col]
+ * (k = tap × channel; X never materialized): geometry, weight rearrangement, split-K, stores, and
+ * the generic kernels `register` (software adapters) and `shared` (real GPUs, 64×64 tiles in
+ * workgroup memory). conv_variants.ts picks the kernel for each convolution.
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
 import type { ConvParams } from "../../lib/ops/conv_params.ts";
 import { sizeOf, stridesOf } from "../../lib/shape.ts";
-import { flatMain, wgslType } from "../render_wgsl.ts";
+import { flatMain, wgslType } from "./expr.ts";
 import { type EpilogueSpec, storeCode } from "./epilogue.ts";
-import { rowsApplicable, rowsKernel, rowsTiles } from "./conv_rows.ts";
-import { tapsApplicable, tapsKernel } from "./conv_taps.ts";
 
 /** Everything the kernels need to know about one convolution's shapes. */
 export interface ConvGeometry {
@@ -164,6 +155,8 @@ export interface ConvTuning {
   rows?: boolean;
   /** Register variant: use the tap-vector form (conv_taps.ts) where it applies (default true). */
   taps?: boolean;
+  /** The adapter is a software one: the sliding-window form (conv_1d.ts) may apply. */
+  software?: boolean;
   /** Row form: largest uniform binding in bytes; weights go to uniform ranges when they fit. */
   maxUniformBytes?: number;
   /** Row form: the device's uniform offset alignment in bytes (default 256). */
@@ -335,7 +328,8 @@ export function mainStore(g: ConvGeometry, dtype: DType, S: number, ep: Epilogue
   };
 }
 
-function registerKernel(
+/** The generic register-blocked kernel (software adapters; any convolution). */
+export function registerKernel(
   g: ConvGeometry,
   dtype: DType,
   ep: EpilogueSpec | undefined,
@@ -439,7 +433,8 @@ export function finish(
   return k;
 }
 
-function sharedKernel(
+/** The shared-memory tiled kernel (real GPUs). */
+export function sharedKernel(
   g: ConvGeometry,
   dtype: DType,
   ep: EpilogueSpec | undefined,
@@ -517,20 +512,4 @@ ${fmaLines}    }
 ${store}}
 `;
   return finish(g, t, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
-}
-
-/** Renders the kernels of a convolution (float32 or int32). */
-export function renderConv(
-  g: ConvGeometry,
-  dtype: DType,
-  tuning: ConvTuning,
-  ep?: EpilogueSpec,
-): ConvKernels {
-  if (tuning.variant === "shared") return sharedKernel(g, dtype, ep, tuning);
-  if (tuning.taps !== false && tapsApplicable(g, dtype)) return tapsKernel(g, dtype, ep, tuning);
-  const tiles = rowsTiles(g, tuning);
-  if (tuning.rows !== false && rowsApplicable(g, dtype, tiles[1])) {
-    return rowsKernel(g, dtype, ep, tuning, tiles);
-  }
-  return registerKernel(g, dtype, ep, tuning);
 }

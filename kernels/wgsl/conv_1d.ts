@@ -1,18 +1,11 @@
 /**
- * Sliding-window 1-D convolution for software adapters (llvmpipe) with very few output features
- * per group (1–4) and long rows, e.g. a long signal correlated with a long kernel. Each
- * invocation owns TN consecutive outputs of one row for all of its group's features. For each
- * input feature it keeps a window of TN/4 + 1 aligned vec4s of the input row in registers and
- * walks the kernel four taps at a time: per step it loads one new vec4 of input (a bounds test
- * handles padding, nothing is copied) and one vec4 of four taps per feature from a uniform
- * buffer (uniform loads are a plain gather on llvmpipe; storage loads a bounds-checked per-lane
- * loop), then runs 4 · TN · M fused multiply-adds from registers. The last K mod 4 taps run
- * once after the loop with only their real taps (no products with padding weights). Output
- * blocks are shifted so that each window starts on a vec4 boundary of the input row.
+ * Sliding-window 1-D convolution for software adapters (llvmpipe) with 1-4 output features per
+ * group and long rows: each invocation keeps a vec4 window of its input row in registers and
+ * walks the kernel four taps at a time (taps from a uniform buffer); see `conv1dKernel`.
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
-import { flatMain, spread } from "../render_wgsl.ts";
+import { flatMain, spread } from "./expr.ts";
 import type { EpilogueSpec } from "./epilogue.ts";
 import { type ConvGeometry, type ConvKernels, type ConvTuning, mainStore } from "./conv.ts";
 
@@ -43,7 +36,20 @@ export function conv1dApplicable(g: ConvGeometry, dtype: DType, tuning: ConvTuni
     g.Y[0] >= 64 && g.K[0] >= 1 && g.I >= 1 && g.cols > 0 && uniformVecs(g) * 16 <= maxBytes;
 }
 
-/** Renders the sliding-window kernel and its weight prep (see the module doc). */
+/**
+ * Renders the sliding-window kernel and its weight prep.
+ *
+ * Sliding-window 1-D convolution for software adapters (llvmpipe) with very few output features
+ * per group (1–4) and long rows, e.g. a long signal correlated with a long kernel. Each
+ * invocation owns TN consecutive outputs of one row for all of its group's features. For each
+ * input feature it keeps a window of TN/4 + 1 aligned vec4s of the input row in registers and
+ * walks the kernel four taps at a time: per step it loads one new vec4 of input (a bounds test
+ * handles padding, nothing is copied) and one vec4 of four taps per feature from a uniform
+ * buffer (uniform loads are a plain gather on llvmpipe; storage loads a bounds-checked per-lane
+ * loop), then runs 4 · TN · M fused multiply-adds from registers. The last K mod 4 taps run
+ * once after the loop with only their real taps (no products with padding weights). Output
+ * blocks are shifted so that each window starts on a vec4 boundary of the input row.
+ */
 export function conv1dKernel(
   g: ConvGeometry,
   dtype: DType,

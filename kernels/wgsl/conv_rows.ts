@@ -1,20 +1,11 @@
 /**
- * The row-vector form of the register convolution kernel, for software adapters (llvmpipe runs
- * each invocation as a SIMD lane, and every storage load is a per-lane loop, so loads dominate).
- * Each invocation owns TN adjacent output positions of one row (last spatial axis) and TM output
- * features. For each outer tap (all spatial axes but the last) and input feature it loads the
- * input row segment that every last-axis tap needs as a few aligned vec4s (instead of TN scalar
- * loads per tap), then runs the last-axis taps from registers. Padding along the row is handled
- * per vec4 (positions and row length are multiples of 4), padding of the outer axes per row.
- * Applies when the last spatial axis is contiguous in the input, has stride 1 and no lhs
- * dilation, and its input and output lengths are multiples of 4 and TN. Where a slab of TM
- * features' weights fits a uniform binding (and the caller allows it), the weights are
- * rearranged into uniform ranges, one dispatch per (group, slab): uniform loads are a
- * straight-line gather on llvmpipe instead of a bounds-checked per-lane loop.
+ * The row-vector form of the register convolution kernel for software adapters: TN adjacent
+ * positions of a row read as aligned vec4 windows per outer tap and input feature, weights in
+ * uniform ranges where they fit; see `rowsKernel`.
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
-import { flatMain, wgslType } from "../render_wgsl.ts";
+import { flatMain, wgslType } from "./expr.ts";
 import type { EpilogueSpec } from "./epilogue.ts";
 import {
   type ConvGeometry,
@@ -56,7 +47,131 @@ export function rowsTiles(g: ConvGeometry, tuning: ConvTuning): [number, number,
   return [tuning.tm ?? tm, tuning.tn ?? tn, tuning.wg ?? wg];
 }
 
-/** Renders the row-vector register kernel (see the module doc); TM, TN, WG as chosen. */
+/** The sizes the parts of the row-vector kernel share. */
+interface Rows {
+  TM: number;
+  TN: number;
+  WG: number;
+  /** Storage type, weight vector width and type, vectors per TM features. */
+  t: string;
+  vw: number;
+  wT: string;
+  nv: number;
+  /** Innermost spatial axis, its kernel extent, rhs dilation and input extent. */
+  L: number;
+  KL: number;
+  dl: number;
+  XL: number;
+  /** Position blocks, weight row length in vectors, window offsets and vec4 count. */
+  blocks: number;
+  rowLen: number;
+  sal: number;
+  s0: number;
+  nC: number;
+}
+
+/** Block setup: batch n, output row (outer coordinates), x0, window tests, accumulators. */
+function rowsSetup(g: ConvGeometry, r: Rows): string {
+  const batch = g.B > 1 ? `(z * ${g.outN} + n)` : "n";
+  const chan = g.G > 1 ? ` + z * ${g.I * g.xC}` : "";
+  let setup = `  let blk = min(i32(wid.x) * ${r.WG} + i32(lid), ${r.blocks - 1});
+  let cb = blk * ${r.TN};
+  let n = cb / ${g.nY}; let yy = cb % ${g.nY};
+  ${decompose("yy", g.Y, "y")}
+  let xb = ${batch} * ${g.xN}${chan};
+  let ob = n * ${g.oN}${g.oS.map((s, d) => ` + y${d} * ${s}`).join("")};
+  let xs = y${r.L} - ${r.sal};
+`;
+  for (let c = 0; c < r.nC; c++) {
+    setup += `  let okc${c} = xs + ${4 * c} >= 0 && xs + ${4 * c} < ${r.XL};\n`;
+  }
+  for (let j = 0; j < r.TN; j++) {
+    for (let v = 0; v < r.nv; v++) setup += `  var a${j}_${v} = ${r.wT}();\n`;
+  }
+  return setup;
+}
+
+/** Per outer tap `to`: the input row's offset `xr`, its bounds test `okr`, weights offset `wk`. */
+function rowsTapRow(g: ConvGeometry, r: Rows, uniform: boolean): string {
+  let outer = `    ${decompose("to", g.K.slice(0, r.L), "t")}\n`;
+  const conds: string[] = [];
+  const terms: string[] = ["xb", "xs"];
+  for (let d = 0; d < r.L; d++) {
+    outer += `    let p${d} = y${d} * ${g.stride[d]} - ${g.lo[d]} + t${d} * ${g.rdil[d]};\n`;
+    if (g.ldil[d] === 1) {
+      conds.push(`p${d} >= 0`, `p${d} < ${g.X[d]}`);
+      terms.push(`p${d} * ${g.xS[d]}`);
+    } else {
+      conds.push(`p${d} >= 0`, `p${d} % ${g.ldil[d]} == 0`, `p${d} / ${g.ldil[d]} < ${g.X[d]}`);
+      terms.push(`(p${d} / ${g.ldil[d]}) * ${g.xS[d]}`);
+    }
+  }
+  outer += `    let okr = ${conds.join(" && ") || "true"};\n`;
+  outer += `    let xr = ${terms.join(" + ")};\n`;
+  outer += uniform
+    ? `    let wk = 1 + to * ${r.KL * g.I * r.rowLen};\n`
+    : `    let wk = (z * ${g.KD} + to * ${r.KL * g.I}) * ${r.rowLen} + m0 / ${r.vw};\n`;
+  return outer;
+}
+
+/** Per input channel i: the vec4 window of the row, then TN × TM fmas per inner tap. */
+function rowsChannel(g: ConvGeometry, r: Rows): string {
+  let inner = `      let xq = (xr + i * ${g.xC}) / 4;\n`;
+  for (let c = 0; c < r.nC; c++) {
+    inner += `      let ok${c} = okr && okc${c};\n`;
+    inner +=
+      `      let xv${c} = select(vec4<${r.t}>(), x[select(0, xq + ${c}, ok${c})], ok${c});\n`;
+  }
+  for (let k = 0; k < r.KL; k++) {
+    for (let v = 0; v < r.nv; v++) {
+      inner += `      let w${k}_${v} = wt[wk + (${k * g.I} + i) * ${r.rowLen} + ${v}];\n`;
+    }
+    for (let j = 0; j < r.TN; j++) {
+      const e = r.s0 + k * r.dl + j;
+      const b = `xv${e >> 2}[${e & 3}]`;
+      for (let v = 0; v < r.nv; v++) {
+        inner += `      a${j}_${v} = fma(w${k}_${v}, ${
+          r.vw === 4 ? `${r.wT}(${b})` : b
+        }, a${j}_${v});\n`;
+      }
+    }
+  }
+  return inner;
+}
+
+/** Stores the TN × TM accumulators (through the epilogue, if any). */
+function rowsStore(g: ConvGeometry, r: Rows, st: ReturnType<typeof mainStore>): string {
+  let store = "";
+  const oL = g.oS[r.L];
+  for (let j = 0; j < r.TN; j++) {
+    store += `  if (i32(wid.x) * ${r.WG} + i32(lid) < ${r.blocks}) {\n`;
+    for (let q = 0; q < r.TM; q++) {
+      const acc = r.vw === 4 ? `a${j}_${q >> 2}[${q & 3}]` : `a${j}_${q}`;
+      store += `    if (m0 + ${q} < ${g.Mz}) { ${
+        st.target(`ob + ${j * oL}`, `m0 + ${q}`, `cb + ${j}`)
+      }, ${acc}); }\n`;
+    }
+    store += "  }\n";
+  }
+  return store;
+}
+
+/**
+ * Renders the row-vector register kernel; TM, TN, WG as chosen.
+ *
+ * The row-vector form of the register convolution kernel, for software adapters (llvmpipe runs
+ * each invocation as a SIMD lane, and every storage load is a per-lane loop, so loads dominate).
+ * Each invocation owns TN adjacent output positions of one row (last spatial axis) and TM output
+ * features. For each outer tap (all spatial axes but the last) and input feature it loads the
+ * input row segment that every last-axis tap needs as a few aligned vec4s (instead of TN scalar
+ * loads per tap), then runs the last-axis taps from registers. Padding along the row is handled
+ * per vec4 (positions and row length are multiples of 4), padding of the outer axes per row.
+ * Applies when the last spatial axis is contiguous in the input, has stride 1 and no lhs
+ * dilation, and its input and output lengths are multiples of 4 and TN. Where a slab of TM
+ * features' weights fits a uniform binding (and the caller allows it), the weights are
+ * rearranged into uniform ranges, one dispatch per (group, slab): uniform loads are a
+ * straight-line gather on llvmpipe instead of a bounds-checked per-lane loop.
+ */
 export function rowsKernel(
   g: ConvGeometry,
   dtype: DType,
@@ -67,8 +182,7 @@ export function rowsKernel(
   const maxWg = tuning.maxWorkgroupsPerDim;
   const t = wgslType(dtype);
   const L = g.nd - 1;
-  const KL = g.K[L], dl = g.rdil[L], lo = g.lo[L], XL = g.X[L];
-  const outerK = g.K.slice(0, L);
+  const KL = g.K[L], dl = g.rdil[L], lo = g.lo[L];
   const nTo = g.nT / KL;
   const mpad = Math.ceil(g.Mz / TM) * TM;
   const vw = TM >= 4 ? 4 : 1, nv = TM / vw, wT = vw === 4 ? `vec4<${t}>` : t;
@@ -82,72 +196,7 @@ export function rowsKernel(
   // window element e is input position x0 - sal + e; tap k, position j reads e = s0 + k*dl + j
   const sal = 4 * Math.ceil(lo / 4), s0 = sal - lo;
   const nC = Math.floor((s0 + (KL - 1) * dl + TN - 1) / 4) + 1;
-  // block setup: batch n, output row (outer coordinates) and x0
-  const batch = g.B > 1 ? `(z * ${g.outN} + n)` : "n";
-  const chan = g.G > 1 ? ` + z * ${g.I * g.xC}` : "";
-  let setup = `  let blk = min(i32(wid.x) * ${WG} + i32(lid), ${blocks - 1});
-  let cb = blk * ${TN};
-  let n = cb / ${g.nY}; let yy = cb % ${g.nY};
-  ${decompose("yy", g.Y, "y")}
-  let xb = ${batch} * ${g.xN}${chan};
-  let ob = n * ${g.oN}${g.oS.map((s, d) => ` + y${d} * ${s}`).join("")};
-  let xs = y${L} - ${sal};
-`;
-  for (let c = 0; c < nC; c++) {
-    setup += `  let okc${c} = xs + ${4 * c} >= 0 && xs + ${4 * c} < ${XL};\n`;
-  }
-  for (let j = 0; j < TN; j++) {
-    for (let v = 0; v < nv; v++) setup += `  var a${j}_${v} = ${wT}();\n`;
-  }
-  let outer = `    ${decompose("to", outerK, "t")}\n`;
-  const conds: string[] = [];
-  const terms: string[] = ["xb", "xs"];
-  for (let d = 0; d < L; d++) {
-    outer += `    let p${d} = y${d} * ${g.stride[d]} - ${g.lo[d]} + t${d} * ${g.rdil[d]};\n`;
-    if (g.ldil[d] === 1) {
-      conds.push(`p${d} >= 0`, `p${d} < ${g.X[d]}`);
-      terms.push(`p${d} * ${g.xS[d]}`);
-    } else {
-      conds.push(`p${d} >= 0`, `p${d} % ${g.ldil[d]} == 0`, `p${d} / ${g.ldil[d]} < ${g.X[d]}`);
-      terms.push(`(p${d} / ${g.ldil[d]}) * ${g.xS[d]}`);
-    }
-  }
-  outer += `    let okr = ${conds.join(" && ") || "true"};\n`;
-  outer += `    let xr = ${terms.join(" + ")};\n`;
-  outer += ubo
-    ? `    let wk = 1 + to * ${KL * g.I * rowLen};\n`
-    : `    let wk = (z * ${g.KD} + to * ${KL * g.I}) * ${rowLen} + m0 / ${vw};\n`;
-  let inner = `      let xq = (xr + i * ${g.xC}) / 4;\n`;
-  for (let c = 0; c < nC; c++) {
-    inner += `      let ok${c} = okr && okc${c};\n`;
-    inner += `      let xv${c} = select(vec4<${t}>(), x[select(0, xq + ${c}, ok${c})], ok${c});\n`;
-  }
-  for (let k = 0; k < KL; k++) {
-    for (let v = 0; v < nv; v++) {
-      inner += `      let w${k}_${v} = wt[wk + (${k * g.I} + i) * ${rowLen} + ${v}];\n`;
-    }
-    for (let j = 0; j < TN; j++) {
-      const e = s0 + k * dl + j;
-      const b = `xv${e >> 2}[${e & 3}]`;
-      for (let v = 0; v < nv; v++) {
-        inner += `      a${j}_${v} = fma(w${k}_${v}, ${
-          vw === 4 ? `${wT}(${b})` : b
-        }, a${j}_${v});\n`;
-      }
-    }
-  }
-  let store = "";
-  const oL = g.oS[L];
-  for (let j = 0; j < TN; j++) {
-    store += `  if (i32(wid.x) * ${WG} + i32(lid) < ${blocks}) {\n`;
-    for (let r = 0; r < TM; r++) {
-      const acc = vw === 4 ? `a${j}_${r >> 2}[${r & 3}]` : `a${j}_${r}`;
-      store += `    if (m0 + ${r} < ${g.Mz}) { ${
-        st.target(`ob + ${j * oL}`, `m0 + ${r}`, `cb + ${j}`)
-      }, ${acc}); }\n`;
-    }
-    store += "  }\n";
-  }
+  const r: Rows = { TM, TN, WG, t, vw, wT, nv, L, KL, dl, XL: g.X[L], blocks, rowLen, sal, s0, nC };
   // uniform weights: one dispatch per (group, feature slab), its slab and group in a header
   const wDecl = ubo
     ? `var<uniform> wt: array<${wT}, ${ubo.stride / 4}>`
@@ -166,11 +215,11 @@ export function rowsKernel(
 ${st.decls}${st.fns}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-${head}${setup}  for (var to = ${tapLo}; to < ${tapHi}; to++) {
-${outer}    for (var i = ${iLo}; i < ${iHi}; i++) {
-${inner}    }
+${head}${rowsSetup(g, r)}  for (var to = ${tapLo}; to < ${tapHi}; to++) {
+${rowsTapRow(g, r, ubo !== null)}    for (var i = ${iLo}; i < ${iHi}; i++) {
+${rowsChannel(g, r)}    }
   }
-${store}}
+${rowsStore(g, r, st)}}
 `;
   if (!ubo) return finish(g, t, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
   const k = finish(g, t, mpad, S, [gx, 1, S], code, st.extraSlots, ep, maxWg);

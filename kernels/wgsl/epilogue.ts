@@ -7,7 +7,8 @@
  */
 import type { DType } from "../../lib/dtype.ts";
 import { type Expr, flatIndex, ivar, type Kernel } from "../../lib/compile/kernel.ts";
-import { ExprRenderer, helperSource, unflatten, wgslType } from "../render_wgsl.ts";
+import { ExprRenderer, unflatten, wgslType } from "./expr.ts";
+import { helperSource } from "./helpers.ts";
 
 /** An epilogue: kernel `kernel` whose input slot `resultSlot` is the contraction result. */
 export interface EpilogueSpec {

@@ -17,7 +17,8 @@ import {
   type ScatterParams,
 } from "../../lib/ops/gather_params.ts";
 import { sizeOf, stridesOf } from "../../lib/shape.ts";
-import { f32Lit, flatMain, helperSource, wgslType } from "../render_wgsl.ts";
+import { f32Lit, flatMain, wgslType } from "./expr.ts";
+import { helperSource } from "./helpers.ts";
 
 /** The primitives with a kernel here. */
 export const GATHER_OPS: ReadonlySet<string> = new Set([
@@ -78,7 +79,7 @@ export function renderGather(
   const g = gatherGeometry("gather", x, idx, p);
   const t = wgslType(x.dtype);
   const m = flatMain(sizeOf(g.outShape), maxWg);
-  const code = `${helperSource(["nan"])}
+  const code = `${helperSource(["tg_nan"])}
 @group(0) @binding(0) var<storage, read> xs: array<${t}>;
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
 @group(0) @binding(2) var<storage, read_write> out: array<${t}>;
@@ -174,7 +175,7 @@ ${um.head}
   }
   if (t === "u32") throw new TypeError(`${name}: bool operands are not supported on WebGPU`);
   const at = t === "f32" ? "u32" : "i32";
-  const combine = `${helperSource(t === "f32" ? ["min", "max"] : [])}
+  const combine = `${helperSource(t === "f32" ? ["tg_min", "tg_max"] : [])}
 ${head}
 @group(0) @binding(2) var<storage, read_write> out: array<atomic<${at}>>;
 ${um.head}

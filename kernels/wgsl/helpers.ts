@@ -6,11 +6,12 @@
  */
 
 /**
- * Helper functions a shader may call; `ExprRenderer.helpers` lists the ones used. NaN tests use
- * the bit pattern, so they survive compilers that assume finite math.
+ * Helper functions a shader may call, keyed by the WGSL function they define (`tg_nan` defines
+ * the NaN/infinity tests); `ExprRenderer.helpers` lists the ones used. NaN tests use the bit
+ * pattern, so they survive compilers that assume finite math.
  */
-const HELPERS: Record<string, { deps: string[]; src: string }> = {
-  nan: {
+const HELPERS: Record<string, WgslHelper> = {
+  tg_nan: {
     deps: [],
     src:
       "var<private> tg_nan_bits: u32 = 0x7fc00000u;\nvar<private> tg_inf_bits: u32 = 0x7f800000u;\n" +
@@ -19,18 +20,18 @@ const HELPERS: Record<string, { deps: string[]; src: string }> = {
       "fn tg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n" +
       "fn tg_isfinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }\n",
   },
-  max: {
-    deps: ["nan"],
+  tg_max: {
+    deps: ["tg_nan"],
     src:
       "fn tg_max(a: f32, b: f32) -> f32 { return select(max(a, b), tg_nan(), tg_isnan(a) || tg_isnan(b)); }\n",
   },
-  min: {
-    deps: ["nan"],
+  tg_min: {
+    deps: ["tg_nan"],
     src:
       "fn tg_min(a: f32, b: f32) -> f32 { return select(min(a, b), tg_nan(), tg_isnan(a) || tg_isnan(b)); }\n",
   },
-  f2i: {
-    deps: ["nan"],
+  tg_f2i: {
+    deps: ["tg_nan"],
     src: "fn tg_f2i(x: f32) -> i32 {\n" +
       "  if (!tg_isfinite(x)) { return 0; }\n" +
       "  let t = trunc(x);\n" +
@@ -38,45 +39,45 @@ const HELPERS: Record<string, { deps: string[]; src: string }> = {
       "  let m = t - floor(t / 4294967296.0) * 4294967296.0;\n" +
       "  return bitcast<i32>(u32(m));\n}\n",
   },
-  f2u8: {
-    deps: ["f2i"],
+  tg_f2u8: {
+    deps: ["tg_f2i"],
     src: "fn tg_f2u8(x: f32) -> u32 { return bitcast<u32>(tg_f2i(x)) & 255u; }\n",
   },
-  log: {
-    deps: ["nan"],
+  tg_log: {
+    deps: ["tg_nan"],
     src: "fn tg_log(x: f32) -> f32 { return select(log(x), tg_nan(), x < 0.0 || tg_isnan(x)); }\n",
   },
-  sqrt: {
-    deps: ["nan"],
+  tg_sqrt: {
+    deps: ["tg_nan"],
     src:
       "fn tg_sqrt(x: f32) -> f32 { return select(sqrt(x), tg_nan(), x < 0.0 || tg_isnan(x)); }\n",
   },
-  exp: {
-    deps: ["nan"],
+  tg_exp: {
+    deps: ["tg_nan"],
     src: "fn tg_exp(x: f32) -> f32 {\n" +
       "  if (tg_isnan(x)) { return x; }\n" +
       "  if (x > 88.8) { return tg_inf(); }\n" +
       "  if (x < -104.0) { return 0.0; }\n" +
       "  return exp(x);\n}\n",
   },
-  log1p: {
-    deps: ["log"],
+  tg_log1p: {
+    deps: ["tg_log"],
     src: "fn tg_log1p(x: f32) -> f32 {\n" +
       "  let u = 1.0 + x;\n" +
       "  if (u == 1.0) { return x; }\n" +
       "  if (!(abs(x) < 1e30)) { return tg_log(u); }\n" +
       "  return tg_log(u) * (x / (u - 1.0));\n}\n",
   },
-  expm1: {
-    deps: ["exp"],
+  tg_expm1: {
+    deps: ["tg_exp"],
     src: "fn tg_expm1(x: f32) -> f32 {\n" +
       "  if (abs(x) < 1e-5) { return x + 0.5 * x * x; }\n" +
       "  if (!(abs(x) < 0.5)) { return tg_exp(x) - 1.0; }\n" +
       "  let u = exp(x);\n" +
       "  return (u - 1.0) * (x / log(u));\n}\n",
   },
-  tanh: {
-    deps: ["expm1"],
+  tg_tanh: {
+    deps: ["tg_expm1"],
     src: "fn tg_tanh(x: f32) -> f32 {\n" +
       "  if (tg_isnan(x)) { return x; }\n" +
       "  let a = min(abs(x), 20.0);\n" +
@@ -84,15 +85,15 @@ const HELPERS: Record<string, { deps: string[]; src: string }> = {
       "  let t = e / (e + 2.0);\n" +
       "  return select(t, -t, x < 0.0);\n}\n",
   },
-  logistic: {
-    deps: ["exp"],
+  tg_logistic: {
+    deps: ["tg_exp"],
     src: "fn tg_logistic(x: f32) -> f32 {\n" +
       "  if (x >= 0.0) { return 1.0 / (1.0 + tg_exp(-x)); }\n" +
       "  let e = tg_exp(x);\n" +
       "  return e / (1.0 + e);\n}\n",
   },
-  pow: {
-    deps: ["nan"],
+  tg_pow: {
+    deps: ["tg_nan"],
     src: "fn tg_pow(x: f32, y: f32) -> f32 {\n" +
       "  if (y == 0.0) { return 1.0; }\n" +
       "  if (tg_isnan(x) || tg_isnan(y)) { return tg_nan(); }\n" +
@@ -111,11 +112,29 @@ const HELPERS: Record<string, { deps: string[]; src: string }> = {
       "  else { r = exp2(y * log2(ax)); }\n" +
       "  return select(r, -r, neg && odd);\n}\n",
   },
-  sign: {
+  tg_sign: {
     deps: [],
     src: "fn tg_sign(x: f32) -> f32 { return select(select(x, -1.0, x < 0.0), 1.0, x > 0.0); }\n",
   },
 };
+
+/** A WGSL helper function: its source and the helpers it calls. */
+export interface WgslHelper {
+  /** Helpers called by `src`. */
+  deps: string[];
+  /** WGSL source of the function. */
+  src: string;
+}
+
+/**
+ * Adds a helper an op's template brings along (lib/ops/_render.ts `helperCall`); a name is
+ * defined once, and a second definition must be the same.
+ */
+export function defineHelper(name: string, h: WgslHelper): void {
+  const old = HELPERS[name];
+  if (old && old.src !== h.src) throw new TypeError(`webgpu: helper ${name} defined twice`);
+  HELPERS[name] = h;
+}
 
 /** WGSL source of the named helpers and their dependencies, each once, dependencies first. */
 export function helperSource(names: Iterable<string>): string {

@@ -1,23 +1,20 @@
 /**
- * Map kernels four elements at a time: each invocation computes four consecutive outputs (the
- * innermost extent a multiple of 4), reads every input that is indexed by the output position
- * itself as one vec4 and stores one vec4. Other loads are rendered once per element, but a
- * load whose index does not involve the innermost position (a per-channel bias, a scalar) is
- * shared by the four. On software adapters every storage access is a per-lane loop, so this
- * cuts the accesses of a typical fused elementwise kernel by 2-4×.
+ * Map kernels four elements at a time (innermost extent a multiple of 4): identity-indexed
+ * inputs and the output as vec4s, loads independent of the innermost position shared by the
+ * four; see `renderMap4`.
  * @module
  */
 import type { Expr, Idx, Kernel } from "../../lib/compile/kernel.ts";
 import { flatIndex, ivar } from "../../lib/compile/kernel.ts";
 import {
   ExprRenderer,
-  helperSource,
   phonyUses,
   type RenderedKernel,
   type RenderOptions,
   spread,
   wgslType,
-} from "../render_wgsl.ts";
+} from "./expr.ts";
+import { helperSource } from "./helpers.ts";
 
 /** Virtual slot of input `s`'s identity load for element `u` (rendered as `x<s>[u]`). */
 const VIRTUAL = 1 << 20;
@@ -82,7 +79,16 @@ function identitySlots(k: Kernel, keys: Set<string>): Set<number> | null {
   return flatElsewhere ? null : ok;
 }
 
-/** Renders `k` four elements per invocation, or returns null where that does not apply. */
+/**
+ * Renders `k` four elements per invocation, or returns null where that does not apply.
+ *
+ * Map kernels four elements at a time: each invocation computes four consecutive outputs (the
+ * innermost extent a multiple of 4), reads every input that is indexed by the output position
+ * itself as one vec4 and stores one vec4. Other loads are rendered once per element, but a
+ * load whose index does not involve the innermost position (a per-channel bias, a scalar) is
+ * shared by the four. On software adapters every storage access is a per-lane loop, so this
+ * cuts the accesses of a typical fused elementwise kernel by 2-4×.
+ */
 export function renderMap4(k: Kernel, opt: RenderOptions): RenderedKernel | null {
   const shape = k.outShape, n = shape.length;
   const total = shape.reduce((a, b) => a * b, 1);

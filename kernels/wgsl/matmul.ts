@@ -8,7 +8,7 @@
 import type { DType } from "../../lib/dtype.ts";
 import type { DotParams } from "../../lib/ops/dot.ts";
 import { sizeOf, stridesOf } from "../../lib/shape.ts";
-import { flatMain, wgslType } from "../render_wgsl.ts";
+import { flatMain, wgslType } from "./expr.ts";
 import { type EpilogueSpec, storeCode } from "./epilogue.ts";
 
 /** The kernel of one dotGeneral and how to dispatch it. */

@@ -7,30 +7,9 @@
 import type { DType } from "../../lib/dtype.ts";
 import type { RandomParams } from "../../lib/ops/random.ts";
 import { sizeOf } from "../../lib/shape.ts";
-import { f32Lit, helperSource, spread } from "../render_wgsl.ts";
-
-const GILES_LO = [
-  2.81022636e-8,
-  3.43273939e-7,
-  -3.5233877e-6,
-  -4.39150654e-6,
-  0.00021858087,
-  -0.00125372503,
-  -0.00417768164,
-  0.246640727,
-  1.50140941,
-];
-const GILES_HI = [
-  -0.000200214257,
-  0.000100950558,
-  0.00134934322,
-  -0.00367342844,
-  0.00573950773,
-  -0.0076224613,
-  0.00943887047,
-  1.00167406,
-  2.83297682,
-];
+import { GILES_HI, GILES_LO } from "../../lib/prng.ts";
+import { f32Lit, spread } from "./expr.ts";
+import { helperSource } from "./helpers.ts";
 
 /** The largest float32 below `x` (x finite and nonzero). */
 function nextDownF32(x: number): number {
@@ -57,7 +36,7 @@ const THREEFRY = (() => {
 `;
 })();
 
-function poly(c: number[]): string {
+function poly(c: readonly number[]): string {
   let s = f32Lit(c[0]);
   for (let i = 1; i < c.length; i++) s = `(${f32Lit(c[i])} + ${s} * w)`;
   return s;
@@ -89,7 +68,7 @@ export function renderRandom(
 `;
     if (p.dist === "uniform") conv = `${uni}fn conv(w: u32) -> f32 { return uni(w); }\n`;
     else {
-      helpers = helperSource(["log1p"]);
+      helpers = helperSource(["tg_log1p"]);
       conv = `${uni}fn erfinv32(x: f32) -> f32 {
   let a = abs(x);
   if (a == 1.0) { return x * tg_inf(); }

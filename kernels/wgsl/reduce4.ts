@@ -1,14 +1,11 @@
 /**
- * The loop of a workgroup-tree reduction taking four reduced elements per step (innermost
- * reduced extent a multiple of 4): inputs read at an index that is the innermost reduced
- * position plus a multiple of 4 are read as one vec4 per step, loads that do not depend on the
- * innermost position are shared by the four. On software adapters, where every storage load is
- * a per-lane loop, that cuts a reduction's loads by up to 4×.
+ * The loop of a workgroup-tree reduction taking four reduced elements per step: inputs read at
+ * the innermost reduced position (plus multiples of 4) as vec4s; see `reduceLoop4`.
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
 import type { Expr, Idx, Kernel } from "../../lib/compile/kernel.ts";
-import { ExprRenderer, hoistConstLoads, unflatten, wgslType } from "../render_wgsl.ts";
+import { ExprRenderer, hoistConstLoads, unflatten, wgslType } from "./expr.ts";
 import { renameIdx } from "./map4.ts";
 
 const VIRTUAL = 1 << 20;
@@ -73,6 +70,12 @@ export interface Loop4 {
 /**
  * The four-wide loop over flat reduced positions [lo, hi) (both multiples of 4), `wg` lanes
  * apart, folding into `acc` with `step`; null where it does not apply (or would not help).
+ *
+ * The loop of a workgroup-tree reduction taking four reduced elements per step (innermost
+ * reduced extent a multiple of 4): inputs read at an index that is the innermost reduced
+ * position plus a multiple of 4 are read as one vec4 per step, loads that do not depend on the
+ * innermost position are shared by the four. On software adapters, where every storage load is
+ * a per-lane loop, that cuts a reduction's loads by up to 4×.
  */
 export function reduceLoop4(
   k: Kernel,

@@ -11,7 +11,8 @@ import type { DType } from "../../lib/dtype.ts";
 import type { Aval } from "../../lib/ops/_define.ts";
 import { type CumParams, rowsOf, type SortParams } from "../../lib/ops/sort.ts";
 import { sizeOf } from "../../lib/shape.ts";
-import { flatMain, helperSource, wgslType } from "../render_wgsl.ts";
+import { flatMain, wgslType } from "./expr.ts";
+import { helperSource } from "./helpers.ts";
 
 /** The primitives with a kernel here. */
 export const SORT_OPS: ReadonlySet<string> = new Set([
@@ -80,7 +81,7 @@ ${init.head}
 `;
   const half = (rows * P) / 2;
   const sm = flatMain(half, maxWg);
-  const stageCode = `${helperSource(["nan"])}
+  const stageCode = `${helperSource(["tg_nan"])}
 @group(0) @binding(0) var<storage, read_write> perm: array<i32>;
 @group(0) @binding(1) var<storage, read> st: array<i32>;
 ${keyDecls}
@@ -156,7 +157,7 @@ export function renderScan(name: string, x: Aval, p: CumParams, maxWg: number): 
   const t = wgslType(x.dtype), isF = t === "f32";
   const m = flatMain(total, maxWg);
   const pass = (d: number) =>
-    `${helperSource(isF ? ["min", "max"] : [])}
+    `${helperSource(isF ? ["tg_min", "tg_max"] : [])}
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
 ${m.head}

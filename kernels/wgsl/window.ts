@@ -1,16 +1,14 @@
 /**
- * WGSL kernels of the windowed choosers (lib/ops/window.ts). reduceWindowMax/Min and
- * selectAndGatherAdd run one invocation per output window: a loop nest over the window taps keeps
- * the first maximum / minimum (NaN first), skipping padding and base-dilation holes.
- * selectAndScatterAdd runs one invocation per operand element: it visits the windows that contain
- * the element in row-major window order, recomputes each one's choice and adds the cotangents of
- * those that chose it (no atomics; the cpu backend adds in the same order).
+ * WGSL kernels of the windowed choosers (lib/ops/window.ts): reduceWindowMax/Min and
+ * selectAndGatherAdd per output window, selectAndScatterAdd per operand element without
+ * atomics (in the cpu backend's order); see `renderWindowOp`.
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
 import type { Chooser, SelectParams, WindowParams } from "../../lib/ops/window.ts";
 import { sizeOf, stridesOf } from "../../lib/shape.ts";
-import { helperSource, spread, wgslType } from "../render_wgsl.ts";
+import { spread, wgslType } from "./expr.ts";
+import { helperSource } from "./helpers.ts";
 
 /** The window primitives with a kernel here. */
 export const WINDOW_OPS: ReadonlySet<string> = new Set([
@@ -75,6 +73,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  * @param dtype Element type (float32 or int32).
  * @param maxWg Workgroups allowed per dispatch dimension.
  * @returns The shader and its dispatch.
+ *
+ * WGSL kernels of the windowed choosers (lib/ops/window.ts). reduceWindowMax/Min and
+ * selectAndGatherAdd run one invocation per output window: a loop nest over the window taps keeps
+ * the first maximum / minimum (NaN first), skipping padding and base-dilation holes.
+ * selectAndScatterAdd runs one invocation per operand element: it visits the windows that contain
+ * the element in row-major window order, recomputes each one's choice and adds the cotangents of
+ * those that chose it (no atomics; the cpu backend adds in the same order).
  */
 export function renderWindowOp(
   name: string,
@@ -95,7 +100,7 @@ export function renderWindowOp(
     const K = (params.window[d] - 1) * params.windowDilation[d] + 1;
     return P <= 0 || K > P ? 0 : Math.floor((P - K) / params.strides[d]) + 1;
   });
-  const helpers = t === "f32" ? helperSource(["nan"]) : "";
+  const helpers = t === "f32" ? helperSource(["tg_nan"]) : "";
   const choose = chooseStmts(xShape, params, sel, t);
   if (name !== "selectAndScatterAdd") {
     const total = sizeOf(yShape);

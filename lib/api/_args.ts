@@ -45,6 +45,20 @@ export function unflatten(def: TreeDef, leaves: Tensor[]): unknown {
   return treeUnflatten(def, leaves);
 }
 
+/** Throws a TypeError at transform creation when `f` is not a function. */
+export function checkFunction(op: string, f: unknown, what = "a function"): void {
+  if (typeof f !== "function") {
+    const got = f === null
+      ? "null"
+      : Array.isArray(f)
+      ? "an array"
+      : typeof f === "string"
+      ? `the string ${JSON.stringify(f)}`
+      : typeof f;
+    throw new TypeError(`${op}: expected ${what}, got ${got}`);
+  }
+}
+
 /** Checks `argnums` against the argument count and normalises it to a list. */
 export function argnumList(
   op: string,

@@ -16,6 +16,7 @@ import type {
 import { bind1, currentLevel } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { evalJaxpr } from "../ir.ts";
+import { isFloat } from "../dtype.ts";
 import { jvpFlat, JvpTracer } from "../transforms/jvp.ts";
 import { linearizeFlat, vjpFlat } from "../transforms/linearize.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
@@ -26,7 +27,19 @@ import { convert } from "../ops/elementwise.ts";
 import { asTensor } from "../numpy/_convert.ts";
 import { eye } from "../numpy/creation.ts";
 import { treeFlatten } from "../tree.ts";
-import { argnumList, FlatArgs, flatten, flattenFloat, isLeaf, unflatten } from "./_args.ts";
+import {
+  argnumList,
+  checkFunction,
+  FlatArgs,
+  flatten,
+  flattenFloat,
+  isLeaf,
+  unflatten,
+} from "./_args.ts";
+import { checkOptions } from "../options.ts";
+
+const GRAD_KEYS = ["argnums", "hasAux"];
+const JAC_KEYS = ["argnums"];
 
 /** Options of `grad` / `valueAndGrad`. */
 export interface GradOptions {
@@ -69,7 +82,12 @@ export function valueAndGrad<
   O extends { hasAux: true } ? [Tensor, AuxOf<F>] : Tensor,
   ArgGrads<Parameters<F>, ArgnumsOf<O>>,
 ] {
-  const { argnums = 0, hasAux = false } = opts as GradOptions;
+  checkFunction("valueAndGrad", f);
+  const { argnums = 0, hasAux = false } = checkOptions(
+    "valueAndGrad",
+    opts as GradOptions,
+    GRAD_KEYS,
+  );
   return (...args: unknown[]): [any, any] => {
     const nums = argnumList("grad", argnums, args.length);
     const flat = nums.map((i) => flattenFloat("grad", args[i]));
@@ -100,7 +118,7 @@ export function valueAndGrad<
       return [t];
     };
     const [[value], pullback] = vjpFlat(fFlat, flat.flatMap(([l]) => l));
-    if (value.dtype !== "float32" && value.dtype !== "float64") {
+    if (!isFloat(value.dtype)) {
       throw new TypeError(`grad: the function must return a float scalar, got ${value.dtype}`);
     }
     const cts = pullback([full([], 1, value.dtype)]);
@@ -129,10 +147,12 @@ export function grad<F extends AnyFunction, const O extends GradOptions = Record
   f: F,
   opts: O = {} as O,
 ): GradFunction<F, O> {
-  const vg = valueAndGrad(f as AnyFunction, opts as GradOptions);
+  checkFunction("grad", f);
+  const o = checkOptions("grad", opts as GradOptions, GRAD_KEYS);
+  const vg = valueAndGrad(f as AnyFunction, o);
   return ((...args: unknown[]) => {
     const [v, g] = vg(...args);
-    return opts.hasAux ? [g, (v as any)[1]] : g;
+    return o.hasAux ? [g, (v as any)[1]] : g;
   }) as GradFunction<F, O>;
 }
 
@@ -147,6 +167,7 @@ export function vjp<F extends AnyFunction>(
   f: F,
   ...primals: InputsOf<F>
 ): [Tensors<ReturnType<F>>, (ct: Tensors<ReturnType<F>>) => Tensors<Parameters<F>>] {
+  checkFunction("vjp", f);
   const fa = new FlatArgs(primals, (p) => flattenFloat("vjp", p));
   const [outs, pb] = vjpFlat(fa.wrap(f), fa.leaves);
   const pullback = (ct: unknown) => {
@@ -175,6 +196,7 @@ export function jvp<F extends AnyFunction>(
   if (primals.length !== tangents.length) {
     throw new TypeError(`jvp: ${primals.length} primals but ${tangents.length} tangents`);
   }
+  checkFunction("jvp", f);
   const fa = new FlatArgs(primals, (p) => flattenFloat("jvp", p));
   const tleaves = new FlatArgs(tangents, (t) => flattenFloat("jvp", t)).leaves;
   fa.leaves.forEach((p, i) => {
@@ -194,6 +216,7 @@ export function linearize<F extends AnyFunction>(
   f: F,
   ...primals: InputsOf<F>
 ): [Tensors<ReturnType<F>>, (...tangents: Tensors<Parameters<F>>) => Tensors<ReturnType<F>>] {
+  checkFunction("linearize", f);
   const fa = new FlatArgs(primals, (p) => flattenFloat("linearize", p));
   const [po, lin] = linearizeFlat(fa.wrap(f), fa.leaves);
   const fJvp = (...tangents: unknown[]): any =>
@@ -295,7 +318,8 @@ export function jacfwd<
   f: F,
   opts: O = {} as O,
 ): JacobianFunction<F, O> {
-  return jacobian("fwd", f, opts.argnums ?? 0);
+  checkFunction("jacfwd", f);
+  return jacobian("fwd", f, checkOptions("jacfwd", opts as JacobianOptions, JAC_KEYS).argnums ?? 0);
 }
 /** Jacobian by reverse mode: shape `[...out.shape, ...x.shape]`. */
 export function jacrev<
@@ -305,7 +329,8 @@ export function jacrev<
   f: F,
   opts: O = {} as O,
 ): JacobianFunction<F, O> {
-  return jacobian("rev", f, opts.argnums ?? 0);
+  checkFunction("jacrev", f);
+  return jacobian("rev", f, checkOptions("jacrev", opts as JacobianOptions, JAC_KEYS).argnums ?? 0);
 }
 /** Hessian of a scalar function: `jacfwd(jacrev(f))`. */
 export function hessian<
@@ -320,5 +345,7 @@ export function hessian<
   JacobianOf<ReturnType<F>, ArgGrads<Parameters<F>, ArgnumsOf<O>>>,
   ArgGrads<Parameters<F>, ArgnumsOf<O>>
 > {
-  return jacfwd(jacrev(f as AnyFunction, opts as JacobianOptions), opts as JacobianOptions);
+  checkFunction("hessian", f);
+  const o = checkOptions("hessian", opts as JacobianOptions, JAC_KEYS);
+  return jacfwd(jacrev(f as AnyFunction, o), o);
 }

@@ -9,7 +9,8 @@ import type { BDim } from "../ops/_define.ts";
 import { normAxis } from "../shape.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
 import { treeFlatten } from "../tree.ts";
-import { flatten, unflatten } from "./_args.ts";
+import { checkFunction, flatten, unflatten } from "./_args.ts";
+import { checkOptions } from "../options.ts";
 
 /** Axis spec: a number, null (not mapped), or a pytree of them matching the argument. */
 export type AxisSpec = number | null | AxisSpec[] | { [k: string]: AxisSpec };
@@ -46,9 +47,11 @@ function specLeaves(op: string, spec: AxisSpec, n: number): BDim[] {
  * if (dots.dataSync().join() !== "4,4,4") throw new Error("vmap");
  * ```
  */
-export function vmap<F extends AnyFunction>(f: F, opts: VmapOptions = {}): Transformed<F> {
-  const inAxes = opts.inAxes ?? 0;
-  const outAxes = opts.outAxes ?? 0;
+export function vmap<F extends AnyFunction>(f: F, opts?: VmapOptions): Transformed<F> {
+  checkFunction("vmap", f);
+  const o = checkOptions("vmap", opts, ["inAxes", "outAxes"]);
+  const inAxes = o.inAxes ?? 0;
+  const outAxes = o.outAxes ?? 0;
   return (...args: unknown[]): any => {
     const perArg: AxisSpec[] = Array.isArray(inAxes) ? inAxes : args.map(() => inAxes);
     if (perArg.length !== args.length) {

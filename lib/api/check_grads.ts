@@ -7,7 +7,8 @@ import type { AnyFunction } from "./_types.ts";
 import { fromHost } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { convert } from "../ops/elementwise.ts";
-import { flatten, unflatten } from "./_args.ts";
+import { checkFunction, flatten, unflatten } from "./_args.ts";
+import { checkOptions } from "../options.ts";
 import { jvp, vjp } from "./autodiff.ts";
 import { add, multiply, subtract, sum } from "../numpy.ts";
 
@@ -84,9 +85,25 @@ function inner(xs: Tensor[], ys: Tensor[]): Tensor {
  * checkGrads((x) => np.sin(x), [np.array([0.5, 1.5])], { order: 2 });
  * ```
  */
-export function checkGrads(f: AnyFunction, args: unknown[], opts: CheckGradsOptions = {}): void {
+export function checkGrads(f: AnyFunction, args: unknown[], opts?: CheckGradsOptions): void {
+  checkFunction("checkGrads", f);
+  if (!Array.isArray(args)) {
+    throw new TypeError(`checkGrads: args must be an array of arguments, got ${typeof args}`);
+  }
+  opts = checkOptions("checkGrads", opts, ["order", "modes", "eps", "atol", "rtol", "seed"]);
   const { order = 1, modes = ["fwd", "rev"], eps = 1e-4, atol = 1e-5, rtol = 1e-5, seed = 0 } =
     opts;
+  if (!Number.isInteger(order) || order < 1) {
+    throw new RangeError(`checkGrads: order must be an integer >= 1, got ${order}`);
+  }
+  if (
+    !Array.isArray(modes) || modes.length === 0 || modes.some((m) => m !== "fwd" && m !== "rev")
+  ) {
+    throw new RangeError(
+      `checkGrads: modes must be a non-empty list of "fwd" and "rev", got ${JSON.stringify(modes)}`,
+    );
+  }
+  if (!(eps > 0)) throw new RangeError(`checkGrads: eps must be > 0, got ${eps}`);
   const r = rng(seed);
   const xs = args.map(to64);
   const flatXs = xs.map((x) => flatten(x));

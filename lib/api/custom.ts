@@ -14,7 +14,8 @@ import { type Aval, type BDim, defineOp, type OpDef } from "../ops/_define.ts";
 import { batchAt0 } from "../ops/_util.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
 import { traceToJaxpr } from "../transforms/stage.ts";
-import { FlatArgs, flatten, unflatten } from "./_args.ts";
+import { checkFunction, FlatArgs, flatten, unflatten } from "./_args.ts";
+import { checkOptions } from "../options.ts";
 
 type FlatFn = (xs: Tensor[]) => Tensor[];
 
@@ -99,6 +100,8 @@ export function customJvp(
   f: AnyFunction,
   rules: { jvp: (primals: any[], tangents: any[]) => [any, any] },
 ): AnyFunction {
+  checkFunction("customJvp", f);
+  checkFunction("customJvp", checkOptions("customJvp", rules, ["jvp"]).jvp, "a jvp rule function");
   return (...args: unknown[]) => {
     const fa = new FlatArgs(args, flatten);
     const split = (xs: Tensor[]) => fa.split(xs);
@@ -205,6 +208,10 @@ export function customVjp(
   f: AnyFunction,
   rules: { fwd: (...args: any[]) => [any, unknown]; bwd: (res: any, ct: any) => any[] },
 ): AnyFunction {
+  checkFunction("customVjp", f);
+  checkOptions("customVjp", rules, ["fwd", "bwd"]);
+  checkFunction("customVjp", rules.fwd, "an fwd rule function");
+  checkFunction("customVjp", rules.bwd, "a bwd rule function");
   return (...args: unknown[]) => {
     const fa = new FlatArgs(args, flatten);
     const split = (xs: Tensor[]) => fa.split(xs);

@@ -12,7 +12,10 @@ import { pickBackend } from "../backend/backend.ts";
 import { traceToJaxpr } from "../transforms/stage.ts";
 import { jitOp } from "../transforms/jit.ts";
 import { type TreeDef, treeDefKey } from "../tree.ts";
-import { argnumList, flatten, unflatten } from "./_args.ts";
+import { argnumList, checkFunction, flatten, unflatten } from "./_args.ts";
+import { checkOptions } from "../options.ts";
+import { ByteLru } from "../cache.ts";
+import { sizeOf } from "../shape.ts";
 
 /** Options of `jit`. */
 export interface JitOptions {
@@ -65,11 +68,13 @@ function describe(j: Jaxpr, arrays: Tensor[]): string {
  * if (y.item() !== 3) throw new Error("jit");
  * ```
  */
-export function jit<F extends AnyFunction>(f: F, opts: JitOptions = {}): JitFunction<F> {
-  const cache = new Map<string, Entry>();
+export function jit<F extends AnyFunction>(f: F, opts?: JitOptions): JitFunction<F> {
+  checkFunction("jit", f);
+  opts = checkOptions("jit", opts, ["staticArgnums"]);
+  const cache = new ByteLru<string, Entry>("jit", entryBytes);
   let traces = 0;
   const stage = (args: unknown[]): [Entry, Tensor[]] => {
-    const statics = new Set(argnumList("jit", opts.staticArgnums ?? [], args.length));
+    const statics = new Set(argnumList("jit", opts!.staticArgnums ?? [], args.length));
     const dynIdx = args.map((_, i) => i).filter((i) => !statics.has(i));
     const [leaves, def] = flatten(dynIdx.map((i) => args[i]));
     // NOTE: built by hand (no JSON of nested arrays): this runs on every call
@@ -78,8 +83,13 @@ export function jit<F extends AnyFunction>(f: F, opts: JitOptions = {}): JitFunc
       const a = l.aval;
       key += `|${a.dtype}${a.weak ? "~" : ""}[${a.shape.join(",")}]`;
     }
-    if (statics.size) key += `|${JSON.stringify([...statics].map((i) => staticKey(args[i])))}`;
+    if (statics.size) key += `|${[...statics].map((i) => staticKey(args[i])).join("|")}`;
     let e = cache.get(key);
+    // constants on a device that was lost since (init() made a new one): trace again
+    if (e?.consts.some((c) => c instanceof ArrayValue && c.backend.isLost?.(c.buffer))) {
+      cache.delete(key);
+      e = undefined;
+    }
     if (!e) {
       traces++;
       let outDef: TreeDef | undefined;
@@ -109,25 +119,52 @@ export function jit<F extends AnyFunction>(f: F, opts: JitOptions = {}): JitFunc
   return call;
 }
 
+/**
+ * Estimated bytes a cached trace keeps alive: its key, its equations, its constants and the
+ * intermediates a compiled program keeps between calls (at most one buffer per equation output).
+ */
+function entryBytes(e: Entry, key: string): number {
+  let bytes = 2 * key.length + 1024;
+  for (const eq of e.jaxpr.eqns) {
+    bytes += 256;
+    for (const o of eq.outs) bytes += sizeOf(o.aval.shape) * 4;
+  }
+  for (const c of e.consts) bytes += sizeOf(c.aval.shape) * 4;
+  return bytes;
+}
+
 const identities = new WeakMap<object, number>();
 let nextIdentity = 0;
 
-/** Static arguments: plain data by value, functions and other objects by identity. */
-function staticKey(v: unknown): string {
+/**
+ * Static arguments: plain data by value, functions and other objects by identity. Numbers are
+ * written so that NaN, ±Infinity and -0 each get their own key (JSON would write the first three
+ * as `null`, and -0 as 0, so a cached program for one would answer for another).
+ */
+function staticKey(v: unknown, seen: object[] = []): string {
+  if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "bigint") return `${v}n`;
+  if (v === null || typeof v !== "object" && typeof v !== "function") return String(v);
   if (
-    typeof v === "function" ||
-    (typeof v === "object" && v !== null && !Array.isArray(v) &&
-      Object.getPrototypeOf(v) !== Object.prototype)
+    typeof v === "function" || !Array.isArray(v) && Object.getPrototypeOf(v) !== Object.prototype
   ) {
     let id = identities.get(v as object);
     if (id === undefined) identities.set(v as object, id = nextIdentity++);
     return `#${id}`;
   }
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
+  if (seen.includes(v)) throw new TypeError("jit: a static argument contains a cycle");
+  seen.push(v);
+  const s = Array.isArray(v)
+    ? `[${v.map((e) => staticKey(e, seen)).join(",")}]`
+    : `{${
+      Object.keys(v).sort().map((k) =>
+        `${JSON.stringify(k)}:${staticKey((v as Record<string, unknown>)[k], seen)}`
+      )
+        .join(",")
+    }}`;
+  seen.pop();
+  return s;
 }
 
 /**

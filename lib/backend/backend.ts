@@ -3,7 +3,7 @@
  * that picks one backend for arguments living on several. `reference` is the test oracle.
  * @module
  */
-import type { TypedArray } from "../dtype.ts";
+import type { DType, TypedArray } from "../dtype.ts";
 import type { Aval, OpDef } from "../ops/_define.ts";
 import type { ArrayValue } from "../core.ts";
 import type { Jaxpr } from "../ir.ts";
@@ -12,8 +12,8 @@ import type { Jaxpr } from "../ir.ts";
 export interface Backend {
   /** Name used by `setBackend`. */
   readonly name: string;
-  /** Copies host data into a new buffer. */
-  fromHost(data: TypedArray): unknown;
+  /** Copies host data of `dtype` into a new buffer. */
+  fromHost(data: TypedArray, dtype: DType): unknown;
   /** Reads a buffer back (a fresh copy). */
   read(buf: unknown, aval: Aval): Promise<TypedArray>;
   /** Reads a buffer synchronously, or throws a TypeError naming `await t.data()`. */
@@ -35,6 +35,8 @@ export interface Backend {
   describeProgram?(jaxpr: Jaxpr): string;
   /** Releases a buffer. */
   free(buf: unknown): void;
+  /** True when a buffer can no longer be used (its device was lost); absent: never. */
+  isLost?(buf: unknown): boolean;
   /** True when buffers are plain JS memory reclaimed by the garbage collector (no `free` needed). */
   readonly gcManaged?: boolean;
   /**

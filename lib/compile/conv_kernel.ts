@@ -1,31 +1,60 @@
 /**
- * Small convolutions as a reduction kernel of the kernel IR: the output loops run over the
- * output layout, the reduction loops over (input feature within the group, kernel taps), and the
- * operands are fused nodes, so producers of the input fuse in (prologue) like any reduction.
- * Padding and dilation holes are index conditions, never loads.
+ * conv's reduction form (its OpDef's `reduction`): small convolutions as a reduction kernel whose
+ * output loops run over the output layout and reduction loops over (input feature within the
+ * group, kernel taps); operands are read through fused nodes, so producers fuse in like in any
+ * reduction. Padding and dilation holes are index conditions, never loads.
  * @module
  */
-import type { Aval } from "../ops/_define.ts";
+import type { Aval, ReadAt, ReductionForm } from "../ops/_define.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 import { sizeOf } from "../shape.ts";
-import type { Node } from "./fuse.ts";
-import { type Expr, iadd, idiv, type Idx, imod, imul, ivar, lit } from "./kernel.ts";
+import { mulOp, selectOp } from "../ops/elementwise.ts";
+import {
+  cmpIdx,
+  type Expr,
+  iadd,
+  idiv,
+  type Idx,
+  imod,
+  imul,
+  ivar,
+  landAll,
+  lit,
+} from "./kernel.ts";
+
+/** Convolutions below this many multiply-adds run as a generated reduction kernel. */
+export const SMALL_CONV_MACS = 1 << 18;
 
 /** Multiply-adds of a convolution (for choosing between this kernel and the GEMM path). */
 export function convMacs(_lhs: Aval, rhs: Aval, out: Aval, p: ConvParams): number {
   return sizeOf(out.shape) * sizeOf(rhs.shape) / rhs.shape[p.dimensionNumbers.rhs[0]];
 }
 
+/**
+ * Whether a convolution runs as a generated reduction kernel rather than im2col + GEMM: small
+ * problems, few output features per group (a GEMV-shaped GEMM gains nothing and im2col would
+ * copy the input once per tap), or an im2col matrix too large to materialize, unless the backend
+ * has a direct kernel for it (`direct`).
+ */
+function useReduction([l, r]: Aval[], out: Aval, p: ConvParams, direct: boolean): boolean {
+  if (direct) return false;
+  const macs = convMacs(l, r, out, p);
+  if (macs < SMALL_CONV_MACS) return true;
+  const outFeatures = r.shape[p.dimensionNumbers.rhs[0]] / p.featureGroupCount;
+  const im2colBytes = (4 * macs) / outFeatures;
+  return outFeatures < 4 || im2colBytes > 2 ** 28;
+}
+
 /** The body and reduction extents of a convolution computed per output element. */
-export function convReduceBody(
-  lhs: Node,
-  rhs: Node,
-  p: ConvParams,
+function convReduceBody(
+  read: ReadAt,
+  [lhs, rhs]: Aval[],
   out: Aval,
+  p: ConvParams,
 ): { body: Expr; shape: number[] } {
   const { lhs: ls, rhs: rs, out: os } = p.dimensionNumbers;
   const nd = ls.length - 2;
-  const L = lhs.aval.shape, R = rhs.aval.shape;
+  const L = lhs.shape, R = rhs.shape;
   const O = R[rs[0]], I = R[rs[1]], N = L[ls[0]];
   const G = p.featureGroupCount, B = p.batchGroupCount;
   const oVars: Idx[] = out.shape.map((_, d) => ivar(`i${d}`));
@@ -49,27 +78,36 @@ export function convReduceBody(
     const dl = p.lhsDilation[d];
     const X = L[ls[2 + d]];
     const x = idiv(q, dl);
-    if (p.padding[d][0] > 0) conds.push({ k: "cmpIdx", op: ">=", a: q, b: lit(0) });
-    if (dl > 1) conds.push({ k: "cmpIdx", op: "==", a: imod(q, dl), b: lit(0) });
+    if (p.padding[d][0] > 0) conds.push(cmpIdx(">=", q, lit(0)));
+    if (dl > 1) conds.push(cmpIdx("==", imod(q, dl), lit(0)));
     // the highest index read can exceed X only with high padding or dilation
-    if (p.padding[d][1] > 0 || dl > 1) conds.push({ k: "cmpIdx", op: "<", a: x, b: lit(X) });
+    if (p.padding[d][1] > 0 || dl > 1) conds.push(cmpIdx("<", x, lit(X)));
     lIdx[ls[2 + d]] = x;
   }
   const rIdx: Idx[] = new Array(R.length);
   rIdx[rs[0]] = o;
   rIdx[rs[1]] = i;
   taps.forEach((t, d) => (rIdx[rs[2 + d]] = t));
-  const prod: Expr = { k: "alu", op: "mul", args: [lhs.at(lIdx), rhs.at(rIdx)], dtype: out.dtype };
-  const cond = conds.length
-    ? conds.reduce((a, b) => ({ k: "alu", op: "land", args: [a, b], dtype: "bool" }))
-    : null;
+  const prod: Expr = {
+    k: "alu",
+    op: mulOp.name,
+    args: [read(0, lIdx), read(1, rIdx)],
+    dtype: out.dtype,
+  };
+  const cond = landAll(conds);
   const body: Expr = cond
     ? {
       k: "alu",
-      op: "select",
+      op: selectOp.name,
       args: [cond, prod, { k: "const", v: 0, dtype: out.dtype }],
       dtype: out.dtype,
     }
     : prod;
   return { body, shape: [I, ...rs.slice(2).map((a) => R[a])] };
 }
+
+/** conv as a reduction kernel (see `useReduction`). */
+export const convReduction: ReductionForm<ConvParams> = {
+  use: useReduction,
+  body: (read, ins, out, p) => convReduceBody(read, ins, out, p),
+};

@@ -1,7 +1,7 @@
 /**
  * The kernel IR: a loop nest over an output shape (plus optional reduction loops) whose body is a
- * scalar expression tree over integer index expressions. One description renders to JavaScript
- * (render_js.ts) and later to WGSL and Wasm. Index arithmetic is simplified as it is built.
+ * typed scalar expression tree (every node has a dtype) over simplified integer index arithmetic.
+ * Renderers (kernels/render_*.ts) turn one kernel into JavaScript, Wasm or WGSL.
  * @module
  */
 import type { DType } from "../dtype.ts";
@@ -12,14 +12,40 @@ export type Idx =
   | { k: "var"; name: string }
   | { k: "bin"; op: "+" | "*" | "/" | "%"; a: Idx; b: Idx };
 
-/** Scalar expression. */
+/**
+ * Scalar expression; every node has a dtype. `alu` applies an elementwise primitive (by name, see
+ * lib/compile/alu.ts) or the IR's own logical and of conditions (`LAND`); `cmpIdx` and `LAND`
+ * are conditions (bool) that only feed `select` and `LAND`.
+ */
 export type Expr =
   | { k: "load"; input: number; index: Idx; dtype: DType }
   | { k: "const"; v: number; dtype: DType }
-  | { k: "index"; index: Idx }
+  | { k: "index"; index: Idx; dtype: "int32" }
   | { k: "alu"; op: string; args: Expr[]; dtype: DType }
-  | { k: "cmpIdx"; op: "<" | ">=" | "=="; a: Idx; b: Idx }
+  | { k: "cmpIdx"; op: "<" | ">=" | "=="; a: Idx; b: Idx; dtype: "bool" }
   | { k: "acc"; dtype: DType };
+
+/** An `alu` node. */
+export type Alu = Extract<Expr, { k: "alu" }>;
+
+/** The IR's logical and of two conditions (not a primitive: conditions are not values). */
+export const LAND = "land";
+
+/** Index comparison `a op b` (a condition). */
+export function cmpIdx(op: "<" | ">=" | "==", a: Idx, b: Idx): Expr {
+  return { k: "cmpIdx", op, a, b, dtype: "bool" };
+}
+
+/** Logical and of conditions, or null for none. */
+export function landAll(conds: Expr[]): Expr | null {
+  if (!conds.length) return null;
+  return conds.reduce((a, b) => ({ k: "alu", op: LAND, args: [a, b], dtype: "bool" }));
+}
+
+/** True for condition nodes (`cmpIdx`, `LAND`): JS booleans in the JS and Wasm renderers. */
+export function isCond(e: Expr): boolean {
+  return e.k === "cmpIdx" || (e.k === "alu" && e.op === LAND);
+}
 
 /** A reduction loop nest inside each output element. */
 export interface ReduceSpec {
@@ -37,6 +63,14 @@ export interface Kernel {
   reduce?: ReduceSpec;
   /** Applied to the reduced value (`acc`); defaults to the accumulator itself. */
   epilogue?: Expr;
+}
+
+/** True when every dtype the kernel loads, computes or stores is a key of `allowed`. */
+export function hasDtypesOnly(k: Kernel, allowed: Partial<Record<DType, unknown>>): boolean {
+  const ok = (e: Expr): boolean =>
+    (!("dtype" in e) || e.dtype in allowed) && (e.k !== "alu" || e.args.every(ok));
+  return [k.outDtype, ...k.inputs].every((d) => d in allowed) &&
+    ok(k.body) && (!k.epilogue || ok(k.epilogue));
 }
 
 /** Index literal. */

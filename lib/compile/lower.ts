@@ -1,21 +1,19 @@
 /**
- * Lowering a jaxpr to a plan of kernels. Elementwise and movement equations fuse into the
- * expression of their consumer; a value is materialized (becomes a kernel output) when it is a
- * program output, is used more than once (unless it is a cheap view), or feeds an op that needs a
- * buffer (reductions read fused producers directly; contractions, argmax, random and higher-order
- * ops take buffers). Calls of programs (nested `jit`, customJvp/customVjp) are inlined first.
+ * Lowers a jaxpr to a plan of kernels and op steps, branching on OpDef kinds and fields only:
+ * elementwise and movement equations fuse into their consumer, reductions (and contractions with
+ * a reduction form) read fused producers, other ops take buffers; program calls (`callJaxpr`:
+ * jit, customJvp/Vjp) are inlined first. Values are materialized for outputs, reuse and op steps.
  * @module
  */
-import type { Aval, OpDef } from "../ops/_define.ts";
+import type { Aval, OpDef, ReductionForm, StructuralOpDef } from "../ops/_define.ts";
 import { type Eqn, Jaxpr, Var } from "../ir.ts";
-import { bufferNode, elementwiseNode, movementNode, type Node } from "./fuse.ts";
+import { bufferNode, elementwiseNode, type Node, viewNode } from "./fuse.ts";
 import { type Expr, flatIndex, type Idx, ivar, type Kernel } from "./kernel.ts";
-import { convMacs, convReduceBody } from "./conv_kernel.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 import { sizeOf } from "../shape.ts";
+import { ReadSets } from "./budget.ts";
 
-/** Convolutions below this many multiply-adds run as a generated reduction kernel. */
-export const SMALL_CONV_MACS = 1 << 18;
+export { SMALL_CONV_MACS } from "./conv_kernel.ts";
 
 /** Backend choices that change how a program is lowered (the CPU backend passes its own). */
 export interface LowerOptions {
@@ -24,25 +22,19 @@ export interface LowerOptions {
    * rather than a generated reduction kernel, and fuses with nothing); asked for every conv.
    */
   directConv?: (lhs: Aval, rhs: Aval, out: Aval, p: ConvParams) => boolean;
+  /**
+   * Most buffers one generated kernel may read (default: no limit). Fused values are
+   * materialized, and long concatenates split, so that no kernel reads more.
+   */
+  maxKernelInputs?: number;
 }
 
-/**
- * Whether a convolution runs as a generated reduction kernel rather than im2col + GEMM: small
- * problems, few output features per group (a GEMV-shaped GEMM gains nothing and im2col would
- * copy the input once per tap), or an im2col matrix too large to materialize, unless the backend
- * has a direct kernel for it (`opts.directConv`).
- */
-function isSmallConv(e: Eqn, opts: LowerOptions): boolean {
-  if (e.op.name !== "conv") return false;
-  const p = e.params as ConvParams;
-  const [l, r] = e.inputs.map((v) => v.aval);
-  const out = e.outs[0].aval;
-  const macs = convMacs(l, r, out, p);
-  if (opts.directConv?.(l, r, out, p)) return false;
-  if (macs < SMALL_CONV_MACS) return true;
-  const outFeatures = r.shape[p.dimensionNumbers.rhs[0]] / p.featureGroupCount;
-  const im2colBytes = (4 * macs) / outFeatures;
-  return outFeatures < 4 || im2colBytes > 2 ** 28;
+/** The reduction form of a contraction equation when it runs as a generated kernel. */
+function reductionOf(e: Eqn, opts: LowerOptions): ReductionForm<unknown> | null {
+  if (e.op.kind !== "contraction" || !e.op.reduction) return null;
+  const ins = e.inputs.map((v) => v.aval), out = e.outs[0].aval;
+  const direct = opts.directConv?.(ins[0], ins[1], out, e.params as ConvParams) ?? false;
+  return e.op.reduction.use(ins, out, e.params, direct) ? e.op.reduction : null;
 }
 
 /** One step of a plan. */
@@ -61,8 +53,6 @@ export type Step =
 
 /** A kernel step. */
 export type KernelStep = Extract<Step, { kind: "kernel" }>;
-
-const EPILOGUE_HOSTS = new Set(["conv", "dotGeneral"]);
 
 /** True when every load of input slot `slot` in `e` reads the element at the output index. */
 function loadsAtOutput(e: Expr, slot: number, identity: string[]): boolean {
@@ -140,9 +130,8 @@ function fuseEpilogues(steps: Step[], outputs: number[], avals: Aval[]): Step[] 
       }
       continue;
     }
-    if (s.kind !== "op" || !EPILOGUE_HOSTS.has(s.op.name) || s.epilogue || s.outs.length !== 1) {
-      continue;
-    }
+    const host = s.kind === "op" && s.op.kind === "contraction" && s.op.epilogue;
+    if (!host || s.epilogue || s.outs.length !== 1) continue;
     const b = s.outs[0];
     if (useCount.get(b) !== 1 || outputs.includes(b)) continue;
     const j = out.findIndex((e, k) => k > i && e.kind === "kernel" && e.inputs.includes(b));
@@ -197,116 +186,137 @@ function inline(j: Jaxpr): { inVars: Var[]; eqns: Eqn[]; outs: Var[] } {
   return { inVars: j.inVars, eqns, outs: j.outs.map(r) };
 }
 
-const MOVEMENT = new Set([
-  "reshape",
-  "broadcastInDim",
-  "transpose",
-  "slice",
-  "rev",
-  "pad",
-  "concatenate",
-]);
-const REDUCE: Record<string, "sum" | "max" | "min"> = {
-  reduceSum: "sum",
-  reduceMax: "max",
-  reduceMin: "min",
-};
+/** Whether an equation fuses into its consumer or reads fused producers (else it takes buffers). */
+function fusible(e: Eqn, opts: LowerOptions): boolean {
+  const k = e.op.kind;
+  return k === "elementwise" || k === "structural" || (k === "reduce" && !!e.op.monoid) ||
+    reductionOf(e, opts) !== null;
+}
+
+/** Lowering state: buffers, fused nodes and steps built while walking the equations. */
+class Lowering {
+  readonly avals: Aval[] = [];
+  readonly steps: Step[] = [];
+  readonly bufOf = new Map<Var, number>();
+  readonly nodeOf = new Map<Var, Node>();
+  /** Buffers each fused value reads, when kernels have an input limit (`maxKernelInputs`). */
+  readonly rs: ReadSets | undefined;
+
+  constructor(maxKernelInputs?: number) {
+    this.rs = maxKernelInputs ? new ReadSets(maxKernelInputs) : undefined;
+  }
+
+  /** A new buffer holding `v`. */
+  define(v: Var): number {
+    const b = this.avals.push(v.aval) - 1;
+    this.bufOf.set(v, b);
+    this.nodeOf.set(v, bufferNode(b, v.aval));
+    this.rs?.buffer(v, b);
+    return b;
+  }
+
+  /** A new buffer computing fused node `n` (a map kernel). */
+  materializeNode(n: Node): number {
+    const out = this.avals.push(n.aval) - 1;
+    this.steps.push(mapKernel(n, out, "fused", this.avals));
+    return out;
+  }
+
+  /** The buffer of `v`, computing its fused node into one if it has none. */
+  materialize(v: Var): number {
+    const b = this.bufOf.get(v);
+    if (b !== undefined) return b;
+    const out = this.materializeNode(this.nodeOf.get(v)!);
+    this.bufOf.set(v, out);
+    this.nodeOf.set(v, bufferNode(out, v.aval));
+    this.rs?.buffer(v, out);
+    return out;
+  }
+
+  /** A reduction kernel step over fused operands: `body` reads them, `shape` the loop extents. */
+  reduce(e: Eqn, ins: Node[], monoid: "sum" | "max" | "min", form?: ReductionForm<unknown>): void {
+    const out = e.outs[0];
+    const b = this.define(out);
+    if (form) {
+      const read = (i: number, idx: Idx[]) => ins[i].at(idx);
+      const avals = ins.map((n) => n.aval);
+      const { body, shape } = form.body(read, avals, out.aval, e.params);
+      this.steps.push(
+        finish(body, out.aval.shape, b, out.aval, "conv", this.avals, { op: "sum", shape }),
+      );
+    } else {
+      const axes = (e.params as { axes: number[] }).axes;
+      this.steps.push(reduceKernel(ins[0], axes, monoid, b, out.aval, this.avals));
+    }
+  }
+
+  /** An op step on materialized buffers. */
+  opStep(e: Eqn): void {
+    const inputs = e.inputs.map((v) => this.materialize(v));
+    const outs = e.outs.map((v) => this.define(v));
+    const outAvals = e.outs.map((v) => v.aval);
+    this.steps.push({ kind: "op", op: e.op, params: e.params, inputs, outs, outAvals });
+  }
+}
+
+/** The aval of a concatenate of the groups `g` along its `axis` (a split long concatenate). */
+function concatAval(out: Aval, g: Node[], params: unknown): Aval {
+  const axis = (params as { axis: number }).axis;
+  return {
+    ...out,
+    shape: out.shape.map((d, i) => i === axis ? g.reduce((s, n) => s + n.aval.shape[i], 0) : d),
+  };
+}
 
 /** Lowers a const-free jaxpr to a plan. */
 export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
   if (jaxpr.constVars.length) throw new TypeError("lower: the program has unhoisted constants");
   const { inVars, eqns, outs } = inline(jaxpr);
-  const avals: Aval[] = [];
-  const steps: Step[] = [];
-  const newBuf = (a: Aval) => avals.push(a) - 1;
-  const bufOf = new Map<Var, number>();
-  const nodeOf = new Map<Var, Node>();
   const uses = new Map<Var, number>();
   const needsBuffer = new Set<Var>(outs);
   for (const e of eqns) {
+    const f = fusible(e, opts);
     for (const v of e.inputs) {
       uses.set(v, (uses.get(v) ?? 0) + 1);
-      const fusible = e.op.kind === "elementwise" || e.op.name in REDUCE ||
-        MOVEMENT.has(e.op.name) || isSmallConv(e, opts);
-      if (!fusible) needsBuffer.add(v);
+      if (!f) needsBuffer.add(v);
     }
   }
-  const inputs = inVars.map((v) => {
-    const b = newBuf(v.aval);
-    bufOf.set(v, b);
-    nodeOf.set(v, bufferNode(b, v.aval));
-    return b;
-  });
-  const materialize = (v: Var): number => {
-    let b = bufOf.get(v);
-    if (b !== undefined) return b;
-    const n = nodeOf.get(v)!;
-    b = newBuf(v.aval);
-    steps.push(mapKernel(n, b, "fused", avals));
-    bufOf.set(v, b);
-    nodeOf.set(v, bufferNode(b, v.aval));
-    return b;
-  };
+  const L = new Lowering(opts.maxKernelInputs);
+  const inputs = inVars.map((v) => L.define(v));
   for (const e of eqns) {
-    const ins = e.inputs.map((v) => nodeOf.get(v)!);
-    const out = e.outs[0];
-    let node: Node | null = null;
-    if (e.op.kind === "elementwise") node = elementwiseNode(e.op, ins, out.aval);
-    else if (e.op.name in REDUCE) {
-      const b = newBuf(out.aval);
-      steps.push(
-        reduceKernel(
-          ins[0],
-          (e.params as { axes: number[] }).axes,
-          REDUCE[e.op.name],
-          b,
-          out.aval,
-          avals,
-        ),
-      );
-      bufOf.set(out, b);
-      nodeOf.set(out, bufferNode(b, out.aval));
-      continue;
-    } else if (isSmallConv(e, opts)) {
-      const b = newBuf(out.aval);
-      const { body, shape } = convReduceBody(ins[0], ins[1], e.params as ConvParams, out.aval);
-      steps.push(finish(body, out.aval.shape, b, out.aval, "conv", avals, { op: "sum", shape }));
-      bufOf.set(out, b);
-      nodeOf.set(out, bufferNode(b, out.aval));
-      continue;
-    } else node = movementNode(e.op, e.params as Record<string, unknown>, ins, out.aval);
-    if (node) {
-      nodeOf.set(out, node);
-      if (needsBuffer.has(out) || ((uses.get(out) ?? 0) > 1 && node.cost >= 4)) materialize(out);
-      continue;
-    }
-    const inBufs = e.inputs.map(materialize);
-    const outBufs = e.outs.map((v) => {
-      const b = newBuf(v.aval);
-      bufOf.set(v, b);
-      nodeOf.set(v, bufferNode(b, v.aval));
-      return b;
-    });
-    steps.push({
-      kind: "op",
-      op: e.op,
-      params: e.params,
-      inputs: inBufs,
-      outs: outBufs,
-      outAvals: e.outs.map((v) => v.aval),
-    });
+    const out = e.outs[0], op = e.op;
+    const ins = L.rs && fusible(e, opts)
+      ? L.rs.fit(
+        e,
+        (v) => L.nodeOf.get(v)!,
+        (v) => L.materialize(v),
+        (n) => L.materializeNode(n),
+        (g) => viewNode(op as StructuralOpDef, e.params, g, concatAval(out.aval, g, e.params)),
+      )
+      : e.inputs.map((v) => L.nodeOf.get(v)!);
+    L.rs?.union(out, e.inputs);
+    if (op.kind === "reduce" && op.monoid) L.reduce(e, ins, op.monoid);
+    else if (op.kind === "contraction" && reductionOf(e, opts)) {
+      L.reduce(e, ins, "sum", reductionOf(e, opts)!);
+    } else if (op.kind === "elementwise" || op.kind === "structural") {
+      const node = op.kind === "elementwise"
+        ? elementwiseNode(op, ins, out.aval)
+        : viewNode(op, e.params, ins, out.aval);
+      L.nodeOf.set(out, node);
+      if (needsBuffer.has(out) || ((uses.get(out) ?? 0) > 1 && node.cost >= 4)) L.materialize(out);
+    } else L.opStep(e);
   }
-  const outputs = outs.map(materialize);
-  const fused = fuseEpilogues(steps, outputs, avals);
+  const outputs = outs.map((v) => L.materialize(v));
+  const steps = fuseEpilogues(L.steps, outputs, L.avals);
   const keep = new Set([...outputs, ...inputs]);
-  const frees = computeFrees(fused, keep);
+  const frees = computeFrees(steps, keep);
   return {
-    steps: fused,
+    steps,
     inputs,
     outputs,
-    avals,
+    avals: L.avals,
     frees,
-    slots: planSlots(fused, frees, keep, avals),
+    slots: planSlots(steps, frees, keep, L.avals),
   };
 }
 

@@ -6,11 +6,11 @@
 import { allocTyped, type TypedArray } from "../dtype.ts";
 import { sizeOf } from "../shape.ts";
 import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
-import { OPS } from "../ops/registry.ts";
-import { type KernelFn, renderKernel } from "./render_js.ts";
-import { renderWasmKernel, wasmImports } from "./render_wasm.ts";
+import { type KernelFn, renderKernel } from "../../kernels/render_js.ts";
+import { renderWasmKernel, wasmImports } from "../../kernels/render_wasm.ts";
 import { type Kernel, kernelKey } from "./kernel.ts";
 import type { Plan } from "./lower.ts";
+import { ByteLru } from "../cache.ts";
 
 /**
  * Runs a non-kernel step (contractions, argmax, random, higher-order ops). `dest[k]`, when given,
@@ -26,10 +26,11 @@ export type OpRunner = (
   dest?: (TypedArray | undefined)[],
 ) => TypedArray[];
 
-const scalars = new Map<string, (...x: number[]) => number>();
-for (const op of Object.values(OPS) as OpDef[]) if (op.scalar) scalars.set(op.name, op.scalar);
-
-const kernelCache = new Map<string, KernelFn>();
+/** Rendered kernels by IR (bounded: the "kernels" cache limit, see `setCacheLimit`). */
+const kernelCache = new ByteLru<string, KernelFn>(
+  "kernels",
+  (fn, key) => 2 * key.length + 2 * String(fn).length + 2048,
+);
 
 /** A plan with its kernels compiled. */
 export interface CompiledPlan {
@@ -66,14 +67,14 @@ export function kernelRenderer(k: Kernel): "wasm" | "js" {
   if (k.reduce?.op !== "sum") return "js";
   const outs = sizeOf(k.outShape), steps = sizeOf(k.reduce.shape);
   if (outs < 8 || steps <= 4 || outs * steps < 4096) return "js";
-  return wasmImports(k, scalars)?.length === 0 ? "wasm" : "js";
+  return wasmImports(k)?.length === 0 ? "wasm" : "js";
 }
 
 function kernelFn(k: Kernel): KernelFn {
   const key = kernelKey(k);
   let fn = kernelCache.get(key);
   if (!fn) {
-    fn = kernelRenderer(k) === "wasm" ? renderWasmKernel(k, scalars) : renderKernel(k, scalars);
+    fn = kernelRenderer(k) === "wasm" ? renderWasmKernel(k) : renderKernel(k);
     kernelCache.set(key, fn);
   }
   return fn;
@@ -90,6 +91,20 @@ export function compilePlan(plan: Plan): CompiledPlan {
     : null)
   );
   return { plan, fns, scratch: [], freshOps: [], busy: false };
+}
+
+/**
+ * Estimated bytes a compiled plan keeps alive: its steps and the intermediate buffers it keeps
+ * between calls (one per scratch slot; the kernels are counted in the kernel cache).
+ */
+export function compiledPlanBytes(cp: CompiledPlan): number {
+  const { plan } = cp;
+  const slotBytes: number[] = [];
+  plan.slots.forEach((s, b) => {
+    if (s >= 0) slotBytes[s] = Math.max(slotBytes[s] ?? 0, sizeOf(plan.avals[b].shape) * 8);
+  });
+  return 1024 + 512 * plan.steps.length + 64 * plan.avals.length +
+    slotBytes.reduce((a, b) => a + (b ?? 0), 0);
 }
 
 /** Runs a compiled plan on input arrays; returns the output arrays. */

@@ -7,6 +7,7 @@ import { checkDType, isFloat } from "../dtype.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import { conv as convPrim } from "../ops/conv.ts";
 import {
+  CONV_KEYS,
   type ConvDimensionNumbers,
   type ConvOptions,
   dilateDim,
@@ -17,6 +18,7 @@ import * as ew from "../ops/elementwise.ts";
 import * as mv from "../ops/movement.ts";
 import { padPairs } from "../ops/padding.ts";
 import { fmt, isInt, promoteFloat } from "./_args.ts";
+import { checkOptions } from "../options.ts";
 
 export type { ConvDimensionNumbers, ConvOptions, Padding };
 
@@ -28,7 +30,10 @@ export interface ConvGeneralDilatedOptions extends ConvOptions {
 
 function preferred(op: string, t: DType | undefined): DType | undefined {
   if (t === undefined || t === null) return undefined;
-  const d = checkDType(t, op);
+  if (typeof t !== "string") {
+    throw new TypeError(`${op}: preferredElementType ${fmt(t)} must be a float dtype name`);
+  }
+  const d = checkDType(t, `${op}: preferredElementType`);
   if (!isFloat(d)) {
     throw new TypeError(
       `${op}: preferredElementType ${fmt(t)} must be a float dtype (float32 or float64)`,
@@ -96,6 +101,7 @@ export function convGeneralDilated(
   opts: ConvGeneralDilatedOptions = {},
 ): Tensor {
   const op = "convGeneralDilated";
+  opts = checkOptions(op, opts, [...CONV_KEYS, "preferredElementType"]);
   let [l, r] = promoteFloat(op, lhs, rhs);
   const pref = preferred(op, opts.preferredElementType);
   if (pref === "float64" && l.aval.dtype !== "float64") {
@@ -239,6 +245,13 @@ export function convTranspose(
   opts: ConvTransposeOptions = {},
 ): Tensor {
   const op = "convTranspose";
+  opts = checkOptions(op, opts, [
+    "rhsDilation",
+    "dimensionNumbers",
+    "transposeKernel",
+    "useConsistentPadding",
+    "preferredElementType",
+  ]);
   let [l, r] = promoteFloat(op, lhs, rhs);
   const rank = l.ndim;
   if (rank !== r.ndim || rank < 2) {

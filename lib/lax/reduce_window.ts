@@ -13,6 +13,7 @@ import * as red from "../ops/reduce.ts";
 import { reduceWindowChooser } from "../ops/window.ts";
 import { bind1 } from "../core.ts";
 import { fmt, isInt, scalarOf } from "./_args.ts";
+import { checkOptions } from "../options.ts";
 
 /** Options of {@linkcode reduceWindow}. */
 export interface ReduceWindowOptions {
@@ -73,6 +74,7 @@ export function reduceWindow(
   opts: ReduceWindowOptions = {},
 ): Tensor {
   const op = "reduceWindow";
+  opts = checkOptions(op, opts, ["baseDilation", "windowDilation"]);
   const x = asTensor(operand, op);
   if (x.dtype === "bool") {
     throw new TypeError(

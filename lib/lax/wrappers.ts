@@ -8,6 +8,14 @@ import * as mv from "../ops/movement.ts";
 import * as red from "../ops/reduce.ts";
 import { dotGeneral as dotGeneralPrim, type DotParams } from "../ops/dot.ts";
 import { fmt, isInt, scalarOf } from "./_args.ts";
+import { checkOptions } from "../options.ts";
+import { checkDType, type DType, isFloat } from "../dtype.ts";
+
+/** Options of {@linkcode dotGeneral}. */
+export interface DotGeneralOptions {
+  /** Result dtype; a float dtype wider than the operands' is also the accumulation dtype. */
+  preferredElementType?: DType;
+}
 
 export type { DotParams };
 
@@ -58,6 +66,7 @@ export function pad(
  * @param lhs Left operand.
  * @param rhs Right operand.
  * @param dimensionNumbers `[[lc, rc], [lb, rb]]`.
+ * @param opts `preferredElementType`.
  * @returns The contraction.
  * @example
  * ```ts
@@ -71,11 +80,30 @@ export function dotGeneral(
   lhs: ArrayLike,
   rhs: ArrayLike,
   dimensionNumbers: [[number[], number[]], [number[], number[]]],
+  opts?: DotGeneralOptions,
 ): Tensor {
+  if (arguments.length > 4) {
+    throw new TypeError(
+      `dotGeneral: expected at most 4 arguments (lhs, rhs, dimensionNumbers, options), got ${arguments.length}`,
+    );
+  }
+  const o = checkOptions("dotGeneral", opts, ["preferredElementType"]);
   const a = asTensor(lhs, "dotGeneral"), b = asTensor(rhs, "dotGeneral");
-  const d = resultType([a, b]).dtype;
+  let d = resultType([a, b]).dtype;
+  const pref = o.preferredElementType === undefined
+    ? undefined
+    : checkDType(o.preferredElementType, "dotGeneral");
+  if (pref && isFloat(pref) && (pref === "float64" || !isFloat(d))) d = pref;
+  if (!Array.isArray(dimensionNumbers) || dimensionNumbers.length !== 2) {
+    throw new TypeError(
+      `dotGeneral: dimensionNumbers must be [[lhsContract, rhsContract], [lhsBatch, rhsBatch]], got ${
+        fmt(dimensionNumbers)
+      }`,
+    );
+  }
   const [contract, batch] = dimensionNumbers;
-  return dotGeneralPrim(ew.convert(a, d), ew.convert(b, d), { contract, batch });
+  const out = dotGeneralPrim(ew.convert(a, d), ew.convert(b, d), { contract, batch });
+  return pref ? ew.convert(out, pref) : out;
 }
 
 /**

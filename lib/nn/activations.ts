@@ -37,6 +37,7 @@ import { arange } from "../numpy/creation.ts";
 import { normAxes } from "../shape.ts";
 import { erf } from "../lax/erf.ts";
 import { toFloat } from "../lax/_args.ts";
+import { checkOptions } from "../options.ts";
 
 /**
  * Rectified linear unit `max(x, 0)`, with gradient 0 at 0 (as JAX).
@@ -177,6 +178,7 @@ export interface GeluOptions {
  * ```
  */
 export function gelu(x: ArrayLike, opts: GeluOptions = {}): Tensor {
+  opts = checkOptions("gelu", opts, ["approximate"]);
   const t = toFloat("gelu", x);
   if (opts.approximate ?? true) {
     const inner = multiply(
@@ -305,6 +307,7 @@ function stopGrad(t: Tensor): Tensor {
  * ```
  */
 export function softmax(x: ArrayLike, opts: SoftmaxOptions = {}): Tensor {
+  opts = checkOptions("softmax", opts, ["axis"]);
   const t = toFloat("softmax", x);
   const axis = normAxes("softmax", opts.axis ?? -1, t.ndim);
   const e = exp(subtract(t, stopGrad(max(t, { axis, keepdims: true }))));
@@ -326,6 +329,7 @@ export function softmax(x: ArrayLike, opts: SoftmaxOptions = {}): Tensor {
  * ```
  */
 export function logSoftmax(x: ArrayLike, opts: SoftmaxOptions = {}): Tensor {
+  opts = checkOptions("logSoftmax", opts, ["axis"]);
   const t = toFloat("logSoftmax", x);
   const axis = normAxes("logSoftmax", opts.axis ?? -1, t.ndim);
   const shifted = subtract(t, stopGrad(max(t, { axis, keepdims: true })));
@@ -375,6 +379,7 @@ export interface OneHotOptions {
  * ```
  */
 export function oneHot(labels: ArrayLike, numClasses: number, opts: OneHotOptions = {}): Tensor {
+  opts = checkOptions("oneHot", opts, ["dtype", "axis"]);
   if (!Number.isInteger(numClasses) || numClasses < 0) {
     throw new RangeError(`oneHot: numClasses ${numClasses} must be a non-negative integer`);
   }

@@ -20,6 +20,7 @@ import {
   perDim,
   promoteFloat,
 } from "../lax/_args.ts";
+import { checkOptions } from "../options.ts";
 
 /** Padding of `convNd`: one number, one per spatial dim, `[lo, hi]` per dim, "valid" or "same". */
 export type ConvNdPadding = number | number[] | [number, number][] | "valid" | "same";
@@ -140,6 +141,14 @@ function resolvePadding(
  */
 export function convNd(x: ArrayLike, w: ArrayLike, opts: ConvNdOptions = {}): Tensor {
   const op = "convNd";
+  opts = checkOptions(op, opts, [
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "paddingMode",
+    "bias",
+  ]);
   let [xt, wt] = promoteFloat(op, x, w);
   checkRanks(op, xt, wt, "N, C, spatial... vs F, C/groups, kernel...");
   const n = xt.ndim - 2;
@@ -263,6 +272,14 @@ export function convTransposeNd(
   opts: ConvTransposeNdOptions = {},
 ): Tensor {
   const op = "convTransposeNd";
+  opts = checkOptions(op, opts, [
+    "stride",
+    "padding",
+    "outputPadding",
+    "dilation",
+    "groups",
+    "bias",
+  ]);
   const [xt, wt] = promoteFloat(op, x, w);
   checkRanks(op, xt, wt, "N, C_in, spatial... vs C_in, C_out/groups, kernel...");
   const n = xt.ndim - 2;

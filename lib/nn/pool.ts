@@ -10,6 +10,7 @@ import { divide } from "../numpy/math.ts";
 import { ones } from "../numpy/creation.ts";
 import { reduceWindow } from "../lax/reduce_window.ts";
 import { fmt, nnPadding, perDim, toFloat } from "../lax/_args.ts";
+import { checkOptions } from "../options.ts";
 
 /** Options of {@linkcode maxPool}. */
 export interface MaxPoolOptions {
@@ -155,6 +156,7 @@ function full<T>(lead: number, v: T, rest: T[]): T[] {
  */
 export function maxPool(x: ArrayLike, opts: MaxPoolOptions): Tensor {
   const op = "maxPool";
+  opts = checkOptions(op, opts, ["window", "stride", "padding", "dilation", "ceilMode"]);
   const t = asTensor(x, op);
   if (t.dtype === "bool") throw new TypeError(`${op}: x dtype bool is not supported`);
   const g = geometry(op, t, opts);
@@ -188,6 +190,7 @@ export function maxPool(x: ArrayLike, opts: MaxPoolOptions): Tensor {
  */
 export function avgPool(x: ArrayLike, opts: AvgPoolOptions): Tensor {
   const op = "avgPool";
+  opts = checkOptions(op, opts, ["window", "stride", "padding", "countIncludePad", "ceilMode"]);
   const t = toFloat(op, x);
   const g = geometry(op, t, { ...opts, dilation: undefined });
   const win = full(g.lead, 1, g.window), str = full(g.lead, 1, g.stride);

@@ -6,7 +6,8 @@
 import { fromHost } from "../core.ts";
 import { allocTyped, checkDType, type DType } from "../dtype.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
-import { checkShape, sizeOf } from "../shape.ts";
+import { allocating, checkAllocation, checkShape, sizeOf } from "../shape.ts";
+import { checkOptions } from "../options.ts";
 import { arrayFrom, type ArrayOptions, asTensor } from "./_convert.ts";
 
 /** Options naming a dtype. */
@@ -26,6 +27,7 @@ export interface DTypeOptions {
  * ```
  */
 export function array(values: ArrayLike | ArrayBufferView, opts?: ArrayOptions): Tensor {
+  checkOptions("array", opts, ["dtype", "shape"]);
   return arrayFrom(values, opts);
 }
 
@@ -44,13 +46,15 @@ function fullAs(
   value: number | boolean,
   opts: DTypeOptions,
 ): Tensor {
+  opts = checkOptions(op, opts, ["dtype"]);
   const s = checkShape(op, shape);
   const d = opts.dtype
     ? checkDType(opts.dtype, op)
     : typeof value === "boolean"
     ? "bool"
     : "float32";
-  const data = allocTyped(d, sizeOf(s));
+  checkAllocation(op, s, d);
+  const data = allocating(op, [{ shape: s, dtype: d }], () => allocTyped(d, sizeOf(s)));
   data.fill(Number(value));
   return fromHost(data, s, d);
 }
@@ -65,6 +69,7 @@ export function ones(shape: number[] | number, opts: DTypeOptions = {}): Tensor 
 /** A Tensor shaped like `x` filled with `value` (x's dtype unless given). */
 export function fullLike(x: ArrayLike, value: number | boolean, opts: DTypeOptions = {}): Tensor {
   const t = asTensor(x, "fullLike");
+  opts = checkOptions("fullLike", opts, ["dtype"]);
   return fullAs("fullLike", t.shape, value, { dtype: opts.dtype ?? t.dtype });
 }
 /** Zeros shaped like `x`. */
@@ -88,12 +93,14 @@ export function arange(
 ): Tensor {
   if (typeof stop === "object") [opts, stop] = [stop, undefined];
   if (typeof step === "object") [opts, step] = [step, 1];
+  opts = checkOptions("arange", opts, ["dtype"]);
   if (stop === undefined) [start, stop] = [0, start];
   if (step === 0 || !Number.isFinite(step)) {
     throw new RangeError(`arange: step must be a finite non-zero number, got ${step}`);
   }
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const d = opts.dtype ?? ([start, stop, step].every(Number.isInteger) ? "int32" : "float32");
+  checkAllocation("arange", [n], d);
   const data = allocTyped(checkDType(d, "arange"), n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return fromHost(data, [n], d);
@@ -107,11 +114,13 @@ export function linspace(
   opts: DTypeOptions & { endpoint?: boolean } = {},
 ): Tensor {
   if (typeof num === "object") [opts, num] = [num, 50];
+  opts = checkOptions("linspace", opts, ["dtype", "endpoint"]);
   if (!Number.isInteger(num) || num < 0) {
     throw new RangeError(`linspace: num must be a non-negative integer, got ${num}`);
   }
   const endpoint = opts.endpoint ?? true;
   const d = opts.dtype ?? "float32";
+  checkAllocation("linspace", [num], d);
   const data = allocTyped(checkDType(d, "linspace"), num);
   const div = endpoint ? num - 1 : num;
   const step = div > 0 ? (stop - start) / div : 0;
@@ -127,8 +136,9 @@ export function eye(
   opts: DTypeOptions & { k?: number } = {},
 ): Tensor {
   if (typeof m === "object") [opts, m] = [m, undefined];
+  opts = checkOptions("eye", opts, ["dtype", "k"]);
   const cols = m ?? n;
-  checkShape("eye", [n, cols]);
+  checkAllocation("eye", checkShape("eye", [n, cols]), opts.dtype ?? "float32");
   const k = opts.k ?? 0;
   const d = opts.dtype ?? "float32";
   const data = allocTyped(checkDType(d, "eye"), n * cols);

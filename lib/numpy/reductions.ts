@@ -12,6 +12,10 @@ import * as ew from "../ops/elementwise.ts";
 import { broadcastInDim, concatenate, reshape, slice, transpose } from "../ops/movement.ts";
 import { full } from "../ops/_util.ts";
 import { asTensor } from "./_convert.ts";
+import { checkOptions } from "../options.ts";
+
+const AXIS = ["axis", "keepdims"];
+const DDOF = ["axis", "keepdims", "ddof"];
 
 /** `axis` (number, list, or all when omitted) and `keepdims`. */
 export interface AxisOptions {
@@ -25,8 +29,15 @@ function withKeepdims(out: Tensor, inShape: number[], axes: number[], keepdims?:
   return keepdims ? reshape(out, inShape.map((d, i) => (axes.includes(i) ? 1 : d))) : out;
 }
 
+/** The dtype sums and products accumulate in: small ints widen (int8 and bool to int32, uint8 to uint32). */
+function accumType(t: Tensor): Tensor {
+  const d = t.aval.dtype;
+  if (d === "bool" || d === "int8") return ew.convert(t, "int32");
+  return d === "uint8" ? ew.convert(t, "uint32") : t;
+}
+
 /**
- * Sum over axes (bool and int32 sum to int32).
+ * Sum over axes (bool and int8 sum to int32, uint8 to uint32).
  *
  * @example Column sums
  * ```ts
@@ -36,14 +47,15 @@ function withKeepdims(out: Tensor, inShape: number[], axes: number[], keepdims?:
  * ```
  */
 export function sum(x: ArrayLike, opts: AxisOptions = {}): Tensor {
-  let t = asTensor(x, "sum");
-  if (t.aval.dtype === "bool") t = ew.convert(t, "int32");
+  opts = checkOptions("sum", opts, AXIS);
+  const t = accumType(asTensor(x, "sum"));
   const axes = normAxes("sum", opts.axis, t.ndim);
   return withKeepdims(red.reduceSum(t, axes), t.shape, axes, opts.keepdims);
 }
 
 /** Arithmetic mean over axes (float result; NaN for empty). */
 export function mean(x: ArrayLike, opts: AxisOptions = {}): Tensor {
+  opts = checkOptions("mean", opts, AXIS);
   let t = asTensor(x, "mean");
   t = ew.convert(t, floatOf(t.aval.dtype));
   const axes = normAxes("mean", opts.axis, t.ndim);
@@ -54,6 +66,7 @@ export function mean(x: ArrayLike, opts: AxisOptions = {}): Tensor {
 
 function extremum(name: string, fn: (t: Tensor, axes: number[]) => Tensor) {
   return (x: ArrayLike, opts: AxisOptions = {}): Tensor => {
+    opts = checkOptions(name, opts, AXIS);
     const t = asTensor(x, name);
     const axes = normAxes(name, opts.axis, t.ndim);
     if (axes.some((a) => t.shape[a] === 0) || (t.size === 0 && axes.length === 0 && t.ndim === 0)) {
@@ -73,8 +86,8 @@ export const min: (x: ArrayLike, opts?: AxisOptions) => Tensor = extremum("min",
 
 /** Product over axes (bool and int32 give int32). */
 export function prod(x: ArrayLike, opts: AxisOptions = {}): Tensor {
-  let t = asTensor(x, "prod");
-  if (t.aval.dtype === "bool") t = ew.convert(t, "int32");
+  opts = checkOptions("prod", opts, AXIS);
+  const t = accumType(asTensor(x, "prod"));
   const axes = normAxes("prod", opts.axis, t.ndim);
   const keep = t.shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const rest = keep.map((i) => t.shape[i]);
@@ -99,6 +112,7 @@ export function prod(x: ArrayLike, opts: AxisOptions = {}): Tensor {
 
 function argReduce(name: string, fn: (t: Tensor, axis: number) => Tensor) {
   return (x: ArrayLike, opts: { axis?: number | null; keepdims?: boolean } = {}): Tensor => {
+    opts = checkOptions(name, opts, AXIS);
     let t = asTensor(x, name);
     let axis: number;
     if (opts.axis === undefined || opts.axis === null) {
@@ -122,6 +136,7 @@ export const argmin: (x: ArrayLike, opts?: { axis?: number | null; keepdims?: bo
 
 /** Variance with `ddof` (delta degrees of freedom). */
 export function variance(x: ArrayLike, opts: AxisOptions & { ddof?: number } = {}): Tensor {
+  opts = checkOptions("var", opts, DDOF);
   let t = asTensor(x, "var");
   t = ew.convert(t, floatOf(t.aval.dtype));
   const axes = normAxes("var", opts.axis, t.ndim);
@@ -135,12 +150,14 @@ export { variance as var };
 
 /** Standard deviation with `ddof`. */
 export function std(x: ArrayLike, opts: AxisOptions & { ddof?: number } = {}): Tensor {
+  opts = checkOptions("std", opts, DDOF);
   const v = variance(x, opts);
   return bind1(ew.sqrtOp, [v]);
 }
 
 /** log(sum(exp(x))) computed stably. */
 export function logsumexp(x: ArrayLike, opts: AxisOptions = {}): Tensor {
+  opts = checkOptions("logsumexp", opts, AXIS);
   let t = asTensor(x, "logsumexp");
   t = ew.convert(t, floatOf(t.aval.dtype));
   const axes = normAxes("logsumexp", opts.axis, t.ndim);

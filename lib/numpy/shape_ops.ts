@@ -9,10 +9,18 @@ import * as mv from "../ops/movement.ts";
 import { convert } from "../ops/elementwise.ts";
 import { asTensor, broadcastTo as bcast, resultType, scalar } from "./_convert.ts";
 import { type IndexSpec, indexWith } from "./_indexing.ts";
+import { checkOptions } from "../options.ts";
 
 /** Reshapes (row-major); one entry may be -1. */
 export function reshape(x: ArrayLike, shape: number[] | number): Tensor {
   const t = asTensor(x, "reshape");
+  if (typeof shape !== "number" && !Array.isArray(shape)) {
+    throw new TypeError(
+      `reshape: shape must be a number or a list of integers, got ${
+        shape === null ? "null" : typeof shape
+      } (array of shape ${fmtShape(t.shape)})`,
+    );
+  }
   const s = typeof shape === "number" ? [shape] : [...shape];
   const neg = s.filter((d) => d === -1).length;
   if (neg > 1 || s.some((d) => !Number.isInteger(d) || d < -1)) {
@@ -131,19 +139,49 @@ export function split(x: ArrayLike, sectionsOrIndices: number | number[], axis =
 
 /** Options of `np.pad`. */
 export interface PadOptions {
-  /** How to fill: a constant, the edge values, or a reflection. */
-  mode?: "constant" | "edge" | "reflect";
+  /**
+   * How to fill: a constant, the edge values, a reflection about the edge ("reflect"), a
+   * reflection that repeats the edge ("symmetric"), or the values from the other end ("wrap").
+   */
+  mode?: "constant" | "edge" | "reflect" | "symmetric" | "wrap";
   /** The fill value of constant mode (default 0). */
   constantValues?: number;
 }
 
-/** Pads with a constant, the edge values, or a reflection (NumPy `pad`). */
+const PAD_MODES = ["constant", "edge", "reflect", "symmetric", "wrap"];
+
+/** Source index along an axis of size `n` for padded position `i` (`i < 0` or `i >= n`). */
+function padSource(mode: string, i: number, n: number): number {
+  if (mode === "edge") return Math.min(Math.max(i, 0), n - 1);
+  if (mode === "wrap") return ((i % n) + n) % n;
+  if (mode === "symmetric") {
+    const j = ((i % (2 * n)) + 2 * n) % (2 * n);
+    return j >= n ? 2 * n - 1 - j : j;
+  }
+  const period = 2 * (n - 1);
+  const j = ((i % period) + period) % period;
+  return j >= n ? period - j : j;
+}
+
+/**
+ * Pads with a constant, the edge values, a reflection, or by wrapping (NumPy `pad`).
+ *
+ * @example Symmetric and wrap modes
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.pad([1, 2, 3], 2, { mode: "symmetric" }).dataSync()), [2, 1, 1, 2, 3, 3, 2]);
+ * assert.deepEqual(Array.from(np.pad([1, 2, 3], [1, 2], { mode: "wrap" }).dataSync()), [3, 1, 2, 3, 1, 2]);
+ * ```
+ */
 export function pad(
   x: ArrayLike,
   padWidth: number | [number, number] | [number, number][],
   opts: PadOptions = {},
 ): Tensor {
+  checkOptions("pad", opts, ["mode", "constantValues"]);
   let t = asTensor(x, "pad");
+  opts = checkOptions("pad", opts, ["mode", "constantValues"]);
   const widths: [number, number][] = typeof padWidth === "number"
     ? t.shape.map(() => [padWidth, padWidth])
     : typeof padWidth[0] === "number"
@@ -171,8 +209,10 @@ export function pad(
       widths.map((w) => w[1]),
     );
   }
-  if (mode !== "edge" && mode !== "reflect") {
-    throw new RangeError(`pad: unknown mode ${JSON.stringify(mode)}`);
+  if (!PAD_MODES.includes(mode)) {
+    throw new RangeError(
+      `pad: unknown mode ${JSON.stringify(mode)}; expected one of ${PAD_MODES.join(", ")}`,
+    );
   }
   widths.forEach(([lo, hi], ax) => {
     if (!lo && !hi) return;
@@ -184,13 +224,7 @@ export function pad(
       }
       throw new RangeError(`pad: cannot ${mode}-pad an empty axis ${ax}`);
     }
-    const idx = (i: number): number => {
-      if (mode === "edge") return Math.min(Math.max(i, 0), n - 1);
-      const period = 2 * (n - 1);
-      let j = ((i % period) + period) % period;
-      if (j >= n) j = period - j;
-      return j;
-    };
+    const idx = (i: number): number => padSource(mode, i, n);
     const take = (i: number) =>
       mv.slice(
         t,

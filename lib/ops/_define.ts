@@ -10,6 +10,8 @@ import { allocTyped } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import { fmtShape, shapeEqual } from "../shape.ts";
 import type { Jaxpr } from "../ir.ts";
+import type { Expr, Idx } from "../compile/kernel.ts";
+import type { ScalarRender } from "./_render.ts";
 
 /** Abstract value: what tracing knows about an array. */
 export interface Aval {
@@ -46,12 +48,10 @@ export type LinearArg = Tensor | UndefPrimal;
 /** A batch dimension, or null when an argument is not batched. */
 export type BDim = number | null;
 
-/** Every rule of one primitive. */
-export interface OpDef<P = any> {
+/** The rules every primitive has. */
+export interface OpRules<P> {
   /** Primitive name, as printed in IR. */
   readonly name: string;
-  /** Category used by fusion and rendering. */
-  readonly kind: "elementwise" | "reduce" | "structural" | "contraction" | "higher" | "random";
   /** Shape/dtype inference and argument validation. */
   abstractEval(avals: Aval[], params: P): Aval[];
   /** Reference implementation on host arrays (float64 arithmetic, rounded on store). */
@@ -69,8 +69,90 @@ export interface OpDef<P = any> {
    * customVjp): compilers inline it, so the call fuses with its surroundings.
    */
   callJaxpr?(params: P): Jaxpr;
-  /** Scalar expression for the kernel compiler (elementwise ops). */
-  readonly scalar?: (...xs: number[]) => number;
+}
+
+/** An elementwise primitive: fuses into any kernel, rendered from its templates. */
+export interface ElementwiseOpDef<P = any> extends OpRules<P> {
+  /** Category used by fusion and rendering. */
+  readonly kind: "elementwise";
+  /** Number of operands. */
+  readonly arity: number;
+  /** The scalar function (reference impl; kernels call it where a template says "call"). */
+  readonly scalar: (...xs: number[]) => number;
+  /** How the op renders in each kernel target (lib/ops/_render.ts). */
+  readonly render: ScalarRender;
+}
+
+/** A movement primitive: an index rewrite that fuses into its consumer. */
+export interface StructuralOpDef<P = any> extends OpRules<P> {
+  /** Category used by fusion and rendering. */
+  readonly kind: "structural";
+  /** The element of the output at an index, as the operands' elements (lib/compile/fuse.ts). */
+  readonly view: IndexMap<P>;
+}
+
+/** A reduction; `monoid` marks the ones a generated reduction kernel computes. */
+export interface ReduceOpDef<P = any> extends OpRules<P> {
+  /** Category used by fusion and rendering. */
+  readonly kind: "reduce";
+  /** sum/max/min over `params.axes`, or absent for reductions run as an op step. */
+  readonly monoid?: "sum" | "max" | "min";
+}
+
+/** A contraction (conv, dotGeneral): runs as an op step on buffers. */
+export interface ContractionOpDef<P = any> extends OpRules<P> {
+  /** Category used by fusion and rendering. */
+  readonly kind: "contraction";
+  /** Whether the step absorbs its sole elementwise consumer (bias, activation) as an epilogue. */
+  readonly epilogue: boolean;
+  /**
+   * The contraction as a generated reduction kernel, for problems too small (or shaped badly)
+   * for a backend's dedicated kernel; absent when it always runs as an op step.
+   */
+  readonly reduction?: ReductionForm<P>;
+}
+
+/** Any other primitive (random, higher-order): runs as an op step on buffers. */
+export interface OtherOpDef<P = any> extends OpRules<P> {
+  /** Category used by fusion and rendering. */
+  readonly kind: "higher" | "random";
+}
+
+/** Every rule of one primitive; the kind decides which compiler fields the type requires. */
+export type OpDef<P = any> =
+  | ElementwiseOpDef<P>
+  | StructuralOpDef<P>
+  | ReduceOpDef<P>
+  | ContractionOpDef<P>
+  | OtherOpDef<P>;
+
+/** Reads operand `i`'s element at a multi-index, as a kernel expression. */
+export type ReadAt = (i: number, idx: Idx[]) => Expr;
+
+/**
+ * A movement op's index map. `flat: "always"`: the output at row-major flat index f is operand
+ * 0 at f (reshape). Otherwise `at` gives the output element at `idx`; `flat: "sameShape"` adds
+ * that the flat rule holds when operand and output shapes are equal; `cost` is the arithmetic it
+ * adds per element (pad, concatenate select between operands).
+ */
+export type IndexMap<P> =
+  | { readonly flat: "always" }
+  | {
+    readonly at: (idx: Idx[], read: ReadAt, p: P, ins: Aval[], out: Aval) => Expr;
+    readonly flat?: "sameShape";
+    readonly cost?: (operands: number) => number;
+  };
+
+/**
+ * A contraction as a reduction kernel: `use` says whether to use it for these avals (`direct`:
+ * the backend has a dedicated kernel for the problem); `body` gives the summand at output index
+ * `i<d>` and reduction index `r<k>` with the reduction extents.
+ */
+export interface ReductionForm<P> {
+  /** Whether this application runs as a generated reduction kernel. */
+  use(ins: Aval[], out: Aval, p: P, direct: boolean): boolean;
+  /** Summand and reduction extents. */
+  body(read: ReadAt, ins: Aval[], out: Aval, p: P): { body: Expr; shape: number[] };
 }
 
 /** Declares a primitive; the object is returned unchanged (with its type checked). */
@@ -83,7 +165,7 @@ export type DTypeRule = "same" | "bool" | "float";
 
 function outDType(rule: DTypeRule, d: DType): DType {
   if (rule === "bool") return "bool";
-  if (rule === "float") return d === "float64" ? "float64" : "float32";
+  if (rule === "float") return d === "float64" || d === "float16" ? d : "float32";
   return d;
 }
 

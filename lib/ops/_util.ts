@@ -5,7 +5,7 @@
  * @module
  */
 import { bind1, fromHost } from "../core.ts";
-import { allocTyped, type DType } from "../dtype.ts";
+import { allocTyped, type DType, type TypedArray } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import { fmtShape, invertPerm, sizeOf, stridesOf } from "../shape.ts";
 import {
@@ -16,6 +16,7 @@ import {
   type OpDef,
   type UndefPrimal,
 } from "./_define.ts";
+import { type Idx, lit } from "../compile/kernel.ts";
 
 /** Calls `cb` with each multi-index of `shape` in row-major order. */
 export function forEachIndex(
@@ -39,7 +40,7 @@ export function gatherImpl(
   out: Aval,
   src: (idx: number[]) => number,
   fill = 0,
-): Uint8Array | Int32Array | Float32Array | Float64Array {
+): TypedArray {
   const res = allocTyped(out.dtype, sizeOf(out.shape));
   forEachIndex(out.shape, (idx, flat) => {
     const s = src(idx);
@@ -59,6 +60,11 @@ export interface BroadcastParams {
 export const broadcastInDimOp: OpDef<BroadcastParams> = defineOp({
   name: "broadcastInDim",
   kind: "structural",
+  view: {
+    at: (idx, read, { dims }, [x]) =>
+      read(0, x.shape.map((d, i) => (d === 1 ? lit(0) : idx[dims[i]]))),
+    flat: "sameShape",
+  },
   abstractEval: ([a], { shape, dims }) => {
     const ok = dims.length === a.shape.length &&
       dims.every((d, i) =>
@@ -108,6 +114,7 @@ export const broadcastInDimOp: OpDef<BroadcastParams> = defineOp({
 export const reshapeOp: OpDef<{ shape: number[] }> = defineOp({
   name: "reshape",
   kind: "structural",
+  view: { flat: "always" },
   abstractEval: ([a], { shape }) => {
     if (sizeOf(shape) !== sizeOf(a.shape)) {
       throw new TypeError(
@@ -128,6 +135,13 @@ export const reshapeOp: OpDef<{ shape: number[] }> = defineOp({
 export const transposeOp: OpDef<{ perm: number[] }> = defineOp({
   name: "transpose",
   kind: "structural",
+  view: {
+    at: (idx, read, { perm }) => {
+      const src: Idx[] = new Array(perm.length);
+      perm.forEach((q, i) => (src[q] = idx[i]));
+      return read(0, src);
+    },
+  },
   abstractEval: ([a], { perm }) => {
     if (perm.length !== a.shape.length || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) {
       throw new RangeError(
@@ -230,6 +244,7 @@ export interface ReduceParams {
 
 export function reduction(
   name: string,
+  monoid: "sum" | "max" | "min",
   init: number,
   step: (a: number, v: number) => number,
   jvp: OpDef<ReduceParams>["jvp"],
@@ -238,6 +253,7 @@ export function reduction(
   const op: OpDef<ReduceParams> = defineOp({
     name,
     kind: "reduce",
+    monoid,
     abstractEval: ([a], { axes }) => [reducedAval(name, a, axes)],
     impl: ([x], { axes }, [out]) => [reduceImpl(x, axes, out, init, step)],
     jvp,
@@ -253,6 +269,7 @@ export function reduction(
 /** `reduceSum` primitive. */
 export const reduceSumOp: OpDef<ReduceParams> = reduction(
   "reduceSum",
+  "sum",
   0,
   (a, v) => a + v,
   ([x], [dx], { axes }) => [[reduceSum(x, axes)], [reduceSum(dx, axes)]],

@@ -15,12 +15,15 @@ import { reshape, rev, transpose } from "./movement.ts";
 import { add } from "./elementwise.ts";
 import { convGeneralDilatedRef } from "./conv_ref.ts";
 import { convOutputShape, type ConvParams } from "./conv_params.ts";
+import { convReduction } from "../compile/conv_kernel.ts";
 import { convLhsGradParams, convRhsGradParams, type GroupMove } from "./conv_grad_params.ts";
 
 /** `conv` primitive. */
 export const convOp: OpDef<ConvParams> = defineOp({
   name: "conv",
   kind: "contraction",
+  epilogue: true,
+  reduction: convReduction,
   abstractEval: ([l, r], p) => {
     if (l.dtype !== r.dtype) {
       throw new TypeError(

@@ -40,6 +40,15 @@ export interface ConvOptions {
   batchGroupCount?: number;
 }
 
+/** The keys of {@linkcode ConvOptions} (for option checks of the front-ends). */
+export const CONV_KEYS: readonly string[] = [
+  "lhsDilation",
+  "rhsDilation",
+  "dimensionNumbers",
+  "featureGroupCount",
+  "batchGroupCount",
+];
+
 /** Fully resolved convolution parameters: explicit pads, integer dimension numbers, all defaults filled. */
 export interface ConvParams {
   /** Window stride per spatial dim (positive). */

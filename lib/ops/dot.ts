@@ -29,6 +29,7 @@ function freeAxes(ndim: number, p: DotParams, side: 0 | 1): number[] {
 export const dotGeneralOp: OpDef<DotParams> = defineOp({
   name: "dotGeneral",
   kind: "contraction",
+  epilogue: true,
   abstractEval: ([a, b], p) => {
     const [lc, rc] = p.contract;
     const [lb, rb] = p.batch;

@@ -48,7 +48,7 @@ export function gatherHost(x: HostArray, idx: HostArray, p: GatherParams, out: A
 /** `gather` primitive: `(operand, indices)` with XLA gather dimension numbers. */
 export const gatherOp: OpDef<GatherParams> = defineOp({
   name: "gather",
-  kind: "structural",
+  kind: "reduce",
   abstractEval: ([x, idx], p) => [{
     shape: gatherGeometry("gather", x, idx, p).outShape,
     dtype: x.dtype,
@@ -168,7 +168,7 @@ function scatterOp(combine: Combine, rules: Pick<OpDef<ScatterParams>, "jvp" | "
     : `scatter${combine[0].toUpperCase()}${combine.slice(1)}`;
   return defineOp<ScatterParams>({
     name,
-    kind: "structural",
+    kind: "reduce",
     abstractEval: ([x, idx, u], p) => {
       scatterGeometry(name, x, idx, u, p);
       if (x.dtype === "bool" && combine !== "set") {

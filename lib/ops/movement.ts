@@ -7,7 +7,18 @@ import { bind1 } from "../core.ts";
 import { allocTyped } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import { fmtShape, sizeOf, stridesOf } from "../shape.ts";
-import { defineOp, type OpDef, UndefPrimal } from "./_define.ts";
+import { type Aval, defineOp, type OpDef, type ReadAt, UndefPrimal } from "./_define.ts";
+import {
+  cmpIdx,
+  type Expr,
+  iadd,
+  idiv,
+  type Idx,
+  imod,
+  imul,
+  landAll,
+  lit,
+} from "../compile/kernel.ts";
 import { batchAt0, full, gatherImpl, reduceSum, shapeOf } from "./_util.ts";
 import { add, sub } from "./elementwise.ts";
 
@@ -32,6 +43,9 @@ export interface SliceParams {
 export const sliceOp: OpDef<SliceParams> = defineOp({
   name: "slice",
   kind: "structural",
+  view: {
+    at: (idx, read, p) => read(0, idx.map((v, i) => iadd(imul(v, p.strides[i]), p.start[i]))),
+  },
   abstractEval: ([a], { start, limit, strides }) => {
     const bad = start.length !== a.shape.length ||
       a.shape.some((d, i) =>
@@ -86,10 +100,30 @@ export interface PadParams {
   hi: number[];
   interior: number[];
 }
+/** pad's index map: operand 0 where the index lands on it, else the pad value (operand 1). */
+function padAt(idx: Idx[], read: ReadAt, p: PadParams, [x]: Aval[], out: Aval): Expr {
+  const conds: Expr[] = [];
+  const src = idx.map((vi, i) => {
+    const s = p.interior[i] + 1;
+    if (p.lo[i] === 0 && s === 1 && out.shape[i] === x.shape[i]) return vi;
+    const q = iadd(vi, -p.lo[i]);
+    conds.push(cmpIdx(">=", q, lit(0)));
+    if (s > 1) conds.push(cmpIdx("==", imod(q, s), lit(0)));
+    const qi = idiv(q, s);
+    conds.push(cmpIdx("<", qi, lit(x.shape[i])));
+    return qi;
+  });
+  const c = landAll(conds);
+  return c
+    ? { k: "alu", op: "select", args: [c, read(0, src), read(1, [])], dtype: out.dtype }
+    : read(0, src);
+}
+
 /** `pad` primitive: low/high padding (negative crops) and interior padding, with a scalar pad value. */
 export const padOp: OpDef<PadParams> = defineOp({
   name: "pad",
   kind: "structural",
+  view: { at: padAt, cost: () => 1 },
   abstractEval: ([a, v], { lo, hi, interior }) => {
     if (v.shape.length !== 0 || v.dtype !== a.dtype) {
       throw new TypeError(
@@ -168,10 +202,37 @@ export const padOp: OpDef<PadParams> = defineOp({
   },
 });
 
+/** concatenate's index map: a select chain over the operands along the axis. */
+function concatAt(
+  idx: Idx[],
+  read: ReadAt,
+  { axis }: { axis: number },
+  ins: Aval[],
+  out: Aval,
+): Expr {
+  let off = ins.reduce((s, a) => s + a.shape[axis], 0);
+  let e: Expr | null = null;
+  for (let k = ins.length - 1; k >= 0; k--) {
+    const n = ins[k].shape[axis];
+    off -= n;
+    if (n === 0) continue;
+    const o = off;
+    const here = read(k, idx.map((v, i) => (i === axis ? iadd(v, -o) : v)));
+    e = e === null ? here : {
+      k: "alu",
+      op: "select",
+      args: [cmpIdx("<", idx[axis], lit(o + n)), here, e],
+      dtype: out.dtype,
+    };
+  }
+  return e ?? { k: "const", v: 0, dtype: out.dtype };
+}
+
 /** `concatenate` primitive along `axis` (operands share all other dims and the dtype). */
 export const concatenateOp: OpDef<{ axis: number }> = defineOp({
   name: "concatenate",
   kind: "structural",
+  view: { at: concatAt, cost: (n) => n },
   abstractEval: (avals, { axis }) => {
     const a0 = avals[0];
     if (!Number.isInteger(axis) || axis < 0 || axis >= a0.shape.length) {
@@ -234,6 +295,10 @@ export const concatenateOp: OpDef<{ axis: number }> = defineOp({
 export const revOp: OpDef<{ axes: number[] }> = defineOp({
   name: "rev",
   kind: "structural",
+  view: {
+    at: (idx, read, { axes }, [x]) =>
+      read(0, idx.map((v, i) => (axes.includes(i) ? iadd(imul(v, -1), x.shape[i] - 1) : v))),
+  },
   abstractEval: ([a], { axes }) => {
     if (
       axes.some((x) => !Number.isInteger(x) || x < 0 || x >= a.shape.length) ||

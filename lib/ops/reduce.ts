@@ -37,6 +37,7 @@ const nanMin = (a: number, v: number) => (a !== a || v !== v ? NaN : a < v ? a :
 /** `reduceMax` primitive (NaN propagates). */
 export const reduceMaxOp: OpDef<ReduceParams> = reduction(
   "reduceMax",
+  "max",
   -Infinity,
   nanMax,
   extremumJvp((x, a) => reduceMax(x, a)),
@@ -44,6 +45,7 @@ export const reduceMaxOp: OpDef<ReduceParams> = reduction(
 /** `reduceMin` primitive. */
 export const reduceMinOp: OpDef<ReduceParams> = reduction(
   "reduceMin",
+  "min",
   Infinity,
   nanMin,
   extremumJvp((x, a) => reduceMin(x, a)),

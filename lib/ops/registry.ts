@@ -5,6 +5,7 @@
  */
 import type { OpDef } from "./_define.ts";
 import * as ew from "./elementwise.ts";
+import { ELEMENTWISE_MORE_OPS } from "./elementwise_more.ts";
 import * as mv from "./movement.ts";
 import * as red from "./reduce.ts";
 import { dotGeneralOp } from "./dot.ts";
@@ -16,45 +17,8 @@ import * as so from "./sort.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
-  neg: ew.negOp,
-  add: ew.addOp,
-  sub: ew.subOp,
-  mul: ew.mulOp,
-  div: ew.divOp,
-  pow: ew.powOp,
-  max: ew.maxOp,
-  min: ew.minOp,
-  abs: ew.absOp,
-  sign: ew.signOp,
-  floor: ew.floorOp,
-  ceil: ew.ceilOp,
-  round: ew.roundOp,
-  exp: ew.expOp,
-  log: ew.logOp,
-  log1p: ew.log1pOp,
-  expm1: ew.expm1Op,
-  sqrt: ew.sqrtOp,
-  rsqrt: ew.rsqrtOp,
-  sin: ew.sinOp,
-  cos: ew.cosOp,
-  tan: ew.tanOp,
-  tanh: ew.tanhOp,
-  logistic: ew.logisticOp,
-  isnan: ew.isnanOp,
-  isfinite: ew.isfiniteOp,
-  not: ew.notOp,
-  eq: ew.eqOp,
-  ne: ew.neOp,
-  lt: ew.ltOp,
-  le: ew.leOp,
-  gt: ew.gtOp,
-  ge: ew.geOp,
-  and: ew.andOp,
-  or: ew.orOp,
-  xor: ew.xorOp,
-  select: ew.selectOp,
-  convert: ew.convertOp,
-  stopGradient: ew.stopGradientOp,
+  ...ELEMENTWISE_MORE_OPS,
+  ...ew.ELEMENTWISE_OPS,
   broadcastInDim: mv.broadcastInDimOp,
   reshape: mv.reshapeOp,
   transpose: mv.transposeOp,

@@ -88,7 +88,7 @@ export function permuteAlong(x: Tensor, perm: Tensor, axis: number): Tensor {
 /** `sort` primitive. */
 export const sortOp: OpDef<SortParams> = defineOp({
   name: "sort",
-  kind: "structural",
+  kind: "reduce",
   abstractEval: (avals, { dimension, numKeys }) => {
     const s = avals[0].shape;
     if (avals.some((a) => a.shape.join() !== s.join())) {
@@ -163,7 +163,7 @@ const PAIR: Record<Exclude<Cum, "cumsum">, (a: Tensor[], b: Tensor[]) => Tensor[
 function cumOp(name: Cum): OpDef<CumParams> {
   const op: OpDef<CumParams> = defineOp<CumParams>({
     name,
-    kind: "structural",
+    kind: "reduce",
     abstractEval: ([a], { axis }) => {
       if (a.dtype === "bool") throw new TypeError(`${name}: bool operands are not supported`);
       if (!Number.isInteger(axis) || axis < 0 || axis >= a.shape.length) {

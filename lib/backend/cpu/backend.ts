@@ -16,7 +16,14 @@ import {
   SMALL_CONV_MACS,
 } from "../../compile/lower.ts";
 import { convMacs } from "../../compile/conv_kernel.ts";
-import { type CompiledPlan, compilePlan, describePlan, runPlan } from "../../compile/runner.ts";
+import {
+  type CompiledPlan,
+  compiledPlanBytes,
+  compilePlan,
+  describePlan,
+  runPlan,
+} from "../../compile/runner.ts";
+import { ByteLru } from "../../cache.ts";
 import { type Backend, registerBackend, setBackendImpl } from "../backend.ts";
 import { hostBuffers, referenceBackend } from "../reference.ts";
 import { convF32 } from "./conv.ts";
@@ -29,6 +36,7 @@ import { dotGeneralF32 } from "./matmul.ts";
 import { gatherFast, scatterAddFast, sortFast } from "./index_ops.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
+import { roundF16Outputs } from "../../float16.ts";
 
 /** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
 const fastImpls = new Map<string, FastImpl>();
@@ -67,7 +75,7 @@ function runOp(
     );
     return op.evalImpl(args, params).map((t) => t.dataSync());
   }
-  return op.impl(inputs, params, outAvals);
+  return roundF16Outputs(op.impl(inputs, params, outAvals), outAvals.map((a) => a.dtype));
 }
 
 const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"]);
@@ -87,7 +95,11 @@ const LOWER: LowerOptions = {
     return prefersDirectConv(l, r, out, p);
   },
 };
-const eagerCache = new Map<string, CompiledPlan>();
+/** Compiled eager ops (bounded: the "eager" cache limit, see `setCacheLimit`). */
+const eagerCache = new ByteLru<string, CompiledPlan>(
+  "eager",
+  (cp, key) => 2 * key.length + compiledPlanBytes(cp),
+);
 
 const programs = new WeakMap<Jaxpr, CompiledPlan>();
 /** The compiled plan of a jaxpr (constants become leading inputs). */

@@ -4,7 +4,7 @@
  * when `navigator.gpu` yields an adapter (Deno built in; Node: see its doc).
  * @module
  */
-import { dtypeOfTyped, type TypedArray } from "../../dtype.ts";
+import type { DType, TypedArray } from "../../dtype.ts";
 import type { Aval, OpDef } from "../../ops/_define.ts";
 import { ArrayValue } from "../../core.ts";
 import { hoistConsts, type Jaxpr } from "../../ir.ts";
@@ -12,6 +12,7 @@ import type { Tensor } from "../../tensor.ts";
 import { eagerKey, lowerJaxpr, lowerOp } from "../../compile/lower.ts";
 import { describePlan } from "../../compile/runner.ts";
 import { type Backend, registerBackend } from "../backend.ts";
+import { ByteLru } from "../../cache.ts";
 import { createRuntime, type GpuArray, type GpuRuntime, type GpuStats } from "./runtime.ts";
 import {
   borrow,
@@ -30,6 +31,7 @@ const options: PlanOptions = { convVariant: "register" };
 
 function runtime(): GpuRuntime {
   if (!rt) throw new TypeError("webgpu: the backend is not initialized; call `await init()` first");
+  rt.checkAlive();
   return rt;
 }
 
@@ -37,7 +39,11 @@ const F64_MESSAGE = "float64 arrays are not supported on WebGPU (no float64 in W
 
 /** Device arrays of op or program arguments (all on this backend: see `onOneBackend`). */
 function onDevice(xs: ArrayValue[]): GpuArray[] {
-  return xs.map((x) => x.buffer as GpuArray);
+  return xs.map((x) => {
+    const a = x.buffer as GpuArray;
+    a.owner?.checkAlive();
+    return a;
+  });
 }
 
 const evalOp: EvalRunner = (op, params, inputs, inAvals) => {
@@ -58,18 +64,26 @@ const evalOp: EvalRunner = (op, params, inputs, inAvals) => {
   });
 };
 
-const eagerCache = new Map<string, GpuPlan>();
+/** Compiled eager ops (bounded: the "eager" cache limit, see `setCacheLimit`). */
+const eagerCache = new ByteLru<string, GpuPlan>("eager", (gp, key) => {
+  let bytes = 2 * key.length + 1024 + 256 * gp.plan.avals.length;
+  for (const s of gp.steps) {
+    bytes += 512;
+    if (s.kind === "gpu") { for (const d of s.dispatches) bytes += 64 + 2 * d.code.length; }
+  }
+  return bytes;
+});
 
 /** The WebGPU backend instance (registered by `initWebGPU`). */
 export const webgpuBackend: Backend = {
   name: "webgpu",
-  fromHost(data: TypedArray): unknown {
-    const dtype = dtypeOfTyped(data);
-    if (!dtype || dtype === "float64") throw new TypeError(`array: ${F64_MESSAGE}`);
+  fromHost(data: TypedArray, dtype: DType): unknown {
+    if (dtype === "float64") throw new TypeError(`array: ${F64_MESSAGE}`);
     return runtime().upload(data, dtype);
   },
   read(buf: unknown): Promise<TypedArray> {
-    return runtime().read(buf as GpuArray);
+    const a = buf as GpuArray;
+    return (a.owner ?? runtime()).read(a); // an array of a lost device rejects with the reason
   },
   readSync(): TypedArray {
     throw new TypeError(
@@ -104,13 +118,16 @@ export const webgpuBackend: Backend = {
   free(buf: unknown): void {
     rt?.release(buf as GpuArray);
   },
+  isLost(buf: unknown): boolean {
+    return (buf as GpuArray).owner?.lostReason != null;
+  },
   deviceMemory: true,
 };
 
 // ---- jitted programs ----
 
-const gpuPrograms = new WeakMap<Jaxpr, GpuPlan>();
-const constUploads = new WeakMap<ArrayValue, GpuArray>();
+let gpuPrograms = new WeakMap<Jaxpr, GpuPlan>();
+let constUploads = new WeakMap<ArrayValue, GpuArray>();
 const constRegistry = typeof FinalizationRegistry === "undefined"
   ? undefined
   : new FinalizationRegistry<GpuArray>((a) => rt?.release(a));
@@ -152,7 +169,8 @@ function runOnGpu(jaxpr: Jaxpr, args: ArrayValue[]): GpuArray[] {
 }
 
 /**
- * Detects WebGPU, creates the device and registers the "webgpu" backend (once). Resolves to
+ * Detects WebGPU, creates the device and registers the "webgpu" backend (once; again after the
+ * device was lost: arrays of the lost device stay unusable). Resolves to
  * false when the runtime has no WebGPU (Bun, Node without a WebGPU package) or no adapter.
  * Deno has WebGPU built in; on Node, install one as `navigator.gpu` first, e.g. the npm `webgpu`
  * package (Dawn): `Object.assign(globalThis, globals); globalThis.navigator = { gpu:
@@ -160,9 +178,15 @@ function runOnGpu(jaxpr: Jaxpr, args: ArrayValue[]): GpuArray[] {
  * compatibility-level adapter is accepted).
  */
 export async function initWebGPU(): Promise<boolean> {
-  if (rt) return true;
+  if (rt && rt.lostReason === null) return true;
   const created = await createRuntime();
   if (!created) return false;
+  if (rt) {
+    // the device was lost: nothing compiled for or uploaded to it is usable
+    eagerCache.clear();
+    gpuPrograms = new WeakMap();
+    constUploads = new WeakMap();
+  }
   rt = created;
   options.convVariant = defaultConvVariant();
   registerBackend(webgpuBackend);

@@ -13,8 +13,8 @@ import type { RandomParams } from "../../ops/random.ts";
 import type { KernelStep, LowerOptions, Plan } from "../../compile/lower.ts";
 import { sizeOf } from "../../shape.ts";
 import { renderKernelWgsl } from "../../../kernels/render_wgsl.ts";
-import { convGeometry, type ConvTuning, renderConv } from "../../../kernels/wgsl/conv.ts";
-import { conv1dApplicable, conv1dKernel } from "../../../kernels/wgsl/conv_1d.ts";
+import { convGeometry, type ConvTuning } from "../../../kernels/wgsl/conv.ts";
+import { convVariant, renderConv } from "../../../kernels/wgsl/conv_variants.ts";
 import { renderArgReduce, renderDot } from "../../../kernels/wgsl/matmul.ts";
 import { renderRandom } from "../../../kernels/wgsl/random.ts";
 import { renderWindowOp, WINDOW_OPS } from "../../../kernels/wgsl/window.ts";
@@ -146,11 +146,7 @@ function contraction(
       plan.avals[res].shape,
       s.params as ConvParams,
     );
-    const tuning = convTuning(rt, opt);
-    // software adapters: few features over long 1-d rows slide a vec4 window (conv_1d.ts)
-    const k = rt.software && opt.convVariant === "register" && conv1dApplicable(g, dtype, tuning)
-      ? conv1dKernel(g, dtype, ep, tuning)
-      : renderConv(g, dtype, tuning, ep);
+    const k = renderConv(g, dtype, convTuning(rt, opt), ep);
     // the rearranged weights (a temporary), or rhs itself when the kernel reads it directly
     let wt = r;
     if (k.prep) {
@@ -208,6 +204,7 @@ function contraction(
 function convTuning(rt: GpuRuntime, opt: PlanOptions): ConvTuning {
   return {
     variant: opt.convVariant,
+    software: rt.software,
     maxWorkgroupsPerDim: rt.limits.maxComputeWorkgroupsPerDimension,
     targetGroups: opt.targetGroups,
     // uniform weights only where the pool's buffers allow it (software adapters)
@@ -217,17 +214,20 @@ function convTuning(rt: GpuRuntime, opt: PlanOptions): ConvTuning {
 }
 
 /**
- * How the compiler should lower programs for this runtime: convolutions that the sliding-window
- * kernel (kernels/wgsl/conv_1d.ts, software adapters) takes stay conv op steps instead of
- * becoming generated reduction kernels.
+ * How the compiler should lower programs for this runtime: convolutions that a `direct` variant
+ * of kernels/wgsl/conv_variants.ts takes stay conv op steps instead of becoming generated
+ * reduction kernels.
  */
 export function lowerOptions(rt: GpuRuntime, opt: PlanOptions): LowerOptions {
   return {
+    // a kernel binds its inputs, its output and (two-pass reductions, contractions with an
+    // epilogue) one more buffer
+    maxKernelInputs: rt.limits.maxStorageBuffersPerShaderStage - 2,
     directConv(l, r, out, p) {
-      if (!rt.software || opt.convVariant !== "register" || l.dtype !== "float32") return false;
+      if (l.dtype !== "float32") return false;
       try {
         const g = convGeometry(l.shape, r.shape, out.shape, p);
-        return conv1dApplicable(g, l.dtype, convTuning(rt, opt));
+        return convVariant(g, l.dtype, convTuning(rt, opt)).direct === true;
       } catch {
         return false; // NOTE: a geometry the WGSL conv does not describe: the generic kernel
       }

@@ -16,6 +16,7 @@ import {
   navigatorGpu,
   USAGE,
 } from "./gpu_types.ts";
+import { ByteLru } from "../../cache.ts";
 
 /** A device array: a pooled GPU buffer holding `length` elements of `dtype` (bool as u32). */
 export class GpuArray {
@@ -33,6 +34,8 @@ export class GpuArray {
   releaseLater = false;
   /** A non-owning view (see plan.ts `borrow`): releasing it does nothing. */
   borrowed = false;
+  /** The runtime that allocated it (arrays of a lost device are released by theirs, a no-op). */
+  owner: GpuRuntime | undefined;
   constructor(buffer: GpuBuffer, length: number, dtype: DType) {
     this.buffer = buffer;
     this.length = length;
@@ -112,7 +115,8 @@ export class GpuRuntime {
   #pooledCount = 0;
   #pooledBytes = 0;
   #live = 0;
-  #pipelines = new Map<string, GpuPipeline>();
+  /** Pipelines by WGSL source (bounded: the "kernels" cache limit, see `setCacheLimit`). */
+  #pipelines = new ByteLru<string, GpuPipeline>("kernels", (_p, code) => 4 * code.length + 16384);
   #enc: GpuEncoder | null = null;
   #pass: GpuComputePass | null = null;
   #pending = 0;
@@ -124,11 +128,25 @@ export class GpuRuntime {
   #dirty = new WeakMap<GpuBuffer, number>();
   #staging: GpuBuffer[] = [];
   #errorsReported = 0;
+  /**
+   * Submits a pooled buffer may stay idle before it is destroyed: the pool then holds about the
+   * recent working set, not the peak of arrays that waited for the garbage collector at once.
+   */
+  idleSubmits = 64;
+  /** Submit counter value when each pooled buffer went idle. */
+  #idleSince = new Map<GpuBuffer, number>();
+  /** Why the device was lost (destroyed, driver reset), or null while it is usable. */
+  lostReason: string | null = null;
 
   constructor(device: GpuDevice, software: boolean, description: string) {
     this.device = device;
     this.software = software;
     this.description = description;
+    // on software adapters the pool is host memory: keep less of it idle
+    if (software) this.poolLimitBytes = 64 * 1024 * 1024;
+    device.lost?.then((info) => {
+      this.lostReason = info?.message || info?.reason || "unknown reason";
+    });
     device.addEventListener?.("uncapturederror", (ev) => {
       this.errors.push(ev.error?.message ?? "unknown WebGPU error");
     });
@@ -148,8 +166,18 @@ export class GpuRuntime {
     return this.#pooledCount;
   }
 
+  /** Throws the device-lost error once the device is gone. */
+  checkAlive(): void {
+    if (this.lostReason !== null) {
+      throw new Error(
+        `webgpu: the device was lost (${this.lostReason}); call \`await init()\` to create a new one (arrays of the lost device cannot be used)`,
+      );
+    }
+  }
+
   /** A device array for `length` elements of `dtype` (contents undefined). */
   alloc(dtype: DType, length: number): GpuArray {
+    this.checkAlive();
     const need = Math.max(length, 1) * 4;
     if (need > this.device.limits.maxStorageBufferBindingSize) {
       throw new RangeError(
@@ -162,6 +190,7 @@ export class GpuRuntime {
     if (buf) {
       this.#pooledCount--;
       this.#pooledBytes -= size;
+      this.#idleSince.delete(buf);
     } else {
       // on software adapters also uniform: the row-form conv binds its rearranged weights as
       // uniform ranges (kernels/wgsl/conv_rows.ts)
@@ -172,12 +201,20 @@ export class GpuRuntime {
       });
     }
     this.#live++;
-    return new GpuArray(buf, length, dtype);
+    const a = new GpuArray(buf, length, dtype);
+    a.owner = this;
+    return a;
   }
 
   /** Returns an array's buffer to the pool (after its pending reads, if any). */
   release(a: GpuArray): void {
     if (a.released || a.borrowed) return;
+    if (a.owner && a.owner !== this) return a.owner.release(a);
+    if (this.lostReason !== null) {
+      a.released = true; // the device took its memory with it
+      this.#live--;
+      return;
+    }
     if (a.pendingReads > 0) {
       a.releaseLater = true;
       return;
@@ -195,8 +232,28 @@ export class GpuRuntime {
     if (!list) this.#pool.set(size, list = []);
     if (this.#pending > 0) this.#dirty.set(a.buffer, this.#epoch);
     list.push(a.buffer);
+    this.#idleSince.set(a.buffer, this.#epoch);
     this.#pooledCount++;
     this.#pooledBytes += size;
+  }
+
+  /** Destroys pooled buffers idle for more than `idleSubmits` submits (oldest first per size). */
+  #trimIdle(): void {
+    for (const list of this.#pool.values()) {
+      let n = 0;
+      while (
+        n < list.length && this.#epoch - (this.#idleSince.get(list[n]) ?? 0) > this.idleSubmits
+      ) {
+        const b = list[n++];
+        this.#idleSince.delete(b);
+        this.#pooledBytes -= b.size;
+        b.destroy();
+      }
+      if (n) {
+        list.splice(0, n);
+        this.#pooledCount -= n;
+      }
+    }
   }
 
   /** Destroys every pooled buffer (live arrays are untouched). */
@@ -205,6 +262,7 @@ export class GpuRuntime {
     this.#pooledBytes = 0;
     for (const list of this.#pool.values()) for (const b of list) b.destroy();
     this.#pool.clear();
+    this.#idleSince.clear();
     this.#pooledCount = 0;
   }
 
@@ -261,6 +319,7 @@ export class GpuRuntime {
     ranges?: (BindRange | undefined)[],
   ): void {
     if (wg[0] * wg[1] * wg[2] === 0) return;
+    this.checkAlive();
     const p = this.pipeline(code);
     const group = this.device.createBindGroup({
       layout: p.getBindGroupLayout(0),
@@ -325,11 +384,20 @@ export class GpuRuntime {
     this.#enc = null;
     this.#pending = 0;
     this.#epoch++;
+    if (this.#epoch % 16 === 0) this.#trimIdle();
   }
 
   /** Reads an array back; reads requested in the same task share one copy, submit and map. */
   read(a: GpuArray): Promise<TypedArray> {
     if (a.released) return Promise.reject(new TypeError("webgpu: read of a released array"));
+    const lost = this.lostReason ?? a.owner?.lostReason ?? null;
+    if (lost !== null) {
+      return Promise.reject(
+        new Error(
+          `webgpu: the device was lost (${lost}); call \`await init()\` to create a new one (arrays of the lost device cannot be read)`,
+        ),
+      );
+    }
     if (a.length === 0) return Promise.resolve(hostArray(a.dtype, new Uint32Array(0)));
     a.pendingReads++;
     return new Promise((resolve, reject) => {

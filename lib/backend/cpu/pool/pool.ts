@@ -121,6 +121,8 @@ function spawn(
     const w = new wt.Worker(workerSource("node"), { eval: true });
     w.on("message", onMessage);
     w.on("error", onError);
+    // a worker killed or crashed mid-task only exits: the pool must learn it is gone
+    w.on("exit", (code: number) => onError(new Error(`worker exited (code ${code})`)));
     w.unref(); // after the listeners: adding a "message" listener re-refs the worker
     return { post: (m) => w.postMessage(m), terminate: () => void w.terminate() };
   }

@@ -1,23 +1,18 @@
-// Tests for lib/compile/render_wasm.ts: kernels lowered from real programs (elementwise chains,
+// Tests for kernels/render_wasm.ts: kernels lowered from real programs (elementwise chains,
 // int32 and bool arithmetic, reductions over NaN and ±Infinity, a small conv, movement ops, grads)
 // render to JS and to Wasm, and both must give bit-identical outputs on inputs full of special
 // values; plus the runner's choice of Wasm for large reductions and the wrapper's errors.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { grad, jit, lax, makeJaxpr, nn, np, type Tensor } from "../../mod.ts";
-import type { DType, TypedArray } from "../dtype.ts";
-import { allocTyped } from "../dtype.ts";
-import type { OpDef } from "../ops/_define.ts";
-import { OPS } from "../ops/registry.ts";
-import { hoistConsts } from "../ir.ts";
-import type { Kernel } from "./kernel.ts";
-import { lowerJaxpr, type Plan } from "./lower.ts";
+import { grad, jit, lax, makeJaxpr, nn, np, type Tensor } from "../mod.ts";
+import type { DType, TypedArray } from "../lib/dtype.ts";
+import { allocTyped } from "../lib/dtype.ts";
+import { hoistConsts } from "../lib/ir.ts";
+import type { Kernel } from "../lib/compile/kernel.ts";
+import { lowerJaxpr, type Plan } from "../lib/compile/lower.ts";
 import { renderKernel } from "./render_js.ts";
 import { isWasmKernel, renderWasmKernel, wasmImports } from "./render_wasm.ts";
-import { compilePlan, kernelRenderer } from "./runner.ts";
-
-const scalars = new Map<string, (...x: number[]) => number>();
-for (const op of Object.values(OPS) as OpDef[]) if (op.scalar) scalars.set(op.name, op.scalar);
+import { compilePlan, kernelRenderer } from "../lib/compile/runner.ts";
 
 /** A small deterministic generator (xorshift32). */
 function rng(seed: number): () => number {
@@ -80,9 +75,9 @@ function checkPlan(plan: Plan, label: string, seeds = 3): number {
   const ks = kernelsOf(plan);
   assert.ok(ks.length > 0, `${label}: no kernels`);
   for (const [ki, { kernel, sizes }] of ks.entries()) {
-    assert.ok(wasmImports(kernel, scalars), `${label} k${ki}: not renderable`);
-    const js = renderKernel(kernel, scalars);
-    const wasm = renderWasmKernel(kernel, scalars);
+    assert.ok(wasmImports(kernel), `${label} k${ki}: not renderable`);
+    const js = renderKernel(kernel);
+    const wasm = renderWasmKernel(kernel);
     const n = kernel.outShape.reduce((x, y) => x * y, 1);
     for (let seed = 1; seed <= seeds; seed++) {
       const rand = rng(seed * 7919 + ki);
@@ -343,8 +338,8 @@ describe("render_wasm: module and wrapper", () => {
     },
   };
   test("a kernel without calls to JS imports only the memory", () => {
-    assert.deepEqual(wasmImports(k, scalars), []);
-    const fn = renderWasmKernel(k, scalars);
+    assert.deepEqual(wasmImports(k), []);
+    const fn = renderWasmKernel(k);
     const out = new Float32Array(6);
     fn([new Float32Array([0.5, 1.5, 2.5]), new Int32Array([10, 20])], out);
     assert.deepEqual([...out], [10.5, 11.5, 12.5, 20.5, 21.5, 22.5]);
@@ -357,7 +352,7 @@ describe("render_wasm: module and wrapper", () => {
       body: { k: "load", input: 0, index: { k: "var", name: "r0" }, dtype: "float64" },
       reduce: { op: "sum", shape: [3] },
     };
-    const fn = renderWasmKernel(sum, scalars);
+    const fn = renderWasmKernel(sum);
     const out = new Float64Array(1);
     fn([new Float64Array([1, 2, 3])], out);
     assert.equal(out[0], 6);
@@ -375,7 +370,7 @@ describe("render_wasm: module and wrapper", () => {
     assert.equal(out[0], 3);
   });
   test("wrong inputs are TypeErrors and RangeErrors naming the function", () => {
-    const fn = renderWasmKernel(k, scalars);
+    const fn = renderWasmKernel(k);
     const out = new Float32Array(6);
     assert.throws(() => fn([new Float32Array(3)], out), RangeError);
     assert.throws(
@@ -389,7 +384,7 @@ describe("render_wasm: module and wrapper", () => {
   });
   test("unsupported IR is refused up front", () => {
     const bad: Kernel = { ...k, body: { k: "acc", dtype: "float32" } };
-    assert.equal(wasmImports(bad, scalars), null);
-    assert.throws(() => renderWasmKernel(bad, scalars), TypeError);
+    assert.equal(wasmImports(bad), null);
+    assert.throws(() => renderWasmKernel(bad), TypeError);
   });
 });

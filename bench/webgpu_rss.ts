@@ -1,0 +1,71 @@
+// WebGPU memory under eager loops (not part of the unit suite): N iterations of an eager matmul,
+// the gradient of a small conv loss and a conv on the webgpu backend, reading one result back
+// every iteration, while printing process RSS, the V8 heap and the runtime's live/pooled
+// buffers. Verdict: exit 1 when RSS after the last iteration exceeds its post-warm-up level by
+// more than --tolerance (default 10%).
+//
+//   DENO_NO_PACKAGE_JSON=1 node_modules/.bin/deno run -A --v8-flags=--expose-gc bench/webgpu_rss.ts
+//   options: --iters N (5000)  --warmup N (500)  --every N (500)  --tolerance F (0.1)  --size S (1: scales the shapes)
+//            --pool-mb M (idle buffer pool limit)  --dispose (dispose every array explicitly)  --no-gc (no forced GC at readings)
+//            --no-read (read results back only at readings: nothing waits for the GPU in between)
+
+import { grad, init, lax, np, setBackend, type Tensor } from "../mod.ts";
+import { webgpuRuntime } from "../lib/backend/webgpu/backend.ts";
+
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+const args: string[] = g.Deno ? g.Deno.args : (g.process?.argv ?? []).slice(2);
+const opt = (name: string, d: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
+const ITERS = opt("iters", 5000), WARMUP = opt("warmup", 500), EVERY = opt("every", 500);
+const TOL = opt("tolerance", 0.1);
+const DISPOSE = args.includes("--dispose");
+const NO_GC = args.includes("--no-gc");
+const NO_READ = args.includes("--no-read");
+
+if (!(await init()).includes("webgpu")) {
+  console.log("no WebGPU in this runtime");
+  g.Deno ? g.Deno.exit(0) : g.process.exit(0);
+}
+setBackend("webgpu");
+const rt = webgpuRuntime()!;
+if (args.includes("--pool-mb")) rt.poolLimitBytes = opt("pool-mb", 64) * 2 ** 20;
+
+const MB = 2 ** 20;
+async function reading(i: number): Promise<number> {
+  if (typeof g.gc === "function" && !NO_GC) g.gc();
+  await new Promise((r) => setTimeout(r, 0));
+  await rt.sync();
+  const m = g.Deno ? g.Deno.memoryUsage() : g.process.memoryUsage();
+  console.log(
+    `iter ${String(i).padStart(5)}: rss ${(m.rss / MB).toFixed(0)} MB, heap ${
+      (m.heapUsed / MB).toFixed(1)
+    } MB, live buffers ${rt.liveBuffers()}, pooled ${rt.pooledBuffers()}, pipelines compiled ${rt.stats.compiles}, submits ${rt.stats.submits}`,
+  );
+  return m.rss;
+}
+
+const S = opt("size", 1); // scales the matmul and conv sizes
+const a = np.ones([64 * S, 64 * S]).mul(0.01), b = np.ones([64 * S, 64 * S]).mul(0.02);
+const x = np.ones([4, 3, 16 * S, 16 * S]).mul(0.1), w = np.ones([8, 3, 3, 3]).mul(0.05);
+const loss = (w: Tensor) => np.sum(np.tanh(lax.convGeneralDilated(x, w, [1, 1], "SAME")));
+let base = 0;
+for (let i = 1; i <= ITERS; i++) {
+  const m = np.matmul(a, b);
+  const dw = grad(loss)(w);
+  const c = lax.convGeneralDilated(x, dw, [1, 1], "SAME");
+  const s = np.sum(c).add(np.sum(m));
+  if (!NO_READ) await s.data();
+  if (DISPOSE) { for (const t of [m, dw, c, s]) t.dispose(); }
+  if (i === WARMUP) base = await reading(i);
+  else if (i % EVERY === 0 || i === ITERS) {
+    const rss = await reading(i);
+    if (i === ITERS && base) {
+      const growth = (rss - base) / base;
+      console.log(`RSS growth after warm-up: ${(growth * 100).toFixed(1)}%`);
+      if (growth > TOL) g.Deno ? g.Deno.exit(1) : g.process.exit(1);
+    }
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * What every WGSL kernel builds on: storage types, index and literal rendering, `ExprRenderer`
+ * (kernel IR expressions as `let` statements, `alu` ops from their OpDef's WGSL template), and
+ * dispatch, binding and entry-point helpers.
+ * @module
+ */
+import type { DType } from "../../lib/dtype.ts";
+import { type Alu, type Expr, type Idx, LAND } from "../../lib/compile/kernel.ts";
+import { aluOf } from "../../lib/compile/alu.ts";
+import type { WgslOperands } from "../../lib/ops/_render.ts";
+import { defineHelper } from "./helpers.ts";
+
+/** The WGSL scalar type that stores a dtype on the GPU (bool as u32 0/1). */
+export function wgslType(d: DType): "f32" | "i32" | "u32" {
+  if (d === "float32") return "f32";
+  if (d === "int32") return "i32";
+  if (d === "bool") return "u32";
+  throw new TypeError(
+    `webgpu: dtype ${d} is not supported on WebGPU yet (float32, int32 and bool are); use the cpu backend`,
+  );
+}
+
+/** Renders an index expression as i32 WGSL. */
+export function renderIdx(i: Idx): string {
+  switch (i.k) {
+    case "lit":
+      return String(i.v);
+    case "var":
+      return i.name;
+    case "bin":
+      return `(${renderIdx(i.a)} ${i.op} ${renderIdx(i.b)})`;
+  }
+}
+
+/** A float32 literal (finite values only; see `ExprRenderer.constant` for the others). */
+export function f32Lit(v: number): string {
+  const s = String(Math.fround(v));
+  return /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
+}
+
+/**
+ * Renders scalar expressions as a list of `let` statements (one per distinct node, so shared
+ * subexpressions are computed once and nesting stays shallow) and returns each node's value.
+ */
+export class ExprRenderer {
+  /** Statements emitted so far, in order. */
+  readonly stmts: string[] = [];
+  /** Helper functions the statements call. */
+  readonly helpers: Set<string>;
+  #names = new Map<string, string>();
+  #prefix: string;
+  #load: (slot: number, index: string, dtype: DType) => string;
+  #subst: Map<number, string>;
+  #acc: string;
+
+  /**
+   * @param load renders a load of input `slot` at an i32 index expression
+   * @param opts `subst` replaces loads of a slot by a value, `acc` names the accumulator
+   */
+  constructor(
+    load: (slot: number, index: string, dtype: DType) => string,
+    opts: { prefix?: string; subst?: Map<number, string>; acc?: string; helpers?: Set<string> } =
+      {},
+  ) {
+    this.#load = load;
+    this.#prefix = opts.prefix ?? "t";
+    this.#subst = opts.subst ?? new Map();
+    this.#acc = opts.acc ?? "acc";
+    this.helpers = opts.helpers ?? new Set();
+  }
+
+  #bind(key: string, src: string): string {
+    let n = this.#names.get(key);
+    if (n === undefined) {
+      n = `${this.#prefix}${this.#names.size}`;
+      this.#names.set(key, n);
+      this.stmts.push(`let ${n} = ${src};`);
+    }
+    return n;
+  }
+
+  /** A literal of dtype `d` (NaN and infinities become runtime values). */
+  constant(v: number, d: DType): string {
+    if (d === "int32") return `i32(${Number.isFinite(v) ? Math.trunc(v) | 0 : 0})`;
+    if (d === "bool") return v !== 0 ? "1u" : "0u";
+    const f = Math.fround(v);
+    if (Number.isFinite(f)) return f32Lit(f);
+    this.helpers.add("tg_nan");
+    return Number.isNaN(f) ? "tg_nan()" : f > 0 ? "tg_inf()" : "(-tg_inf())";
+  }
+
+  /** The expression as a WGSL boolean. */
+  cond(e: Expr): string {
+    if (e.k === "cmpIdx") return `(${renderIdx(e.a)} ${e.op} ${renderIdx(e.b)})`;
+    if (e.k === "alu" && e.op === LAND) {
+      return `(${this.cond(e.args[0])} && ${this.cond(e.args[1])})`;
+    }
+    const d = e.dtype;
+    const v = this.val(e);
+    return d === "float32" ? `(!(${v} == 0.0))` : d === "int32" ? `(${v} != 0)` : `(${v} != 0u)`;
+  }
+
+  /** The expression's value in its storage type (f32, i32, or u32 for bool). */
+  val(e: Expr): string {
+    switch (e.k) {
+      case "const":
+        return this.constant(e.v, e.dtype);
+      case "index":
+        return `i32(${renderIdx(e.index)})`;
+      case "acc":
+        return this.#acc;
+      case "cmpIdx":
+        return `select(0u, 1u, ${this.cond(e)})`;
+      case "load": {
+        const idx = renderIdx(e.index);
+        const s = this.#subst.get(e.input);
+        if (s !== undefined) return s;
+        return this.#bind(`L${e.input}[${idx}]`, this.#load(e.input, idx, e.dtype));
+      }
+      case "alu": {
+        const key = JSON.stringify(e);
+        const known = this.#names.get(key);
+        if (known) return known;
+        return this.#bind(key, this.#alu(e));
+      }
+    }
+  }
+
+  #alu(e: Alu): string {
+    const args = e.args;
+    const x: WgslOperands = {
+      arg: args[0]?.dtype ?? e.dtype,
+      out: e.dtype,
+      vals: () => args.map((a) => this.val(a)),
+      val: (i) => this.val(args[i]),
+      cond: (i) => this.cond(args[i]),
+      use: (h, def) => {
+        if (def) defineHelper(h, def);
+        this.helpers.add(h);
+      },
+    };
+    return aluOf(e).render.wgsl(x);
+  }
+}
+
+/** Options shared by kernel renderers. */
+export interface RenderOptions {
+  /** Invocations per workgroup for map kernels and reduction loops. */
+  workgroupSize: number;
+  /** Largest workgroup count per dispatch dimension. */
+  maxWorkgroupsPerDim: number;
+}
+
+/** A rendered shader and how to dispatch it. */
+export interface RenderedKernel {
+  code: string;
+  /** Workgroup counts (x, y, z). */
+  dispatch: [number, number, number];
+  /**
+   * A two-pass reduction: `code` writes `partials` elements (of the output dtype) to a
+   * temporary bound in place of the output; `combine` then binds the kernel's inputs, the
+   * partials and the output.
+   */
+  combine?: { code: string; dispatch: [number, number, number]; partials: number };
+}
+
+/** Spreads `n` workgroups over x and y within the per-dimension limit. */
+export function spread(n: number, max: number): [number, number, number] {
+  if (n <= 0) return [0, 0, 0]; // nothing to do: the dispatch is skipped
+  if (n <= max) return [n, 1, 1];
+  const y = Math.ceil(n / max);
+  return [Math.ceil(n / y), y, 1];
+}
+
+/**
+ * Entry point of a flat kernel of 64-invocation workgroups over `total` elements: its dispatch,
+ * and the `main` header binding element index `v` (an i32) and returning past the end.
+ */
+export function flatMain(total: number, maxWg: number, v = "o"): {
+  dispatch: [number, number, number];
+  head: string;
+} {
+  const dispatch = spread(Math.ceil(total / 64), maxWg);
+  const head = `@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let ${v} = i32((wid.y * ${dispatch[0]}u + wid.x) * 64u + lid);
+  if (${v} >= ${total}) { return; }`;
+  return { dispatch, head };
+}
+
+/** Binding declarations: inputs 0..n-1 read-only, then the output. */
+export function bindings(inputs: DType[], outs: DType[]): string {
+  const lines = inputs.map((d, i) =>
+    `@group(0) @binding(${i}) var<storage, read> in${i}: array<${wgslType(d)}>;`
+  );
+  outs.forEach((d, j) => {
+    lines.push(
+      `@group(0) @binding(${inputs.length + j}) var<storage, read_write> out${j || ""}: array<${
+        wgslType(d)
+      }>;`,
+    );
+  });
+  return lines.join("\n") + "\n";
+}
+
+/** Statements defining the multi-index variables `i0..` (those used in `body`) from flat `o`. */
+export function unflatten(shape: number[], body: string, flat = "o", prefix = "i"): string {
+  let s = "";
+  let stride = 1;
+  const parts: string[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const name = `${prefix}${d}`;
+    if (new RegExp(`\\b${name}\\b`).test(body)) {
+      const q = stride === 1 ? flat : `(${flat} / ${stride})`;
+      parts.push(`let ${name} = ${d === 0 ? q : `${q} % ${shape[d]}`};`);
+    }
+    stride *= shape[d];
+  }
+  s = parts.reverse().join(" ");
+  return s;
+}
+
+/** A load of input `slot` at an index (the binding names of `bindings`). */
+export const load = (slot: number, index: string): string => `in${slot}[${index}]`;
+
+/** Phony assignments that keep every input binding in the pipeline layout. */
+export function phonyUses(n: number, name = "in"): string {
+  return [...Array(n).keys()].map((i) => `_ = &${name}${i};`).join(" ");
+}
+
+/** Loads at a literal index (scalars): independent of the element, so hoisted out of loops. */
+const CONST_LOAD = /^let \w+ = in\d+\[\d+\];$/;
+
+/** Splits rendered statements into constant-index loads and the rest. */
+export function hoistConstLoads(stmts: string[]): [string[], string[]] {
+  return [stmts.filter((t) => CONST_LOAD.test(t)), stmts.filter((t) => !CONST_LOAD.test(t))];
+}
