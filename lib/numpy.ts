@@ -13,6 +13,9 @@ export * from "./numpy/reductions.ts";
 export * from "./numpy/shape_ops.ts";
 export * from "./numpy/shape_more.ts";
 export * from "./numpy/linalg.ts";
+export * from "./numpy/indexing.ts";
+export * from "./numpy/sorting.ts";
+export * from "./numpy/statistics.ts";
 export * from "./numpy/stats.ts";
 export type { ArrayOptions } from "./numpy/_convert.ts";
 

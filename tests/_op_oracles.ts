@@ -7,6 +7,7 @@
 import type { DType } from "../lib/dtype.ts";
 import type { OpName } from "../lib/ops/registry.ts";
 import { WINDOW_ORACLES } from "./_op_oracles_window.ts";
+import { GATHER_ORACLES, SORT_ORACLES } from "./_op_oracles_gather.ts";
 import { OP_SAMPLES } from "./_op_samples.ts";
 
 /** A host array: shape, dtype and row-major values. */
@@ -310,6 +311,8 @@ export const ORACLES: Partial<Record<OpName, Oracle>> & Record<string, Oracle | 
   dotGeneral: dotOracle,
   conv: (xs, p) => convOracle(xs, p),
   ...WINDOW_ORACLES,
+  ...GATHER_ORACLES,
+  ...SORT_ORACLES,
 };
 
 /** Conv params as resolved by `resolveConvParams` (lib/ops/conv_params.ts). */

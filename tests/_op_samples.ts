@@ -11,6 +11,12 @@ import type { DType } from "../lib/dtype.ts";
 import { type ConvOptions, type Padding, resolveConvParams } from "../lib/ops/conv_params.ts";
 import type { Tensor } from "../mod.ts";
 import { windowOutputShape, type WindowParams } from "../lib/ops/window.ts";
+import {
+  CUM_SAMPLES,
+  GATHER_SAMPLES,
+  SCATTER_SAMPLES,
+  SORT_SAMPLES,
+} from "./_op_samples_gather.ts";
 
 /** The float dtype a sample is built in (every "float" argument takes it). */
 export type FloatDType = "float32" | "float64";
@@ -476,6 +482,10 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
     draw("foldIn", [2], "int32", { data: 7 }),
     draw("foldIn", [2], "int32", { data: 4294967295 }),
   ]),
+  gather: GATHER_SAMPLES,
+  ...SCATTER_SAMPLES,
+  sort: SORT_SAMPLES,
+  ...CUM_SAMPLES,
 };
 
 /** The params of a sample for the float dtype `dt`. */

@@ -12,6 +12,8 @@ import { dotGeneralOp } from "./dot.ts";
 import { randomOp } from "./random.ts";
 import { convOp } from "./conv.ts";
 import * as win from "./window.ts";
+import * as ix from "./gather.ts";
+import * as so from "./sort.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -36,6 +38,17 @@ export const OPS = {
   selectAndGatherAdd: win.selectAndGatherAddOp,
   selectAndScatterAdd: win.selectAndScatterAddOp,
   random: randomOp,
+  gather: ix.gatherOp,
+  scatter: ix.scatterSetOp,
+  scatterAdd: ix.scatterAddOp,
+  scatterMul: ix.scatterMulOp,
+  scatterMin: ix.scatterMinOp,
+  scatterMax: ix.scatterMaxOp,
+  sort: so.sortOp,
+  cumsum: so.cumsumOp,
+  cumprod: so.cumprodOp,
+  cummax: so.cummaxOp,
+  cummin: so.cumminOp,
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */
