@@ -54,3 +54,5 @@ export * as nn from "./lib/nn.ts";
 export * as signal from "./lib/signal.ts";
 export * as optim from "./lib/optim.ts";
 export * as io from "./lib/io.ts";
+export * as tree from "./lib/tree_ns.ts";
+export { exportOnnx } from "./lib/onnx/export.ts";

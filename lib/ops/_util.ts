@@ -1,14 +1,273 @@
 /**
- * Small helpers shared by rules: constants shaped like an aval, and batch-dim movement.
+ * The primitives every other primitive's rules use: broadcastInDim, reshape, transpose and
+ * reduceSum (each other's transposes), and helpers on them (constants, batch-dim movement).
+ * Below movement.ts, reduce.ts and elementwise.ts (which re-export them), so no import cycles.
  * @module
  */
-import type { DType } from "../dtype.ts";
-import { allocTyped } from "../dtype.ts";
-import { fromHost } from "../core.ts";
+import { bind1, fromHost } from "../core.ts";
+import { allocTyped, type DType } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
-import { sizeOf } from "../shape.ts";
-import type { Aval, BDim } from "./_define.ts";
-import { broadcastInDim, transpose } from "./movement.ts";
+import { fmtShape, invertPerm, sizeOf, stridesOf } from "../shape.ts";
+import {
+  type Aval,
+  type BDim,
+  defineOp,
+  type HostArray,
+  type OpDef,
+  type UndefPrimal,
+} from "./_define.ts";
+
+/** Calls `cb` with each multi-index of `shape` in row-major order. */
+export function forEachIndex(
+  shape: readonly number[],
+  cb: (idx: number[], flat: number) => void,
+): void {
+  const n = sizeOf(shape);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let flat = 0; flat < n; flat++) {
+    cb(idx, flat);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Gathers `out[i] = x[srcIndex(i)]` (or `fill` where srcIndex returns -1). */
+export function gatherImpl(
+  x: HostArray,
+  out: Aval,
+  src: (idx: number[]) => number,
+  fill = 0,
+): Uint8Array | Int32Array | Float32Array | Float64Array {
+  const res = allocTyped(out.dtype, sizeOf(out.shape));
+  forEachIndex(out.shape, (idx, flat) => {
+    const s = src(idx);
+    res[flat] = s < 0 ? fill : x.data[s];
+  });
+  return res;
+}
+
+export const shapeOf = (x: Tensor | UndefPrimal): number[] => x.aval.shape;
+
+/** Parameters of `broadcastInDim`. */
+export interface BroadcastParams {
+  shape: number[];
+  dims: number[];
+}
+/** `broadcastInDim`: operand axis i maps to output axis dims[i] (size equal or 1). */
+export const broadcastInDimOp: OpDef<BroadcastParams> = defineOp({
+  name: "broadcastInDim",
+  kind: "structural",
+  abstractEval: ([a], { shape, dims }) => {
+    const ok = dims.length === a.shape.length &&
+      dims.every((d, i) =>
+        d >= 0 && d < shape.length && (i === 0 || d > dims[i - 1]) &&
+        (a.shape[i] === 1 || a.shape[i] === shape[d])
+      );
+    if (!ok) {
+      throw new TypeError(
+        `broadcastTo: cannot broadcast shape ${fmtShape(a.shape)} to ${fmtShape(shape)}`,
+      );
+    }
+    return [{ shape: [...shape], dtype: a.dtype, weak: a.weak }];
+  },
+  impl: ([x], { dims }, [out]) => {
+    const st = stridesOf(x.shape);
+    return [gatherImpl(x, out, (idx) => {
+      let s = 0;
+      for (let i = 0; i < dims.length; i++) if (x.shape[i] !== 1) s += idx[dims[i]] * st[i];
+      return s;
+    })];
+  },
+  jvp: (
+    [x],
+    [dx],
+    p,
+  ) => [[broadcastInDim(x, p.shape, p.dims)], [broadcastInDim(dx, p.shape, p.dims)]],
+  vmap: (
+    [x],
+    [bd],
+    p,
+    size,
+  ) => [
+    [broadcastInDim(moveAxis(x, bd!, 0), [size, ...p.shape], [0, ...p.dims.map((d) => d + 1)])],
+    [0],
+  ],
+  transpose: ([ct], [x], { shape, dims }) => {
+    const inShape = shapeOf(x);
+    const sumAxes = shape.map((_, i) => i).filter((i) =>
+      !dims.includes(i) || inShape[dims.indexOf(i)] !== shape[i]
+    );
+    const summed = sumAxes.length ? reduceSum(ct, sumAxes) : ct;
+    return [reshape(summed, inShape)];
+  },
+});
+
+/** `reshape` primitive (row-major). */
+export const reshapeOp: OpDef<{ shape: number[] }> = defineOp({
+  name: "reshape",
+  kind: "structural",
+  abstractEval: ([a], { shape }) => {
+    if (sizeOf(shape) !== sizeOf(a.shape)) {
+      throw new TypeError(
+        `reshape: cannot reshape array of shape ${fmtShape(a.shape)} (size ${
+          sizeOf(a.shape)
+        }) into shape ${fmtShape(shape)}`,
+      );
+    }
+    return [{ shape: [...shape], dtype: a.dtype, weak: a.weak }];
+  },
+  impl: ([x]) => [x.data.slice()],
+  jvp: ([x], [dx], p) => [[reshape(x, p.shape)], [reshape(dx, p.shape)]],
+  vmap: ([x], [bd], p, size) => [[reshape(moveAxis(x, bd!, 0), [size, ...p.shape])], [0]],
+  transpose: ([ct], [x]) => [reshape(ct, shapeOf(x))],
+});
+
+/** `transpose` primitive: output axis i is operand axis perm[i]. */
+export const transposeOp: OpDef<{ perm: number[] }> = defineOp({
+  name: "transpose",
+  kind: "structural",
+  abstractEval: ([a], { perm }) => {
+    if (perm.length !== a.shape.length || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) {
+      throw new RangeError(
+        `transpose: axes ${JSON.stringify(perm)} are not a permutation of ${a.shape.length} axes`,
+      );
+    }
+    return [{ shape: perm.map((p) => a.shape[p]), dtype: a.dtype, weak: a.weak }];
+  },
+  impl: ([x], { perm }, [out]) => {
+    const st = stridesOf(x.shape);
+    return [gatherImpl(x, out, (idx) => idx.reduce((s, v, i) => s + v * st[perm[i]], 0))];
+  },
+  jvp: ([x], [dx], p) => [[transpose(x, p.perm)], [transpose(dx, p.perm)]],
+  vmap: (
+    [x],
+    [bd],
+    p,
+  ) => [[transpose(x, [bd!, ...p.perm.map((q) => (q >= bd! ? q + 1 : q))])], [0]],
+  transpose: ([ct], _x, { perm }) => [transpose(ct, invertPerm(perm))],
+});
+
+/** Binds `broadcastInDim` (no-op when nothing changes). */
+export function broadcastInDim(x: Tensor, shape: number[], dims: number[]): Tensor {
+  const s = x.aval.shape;
+  if (s.length === shape.length && s.every((d, i) => d === shape[i])) return x;
+  return bind1(broadcastInDimOp, [x], { shape, dims });
+}
+/** Binds `reshape` (no-op when the shape is unchanged). */
+export function reshape(x: Tensor, shape: number[]): Tensor {
+  const s = x.aval.shape;
+  if (s.length === shape.length && s.every((d, i) => d === shape[i])) return x;
+  return bind1(reshapeOp, [x], { shape });
+}
+/** Binds `transpose` (no-op for the identity). */
+export function transpose(x: Tensor, perm: number[]): Tensor {
+  if (perm.every((p, i) => p === i) && perm.length === x.aval.shape.length) return x;
+  return bind1(transposeOp, [x], { perm });
+}
+// ---- reductions (reduceSum here; reduceMax/Min and argmax/argmin in reduce.ts) ----
+
+export function reducedAval(name: string, a: Aval, axes: number[]): Aval {
+  if (axes.some((x) => x < 0 || x >= a.shape.length)) {
+    throw new RangeError(
+      `${name}: axes ${
+        JSON.stringify(axes)
+      } out of bounds for array of dimension ${a.shape.length}`,
+    );
+  }
+  return { shape: a.shape.filter((_, i) => !axes.includes(i)), dtype: a.dtype, weak: a.weak };
+}
+
+/** Visits each output element with the flat input offsets of its reduction group, in order. */
+function reduceImpl(
+  x: HostArray,
+  axes: number[],
+  out: Aval,
+  init: number,
+  step: (acc: number, v: number) => number,
+) {
+  const res = allocTyped(out.dtype, sizeOf(out.shape));
+  const st = stridesOf(x.shape);
+  const keep = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const red = axes.slice().sort((a, b) => a - b);
+  const redShape = red.map((a) => x.shape[a]);
+  const nRed = sizeOf(redShape);
+  const outIdx = new Array<number>(keep.length).fill(0);
+  const redIdx = new Array<number>(red.length).fill(0);
+  for (let o = 0; o < res.length; o++) {
+    let base = 0;
+    for (let k = 0; k < keep.length; k++) base += outIdx[k] * st[keep[k]];
+    let acc = init;
+    redIdx.fill(0);
+    for (let r = 0; r < nRed; r++) {
+      let off = base;
+      for (let k = 0; k < red.length; k++) off += redIdx[k] * st[red[k]];
+      acc = step(acc, x.data[off]);
+      for (let k = red.length - 1; k >= 0; k--) {
+        if (++redIdx[k] < redShape[k]) break;
+        redIdx[k] = 0;
+      }
+    }
+    res[o] = acc;
+    for (let k = keep.length - 1; k >= 0; k--) {
+      if (++outIdx[k] < out.shape[k]) break;
+      outIdx[k] = 0;
+    }
+  }
+  return res;
+}
+
+const shiftAxes = (axes: number[], bd: number): number[] => axes.map((a) => (a >= bd ? a + 1 : a));
+/** Output batch dim after removing `axes` (given in the batched operand's numbering). */
+export const outBdim = (axes: number[], bd: number): number =>
+  bd - axes.filter((a) => a < bd).length;
+
+/** Parameters of the reductions. */
+export interface ReduceParams {
+  axes: number[];
+}
+
+export function reduction(
+  name: string,
+  init: number,
+  step: (a: number, v: number) => number,
+  jvp: OpDef<ReduceParams>["jvp"],
+  transpose?: OpDef<ReduceParams>["transpose"],
+): OpDef<ReduceParams> {
+  const op: OpDef<ReduceParams> = defineOp({
+    name,
+    kind: "reduce",
+    abstractEval: ([a], { axes }) => [reducedAval(name, a, axes)],
+    impl: ([x], { axes }, [out]) => [reduceImpl(x, axes, out, init, step)],
+    jvp,
+    vmap: ([x], [bd], { axes }) => {
+      const ax = shiftAxes(axes, bd!);
+      return [[bind1(op, [x], { axes: ax })], [outBdim(ax, bd!)]];
+    },
+    transpose,
+  });
+  return op;
+}
+
+/** `reduceSum` primitive. */
+export const reduceSumOp: OpDef<ReduceParams> = reduction(
+  "reduceSum",
+  0,
+  (a, v) => a + v,
+  ([x], [dx], { axes }) => [[reduceSum(x, axes)], [reduceSum(dx, axes)]],
+  ([ct], [x], { axes }) => {
+    const shape = x.aval.shape;
+    return [broadcastInDim(ct, shape, shape.map((_, i) => i).filter((i) => !axes.includes(i)))];
+  },
+);
+
+/** Binds `reduceSum` (no-op for no axes). */
+export function reduceSum(x: Tensor, axes: number[]): Tensor {
+  return axes.length ? bind1(reduceSumOp, [x], { axes }) : x;
+}
+
+// ---- helpers ----
 
 /** A concrete array filled with `v`. */
 export function full(shape: number[], v: number, dtype: DType, weak = false): Tensor {

@@ -1,148 +1,26 @@
 /**
- * Structural primitives that move data without arithmetic: broadcastInDim, reshape, transpose,
- * slice, pad, concatenate, rev. All are linear, so each carries a transpose rule.
+ * Structural primitives that move data without arithmetic: slice, pad, concatenate, rev, and
+ * (defined in _util.ts, re-exported here) broadcastInDim, reshape, transpose. All are linear.
  * @module
  */
 import { bind1 } from "../core.ts";
 import { allocTyped } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
-import { fmtShape, invertPerm, sizeOf, stridesOf } from "../shape.ts";
-import { type Aval, defineOp, type HostArray, type OpDef, UndefPrimal } from "./_define.ts";
-import { batchAt0, full, moveAxis } from "./_util.ts";
-import { reduceSum } from "./reduce.ts";
+import { fmtShape, sizeOf, stridesOf } from "../shape.ts";
+import { defineOp, type OpDef, UndefPrimal } from "./_define.ts";
+import { batchAt0, full, gatherImpl, reduceSum, shapeOf } from "./_util.ts";
 import { add, sub } from "./elementwise.ts";
 
-/** Calls `cb` with each multi-index of `shape` in row-major order. */
-export function forEachIndex(
-  shape: readonly number[],
-  cb: (idx: number[], flat: number) => void,
-): void {
-  const n = sizeOf(shape);
-  const idx = new Array<number>(shape.length).fill(0);
-  for (let flat = 0; flat < n; flat++) {
-    cb(idx, flat);
-    for (let d = shape.length - 1; d >= 0; d--) {
-      if (++idx[d] < shape[d]) break;
-      idx[d] = 0;
-    }
-  }
-}
-
-/** Gathers `out[i] = x[srcIndex(i)]` (or `fill` where srcIndex returns -1). */
-function gatherImpl(
-  x: HostArray,
-  out: Aval,
-  src: (idx: number[]) => number,
-  fill = 0,
-): Uint8Array | Int32Array | Float32Array | Float64Array {
-  const res = allocTyped(out.dtype, sizeOf(out.shape));
-  forEachIndex(out.shape, (idx, flat) => {
-    const s = src(idx);
-    res[flat] = s < 0 ? fill : x.data[s];
-  });
-  return res;
-}
-
-const shapeOf = (x: Tensor | UndefPrimal): number[] => x.aval.shape;
-
-/** Parameters of `broadcastInDim`. */
-export interface BroadcastParams {
-  shape: number[];
-  dims: number[];
-}
-/** `broadcastInDim`: operand axis i maps to output axis dims[i] (size equal or 1). */
-export const broadcastInDimOp: OpDef<BroadcastParams> = defineOp({
-  name: "broadcastInDim",
-  kind: "structural",
-  abstractEval: ([a], { shape, dims }) => {
-    const ok = dims.length === a.shape.length &&
-      dims.every((d, i) =>
-        d >= 0 && d < shape.length && (i === 0 || d > dims[i - 1]) &&
-        (a.shape[i] === 1 || a.shape[i] === shape[d])
-      );
-    if (!ok) {
-      throw new TypeError(
-        `broadcastTo: cannot broadcast shape ${fmtShape(a.shape)} to ${fmtShape(shape)}`,
-      );
-    }
-    return [{ shape: [...shape], dtype: a.dtype, weak: a.weak }];
-  },
-  impl: ([x], { dims }, [out]) => {
-    const st = stridesOf(x.shape);
-    return [gatherImpl(x, out, (idx) => {
-      let s = 0;
-      for (let i = 0; i < dims.length; i++) if (x.shape[i] !== 1) s += idx[dims[i]] * st[i];
-      return s;
-    })];
-  },
-  jvp: (
-    [x],
-    [dx],
-    p,
-  ) => [[broadcastInDim(x, p.shape, p.dims)], [broadcastInDim(dx, p.shape, p.dims)]],
-  vmap: (
-    [x],
-    [bd],
-    p,
-    size,
-  ) => [
-    [broadcastInDim(moveAxis(x, bd!, 0), [size, ...p.shape], [0, ...p.dims.map((d) => d + 1)])],
-    [0],
-  ],
-  transpose: ([ct], [x], { shape, dims }) => {
-    const inShape = shapeOf(x);
-    const sumAxes = shape.map((_, i) => i).filter((i) =>
-      !dims.includes(i) || inShape[dims.indexOf(i)] !== shape[i]
-    );
-    const summed = sumAxes.length ? reduceSum(ct, sumAxes) : ct;
-    return [reshape(summed, inShape)];
-  },
-});
-
-/** `reshape` primitive (row-major). */
-export const reshapeOp: OpDef<{ shape: number[] }> = defineOp({
-  name: "reshape",
-  kind: "structural",
-  abstractEval: ([a], { shape }) => {
-    if (sizeOf(shape) !== sizeOf(a.shape)) {
-      throw new TypeError(
-        `reshape: cannot reshape array of shape ${fmtShape(a.shape)} (size ${
-          sizeOf(a.shape)
-        }) into shape ${fmtShape(shape)}`,
-      );
-    }
-    return [{ shape: [...shape], dtype: a.dtype, weak: a.weak }];
-  },
-  impl: ([x]) => [x.data.slice()],
-  jvp: ([x], [dx], p) => [[reshape(x, p.shape)], [reshape(dx, p.shape)]],
-  vmap: ([x], [bd], p, size) => [[reshape(moveAxis(x, bd!, 0), [size, ...p.shape])], [0]],
-  transpose: ([ct], [x]) => [reshape(ct, shapeOf(x))],
-});
-
-/** `transpose` primitive: output axis i is operand axis perm[i]. */
-export const transposeOp: OpDef<{ perm: number[] }> = defineOp({
-  name: "transpose",
-  kind: "structural",
-  abstractEval: ([a], { perm }) => {
-    if (perm.length !== a.shape.length || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) {
-      throw new RangeError(
-        `transpose: axes ${JSON.stringify(perm)} are not a permutation of ${a.shape.length} axes`,
-      );
-    }
-    return [{ shape: perm.map((p) => a.shape[p]), dtype: a.dtype, weak: a.weak }];
-  },
-  impl: ([x], { perm }, [out]) => {
-    const st = stridesOf(x.shape);
-    return [gatherImpl(x, out, (idx) => idx.reduce((s, v, i) => s + v * st[perm[i]], 0))];
-  },
-  jvp: ([x], [dx], p) => [[transpose(x, p.perm)], [transpose(dx, p.perm)]],
-  vmap: (
-    [x],
-    [bd],
-    p,
-  ) => [[transpose(x, [bd!, ...p.perm.map((q) => (q >= bd! ? q + 1 : q))])], [0]],
-  transpose: ([ct], _x, { perm }) => [transpose(ct, invertPerm(perm))],
-});
+export {
+  broadcastInDim,
+  broadcastInDimOp,
+  type BroadcastParams,
+  forEachIndex,
+  reshape,
+  reshapeOp,
+  transpose,
+  transposeOp,
+} from "./_util.ts";
 
 /** Parameters of `slice`. */
 export interface SliceParams {
@@ -383,23 +261,6 @@ export const revOp: OpDef<{ axes: number[] }> = defineOp({
   transpose: ([ct], _x, p) => [rev(ct, p.axes)],
 });
 
-/** Binds `broadcastInDim` (no-op when nothing changes). */
-export function broadcastInDim(x: Tensor, shape: number[], dims: number[]): Tensor {
-  const s = x.aval.shape;
-  if (s.length === shape.length && s.every((d, i) => d === shape[i])) return x;
-  return bind1(broadcastInDimOp, [x], { shape, dims });
-}
-/** Binds `reshape` (no-op when the shape is unchanged). */
-export function reshape(x: Tensor, shape: number[]): Tensor {
-  const s = x.aval.shape;
-  if (s.length === shape.length && s.every((d, i) => d === shape[i])) return x;
-  return bind1(reshapeOp, [x], { shape });
-}
-/** Binds `transpose` (no-op for the identity). */
-export function transpose(x: Tensor, perm: number[]): Tensor {
-  if (perm.every((p, i) => p === i) && perm.length === x.aval.shape.length) return x;
-  return bind1(transposeOp, [x], { perm });
-}
 /** Binds `slice`. */
 export function slice(x: Tensor, start: number[], limit: number[], strides?: number[]): Tensor {
   return bind1(sliceOp, [x], { start, limit, strides: strides ?? start.map(() => 1) });

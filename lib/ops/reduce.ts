@@ -1,109 +1,24 @@
 /**
  * Reduction primitives over a set of axes (the reduced axes are dropped; `np` adds keepdims):
- * reduceSum, reduceMax, reduceMin, and argMax/argMin over one axis.
+ * reduceMax, reduceMin, argMax/argMin over one axis, and (defined in _util.ts) reduceSum.
  * @module
  */
 import { bind1 } from "../core.ts";
-import { allocTyped } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
-import { sizeOf, stridesOf } from "../shape.ts";
-import { type Aval, type BDim, defineOp, type HostArray, type OpDef } from "./_define.ts";
-import { zerosOf } from "./_util.ts";
-import { broadcastInDim } from "./movement.ts";
+import { sizeOf } from "../shape.ts";
+import { type BDim, defineOp, type OpDef } from "./_define.ts";
+import {
+  broadcastInDim,
+  outBdim,
+  reducedAval,
+  type ReduceParams,
+  reduceSum,
+  reduction,
+  zerosOf,
+} from "./_util.ts";
 import { convert, div, eq, mul } from "./elementwise.ts";
 
-function reducedAval(name: string, a: Aval, axes: number[]): Aval {
-  if (axes.some((x) => x < 0 || x >= a.shape.length)) {
-    throw new RangeError(
-      `${name}: axes ${
-        JSON.stringify(axes)
-      } out of bounds for array of dimension ${a.shape.length}`,
-    );
-  }
-  return { shape: a.shape.filter((_, i) => !axes.includes(i)), dtype: a.dtype, weak: a.weak };
-}
-
-/** Visits each output element with the flat input offsets of its reduction group, in order. */
-function reduceImpl(
-  x: HostArray,
-  axes: number[],
-  out: Aval,
-  init: number,
-  step: (acc: number, v: number) => number,
-) {
-  const res = allocTyped(out.dtype, sizeOf(out.shape));
-  const st = stridesOf(x.shape);
-  const keep = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const red = axes.slice().sort((a, b) => a - b);
-  const redShape = red.map((a) => x.shape[a]);
-  const nRed = sizeOf(redShape);
-  const outIdx = new Array<number>(keep.length).fill(0);
-  const redIdx = new Array<number>(red.length).fill(0);
-  for (let o = 0; o < res.length; o++) {
-    let base = 0;
-    for (let k = 0; k < keep.length; k++) base += outIdx[k] * st[keep[k]];
-    let acc = init;
-    redIdx.fill(0);
-    for (let r = 0; r < nRed; r++) {
-      let off = base;
-      for (let k = 0; k < red.length; k++) off += redIdx[k] * st[red[k]];
-      acc = step(acc, x.data[off]);
-      for (let k = red.length - 1; k >= 0; k--) {
-        if (++redIdx[k] < redShape[k]) break;
-        redIdx[k] = 0;
-      }
-    }
-    res[o] = acc;
-    for (let k = keep.length - 1; k >= 0; k--) {
-      if (++outIdx[k] < out.shape[k]) break;
-      outIdx[k] = 0;
-    }
-  }
-  return res;
-}
-
-const shiftAxes = (axes: number[], bd: number): number[] => axes.map((a) => (a >= bd ? a + 1 : a));
-/** Output batch dim after removing `axes` (given in the batched operand's numbering). */
-const outBdim = (axes: number[], bd: number): number => bd - axes.filter((a) => a < bd).length;
-
-/** Parameters of the reductions. */
-export interface ReduceParams {
-  axes: number[];
-}
-
-function reduction(
-  name: string,
-  init: number,
-  step: (a: number, v: number) => number,
-  jvp: OpDef<ReduceParams>["jvp"],
-  transpose?: OpDef<ReduceParams>["transpose"],
-): OpDef<ReduceParams> {
-  const op: OpDef<ReduceParams> = defineOp({
-    name,
-    kind: "reduce",
-    abstractEval: ([a], { axes }) => [reducedAval(name, a, axes)],
-    impl: ([x], { axes }, [out]) => [reduceImpl(x, axes, out, init, step)],
-    jvp,
-    vmap: ([x], [bd], { axes }) => {
-      const ax = shiftAxes(axes, bd!);
-      return [[bind1(op, [x], { axes: ax })], [outBdim(ax, bd!)]];
-    },
-    transpose,
-  });
-  return op;
-}
-
-/** `reduceSum` primitive. */
-export const reduceSumOp: OpDef<ReduceParams> = reduction(
-  "reduceSum",
-  0,
-  (a, v) => a + v,
-  ([x], [dx], { axes }) => [[reduceSum(x, axes)], [reduceSum(dx, axes)]],
-  ([ct], [x], { axes }) => {
-    const shape = x.aval.shape;
-    return [broadcastInDim(ct, shape, shape.map((_, i) => i).filter((i) => !axes.includes(i)))];
-  },
-);
+export { type ReduceParams, reduceSum, reduceSumOp } from "./_util.ts";
 
 function extremumJvp(opFn: (x: Tensor, axes: number[]) => Tensor): OpDef<ReduceParams>["jvp"] {
   return ([x], [dx], { axes }) => {
@@ -186,10 +101,6 @@ export const argMaxOp: OpDef<ArgParams> = argReduction("argmax", (v, b) => v > b
 /** `argMin` primitive: first index of the minimum (NaN counts as minimal). */
 export const argMinOp: OpDef<ArgParams> = argReduction("argmin", (v, b) => v < b);
 
-/** Binds `reduceSum` (no-op for no axes). */
-export function reduceSum(x: Tensor, axes: number[]): Tensor {
-  return axes.length ? bind1(reduceSumOp, [x], { axes }) : x;
-}
 /** Binds `reduceMax`. */
 export function reduceMax(x: Tensor, axes: number[]): Tensor {
   return axes.length ? bind1(reduceMaxOp, [x], { axes }) : x;

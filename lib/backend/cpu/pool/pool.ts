@@ -379,6 +379,45 @@ export class WorkerPool {
   }
 }
 
+/** Starts `n` workers on the shared memory; resolves when each reports ready, rejects if one fails. */
+async function startWorkers(
+  n: number,
+  wt: Any | undefined,
+  init: Omit<WorkerInit, "slot">,
+  health: Health,
+  handles: Handle[],
+  opts: PoolOptions,
+): Promise<void> {
+  const ready: Promise<void>[] = [];
+  let fail: (e: unknown) => void = () => {};
+  const failed = new Promise<never>((_, rej) => fail = rej);
+  for (let slot = 0; slot < n; slot++) {
+    let ok!: () => void;
+    ready.push(new Promise((r) => ok = r));
+    const h = spawn(wt, (m) => {
+      if (m.type === "ready") ok();
+      else health.errors.push(m.message);
+    }, (e) => {
+      health.crashed = String((e as { message?: unknown })?.message ?? e);
+      fail(e);
+    });
+    handles.push(h);
+    h.post({ ...init, slot });
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, rej) => {
+    timer = setTimeout(
+      () => rej(new Error("pool: workers did not start")),
+      opts.startTimeoutMs ?? 15000,
+    );
+  });
+  try {
+    await Promise.race([Promise.all(ready), failed, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Creates a pool: a shared memory, `workers` threads (unref'd) each instantiating the sgemm
  * module on it, and the same module on the main thread. Falls back to an in-process pool (no
@@ -428,46 +467,10 @@ export async function createPool(opts: PoolOptions = {}): Promise<WorkerPool> {
   const health: Health = { errors: [] };
   const handles: Handle[] = [];
   if (shared) {
+    const sab = control as SharedArrayBuffer;
+    const init = { memory, control: sab, layout: LAYOUT, slotInts: SLOT_INTS, stop: OP_STOP };
     try {
-      const ready: Promise<void>[] = [];
-      let fail: (e: unknown) => void = () => {};
-      const failed = new Promise<never>((_, rej) => fail = rej);
-      for (let slot = 0; slot < nWorkers; slot++) {
-        let ok!: () => void;
-        ready.push(new Promise((r) => ok = r));
-        const h = spawn(wt, (m) => {
-          if (m.type === "ready") ok();
-          else health.errors.push(m.message);
-        }, (e) => {
-          health.crashed = String((e as { message?: unknown })?.message ?? e);
-          fail(e);
-        });
-        handles.push(h);
-        const init: WorkerInit = {
-          memory,
-          control: control as SharedArrayBuffer,
-          slot,
-          layout: LAYOUT,
-          slotInts: SLOT_INTS,
-          stop: OP_STOP,
-          modules,
-          table,
-          spin,
-        };
-        h.post(init);
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, rej) => {
-        timer = setTimeout(
-          () => rej(new Error("pool: workers did not start")),
-          opts.startTimeoutMs ?? 15000,
-        );
-      });
-      try {
-        await Promise.race([Promise.all(ready), failed, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await startWorkers(nWorkers, wt, { ...init, modules, table, spin }, health, handles, opts);
     } catch {
       for (const h of handles) h.terminate();
       return createPool({ ...opts, workers: 0 });
