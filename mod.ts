@@ -92,6 +92,7 @@ export { UndefPrimal } from "./lib/ops/_define.ts";
 export { Var } from "./lib/ir.ts";
 export type { Eqn } from "./lib/ir.ts";
 export type { AxisOptions, SliceSpec } from "./lib/numpy.ts";
+export type { AtIndexer, AtOptions, GatherMode, IndexSpec } from "./lib/numpy.ts";
 export { backendInfo, getBackend, init, setBackend } from "./lib/api/backends.ts";
 export type { BackendInfo } from "./lib/api/backends.ts";
 export { cacheStats, setCacheLimit } from "./lib/cache.ts";

@@ -146,7 +146,47 @@ function factories(jax: any, dev: string, mode: "eager" | "jit"): Record<string,
     };
   };
 
+  const w7: Factory = (inp) => {
+    const loss = (E: any, i: any, c: any) => np.sum(np.take(E, i, 0).mul(c));
+    const g = wrap(jax.valueAndGrad(loss));
+    const E = arr(inp.E), c = arr(inp.c);
+    const i = np.array(Int32Array.from(inp.i.data), {
+      shape: inp.i.shape,
+      dtype: "int32",
+      device: dev,
+    });
+    return {
+      note: "np.take(E, i, 0) and its gradient",
+      async run(want) {
+        const [v, dE] = g(E.ref, i.ref, c.ref);
+        const [lv, de] = await Promise.all([v.data(), dE.data()]);
+        return want ? concat32([lv, de]) : undefined;
+      },
+      dispose() {
+        for (const t of [E, i, c]) t.dispose();
+        g.dispose?.();
+      },
+    };
+  };
+  const sortCase: Factory = (inp) => {
+    const g = wrap((x: any) => np.sort(x));
+    const x = arr(inp.x);
+    return {
+      note: "np.sort",
+      async run(want) {
+        const d = await g(x.ref).data();
+        return want ? Float32Array.from(d) : undefined;
+      },
+      dispose() {
+        x.dispose();
+        g.dispose?.();
+      },
+    };
+  };
+
   return {
+    W7: w7,
+    SORT: sortCase,
     W1: forward(convNchw([1, 1], "SAME")),
     W2: w2,
     W3f: forward(convNhwc, true),

@@ -17,6 +17,8 @@ export const ORT_REASONS: Record<string, string> = {
   W2: "forward only (no training / autodiff)",
   W3g: "forward only (no training / autodiff)",
   W6: "forward only (no training / autodiff)",
+  W7: "no gradient (ONNX Runtime has no autodiff)",
+  SORT: "not implemented (no ONNX sort model here)",
 };
 
 /** Conv geometry of the forward cases: strides, pads, and whether the model is NHWC. */

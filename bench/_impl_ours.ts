@@ -130,6 +130,46 @@ function w6(mode: "eager" | "jit"): Factory {
   };
 }
 
+function w7Loss(E: Tensor, i: Tensor, c: Tensor): Tensor {
+  return np.sum(E.slice(i).mul(c));
+}
+
+function w7(mode: "eager" | "jit"): Factory {
+  return (inp) => {
+    const vg = valueAndGrad(w7Loss);
+    const g = mode === "jit" ? jit(vg) : vg;
+    const E = tensor(inp.E), c = tensor(inp.c);
+    const i = np.array(Int32Array.from(inp.i.data), { dtype: "int32", shape: inp.i.shape });
+    return {
+      note: "E.slice(i) (gather), its gradient a scatter-add",
+      async run(want) {
+        const [v, dE] = g(E, i, c) as [Tensor, Tensor];
+        const [lv, de] = await readAll([v, dE]);
+        dispose([v, dE]);
+        return want ? concat32([lv, de]) : undefined;
+      },
+    };
+  };
+}
+
+function sortCase(mode: "eager" | "jit"): Factory {
+  return (inp) => {
+    const f = (x: Tensor) => np.sort(x);
+    const g = mode === "jit" ? jit(f) : f;
+    const x = tensor(inp.x);
+    return {
+      note: "np.sort (radix sort on the CPU backend)",
+      async run(want) {
+        const y = g(x) as Tensor;
+        const d = await y.data();
+        const out = want ? copy(d) : undefined;
+        y.dispose?.();
+        return out;
+      },
+    };
+  };
+}
+
 /** tracegrad's factories for one mode. */
 export function oursFactories(mode: "eager" | "jit"): Record<CaseKey, Factory> {
   return {
@@ -144,5 +184,7 @@ export function oursFactories(mode: "eager" | "jit"): Record<CaseKey, Factory> {
     W4: forward((x: Tensor, w: Tensor) => ours.conv(x, w, [1], "VALID"), mode),
     W5: forward((x: Tensor, w: Tensor) => ours.conv(x, w, [1, 1, 1], "VALID"), mode),
     W6: w6(mode),
+    W7: w7(mode),
+    SORT: sortCase(mode),
   };
 }

@@ -212,7 +212,44 @@ function factories(tf: any, note?: string): Record<string, Factory> {
     };
   };
 
+  const w7: Factory = (inp) => {
+    const E = t(inp.E.data, inp.E.shape), c = t(inp.c.data, inp.c.shape);
+    const i = tf.tensor(Int32Array.from(inp.i.data), inp.i.shape, "int32");
+    const vg = tf.valueAndGrad((e: any) => tf.sum(tf.mul(tf.gather(e, i), c)));
+    return {
+      note: note ? `tf.gather and its gradient; ${note}` : "tf.gather and its gradient",
+      async run(want) {
+        const { value, grad } = vg(E);
+        const [lv, de] = await Promise.all([value.data(), grad.data()]);
+        value.dispose();
+        grad.dispose();
+        return want ? concat32([lv, de]) : undefined;
+      },
+      dispose() {
+        for (const a of [E, i, c]) a.dispose();
+      },
+    };
+  };
+  const sortCase: Factory = (inp) => {
+    const x = t(inp.x.data, inp.x.shape);
+    return {
+      note: "tf.topk(x, n) (descending; no sort op), reversed",
+      async run(want) {
+        const { values, indices } = tf.topk(x, inp.x.shape[0]);
+        const r = tf.reverse(values);
+        const d = await r.data();
+        for (const a of [values, indices, r]) a.dispose();
+        return want ? Float32Array.from(d) : undefined;
+      },
+      dispose() {
+        x.dispose();
+      },
+    };
+  };
+
   return {
+    W7: w7,
+    SORT: sortCase,
     W1: forward(
       (inp) => [channelsLast(inp.x), kernelLast(inp.w)],
       (x, w) => tf.conv2d(x, w, 1, "same"),

@@ -14,6 +14,8 @@ Implementations (float32 throughout, hand-written, no autodiff):
           dx = the full correlation with the flipped, transposed kernel (im2col again)
   W3 fwd  NHWC/HWIO sliding windows + tensordot
   W4      np.correlate(x, k, "valid"); scipy.signal.correlate (method auto) when SciPy is present
+  W7      y = E[i], loss = sum(y * c), dE = zeros + np.add.at(dE, i, c) (hand-written gradient);
+  SORT    np.sort(x) (default quicksort / SIMD introsort)
 """
 import contextlib
 import json
@@ -95,6 +97,19 @@ def cases(key, arrs):
         if scipy is not None:
             out.append(("scipy", lambda: scipy.signal.correlate(xs, ks, mode="valid"), "scipy.signal.correlate (auto)"))
         return out
+    if key == "W7":
+        E, c = arrs["E"], arrs["c"]
+        idx = arrs["i"].astype(np.int32)
+
+        def w7():
+            y = E[idx]
+            loss = np.sum(y * c, dtype=np.float32)
+            dE = np.zeros_like(E)
+            np.add.at(dE, idx, c)
+            return np.concatenate([np.array([loss], dtype=np.float32), dE.ravel()])
+        return [("numpy", w7, "E[i], np.add.at")]
+    if key == "SORT":
+        return [("numpy", lambda: np.sort(arrs["x"]), "np.sort")]
     if key == "W5":
         return [("numpy", lambda: conv_nd(x, w, [(0, 0)] * 3)[0], "im2col + matmul")]
     return []

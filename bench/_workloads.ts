@@ -1,15 +1,26 @@
 /**
- * The six workloads of shared/WORKLOADS.md as bench cases (W3 split into its forward and
- * forward+grad halves), their shared seeded inputs and what each case returns as check values.
+ * The workloads of shared/WORKLOADS.md as bench cases (W3 split into its forward and
+ * forward+grad halves; W7 and the 10^6-element sort from issue 13), their shared seeded inputs
+ * and what each case returns as check values.
  * @module
  */
 import { uniform } from "./_harness.ts";
 
 /** One bench case. */
-export type CaseKey = "W1" | "W2" | "W3f" | "W3g" | "W4" | "W5" | "W6";
+export type CaseKey = "W1" | "W2" | "W3f" | "W3g" | "W4" | "W5" | "W6" | "W7" | "SORT";
 
 /** All cases in run order. */
-export const CASE_KEYS: CaseKey[] = ["W1", "W2", "W3f", "W3g", "W4", "W5", "W6"];
+export const CASE_KEYS: CaseKey[] = [
+  "W1",
+  "W2",
+  "W3f",
+  "W3g",
+  "W4",
+  "W5",
+  "W6",
+  "W7",
+  "SORT",
+];
 
 /** A float32 array with its shape (row-major). */
 export interface Array32 {
@@ -109,6 +120,27 @@ export const CASES: Record<CaseKey, CaseDef> = {
     rtol: 1e-3,
     check: "[loss, dbd (10), dwd (2560)]",
   },
+  W7: {
+    key: "W7",
+    id: "W7",
+    title:
+      "embedding lookup y = E[i], loss sum(y * c), value and gradient w.r.t. E (a scatter-add)",
+    shapes: "E[50000,64] f32, i[32768] int32, c[32768,64]",
+    gflop: null,
+    unit: "ms",
+    rtol: 1e-3,
+    check: "[loss, dE (3200000)]",
+  },
+  SORT: {
+    key: "SORT",
+    id: "SORT",
+    title: "np.sort of 10^6 float32",
+    shapes: "x[1000000] uniform [-1, 1)",
+    gflop: null,
+    unit: "ms",
+    rtol: 0,
+    check: "sorted x",
+  },
 };
 
 function arr(seed: number, shape: number[], scale = 1, lo = -1, hi = 1): Array32 {
@@ -162,6 +194,15 @@ export function inputsOf(key: CaseKey): Inputs {
         wd: arr(16, [256, 10], 1 / 16),
         bd: arr(17, [10], 0.1),
       };
+      break;
+    case "W7": {
+      // indices are carried as float32 (exact below 2^24); implementations cast them to int32
+      const i = uniform(19, 32768, 0, 50000).map((v) => Math.min(49999, Math.floor(v)));
+      r = { E: arr(18, [50000, 64]), i: { data: i, shape: [32768] }, c: arr(20, [32768, 64]) };
+      break;
+    }
+    case "SORT":
+      r = { x: arr(21, [1_000_000]) };
       break;
   }
   cache.set(key, r);

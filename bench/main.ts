@@ -33,7 +33,7 @@ import { oursFactories } from "./_impl_ours.ts";
 import { caseTable, consoleTable, type Row } from "./_report.ts";
 
 const HELP = `Usage: deno run -A bench/main.ts [options]   (deno task bench)
-  --only W1,W3        run only these workloads (W1..W6; W3 runs forward and forward+grad)
+  --only W1,W3        run only these workloads (W1..W7, SORT; W3 runs forward and forward+grad)
   --quick             smoke test: ~0.4 s per case, 50 calls per W3 batch (numbers not for quoting)
   --budget S          seconds of measured runs per case (default 3; at least 1 run after 1 warm-up)
   --backend NAME      tracegrad backend (default: $TRACEGRAD_BACKEND, else the library default)
@@ -92,12 +92,15 @@ function parseArgs(argv: string[]): Opts {
   const only = new Set<CaseKey>();
   const o = get("--only");
   for (
-    const id of (o ?? "W1,W2,W3,W4,W5,W6").split(",").map((s) => s.trim().toUpperCase()).filter(
-      Boolean,
-    )
+    const id of (o ?? "W1,W2,W3,W4,W5,W6,W7,SORT").split(",").map((s) => s.trim().toUpperCase())
+      .filter(
+        Boolean,
+      )
   ) {
     const keys = CASE_KEYS.filter((k) => CASES[k].id === id || k.toUpperCase() === id);
-    if (!keys.length) throw new RangeError(`bench: --only names unknown workload ${id} (W1..W6)`);
+    if (!keys.length) {
+      throw new RangeError(`bench: --only names unknown workload ${id} (W1..W7, SORT)`);
+    }
     keys.forEach((k) => only.add(k));
   }
   const p = get("--peers");

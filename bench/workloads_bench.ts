@@ -1,5 +1,6 @@
 // `deno bench`: the user-facing operations of the benchmark workloads (WORKLOADS.md W1-W6: conv
-// forward, training steps, small convolutions, the 1-D and 3-D convolutions) plus pooling and
+// forward, training steps, small convolutions, the 1-D and 3-D convolutions; W7 embedding
+// gather and its gradient; a 10^6-element sort) plus pooling and
 // matmul, on tracegrad alone, jit (the baseline of each group) next to eager. The cases are those
 // of the side-by-side runs (bench/_impl_ours.ts); every run reads its results back.
 import { CASE_KEYS, type CaseKey, CASES, inputsOf } from "./_workloads.ts";
@@ -13,7 +14,17 @@ await setupOurs("cpu"); // picks the front-ends the side-by-side runs use
 /** Calls per W3 run (its times are per run of that many calls). */
 const W3_CALLS = 100;
 /** Runs per case after the warm-up: the large workloads take tens to hundreds of ms per run. */
-const RUNS: Record<CaseKey, number> = { W1: 10, W2: 5, W3f: 10, W3g: 10, W4: 10, W5: 10, W6: 10 };
+const RUNS: Record<CaseKey, number> = {
+  W1: 10,
+  W2: 5,
+  W3f: 10,
+  W3g: 10,
+  W4: 10,
+  W5: 10,
+  W6: 10,
+  W7: 10,
+  SORT: 10,
+};
 
 for (const key of CASE_KEYS) {
   const def = CASES[key];

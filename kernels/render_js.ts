@@ -6,6 +6,8 @@
  */
 import type { Expr, Idx, Kernel } from "../lib/compile/kernel.ts";
 import { aluOf } from "../lib/compile/alu.ts";
+import type { DType } from "../lib/dtype.ts";
+import { f16round, HAS_FLOAT16 } from "../lib/float16.ts";
 
 /** A compiled kernel. */
 export type KernelFn = (
@@ -25,6 +27,16 @@ function renderIdx(i: Idx): string {
         : `(${renderIdx(i.a)} ${i.op} ${renderIdx(i.b)})`;
   }
 }
+
+/**
+ * Wrapping of the narrow integer dtypes, applied to every value computed in them (JS ToInt8,
+ * ToUint8, ToUint32: truncation, NaN and infinities to 0, then two's complement), as stores do.
+ */
+const WRAP_NARROW: Partial<Record<DType, (a: string) => string>> = {
+  int8: (a) => `((${a}) << 24 >> 24)`,
+  uint8: (a) => `((${a}) & 255)`,
+  uint32: (a) => `((${a}) >>> 0)`,
+};
 
 const PRELUDE = "const CVT_I32 = (v) => (Number.isFinite(v) ? Math.trunc(v) | 0 : 0);\n";
 
@@ -52,15 +64,22 @@ export function renderKernel(k: Kernel): KernelFn {
         return "acc";
       case "alu": {
         const def = aluOf(e), args = e.args.map(expr), js = def.render.js;
-        if (js !== "call") return js(args, { arg: e.args[0]?.dtype ?? e.dtype, out: e.dtype });
-        let id = used.get(e.op);
-        if (id === undefined) used.set(e.op, id = fns.push(def.scalar) - 1);
-        return `F${id}(${args.join(", ")})`;
+        const arg = e.args[0]?.dtype ?? e.dtype;
+        let src: string;
+        if (js !== "call") src = js(args, { arg, out: e.dtype });
+        else {
+          let id = used.get(e.op);
+          if (id === undefined) used.set(e.op, id = fns.push(def.scalar) - 1);
+          src = `F${id}(${args.join(", ")})`;
+        }
+        return WRAP_NARROW[e.dtype]?.(src) ?? src;
       }
     }
   };
   const n = k.inputs.length;
   const head = [...Array(n).keys()].map((i) => `const in${i} = ins[${i}];`).join(" ");
+  // F16R (float16 rounding) is in scope of every kernel; without Float16Array, float16 is stored in a Float32Array: round on store
+  const store = (v: string) => (k.outDtype === "float16" && !HAS_FLOAT16 ? `F16R(${v})` : v);
   const body = expr(k.body);
   let inner: string;
   if (k.reduce) {
@@ -78,8 +97,10 @@ export function renderKernel(k: Kernel): KernelFn {
         ? Array.from({ length: shape[r] }, (_, j) => `{ const r${r} = ${j}; ${loops} }`).join(" ")
         : `for (let r${r} = 0; r${r} < ${shape[r]}; r${r}++) { ${loops} }`;
     }
-    inner = `let acc = ${init}; ${loops} out[o] = ${k.epilogue ? expr(k.epilogue) : "acc"}; o++;`;
-  } else inner = `out[o] = ${body}; o++;`;
+    inner = `let acc = ${init}; ${loops} out[o] = ${
+      store(k.epilogue ? expr(k.epilogue) : "acc")
+    }; o++;`;
+  } else inner = `out[o] = ${store(body)}; o++;`;
   const outer = k.outShape;
   const usesVars = /\bi\d+\b/.test(inner);
   let loop: string;
@@ -96,5 +117,5 @@ export function renderKernel(k: Kernel): KernelFn {
   const fnNames = fns.map((_, i) => `F${i}`);
   const src = `${PRELUDE}return (ins, out) => { ${head} ${loop} };`;
   // NOTE: kernels are generated from our own IR only; no user strings reach this source.
-  return new Function(...fnNames, src)(...fns) as KernelFn;
+  return new Function("F16R", ...fnNames, src)(f16round, ...fns) as KernelFn;
 }

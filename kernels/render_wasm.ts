@@ -4,7 +4,8 @@
  * `LANES` outputs together, and an `(ins, out) => void` wrapper that copies through its memory.
  * @module
  */
-import type { Kernel } from "../lib/compile/kernel.ts";
+import { hasDtypesOnly, type Kernel } from "../lib/compile/kernel.ts";
+import { typedCtor } from "../lib/dtype.ts";
 import { ModuleBuilder } from "./wasm/encoder.ts";
 import { analyse, ELEM, Gen, isF, sizeOf } from "./wasm/kernel_gen.ts";
 import type { KernelFn } from "./render_js.ts";
@@ -49,7 +50,7 @@ function build(k: Kernel): Gen {
     }
     lane(0);
   };
-  const [shift, , store] = ELEM[k.outDtype];
+  const [shift, , store] = ELEM[k.outDtype]!;
   // n consecutive outputs
   const element = (n: number): void => {
     let value = k.body;
@@ -85,7 +86,6 @@ function build(k: Kernel): Gen {
 
 type Typed = Float32Array | Float64Array | Int32Array | Uint8Array;
 type TypedCtor = { new (b: ArrayBuffer, off: number, n: number): Typed; BYTES_PER_ELEMENT: number };
-const CTOR = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array };
 const WASM_KERNELS = new WeakSet<KernelFn>();
 const RETAIN_BYTES = 1 << 24; // memory kept between calls at most (a larger one is dropped)
 let available: boolean | undefined;
@@ -119,7 +119,7 @@ function wasmAvailable(): boolean {
  * ```
  */
 export function wasmImports(k: Kernel): string[] | null {
-  if (!wasmAvailable()) return null;
+  if (!wasmAvailable() || !hasDtypesOnly(k, ELEM)) return null; // narrow ints, float16: JS
   try {
     return [...analyse(k).imports.keys()];
   } catch {
@@ -160,7 +160,8 @@ export function isWasmKernel(fn: KernelFn): boolean {
 export function renderWasmKernel(k: Kernel): KernelFn {
   const g = build(k), imports = g.imports, module = new WebAssembly.Module(g.mb.toBytes());
   const n = k.inputs.length, total = sizeOf(k.outShape);
-  const ctors: TypedCtor[] = k.inputs.map((d) => CTOR[d]), outCtor: TypedCtor = CTOR[k.outDtype];
+  const ctors = k.inputs.map(typedCtor) as unknown as TypedCtor[];
+  const outCtor = typedCtor(k.outDtype) as unknown as TypedCtor;
   // the instance and the layout of the last call: input lengths, views of inputs and output
   let memory: WebAssembly.Memory | undefined, run = () => {};
   const lens: number[] = new Array(n).fill(-1);

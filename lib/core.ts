@@ -4,7 +4,7 @@
  * the arguments and lets it process the op. Level 0 is the eval trace (concrete arrays).
  * @module
  */
-import type { DType, TypedArray } from "./dtype.ts";
+import { BYTES, type DType, type TypedArray } from "./dtype.ts";
 import { Tensor } from "./tensor.ts";
 import type { Aval, OpDef } from "./ops/_define.ts";
 import { type Backend, getBackend, pickBackend } from "./backend/backend.ts";
@@ -67,7 +67,7 @@ export function onOneBackend(
   const moved: ArrayValue[] = [];
   const xs = args.map((x) => {
     if (x.backend === backend) return x;
-    const buf = backend.fromHost(x.backend.readSync(x.buffer, x.aval));
+    const buf = backend.fromHost(x.backend.readSync(x.buffer, x.aval), x.aval.dtype);
     const m = new ArrayValue(buf, x.aval, backend);
     moved.push(m);
     return m;
@@ -155,7 +155,6 @@ const registry = typeof FinalizationRegistry === "undefined"
 
 /** Live-array accounting, off until {@linkcode trackLiveArrays} turns it on (soak tests). */
 const live = { count: 0, bytes: 0 };
-const BYTES: Record<DType, number> = { bool: 1, int32: 4, float32: 4, float64: 8 };
 let liveRegistry: FinalizationRegistry<number> | undefined;
 
 /**
@@ -236,5 +235,5 @@ export function fromHost(
     throw new TypeError(`array: ${data.length} values do not fill shape [${shape.join(",")}]`);
   }
   const backend = getBackend();
-  return new ArrayValue(backend.fromHost(data), { shape, dtype, weak }, backend);
+  return new ArrayValue(backend.fromHost(data, dtype), { shape, dtype, weak }, backend);
 }

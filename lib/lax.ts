@@ -9,5 +9,7 @@ export { erf } from "./lax/erf.ts";
 export * from "./lax/conv.ts";
 export * from "./lax/reduce_window.ts";
 export * from "./lax/wrappers.ts";
+export * from "./lax/indexing.ts";
+export * from "./lax/sorting.ts";
 export * from "./lax/control_flow.ts";
 export * as linalg from "./lax/linalg.ts";

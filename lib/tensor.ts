@@ -8,7 +8,7 @@ import type { DType, TypedArray } from "./dtype.ts";
 import type { Aval } from "./ops/_define.ts";
 import type { ArrayValue, MainTrace } from "./core.ts";
 import type * as NP from "./numpy.ts";
-import type { AxisOptions, SliceSpec } from "./numpy.ts";
+import type { AtIndexer, AxisOptions, IndexSpec } from "./numpy.ts";
 import { formatTensor } from "./format.ts";
 
 let np: typeof NP;
@@ -320,9 +320,16 @@ export abstract class Tensor {
   flip(axis?: number | number[]): Tensor {
     return np.flip(this, axis);
   }
-  /** Method form of `np.slice(this, ...specs)`. */
-  slice(...specs: SliceSpec[]): Tensor {
-    return np.slice(this, ...specs);
+  /**
+   * Method form of `np.slice(this, ...indices)` (= `np.index`): numbers, slice strings, `null`, `"..."`,
+   * integer arrays (NumPy advanced indexing) and bool masks (eager).
+   */
+  slice(...indices: IndexSpec[]): Tensor {
+    return np.slice(this, ...indices);
+  }
+  /** JAX's `x.at[...]`: `x.at(i).set(v)`, `.add(v)`, `.multiply(v)`, `.min(v)`, `.max(v)`, `.get()`. */
+  at(...indices: IndexSpec[]): AtIndexer {
+    return np.at(this, ...indices);
   }
   /** Method form of `np.matmul(this, y)`. */
   matmul(y: ArrayLike): Tensor {

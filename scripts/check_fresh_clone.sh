@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # What a new user does, from a clean clone of this repository in a `mktemp -d` folder, with an
-# empty environment (only PATH and HOME): `deno task demo` (which installs the npm devDependencies
-# on first use), `deno task bench` (reduced to `--quick --only W3` unless FULL_BENCH=1), `deno
-# check` of the README quickstart, the npm package in fresh Node and Bun projects
+# empty environment (only the caller's PATH and HOME): `deno task demo` (which installs the npm
+# devDependencies on first use), `deno task bench` (`--quick --only W3` unless FULL_BENCH=1),
+# `deno check` of the README quickstart, the npm package in fresh Node and Bun projects
 # (scripts/check_package.sh); then checks that the tree is still clean. Needs `deno` on PATH
-# (else the one in node_modules/.bin is used). Slow (an npm install, the demo): not part of npm test.
+# (else the one in node_modules/.bin is used). Slow (an npm install, the demo): not in npm test.
 # Usage: bash scripts/check_fresh_clone.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +15,7 @@ git clone -q "$ROOT" "$TMP/tracegrad"
 cd "$TMP/tracegrad"
 run() {
   printf '\n$ %s\n' "$*"
-  env -i HOME="$HOME" PATH="$DENO_DIR_BIN:/usr/local/bin:/usr/bin:/bin" "$@"
+  env -i HOME="$HOME" PATH="$DENO_DIR_BIN:$PATH" "$@"
 }
 echo "fresh clone of $(git log -1 --format='%h %s' | cut -c1-72) in a mktemp folder"
 run deno task demo

@@ -8,6 +8,7 @@ import type { DType } from "../lib/dtype.ts";
 import type { OpName } from "../lib/ops/registry.ts";
 import { WINDOW_ORACLES } from "./_op_oracles_window.ts";
 import { LINALG_ORACLES } from "./_op_oracles_linalg.ts";
+import { GATHER_ORACLES, SORT_ORACLES } from "./_op_oracles_gather.ts";
 import { OP_SAMPLES } from "./_op_samples.ts";
 
 /** A host array: shape, dtype and row-major values. */
@@ -115,6 +116,15 @@ const ELEMENTWISE: Partial<Record<OpName, Scalar>> = {
   cos: u(Math.cos),
   tan: u(Math.tan),
   tanh: u(Math.tanh),
+  asin: u(Math.asin),
+  acos: u(Math.acos),
+  atan: u(Math.atan),
+  sinh: u(Math.sinh),
+  cosh: u(Math.cosh),
+  asinh: u(Math.asinh),
+  acosh: u(Math.acosh),
+  atanh: u(Math.atanh),
+  rem: b2((x, y) => x % y),
   logistic: u((x) => 1 / (1 + Math.exp(-x))),
   isnan: u((x) => bool(isNaN(x))),
   isfinite: u((x) => bool(Number.isFinite(x))),
@@ -303,6 +313,8 @@ export const ORACLES: Partial<Record<OpName, Oracle>> & Record<string, Oracle | 
   conv: (xs, p) => convOracle(xs, p),
   ...WINDOW_ORACLES,
   ...LINALG_ORACLES,
+  ...GATHER_ORACLES,
+  ...SORT_ORACLES,
 };
 
 /** Conv params as resolved by `resolveConvParams` (lib/ops/conv_params.ts). */

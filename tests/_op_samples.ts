@@ -11,6 +11,12 @@ import type { DType } from "../lib/dtype.ts";
 import { type ConvOptions, type Padding, resolveConvParams } from "../lib/ops/conv_params.ts";
 import type { Tensor } from "../mod.ts";
 import { windowOutputShape, type WindowParams } from "../lib/ops/window.ts";
+import {
+  CUM_SAMPLES,
+  GATHER_SAMPLES,
+  SCATTER_SAMPLES,
+  SORT_SAMPLES,
+} from "./_op_samples_gather.ts";
 
 /** The float dtype a sample is built in (every "float" argument takes it). */
 export type FloatDType = "float32" | "float64";
@@ -360,6 +366,17 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
   cos: smooth(unary(uni(-3, 3))),
   tan: smooth(unary(uni(-1.2, 1.2))),
   tanh: smooth(unary(STD)),
+  asin: smooth(unary(uni(-0.9, 0.9))),
+  acos: smooth(unary(uni(-0.9, 0.9))),
+  atan: smooth(unary(uni(-3, 3))),
+  sinh: smooth(unary(STD)),
+  cosh: smooth(unary(STD)),
+  asinh: smooth(unary(uni(-3, 3))),
+  acosh: smooth(unary(uni(1.1, 3))),
+  atanh: smooth(unary(uni(-0.9, 0.9))),
+  rem: smooth(binary(STD, away0, [
+    S("int32 [2,3]", [I([2, 3], int(-9, 9)), I([2, 3], pick([-3, -2, -1, 1, 2, 3]))]),
+  ])),
   logistic: smooth(unary(uni(-4, 4), [S("large |x| [4]", [F([4], pick([-30, -12, 12, 30]))])])),
   cbrt: {
     ...smooth(unary(away0, [S("cubes [4]", [F([4], pick([8, -27, 0.125, -1]))])])),
@@ -518,6 +535,10 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
     draw("foldIn", [2], "int32", { data: 4294967295 }),
   ]),
   ...LINALG,
+  gather: GATHER_SAMPLES,
+  ...SCATTER_SAMPLES,
+  sort: SORT_SAMPLES,
+  ...CUM_SAMPLES,
 };
 
 /** The params of a sample for the float dtype `dt`. */

@@ -6,9 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { np, Tensor } from "../mod.ts";
+import type { DType } from "../lib/dtype.ts";
+import { typedCtor } from "../lib/dtype.ts";
+import { f16round } from "../lib/float16.ts";
 
 /** dtype names used in fixtures (same as the library's). */
-export type FixtureDType = "bool" | "int32" | "float32" | "float64";
+export type FixtureDType = DType;
 
 /** A flat, row-major array as stored in JSON fixtures; non-finite values are "nan" | "inf" | "-inf". */
 export interface ArraySpec {
@@ -28,7 +31,13 @@ export type FixtureArg =
   | { value: unknown };
 
 /** Typed arrays a Tensor's `data()` may return. */
-export type AnyTypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type AnyTypedArray =
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | Uint8Array
+  | Int8Array
+  | Uint32Array;
 
 /** Comparison tolerances: |actual - expected| <= atol + rtol * |expected|. */
 export interface Tolerance {
@@ -58,6 +67,7 @@ export function decodeScalar(v: number | boolean | string): number {
  */
 export function decodeData(spec: ArraySpec): number[] {
   const out = spec.data.map(decodeScalar);
+  if (spec.dtype === "float16") return out.map(f16round);
   return spec.dtype === "float32" ? out.map(Math.fround) : out;
 }
 
@@ -82,6 +92,7 @@ export function decodeArg(arg: FixtureArg): unknown {
 export function defaultTolerance(dtype: FixtureDType): Required<Tolerance> {
   if (dtype === "float32") return { rtol: 2e-6, atol: 1e-6 };
   if (dtype === "float64") return { rtol: 1e-12, atol: 1e-12 };
+  if (dtype === "float16") return { rtol: 1e-3, atol: 1e-3 };
   return { rtol: 0, atol: 0 };
 }
 
@@ -141,13 +152,6 @@ export async function assertAllClose(
   if (report !== null) assert.fail(tol.message ? `${tol.message}: ${report}` : report);
 }
 
-const TYPED_CTOR: Record<FixtureDType, string> = {
-  bool: "Uint8Array",
-  int32: "Int32Array",
-  float32: "Float32Array",
-  float64: "Float64Array",
-};
-
 /**
  * Asserts that `actual` is a Tensor whose dtype, shape, `data()` array type and values match the
  * fixture spec. Floats use `tol` (default `defaultTolerance(dtype)`); bools and ints are exact.
@@ -163,10 +167,14 @@ export async function assertMatchesSpec(
   assert.equal(actual.dtype, expected.dtype, `${label}: dtype`);
   assert.deepEqual(Array.from(actual.shape), expected.shape, `${label}: shape`);
   const data = await actual.data() as AnyTypedArray;
-  assert.equal(data?.constructor?.name, TYPED_CTOR[expected.dtype], `${label}: data() array type`);
+  assert.equal(
+    data?.constructor?.name,
+    typedCtor(expected.dtype).name,
+    `${label}: data() array type`,
+  );
   const exp = decodeData(expected);
   const t = { ...defaultTolerance(expected.dtype), ...dropUndefined(tol) };
-  if (expected.dtype === "bool" || expected.dtype === "int32") {
+  if (!expected.dtype.startsWith("float")) {
     t.rtol = 0;
     t.atol = 0;
   }

@@ -289,14 +289,16 @@ describe("lax.foriLoop", () => {
   test("traced bounds run as a whileLoop (jvp works, grad is a clear error)", () => {
     const f = (x: Tensor, n: Tensor) =>
       lax.foriLoop(0, n, (_i: Tensor, v: Tensor) => v.mul(x), f64(1));
-    close(jit(f)(f64(1.5), np.array(3)), [3.375]);
-    const j = makeJaxpr(f)(f64(1.5), np.array(3));
+    close(jit(f)(f64(1.5), np.array(3, { dtype: "int32" })), [3.375]);
+    const j = makeJaxpr(f)(f64(1.5), np.array(3, { dtype: "int32" }));
     assert.ok(j.eqns.some((e) => e.op.name === "while"));
-    const [y, t] = jvp((x: Tensor) => jit(f)(x, np.array(3)), [f64(1.5)], [f64(1)]);
+    const [y, t] = jvp((x: Tensor) => jit(f)(x, np.array(3, { dtype: "int32" })), [f64(1.5)], [
+      f64(1),
+    ]);
     close(y, [3.375]);
     close(t, [3 * 1.5 * 1.5]);
     assert.throws(
-      () => grad((x: Tensor) => jit(f)(x, np.array(3)))(f64(1.5)),
+      () => grad((x: Tensor) => jit(f)(x, np.array(3, { dtype: "int32" })))(f64(1.5)),
       /whileLoop: reverse-mode differentiation .* Use lax.scan, or lax.foriLoop with static/,
     );
   });
@@ -343,7 +345,7 @@ describe("lax.whileLoop", () => {
         0,
         0,
       ]);
-    const ns = np.array([0, 3, 5, 1]);
+    const ns = np.array([0, 3, 5, 1], { dtype: "int32" });
     const [is, ss] = vmap(count)(ns);
     assert.deepEqual(Array.from(is.dataSync()), [0, 3, 5, 1]);
     assert.deepEqual(Array.from(ss.dataSync()), [0, 3, 10, 0]);
@@ -387,10 +389,16 @@ describe("lax.cond and lax.switch", () => {
     for (const i of [-1, 0, 1, 2, 7]) {
       const want = ref[Math.min(2, Math.max(0, i))](0.3, 2);
       close(lax.switch(i, branches, f64(0.3), f64(2)), [want], { rtol: 1e-15, atol: 0 });
-      close(jit((k: Tensor) => lax.switch(k, branches, f64(0.3), f64(2)))(np.array(i)), [want], {
-        rtol: 1e-15,
-        atol: 0,
-      });
+      close(
+        jit((k: Tensor) => lax.switch(k, branches, f64(0.3), f64(2)))(
+          np.array(i, { dtype: "int32" }),
+        ),
+        [want],
+        {
+          rtol: 1e-15,
+          atol: 0,
+        },
+      );
     }
     const pick = (p: Tensor, x: Tensor) =>
       lax.cond(p, (v: Tensor) => v.add(1), (v: Tensor) => v.sub(1), x);
@@ -414,7 +422,7 @@ describe("lax.cond and lax.switch", () => {
   });
 
   test("vmap: a batched index selects per example; batched operands under a fixed index", () => {
-    const idx = np.array([2, 0, 1, 5, -3]);
+    const idx = np.array([2, 0, 1, 5, -3], { dtype: "int32" });
     const xs = f64([0.1, 0.2, 0.3, 0.4, 0.5]);
     const got = vmap((i: Tensor, x: Tensor) => lax.switch(i, branches, x, f64(2)))(idx, xs);
     const want = [2, 0, 1, 2, 0].map((b, k) => ref[b]([0.1, 0.2, 0.3, 0.4, 0.5][k], 2));

@@ -1,6 +1,6 @@
 /**
- * Checks the eager `np` API against NumPy-generated fixtures (tests/fixtures/np_ops.json, made by
- * `python3 tests/fixtures/gen_np_fixtures.py`). One test per case: dtype, shape and values; and one
+ * Checks the eager `np` API against NumPy-generated fixtures (tests/fixtures/np_ops.json and
+ * np_more.json, made by `python3 tests/fixtures/gen_np_fixtures.py` and `gen_np_more_fixtures.py`). One test per case: dtype, shape and values; and one
  * per error case: error class and message substrings.
  * @module
  */
@@ -8,6 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { getBackend, np, setBackend } from "../mod.ts";
 import data from "./fixtures/np_ops.json" with { type: "json" };
+import more from "./fixtures/np_more.json" with { type: "json" };
 import {
   type ArraySpec,
   assertMatchesSpec,
@@ -37,7 +38,12 @@ interface FixtureError {
   match: string | string[];
 }
 
-const FIXTURES = data as unknown as { cases: FixtureCase[]; errors: FixtureError[] };
+type Fixtures = { cases: FixtureCase[]; errors: FixtureError[] };
+const [ops, extra] = [data, more] as unknown as Fixtures[];
+const FIXTURES: Fixtures = {
+  cases: [...ops.cases, ...extra.cases],
+  errors: [...ops.errors, ...extra.errors],
+};
 type AnyFn = (...args: unknown[]) => unknown;
 
 /** Calls `np[fn]`, or `args[0][NAME]` for `fn = "method:NAME"`, with kwargs appended last. */

@@ -127,7 +127,7 @@ describe("reduceWindow", () => {
   });
   test("int32 operands stay int32 and use the int32 extremes for infinite inits", () => {
     const y = lax.reduceWindow(
-      np.array([[3, -1], [7, 2]]),
+      np.array([[3, -1], [7, 2]], { dtype: "int32" }),
       -Infinity,
       "max",
       [2, 1],
@@ -137,7 +137,10 @@ describe("reduceWindow", () => {
     assert.equal(y.dtype, "int32");
     assert.deepEqual(Array.from(y.dataSync()), [7, 2, 7, 2]);
     assert.deepEqual(
-      Array.from(lax.reduceWindow(np.array([5, 1, 4]), Infinity, "min", [2], [1]).dataSync()),
+      Array.from(
+        lax.reduceWindow(np.array([5, 1, 4], { dtype: "int32" }), Infinity, "min", [2], [1])
+          .dataSync(),
+      ),
       [1, 1],
     );
   });

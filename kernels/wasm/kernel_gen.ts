@@ -20,7 +20,7 @@ export type Kind = "i" | "f";
 
 const IDX_CMP: Record<string, PlainOp> = { "<": "i32.lt_s", ">=": "i32.ge_s", "==": "i32.eq" };
 /** Element size (log2 bytes), load and store of each dtype. */
-export const ELEM: Record<DType, [number, MemOp, MemOp]> = {
+export const ELEM: Partial<Record<DType, [number, MemOp, MemOp]>> = {
   float32: [2, "f32.load", "f32.store"],
   float64: [3, "f64.load", "f64.store"],
   int32: [2, "i32.load", "i32.store"],
@@ -313,7 +313,7 @@ export class Gen {
   expr(e: Expr): void {
     const f = this.f, a = this.a;
     if (e.k === "load") {
-      const [shift, load] = ELEM[a.k.inputs[e.input]];
+      const [shift, load] = ELEM[a.k.inputs[e.input]]!;
       f.mem(load, this.address(e.index, e.input + 1, shift));
       if (load === "f32.load") f.op("f64.promote_f32");
     } else if (e.k === "const") a.kind(e) === "i" ? f.i32(e.v) : f.f64(e.v);

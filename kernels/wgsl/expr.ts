@@ -15,7 +15,9 @@ export function wgslType(d: DType): "f32" | "i32" | "u32" {
   if (d === "float32") return "f32";
   if (d === "int32") return "i32";
   if (d === "bool") return "u32";
-  throw new TypeError(`webgpu: dtype ${d} is not supported on WebGPU (no float64); use float32`);
+  throw new TypeError(
+    `webgpu: dtype ${d} is not supported on WebGPU yet (float32, int32 and bool are); use the cpu backend`,
+  );
 }
 
 /** Renders an index expression as i32 WGSL. */

@@ -16,6 +16,7 @@ import type {
 import { bind1, currentLevel } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { evalJaxpr } from "../ir.ts";
+import { isFloat } from "../dtype.ts";
 import { jvpFlat, JvpTracer } from "../transforms/jvp.ts";
 import { linearizeFlat, vjpFlat } from "../transforms/linearize.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
@@ -117,7 +118,7 @@ export function valueAndGrad<
       return [t];
     };
     const [[value], pullback] = vjpFlat(fFlat, flat.flatMap(([l]) => l));
-    if (value.dtype !== "float32" && value.dtype !== "float64") {
+    if (!isFloat(value.dtype)) {
       throw new TypeError(`grad: the function must return a float scalar, got ${value.dtype}`);
     }
     const cts = pullback([full([], 1, value.dtype)]);

@@ -3,7 +3,7 @@
  * that picks one backend for arguments living on several. `reference` is the test oracle.
  * @module
  */
-import type { TypedArray } from "../dtype.ts";
+import type { DType, TypedArray } from "../dtype.ts";
 import type { Aval, OpDef } from "../ops/_define.ts";
 import type { ArrayValue } from "../core.ts";
 import type { Jaxpr } from "../ir.ts";
@@ -12,8 +12,8 @@ import type { Jaxpr } from "../ir.ts";
 export interface Backend {
   /** Name used by `setBackend`. */
   readonly name: string;
-  /** Copies host data into a new buffer. */
-  fromHost(data: TypedArray): unknown;
+  /** Copies host data of `dtype` into a new buffer. */
+  fromHost(data: TypedArray, dtype: DType): unknown;
   /** Reads a buffer back (a fresh copy). */
   read(buf: unknown, aval: Aval): Promise<TypedArray>;
   /** Reads a buffer synchronously, or throws a TypeError naming `await t.data()`. */

@@ -65,6 +65,14 @@ export interface Kernel {
   epilogue?: Expr;
 }
 
+/** True when every dtype the kernel loads, computes or stores is a key of `allowed`. */
+export function hasDtypesOnly(k: Kernel, allowed: Partial<Record<DType, unknown>>): boolean {
+  const ok = (e: Expr): boolean =>
+    (!("dtype" in e) || e.dtype in allowed) && (e.k !== "alu" || e.args.every(ok));
+  return [k.outDtype, ...k.inputs].every((d) => d in allowed) &&
+    ok(k.body) && (!k.epilogue || ok(k.epilogue));
+}
+
 /** Index literal. */
 export function lit(v: number): Idx {
   return { k: "lit", v };

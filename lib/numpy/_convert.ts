@@ -6,7 +6,9 @@
 import { fromHost } from "../core.ts";
 import {
   allocTyped,
+  castScalar,
   checkDType,
+  checkRange,
   type DType,
   dtypeOfTyped,
   promoteTypes,
@@ -55,7 +57,22 @@ function flattenNested(
   out.push(v);
 }
 
-/** `np.array` on any ArrayLike (or TypedArray); numbers without a dtype are weakly typed. */
+/** Stores JS values into a new array of `d`: range-checked for ints, rounded for floats. */
+function storeValues(op: string, src: ArrayLike<number | boolean>, d: DType) {
+  const data = allocTyped(d, src.length);
+  for (let i = 0; i < src.length; i++) {
+    const x = Number(src[i]);
+    checkRange(op, x, d);
+    data[i] = castScalar(x, d);
+  }
+  return data;
+}
+
+/**
+ * `np.array` on any ArrayLike (or TypedArray). JS numbers default to float32 (booleans to bool);
+ * a TypedArray keeps its dtype (Uint8Array is uint8). Integer values out of the dtype's range are
+ * a RangeError.
+ */
 export function arrayFrom(values: unknown, opts: ArrayOptions = {}, op = "array"): Tensor {
   const dtype = opts.dtype === undefined ? undefined : checkDType(opts.dtype, op);
   if (values instanceof Tensor) return dtype ? convert(values, dtype) : values;
@@ -69,37 +86,34 @@ export function arrayFrom(values: unknown, opts: ArrayOptions = {}, op = "array"
       );
     }
     const shape = opts.shape ? checkShape(op, opts.shape) : [src.length];
-    const data = allocTyped(d, src.length);
-    for (let i = 0; i < src.length; i++) data[i] = d === "bool" ? (src[i] ? 1 : 0) : src[i];
-    return fromHost(data, shape, d);
+    if (sizeOf(shape) !== src.length) {
+      throw new TypeError(`${op}: ${src.length} values cannot take shape [${shape.join(",")}]`);
+    }
+    return fromHost(storeValues(op, src, d), shape, d);
   }
   const shape: number[] = [];
   const flat: (number | boolean)[] = [];
   flattenNested(op, values, shape, flat, 0);
-  let d = dtype;
-  if (!d) {
-    if (flat.length && flat.every((x) => typeof x === "boolean")) d = "bool";
-    else if (flat.every((x) => typeof x === "boolean" || Number.isInteger(x))) {
-      d = flat.length ? "int32" : "float32";
-    } else d = "float32";
-  }
-  const data = allocTyped(d, flat.length);
-  for (let i = 0; i < flat.length; i++) {
-    const x = Number(flat[i]);
-    data[i] = d === "bool" ? (x ? 1 : 0) : x;
-  }
+  const d = dtype ??
+    (flat.length && flat.every((x) => typeof x === "boolean") ? "bool" : "float32");
   const outShape = opts.shape ? checkShape(op, opts.shape) : shape;
   if (sizeOf(outShape) !== flat.length) {
     throw new TypeError(`${op}: ${flat.length} values cannot take shape [${outShape.join(",")}]`);
   }
-  return fromHost(data, outShape, d);
+  return fromHost(storeValues(op, flat, d), outShape, d);
+}
+
+/** The weak type of a JS scalar: bool, int32 for integers that fit, else float32. */
+function jsNumberType(x: number | boolean): DType {
+  if (typeof x === "boolean") return "bool";
+  return Number.isInteger(x) && x >= -2147483648 && x <= 2147483647 ? "int32" : "float32";
 }
 
 /** Converts an ArrayLike to a Tensor (JS numbers become weakly typed scalars). */
 export function asTensor(x: unknown, op = "array"): Tensor {
   if (x instanceof Tensor) return x;
   if (typeof x === "number" || typeof x === "boolean") {
-    const d: DType = typeof x === "boolean" ? "bool" : Number.isInteger(x) ? "int32" : "float32";
+    const d: DType = jsNumberType(x);
     const data = allocTyped(d, 1);
     data[0] = Number(x);
     return fromHost(data, [], d, true);
@@ -119,22 +133,23 @@ export function prepareOperands(op: string, xs: unknown[], force?: DType): Tenso
   const infos: TypeInfo[] = xs.map((x, i) => {
     const t = pre[i];
     if (t) return { dtype: t.aval.dtype, weak: t.aval.weak };
-    return {
-      dtype: typeof x === "boolean" ? "bool" : Number.isInteger(x) ? "int32" : "float32",
-      weak: true,
-    };
+    return { dtype: jsNumberType(x as number | boolean), weak: true };
   });
   const t = infos.reduce(promoteTypes);
   const dtype = force ?? t.dtype;
-  const ts = xs.map((x, i) => pre[i] ?? scalar(Number(x), dtype, t.weak && !force));
+  const ts = xs.map((x, i) => {
+    if (pre[i]) return pre[i];
+    if (typeof x === "number") checkRange(op, x, dtype);
+    return scalar(Number(x), dtype, t.weak && !force);
+  });
   const shape = broadcastShapes(op, ...ts.map((x) => x.aval.shape));
   return ts.map((x) => broadcastTo(x.aval.dtype === dtype ? x : convert(x, dtype), shape));
 }
 
-/** A 0-d array holding `v` in `dtype`. */
+/** A 0-d array holding `v` in `dtype` (wrapped/rounded as the dtype stores it). */
 export function scalar(v: number, dtype: DType, weak = false): Tensor {
   const data = allocTyped(dtype, 1);
-  data[0] = dtype === "bool" ? (v ? 1 : 0) : v;
+  data[0] = castScalar(v, dtype);
   return fromHost(data, [], dtype, weak);
 }
 

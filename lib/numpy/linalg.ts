@@ -10,6 +10,7 @@ import { convert } from "../ops/elementwise.ts";
 import * as mv from "../ops/movement.ts";
 import { asTensor, broadcastTo, resultType } from "./_convert.ts";
 import { multiply } from "./math.ts";
+import { diagonal } from "./shape_more.ts";
 
 function promote2(op: string, a: ArrayLike, b: ArrayLike): [Tensor, Tensor] {
   const x = asTensor(a, op), y = asTensor(b, op);
@@ -109,11 +110,17 @@ export function inner(a: ArrayLike, b: ArrayLike): Tensor {
   return tensordot(x, y, [[x.ndim - 1], [y.ndim - 1]]);
 }
 
+/** Characters standing for the dims an ellipsis covers (never valid user subscripts). */
+const ELL = (i: number) => String.fromCharCode(0x3b1 + i);
+
 /**
- * Einstein summation, e.g. `einsum("bij,bjk->bik", a, b)`; implicit output when `->` is absent.
- * Repeated indices within one operand (diagonals) are not supported.
+ * Parses einsum subscripts: `...` becomes placeholder indices (broadcast across operands, right
+ * aligned), repeated indices within an operand take its diagonal. Returns plain specs.
  */
-export function einsum(subscripts: string, ...operands: ArrayLike[]): Tensor {
+function parseEinsum(
+  subscripts: string,
+  operands: Tensor[],
+): { ins: string[]; out: string; ts: Tensor[] } {
   const spec = subscripts.replace(/\s/g, "");
   const [lhs, rhsSpec] = spec.includes("->") ? spec.split("->") : [spec, undefined];
   const ins = lhs.split(",");
@@ -121,23 +128,90 @@ export function einsum(subscripts: string, ...operands: ArrayLike[]): Tensor {
   if (ins.length !== operands.length) {
     throw bad(`${ins.length} operand specs but ${operands.length} operands`);
   }
-  if (![...ins, rhsSpec ?? ""].every((s) => /^[a-zA-Z]*$/.test(s))) {
+  if (![...ins, rhsSpec ?? ""].every((z) => /^[a-zA-Z]*(\.\.\.)?[a-zA-Z]*$/.test(z))) {
     throw bad("invalid subscript characters");
   }
+  const ts = [...operands];
+  const ells = ins.map((z, k) => (z.includes("...") ? ts[k].ndim - (z.length - 3) : 0));
+  if (ells.some((e) => e < 0)) throw bad("an operand has fewer dims than its subscripts");
+  const E = Math.max(0, ...ells);
+  const ellShape: number[] = Array(E).fill(1);
+  ins.forEach((z, k) => {
+    const at = z.indexOf("..."), e = ells[k];
+    for (let i = 0; i < e; i++) {
+      const n = ts[k].shape[at + i], j = E - e + i;
+      if (n !== 1 && ellShape[j] !== 1 && ellShape[j] !== n) {
+        throw bad(`operands could not be broadcast together in the ellipsis dims`);
+      }
+      if (n !== 1) ellShape[j] = n;
+    }
+  });
+  const expanded = ins.map((z, k) => {
+    if (!z.includes("...")) return z;
+    const e = ells[k], at = z.indexOf("...");
+    const names = Array.from({ length: e }, (_, i) => ELL(E - e + i)).join("");
+    // broadcast size-1 ellipsis dims to the common size
+    const t = ts[k];
+    const target = t.shape.map((d, i) => (i >= at && i < at + e ? ellShape[E - e + i - at] : d));
+    ts[k] = broadcastTo(t, target);
+    return z.replace("...", names);
+  });
+  const allEll = Array.from({ length: E }, (_, i) => ELL(i)).join("");
   const counts = new Map<string, number>();
-  ins.forEach((s) => [...s].forEach((c) => counts.set(c, (counts.get(c) ?? 0) + 1)));
-  const out = rhsSpec ?? [...counts.keys()].filter((c) => counts.get(c) === 1).sort().join("");
+  expanded.forEach((z) => [...new Set(z)].forEach((c) => counts.set(c, (counts.get(c) ?? 0) + 1)));
+  const repeatedInSpec = (c: string) => expanded.some((z) => z.split(c).length > 2);
+  const out = rhsSpec !== undefined
+    ? rhsSpec.replace("...", allEll)
+    : allEll + [...counts.keys()].filter((c) =>
+      /[a-zA-Z]/.test(c) && counts.get(c) === 1 && !repeatedInSpec(c)
+    ).sort().join("");
   if ([...out].some((c) => !counts.has(c))) throw bad("output subscript not in any input");
   if (new Set(out).size !== out.length) throw bad("repeated output subscript");
+  // diagonals for indices repeated within one operand
+  const plain = expanded.map((z, k) => {
+    if (z.length !== ts[k].ndim) throw bad(`operand ${k} has ${ts[k].ndim} dims but spec "${z}"`);
+    for (;;) {
+      const c = [...z].find((ch, i) => z.indexOf(ch) !== i);
+      if (c === undefined) return z;
+      const i = z.indexOf(c), j = z.indexOf(c, i + 1);
+      if (ts[k].shape[i] !== ts[k].shape[j]) {
+        throw new TypeError(
+          `einsum: size mismatch for repeated index '${c}' in operand ${k}: ${ts[k].shape[i]} and ${
+            ts[k].shape[j]
+          }`,
+        );
+      }
+      ts[k] = diagonal(ts[k], { axis1: i, axis2: j });
+      z = [...z].filter((_, q) => q !== i && q !== j).join("") + c;
+    }
+  });
+  return { ins: plain, out, ts };
+}
+
+/**
+ * Einstein summation, e.g. `einsum("bij,bjk->bik", a, b)`; implicit output when `->` is absent.
+ * `...` stands for broadcast leading (or any) dims; an index repeated within one operand takes
+ * its diagonal (`"ii->i"`, `"ii"` is the trace).
+ *
+ * @example Batched products, traces and diagonals
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * const a = np.arange(8).reshape([2, 2, 2]);
+ * assert.deepEqual(np.einsum("...ij,...jk->...ik", a, a).shape, [2, 2, 2]);
+ * assert.equal(np.einsum("ii", [[1, 2], [3, 4]]).item(), 5);
+ * assert.deepEqual(Array.from(np.einsum("ii->i", [[1, 2], [3, 4]]).dataSync()), [1, 4]);
+ * ```
+ */
+export function einsum(subscripts: string, ...operands: ArrayLike[]): Tensor {
   let ts = operands.map((o) => asTensor(o, "einsum"));
   const d = resultType(ts).dtype;
   ts = ts.map((t) => convert(t, d));
+  const parsed = parseEinsum(subscripts, ts);
+  const { ins, out } = parsed;
+  ts = parsed.ts;
   const sizes = new Map<string, number>();
   ins.forEach((s, k) => {
-    if (s.length !== ts[k].ndim) throw bad(`operand ${k} has ${ts[k].ndim} dims but spec "${s}"`);
-    if (new Set(s).size !== s.length) {
-      throw bad(`repeated index in operand spec "${s}" (diagonals are not supported)`);
-    }
     [...s].forEach((c, i) => {
       const n = ts[k].shape[i];
       if ((sizes.get(c) ?? n) !== n) {

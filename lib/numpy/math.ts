@@ -9,6 +9,7 @@ import type { OpDef } from "../ops/_define.ts";
 import * as ew from "../ops/elementwise.ts";
 import { asTensor, broadcastTo, prepareOperands, scalar } from "./_convert.ts";
 import { broadcastShapes } from "../shape.ts";
+import { checkOptions } from "../options.ts";
 
 function unaryFloat(op: OpDef, name: string) {
   return (x: ArrayLike): Tensor => {
@@ -37,9 +38,27 @@ function binary(op: OpDef, name: string, force?: (d: DType) => DType) {
 export const exp: (x: ArrayLike) => Tensor = unaryFloat(ew.expOp, "exp");
 /** Natural logarithm. */
 export const log: (x: ArrayLike) => Tensor = unaryFloat(ew.logOp, "log");
-/** log(1 + x), accurate near 0. */
+/**
+ * log(1 + x), accurate near 0.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(np.log1p(1e-10).item(), Math.fround(Math.log1p(1e-10)));
+ * ```
+ */
 export const log1p: (x: ArrayLike) => Tensor = unaryFloat(ew.log1pOp, "log1p");
-/** e^x - 1, accurate near 0. */
+/**
+ * e^x - 1, accurate near 0.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(np.expm1(1e-10).item(), Math.fround(Math.expm1(1e-10)));
+ * ```
+ */
 export const expm1: (x: ArrayLike) => Tensor = unaryFloat(ew.expm1Op, "expm1");
 /** Square root. */
 export const sqrt: (x: ArrayLike) => Tensor = unaryFloat(ew.sqrtOp, "sqrt");
@@ -89,7 +108,16 @@ export const negative: (x: ArrayLike) => Tensor = unarySame(ew.negOp, "negative"
 export const neg: (x: ArrayLike) => Tensor = negative;
 /** Absolute value. */
 export const abs: (x: ArrayLike) => Tensor = unarySame(ew.absOp, "abs");
-/** Sign: -1, 0 or 1 (NaN stays NaN). */
+/**
+ * Sign: -1, 0 or 1 (NaN stays NaN).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.sign([-2, 0, 3, NaN]).dataSync()), [-1, 0, 1, NaN]);
+ * ```
+ */
 export const sign: (x: ArrayLike) => Tensor = unarySame(ew.signOp, "sign");
 
 function intIdentity(op: OpDef, name: string) {
@@ -98,12 +126,52 @@ function intIdentity(op: OpDef, name: string) {
     return isFloat(t.aval.dtype) ? bind1(op, [t]) : t;
   };
 }
-/** Floor. */
+/**
+ * Floor (integers pass through).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.floor([-1.5, 1.5]).dataSync()), [-2, 1]);
+ * ```
+ */
 export const floor: (x: ArrayLike) => Tensor = intIdentity(ew.floorOp, "floor");
-/** Ceiling. */
+/**
+ * Ceiling (integers pass through).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.ceil([-1.5, 1.5]).dataSync()), [-1, 2]);
+ * ```
+ */
 export const ceil: (x: ArrayLike) => Tensor = intIdentity(ew.ceilOp, "ceil");
-/** Round half to even. */
-export const round: (x: ArrayLike) => Tensor = intIdentity(ew.roundOp, "round");
+const roundInt = intIdentity(ew.roundOp, "round");
+/**
+ * Rounds half to even, to `decimals` decimal places (default 0; negative rounds to tens, ...).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.round([0.5, 1.5, 2.5, -0.5]).dataSync()), [0, 2, 2, -0]);
+ * assert.deepEqual(Array.from(np.round([1234.5678], { decimals: -2 }).dataSync()), [1200]);
+ * ```
+ */
+export function round(x: ArrayLike, opts?: { decimals?: number }): Tensor {
+  const d = checkOptions("round", opts, ["decimals"]).decimals ?? 0;
+  if (!Number.isInteger(d)) throw new TypeError(`round: decimals must be an integer, got ${d}`);
+  const t = asTensor(x, "round");
+  if (d === 0 || (!isFloat(t.aval.dtype) && d > 0)) return roundInt(t);
+  if (!isFloat(t.aval.dtype)) {
+    // integers: round to a multiple of 10^-d in float, then back
+    return ew.convert(round(ew.convert(t, "float32"), { decimals: d }), t.aval.dtype);
+  }
+  const f = 10 ** d;
+  return divide(roundInt(multiply(t, f)), f);
+}
 
 /** Elementwise sum with broadcasting. */
 export const add: (x: ArrayLike, y: ArrayLike) => Tensor = binary(ew.addOp, "add");
@@ -171,12 +239,30 @@ export function isnan(x: ArrayLike): Tensor {
 export function isfinite(x: ArrayLike): Tensor {
   return bind1(ew.isfiniteOp, [asTensor(x, "isfinite")]);
 }
-/** x * x. */
+/**
+ * x * x.
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.square([-3, 0.5]).dataSync()), [9, 0.25]);
+ * ```
+ */
 export function square(x: ArrayLike): Tensor {
   const t = asTensor(x, "square");
   return bind1(ew.mulOp, [t, t]);
 }
-/** 1 / x. */
+/**
+ * 1 / x (integers give float32).
+ *
+ * @example
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.reciprocal([2, -4]).dataSync()), [0.5, -0.25]);
+ * ```
+ */
 export function reciprocal(x: ArrayLike): Tensor {
   return divide(1, x);
 }

@@ -29,8 +29,15 @@ function withKeepdims(out: Tensor, inShape: number[], axes: number[], keepdims?:
   return keepdims ? reshape(out, inShape.map((d, i) => (axes.includes(i) ? 1 : d))) : out;
 }
 
+/** The dtype sums and products accumulate in: small ints widen (int8 and bool to int32, uint8 to uint32). */
+function accumType(t: Tensor): Tensor {
+  const d = t.aval.dtype;
+  if (d === "bool" || d === "int8") return ew.convert(t, "int32");
+  return d === "uint8" ? ew.convert(t, "uint32") : t;
+}
+
 /**
- * Sum over axes (bool and int32 sum to int32).
+ * Sum over axes (bool and int8 sum to int32, uint8 to uint32).
  *
  * @example Column sums
  * ```ts
@@ -41,8 +48,7 @@ function withKeepdims(out: Tensor, inShape: number[], axes: number[], keepdims?:
  */
 export function sum(x: ArrayLike, opts: AxisOptions = {}): Tensor {
   opts = checkOptions("sum", opts, AXIS);
-  let t = asTensor(x, "sum");
-  if (t.aval.dtype === "bool") t = ew.convert(t, "int32");
+  const t = accumType(asTensor(x, "sum"));
   const axes = normAxes("sum", opts.axis, t.ndim);
   return withKeepdims(red.reduceSum(t, axes), t.shape, axes, opts.keepdims);
 }
@@ -81,8 +87,7 @@ export const min: (x: ArrayLike, opts?: AxisOptions) => Tensor = extremum("min",
 /** Product over axes (bool and int32 give int32). */
 export function prod(x: ArrayLike, opts: AxisOptions = {}): Tensor {
   opts = checkOptions("prod", opts, AXIS);
-  let t = asTensor(x, "prod");
-  if (t.aval.dtype === "bool") t = ew.convert(t, "int32");
+  const t = accumType(asTensor(x, "prod"));
   const axes = normAxes("prod", opts.axis, t.ndim);
   const keep = t.shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const rest = keep.map((i) => t.shape[i]);

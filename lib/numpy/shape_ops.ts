@@ -8,6 +8,7 @@ import { broadcastShapes, fmtShape, normAxes, normAxis, shapeEqual, sizeOf } fro
 import * as mv from "../ops/movement.ts";
 import { convert } from "../ops/elementwise.ts";
 import { asTensor, broadcastTo as bcast, resultType, scalar } from "./_convert.ts";
+import { type IndexSpec, indexWith } from "./_indexing.ts";
 import { checkOptions } from "../options.ts";
 
 /** Reshapes (row-major); one entry may be -1. */
@@ -138,18 +139,47 @@ export function split(x: ArrayLike, sectionsOrIndices: number | number[], axis =
 
 /** Options of `np.pad`. */
 export interface PadOptions {
-  /** How to fill: a constant, the edge values, or a reflection. */
-  mode?: "constant" | "edge" | "reflect";
+  /**
+   * How to fill: a constant, the edge values, a reflection about the edge ("reflect"), a
+   * reflection that repeats the edge ("symmetric"), or the values from the other end ("wrap").
+   */
+  mode?: "constant" | "edge" | "reflect" | "symmetric" | "wrap";
   /** The fill value of constant mode (default 0). */
   constantValues?: number;
 }
 
-/** Pads with a constant, the edge values, or a reflection (NumPy `pad`). */
+const PAD_MODES = ["constant", "edge", "reflect", "symmetric", "wrap"];
+
+/** Source index along an axis of size `n` for padded position `i` (`i < 0` or `i >= n`). */
+function padSource(mode: string, i: number, n: number): number {
+  if (mode === "edge") return Math.min(Math.max(i, 0), n - 1);
+  if (mode === "wrap") return ((i % n) + n) % n;
+  if (mode === "symmetric") {
+    const j = ((i % (2 * n)) + 2 * n) % (2 * n);
+    return j >= n ? 2 * n - 1 - j : j;
+  }
+  const period = 2 * (n - 1);
+  const j = ((i % period) + period) % period;
+  return j >= n ? period - j : j;
+}
+
+/**
+ * Pads with a constant, the edge values, a reflection, or by wrapping (NumPy `pad`).
+ *
+ * @example Symmetric and wrap modes
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(Array.from(np.pad([1, 2, 3], 2, { mode: "symmetric" }).dataSync()), [2, 1, 1, 2, 3, 3, 2]);
+ * assert.deepEqual(Array.from(np.pad([1, 2, 3], [1, 2], { mode: "wrap" }).dataSync()), [3, 1, 2, 3, 1, 2]);
+ * ```
+ */
 export function pad(
   x: ArrayLike,
   padWidth: number | [number, number] | [number, number][],
   opts: PadOptions = {},
 ): Tensor {
+  checkOptions("pad", opts, ["mode", "constantValues"]);
   let t = asTensor(x, "pad");
   opts = checkOptions("pad", opts, ["mode", "constantValues"]);
   const widths: [number, number][] = typeof padWidth === "number"
@@ -179,8 +209,10 @@ export function pad(
       widths.map((w) => w[1]),
     );
   }
-  if (mode !== "edge" && mode !== "reflect") {
-    throw new RangeError(`pad: unknown mode ${JSON.stringify(mode)}`);
+  if (!PAD_MODES.includes(mode)) {
+    throw new RangeError(
+      `pad: unknown mode ${JSON.stringify(mode)}; expected one of ${PAD_MODES.join(", ")}`,
+    );
   }
   widths.forEach(([lo, hi], ax) => {
     if (!lo && !hi) return;
@@ -192,13 +224,7 @@ export function pad(
       }
       throw new RangeError(`pad: cannot ${mode}-pad an empty axis ${ax}`);
     }
-    const idx = (i: number): number => {
-      if (mode === "edge") return Math.min(Math.max(i, 0), n - 1);
-      const period = 2 * (n - 1);
-      let j = ((i % period) + period) % period;
-      if (j >= n) j = period - j;
-      return j;
-    };
+    const idx = (i: number): number => padSource(mode, i, n);
     const take = (i: number) =>
       mv.slice(
         t,
@@ -258,33 +284,9 @@ export function swapaxes(x: ArrayLike, a: number, b: number): Tensor {
 /** One slicing spec: an index, a Python slice string ("1:5:2", "::-1"), null (new axis) or "...". */
 export type SliceSpec = number | string | null;
 
-function parseSlice(spec: string, n: number, axis: number): [number, number, number] {
-  const parts = spec.split(":");
-  if (parts.length < 2 || parts.length > 3) {
-    throw new TypeError(`slice: invalid slice ${JSON.stringify(spec)} for axis ${axis}`);
-  }
-  const num = (s: string | undefined): number | undefined => {
-    if (s === undefined || s.trim() === "") return undefined;
-    const v = Number(s);
-    if (!Number.isInteger(v)) {
-      throw new TypeError(`slice: invalid slice ${JSON.stringify(spec)} for axis ${axis}`);
-    }
-    return v;
-  };
-  const step = num(parts[2]) ?? 1;
-  if (step === 0) throw new RangeError(`slice: slice step cannot be zero (axis ${axis})`);
-  const clamp = (v: number | undefined, dflt: number, lo: number, hi: number) => {
-    if (v === undefined) return dflt;
-    if (v < 0) v += n;
-    return Math.min(Math.max(v, lo), hi);
-  };
-  return step > 0
-    ? [clamp(num(parts[0]), 0, 0, n), clamp(num(parts[1]), n, 0, n), step]
-    : [clamp(num(parts[0]), n - 1, -1, n - 1), clamp(num(parts[1]), -1, -1, n - 1), step];
-}
-
 /**
- * NumPy basic indexing: `slice(x, 0, "1:3", null, "::-1")`.
+ * NumPy indexing, as `np.index` and `x.slice(...)`: numbers, slice strings, `null` (new axis),
+ * `"..."`, integer arrays (advanced indexing) and bool masks (eager).
  *
  * @example Every other element, reversed
  * ```ts
@@ -293,57 +295,6 @@ function parseSlice(spec: string, n: number, axis: number): [number, number, num
  * if (y.dataSync().join() !== "5,3,1") throw new Error("slice");
  * ```
  */
-export function slice(x: ArrayLike, ...specs: SliceSpec[]): Tensor {
-  let t = asTensor(x, "slice");
-  const nEll = specs.filter((s) => s === "...").length;
-  if (nEll > 1) throw new TypeError("slice: an index can only have a single ellipsis");
-  const used = specs.filter((s) => s !== null && s !== "...").length;
-  if (used > t.ndim) {
-    throw new RangeError(`slice: too many indices (${used}) for array of dimension ${t.ndim}`);
-  }
-  const full: SliceSpec[] = [];
-  for (const s of specs) {
-    if (s === "...") { for (let i = 0; i < t.ndim - used; i++) full.push(":"); }
-    else full.push(s);
-  }
-  while (full.filter((s) => s !== null).length < t.ndim) full.push(":");
-  const start: number[] = [], limit: number[] = [], strides: number[] = [], revAxes: number[] = [];
-  const outShape: number[] = [];
-  let ax = 0;
-  for (const s of full) {
-    if (s === null) {
-      outShape.push(1);
-      continue;
-    }
-    const n = t.shape[ax];
-    if (typeof s === "number") {
-      if (!Number.isInteger(s) || s < -n || s >= n) {
-        throw new RangeError(`slice: index ${s} is out of bounds for axis ${ax} with size ${n}`);
-      }
-      const i = s < 0 ? s + n : s;
-      start.push(i), limit.push(i + 1), strides.push(1);
-    } else if (typeof s === "string") {
-      const [a, b, st] = parseSlice(s, n, ax);
-      if (st > 0) {
-        start.push(a), limit.push(Math.max(a, b)), strides.push(st);
-      } else {
-        // reversed axis: element n-1-j of the flipped array is element j
-        revAxes.push(ax);
-        const ra = n - 1 - a, rb = n - 1 - b;
-        start.push(Math.min(ra, n)), limit.push(Math.max(ra, Math.min(rb, n))), strides.push(-st);
-      }
-      outShape.push(
-        Math.max(
-          0,
-          Math.ceil(
-            (limit[limit.length - 1] - start[start.length - 1]) / strides[strides.length - 1],
-          ),
-        ),
-      );
-    } else throw new TypeError(`slice: invalid index ${JSON.stringify(s)}`);
-    ax++;
-  }
-  t = mv.rev(t, revAxes);
-  t = mv.slice(t, start, limit, strides);
-  return mv.reshape(t, outShape);
+export function slice(x: ArrayLike, ...specs: IndexSpec[]): Tensor {
+  return indexWith("slice", asTensor(x, "slice"), specs, "clip", null);
 }

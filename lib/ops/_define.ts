@@ -165,7 +165,7 @@ export type DTypeRule = "same" | "bool" | "float";
 
 function outDType(rule: DTypeRule, d: DType): DType {
   if (rule === "bool") return "bool";
-  if (rule === "float") return d === "float64" ? "float64" : "float32";
+  if (rule === "float") return d === "float64" || d === "float16" ? d : "float32";
   return d;
 }
 

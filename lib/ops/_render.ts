@@ -4,7 +4,7 @@
  * hold no per-op code. The builders below cover the common shapes of templates.
  * @module
  */
-import type { DType } from "../dtype.ts";
+import { type DType, isFloat } from "../dtype.ts";
 
 /** The dtypes a template may depend on: its first operand's and its result's. */
 export interface ScalarTypes {
@@ -151,6 +151,7 @@ export function mathCall(
 export function wrapping(op: "+" | "-" | "*", wasm: WasmForm): ScalarRender {
   return {
     js: (a, t) => {
+      if (op === "*" && t.arg === "uint32") return `(Math.imul(${a[0]}, ${a[1]}) >>> 0)`;
       if (t.arg !== "int32") return `(${a[0]} ${op} ${a[1]})`;
       return op === "*" ? `Math.imul(${a[0]}, ${a[1]})` : `((${a[0]} ${op} ${a[1]}) | 0)`;
     },
@@ -212,6 +213,7 @@ export function wgslConvert(a: string, from: DType, to: DType, use: Use): string
 /** JS of `convert` (float to int32 through the kernel prelude's `CVT_I32`). */
 export function jsConvert(a: string, from: DType, to: DType): string {
   if (to === "bool") return `(${a} !== 0 ? 1 : 0)`;
-  if (to === "int32" && (from === "float32" || from === "float64")) return `CVT_I32(${a})`;
-  return a;
+  if (to === "int32" && isFloat(from)) return `CVT_I32(${a})`;
+  if (to === "float16" && from !== "float16") return `F16R(${a})`; // render_js's float16 rounding
+  return a; // narrow ints wrap in render_js like every value of their dtype
 }

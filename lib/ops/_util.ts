@@ -5,7 +5,7 @@
  * @module
  */
 import { bind1, fromHost } from "../core.ts";
-import { allocTyped, type DType } from "../dtype.ts";
+import { allocTyped, type DType, type TypedArray } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import { fmtShape, invertPerm, sizeOf, stridesOf } from "../shape.ts";
 import {
@@ -40,7 +40,7 @@ export function gatherImpl(
   out: Aval,
   src: (idx: number[]) => number,
   fill = 0,
-): Uint8Array | Int32Array | Float32Array | Float64Array {
+): TypedArray {
   const res = allocTyped(out.dtype, sizeOf(out.shape));
   forEachIndex(out.shape, (idx, flat) => {
     const s = src(idx);

@@ -5,7 +5,7 @@
  * @module
  */
 import { bind1 } from "../core.ts";
-import type { DType } from "../dtype.ts";
+import { type DType, isFloat } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import {
   type Aval,
@@ -36,7 +36,8 @@ import {
   wrapping,
 } from "./_render.ts";
 
-type JvpFn = (xs: Tensor[], dxs: Tensor[], out: Tensor) => Tensor;
+/** A jvp rule of an elementwise primitive. */
+export type JvpFn = (xs: Tensor[], dxs: Tensor[], out: Tensor) => Tensor;
 
 function vmapElementwise(op: OpDef) {
   return (args: Tensor[], bdims: BDim[], params: unknown, size: number): [Tensor[], BDim[]] => {
@@ -47,7 +48,8 @@ function vmapElementwise(op: OpDef) {
   };
 }
 
-interface EwSpec {
+/** What an elementwise primitive is made of. */
+export interface EwSpec {
   name: string;
   rule?: DTypeRule;
   fn: (...xs: number[]) => number;
@@ -59,7 +61,8 @@ interface EwSpec {
   render: ScalarRender;
 }
 
-function elementwise(spec: EwSpec): OpDef<Record<string, never>> {
+/** Defines an elementwise primitive from its spec. */
+export function elementwise(spec: EwSpec): OpDef<Record<string, never>> {
   const rule = spec.rule ?? "same";
   const op: OpDef<Record<string, never>> = defineOp({
     name: spec.name,
@@ -215,7 +218,8 @@ function minMaxJvp(
   return select(pick(x, y), dx, select(pick(y, x), dy, tie));
 }
 
-function unaryF(
+/** Defines a unary elementwise primitive. */
+export function unaryF(
   name: string,
   fn: (x: number) => number,
   jvp: JvpFn | "zero",
@@ -468,8 +472,7 @@ export const convertOp: OpDef<{ dtype: DType }> = defineOp({
     ),
   jvp: ([x], [dx], { dtype }) => {
     const out = convert(x, dtype);
-    const isF = (d: DType) => d === "float32" || d === "float64";
-    return [[out], [isF(dtype) && isF(x.aval.dtype) ? convert(dx, dtype) : zerosOf(out)]];
+    return [[out], [isFloat(dtype) && isFloat(x.aval.dtype) ? convert(dx, dtype) : zerosOf(out)]];
   },
   vmap: ([x], [bd], p) => [[convert(x, p.dtype)], [bd]],
   transpose: ([ct], [x]) => [convert(ct, (x as UndefPrimal).aval.dtype)],

@@ -326,9 +326,14 @@ export const revOp: OpDef<{ axes: number[] }> = defineOp({
   transpose: ([ct], _x, p) => [rev(ct, p.axes)],
 });
 
-/** Binds `slice`. */
+/** Binds `slice` (no-op for the whole array). */
 export function slice(x: Tensor, start: number[], limit: number[], strides?: number[]): Tensor {
-  return bind1(sliceOp, [x], { start, limit, strides: strides ?? start.map(() => 1) });
+  const st = strides ?? start.map(() => 1);
+  const s = x.aval.shape;
+  if (s.length === start.length && s.every((d, i) => !start[i] && limit[i] === d && st[i] === 1)) {
+    return x;
+  }
+  return bind1(sliceOp, [x], { start, limit, strides: st });
 }
 /** Binds `pad`. */
 export function pad(

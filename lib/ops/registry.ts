@@ -5,6 +5,7 @@
  */
 import type { OpDef } from "./_define.ts";
 import * as ew from "./elementwise.ts";
+import { ELEMENTWISE_MORE_OPS } from "./elementwise_more.ts";
 import * as mv from "./movement.ts";
 import * as red from "./reduce.ts";
 import { dotGeneralOp } from "./dot.ts";
@@ -12,9 +13,12 @@ import { randomOp } from "./random.ts";
 import { convOp } from "./conv.ts";
 import * as win from "./window.ts";
 import * as la from "./linalg.ts";
+import * as ix from "./gather.ts";
+import * as so from "./sort.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
+  ...ELEMENTWISE_MORE_OPS,
   ...ew.ELEMENTWISE_OPS,
   broadcastInDim: mv.broadcastInDimOp,
   reshape: mv.reshapeOp,
@@ -40,6 +44,17 @@ export const OPS = {
   solve: la.solveOp,
   det: la.detOp,
   slogdet: la.slogdetOp,
+  gather: ix.gatherOp,
+  scatter: ix.scatterSetOp,
+  scatterAdd: ix.scatterAddOp,
+  scatterMul: ix.scatterMulOp,
+  scatterMin: ix.scatterMinOp,
+  scatterMax: ix.scatterMaxOp,
+  sort: so.sortOp,
+  cumsum: so.cumsumOp,
+  cumprod: so.cumprodOp,
+  cummax: so.cummaxOp,
+  cummin: so.cumminOp,
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */

@@ -33,6 +33,10 @@ import type { ConvParams } from "../../ops/conv_params.ts";
 import type { DotParams } from "../../ops/dot.ts";
 import { dotGeneralHost } from "./dot.ts";
 import { dotGeneralF32 } from "./matmul.ts";
+import { gatherFast, scatterAddFast, sortFast } from "./index_ops.ts";
+import type { SortParams } from "../../ops/sort.ts";
+import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
+import { roundF16Outputs } from "../../float16.ts";
 
 /** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
 const fastImpls = new Map<string, FastImpl>();
@@ -71,7 +75,7 @@ function runOp(
     );
     return op.evalImpl(args, params).map((t) => t.dataSync());
   }
-  return op.impl(inputs, params, outAvals);
+  return roundF16Outputs(op.impl(inputs, params, outAvals), outAvals.map((a) => a.dtype));
 }
 
 const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"]);
@@ -154,3 +158,12 @@ registerFastImpl("dotGeneral", ([l, r], p, [out], dest) => [
   dotGeneralF32(l, r, p as DotParams, out, dest?.[0] as Float32Array | undefined) ??
     dotGeneralHost(l, r, p as DotParams, out, dest?.[0]),
 ]);
+registerFastImpl("sort", (xs, p, outs) => sortFast(xs, p as SortParams, outs));
+registerFastImpl(
+  "gather",
+  (xs, p, outs, dest) => gatherFast(xs, p as GatherParams, outs, dest?.[0]),
+);
+registerFastImpl(
+  "scatterAdd",
+  (xs, p, outs, dest) => scatterAddFast(xs, p as ScatterParams, outs, dest?.[0]),
+);

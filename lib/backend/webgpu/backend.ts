@@ -4,7 +4,7 @@
  * when `navigator.gpu` yields an adapter (Deno built in; Node: see its doc).
  * @module
  */
-import { dtypeOfTyped, type TypedArray } from "../../dtype.ts";
+import type { DType, TypedArray } from "../../dtype.ts";
 import type { Aval, OpDef } from "../../ops/_define.ts";
 import { ArrayValue } from "../../core.ts";
 import { hoistConsts, type Jaxpr } from "../../ir.ts";
@@ -77,9 +77,8 @@ const eagerCache = new ByteLru<string, GpuPlan>("eager", (gp, key) => {
 /** The WebGPU backend instance (registered by `initWebGPU`). */
 export const webgpuBackend: Backend = {
   name: "webgpu",
-  fromHost(data: TypedArray): unknown {
-    const dtype = dtypeOfTyped(data);
-    if (!dtype || dtype === "float64") throw new TypeError(`array: ${F64_MESSAGE}`);
+  fromHost(data: TypedArray, dtype: DType): unknown {
+    if (dtype === "float64") throw new TypeError(`array: ${F64_MESSAGE}`);
     return runtime().upload(data, dtype);
   },
   read(buf: unknown): Promise<TypedArray> {

@@ -18,6 +18,10 @@ import { convVariant, renderConv } from "../../../kernels/wgsl/conv_variants.ts"
 import { renderArgReduce, renderDot } from "../../../kernels/wgsl/matmul.ts";
 import { renderRandom } from "../../../kernels/wgsl/random.ts";
 import { renderWindowOp, WINDOW_OPS } from "../../../kernels/wgsl/window.ts";
+import { GATHER_OPS, renderGather, renderScatter } from "../../../kernels/wgsl/gather.ts";
+import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
+import { renderScan, renderSort, SORT_OPS } from "../../../kernels/wgsl/sort.ts";
+import type { CumParams, SortParams } from "../../ops/sort.ts";
 import type { WindowParams } from "../../ops/window.ts";
 import { epilogueFusible, type EpilogueSpec } from "../../../kernels/wgsl/epilogue.ts";
 import { type BindRange, GpuArray, type GpuRuntime } from "./runtime.ts";
@@ -231,6 +235,60 @@ export function lowerOptions(rt: GpuRuntime, opt: PlanOptions): LowerOptions {
   };
 }
 
+/** A gather or scatter step (kernels/wgsl/gather.ts). */
+function indexStep(
+  plan: Plan,
+  s: Extract<Plan["steps"][number], { kind: "op" }>,
+  maxWg: number,
+): CStep {
+  const [x, idx, upd] = s.inputs.map((b) => plan.avals[b]);
+  const r = s.op.name === "gather"
+    ? { dispatches: renderGather(x, idx, s.params as GatherParams, maxWg), temps: [] }
+    : renderScatter(s.op.name, x, idx, upd, s.params as ScatterParams, maxWg);
+  const role = { x: s.inputs[0], idx: s.inputs[1], upd: s.inputs[2], out: s.outs[0], tmp: -1 };
+  return {
+    kind: "gpu",
+    dispatches: r.dispatches.map((d) => ({
+      code: d.code,
+      wg: d.dispatch,
+      bind: d.bind.map((k) => role[k]),
+    })),
+    temps: r.temps,
+    outs: s.outs,
+    drop: [],
+  };
+}
+
+/** A sort or cumulative-scan step (kernels/wgsl/sort.ts). */
+function sortStep(
+  rt: GpuRuntime,
+  plan: Plan,
+  s: Extract<Plan["steps"][number], { kind: "op" }>,
+  maxWg: number,
+): CStep {
+  const ins = s.inputs.map((b) => plan.avals[b]);
+  const r = s.op.name === "sort"
+    ? renderSort(ins, s.params as SortParams, maxWg)
+    : renderScan(s.op.name, ins[0], s.params as CumParams, maxWg);
+  const buf = (k: string) => {
+    const i = Number(k.replace(/^\D+/, ""));
+    return k.startsWith("in") ? s.inputs[i] : k.startsWith("out") ? s.outs[i] : -1 - i;
+  };
+  r.dispatches.forEach((d) => checkBindings(rt, d.bind.length, `${s.op.name} kernel`));
+  return {
+    kind: "gpu",
+    dispatches: r.dispatches.map((d) => ({
+      code: d.code,
+      wg: d.dispatch,
+      bind: d.bind.map(buf),
+      ranges: d.ranges,
+    })),
+    temps: r.temps,
+    outs: s.outs,
+    drop: [],
+  };
+}
+
 /** Compiles a plan's steps to dispatches (pipelines compile lazily, on first use). */
 export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): GpuPlan {
   plan.avals.forEach((a, i) => checkDtype(a, `program value b${i}`));
@@ -277,6 +335,8 @@ export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): Gp
         drop: [],
       };
     }
+    if (GATHER_OPS.has(name)) return indexStep(plan, s, maxWg);
+    if (SORT_OPS.has(name)) return sortStep(rt, plan, s, maxWg);
     if (name === "random") {
       const k = renderRandom(s.params as RandomParams, s.outAvals[0].dtype, maxWg);
       return {

@@ -1,0 +1,60 @@
+/**
+ * float16 on the host: rounding a number to the nearest float16 (Math.f16round where the runtime
+ * has it, else an exact emulation) and whether the runtime has Float16Array.
+ * @module
+ */
+
+// deno-lint-ignore no-explicit-any
+const G = globalThis as any;
+
+/** True where the runtime has Float16Array (float16 arrays are then stored in 16 bits). */
+export const HAS_FLOAT16: boolean = typeof G.Float16Array === "function";
+
+/**
+ * Rounds `x` to the nearest float16 value (ties to even; overflow to ±Infinity; NaN stays NaN).
+ *
+ * @example
+ * ```ts
+ * import { f16roundEmulated } from "./float16.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(f16roundEmulated(1 + 2 ** -11), 1); // a tie rounds to even
+ * assert.equal(f16roundEmulated(65520), Infinity);
+ * assert.equal(f16roundEmulated(2 ** -25 * 1.5), 2 ** -24); // subnormal
+ * ```
+ */
+export function f16roundEmulated(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  if (a >= 65520) return x > 0 ? Infinity : -Infinity;
+  // spacing of float16 values around a: 2^(e-10) for normals, 2^-24 for subnormals
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--; // log2 rounding at a power-of-two boundary
+  else if (2 ** (e + 1) <= a) e++;
+  const ulp = 2 ** (Math.max(e, -14) - 10);
+  const q = a / ulp;
+  let r = Math.round(q);
+  if (r - q === 0.5 && r % 2 !== 0) r -= 1; // ties to even
+  return Math.sign(x) * r * ulp;
+}
+
+/** Rounds to the nearest float16 (Math.f16round where available). */
+export const f16round: (x: number) => number = typeof Math.f16round === "function"
+  ? Math.f16round
+  : f16roundEmulated;
+
+/**
+ * Without Float16Array, float16 arrays live in Float32Arrays: rounds the float16 outputs of a
+ * host implementation in place (a no-op where the runtime has Float16Array).
+ */
+export function roundF16Outputs<T extends ArrayLike<number>>(
+  outs: T[],
+  dtypes: readonly string[],
+): T[] {
+  if (HAS_FLOAT16) return outs;
+  outs.forEach((o, i) => {
+    if (dtypes[i] !== "float16") return;
+    const a = o as unknown as Float32Array;
+    for (let j = 0; j < a.length; j++) a[j] = f16roundEmulated(a[j]);
+  });
+  return outs;
+}
