@@ -98,6 +98,48 @@ export interface ConvParams {
   bias?: Tensor;
 }
 
+/**
+ * The kernel size per spatial dim of a conv layer on inputs of `shape`, checking its length and
+ * that `groups` divides the channels and the features.
+ */
+function kernelDims(
+  op: string,
+  kernelSize: number | number[],
+  shape: number[],
+  groups: number,
+  features: number,
+): number[] {
+  const nsp = shape.length - 2;
+  const ks = typeof kernelSize === "number" ? new Array(nsp).fill(kernelSize) : kernelSize;
+  if (ks.length !== nsp) {
+    throw new TypeError(
+      `${op}.init: kernelSize [${ks}] needs ${ks.length} spatial dims, input shape is [${shape}]`,
+    );
+  }
+  if (shape[1] % groups !== 0 || features % groups !== 0) {
+    throw new RangeError(
+      `${op}.init: groups ${groups} must divide channels ${shape[1]} and features ${features}`,
+    );
+  }
+  return ks;
+}
+
+/** A conv layer's weight of `wShape` and bias, PyTorch's `U(±1/√fanIn)` unless initializers are given. */
+function convInit(
+  key: Tensor,
+  wShape: number[],
+  features: number,
+  useBias: boolean | undefined,
+  kernelInit?: Initializer,
+  biasInit?: Initializer,
+): ConvParams {
+  const fin = wShape.slice(1).reduce((a, b) => a * b, 1);
+  const [kw, kb] = splitList(key);
+  const weight = kernelInit ? kernelInit(kw, wShape) : torchUniform(kw, wShape, fin);
+  if (useBias === false) return { weight };
+  return { weight, bias: biasInit ? biasInit(kb, [features]) : torchUniform(kb, [features], fin) };
+}
+
 /** Options of {@link conv}: every `nn.convNd` option, plus the bias and initializers. */
 export interface ConvOptions extends Omit<ConvNdOptions, "bias"> {
   /** Add a bias (default true). */
@@ -143,27 +185,9 @@ export function conv(
   return defineLayer({
     name: op,
     init(key, shape) {
-      const nsp = shape.length - 2;
-      const ks = typeof kernelSize === "number" ? new Array(nsp).fill(kernelSize) : kernelSize;
-      if (ks.length !== nsp) {
-        throw new TypeError(
-          `${op}.init: kernelSize [${ks}] needs ${ks.length} spatial dims, input shape is [${shape}]`,
-        );
-      }
-      if (shape[1] % groups !== 0 || features % groups !== 0) {
-        throw new RangeError(
-          `${op}.init: groups ${groups} must divide channels ${shape[1]} and features ${features}`,
-        );
-      }
+      const ks = kernelDims(op, kernelSize, shape, groups, features);
       const wShape = [features, shape[1] / groups, ...ks];
-      const fin = wShape.slice(1).reduce((a, b) => a * b, 1);
-      const [kw, kb] = splitList(key);
-      const weight = kernelInit ? kernelInit(kw, wShape) : torchUniform(kw, wShape, fin);
-      if (useBias === false) return { weight };
-      return {
-        weight,
-        bias: biasInit ? biasInit(kb, [features]) : torchUniform(kb, [features], fin),
-      };
+      return convInit(key, wShape, features, useBias, kernelInit, biasInit);
     },
     forward: (p, x) => [convNd(x, p.weight, { ...convOpts, bias: p.bias }), null],
   });
@@ -207,13 +231,8 @@ export function convTranspose(
   return defineLayer({
     name: op,
     init(key, shape) {
-      const nsp = shape.length - 2;
-      const ks = typeof kernelSize === "number" ? new Array(nsp).fill(kernelSize) : kernelSize;
-      const wShape = [shape[1], features / groups, ...ks];
-      const fin = wShape.slice(1).reduce((a, b) => a * b, 1);
-      const [kw, kb] = splitList(key);
-      const weight = torchUniform(kw, wShape, fin);
-      return useBias === false ? { weight } : { weight, bias: torchUniform(kb, [features], fin) };
+      const ks = kernelDims(op, kernelSize, shape, groups, features);
+      return convInit(key, [shape[1], features / groups, ...ks], features, useBias);
     },
     forward: (p, x) => [convTransposeNd(x, p.weight, { ...convOpts, bias: p.bias }), null],
   });
