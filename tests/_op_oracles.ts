@@ -9,6 +9,7 @@ import type { OpName } from "../lib/ops/registry.ts";
 import { WINDOW_ORACLES } from "./_op_oracles_window.ts";
 import { LINALG_ORACLES } from "./_op_oracles_linalg.ts";
 import { GATHER_ORACLES, SORT_ORACLES } from "./_op_oracles_gather.ts";
+import { COMPLEX_ORACLES } from "./_op_samples_complex.ts";
 import { OP_SAMPLES } from "./_op_samples.ts";
 
 /** A host array: shape, dtype and row-major values. */
@@ -315,6 +316,7 @@ export const ORACLES: Partial<Record<OpName, Oracle>> & Record<string, Oracle | 
   ...LINALG_ORACLES,
   ...GATHER_ORACLES,
   ...SORT_ORACLES,
+  ...COMPLEX_ORACLES,
 };
 
 /** Conv params as resolved by `resolveConvParams` (lib/ops/conv_params.ts). */

@@ -15,6 +15,8 @@ import * as win from "./window.ts";
 import * as la from "./linalg.ts";
 import * as ix from "./gather.ts";
 import * as so from "./sort.ts";
+import { COMPLEX_OPS } from "./complex.ts";
+import "./complex_rules.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -55,6 +57,7 @@ export const OPS = {
   cumprod: so.cumprodOp,
   cummax: so.cummaxOp,
   cummin: so.cumminOp,
+  ...COMPLEX_OPS,
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */
