@@ -6,6 +6,11 @@
  */
 import type { ArgSpec, OpSamples } from "./_op_samples.ts";
 import type { Oracle } from "./_op_oracles.ts";
+import { bind } from "../lib/core.ts";
+import { isComplex } from "../lib/dtype.ts";
+import type { OpDef } from "../lib/ops/_define.ts";
+import { COMPLEX_OPS } from "../lib/ops/complex.ts";
+import { lax, np, type Tensor } from "../mod.ts";
 
 const fr = Math.fround;
 const F = (shape: number[]): ArgSpec => ({ shape, dtype: "float", gen: (r) => fr(-2 + 4 * r()) });
@@ -47,3 +52,27 @@ export const COMPLEX_ORACLES: Record<string, Oracle> = {
   real: part(0),
   imag: part(1),
 };
+
+/** The complex-argument indices of each op with complex operands or results. */
+const COMPLEX_ARGS = new Map<OpDef, number[]>(
+  Object.entries(COMPLEX_SAMPLES).map(([k, s]) => [
+    COMPLEX_OPS[k as keyof typeof COMPLEX_OPS],
+    s.complex ?? [],
+  ]),
+);
+
+/**
+ * Applies a primitive to sample arguments. Ops with complex operands or results are applied
+ * through storage views: complex arguments arrive as float arrays [...s, 2] of (re, im) pairs
+ * and a complex result leaves as one, so every conformance check runs on real arrays (and the
+ * derivative checks exercise the transposes of complex / real / imag as well).
+ */
+export function applyOp(op: OpDef, args: Tensor[], params: unknown): Tensor {
+  const cx = COMPLEX_ARGS.get(op);
+  if (!cx) return bind(op, args, params)[0];
+  const ins = args.map((x, i) =>
+    cx.includes(i) ? lax.complex(np.slice(x, "...", 0), np.slice(x, "...", 1)) : x
+  );
+  const out = bind(op, ins, params)[0];
+  return isComplex(out.dtype) ? np.stack([np.real(out), np.imag(out)], -1) : out;
+}

@@ -18,11 +18,10 @@
 import "./_backend.ts"; // TRACEGRAD_TEST_BACKEND selects the backend the checks run on
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { bind } from "../lib/core.ts";
 import { OPS } from "../lib/ops/registry.ts";
 import type { OpDef } from "../lib/ops/_define.ts";
-import { getBackend, jit, jvp, lax, np, setBackend, type Tensor, vjp, vmap } from "../mod.ts";
-import { isComplex } from "../lib/dtype.ts";
+import { getBackend, jit, jvp, setBackend, type Tensor, vjp, vmap } from "../mod.ts";
+import { applyOp } from "./_op_samples_complex.ts";
 import { backendNames } from "../lib/backend/backend.ts";
 import {
   buildArgs,
@@ -45,26 +44,7 @@ const FD_EPS = 1e-6;
 
 const isFloat = (d: string) => d === "float32" || d === "float64";
 const toHost = (t: Tensor): Host => ({ shape: t.shape, dtype: t.dtype, data: t.dataSync() });
-/**
- * Applies `op`. Ops with complex operands or results (`OpSamples.complex`) are checked through
- * their storage views: complex arguments arrive as float arrays [...s, 2] of (re, im) pairs and a
- * complex result leaves as one, so every check below runs on real arrays, and the derivative
- * checks exercise JAX's transposes of complex / real / imag as well.
- */
-const apply = (op: OpDef, args: Tensor[], params: unknown): Tensor => {
-  const cx = COMPLEX_ARGS.get(op);
-  if (!cx) return bind(op, args, params)[0];
-  const ins = args.map((x, i) =>
-    cx.includes(i) ? lax.complex(np.slice(x, "...", 0), np.slice(x, "...", 1)) : x
-  );
-  const out = bind(op, ins, params)[0];
-  return isComplex(out.dtype) ? np.stack([np.real(out), np.imag(out)], -1) : out;
-};
-const COMPLEX_ARGS = new Map(
-  Object.entries(OP_SAMPLES).flatMap((
-    [k, s],
-  ) => (s.complex ? [[OPS[k as keyof typeof OPS] as OpDef, s.complex]] : [])),
-);
+const apply = (op: OpDef, args: Tensor[], params: unknown): Tensor => applyOp(op, args, params);
 
 /** Checks that currently fail because of a reported library bug: test name → bug id. */
 const KNOWN_FAILURES: Record<string, string> = {};
