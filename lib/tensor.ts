@@ -343,6 +343,18 @@ export abstract class Tensor {
   at(...indices: IndexSpec[]): AtIndexer {
     return np.at(this, ...indices);
   }
+  /** The real part (`np.real(this)`). */
+  get real(): Tensor {
+    return np.real(this);
+  }
+  /** The imaginary part (`np.imag(this)`). */
+  get imag(): Tensor {
+    return np.imag(this);
+  }
+  /** Method form of `np.conj(this)`. */
+  conj(): Tensor {
+    return np.conj(this);
+  }
   /** Method form of `np.matmul(this, y)`. */
   matmul(y: ArrayLike): Tensor {
     return np.matmul(this, y);

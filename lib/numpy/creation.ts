@@ -4,7 +4,7 @@
  * @module
  */
 import { fromHost } from "../core.ts";
-import { allocTyped, checkDType, type DType } from "../dtype.ts";
+import { allocTyped, checkDType, type DType, isComplex } from "../dtype.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import { allocating, checkAllocation, checkShape, sizeOf } from "../shape.ts";
 import { checkOptions } from "../options.ts";
@@ -55,7 +55,8 @@ function fullAs(
     : "float32";
   checkAllocation(op, s, d);
   const data = allocating(op, [{ shape: s, dtype: d }], () => allocTyped(d, sizeOf(s)));
-  data.fill(Number(value));
+  if (isComplex(d)) { for (let i = 0; i < data.length; i += 2) data[i] = Number(value); }
+  else data.fill(Number(value));
   return fromHost(data, s, d);
 }
 /** Zeros. */

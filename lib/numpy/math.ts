@@ -3,7 +3,8 @@
  * @module
  */
 import { bind1 } from "../core.ts";
-import { checkDType, type DType, floatOf, isFloat } from "../dtype.ts";
+import { checkDType, type DType, floatOf, isComplex, isFloat } from "../dtype.ts";
+import * as cx from "./complex_math.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import type { OpDef } from "../ops/_define.ts";
 import * as ew from "../ops/elementwise.ts";
@@ -21,6 +22,13 @@ function unaryFloat(op: OpDef, name: string) {
 }
 function unarySame(op: OpDef, name: string) {
   return (x: ArrayLike): Tensor => bind1(op, [asTensor(x, name)]);
+}
+/** A unary op whose complex form is a composite (abs: real |z|; sign: z / |z|). */
+function orComplex(name: string, op: OpDef, complexFn: (z: Tensor) => Tensor) {
+  return (x: ArrayLike): Tensor => {
+    const t = asTensor(x, name);
+    return isComplex(t.dtype) ? complexFn(t) : bind1(op, [t]);
+  };
 }
 function binary(op: OpDef, name: string, force?: (d: DType) => DType) {
   return (x: ArrayLike, y: ArrayLike): Tensor => {
@@ -107,7 +115,7 @@ export const negative: (x: ArrayLike) => Tensor = unarySame(ew.negOp, "negative"
 /** Alias of `negative`. */
 export const neg: (x: ArrayLike) => Tensor = negative;
 /** Absolute value. */
-export const abs: (x: ArrayLike) => Tensor = unarySame(ew.absOp, "abs");
+export const abs: (x: ArrayLike) => Tensor = orComplex("abs", ew.absOp, cx.complexAbs);
 /**
  * Sign: -1, 0 or 1 (NaN stays NaN).
  *
@@ -118,12 +126,12 @@ export const abs: (x: ArrayLike) => Tensor = unarySame(ew.absOp, "abs");
  * assert.deepEqual(Array.from(np.sign([-2, 0, 3, NaN]).dataSync()), [-1, 0, 1, NaN]);
  * ```
  */
-export const sign: (x: ArrayLike) => Tensor = unarySame(ew.signOp, "sign");
+export const sign: (x: ArrayLike) => Tensor = orComplex("sign", ew.signOp, cx.complexSign);
 
 function intIdentity(op: OpDef, name: string) {
   return (x: ArrayLike): Tensor => {
     const t = asTensor(x, name);
-    return isFloat(t.aval.dtype) ? bind1(op, [t]) : t;
+    return isFloat(t.aval.dtype) || isComplex(t.aval.dtype) ? bind1(op, [t]) : t;
   };
 }
 /**
@@ -188,7 +196,11 @@ export const divide: (x: ArrayLike, y: ArrayLike) => Tensor = binary(ew.divOp, "
 /** Alias of `divide`. */
 export const div: (x: ArrayLike, y: ArrayLike) => Tensor = divide;
 /** x ** y. */
-export const power: (x: ArrayLike, y: ArrayLike) => Tensor = binary(ew.powOp, "power");
+export function power(x: ArrayLike, y: ArrayLike): Tensor {
+  const [a, b] = prepareOperands("power", [x, y]);
+  if (!isComplex(a.dtype)) return bind1(ew.powOp, [a, b]);
+  return cx.complexPower(a, b, typeof y === "number" && Number.isInteger(y) ? y : null);
+}
 /** Alias of `power`. */
 export const pow: (x: ArrayLike, y: ArrayLike) => Tensor = power;
 /** Elementwise maximum (NaN propagates). */

@@ -4,7 +4,8 @@
  * @module
  */
 import { bind1 } from "../core.ts";
-import { floatOf } from "../dtype.ts";
+import { floatOf, isComplex } from "../dtype.ts";
+import { imag, real } from "../ops/complex.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import { normAxes, normAxis, sizeOf } from "../shape.ts";
 import * as red from "../ops/reduce.ts";
@@ -143,7 +144,11 @@ export function variance(x: ArrayLike, opts: AxisOptions & { ddof?: number } = {
   const n = sizeOf(axes.map((a) => t.shape[a]));
   const m = mean(t, { axis: axes, keepdims: true });
   const d = ew.sub(t, broadcastInDim(m, t.shape, t.shape.map((_, i) => i)));
-  const ss = sum(ew.mul(d, d), { axis: axes, keepdims: opts.keepdims });
+  // complex: |d|² = re² + im², a real variance (as NumPy)
+  const sq = isComplex(d.dtype)
+    ? ew.add(ew.mul(real(d), real(d)), ew.mul(imag(d), imag(d)))
+    : ew.mul(d, d);
+  const ss = sum(sq, { axis: axes, keepdims: opts.keepdims });
   return ew.div(ss, full(ss.shape, n - (opts.ddof ?? 0), ss.dtype));
 }
 export { variance as var };

@@ -125,6 +125,12 @@ const cmpRule = (op: OpDef, join: OpDef): Rule => ([a, b]) => {
   return [bind1(join, [bind1(op, [ar, br]), bind1(op, [ai, bi])])];
 };
 
+/** isnan: either part NaN; isfinite: both parts finite. */
+const testRule = (op: OpDef, join: OpDef): Rule => ([z]) => {
+  const [a, b] = parts(z);
+  return [bind1(join, [bind1(op, [a]), bind1(op, [b])])];
+};
+
 /** convert to, from and between complex dtypes (complex → real keeps the real part, as JAX). */
 const convertRule: Rule = ([x], p, [a]) => {
   const to = (p as { dtype: Aval["dtype"] }).dtype;
@@ -175,6 +181,8 @@ const RULES: [OpDef, Rule][] = [
   [ew.eqOp, cmpRule(ew.eqOp, ew.andOp)],
   [ew.neOp, cmpRule(ew.neOp, ew.orOp)],
   [ew.convertOp, convertRule],
+  [ew.isnanOp, testRule(ew.isnanOp, ew.orOp)],
+  [ew.isfiniteOp, testRule(ew.isfiniteOp, ew.andOp)],
   [dotGeneralOp, dotRule],
 ];
 
