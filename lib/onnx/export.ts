@@ -261,7 +261,10 @@ function selectAnd(
     return L.from(g, got, out(e).shape);
   }
   const total = xa.shape.reduce((q, d) => q * d, 1);
-  const zeroRaw = encodeData(va.dtype === "float64" ? new Float64Array(1) : new Float32Array(1));
+  const zeroRaw = encodeData(
+    va.dtype === "float64" ? new Float64Array(1) : new Float32Array(1),
+    va.dtype,
+  );
   const zeros = g.op("ConstantOfShape", [g.i64([total])], {
     value: { tensor: { dtype: ONNX_DTYPE[va.dtype], dims: [1], raw: zeroRaw } },
   });
@@ -328,7 +331,7 @@ export function exportOnnx(
   const outputs: Uint8Array[] = [];
   jp.constVars.forEach((v, i) => {
     const t = jp.consts[i] as Tensor;
-    names.set(v, g.init(t.dtype, t.shape, encodeData(t.dataSync()), `const_${i}`));
+    names.set(v, g.init(t.dtype, t.shape, encodeData(t.dataSync(), t.dtype), `const_${i}`));
   });
   const graphInputs = jp.inVars.map((v, i) => {
     names.set(v, `input_${i}`);
