@@ -7,6 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import process from "node:process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +34,30 @@ function check(t: Tensor, e: Expect, what: string): void {
   assert.deepEqual(t.shape, e.shape, `${what} shape`);
   const got = Array.from(t.dataSync(), Number);
   assert.deepEqual(got, e.values.map(num), `${what} values`);
+}
+
+/**
+ * A python with numpy, or why there is none. PATH may lack pyenv's shims (a non-login shell, a
+ * runner started without the user's profile), so $PYTHON, PATH's python3/python and pyenv's shim
+ * are all tried, each with this process's whole environment.
+ */
+function findPython(): { python?: string; why: string } {
+  const home = process.env.HOME ?? "";
+  const pyenv = process.env.PYENV_ROOT ?? (home && join(home, ".pyenv"));
+  const candidates = [
+    process.env.PYTHON,
+    "python3",
+    "python",
+    pyenv && join(pyenv, "shims", "python3"),
+  ]
+    .filter((c): c is string => !!c);
+  const why: string[] = [];
+  for (const c of candidates) {
+    const r = spawnSync(c, ["-c", "import numpy"], { encoding: "utf8", env: process.env });
+    if (r.status === 0) return { python: c, why: "" };
+    why.push(`${c}: ${r.error?.message ?? r.stderr.trim().split("\n").pop()}`);
+  }
+  return { why: why.join("; ") };
 }
 
 function tensorOf(e: Expect): Tensor {
@@ -99,8 +124,8 @@ describe("io: NumPy's files", () => {
   });
 
   test("NumPy loads what io writes (python3 subprocess, when numpy is installed)", (t) => {
-    const probe = spawnSync("python3", ["-c", "import numpy"], { encoding: "utf8" });
-    if (probe.status !== 0) return t.skip("python3 with numpy is not available");
+    const { python, why } = findPython();
+    if (!python) return t.skip(`no python with numpy (${why})`);
     const dir = mkdtempSync(join(tmpdir(), "tg-io-"));
     const x = np.array([[1.5, -2], [3, 4.25]], { dtype: "float32" });
     const i = np.arange(5);
@@ -134,7 +159,7 @@ for f in ("s.npz", "c.npz"):
     assert z["u32"].dtype == np.uint32 and z["u32"].tolist() == [4000000000, 1]
 z = np.load(d + "/c.npz"); assert (z["big"] == np.arange(5000) * 3).all()
 print("ok")`;
-    const r = spawnSync("python3", ["-c", script, dir], { encoding: "utf8" });
+    const r = spawnSync(python, ["-c", script, dir], { encoding: "utf8", env: process.env });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), "ok");
   });
