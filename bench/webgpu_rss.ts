@@ -8,9 +8,10 @@
 //   options: --iters N (5000)  --warmup N (500)  --every N (500)  --tolerance F (0.1)  --size S (1: scales the shapes)
 //            --pool-mb M (idle buffer pool limit)  --dispose (dispose every array explicitly)  --no-gc (no forced GC at readings)
 //            --no-read (read results back only at readings: nothing waits for the GPU in between)
+//            --parts matmul,grad,conv (which parts of the workload run; default all)
 
 import { grad, init, lax, np, setBackend, type Tensor } from "../mod.ts";
-import { webgpuRuntime } from "../lib/backend/webgpu/backend.ts";
+import { setConvVariant, webgpuRuntime } from "../lib/backend/webgpu/backend.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -32,6 +33,9 @@ if (!(await init()).includes("webgpu")) {
 setBackend("webgpu");
 const rt = webgpuRuntime()!;
 if (args.includes("--pool-mb")) rt.poolLimitBytes = opt("pool-mb", 64) * 2 ** 20;
+// --no-uniform: convolutions bind no uniform ranges (weights stay in storage buffers)
+if (args.includes("--no-uniform")) rt.simulateLimits({ maxUniformBufferBindingSize: 0 });
+if (args.includes("--shared")) setConvVariant("shared");
 
 const MB = 2 ** 20;
 async function reading(i: number): Promise<number> {
@@ -51,14 +55,17 @@ const S = opt("size", 1); // scales the matmul and conv sizes
 const a = np.ones([64 * S, 64 * S]).mul(0.01), b = np.ones([64 * S, 64 * S]).mul(0.02);
 const x = np.ones([4, 3, 16 * S, 16 * S]).mul(0.1), w = np.ones([8, 3, 3, 3]).mul(0.05);
 const loss = (w: Tensor) => np.sum(np.tanh(lax.convGeneralDilated(x, w, [1, 1], "SAME")));
+// --parts matmul,grad,conv (default all three): bisects the workload
+const pi = args.indexOf("--parts");
+const PARTS = new Set(pi >= 0 ? args[pi + 1].split(",") : ["matmul", "grad", "conv"]);
 let base = 0;
 for (let i = 1; i <= ITERS; i++) {
-  const m = np.matmul(a, b);
-  const dw = grad(loss)(w);
-  const c = lax.convGeneralDilated(x, dw, [1, 1], "SAME");
+  const m = PARTS.has("matmul") ? np.matmul(a, b) : a;
+  const dw = PARTS.has("grad") ? grad(loss)(w) : w;
+  const c = PARTS.has("conv") ? lax.convGeneralDilated(x, dw, [1, 1], "SAME") : x;
   const s = np.sum(c).add(np.sum(m));
   if (!NO_READ) await s.data();
-  if (DISPOSE) { for (const t of [m, dw, c, s]) t.dispose(); }
+  if (DISPOSE) { for (const t of new Set([m, dw, c, s])) if (![a, w, x].includes(t)) t.dispose(); }
   if (i === WARMUP) base = await reading(i);
   else if (i % EVERY === 0 || i === ITERS) {
     const rss = await reading(i);
