@@ -32,12 +32,32 @@ if (!(await init()).includes("webgpu")) {
 }
 setBackend("webgpu");
 const rt = webgpuRuntime()!;
+if (args.includes("--idle-submits")) rt.idleSubmits = opt("idle-submits", 64);
 if (args.includes("--pool-mb")) rt.poolLimitBytes = opt("pool-mb", 64) * 2 ** 20;
 // --no-uniform: convolutions bind no uniform ranges (weights stay in storage buffers)
 if (args.includes("--no-uniform")) rt.simulateLimits({ maxUniformBufferBindingSize: 0 });
 if (args.includes("--shared")) setConvVariant("shared");
 
 const MB = 2 ** 20;
+// GPU buffer bytes allocated and not destroyed (on a software adapter, host memory), and their peak
+let gpuBytes = 0, gpuPeak = 0;
+const dev = rt.device as unknown as Record<string, (d: { size: number }) => { destroy(): void }>;
+const create = dev.createBuffer.bind(dev);
+dev.createBuffer = (d) => {
+  const b = create(d);
+  let alive = true;
+  gpuBytes += d.size;
+  gpuPeak = Math.max(gpuPeak, gpuBytes);
+  const destroy = b.destroy.bind(b);
+  b.destroy = () => {
+    if (alive) gpuBytes -= d.size;
+    alive = false;
+    destroy();
+  };
+  return b;
+};
+// --gc-every N: a full GC every N iterations (how much of the growth is arrays waiting for the GC)
+const GC_EVERY = opt("gc-every", 0);
 async function reading(i: number): Promise<number> {
   if (typeof g.gc === "function" && !NO_GC) g.gc();
   await new Promise((r) => setTimeout(r, 0));
@@ -46,7 +66,9 @@ async function reading(i: number): Promise<number> {
   console.log(
     `iter ${String(i).padStart(5)}: rss ${(m.rss / MB).toFixed(0)} MB, heap ${
       (m.heapUsed / MB).toFixed(1)
-    } MB, live buffers ${rt.liveBuffers()}, pooled ${rt.pooledBuffers()}, pipelines compiled ${rt.stats.compiles}, submits ${rt.stats.submits}`,
+    } MB, live buffers ${rt.liveBuffers()}, pooled ${rt.pooledBuffers()}, pipelines compiled ${rt.stats.compiles}, submits ${rt.stats.submits}, GPU buffers ${
+      (gpuBytes / MB).toFixed(1)
+    } MB (peak ${(gpuPeak / MB).toFixed(1)} MB)`,
   );
   return m.rss;
 }
@@ -65,6 +87,7 @@ for (let i = 1; i <= ITERS; i++) {
   const c = PARTS.has("conv") ? lax.convGeneralDilated(x, dw, [1, 1], "SAME") : x;
   const s = np.sum(c).add(np.sum(m));
   if (!NO_READ) await s.data();
+  if (GC_EVERY && i % GC_EVERY === 0) g.gc();
   if (DISPOSE) { for (const t of new Set([m, dw, c, s])) if (![a, w, x].includes(t)) t.dispose(); }
   if (i === WARMUP) base = await reading(i);
   else if (i % EVERY === 0 || i === ITERS) {

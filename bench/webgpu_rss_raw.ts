@@ -3,6 +3,7 @@
 // queue.writeBuffer), each switchable, to tell our growth from the runtime's (Deno / wgpu / driver).
 //   deno run -A --v8-flags=--expose-gc bench/webgpu_rss_raw.ts [--iters N] [--every N]
 //     [--dispatches N (per iteration)] [--submits N] [--no-map] [--write] [--new-buffers]
+//     [--churn N --life L]
 // deno-lint-ignore-file no-explicit-any
 const g = globalThis as any;
 const args: string[] = g.Deno.args;
@@ -14,6 +15,12 @@ const ITERS = opt("iters", 5000), EVERY = opt("every", 500), DISP = opt("dispatc
 const SUBMITS = opt("submits", 3), WARMUP = opt("warmup", 500);
 const MAP = !args.includes("--no-map"), WRITE = args.includes("--write");
 const NEWBUF = args.includes("--new-buffers");
+// --churn N: N buffers per iteration of random power-of-two sizes (512 B - 64 KiB), each destroyed
+// a random 0..--life iterations later (tracegrad's pool under GC-driven release does this)
+const CHURN = opt("churn", 0), LIFE = opt("life", 0);
+let seed = 7;
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+const dying: { at: number; b: any }[] = [];
 const adapter = await g.navigator.gpu.requestAdapter();
 const device = await adapter.requestDevice();
 const N = 4096;
@@ -63,6 +70,19 @@ for (let it = 1; it <= ITERS; it++) {
     staging.unmap();
   }
   for (const b of tmp) b.destroy();
+  for (let c = 0; c < CHURN; c++) {
+    const size = 512 * 2 ** Math.floor(rand() * 8);
+    dying.push({
+      at: it + Math.floor(rand() * (LIFE + 1)),
+      b: device.createBuffer({ size, usage: U }),
+    });
+  }
+  for (let j = dying.length - 1; j >= 0; j--) {
+    if (dying[j].at <= it) {
+      dying[j].b.destroy();
+      dying.splice(j, 1);
+    }
+  }
   if (it % EVERY === 0 || it === WARMUP) {
     g.gc?.();
     await new Promise((r) => setTimeout(r, 0));
