@@ -8,9 +8,10 @@
 //   options: --iters N (5000)  --warmup N (500)  --every N (500)  --tolerance F (0.1)  --size S (1: scales the shapes)
 //            --pool-mb M (idle buffer pool limit)  --dispose (dispose every array explicitly)  --no-gc (no forced GC at readings)
 //            --no-read (read results back only at readings: nothing waits for the GPU in between)
-//            --parts matmul,grad,conv (which parts of the workload run; default all)
+//            --parts matmul,grad,conv (which parts of the workload run; default all)  --jit (the step jitted)
+//            --gc-every N (full GC every N iterations)  --idle-submits N  --no-uniform  --shared
 
-import { grad, init, lax, np, setBackend, type Tensor } from "../mod.ts";
+import { grad, init, jit, lax, np, setBackend, type Tensor } from "../mod.ts";
 import { setConvVariant, webgpuRuntime } from "../lib/backend/webgpu/backend.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -80,12 +81,17 @@ const loss = (w: Tensor) => np.sum(np.tanh(lax.convGeneralDilated(x, w, [1, 1], 
 // --parts matmul,grad,conv (default all three): bisects the workload
 const pi = args.indexOf("--parts");
 const PARTS = new Set(pi >= 0 ? args[pi + 1].split(",") : ["matmul", "grad", "conv"]);
-let base = 0;
-for (let i = 1; i <= ITERS; i++) {
+const body = (a: Tensor, w: Tensor, x: Tensor): Tensor[] => {
   const m = PARTS.has("matmul") ? np.matmul(a, b) : a;
   const dw = PARTS.has("grad") ? grad(loss)(w) : w;
   const c = PARTS.has("conv") ? lax.convGeneralDilated(x, dw, [1, 1], "SAME") : x;
-  const s = np.sum(c).add(np.sum(m));
+  return [m, dw, c, np.sum(c).add(np.sum(m))];
+};
+// --jit: the step as one jitted program (its intermediates never become arrays)
+const step = args.includes("--jit") ? jit(body) : body;
+let base = 0;
+for (let i = 1; i <= ITERS; i++) {
+  const [m, dw, c, s] = step(a, w, x);
   if (!NO_READ) await s.data();
   if (GC_EVERY && i % GC_EVERY === 0) g.gc();
   if (DISPOSE) { for (const t of new Set([m, dw, c, s])) if (![a, w, x].includes(t)) t.dispose(); }
