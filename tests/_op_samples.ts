@@ -17,6 +17,7 @@ import {
   SCATTER_SAMPLES,
   SORT_SAMPLES,
 } from "./_op_samples_gather.ts";
+import { FFT_SAMPLES } from "./_op_samples_fft.ts";
 
 /** The float dtype a sample is built in (every "float" argument takes it). */
 export type FloatDType = "float32" | "float64";
@@ -538,6 +539,7 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
   gather: GATHER_SAMPLES,
   ...SCATTER_SAMPLES,
   sort: SORT_SAMPLES,
+  ...FFT_SAMPLES,
   ...CUM_SAMPLES,
 };
 

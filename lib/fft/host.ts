@@ -11,8 +11,8 @@ export type FftType = "FFT" | "IFFT" | "RFFT" | "IRFFT";
 /** A 1-d complex transform of `n` interleaved values at `x[off..]` (in place). */
 type Line = (x: Float64Array, off: number, n: number, inverse: boolean) => void;
 
-let scratch = new Float64Array(0);
-let lineBuf = new Float64Array(0);
+let scratch: Float64Array = new Float64Array(0);
+let lineBuf: Float64Array = new Float64Array(0);
 function grow(a: Float64Array, n: number): Float64Array {
   return a.length >= n ? a : new Float64Array(Math.max(n, 2 * a.length));
 }
@@ -95,6 +95,8 @@ function rfftRows(src: ArrayLike<number>, rows: number, n: number, line: Line): 
       const wr = Math.cos(t), wi = Math.sin(t);
       out[o + 2 * k] = er + wr * or - wi * oi, out[o + 2 * k + 1] = ei + wr * oi + wi * or;
     }
+    // the DC and Nyquist bins exactly: real, Z_0r ± Z_0i
+    out[o] = z[0] + z[1], out[o + 1] = 0, out[o + 2 * h] = z[0] - z[1], out[o + 2 * h + 1] = 0;
   }
   return out;
 }

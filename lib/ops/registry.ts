@@ -15,6 +15,7 @@ import * as win from "./window.ts";
 import * as la from "./linalg.ts";
 import * as ix from "./gather.ts";
 import * as so from "./sort.ts";
+import { fftOp } from "./fft.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -55,6 +56,7 @@ export const OPS = {
   cumprod: so.cumprodOp,
   cummax: so.cummaxOp,
   cummin: so.cumminOp,
+  fft: fftOp,
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */
