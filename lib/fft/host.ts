@@ -71,11 +71,27 @@ function alongAxis(x: Float64Array, dims: number[], ax: number, inverse: boolean
   }
 }
 
+const halfTw = new Map<number, Float64Array>();
+/** e^{-2πik/n} for k = 0..n/2 (interleaved), cached per even n. */
+function halfTwiddles(n: number): Float64Array {
+  let w = halfTw.get(n);
+  if (!w) {
+    w = new Float64Array(n + 2);
+    for (let k = 0; k <= n >> 1; k++) {
+      const t = (-2 * Math.PI * k) / n;
+      w[2 * k] = Math.cos(t), w[2 * k + 1] = Math.sin(t);
+    }
+    if (halfTw.size >= 32) halfTw.delete(halfTw.keys().next().value!);
+    halfTw.set(n, w);
+  }
+  return w;
+}
+
 /** Real rows of length n (`rows` of them) → half spectra of n/2+1 bins (interleaved). */
 function rfftRows(src: ArrayLike<number>, rows: number, n: number, line: Line): Float64Array {
   const m = (n >> 1) + 1, out = new Float64Array(2 * rows * m);
   const h = n >> 1, even = n % 2 === 0 && line === fastLine && n >= 4;
-  const z = new Float64Array(even ? n : 2 * n);
+  const z = new Float64Array(even ? n : 2 * n), tw = even ? halfTwiddles(n) : z;
   for (let r = 0; r < rows; r++) {
     const o = 2 * r * m;
     if (!even) {
@@ -91,8 +107,7 @@ function rfftRows(src: ArrayLike<number>, rows: number, n: number, line: Line): 
       const zr = z[2 * a], zi = z[2 * a + 1], cr = z[2 * b], ci = -z[2 * b + 1];
       const er = 0.5 * (zr + cr), ei = 0.5 * (zi + ci), dr = zr - cr, di = zi - ci;
       // O_k = (Z_k - conj Z_{h-k}) / 2i; X_k = E_k + e^{-2πik/n} O_k
-      const or = 0.5 * di, oi = -0.5 * dr, t = (-2 * Math.PI * k) / n;
-      const wr = Math.cos(t), wi = Math.sin(t);
+      const or = 0.5 * di, oi = -0.5 * dr, wr = tw[2 * k], wi = tw[2 * k + 1];
       out[o + 2 * k] = er + wr * or - wi * oi, out[o + 2 * k + 1] = ei + wr * oi + wi * or;
     }
     // the DC and Nyquist bins exactly: real, Z_0r ± Z_0i
@@ -105,7 +120,7 @@ function rfftRows(src: ArrayLike<number>, rows: number, n: number, line: Line): 
 function irfftRows(src: Float64Array, rows: number, n: number, line: Line): Float64Array {
   const m = (n >> 1) + 1, out = new Float64Array(rows * n), h = n >> 1;
   const even = n % 2 === 0 && line === fastLine && n >= 4;
-  const z = new Float64Array(2 * n);
+  const z = new Float64Array(2 * n), tw = even ? halfTwiddles(n) : z;
   for (let r = 0; r < rows; r++) {
     const o = 2 * r * m;
     const X = (k: number, im: 0 | 1) =>
@@ -122,7 +137,7 @@ function irfftRows(src: Float64Array, rows: number, n: number, line: Line): Floa
     for (let k = 0; k < h; k++) {
       const ar = X(k, 0), ai = X(k, 1), br = X(h - k, 0), bi = -X(h - k, 1);
       const er = ar + br, ei = ai + bi, dr = ar - br, di = ai - bi;
-      const t = (2 * Math.PI * k) / n, wr = Math.cos(t), wi = Math.sin(t);
+      const wr = tw[2 * k], wi = -tw[2 * k + 1];
       const or = dr * wr - di * wi, oi = dr * wi + di * wr; // (X_k - conj X_{h-k}) e^{+2πik/n}
       z[2 * k] = er - oi, z[2 * k + 1] = ei + or; // Z = E + i O
     }
