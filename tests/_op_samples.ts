@@ -18,6 +18,7 @@ import {
   SORT_SAMPLES,
 } from "./_op_samples_gather.ts";
 import { COMPLEX_SAMPLES } from "./_op_samples_complex.ts";
+import { FFT_SAMPLES } from "./_op_samples_fft.ts";
 
 /** The float dtype a sample is built in (every "float" argument takes it). */
 export type FloatDType = "float32" | "float64";
@@ -544,6 +545,7 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
   gather: GATHER_SAMPLES,
   ...SCATTER_SAMPLES,
   sort: SORT_SAMPLES,
+  ...FFT_SAMPLES,
   ...CUM_SAMPLES,
   ...COMPLEX_SAMPLES,
 };

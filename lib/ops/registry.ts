@@ -17,6 +17,7 @@ import * as ix from "./gather.ts";
 import * as so from "./sort.ts";
 import { COMPLEX_OPS } from "./complex.ts";
 import "./complex_rules.ts";
+import { fftOp } from "./fft.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -58,6 +59,7 @@ export const OPS = {
   cummax: so.cummaxOp,
   cummin: so.cumminOp,
   ...COMPLEX_OPS,
+  fft: fftOp,
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */
