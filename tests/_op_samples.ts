@@ -300,6 +300,41 @@ const tri = (lower: boolean, transposeA: boolean, unitDiagonal = false) => ({
   transposeA,
   unitDiagonal,
 });
+/** m×n matrices with diagonal 1.5 (i + 1) + [0, 0.5) and off-diagonal [-0.3, 0.3): separated spectra. */
+function spreadGen(m: number, n: number, signed = false): ValueGen {
+  let k = 0;
+  return (r) => {
+    const pos = k++ % (m * n), i = Math.floor(pos / n);
+    if (i !== pos % n) return fr(0.6 * (r() - 0.5));
+    const v = fr(1.5 * (i + 1) + 0.5 * r());
+    return signed && r() < 0.5 ? -v : v;
+  };
+}
+const SP = (shape: number[], signed = false) =>
+  F(shape, spreadGen(shape.at(-2)!, shape.at(-1)!, signed));
+const uv = (fullMatrices: boolean, computeUv = true) => ({ fullMatrices, computeUv });
+const LINALG_DECOMP = {
+  qr: smooth([
+    S("[4,3]", [F([4, 3])], { fullMatrices: false }),
+    S("wide [2,3]", [F([2, 3])], { fullMatrices: false }),
+    S("complete [3,3]", [F([3, 3])], { fullMatrices: true }),
+    S("batched [2,3,2]", [F([2, 3, 2])], { fullMatrices: false }),
+    S("size-0 batch [0,2,2]", [F([0, 2, 2])], { fullMatrices: false }),
+  ]),
+  eigh: smooth([
+    S("[3,3]", [SP([3, 3])]),
+    S("batched [2,2,2]", [SP([2, 2, 2])]),
+    S("[1,1]", [SP([1, 1])]),
+    S("size-0 batch [0,2,2]", [SP([0, 2, 2])]),
+  ]),
+  svd: smooth([
+    S("[3,2]", [SP([3, 2], true)], uv(false)),
+    S("wide [2,3]", [SP([2, 3], true)], uv(false)),
+    S("values batched [2,2,2]", [SP([2, 2, 2], true)], uv(false, false)),
+    S("full [3,3]", [SP([3, 3], true)], uv(true)),
+    S("size-0 batch [0,2,2]", [SP([0, 2, 2])], uv(false, false)),
+  ]),
+};
 const LINALG = {
   triangularSolve: smooth([
     S("lower [3,3] b [3,2]", [M([3, 3], true), F([3, 2])], tri(true, false)),
@@ -535,6 +570,7 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
     draw("foldIn", [2], "int32", { data: 4294967295 }),
   ]),
   ...LINALG,
+  ...LINALG_DECOMP,
   gather: GATHER_SAMPLES,
   ...SCATTER_SAMPLES,
   sort: SORT_SAMPLES,
