@@ -13,6 +13,7 @@ import { randomOp } from "./random.ts";
 import { convOp } from "./conv.ts";
 import * as win from "./window.ts";
 import * as la from "./linalg.ts";
+import * as ld from "./linalg_decomp.ts";
 import * as ix from "./gather.ts";
 import * as so from "./sort.ts";
 import { COMPLEX_OPS } from "./complex.ts";
@@ -47,6 +48,9 @@ export const OPS = {
   solve: la.solveOp,
   det: la.detOp,
   slogdet: la.slogdetOp,
+  qr: ld.qrOp,
+  eigh: ld.eighOp,
+  svd: ld.svdOp,
   gather: ix.gatherOp,
   scatter: ix.scatterSetOp,
   scatterAdd: ix.scatterAddOp,
