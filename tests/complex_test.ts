@@ -80,7 +80,9 @@ async function checkCase(c: Case, t: Tensor, what: string): Promise<void> {
 }
 
 await init();
-const BACKENDS = backendNames().filter((b) => b !== "webgpu" || "gpu" in navigator);
+const BACKENDS = backendNames().filter((b) =>
+  b !== "webgpu" || !!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu
+);
 
 function on<R>(name: string, fn: () => R): R {
   const prev = getBackend();
