@@ -167,7 +167,7 @@ export function currentLevel(): number {
 
 /** Applies a primitive: shape inference at the call, then the innermost trace processes it. */
 export function bind(op: OpDef, args: Tensor[], params: unknown = {}): Tensor[] {
-  if (!op.complexRule && !op.evalImpl && args.some((a) => isComplex(a.aval.dtype))) {
+  if (!op.complexRule && !op.callJaxpr && args.some((a) => isComplex(a.aval.dtype))) {
     throw new TypeError(
       `${op.name}: complex operands are not supported (got ${
         args.map((a) => a.aval.dtype).join(", ")

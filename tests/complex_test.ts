@@ -171,6 +171,10 @@ test("complex: ops without complex support are TypeErrors naming the op", () => 
   assert.throws(() => lax.complex(z, 1), { name: "TypeError", message: /complex: re and im/ });
   assert.throws(() => lax.real(np.array([1])), { name: "TypeError", message: /real: operand/ });
   assert.throws(() => jit((x: Tensor) => np.max(x))(z), /reduceMax: complex/);
+  assert.throws(
+    () => lax.scan((c: Tensor, x: Tensor) => [np.multiply(c, x), c], z.slice(0), z),
+    { name: "TypeError", message: /scan: complex/ },
+  );
 });
 
 /** Random complex128 values on the float32 grid. */
