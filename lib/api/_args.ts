@@ -30,7 +30,7 @@ export function flattenFloat(op: string, tree: unknown): [Tensor[], TreeDef] {
     if (t.aval.weak && !isInexact(t.aval.dtype)) t = convert(t, "float32");
     if (!isInexact(t.aval.dtype)) {
       throw new TypeError(
-        `${op}: differentiated inputs must be float or complex, got ${t.aval.dtype} (shape [${
+        `${op}: differentiated inputs must be float32 or float64 (or complex64/complex128), got ${t.aval.dtype} (shape [${
           t.shape.join(",")
         }]); cast with astype("float32")`,
       );
