@@ -4,7 +4,7 @@
  * submit (no waits between kernels), and batched readback (one map per batch of reads).
  * @module
  */
-import type { DType, TypedArray } from "../../dtype.ts";
+import { allocTyped, type DType, type TypedArray } from "../../dtype.ts";
 import {
   type GpuAdapter,
   type GpuBuffer,
@@ -266,14 +266,14 @@ export class GpuRuntime {
     this.#pooledCount = 0;
   }
 
-  /** Copies host data into a new device array (bool bytes widen to u32). */
+  /** Copies host data into a new device array (one 32-bit word per element, see `deviceWords`). */
   upload(data: TypedArray, dtype: DType): GpuArray {
     const a = this.alloc(dtype, data.length);
     if (data.length === 0) return a;
     // queue.writeBuffer runs before unsubmitted commands: a buffer they still use (released
     // while they were being recorded) needs them submitted first
     if (this.#pending > 0 && this.#dirty.get(a.buffer) === this.#epoch) this.flush();
-    const src = dtype === "bool" ? Uint32Array.from(data as Uint8Array) : data;
+    const src = deviceWords(data, dtype);
     this.device.queue.writeBuffer(a.buffer, 0, src as ArrayBufferView, 0, data.length);
     this.stats.uploads++;
     return a;
@@ -478,11 +478,42 @@ export class GpuRuntime {
   }
 }
 
-/** Host typed array of a dtype from raw 32-bit words. */
+/**
+ * Host data as the device stores it, one 32-bit word per element: bool widens to u32, int8 and
+ * uint8 to i32, float16 to f32 (kernels/wgsl/expr.ts `wgslType`); the rest as they are.
+ */
+function deviceWords(data: TypedArray, dtype: DType): ArrayBufferView {
+  if (dtype === "bool") return Uint32Array.from(data as Uint8Array);
+  if (dtype === "int8" || dtype === "uint8") return Int32Array.from(data);
+  if (dtype === "float16" && !(data instanceof Float32Array)) return Float32Array.from(data);
+  return data;
+}
+
+/** Host typed array of a dtype from raw 32-bit words (the inverse of `deviceWords`). */
 function hostArray(dtype: DType, words: Uint32Array): TypedArray {
-  if (dtype === "float32") return new Float32Array(words.buffer, words.byteOffset, words.length);
-  if (dtype === "int32") return new Int32Array(words.buffer, words.byteOffset, words.length);
-  return Uint8Array.from(words);
+  const view = <T>(C: new (b: ArrayBufferLike, o: number, n: number) => T) =>
+    new C(words.buffer, words.byteOffset, words.length);
+  switch (dtype) {
+    case "float32":
+      return view(Float32Array);
+    case "int32":
+      return view(Int32Array);
+    case "uint32":
+      return view(Uint32Array);
+    case "float16": {
+      const out = allocTyped(dtype, words.length);
+      out.set(view(Float32Array));
+      return out;
+    }
+    case "int8":
+    case "uint8": {
+      const out = allocTyped(dtype, words.length);
+      out.set(view(Int32Array));
+      return out;
+    }
+    default:
+      return Uint8Array.from(words);
+  }
 }
 
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software|warp/i;
