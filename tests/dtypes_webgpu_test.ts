@@ -18,6 +18,8 @@ import { webgpuReady } from "./_webgpu_env.ts";
 import { bind1 } from "../lib/core.ts";
 import type { OpDef } from "../lib/ops/_define.ts";
 import * as ew from "../lib/ops/elementwise.ts";
+import { OPS } from "../lib/ops/registry.ts";
+import { argValues, makeRng, OP_SAMPLES, paramsOf, type Sample } from "./_op_samples.ts";
 
 const READY = await webgpuReady();
 const skip = READY ? false : "WebGPU is not available in this runtime";
@@ -176,6 +178,60 @@ for (const d of NEW_DTYPES) {
     }
   });
 }
+
+/** A sample's arguments with its float arguments in float16 (the same values, rounded). */
+function float16Args(s: Sample): Tensor[] {
+  const r = makeRng(7);
+  return s.args.map((a) => {
+    const v = argValues(a, r);
+    const t = a.dtype === "float"
+      ? np.array(v, { dtype: "float16" })
+      : a.dtype === "bool"
+      ? np.array(v.map((x) => (x ? 1 : 0)), { dtype: "int32" }).astype("bool")
+      : np.array(v, { dtype: a.dtype });
+    return t.reshape(a.shape);
+  });
+}
+
+describe("every primitive's float samples in float16 on WebGPU (eager and jit)", { skip }, () => {
+  for (const [name, op] of Object.entries(OPS) as [string, OpDef][]) {
+    if (op.kind === "linalg") continue; // no WebGPU kernels (docs/linalg.md)
+    const samples = OP_SAMPLES[name].samples.filter((s) =>
+      s.args.some((a) => a.dtype === "float") &&
+      !/float(32|64)/.test(JSON.stringify(paramsOf(s, "float32") ?? {}))
+    );
+    if (!samples.length) continue;
+    test(name, async () => {
+      for (const s of samples) {
+        const params = paramsOf(s, "float32");
+        const run = () => [
+          bind1(op, float16Args(s), params),
+          (jit((...xs: Tensor[]) => bind1(op, xs, params)))(...float16Args(s)),
+        ];
+        const ref = on("reference", run)[0];
+        const want = Array.from(ref.dataSync() as ArrayLike<number>);
+        const got = on("webgpu", run);
+        for (const [k, g] of got.entries()) {
+          assert.equal(g.dtype, ref.dtype);
+          // float32 compute on the GPU vs float64 on the reference, both rounded to float16
+          const d = Array.from(await g.data() as ArrayLike<number>);
+          want.forEach((w, i) => {
+            if (g.dtype === "float16" && !Object.is(d[i], f16roundEmulated(d[i]))) {
+              assert.fail(`${name} (${s.label}): element ${i} = ${d[i]} is not a float16 value`);
+            }
+            if (Object.is(d[i], w) || (Number.isNaN(d[i]) && Number.isNaN(w))) return;
+            assert.ok(
+              Math.abs(d[i] - w) <= 4e-3 * Math.abs(w) + 1e-3,
+              `${name} (${s.label}) ${k ? "jit" : "eager"}: element ${i} is ${
+                d[i]
+              }, the reference ${w}`,
+            );
+          });
+        }
+      }
+    });
+  }
+});
 
 describe("float16 math on WebGPU", { skip }, () => {
   test("exp, log, sqrt, tanh, mean and a float16 round trip equal the reference", async () => {
