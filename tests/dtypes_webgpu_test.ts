@@ -135,6 +135,19 @@ const CASES: Case[] = [
   // uint32: operands below 2^25, so the reference's float64 sums are exact (and still wrap)
   ["matmul", (x, y) => np.matmul(small(x), np.transpose(small(y)))],
   ["maxPool", (x) => nn.maxPool(x.reshape([1, 1, 2, 4]), { window: [1, 2] })],
+  ["reduceWindow sum (a wrapping window sum)", (x) => lax.reduceWindow(x, 0, "sum", [2, 2])],
+  [
+    "conv",
+    (x, y) =>
+      lax.conv(
+        small(x).reshape([1, 2, 4]),
+        lax.dynamicSlice(small(y).reshape([1, 2, 4]), [0, 0, 0], [1, 2, 3]),
+        [
+          1,
+        ],
+        "SAME",
+      ),
+  ],
 ];
 
 function assertClose(
