@@ -12,10 +12,12 @@ import {
   ExprRenderer,
   hoistConstLoads,
   load,
+  narrow,
   phonyUses,
   type RenderedKernel,
   type RenderOptions,
   spread,
+  storeValue,
   unflatten,
   wgslType,
 } from "./wgsl/expr.ts";
@@ -36,7 +38,9 @@ function renderMap(k: Kernel, opt: RenderOptions): RenderedKernel {
   const v = r.val(k.body);
   const total = k.outShape.reduce((a, b) => a * b, 1);
   const [consts, rest] = hoistConstLoads(r.stmts);
-  const body = `${rest.join("\n    ")}\n    out[o] = ${v};`;
+  const body = `${rest.join("\n    ")}\n    out[o] = ${
+    storeValue(k.body, v, (h) => r.helpers.add(h))
+  };`;
   const wg = opt.workgroupSize;
   const U = total >= 65536 ? 4 : 1;
   const dispatch = spread(Math.ceil(total / (wg * U)), opt.maxWorkgroupsPerDim);
@@ -67,11 +71,17 @@ ${steps}}
   return { code, dispatch };
 }
 
+/** A value stored to an output of dtype `d` (in range: see `narrow`). */
+function store(d: DType, v: string, helpers: Set<string>): string {
+  return narrow(d, v, (h) => helpers.add(h));
+}
+
 function reduceInit(op: "sum" | "max" | "min", d: DType, r: ExprRenderer, empty: boolean): string {
-  if (op === "sum" || (empty && d !== "float32")) return r.constant(0, d);
-  if (d === "float32") return r.constant(op === "max" ? -Infinity : Infinity, d);
-  if (d === "int32") return op === "max" ? "i32(-2147483648)" : "i32(2147483647)";
-  return op === "max" ? "0u" : "1u";
+  const t = wgslType(d);
+  if (op === "sum" || (empty && t !== "f32")) return r.constant(0, d);
+  if (t === "f32") return r.constant(op === "max" ? -Infinity : Infinity, "float32");
+  if (t === "i32") return op === "max" ? "i32(-2147483648)" : "i32(2147483647)";
+  return op === "max" ? "0u" : d === "bool" ? "1u" : "4294967295u";
 }
 
 function reduceStep(
@@ -82,7 +92,7 @@ function reduceStep(
 ): string {
   if (comp && compensated(op, d)) return COMP_STEP;
   if (op === "sum") return d === "bool" ? "acc = (acc + v) & 255u;" : "acc = acc + v;";
-  if (d !== "float32") return `acc = ${op}(acc, v);`;
+  if (wgslType(d) !== "f32") return `acc = ${op}(acc, v);`;
   h.add("tg_nan");
   return `if (v ${op === "max" ? ">" : "<"} acc || tg_isnan(v)) { acc = v; }`;
 }
@@ -113,6 +123,7 @@ function renderReduceLoop(k: Kernel, opt: RenderOptions): RenderedKernel {
   const wg = opt.workgroupSize;
   const dispatch = spread(Math.ceil(total / wg), opt.maxWorkgroupsPerDim);
   const body = `${loop}\n${ep.stmts.join("\n  ")}\n${res}`;
+  const outV = store(k.outDtype, res, helpers);
   const code = `${bindings(k.inputs, [k.outDtype])}${helperSource(helpers)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -126,7 +137,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${loop}
   ${comp ? COMP_FIN : ""}
   ${ep.stmts.join("\n  ")}
-  out[o] = ${res};
+  out[o] = ${outV};
 }
 `;
   return { code, dispatch };
@@ -155,6 +166,7 @@ function renderReduceTree(k: Kernel, opt: RenderOptions, wg: number, P = 1): Ren
   const total = k.outShape.reduce((a, b) => a * b, 1);
   const dispatch = spread(total * P, opt.maxWorkgroupsPerDim);
   const all = `${inner}\n${ep.stmts.join("\n")}\n${res}`;
+  const outV = store(k.outDtype, res, helpers);
   const chunk = Math.ceil(rTotal / P / 4) * 4;
   const [lo, hi] = P === 1
     ? ["0", `${rTotal}`]
@@ -195,7 +207,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   if (lid == 0u && o < ${total}) {
     acc = part[0];
-    ${P === 1 ? `${ep.stmts.join("\n    ")}\n    out[o] = ${res};` : "out[wo] = acc;"}
+    ${P === 1 ? `${ep.stmts.join("\n    ")}\n    out[o] = ${outV};` : "out[wo] = acc;"}
   }
 }
 `;
@@ -217,7 +229,7 @@ function renderCombine(k: Kernel, opt: RenderOptions, P: number): RenderedKernel
   const wg = opt.workgroupSize;
   const dispatch = spread(Math.ceil(total / wg), opt.maxWorkgroupsPerDim);
   const n = k.inputs.length;
-  const tail = `${ep.stmts.join("\n  ")}\n  out[o] = ${res};`;
+  const tail = `${ep.stmts.join("\n  ")}\n  out[o] = ${store(k.outDtype, res, helpers)};`;
   const code = `${
     bindings(k.inputs, [])
   }@group(0) @binding(${n}) var<storage, read> partial: array<${t}>;

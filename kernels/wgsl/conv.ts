@@ -295,12 +295,13 @@ export function splitK(
 /** The kernel summing split-K partials [z·S + s][m][col] into the output (with the epilogue). */
 export function splitReduce(
   g: ConvGeometry,
-  t: string,
+  dtype: DType,
   S: number,
   ep: EpilogueSpec | undefined,
   maxWg: number,
 ): ConvDispatch {
-  const st = storeCode(t === "f32" ? "float32" : "int32", 1, ep);
+  const t = wgslType(dtype);
+  const st = storeCode(dtype, 1, ep);
   const total = g.Gz * g.Mz * g.cols;
   const { dispatch, head } = flatMain(total, maxWg, "e");
   const code = `@group(0) @binding(0) var<storage, read> part: array<${t}>;
@@ -403,13 +404,13 @@ ${inner}    }
   }
 ${store}}
 `;
-  return finish(g, t, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
+  return finish(g, dtype, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
 }
 
 /** Assembles a variant's kernels: weight prep, main, and the split-K reduce when S > 1. */
 export function finish(
   g: ConvGeometry,
-  t: string,
+  dtype: DType,
   mpad: number,
   S: number,
   dispatch: [number, number, number],
@@ -424,16 +425,16 @@ export function finish(
     );
   }
   const k: ConvKernels = {
-    prep: prepKernel(g, t, mpad, maxWg),
+    prep: prepKernel(g, wgslType(dtype), mpad, maxWg),
     wtLength: g.Gz * g.KD * mpad,
     main: { code, dispatch: g.cols * g.Mz * g.Gz === 0 ? [0, 0, 0] : dispatch },
     extraSlots,
   };
   if (S > 1) {
-    const r = splitReduce(g, t, S, ep, maxWg);
+    const r = splitReduce(g, dtype, S, ep, maxWg);
     k.reduce = r;
     k.partLength = S * g.Gz * g.Mz * g.cols;
-    k.extraSlots = storeCode(t === "f32" ? "float32" : "int32", 1, ep).extraSlots;
+    k.extraSlots = storeCode(dtype, 1, ep).extraSlots;
   }
   return k;
 }
@@ -524,5 +525,5 @@ ${fmaLines}    }
   }
 ${store}}
 `;
-  return finish(g, t, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
+  return finish(g, dtype, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
 }

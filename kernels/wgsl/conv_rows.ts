@@ -221,8 +221,8 @@ ${rowsChannel(g, r)}    }
   }
 ${rowsStore(g, r, st)}}
 `;
-  if (!ubo) return finish(g, t, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
-  const k = finish(g, t, mpad, S, [gx, 1, S], code, st.extraSlots, ep, maxWg);
+  if (!ubo) return finish(g, dtype, mpad, S, [gx, gy, g.Gz * S], code, st.extraSlots, ep, maxWg);
+  const k = finish(g, dtype, mpad, S, [gx, 1, S], code, st.extraSlots, ep, maxWg);
   k.prep = uniformPrep(g, TM, ubo.stride, maxWg);
   k.wtLength = ubo.count * ubo.stride;
   k.mainRanges = ubo;

@@ -192,7 +192,7 @@ ${tapsStore(g, k, st)}}
   // no weight prep: `main` binds the kernel itself
   const kk: ConvKernels = { main: { code, dispatch }, wtLength: 0, extraSlots: st.extraSlots };
   if (S > 1) {
-    kk.reduce = splitReduce(g, t, S, ep, maxWg);
+    kk.reduce = splitReduce(g, dtype, S, ep, maxWg);
     kk.partLength = S * g.Gz * g.Mz * g.cols;
     kk.extraSlots = storeCode("float32", 1, ep).extraSlots;
   }

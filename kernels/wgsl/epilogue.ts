@@ -7,7 +7,7 @@
  */
 import type { DType } from "../../lib/dtype.ts";
 import { type Expr, flatIndex, ivar, type Kernel } from "../../lib/compile/kernel.ts";
-import { ExprRenderer, unflatten, wgslType } from "./expr.ts";
+import { ExprRenderer, narrow, unflatten, wgslType } from "./expr.ts";
 import { helperSource } from "./helpers.ts";
 
 /** An epilogue: kernel `kernel` whose input slot `resultSlot` is the contraction result. */
@@ -51,9 +51,11 @@ export interface StoreCode {
 export function storeCode(acc: DType, firstBinding: number, ep?: EpilogueSpec): StoreCode {
   const t = wgslType(acc);
   if (!ep) {
+    const h = new Set<string>();
+    const v = narrow(acc, "v", (n) => h.add(n));
     return {
       decls: `@group(0) @binding(${firstBinding}) var<storage, read_write> out: array<${t}>;\n`,
-      fns: `fn store_out(o: i32, v: ${t}) { out[o] = v; }\n`,
+      fns: `${helperSource(h)}fn store_out(o: i32, v: ${t}) { out[o] = ${v}; }\n`,
       extraSlots: [],
       outDtype: acc,
     };
@@ -65,7 +67,7 @@ export function storeCode(acc: DType, firstBinding: number, ep?: EpilogueSpec): 
     subst: new Map([[ep.resultSlot, "v"]]),
     prefix: "s",
   });
-  const val = r.val(k.body);
+  const val = narrow(k.outDtype, r.val(k.body), (n) => r.helpers.add(n));
   const body = `${r.stmts.join("\n  ")}\n  out[o] = ${val};`;
   let decls = "";
   for (const s of extraSlots) {

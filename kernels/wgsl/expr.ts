@@ -8,16 +8,79 @@ import type { DType } from "../../lib/dtype.ts";
 import { type Alu, type Expr, type Idx, LAND } from "../../lib/compile/kernel.ts";
 import { aluOf } from "../../lib/compile/alu.ts";
 import type { WgslOperands } from "../../lib/ops/_render.ts";
-import { defineHelper } from "./helpers.ts";
+import { defineHelper, helperSource } from "./helpers.ts";
 
-/** The WGSL scalar type that stores a dtype on the GPU (bool as u32 0/1). */
+/**
+ * The WGSL scalar type that stores and computes a dtype on the GPU: one 32-bit word per element
+ * (WGSL has no 8-bit storage): float16 in f32 (rounded to float16 on store), int8 and uint8
+ * widened to i32 (wrapped on store), uint32 in u32, bool as u32 0/1.
+ */
 export function wgslType(d: DType): "f32" | "i32" | "u32" {
-  if (d === "float32") return "f32";
-  if (d === "int32") return "i32";
-  if (d === "bool") return "u32";
-  throw new TypeError(
-    `webgpu: dtype ${d} is not supported on WebGPU yet (float32, int32 and bool are); use the cpu backend`,
-  );
+  switch (d) {
+    case "float32":
+    case "float16":
+      return "f32";
+    case "int32":
+    case "int8":
+    case "uint8":
+      return "i32";
+    case "bool":
+    case "uint32":
+      return "u32";
+    default:
+      throw new TypeError(
+        `webgpu: dtype ${d} is not supported on WebGPU (no ${d} in WGSL); use float32 or the cpu backend`,
+      );
+  }
+}
+
+/**
+ * The dtype whose WGSL templates compute `d` (lib/ops/_render.ts): float16 computes as float32,
+ * int8 and uint8 as int32 (then `narrow` wraps the result); the others as themselves.
+ */
+export function computeDtype(d: DType): DType {
+  return d === "float16" ? "float32" : d === "int8" || d === "uint8" ? "int32" : d;
+}
+
+/**
+ * A value of storage type `wgslType(d)` brought into `d`'s range, as a typed array of `d` stores
+ * it: int8 sign-extends its low 8 bits, uint8 keeps them, float16 rounds (helper `tg_f16r`).
+ */
+export function narrow(d: DType, v: string, use: (helper: string) => void): string {
+  if (d === "int8") return `extractBits(${v}, 0u, 8u)`;
+  if (d === "uint8") return `(${v} & 255)`;
+  if (d === "float16") return use("tg_f16r"), `tg_f16r(${v})`;
+  return v;
+}
+
+/**
+ * The value of expression `e` (rendered as `v`) stored to an output of its dtype: `narrow`ed
+ * unless `ExprRenderer` already did (an `alu` result of a narrow int, or rounded to float16).
+ */
+export function storeValue(e: Expr, v: string, use: (helper: string) => void): string {
+  const done = e.k === "alu" && (e.dtype !== "float16" || e.args[0]?.dtype !== "float16");
+  return done ? v : narrow(e.dtype, v, use);
+}
+
+/** True for dtypes whose GPU storage holds values `narrow` must bring into range. */
+export function isNarrow(d: DType): boolean {
+  return d === "int8" || d === "uint8" || d === "float16";
+}
+
+/**
+ * A kernel bringing `n` stored values of `d` into range in place (`narrow`), run after kernels
+ * that store wider results (window sums, scatter-adds, scans, random draws).
+ */
+export function narrowKernel(d: DType, n: number, maxWg: number): RenderedKernel {
+  const h = new Set<string>();
+  const v = narrow(d, "out[o]", (x) => h.add(x));
+  const m = flatMain(n, maxWg);
+  const code = `@group(0) @binding(0) var<storage, read_write> out: array<${wgslType(d)}>;
+${helperSource(h)}${m.head}
+  out[o] = ${v};
+}
+`;
+  return { code, dispatch: m.dispatch };
 }
 
 /** Renders an index expression as i32 WGSL. */
@@ -81,8 +144,10 @@ export class ExprRenderer {
 
   /** A literal of dtype `d` (NaN and infinities become runtime values). */
   constant(v: number, d: DType): string {
-    if (d === "int32") return `i32(${Number.isFinite(v) ? Math.trunc(v) | 0 : 0})`;
+    const t = wgslType(d);
+    if (t === "i32") return `i32(${Number.isFinite(v) ? Math.trunc(v) | 0 : 0})`;
     if (d === "bool") return v !== 0 ? "1u" : "0u";
+    if (t === "u32") return `${Number.isFinite(v) ? Math.trunc(v) >>> 0 : 0}u`;
     const f = Math.fround(v);
     if (Number.isFinite(f)) return f32Lit(f);
     this.helpers.add("tg_nan");
@@ -95,9 +160,9 @@ export class ExprRenderer {
     if (e.k === "alu" && e.op === LAND) {
       return `(${this.cond(e.args[0])} && ${this.cond(e.args[1])})`;
     }
-    const d = e.dtype;
+    const t = wgslType(e.dtype);
     const v = this.val(e);
-    return d === "float32" ? `(!(${v} == 0.0))` : d === "int32" ? `(${v} != 0)` : `(${v} != 0u)`;
+    return t === "f32" ? `(!(${v} == 0.0))` : t === "i32" ? `(${v} != 0)` : `(${v} != 0u)`;
   }
 
   /** The expression's value in its storage type (f32, i32, or u32 for bool). */
@@ -128,9 +193,10 @@ export class ExprRenderer {
 
   #alu(e: Alu): string {
     const args = e.args;
+    const arg = args[0]?.dtype ?? e.dtype;
     const x: WgslOperands = {
-      arg: args[0]?.dtype ?? e.dtype,
-      out: e.dtype,
+      arg: computeDtype(arg),
+      out: computeDtype(e.dtype),
       vals: () => args.map((a) => this.val(a)),
       val: (i) => this.val(args[i]),
       cond: (i) => this.cond(args[i]),
@@ -139,7 +205,10 @@ export class ExprRenderer {
         this.helpers.add(h);
       },
     };
-    return aluOf(e).render.wgsl(x);
+    const v = aluOf(e).render.wgsl(x);
+    // narrow ints wrap like every value of their dtype; float16 rounds where a value becomes one
+    if (e.dtype === "float16" && arg === "float16") return v;
+    return narrow(e.dtype, v, (h) => this.helpers.add(h));
   }
 }
 

@@ -1,12 +1,12 @@
 /**
  * WGSL kernels of gather and the scatters. Gather: one invocation per output element. Scatters
  * copy the operand, then one invocation per update element combines atomically: float32 through a
- * compare-exchange loop on the bits (add / mul / min / max), int32 with native atomics. `scatter`
+ * compare-exchange loop on the bits (add / mul / min / max), integers with native atomics. `scatter`
  * (set) keeps the last duplicate like the host: an atomicMax over update numbers picks each
  * element's winner, which alone writes.
  * @module
  */
-import type { DType } from "../../lib/dtype.ts";
+import { castScalar, type DType } from "../../lib/dtype.ts";
 import type { Aval } from "../../lib/ops/_define.ts";
 import {
   defaultFill,
@@ -64,9 +64,10 @@ function offsetStmts(g: IndexGeometry, clip: boolean): string {
 
 function fillLit(dtype: DType, v: number | null): string {
   const f = defaultFill(dtype, v);
-  if (dtype === "bool") return f ? "1u" : "0u";
-  if (dtype === "int32") return `bitcast<i32>(${f >>> 0}u)`;
-  return Number.isNaN(f) ? "tg_nan()" : f32Lit(f);
+  const t = wgslType(dtype);
+  if (t === "f32") return Number.isNaN(f) ? "tg_nan()" : f32Lit(f);
+  const c = castScalar(f, dtype); // as the dtype's typed array stores it
+  return t === "i32" ? `bitcast<i32>(${c >>> 0}u)` : `${c >>> 0}u`;
 }
 
 /** The dispatches of a gather: binds (x, idx, out). */
@@ -105,7 +106,7 @@ const I32_ATOMIC: Record<string, string> = {
 };
 
 function combineBody(name: string, t: string): string {
-  if (t === "i32" && I32_ATOMIC[name]) return `${I32_ATOMIC[name]}(&out[off], v);`;
+  if (t !== "f32" && I32_ATOMIC[name]) return `${I32_ATOMIC[name]}(&out[off], v);`;
   const bits = t === "f32";
   const f = bits ? F32_COMBINE[name] : (a: string, b: string) => `${a} * ${b}`;
   const load = bits ? "bitcast<f32>(old)" : "old";
@@ -173,8 +174,10 @@ ${um.head}
       temps: [{ dtype: "int32", length: n }],
     };
   }
-  if (t === "u32") throw new TypeError(`${name}: bool operands are not supported on WebGPU`);
-  const at = t === "f32" ? "u32" : "i32";
+  if (x.dtype === "bool") {
+    throw new TypeError(`${name}: bool operands are not supported on WebGPU`);
+  }
+  const at = t === "f32" ? "u32" : t;
   const combine = `${helperSource(t === "f32" ? ["tg_min", "tg_max"] : [])}
 ${head}
 @group(0) @binding(2) var<storage, read_write> out: array<atomic<${at}>>;

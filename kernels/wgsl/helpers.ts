@@ -1,7 +1,7 @@
 /**
  * WGSL helper functions for scalar semantics that the builtins do not give exactly: NaN tests on
  * bit patterns (safe under finite-math assumptions), NaN-propagating max/min, JS-style float→int
- * conversion, guarded log/sqrt/exp, accurate log1p/expm1/tanh, logistic, and JS Math.pow.
+ * conversion, float16 rounding, guarded log/sqrt/exp, accurate log1p/expm1/tanh, logistic, and JS Math.pow.
  * @module
  */
 
@@ -111,6 +111,19 @@ const HELPERS: Record<string, WgslHelper> = {
       "  else if (!tg_isfinite(ax)) { r = select(0.0, tg_inf(), y > 0.0); }\n" +
       "  else { r = exp2(y * log2(ax)); }\n" +
       "  return select(r, -r, neg && odd);\n}\n",
+  },
+  tg_f16r: {
+    // float16 rounding of an f32 (ties to even, ±Infinity from 65520 on; NaN stays NaN), exact:
+    // a power-of-two scaling puts the float16 ulp at 1, round(), and the scaling back
+    deps: ["tg_nan"],
+    src: "fn tg_f16r(x: f32) -> f32 {\n" +
+      "  if (!(abs(x) < 65520.0)) { return select(select(tg_inf(), -tg_inf(), x < 0.0), x, tg_isnan(x)); }\n" +
+      "  let k = max(i32((bitcast<u32>(x) >> 23u) & 0xffu) - 127, -14) - 10;\n" +
+      "  return ldexp(round(ldexp(x, -k)), k);\n}\n",
+  },
+  tg_f2u: {
+    deps: ["tg_f2i"],
+    src: "fn tg_f2u(x: f32) -> u32 { return bitcast<u32>(tg_f2i(x)); }\n",
   },
   tg_sign: {
     deps: [],

@@ -12,6 +12,7 @@ import {
   type RenderedKernel,
   type RenderOptions,
   spread,
+  storeValue,
   wgslType,
 } from "./expr.ts";
 import { helperSource } from "./helpers.ts";
@@ -108,7 +109,10 @@ export function renderMap4(k: Kernel, opt: RenderOptions): RenderedKernel | null
     return `in${slot}[${index}]`;
   });
   const vals: string[] = [];
-  for (let u = 0; u < 4; u++) vals.push(r.val(forElement(k.body, ident, keys, last, u)));
+  for (let u = 0; u < 4; u++) {
+    const v = r.val(forElement(k.body, ident, keys, last, u));
+    vals.push(storeValue(k.body, v, (h) => r.helpers.add(h)));
+  }
   const body = r.stmts.join("\n  ");
   // index variables used: outer ones from the first element's flat index, the innermost per u
   let idx = "";

@@ -41,7 +41,9 @@ const STAGE_WORDS = 64; // 256 bytes per stage entry: the largest storage offset
 
 /** `less(a, b)` on stored values of dtype `d` (floats: NaN greatest). */
 function lessExpr(d: DType, a: string, b: string): string {
-  return d === "float32" ? `(!tg_isnan(${a}) && (tg_isnan(${b}) || ${a} < ${b}))` : `(${a} < ${b})`;
+  return wgslType(d) === "f32"
+    ? `(!tg_isnan(${a}) && (tg_isnan(${b}) || ${a} < ${b}))`
+    : `(${a} < ${b})`;
 }
 
 /** The dispatches of a sort of `ins` (equal shapes) along `p.dimension`. */

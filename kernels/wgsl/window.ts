@@ -108,6 +108,8 @@ export function renderWindowOp(
     const reduce = name !== "selectAndGatherAdd";
     const empty = t === "i32"
       ? (sel === "max" ? "bitcast<i32>(0x80000000u)" : "2147483647")
+      : t === "u32"
+      ? "0u" // the reference's ±Infinity stored in a Uint32Array
       : `${sel === "max" ? "-" : ""}tg_inf()`;
     const result = reduce
       ? `select(best, ${empty}, bi < 0)`

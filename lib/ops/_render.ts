@@ -108,7 +108,7 @@ export function wgslFloat(
     if (native !== undefined) return native;
     const v = f(a.map((s) => `f32(${s})`), use);
     if (x.out === "float32") return v;
-    const h = x.out === "bool" ? "tg_f2u8" : "tg_f2i";
+    const h = x.out === "bool" ? "tg_f2u8" : x.out === "uint32" ? "tg_f2u" : "tg_f2i";
     x.use(h);
     return `${h}(${v})`;
   };
@@ -182,9 +182,15 @@ export function intIdentity(f: (a: string[]) => string): ScalarRender {
   return scalarCall(wgslFloat(f, ([a]) => a));
 }
 
-/** WGSL of a unary f32 op that is `i32(a)` on int32 and the identity on bool (abs, sign). */
-export function intOwn(f: F32Template, i32: string): WgslTemplate {
-  return wgslFloat(f, ([a], t) => (t.arg === "int32" ? `${i32}(${a})` : a));
+/**
+ * WGSL of a unary f32 op that is `i32(a)` on int32, `u32(a)` on uint32 (the identity without
+ * `u32`) and the identity on bool (abs, sign).
+ */
+export function intOwn(f: F32Template, i32: string, u32?: (a: string) => string): WgslTemplate {
+  return wgslFloat(
+    f,
+    ([a], t) => t.arg === "int32" ? `${i32}(${a})` : t.arg === "uint32" && u32 ? u32(a) : a,
+  );
 }
 
 /** WGSL of a float class test through helper `tg_<name>` (a constant for other dtypes). */
@@ -206,8 +212,9 @@ export function wgslConvert(a: string, from: DType, to: DType, use: Use): string
       : `select(0u, 1u, ${a} != ${from === "int32" ? "0" : "0u"})`;
   }
   if (to === "float32") return `f32(${a})`;
-  if (from === "float32") return use("tg_f2i"), `tg_f2i(${a})`;
-  return `i32(${a})`;
+  const h = to === "uint32" ? "tg_f2u" : "tg_f2i";
+  if (from === "float32") return use(h), `${h}(${a})`;
+  return to === "uint32" ? `u32(${a})` : `i32(${a})`;
 }
 
 /** JS of `convert` (float to int32 through the kernel prelude's `CVT_I32`). */

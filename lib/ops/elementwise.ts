@@ -120,7 +120,8 @@ export const negOp: OpDef = elementwise({
     wasm: { f64: "f64.neg", i32: "i32.sub", int: "result" },
     wgsl: wgslFloat(
       ([a]) => `(-${a})`,
-      ([a], t) => (t.arg === "int32" ? `(-${a})` : `((0u - ${a}) & 255u)`),
+      ([a], t) =>
+        t.arg === "int32" ? `(-${a})` : t.arg === "uint32" ? `(0u - ${a})` : `((0u - ${a}) & 255u)`,
     ),
   },
   transpose: (ct) => [neg(ct)],
@@ -168,7 +169,12 @@ export const divOp: OpDef = elementwise({
     wasm: { f64: "f64.div" },
     wgsl: wgslFloat(
       infix("/"),
-      (a, t) => (t.arg === "int32" ? `select(${a[0]} / ${a[1]}, 0, ${a[1]} == 0)` : undefined),
+      (a, t) =>
+        t.arg === "int32"
+          ? `select(${a[0]} / ${a[1]}, 0, ${a[1]} == 0)`
+          : t.arg === "uint32"
+          ? `select(${a[0]} / ${a[1]}, 0u, ${a[1]} == 0u)`
+          : undefined,
     ),
   },
   transpose: (ct, [x, y]) => {
@@ -240,7 +246,7 @@ export const signOp: OpDef = unaryF(
   "sign",
   (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
   "zero",
-  scalarCall(intOwn(helperCall("sign"), "sign")),
+  scalarCall(intOwn(helperCall("sign"), "sign", (a) => `min(${a}, 1u)`)),
 );
 /** `floor` primitive. */
 export const floorOp: OpDef = unaryF("floor", Math.floor, "zero", intIdentity(builtin("floor")));

@@ -100,6 +100,7 @@ export const remOp: OpDef = elementwise({
   fn: (x, y) => x % y,
   // WGSL: i32 as |a| % |b| in u32 with a's sign (an i32 `%` computed as unsigned on llvmpipe)
   render: scalarCall(wgslFloat(infix("%"), ([a, b], t) => {
+    if (t.arg === "uint32") return `select(${a} % ${b}, 0u, ${b} == 0u)`;
     if (t.arg !== "int32") return undefined;
     const mag = `i32(u32(abs(${a})) % u32(abs(${b})))`;
     return `select(select(${mag}, -${mag}, ${a} < 0), 0, ${b} == 0)`;

@@ -25,6 +25,7 @@ import type { CumParams, SortParams } from "../../ops/sort.ts";
 import type { WindowParams } from "../../ops/window.ts";
 import { epilogueFusible, type EpilogueSpec } from "../../../kernels/wgsl/epilogue.ts";
 import { type BindRange, GpuArray, type GpuRuntime } from "./runtime.ts";
+import { isNarrow, narrowKernel } from "../../../kernels/wgsl/expr.ts";
 
 /** A dispatch over plan buffers (ids >= 0) and step temporaries (id -1 - t). */
 interface Dispatch {
@@ -291,77 +292,101 @@ function sortStep(
   };
 }
 
+/**
+ * Appends to an op step's dispatches a pass bringing its int8 / uint8 / float16 outputs into
+ * range (`narrowKernel`): its kernel stored them in their wider storage type.
+ */
+function narrowed(plan: Plan, c: CStep, maxWg: number): CStep {
+  if (c.kind !== "gpu") return c;
+  for (const b of c.outs) {
+    const a = plan.avals[b];
+    if (!isNarrow(a.dtype)) continue;
+    const k = narrowKernel(a.dtype, sizeOf(a.shape), maxWg);
+    c.dispatches.push({ code: k.code, wg: k.dispatch, bind: [b] });
+  }
+  return c;
+}
+
 /** Compiles a plan's steps to dispatches (pipelines compile lazily, on first use). */
 export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): GpuPlan {
   plan.avals.forEach((a, i) => checkDtype(a, `program value b${i}`));
   const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
-  const steps = plan.steps.map((s): CStep => {
-    if (s.kind === "kernel") {
-      checkBindings(rt, s.inputs.length + 1, `fused kernel ${s.label}`);
-      const temps: { dtype: DType; length: number }[] = [];
-      return {
-        kind: "gpu",
-        dispatches: kernelDispatches(rt, s, temps),
-        temps,
-        outs: [s.out],
-        drop: [],
-      };
-    }
-    const name = s.op.name;
-    if (name === "conv" || name === "dotGeneral") return contraction(rt, plan, s, opt);
-    if (name === "argmax" || name === "argmin") {
-      const x = plan.avals[s.inputs[0]];
-      const k = renderArgReduce(
-        x.shape,
-        (s.params as { axis: number }).axis,
-        x.dtype,
-        name === "argmax",
-        maxWg,
-      );
-      return {
-        kind: "gpu",
-        dispatches: [{ code: k.code, wg: k.dispatch, bind: [s.inputs[0], s.outs[0]] }],
-        temps: [],
-        outs: s.outs,
-        drop: [],
-      };
-    }
-    if (WINDOW_OPS.has(name)) {
-      const x = plan.avals[s.inputs[s.inputs.length - 1]];
-      const k = renderWindowOp(name, s.params as WindowParams, x.shape, x.dtype, maxWg);
-      return {
-        kind: "gpu",
-        dispatches: [{ code: k.code, wg: k.dispatch, bind: [...s.inputs, s.outs[0]] }],
-        temps: [],
-        outs: s.outs,
-        drop: [],
-      };
-    }
-    if (GATHER_OPS.has(name)) return indexStep(plan, s, maxWg);
-    if (SORT_OPS.has(name)) return sortStep(rt, plan, s, maxWg);
-    if (name === "random") {
-      const k = renderRandom(s.params as RandomParams, s.outAvals[0].dtype, maxWg);
-      return {
-        kind: "gpu",
-        dispatches: [{ code: k.code, wg: k.dispatch, bind: [s.inputs[0], s.outs[0]] }],
-        temps: [],
-        outs: s.outs,
-        drop: [],
-      };
-    }
-    if (s.op.evalImpl) {
-      return {
-        kind: "eval",
-        op: s.op,
-        params: s.params,
-        inputs: s.inputs,
-        outs: s.outs,
-        outAvals: s.outAvals,
-      };
-    }
-    throw new TypeError(`webgpu: op ${name} has no WebGPU kernel`);
-  });
+  const steps = plan.steps.map((s): CStep => compileStep(rt, plan, s, opt, maxWg));
   return { plan, steps, options: { ...opt } };
+}
+
+/** Compiles one plan step. */
+function compileStep(
+  rt: GpuRuntime,
+  plan: Plan,
+  s: Plan["steps"][number],
+  opt: PlanOptions,
+  maxWg: number,
+): CStep {
+  if (s.kind === "kernel") {
+    checkBindings(rt, s.inputs.length + 1, `fused kernel ${s.label}`);
+    const temps: { dtype: DType; length: number }[] = [];
+    return {
+      kind: "gpu",
+      dispatches: kernelDispatches(rt, s, temps),
+      temps,
+      outs: [s.out],
+      drop: [],
+    };
+  }
+  const name = s.op.name;
+  if (name === "conv" || name === "dotGeneral") return contraction(rt, plan, s, opt);
+  if (name === "argmax" || name === "argmin") {
+    const x = plan.avals[s.inputs[0]];
+    const k = renderArgReduce(
+      x.shape,
+      (s.params as { axis: number }).axis,
+      x.dtype,
+      name === "argmax",
+      maxWg,
+    );
+    return {
+      kind: "gpu",
+      dispatches: [{ code: k.code, wg: k.dispatch, bind: [s.inputs[0], s.outs[0]] }],
+      temps: [],
+      outs: s.outs,
+      drop: [],
+    };
+  }
+  if (WINDOW_OPS.has(name)) {
+    const x = plan.avals[s.inputs[s.inputs.length - 1]];
+    const k = renderWindowOp(name, s.params as WindowParams, x.shape, x.dtype, maxWg);
+    return narrowed(plan, {
+      kind: "gpu",
+      dispatches: [{ code: k.code, wg: k.dispatch, bind: [...s.inputs, s.outs[0]] }],
+      temps: [],
+      outs: s.outs,
+      drop: [],
+    }, maxWg);
+  }
+  if (GATHER_OPS.has(name)) return narrowed(plan, indexStep(plan, s, maxWg), maxWg);
+  if (SORT_OPS.has(name)) return narrowed(plan, sortStep(rt, plan, s, maxWg), maxWg);
+  if (name === "random") {
+    const k = renderRandom(s.params as RandomParams, s.outAvals[0].dtype, maxWg);
+    return narrowed(plan, {
+      kind: "gpu",
+      dispatches: [{ code: k.code, wg: k.dispatch, bind: [s.inputs[0], s.outs[0]] }],
+      temps: [],
+      outs: s.outs,
+      drop: [],
+    }, maxWg);
+  }
+  if (s.op.evalImpl) {
+    return {
+      kind: "eval",
+      op: s.op,
+      params: s.params,
+      inputs: s.inputs,
+      outs: s.outs,
+      outAvals: s.outAvals,
+    };
+  }
+  throw new TypeError(`webgpu: op ${name} has no WebGPU kernel`);
 }
 
 /** The state of one run of a plan: steps are recorded one at a time. */

@@ -5,6 +5,7 @@
  * @module
  */
 import type { DType, TypedArray } from "../../dtype.ts";
+import { deviceWords, hostArray } from "./words.ts";
 import {
   type GpuAdapter,
   type GpuBuffer,
@@ -282,14 +283,14 @@ export class GpuRuntime {
     this.#pooledCount = 0;
   }
 
-  /** Copies host data into a new device array (bool bytes widen to u32). */
+  /** Copies host data into a new device array (one 32-bit word per element, see `deviceWords`). */
   upload(data: TypedArray, dtype: DType): GpuArray {
     const a = this.alloc(dtype, data.length);
     if (data.length === 0) return a;
     // queue.writeBuffer runs before unsubmitted commands: a buffer they still use (released
     // while they were being recorded) needs them submitted first
     if (this.#pending > 0 && this.#dirty.get(a.buffer) === this.#epoch) this.flush();
-    const src = dtype === "bool" ? Uint32Array.from(data as Uint8Array) : data;
+    const src = deviceWords(data, dtype);
     this.device.queue.writeBuffer(a.buffer, 0, src as ArrayBufferView, 0, data.length);
     this.stats.uploads++;
     return a;
@@ -507,13 +508,6 @@ export class GpuRuntime {
       for (const r of reqs) r.reject(e);
     });
   }
-}
-
-/** Host typed array of a dtype from raw 32-bit words. */
-function hostArray(dtype: DType, words: Uint32Array): TypedArray {
-  if (dtype === "float32") return new Float32Array(words.buffer, words.byteOffset, words.length);
-  if (dtype === "int32") return new Int32Array(words.buffer, words.byteOffset, words.length);
-  return Uint8Array.from(words);
 }
 
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software|warp/i;
