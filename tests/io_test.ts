@@ -353,6 +353,22 @@ describe("io: save / load", () => {
       assert.equal(back.step.item(), 7);
       if (f.endsWith(".safetensors")) assert.equal(back.extra, null);
     }
+    const typed = {
+      h: np.array([0.5, -1e-5, 60000], { dtype: "float16" }),
+      q: np.array([[-128, 127]], { dtype: "int8" }),
+      px: np.array([0, 128, 255], { dtype: "uint8" }),
+      n: np.array([4294967295], { dtype: "uint32" }),
+      m: np.array([true, false]),
+    };
+    for (const f of ["t.safetensors", "t.npz"]) {
+      await io.save(join(dir, f), typed);
+      const back = await io.load(join(dir, f)) as typeof typed;
+      for (const [k, t] of Object.entries(typed)) {
+        const b = back[k as keyof typeof typed];
+        assert.equal(b.dtype, t.dtype, `${f}:${k} dtype`);
+        assert.deepEqual(b.toNestedSync(), t.toNestedSync(), `${f}:${k} values`);
+      }
+    }
     const st = io.fromSafetensors(new Uint8Array(readFileSync(join(dir, "p.safetensors"))));
     assert.deepEqual(Object.keys(st).sort(), ["layers.0.b", "layers.0.w", "layers.1.w", "step"]);
     await assert.rejects(
