@@ -11,7 +11,7 @@ import process from "node:process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { io, np, type Tensor } from "../mod.ts";
+import { io, lax, np, type Tensor } from "../mod.ts";
 import { deflate, inflate } from "../lib/io/inflate.ts";
 import fixtures from "./fixtures/io_files.json" with { type: "json" };
 
@@ -83,6 +83,9 @@ describe("io: NumPy's files", () => {
       const t = tensorOf(FILES[name].expect as Expect);
       assert.deepEqual(io.toNpy(t), bytesOf(name), name);
     }
+    // complex: what fromNpy read is written back byte for byte (C order)
+    const c64 = io.fromNpy(bytesOf("c64.npy"));
+    assert.deepEqual(io.toNpy(c64), bytesOf("c64.npy"), "c64.npy");
   });
 
   test("npz: reads savez and savez_compressed; toNpz equals numpy.savez byte for byte", () => {
@@ -137,6 +140,8 @@ describe("io: NumPy's files", () => {
       u8: np.array([0, 255], { dtype: "uint8" }),
       u32: np.array([4000000000, 1], { dtype: "uint32" }),
     };
+    const z = lax.complex(np.array([1.5, -2]), np.array([0.25, 3]));
+    writeFileSync(join(dir, "z.npy"), io.toNpy(z));
     writeFileSync(join(dir, "x.npy"), io.toNpy(x));
     writeFileSync(join(dir, "s.npz"), io.toNpz({ x, i, b, d, ...small }));
     writeFileSync(
@@ -158,6 +163,7 @@ for f in ("s.npz", "c.npz"):
     assert z["u8"].dtype == np.uint8 and z["u8"].tolist() == [0, 255]
     assert z["u32"].dtype == np.uint32 and z["u32"].tolist() == [4000000000, 1]
 z = np.load(d + "/c.npz"); assert (z["big"] == np.arange(5000) * 3).all()
+z = np.load(d + "/z.npy"); assert z.dtype == np.complex64 and z.tolist() == [1.5 + 0.25j, -2 + 3j]
 print("ok")`;
     const r = spawnSync(python, ["-c", script, dir], { encoding: "utf8", env: process.env });
     assert.equal(r.status, 0, r.stderr);
@@ -225,8 +231,8 @@ describe("io: untrusted input", () => {
       /absurdly large/,
     );
     assert.throws(
-      () => io.fromNpy(npyHeader("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }")),
-      /unsupported dtype "<c8"/,
+      () => io.fromNpy(npyHeader("{'descr': '<c32', 'fortran_order': False, 'shape': (1,), }")),
+      /unsupported dtype "<c32"/,
     );
     assert.throws(
       () =>
@@ -352,6 +358,22 @@ describe("io: save / load", () => {
       assert.deepEqual(back.layers[1].w.toNestedSync(), [[0, 1], [2, 3]]);
       assert.equal(back.step.item(), 7);
       if (f.endsWith(".safetensors")) assert.equal(back.extra, null);
+    }
+    const typed = {
+      h: np.array([0.5, -1e-5, 60000], { dtype: "float16" }),
+      q: np.array([[-128, 127]], { dtype: "int8" }),
+      px: np.array([0, 128, 255], { dtype: "uint8" }),
+      n: np.array([4294967295], { dtype: "uint32" }),
+      m: np.array([true, false]),
+    };
+    for (const f of ["t.safetensors", "t.npz"]) {
+      await io.save(join(dir, f), typed);
+      const back = await io.load(join(dir, f)) as typeof typed;
+      for (const [k, t] of Object.entries(typed)) {
+        const b = back[k as keyof typeof typed];
+        assert.equal(b.dtype, t.dtype, `${f}:${k} dtype`);
+        assert.deepEqual(b.toNestedSync(), t.toNestedSync(), `${f}:${k} values`);
+      }
     }
     const st = io.fromSafetensors(new Uint8Array(readFileSync(join(dir, "p.safetensors"))));
     assert.deepEqual(Object.keys(st).sort(), ["layers.0.b", "layers.0.w", "layers.1.w", "step"]);

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import {
   exportOnnx,
+  grad,
   jit,
   lax,
   nn,
@@ -23,6 +24,7 @@ import {
   type Tensor,
   tree,
   valueAndGrad,
+  vmap,
 } from "../mod.ts";
 
 function repoRoot(): string {
@@ -213,6 +215,16 @@ describe("exportOnnx (onnxruntime-node)", {
     };
     const err = compare(step, params, opt.init(params), tokens, y);
     assert.ok(err < 1e-4, `embedding training step error ${err}`);
+  });
+
+  test("per-example gradients of an embedding (vmap of scatterAdd: operand batching dims)", () => {
+    const w = rand([7, 3], 40), toks = np.array([[1, 6, 1], [0, 2, 5]], { dtype: "int32" });
+    const perExample = (w: Tensor, toks: Tensor) =>
+      vmap((t: Tensor) =>
+        grad((w: Tensor) => np.sum(np.square(np.take(w, t, { axis: 0 })).mul(np.arange(3))))(w)
+      )(toks);
+    assert.ok(compare(perExample, w, toks) < 1e-4);
+    assert.ok(ops(perExample, w, toks).includes("ScatterND"));
   });
 
   test("a whole training step (valueAndGrad + chain(clip, adamw)) of a layers CNN with batch norm", () => {

@@ -28,6 +28,8 @@ const TABLE: FileDType[] = [
   { code: "bf16", size: 2, dtype: "float32" },
   { code: "f4", size: 4, dtype: "float32" },
   { code: "f8", size: 8, dtype: "float64" },
+  { code: "c8", size: 8, dtype: "complex64" }, // interleaved (re, im), as Tensors store it
+  { code: "c16", size: 16, dtype: "complex128" },
 ];
 
 /** The file dtype for `code`, or undefined. */
@@ -44,6 +46,8 @@ const WRITE: Record<string, string> = {
   float16: "f2",
   float32: "f4",
   float64: "f8",
+  complex64: "c8",
+  complex128: "c16",
 };
 
 /** The file dtype a Tensor of `dtype` is written as, or a TypeError naming `op`. */
@@ -105,12 +109,15 @@ export function decode(
       return out;
     }
     case "f4":
-    case "f8": {
-      const out = fd.code === "f4" ? new Float32Array(n) : new Float64Array(n);
-      const get = fd.code === "f4"
+    case "f8":
+    case "c8":
+    case "c16": {
+      const single = fd.code === "f4" || fd.code === "c8", m = fd.code[0] === "c" ? 2 * n : n;
+      const out = single ? new Float32Array(m) : new Float64Array(m);
+      const get = single
         ? (o: number) => dv.getFloat32(o, little)
         : (o: number) => dv.getFloat64(o, little);
-      for (let i = 0; i < n; i++) out[i] = get(i * sz);
+      for (let i = 0; i < m; i++) out[i] = get(i * out.BYTES_PER_ELEMENT);
       return out;
     }
     case "f2": {

@@ -162,7 +162,7 @@ export function readNpyHeader(bytes: Uint8Array): NpyHeader {
 
 /**
  * Reads .npy bytes (as written by `numpy.save`) into a Tensor. bool, int8, uint8, int32, uint32,
- * float16, float32 and float64 are read as themselves; int16/uint16 as int32, and (as JAX does
+ * float16, float32, float64, complex64 and complex128 are read as themselves; int16/uint16 as int32, and (as JAX does
  * without x64) int64 as int32 and uint64 as uint32 when every value fits (else a RangeError).
  * Malformed or truncated input is a TypeError/RangeError before any large allocation.
  *

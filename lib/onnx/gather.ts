@@ -68,6 +68,21 @@ function indexVectors(
   return [clamped, g.op("Cast", [all], { to: 9 })];
 }
 
+/** int64 `[...idxShape[:-1], k]` holding, in entry j, each element's position on axis `axes[j]`. */
+function batchIota(g: GraphBuilder, idxShape: number[], axes: number[]): string {
+  const shape = idxShape.slice(0, -1), n = shape.reduce((a, b) => a * b, 1), k = axes.length;
+  const out = new BigInt64Array(n * k);
+  for (let flat = 0; flat < n; flat++) {
+    let rem = flat;
+    const pos = new Array<number>(shape.length);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      pos[d] = rem % shape[d], rem = Math.floor(rem / shape[d]);
+    }
+    axes.forEach((a, j) => (out[flat * k + j] = BigInt(pos[a])));
+  }
+  return g.init("int64", [...shape, k], new Uint8Array(out.buffer));
+}
+
 /** A constant of `dtype` holding `value` (via a Cast of a float64 scalar). */
 function constant(g: GraphBuilder, value: number, dtype: string): string {
   return g.op("Cast", [g.scalar(value, "float64")], { to: ONNX_DTYPE[dtype] });
@@ -129,24 +144,27 @@ export const gatherRule: Rule = (g, [x, idx], e) => {
 export const scatterAddRule: Rule = (g, [x, idx, u], e) => {
   const p = e.params as ScatterParams, dn = p.dimensionNumbers;
   const [xa, ia, ua]: Aval[] = e.inputs.map((v) => v.aval);
-  if (dn.operandBatchingDims.length) {
-    throw new TypeError(`exportOnnx: scatterAdd with operand batching dims has no ONNX form`);
-  }
-  const windowAxes = range(xa.shape.length).filter((d) => !dn.insertedWindowDims.includes(d));
+  const opBatch = dn.operandBatchingDims, idxBatch = dn.scatterIndicesBatchingDims;
+  const windowAxes = range(xa.shape.length).filter((d) =>
+    !dn.insertedWindowDims.includes(d) && !opBatch.includes(d)
+  );
   const sizes = xa.shape.map((_, d) => {
     const w = windowAxes.indexOf(d);
     return w < 0 ? 1 : ua.shape[dn.updateWindowDims[w]];
   });
-  const pl = plan(
-    "scatterAdd",
+  // ScatterND has no batch axes: a batching axis becomes an index entry (its position, an iota)
+  const startMap = [...opBatch, ...dn.scatterDimsToOperandDims];
+  const pl = plan("scatterAdd", xa.shape, ia.shape.length, sizes, startMap, [], []);
+  const [iv0, mask] = indexVectors(
+    g,
+    idx,
     xa.shape,
-    ia.shape.length,
-    sizes,
     dn.scatterDimsToOperandDims,
-    [],
-    [],
+    p.mode === "fill",
   );
-  const [iv, mask] = indexVectors(g, idx, xa.shape, dn.scatterDimsToOperandDims, p.mode === "fill");
+  const iv = opBatch.length
+    ? g.op("Concat", [batchIota(g, ia.shape, idxBatch), iv0], { axis: -1 })
+    : iv0;
   // updates -> [scatter axes (indices order)..., rest axes ascending (window sizes)]
   const scatterAxes = range(ua.shape.length).filter((a) => !dn.updateWindowDims.includes(a));
   const restPos = pl.rest.filter((d) => windowAxes.includes(d))
