@@ -17,6 +17,8 @@ import {
   SCATTER_SAMPLES,
   SORT_SAMPLES,
 } from "./_op_samples_gather.ts";
+import { COMPLEX_SAMPLES } from "./_op_samples_complex.ts";
+import { FFT_SAMPLES } from "./_op_samples_fft.ts";
 import { LINALG_SAMPLES } from "./_op_samples_linalg.ts";
 
 /** The float dtype a sample is built in (every "float" argument takes it). */
@@ -83,6 +85,11 @@ export interface OpSamples {
    * tests/_op_oracles.ts holds the oracles of the other primitives).
    */
   oracle?: (...xs: number[]) => number;
+  /**
+   * Indices of the arguments that are complex: each is given (and drawn) as its storage view, a
+   * float array [...s, 2] of (re, im) pairs; a complex result is compared as its storage view too.
+   */
+  complex?: number[];
 }
 
 const fr = Math.fround;
@@ -487,7 +494,9 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
   gather: GATHER_SAMPLES,
   ...SCATTER_SAMPLES,
   sort: SORT_SAMPLES,
+  ...FFT_SAMPLES,
   ...CUM_SAMPLES,
+  ...COMPLEX_SAMPLES,
 };
 
 /** The params of a sample for the float dtype `dt`. */

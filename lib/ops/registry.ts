@@ -16,6 +16,9 @@ import * as la from "./linalg.ts";
 import * as ld from "./linalg_decomp.ts";
 import * as ix from "./gather.ts";
 import * as so from "./sort.ts";
+import { COMPLEX_OPS } from "./complex.ts";
+import "./complex_rules.ts";
+import { fftOp } from "./fft.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -59,6 +62,8 @@ export const OPS = {
   cumprod: so.cumprodOp,
   cummax: so.cummaxOp,
   cummin: so.cumminOp,
+  ...COMPLEX_OPS,
+  fft: fftOp,
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */

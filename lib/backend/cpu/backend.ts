@@ -39,6 +39,8 @@ import type { SolveParams } from "../../ops/linalg.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
 import { roundF16Outputs } from "../../float16.ts";
+import { fftFast } from "./fft.ts";
+import type { FftParams } from "../../ops/fft.ts";
 
 /** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
 const fastImpls = new Map<string, FastImpl>();
@@ -170,3 +172,4 @@ registerFastImpl(
   "scatterAdd",
   (xs, p, outs, dest) => scatterAddFast(xs, p as ScatterParams, outs, dest?.[0]),
 );
+registerFastImpl("fft", ([x], p, [out], dest) => fftFast(x, p as FftParams, out, dest?.[0]));
