@@ -268,6 +268,18 @@ test("errors name the op and the argument", () => {
   assert.throws(() => np.linalg.norm(A43, { ord: 3 }), /norm: matrix ord 3 is not supported/);
 });
 
+test("empty matrices: shapes as NumPy, pinv and lstsq give zeros", () => {
+  const p = np.linalg.pinv(np.zeros([2, 0, 3]));
+  assert.deepEqual(p.shape, [2, 3, 0]);
+  const q = np.linalg.pinv(np.zeros([3, 0]));
+  assert.deepEqual([q.shape, [...q.dataSync()]], [[0, 3], []]);
+  const [x, , rank] = np.linalg.lstsq(np.zeros([2, 0]), [1, 2]);
+  assert.deepEqual([x.shape, rank.item()], [[0], 0]);
+  const [u, s, vh] = np.linalg.svd(np.zeros([3, 0]));
+  assert.deepEqual([u.shape, s.shape, vh.shape], [[3, 3], [0], [0, 0]]);
+  assert.deepEqual(np.linalg.qr(np.zeros([0, 2]))[1].shape, [0, 2]);
+});
+
 test("hermitian svd and pinv read the symmetric part; int input computes in float32", () => {
   const s = np.linalg.svd(S3, { hermitian: true, computeUv: false });
   const w = np.linalg.eigh(S3)[0].dataSync();

@@ -161,6 +161,7 @@ const EPS = { float32: 2 ** -23, float64: 2 ** -52 };
 
 /** Reciprocals of s where s > cutoff (cutoff = tol · max s per matrix), else 0; and that mask. */
 function cutoffInverse(s: Tensor, tol: number | undefined, m: number, n: number) {
+  if (s.shape[s.ndim - 1] === 0) return { inv: s, keep: greater(s, 0) }; // empty: a⁺ is zeros
   const rt = tol ?? EPS[s.dtype as "float32" | "float64"] * Math.max(m, n);
   const cut = multiply(max(s, { axis: -1, keepdims: true }), rt);
   const keep = greater(s, cut);

@@ -100,7 +100,8 @@ export function eighHost(a: Float64Array, n: number): { w: Float64Array; v: Floa
   }
   const v = new Float64Array(n * n), w = new Float64Array(n);
   if (!Number.isFinite(fro)) return { w: w.fill(NaN), v: v.fill(NaN) };
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  const vc = new Float64Array(n * n); // eigenvectors as contiguous columns: vc[j·n + i] = v[i][j]
+  for (let i = 0; i < n; i++) vc[i * n + i] = 1;
   const thr = EPS * 1e-3 * fro;
   for (let sweep = 0, rotated = true; rotated && sweep < 100; sweep++) {
     rotated = false;
@@ -109,11 +110,15 @@ export function eighHost(a: Float64Array, n: number): { w: Float64Array; v: Floa
         const apq = s[p * n + q];
         if (Math.abs(apq) <= thr) continue;
         rotated = true;
-        const [c, sn] = jacobiRotation(s[p * n + p], s[q * n + q], apq);
-        rotate(s, n, n, p, q, c, sn); // columns: A J
-        rotateRows(s, n, p, q, c, sn); // rows: Jᵀ (A J)
+        const app = s[p * n + p], aqq = s[q * n + q];
+        const [c, sn] = jacobiRotation(app, aqq, apq), t = sn / c;
+        // rows p, q of Jᵀ A J off the 2×2 block are those of Jᵀ A; columns follow by symmetry
+        rotateSegments(s, p * n, q * n, n, c, sn);
+        for (let k = 0; k < n; k++) (s[k * n + p] = s[p * n + k]), (s[k * n + q] = s[q * n + k]);
+        s[p * n + p] = app - t * apq;
+        s[q * n + q] = aqq + t * apq;
         s[p * n + q] = s[q * n + p] = 0;
-        rotate(v, n, n, p, q, c, sn);
+        rotateSegments(vc, p * n, q * n, n, c, sn);
       }
     }
   }
@@ -121,34 +126,18 @@ export function eighHost(a: Float64Array, n: number): { w: Float64Array; v: Floa
   const vs = new Float64Array(n * n);
   order.forEach((src, dst) => {
     w[dst] = s[src * n + src];
-    for (let i = 0; i < n; i++) vs[i * n + dst] = v[i * n + src];
+    for (let i = 0; i < n; i++) vs[i * n + dst] = vc[src * n + i];
   });
   normalizeSigns(vs, n, n);
   return { w, v: vs };
 }
 
-/** Columns p, q of a row-major rows×cols matrix ← (c x_p − s x_q, s x_p + c x_q). */
-function rotate(
-  x: Float64Array,
-  rows: number,
-  cols: number,
-  p: number,
-  q: number,
-  c: number,
-  s: number,
-) {
-  for (let k = 0; k < rows; k++) {
-    const xp = x[k * cols + p], xq = x[k * cols + q];
-    x[k * cols + p] = c * xp - s * xq;
-    x[k * cols + q] = s * xp + c * xq;
-  }
-}
-
-function rotateRows(x: Float64Array, n: number, p: number, q: number, c: number, s: number) {
-  for (let k = 0; k < n; k++) {
-    const xp = x[p * n + k], xq = x[q * n + k];
-    x[p * n + k] = c * xp - s * xq;
-    x[q * n + k] = s * xp + c * xq;
+/** x[p..p+len) , x[q..q+len) ← (c x_p − s x_q, s x_p + c x_q). */
+function rotateSegments(x: Float64Array, p: number, q: number, len: number, c: number, s: number) {
+  for (let k = 0; k < len; k++) {
+    const xp = x[p + k], xq = x[q + k];
+    x[p + k] = c * xp - s * xq;
+    x[q + k] = s * xp + c * xq;
   }
 }
 
@@ -199,26 +188,39 @@ function svdTall(a: Float64Array, m: number, n: number, full: boolean): SvdHost 
       vt: v.fill(NaN),
     };
   }
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  const col = (p: number, q: number) => {
+  // columns stored contiguously: gc[j·m + k] = g[k][j], vc[j·n + i] = v[i][j]
+  const gc = new Float64Array(m * n), vc = new Float64Array(n * n), sq = new Float64Array(n);
+  for (let k = 0; k < m; k++) for (let j = 0; j < n; j++) gc[j * m + k] = g[k * n + j];
+  for (let i = 0; i < n; i++) vc[i * n + i] = 1;
+  const dot = (p: number, q: number) => {
     let d = 0;
-    for (let k = 0; k < m; k++) d += g[k * n + p] * g[k * n + q];
+    for (let k = 0, po = p * m, qo = q * m; k < m; k++) d += gc[po + k] * gc[qo + k];
     return d;
   };
   for (let sweep = 0, rotated = true; rotated && sweep < 100; sweep++) {
     rotated = false;
+    for (let j = 0; j < n; j++) sq[j] = dot(j, j);
     for (let p = 0; p < n; p++) {
       for (let q = p + 1; q < n; q++) {
-        const gamma = col(p, q), alpha = col(p, p), beta = col(q, q);
+        const gamma = dot(p, q), alpha = sq[p], beta = sq[q];
         if (gamma === 0 || Math.abs(gamma) <= m * EPS * Math.sqrt(alpha * beta)) continue;
         rotated = true;
-        const [c, s] = jacobiRotation(alpha, beta, gamma);
-        rotate(g, m, n, p, q, c, s);
-        rotate(v, n, n, p, q, c, s);
+        const [c, s] = jacobiRotation(alpha, beta, gamma), t = s / c;
+        rotateSegments(gc, p * m, q * m, m, c, s);
+        rotateSegments(vc, p * n, q * n, n, c, s);
+        sq[p] = alpha - t * gamma;
+        sq[q] = beta + t * gamma;
       }
     }
   }
-  const norms = [...Array(n).keys()].map((j) => Math.sqrt(col(j, j)));
+  for (let k = 0; k < m; k++) for (let j = 0; j < n; j++) g[k * n + j] = gc[j * m + k];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) v[i * n + j] = vc[j * n + i];
+  const col = (p: number) => {
+    let d = 0;
+    for (let k = 0; k < m; k++) d += gc[p * m + k] * gc[p * m + k];
+    return d;
+  };
+  const norms = [...Array(n).keys()].map((j) => Math.sqrt(col(j)));
   const order = [...Array(n).keys()].sort((i, j) => norms[j] - norms[i]);
   const s = new Float64Array(n), vs = new Float64Array(n * n), gs = new Float64Array(m * n);
   order.forEach((src, dst) => {

@@ -1,0 +1,93 @@
+/**
+ * Issue 14's solve benchmark: `np.linalg.solve` of a 512×512 float32 system (one right-hand
+ * side, and 512 of them = inv) on the CPU backend, eager and under jit, against NumPy (LAPACK
+ * sgesv, python3) on the same inputs; also svd / eigh / qr of 128×128 for scale.
+ * Usage: deno run -A bench/linalg_solve.ts [--n N] [--runs N] [--no-numpy]
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { jit, np, type Tensor } from "../mod.ts";
+import { uniform } from "./_harness.ts";
+
+const args = process.argv.slice(2);
+const opt = (name: string, d: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
+const N = opt("--n", 512), RUNS = opt("--runs", 9), S = 128;
+
+/** Diagonally dominant a (random signs on the diagonal), b with one column, a small matrix. */
+const aData = uniform(141, N * N, -1, 1);
+for (let i = 0; i < N; i++) aData[i * N + i] += (i % 2 ? -1 : 1) * N / 4;
+const bData = uniform(142, N, -1, 1), sData = uniform(143, S * S, -1, 1);
+
+function stats(ts: number[]): { median: number; min: number } {
+  const s = [...ts].sort((x, y) => x - y);
+  return { median: s[Math.floor(s.length / 2)], min: s[0] };
+}
+async function timeIt(f: () => Tensor | Tensor[]): Promise<{ median: number; min: number }> {
+  const read = async () => {
+    const r = f();
+    for (const t of Array.isArray(r) ? r : [r]) await t.data();
+  };
+  await read();
+  const ts: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await read();
+    ts.push(performance.now() - t0);
+  }
+  return stats(ts);
+}
+
+function numpy(): Record<string, { median: number; min: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "linalg-"));
+  writeFileSync(join(dir, "a"), new Uint8Array(aData.buffer));
+  writeFileSync(join(dir, "b"), new Uint8Array(bData.buffer));
+  writeFileSync(join(dir, "s"), new Uint8Array(sData.buffer));
+  const py = `
+import numpy as np, time, sys, json
+d = sys.argv[1]; N, S, RUNS = ${N}, ${S}, ${RUNS}
+ld = lambda k, s: np.fromfile(d + "/" + k, dtype=np.float32).reshape(s)
+a, b, s = ld("a", (N, N)), ld("b", (N, 1)), ld("s", (S, S))
+def t(f):
+    f(); ts = []
+    for _ in range(RUNS):
+        t0 = time.perf_counter(); f(); ts.append((time.perf_counter() - t0) * 1e3)
+    ts.sort(); return {"median": ts[len(ts) // 2], "min": ts[0]}
+print(json.dumps({"solve": t(lambda: np.linalg.solve(a, b)), "inv": t(lambda: np.linalg.inv(a)),
+  "svd": t(lambda: np.linalg.svd(s)), "eigh": t(lambda: np.linalg.eigh(s + s.T)),
+  "qr": t(lambda: np.linalg.qr(s))}))
+`;
+  const r = spawnSync("python3", ["-c", py, dir], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+}
+
+const a = np.array(aData, { shape: [N, N] }), b = np.array(bData, { shape: [N, 1] });
+const s = np.array(sData, { shape: [S, S] });
+const solveJ = jit((m: Tensor, r: Tensor) => np.linalg.solve(m, r));
+const ours: Record<string, { median: number; min: number }> = {
+  solve: await timeIt(() => np.linalg.solve(a, b)),
+  "solve (jit)": await timeIt(() => solveJ(a, b)),
+  inv: await timeIt(() => np.linalg.inv(a)),
+  svd: await timeIt(() => np.linalg.svd(s)),
+  eigh: await timeIt(() => np.linalg.eigh(np.add(s, s.T))),
+  qr: await timeIt(() => np.linalg.qr(s)),
+};
+const x = np.linalg.solve(a, b);
+const resid = np.max(np.abs(np.subtract(np.matmul(a.astype("float64"), x.astype("float64")), b)));
+const peer = args.includes("--no-numpy") ? {} : numpy();
+const f = (t?: { median: number; min: number }) =>
+  t ? `${t.median.toFixed(2)} ms (min ${t.min.toFixed(2)})` : "n/a";
+console.log(`np.linalg float32, median and min of ${RUNS} runs (solve/inv ${N}², others ${S}²)`);
+console.log(`max |a x − b| of tracegrad's solve: ${Number(resid.item()).toExponential(1)}`);
+for (const [k, t] of Object.entries(ours)) {
+  const p = (peer as Record<string, { median: number; min: number }>)[k.replace(" (jit)", "")];
+  const ratio = p ? ` (${(t.median / p.median).toFixed(1)}× NumPy)` : "";
+  console.log(`${k.padEnd(12)} tracegrad ${f(t)}${ratio}   NumPy ${f(p)}`);
+}
