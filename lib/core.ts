@@ -120,6 +120,11 @@ export function withMain<R>(
   }
 }
 
+/** True when no dynamic (jit staging) trace is active, so ops on constants evaluate at once. */
+export function stagingConstants(): boolean {
+  return dynamicMain !== evalMain;
+}
+
 /** The innermost trace currently on the stack. */
 export function currentLevel(): number {
   return stack.length - 1;
@@ -193,6 +198,12 @@ export class ArrayValue extends Tensor {
     }
   }
   #live: object | undefined;
+  #pinned = false;
+  /** @internal Makes `dispose()` a no-op: for arrays shared by a cache (e.g. constants). */
+  _pin(): this {
+    this.#pinned = true;
+    return this;
+  }
   get aval(): Aval {
     return this.#aval;
   }
@@ -213,7 +224,7 @@ export class ArrayValue extends Tensor {
     return true;
   }
   override dispose(): void {
-    if (this.#buf === undefined) return;
+    if (this.#buf === undefined || this.#pinned) return;
     if (!this.backend.gcManaged) registry?.unregister(this);
     if (this.#live && liveRegistry?.unregister(this.#live)) {
       live.count--;

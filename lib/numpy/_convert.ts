@@ -3,7 +3,8 @@
  * dtype promotion with weak JS numbers, then NumPy broadcasting.
  * @module
  */
-import { fromHost } from "../core.ts";
+import { type ArrayValue, fromHost, stagingConstants } from "../core.ts";
+import { getBackend } from "../backend/backend.ts";
 import {
   allocTyped,
   castScalar,
@@ -137,13 +138,40 @@ export function prepareOperands(op: string, xs: unknown[], force?: DType): Tenso
   });
   const t = infos.reduce(promoteTypes);
   const dtype = force ?? t.dtype;
+  const shape = broadcastShapes(op, ...pre.map((x) => x?.aval.shape ?? []));
   const ts = xs.map((x, i) => {
     if (pre[i]) return pre[i];
     if (typeof x === "number") checkRange(op, x, dtype);
-    return scalar(Number(x), dtype, t.weak && !force);
+    const v = Number(x), weak = t.weak && !force;
+    return cachedFull(v, dtype, weak, shape) ?? scalar(v, dtype, weak);
   });
-  const shape = broadcastShapes(op, ...ts.map((x) => x.aval.shape));
   return ts.map((x) => broadcastTo(x.aval.dtype === dtype ? x : convert(x, dtype), shape));
+}
+
+/** Small constant arrays of JS scalar operands, shared by eager calls (most recent last). */
+const fullCache = new Map<string, ArrayValue>();
+const FULL_CACHE_ENTRIES = 64, FULL_CACHE_ELEMENTS = 4096;
+
+/**
+ * `v` broadcast to `shape` as a cached concrete array, when evaluating eagerly on a host-memory
+ * backend (under jit the scalar stays a constant broadcast in the program); else undefined.
+ */
+function cachedFull(v: number, dtype: DType, weak: boolean, shape: number[]): Tensor | undefined {
+  const n = sizeOf(shape);
+  if (n > FULL_CACHE_ELEMENTS || stagingConstants()) return undefined;
+  const backend = getBackend();
+  if (!backend.gcManaged) return undefined;
+  const key = `${backend.name}|${dtype}|${weak}|${Object.is(v, -0) ? "-0" : v}|${shape}`;
+  let c = fullCache.get(key);
+  if (c) {
+    fullCache.delete(key);
+  } else {
+    const data = allocTyped(dtype, n).fill(castScalar(v, dtype));
+    c = fromHost(data, shape, dtype, weak)._pin();
+    if (fullCache.size >= FULL_CACHE_ENTRIES) fullCache.delete(fullCache.keys().next().value!);
+  }
+  fullCache.set(key, c);
+  return c;
 }
 
 /** A 0-d array holding `v` in `dtype` (wrapped/rounded as the dtype stores it). */
