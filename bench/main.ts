@@ -33,7 +33,8 @@ import { oursFactories } from "./_impl_ours.ts";
 import { caseTable, consoleTable, type Row } from "./_report.ts";
 
 const HELP = `Usage: deno run -A bench/main.ts [options]   (deno task bench)
-  --only W1,W3        run only these workloads (W1..W7, SORT; W3 runs forward and forward+grad)
+  --only W1,W3        run only these workloads (W1..W7, SORT; W3 runs forward and forward+grad;
+                      LAT alone: the latency table of bench/latency.ts, --quick for a smoke run)
   --quick             smoke test: ~0.4 s per case, 50 calls per W3 batch (numbers not for quoting)
   --budget S          seconds of measured runs per case (default 3; at least 1 run after 1 warm-up)
   --backend NAME      tracegrad backend (default: $TRACEGRAD_BACKEND, else the library default)
@@ -574,10 +575,16 @@ async function main(): Promise<number> {
   return oursBad ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e);
-    process.exit(2);
-  },
-);
+const only = process.argv.slice(2).join(" ").match(/--only[= ](\S+)/)?.[1];
+(only?.toUpperCase() === "LAT"
+  ? import("./latency.ts").then(async (m) => {
+    console.log(await m.runLatency(process.argv.includes("--quick")));
+    return 0;
+  })
+  : main()).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e);
+      process.exit(2);
+    },
+  );
