@@ -8,9 +8,11 @@
  */
 import process from "node:process";
 import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { jit, lax, np, type Tensor, valueAndGrad } from "../mod.ts";
 import { JAXJS_SPEC } from "./_impl_jaxjs.ts";
 import { TFJS_SPEC, TFJS_WASM_SPEC } from "./_impl_tfjs.ts";
+import { withLatency } from "./_latency_md.ts";
 
 type Row = { impl: string; us: Record<string, number | string> };
 /** The latency cases, in table order. */
@@ -87,13 +89,23 @@ async function tfjsWasm(n: number, reps: number): Promise<Row> {
   const x = tf.tensor(fill(16, 1)), a = tf.tensor(fill(4096, 2), [64, 64]);
   const xi = tf.tensor(fill(1100, 3), [2, 10, 11, 5]), wi = tf.tensor(fill(120, 4), [2, 3, 5, 4]);
   const xf = tf.tensor(fill(1210, 5), [2, 11, 11, 5]);
-  const keep = (f: () => any) => () => tf.tidy(() => f().dataSync());
+  // results (and intermediates) disposed explicitly: tf.tidy measured slower per call
+  const keep = (f: () => any) => () => {
+    const y = f();
+    y.dataSync();
+    y.dispose();
+  };
+  const chain = () => {
+    const a = tf.mul(x, 2), b = tf.add(a, 1), y = tf.tanh(b);
+    y.dataSync();
+    a.dispose(), b.dispose(), y.dispose();
+  };
   const freshCall = keep(() => tf.conv2d(xf, wi, 1, "valid"));
   return {
     impl: "tfjs-wasm",
     us: {
       add1: perCall(keep(() => tf.add(x, 1)), n, reps),
-      tanh: perCall(keep(() => tf.tanh(tf.add(tf.mul(x, 2), 1))), n, reps),
+      tanh: perCall(chain, n, reps),
       mm64: perCall(keep(() => tf.matMul(a, a)), n / 10, reps),
       W3f: perCall(keep(() => tf.conv2d(xi, wi, 1, "valid")), n / 10, reps),
       W3g: "no conv backprop",
@@ -167,4 +179,20 @@ export async function runLatency(quick = false): Promise<string> {
   return [head, `|---|${LATENCY_CASES.map(() => "---").join("|")}|`, ...lines].join("\n");
 }
 
-if (import.meta.main) console.log(await runLatency(process.argv.includes("--quick")));
+/** Runs the cases and writes their section into `--out` (default bench/RESULTS.md; other sections kept). */
+export async function latencyMain(argv: string[]): Promise<number> {
+  const out = argv.join(" ").match(/--out[= ](\S+)/)?.[1] ?? "bench/RESULTS.md";
+  const table = await runLatency(argv.includes("--quick"));
+  console.log(table);
+  const note =
+    `Measured ${new Date().toISOString().slice(0, 10)} by \`deno task bench --only LAT\` ` +
+    `(Deno ${
+      (globalThis as any).Deno?.version?.deno ?? "?"
+    }): median µs per call; "first", "2-10" ` +
+    '(mean) and "steady" are one fresh jitted W3 forward (tfjs: a fresh conv2d shape).';
+  const old = existsSync(out) ? readFileSync(out, "utf8") : "# tracegrad benchmark results\n";
+  writeFileSync(out, withLatency(old, table, note));
+  return 0;
+}
+
+if (import.meta.main) process.exit(await latencyMain(process.argv.slice(2)));
