@@ -39,11 +39,33 @@ class EvalTrace extends Trace {
   process(op: OpDef, args: Tensor[], params: unknown, outAvals: Aval[]): Tensor[] {
     if (op.evalImpl) return op.evalImpl(args, params);
     for (const a of outAvals) checkAllocation(op.name, a.shape, a.dtype);
-    return onOneBackend(args as ArrayValue[], [], (backend, xs) => {
-      const bufs = allocating(op.name, outAvals, () => backend.execute(op, params, xs, outAvals));
-      return bufs.map((b, i) => new ArrayValue(b, outAvals[i], backend));
+    const xs = args as ArrayValue[], b0 = xs.length ? xs[0].backend : undefined;
+    let same = b0 !== undefined;
+    for (let i = 1; same && i < xs.length; i++) same = xs[i].backend === b0;
+    // arguments on one backend (the common case) run without onOneBackend's closure
+    if (same) return executeOn(b0!, op, params, xs, outAvals);
+    return onOneBackend(xs, [], (backend, ys) => executeOn(backend, op, params, ys, outAvals));
+  }
+}
+
+function executeOn(
+  backend: Backend,
+  op: OpDef,
+  params: unknown,
+  xs: ArrayValue[],
+  outAvals: Aval[],
+): Tensor[] {
+  let bufs: unknown[];
+  try {
+    bufs = backend.execute(op, params, xs, outAvals);
+  } catch (e) {
+    return allocating(op.name, outAvals, () => { // names the op and shapes if `e` is an OOM
+      throw e;
     });
   }
+  const outs: Tensor[] = new Array(bufs.length);
+  for (let i = 0; i < bufs.length; i++) outs[i] = new ArrayValue(bufs[i], outAvals[i], backend);
+  return outs;
 }
 
 /**
@@ -145,6 +167,7 @@ export function bind(op: OpDef, args: Tensor[], params: unknown = {}): Tensor[] 
     if (m.level > top.level) top = m;
   }
   const trace = top.trace;
+  if (top === evalMain) return trace.process(op, args, params, outAvals); // nothing to lift
   const tracers = args.map((a) => (a._main === top ? a : trace.lift(a)));
   return trace.process(op, tracers, params, outAvals);
 }

@@ -16,7 +16,7 @@ import {
   type TypeInfo,
 } from "../dtype.ts";
 import { Tensor } from "../tensor.ts";
-import { broadcastShapes, checkShape, sizeOf } from "../shape.ts";
+import { broadcastShapes, checkShape, shapeEqual, sizeOf } from "../shape.ts";
 import { broadcastInDim } from "../ops/movement.ts";
 import { convert } from "../ops/elementwise.ts";
 
@@ -151,6 +151,8 @@ export function prepareOperands(op: string, xs: unknown[], force?: DType): Tenso
 /** Small constant arrays of JS scalar operands, shared by eager calls (most recent last). */
 const fullCache = new Map<string, ArrayValue>();
 const FULL_CACHE_ENTRIES = 64, FULL_CACHE_ELEMENTS = 4096;
+/** The most recently used entries of `fullCache`, most recent first, matched without a key. */
+const recentFull: { v: number; dtype: DType; weak: boolean; shape: number[]; c: ArrayValue }[] = [];
 
 /**
  * `v` broadcast to `shape` as a cached concrete array, when evaluating eagerly on a host-memory
@@ -161,6 +163,12 @@ function cachedFull(v: number, dtype: DType, weak: boolean, shape: number[]): Te
   if (n > FULL_CACHE_ELEMENTS || stagingConstants()) return undefined;
   const backend = getBackend();
   if (!backend.gcManaged) return undefined;
+  for (const e of recentFull) {
+    if (
+      Object.is(e.v, v) && e.dtype === dtype && e.weak === weak && e.c.backend === backend &&
+      shapeEqual(e.shape, shape)
+    ) return e.c;
+  }
   const key = `${backend.name}|${dtype}|${weak}|${Object.is(v, -0) ? "-0" : v}|${shape}`;
   let c = fullCache.get(key);
   if (c) {
@@ -171,6 +179,8 @@ function cachedFull(v: number, dtype: DType, weak: boolean, shape: number[]): Te
     if (fullCache.size >= FULL_CACHE_ENTRIES) fullCache.delete(fullCache.keys().next().value!);
   }
   fullCache.set(key, c);
+  recentFull.unshift({ v, dtype, weak, shape, c });
+  if (recentFull.length > 8) recentFull.pop();
   return c;
 }
 

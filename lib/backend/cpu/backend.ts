@@ -146,11 +146,14 @@ function sameValue(a: unknown, b: unknown): boolean {
   }
   if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype) return false;
   if (Object.getPrototypeOf(b) !== Object.prototype) return false;
-  const ka = Object.keys(a), kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
   const ra = a as Record<string, unknown>, rb = b as Record<string, unknown>;
-  for (const k of ka) if (!(k in rb) || !sameValue(ra[k], rb[k])) return false;
-  return true;
+  let n = 0;
+  for (const k in ra) {
+    if (!Object.hasOwn(ra, k) || !Object.hasOwn(rb, k) || !sameValue(ra[k], rb[k])) return false;
+    n++;
+  }
+  for (const k in rb) if (Object.hasOwn(rb, k)) n--;
+  return n === 0;
 }
 
 const programs = new WeakMap<Jaxpr, CompiledPlan>();
