@@ -31,9 +31,11 @@ import { CASE_KEYS, type CaseKey, CASES, inputsOf } from "./_workloads.ts";
 import { type OursInfo, setupOurs } from "./_ours.ts";
 import { oursFactories } from "./_impl_ours.ts";
 import { caseTable, consoleTable, type Row } from "./_report.ts";
+import { latencySection } from "./_latency_md.ts";
 
 const HELP = `Usage: deno run -A bench/main.ts [options]   (deno task bench)
-  --only W1,W3        run only these workloads (W1..W7, SORT; W3 runs forward and forward+grad)
+  --only W1,W3        run only these workloads (W1..W7, SORT; W3 runs forward and forward+grad;
+                      LAT alone: the latency table of bench/latency.ts, --quick for a smoke run)
   --quick             smoke test: ~0.4 s per case, 50 calls per W3 batch (numbers not for quoting)
   --budget S          seconds of measured runs per case (default 3; at least 1 run after 1 warm-up)
   --backend NAME      tracegrad backend (default: $TRACEGRAD_BACKEND, else the library default)
@@ -561,7 +563,9 @@ async function main(): Promise<number> {
     "",
     ...keys.map((k) => caseTable(k, results.get(k)!)),
   ].join("\n");
-  writeFileSync(opts.out, md);
+  // the latency section (`--only LAT`, bench/latency.ts) is kept from the previous file
+  const lat = existsSync(opts.out) ? latencySection(readFileSync(opts.out, "utf8")) : "";
+  writeFileSync(opts.out, lat ? `${md.trimEnd()}\n\n${lat}` : md);
   if (deno) {
     // keep the file in `deno fmt` form (the repo's fmt check covers bench/)
     spawnSync(deno.execPath(), ["fmt", "--quiet", opts.out], { stdio: "ignore", cwd: ROOT });
@@ -574,10 +578,13 @@ async function main(): Promise<number> {
   return oursBad ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e);
-    process.exit(2);
-  },
-);
+const only = process.argv.slice(2).join(" ").match(/--only[= ](\S+)/)?.[1];
+(only?.toUpperCase() === "LAT"
+  ? import("./latency.ts").then((m) => m.latencyMain(process.argv.slice(2)))
+  : main()).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e);
+      process.exit(2);
+    },
+  );

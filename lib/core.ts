@@ -39,14 +39,41 @@ class EvalTrace extends Trace {
   process(op: OpDef, args: Tensor[], params: unknown, outAvals: Aval[]): Tensor[] {
     if (op.evalImpl) return op.evalImpl(args, params);
     for (const a of outAvals) checkAllocation(op.name, a.shape, a.dtype);
-    if ([...args.map((a) => a.aval), ...outAvals].some((a) => isComplex(a.dtype))) {
-      return evalComplex(op, args as ArrayValue[], params, outAvals);
-    }
-    return onOneBackend(args as ArrayValue[], [], (backend, xs) => {
-      const bufs = allocating(op.name, outAvals, () => backend.execute(op, params, xs, outAvals));
-      return bufs.map((b, i) => new ArrayValue(b, outAvals[i], backend));
+    if (anyComplex(args, outAvals)) return evalComplex(op, args as ArrayValue[], params, outAvals);
+    const xs = args as ArrayValue[], b0 = xs.length ? xs[0].backend : undefined;
+    let same = b0 !== undefined;
+    for (let i = 1; same && i < xs.length; i++) same = xs[i].backend === b0;
+    // arguments on one backend (the common case) run without onOneBackend's closure
+    if (same) return executeOn(b0!, op, params, xs, outAvals);
+    return onOneBackend(xs, [], (backend, ys) => executeOn(backend, op, params, ys, outAvals));
+  }
+}
+
+function executeOn(
+  backend: Backend,
+  op: OpDef,
+  params: unknown,
+  xs: ArrayValue[],
+  outAvals: Aval[],
+): Tensor[] {
+  let bufs: unknown[];
+  try {
+    bufs = backend.execute(op, params, xs, outAvals);
+  } catch (e) {
+    return allocating(op.name, outAvals, () => { // names the op and shapes if `e` is an OOM
+      throw e;
     });
   }
+  const outs: Tensor[] = new Array(bufs.length);
+  for (let i = 0; i < bufs.length; i++) outs[i] = new ArrayValue(bufs[i], outAvals[i], backend);
+  return outs;
+}
+
+/** True when an operand or a result is complex (checked without allocating: every eager op asks). */
+function anyComplex(args: Tensor[], outAvals: Aval[]): boolean {
+  for (const a of args) if (isComplex(a.aval.dtype)) return true;
+  for (const a of outAvals) if (isComplex(a.dtype)) return true;
+  return false;
 }
 
 /** Runs an op with complex operands or results as its `complexRule` on storage views. */
@@ -160,6 +187,11 @@ export function withMain<R>(
   }
 }
 
+/** True when no dynamic (jit staging) trace is active, so ops on constants evaluate at once. */
+export function stagingConstants(): boolean {
+  return dynamicMain !== evalMain;
+}
+
 /** The innermost trace currently on the stack. */
 export function currentLevel(): number {
   return stack.length - 1;
@@ -187,6 +219,7 @@ export function bind(op: OpDef, args: Tensor[], params: unknown = {}): Tensor[] 
     if (m.level > top.level) top = m;
   }
   const trace = top.trace;
+  if (top === evalMain) return trace.process(op, args, params, outAvals); // nothing to lift
   const tracers = args.map((a) => (a._main === top ? a : trace.lift(a)));
   return trace.process(op, tracers, params, outAvals);
 }
@@ -244,6 +277,12 @@ export class ArrayValue extends Tensor {
     }
   }
   #live: object | undefined;
+  #pinned = false;
+  /** @internal Makes `dispose()` a no-op: for arrays shared by a cache (e.g. constants). */
+  _pin(): this {
+    this.#pinned = true;
+    return this;
+  }
   get aval(): Aval {
     return this.#aval;
   }
@@ -264,6 +303,7 @@ export class ArrayValue extends Tensor {
     return true;
   }
   override dispose(): void {
+    if (this.#pinned) return;
     const owned = this.#owned;
     const buf = this._release();
     if (buf !== undefined && owned) this.backend.free(buf);

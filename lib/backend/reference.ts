@@ -4,7 +4,8 @@
  * that faster backends are tested against.
  * @module
  */
-import type { TypedArray } from "../dtype.ts";
+import type { DType, TypedArray } from "../dtype.ts";
+import { copyHost } from "../host_alloc.ts";
 import type { Aval, OpDef } from "../ops/_define.ts";
 import type { ArrayValue } from "../core.ts";
 import { type Backend, registerBackend } from "./backend.ts";
@@ -13,8 +14,8 @@ import { roundF16Outputs } from "../float16.ts";
 /** Buffer handling of backends whose buffers are plain host typed arrays. */
 export const hostBuffers: Pick<Backend, "gcManaged" | "fromHost" | "read" | "readSync" | "free"> = {
   gcManaged: true,
-  fromHost(data: TypedArray): unknown {
-    return data.slice();
+  fromHost(data: TypedArray, dtype: DType): unknown {
+    return copyHost(data, dtype);
   },
   read(buf: unknown): Promise<TypedArray> {
     return Promise.resolve((buf as TypedArray).slice());

@@ -4,6 +4,7 @@
  * @module
  */
 import { allocTyped, type TypedArray } from "../dtype.ts";
+import { allocHost } from "../host_alloc.ts";
 import { sizeOf } from "../shape.ts";
 import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
 import { type KernelFn, renderKernel } from "../../kernels/render_js.ts";
@@ -42,6 +43,11 @@ export interface CompiledPlan {
   freshOps: boolean[];
   /** True while running (a re-entrant call allocates instead of sharing scratch). */
   busy: boolean;
+  /**
+   * For a plan that is one kernel writing its one output (most eager ops): the positions of the
+   * kernel's inputs among the plan's inputs, so it runs without the general step loop.
+   */
+  single?: number[];
 }
 
 /**
@@ -90,7 +96,12 @@ export function compilePlan(plan: Plan): CompiledPlan {
     ? kernelFn(s.epilogue.kernel)
     : null)
   );
-  return { plan, fns, scratch: [], freshOps: [], busy: false };
+  const s0 = plan.steps[0];
+  const single = plan.steps.length === 1 && s0.kind === "kernel" && plan.outputs.length === 1 &&
+      plan.outputs[0] === s0.out && !plan.inputs.includes(s0.out)
+    ? s0.inputs.map((b) => plan.inputs.indexOf(b))
+    : undefined;
+  return { plan, fns, scratch: [], freshOps: [], busy: false, single };
 }
 
 /**
@@ -109,6 +120,15 @@ export function compiledPlanBytes(cp: CompiledPlan): number {
 
 /** Runs a compiled plan on input arrays; returns the output arrays. */
 export function runPlan(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner): TypedArray[] {
+  const single = cp.single;
+  if (single && !single.includes(-1)) {
+    const b = cp.plan.outputs[0], aval = cp.plan.avals[b];
+    const out = allocHost(aval.dtype, sizeOf(aval.shape));
+    const ins: TypedArray[] = new Array(single.length);
+    for (let i = 0; i < single.length; i++) ins[i] = inputs[single[i]];
+    cp.fns[0]!(ins, out);
+    return [out];
+  }
   const reuse = !cp.busy;
   cp.busy = true;
   try {
@@ -128,7 +148,7 @@ function run(
   const outSet = new Set(plan.outputs);
   const alloc = (b: number): TypedArray => {
     if (!reuse || outSet.has(b)) {
-      return allocTyped(plan.avals[b].dtype, sizeOf(plan.avals[b].shape));
+      return allocHost(plan.avals[b].dtype, sizeOf(plan.avals[b].shape));
     }
     return (cp.scratch[plan.slots[b]] ??= allocTyped(
       plan.avals[b].dtype,

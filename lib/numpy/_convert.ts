@@ -3,7 +3,8 @@
  * dtype promotion with weak JS numbers, then NumPy broadcasting.
  * @module
  */
-import { fromHost } from "../core.ts";
+import { type ArrayValue, fromHost, stagingConstants } from "../core.ts";
+import { getBackend } from "../backend/backend.ts";
 import {
   allocTyped,
   castScalar,
@@ -16,7 +17,7 @@ import {
   type TypeInfo,
 } from "../dtype.ts";
 import { Tensor } from "../tensor.ts";
-import { broadcastShapes, checkShape, sizeOf } from "../shape.ts";
+import { broadcastShapes, checkShape, shapeEqual, sizeOf } from "../shape.ts";
 import { broadcastInDim } from "../ops/movement.ts";
 import { convert } from "../ops/elementwise.ts";
 
@@ -193,13 +194,51 @@ export function prepareOperands(op: string, xs: unknown[], force?: DType): Tenso
   });
   const t = infos.reduce(promoteTypes);
   const dtype = force ?? t.dtype;
+  const shape = broadcastShapes(op, ...pre.map((x) => x?.aval.shape ?? []));
   const ts = xs.map((x, i) => {
     if (pre[i]) return pre[i];
     if (typeof x === "number") checkRange(op, x, dtype);
-    return scalar(Number(x), dtype, t.weak && !force);
+    const v = Number(x), weak = t.weak && !force;
+    return cachedFull(v, dtype, weak, shape) ?? scalar(v, dtype, weak);
   });
-  const shape = broadcastShapes(op, ...ts.map((x) => x.aval.shape));
   return ts.map((x) => broadcastTo(x.aval.dtype === dtype ? x : convert(x, dtype), shape));
+}
+
+/** Small constant arrays of JS scalar operands, shared by eager calls (most recent last). */
+const fullCache = new Map<string, ArrayValue>();
+const FULL_CACHE_ENTRIES = 64, FULL_CACHE_ELEMENTS = 4096;
+/** The most recently used entries of `fullCache`, most recent first, matched without a key. */
+const recentFull: { v: number; dtype: DType; weak: boolean; shape: number[]; c: ArrayValue }[] = [];
+
+/**
+ * `v` broadcast to `shape` as a cached concrete array, when evaluating eagerly on a host-memory
+ * backend (under jit the scalar stays a constant broadcast in the program); else undefined.
+ */
+function cachedFull(v: number, dtype: DType, weak: boolean, shape: number[]): Tensor | undefined {
+  const n = sizeOf(shape);
+  // complex storage interleaves (re, im): those keep the 0-d scalar path
+  if (n > FULL_CACHE_ELEMENTS || isComplex(dtype) || stagingConstants()) return undefined;
+  const backend = getBackend();
+  if (!backend.gcManaged) return undefined;
+  for (const e of recentFull) {
+    if (
+      Object.is(e.v, v) && e.dtype === dtype && e.weak === weak && e.c.backend === backend &&
+      shapeEqual(e.shape, shape)
+    ) return e.c;
+  }
+  const key = `${backend.name}|${dtype}|${weak}|${Object.is(v, -0) ? "-0" : v}|${shape}`;
+  let c = fullCache.get(key);
+  if (c) {
+    fullCache.delete(key);
+  } else {
+    const data = allocTyped(dtype, n).fill(castScalar(v, dtype));
+    c = fromHost(data, shape, dtype, weak)._pin();
+    if (fullCache.size >= FULL_CACHE_ENTRIES) fullCache.delete(fullCache.keys().next().value!);
+  }
+  fullCache.set(key, c);
+  recentFull.unshift({ v, dtype, weak, shape, c });
+  if (recentFull.length > 8) recentFull.pop();
+  return c;
 }
 
 /** A 0-d array holding `v` in `dtype` (wrapped/rounded as the dtype stores it). */

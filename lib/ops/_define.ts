@@ -202,11 +202,9 @@ export function elementwiseAval(
       );
     }
   }
-  return [{
-    shape: [...a0.shape],
-    dtype: outDType(rule, a0.dtype),
-    weak: avals.slice(argStart).every((a) => a.weak),
-  }];
+  let weak = true;
+  for (let i = argStart; i < avals.length; i++) weak &&= avals[i].weak;
+  return [{ shape: [...a0.shape], dtype: outDType(rule, a0.dtype), weak }];
 }
 
 /** Applies a scalar function elementwise over equal-shaped host arrays. */

@@ -105,6 +105,61 @@ const eagerCache = new ByteLru<string, CompiledPlan>(
   (cp, key) => 2 * key.length + compiledPlanBytes(cp),
 );
 
+/** Per op, its most recent eager plans, matched by params and input types without a key. */
+const recentPlans = new WeakMap<
+  OpDef,
+  { params: unknown; avals: Aval[]; key: string; cp: CompiledPlan }[]
+>();
+const RECENT_PLANS = 4;
+
+/** The compiled plan of an eager op (from `recentPlans`, else `eagerCache`, else compiled). */
+function eagerPlan(op: OpDef, params: unknown, inAvals: Aval[], outAvals: Aval[]): CompiledPlan {
+  let recent = recentPlans.get(op);
+  if (!recent) recentPlans.set(op, recent = []);
+  for (const r of recent) {
+    if (sameAvals(r.avals, inAvals) && sameValue(r.params, params)) {
+      // an entry the LRU has evicted is put back (it may still be in use)
+      if (!eagerCache.has(r.key)) eagerCache.set(r.key, r.cp);
+      return r.cp;
+    }
+  }
+  const key = eagerKey(op, params, inAvals);
+  let cp = eagerCache.get(key);
+  if (!cp) eagerCache.set(key, cp = compilePlan(lowerOp(op, params, inAvals, outAvals, LOWER)));
+  recent.unshift({ params, avals: inAvals, key, cp });
+  if (recent.length > RECENT_PLANS) recent.pop();
+  return cp;
+}
+
+function sameAvals(a: Aval[], b: Aval[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i].dtype !== b[i].dtype || !sameValue(a[i].shape, b[i].shape)) return false;
+  }
+  return true;
+}
+
+/** Structural equality of params made of primitives, arrays and plain objects (else identity). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype) return false;
+  if (Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const ra = a as Record<string, unknown>, rb = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in ra) {
+    if (!Object.hasOwn(ra, k) || !Object.hasOwn(rb, k) || !sameValue(ra[k], rb[k])) return false;
+    n++;
+  }
+  for (const k in rb) if (Object.hasOwn(rb, k)) n--;
+  return n === 0;
+}
+
 const programs = new WeakMap<Jaxpr, CompiledPlan>();
 /** The compiled plan of a jaxpr (constants become leading inputs). */
 function compiled(j: Jaxpr): CompiledPlan {
@@ -135,10 +190,10 @@ export const cpuBackend: Backend = {
       return runOp(op, params, host, outAvals);
     }
     const inAvals = inputs.map((x) => x.aval);
-    const key = eagerKey(op, params, inAvals);
-    let cp = eagerCache.get(key);
-    if (!cp) eagerCache.set(key, cp = compilePlan(lowerOp(op, params, inAvals, outAvals, LOWER)));
-    return runPlan(cp, inputs.map(hostData), runOp);
+    const cp = eagerPlan(op, params, inAvals, outAvals);
+    const host: TypedArray[] = new Array(inputs.length);
+    for (let i = 0; i < inputs.length; i++) host[i] = hostData(inputs[i]);
+    return runPlan(cp, host, runOp);
   },
   runProgram(jaxpr: Jaxpr, args: ArrayValue[]): unknown[] {
     const consts = (jaxpr.consts as ArrayValue[]).map(hostData);

@@ -267,6 +267,8 @@ export interface DirectConvOptions {
 }
 
 const align = (v: number) => Math.ceil(v / 64) * 64;
+/** The descriptor being filled (every field is written per call; copied into Wasm memory). */
+const descScratch = new Int32Array(D.size);
 
 /**
  * Float32 `convGeneralDilated` with the direct Wasm SIMD kernel, or null when it does not apply
@@ -302,13 +304,15 @@ export function directConvF32(
   const offY = offX + align(4 * q.xSize), bytes = offY + align(4 * q.ySize);
   if (bytes >= 2 ** 32 - 2 ** 26) return null;
   const flops = 2 * q.macs;
-  const pool = opts.pool === undefined ? usablePool(flops >= 2 ** 23) : opts.pool ?? undefined;
+  // work too small to split runs here: handing one task to a worker only adds the hand-off
+  const p0 = opts.pool === undefined ? usablePool(flops >= 2 ** 23) : opts.pool ?? undefined;
+  const pool = p0 && (opts.pool !== undefined || flops >= p0.minParallelFlops) ? p0 : undefined;
   const sc = scratchFor(bytes, pool);
   if (!sc) return null; // NOTE: the memory cannot grow that far; another path may still manage
   const { base, memory: m } = sc;
   try {
     const f = new Float32Array(m.buffer), i32 = new Int32Array(m.buffer);
-    const desc = new Int32Array(D.size);
+    const desc = descScratch;
     desc[D.O] = q.O;
     desc[D.YL] = q.YL;
     desc[D.Og] = q.Og;

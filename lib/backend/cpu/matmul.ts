@@ -16,6 +16,13 @@ import { scratchFor } from "./kernel_support.ts";
 /** Products below this many multiply-adds (or thinner than 8 in M, N or K) stay on the loop. */
 export const GEMM_MIN_MACS = 1 << 18;
 
+/**
+ * @internal Products of at least `poolMinMacs` multiply-adds run on the worker pool; smaller ones run on the
+ * calling thread (same code and blocking, so the same bits), where the hand-off to the pool costs
+ * more than the second thread saves.
+ */
+export const gemmTuning: { poolMinMacs: number } = { poolMinMacs: 1 << 22 };
+
 /** The common stride of evenly spaced offsets (`off[i] = i·s`), or null. */
 function strideOf(off: Int32Array): number | null {
   if (off.length <= 1) return 1;
@@ -64,7 +71,7 @@ export function dotGeneralF32(
   ];
   const directA = sm !== null && sk !== null, directB = skB !== null && sn !== null;
   const aLen = directA ? A.length : nb * M * K, bLen = directB ? B.length : nb * K * N;
-  const pool = usablePool();
+  const pool = nb * M * N * K >= gemmTuning.poolMinMacs ? usablePool() : undefined;
   const bytes = align(4 * aLen) + align(4 * bLen) + align(4 * nb * M * N) +
     (pool ? 0 : sgemmWorkspaceBytes());
   const sc = scratchFor(bytes, pool);

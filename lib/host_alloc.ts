@@ -1,0 +1,65 @@
+/**
+ * Host buffers for small arrays. Deno's ArrayBuffer allocation costs far more than a view (it
+ * dominated eager ops on small arrays), so there small arrays are views into shared slabs.
+ * @module
+ */
+import { allocTyped, type DType, type TypedArray } from "./dtype.ts";
+
+/** Arrays up to this many bytes share a slab; a slab stays alive while one of its views does. */
+const SMALL_BYTES = 256;
+const SLAB_BYTES = 4096;
+/** Per dtype, its typed array class and element bytes (dtypes stored one element per value). */
+const SLAB_DTYPES: Partial<
+  Record<DType, [new (b: ArrayBuffer, o: number, n: number) => TypedArray, number]>
+> = {
+  float32: [Float32Array, 4],
+  float64: [Float64Array, 8],
+  int32: [Int32Array, 4],
+  uint32: [Uint32Array, 4],
+  int8: [Int8Array, 1],
+  uint8: [Uint8Array, 1],
+  bool: [Uint8Array, 1],
+};
+
+// Node and Bun allocate small typed arrays on the JS heap, faster than a view: no slabs there.
+const useSlabs = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+let slab = new ArrayBuffer(0);
+let used = SLAB_BYTES;
+
+/**
+ * A zeroed host array of `n` elements of `d`, like `allocTyped`; small ones may be views into a
+ * shared buffer (nonzero `byteOffset`), so callers must not reinterpret `.buffer` whole.
+ *
+ * @example
+ * ```ts
+ * import { allocHost } from "./host_alloc.ts";
+ * import assert from "node:assert/strict";
+ * const a = allocHost("float32", 3), b = allocHost("float32", 3);
+ * a[0] = 1;
+ * assert.deepEqual([...a, ...b], [1, 0, 0, 0, 0, 0]);
+ * assert.ok(allocHost("int32", 1000) instanceof Int32Array);
+ * ```
+ */
+export function allocHost(d: DType, n: number): TypedArray {
+  const s = useSlabs ? SLAB_DTYPES[d] : undefined;
+  if (!s || n <= 0 || n * s[1] > SMALL_BYTES) return allocTyped(d, n);
+  const bytes = n * s[1];
+  if (used + bytes > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    used = 0;
+  }
+  const a = new s[0](slab, used, n);
+  used += (bytes + 15) & ~15; // 16-byte aligned views
+  return a;
+}
+
+/** A host copy of `data` (small copies may share a slab, see `allocHost`). */
+export function copyHost(data: TypedArray, d: DType): TypedArray {
+  const s = useSlabs ? SLAB_DTYPES[d] : undefined;
+  if (!s || data.constructor !== s[0] || data.length * s[1] > SMALL_BYTES) {
+    return data.slice();
+  }
+  const a = allocHost(d, data.length);
+  a.set(data as ArrayLike<number> as Float32Array);
+  return a;
+}
