@@ -16,6 +16,7 @@
 //   options: --steps N (10000)  --warmup N (1000)  --every N (500)  --batch N (32)
 //            --tolerance F (0.05)  --lr F (0.05)  --window K (3: readings per median)
 //            --yield N (0: never; else await a macrotask every N steps besides the readings)
+//            --leak B (0: keep B bytes of host memory alive per step: checks that the verdict fails)
 // --min-semi-space-size=16 gives V8's young generation its full size from the start: left to
 // itself V8 grows it once, some thousand steps in, which moves RSS by ~17 MB in one step (measured
 // here: RSS flat before and after, heap and live arrays flat throughout) and would read as growth.
@@ -94,6 +95,8 @@ const BATCH = option("batch", 32);
 const TOL = option("tolerance", 0.05);
 const LR = option("lr", 0.05);
 const YIELD = option("yield", 0);
+const LEAK = option("leak", 0);
+const leaked: Uint8Array[] = [];
 
 const H = 16, C = 1, F = 8, CLASSES = 10, POOLED = (H / 2) * (H / 2) * F;
 
@@ -171,6 +174,7 @@ let base: Mem | undefined, tBase = t0, lastLoss = NaN, tLast = t0;
 const readings: { step: number; rss: number }[] = [];
 for (let s = 1; s <= STEPS; s++) {
   lastLoss = trainStep();
+  if (LEAK > 0) leaked.push(new Uint8Array(LEAK).fill(1));
   if (YIELD > 0 && s % YIELD === 0) await new Promise((resolve) => setTimeout(resolve, 0));
   if (!Number.isFinite(lastLoss)) {
     console.log(`step ${s}: loss ${lastLoss} is not finite`);

@@ -86,6 +86,10 @@ test("property: take / takeAlongAxis (random shape, axis, indices) == JS loop", 
         });
         const tal = (t: Tensor, i: Tensor) => np.takeAlongAxis(t, i, axis);
         agree(everywhere(tal, () => [f64(x, s), i32(along, is)]), want2, `takeAlongAxis ${s}`);
+        if (gradRun(3)) {
+          checkGrads((t: Tensor) => np.sin(take(t, i32(idx, [k]))), [f64(x, s)]);
+          checkGrads((t: Tensor) => np.sin(tal(t, i32(along, is))), [f64(x, s)]);
+        }
       },
     ),
     { seed: SEED, numRuns: RUNS },
@@ -190,6 +194,12 @@ test("property: sort / argsort (stable, with ties) / topK / searchsorted == JS",
       const mk = () => [f64(x, s)];
       agree(everywhere((t) => np.sort(t, { axis }), mk), sorted, `sort ${s} axis ${axis}`);
       agree(everywhere((t) => np.argsort(t, { axis }), mk), order, `argsort ${s} axis ${axis}`);
+      if (gradRun(3)) {
+        // distinct values: finite differences of a sort across ties see half-derivatives
+        const u = smooth(size(s), seed + 9);
+        checkGrads((t: Tensor) => np.sin(np.sort(t, { axis })), [f64(u, s)]);
+        checkGrads((t: Tensor) => np.sin(lax.topK(t, 1)[0]), [f64(u, s)]);
+      }
       // topK over the last axis: largest first, the lower index first among equal values
       const k = 1 + (seed % s[s.length - 1]), m = s[s.length - 1];
       const topV: number[] = [], topI: number[] = [];
