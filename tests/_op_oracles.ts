@@ -10,6 +10,7 @@ import { WINDOW_ORACLES } from "./_op_oracles_window.ts";
 import { LINALG_ORACLES } from "./_op_oracles_linalg.ts";
 import { FFT_ORACLES } from "./_op_oracles_fft.ts";
 import { GATHER_ORACLES, SORT_ORACLES } from "./_op_oracles_gather.ts";
+import { COMPLEX_ORACLES } from "./_op_samples_complex.ts";
 import { OP_SAMPLES } from "./_op_samples.ts";
 
 /** A host array: shape, dtype and row-major values. */
@@ -317,6 +318,7 @@ export const ORACLES: Partial<Record<OpName, Oracle>> & Record<string, Oracle | 
   ...FFT_ORACLES,
   ...GATHER_ORACLES,
   ...SORT_ORACLES,
+  ...COMPLEX_ORACLES,
 };
 
 /** Conv params as resolved by `resolveConvParams` (lib/ops/conv_params.ts). */

@@ -18,6 +18,7 @@ import {
   SORT_SAMPLES,
 } from "./_op_samples_gather.ts";
 import { FFT_SAMPLES } from "./_op_samples_fft.ts";
+import { COMPLEX_SAMPLES } from "./_op_samples_complex.ts";
 
 /** The float dtype a sample is built in (every "float" argument takes it). */
 export type FloatDType = "float32" | "float64";
@@ -83,6 +84,11 @@ export interface OpSamples {
    * tests/_op_oracles.ts holds the oracles of the other primitives).
    */
   oracle?: (...xs: number[]) => number;
+  /**
+   * Indices of the arguments that are complex: each is given (and drawn) as its storage view, a
+   * float array [...s, 2] of (re, im) pairs; a complex result is compared as its storage view too.
+   */
+  complex?: number[];
 }
 
 const fr = Math.fround;
@@ -541,6 +547,7 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
   sort: SORT_SAMPLES,
   ...FFT_SAMPLES,
   ...CUM_SAMPLES,
+  ...COMPLEX_SAMPLES,
 };
 
 /** The params of a sample for the float dtype `dt`. */

@@ -16,6 +16,8 @@ import * as la from "./linalg.ts";
 import * as ix from "./gather.ts";
 import * as so from "./sort.ts";
 import { fftOp } from "./fft.ts";
+import { COMPLEX_OPS } from "./complex.ts";
+import "./complex_rules.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -57,6 +59,7 @@ export const OPS = {
   cummax: so.cummaxOp,
   cummin: so.cumminOp,
   fft: fftOp,
+  ...COMPLEX_OPS,
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */
