@@ -332,7 +332,7 @@ export function rfft2(a: ArrayLike, opts?: FftNOptions): Tensor {
  * import { np } from "../../mod.ts";
  * const x = np.arange(12).reshape([3, 4]);
  * const y = np.fft.irfft2(np.fft.rfft2(x), { s: [3, 4] });
- * if (np.max(np.abs(np.subtract(y, x))).item() > 1e-4) throw new Error();
+ * if (Number(np.max(np.abs(np.subtract(y, x))).item()) > 1e-4) throw new Error();
  * ```
  */
 export function irfft2(a: ArrayLike, opts?: FftNOptions): Tensor {
