@@ -215,9 +215,17 @@ function factories(tf: any, note?: string): Record<string, Factory> {
   const w7: Factory = (inp) => {
     const E = t(inp.E.data, inp.E.shape), c = t(inp.c.data, inp.c.shape);
     const i = tf.tensor(Int32Array.from(inp.i.data), inp.i.shape, "int32");
-    const vg = tf.valueAndGrad((e: any) => tf.sum(tf.mul(tf.gather(e, i), c)));
+    // tf.gather's own gradient is UnsortedSegmentSum: one masked pass per table row on cpu
+    // (minutes here) and no wasm kernel; a user would write it as a scatterND (sums duplicates)
+    const rows = tf.reshape(i, [-1, 1]);
+    const take = tf.customGrad((e: any, save: any) => {
+      save([e]);
+      return { value: tf.gather(e, i), gradFunc: (dy: any) => tf.scatterND(rows, dy, e.shape) };
+    });
+    const vg = tf.valueAndGrad((e: any) => tf.sum(tf.mul(take(e), c)));
+    const what = "tf.gather, gradient tf.scatterND (tf.customGrad)";
     return {
-      note: note ? `tf.gather and its gradient; ${note}` : "tf.gather and its gradient",
+      note: note ? `${what}; ${note}` : what,
       async run(want) {
         const { value, grad } = vg(E);
         const [lv, de] = await Promise.all([value.data(), grad.data()]);
@@ -226,7 +234,7 @@ function factories(tf: any, note?: string): Record<string, Factory> {
         return want ? concat32([lv, de]) : undefined;
       },
       dispose() {
-        for (const a of [E, i, c]) a.dispose();
+        for (const a of [E, i, c, rows]) a.dispose();
       },
     };
   };

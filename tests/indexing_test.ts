@@ -89,6 +89,16 @@ test("index: out-of-bounds integer arrays clamp (JAX), at().set drops them", () 
   assert.throws(() => x.slice([0.5]), TypeError);
 });
 
+test("index: an empty index of an empty axis is empty (NumPy), under jit, grad and vmap too", () => {
+  const none = np.array([], { dtype: "int32" });
+  const pick = (x: Tensor) => x.slice(":", none);
+  assert.deepEqual(jit(pick)(np.zeros([2, 0])).shape, [2, 0]);
+  assert.deepEqual(grad((x: Tensor) => pick(x).sum())(np.zeros([3, 0])).shape, [3, 0]);
+  assert.deepEqual(vmap((x: Tensor) => np.take(x, none))(np.zeros([2, 0])).shape, [2, 0]);
+  assert.deepEqual(np.zeros([0, 3]).at(none).add(np.ones([0, 3])).shape, [0, 3]);
+  assert.throws(() => np.zeros([3, 0]).slice(":", [0]), /gather: slice size 1 of axis 1/);
+});
+
 test("grad through gather and at().add: repeated indices accumulate", () => {
   const x = np.array([1, 2, 3, 4], { dtype: "float32" });
   const g = grad((a: Tensor) =>

@@ -105,6 +105,12 @@ const CASES: Case[] = [
     shapes: [[5], [4]],
     range: [-1.5, 2.5],
   },
+  {
+    name: "interp period",
+    f: (x, fp) => np.interp(x, [0.75, -1, 0, 2.5], fp, { period: 4 }),
+    shapes: [[5], [4]],
+    range: [-5.5, 5.5],
+  },
   { name: "polyval", f: (p, x) => np.polyval(p, x), shapes: [[3], [2, 2]] },
   { name: "convolve", f: (a, v) => np.convolve(a, v, { mode: "same" }), shapes: [[5], [3]] },
   { name: "correlate", f: (a, v) => np.correlate(a, v, { mode: "full" }), shapes: [[2], [4]] },

@@ -98,8 +98,13 @@ test("lax.associativeScan: non-commutative combine, reverse, axis, pytrees", () 
       reverse: true,
     },
   ) as Tensor;
-  // reverse: out_i = x_i - (x_{i+1} - (...)): [1-(2-3), 2-3, 3]
-  assert.deepEqual(Array.from(rr.dataSync()), [2, -1, 3]);
+  // reverse (JAX: [..., f(f(z, y), x), f(z, y), z]): [(3-2)-1, 3-2, 3]
+  assert.deepEqual(Array.from(rr.dataSync()), [0, 1, 3]);
+  // JAX's documented example: reversed partial sums
+  const rs = lax.associativeScan((x: Tensor, y: Tensor) => x.add(y), np.arange(4), {
+    reverse: true,
+  }) as Tensor;
+  assert.deepEqual(Array.from(rs.dataSync()), [6, 6, 5, 3]);
 });
 
 test("checkGrads: sort, argsort-gathered values, cumulative ops (cumprod through a zero), quantiles, topK", () => {
@@ -179,3 +184,29 @@ for (const b of BACKENDS) {
     }
   });
 }
+
+test("cpu radix sort: values-only and argsort of float32 / int32 rows along either axis", () => {
+  const specials = [NaN, -0, 0, Infinity, -Infinity, 3e38, -3e38, 1e-45, -1e-45];
+  const f = Float32Array.from(
+    { length: 1200 },
+    (_, i) => i % 17 === 0 ? specials[i % specials.length] : ((i * 7919) % 1013 - 506) / 7,
+  );
+  const k = Int32Array.from({ length: 1200 }, (_, i) => (i * 2654435761) | 0);
+  k[3] = -2147483648, k[4] = 2147483647, k[5] = 0;
+  for (const [data, dtype] of [[f, "float32"], [k, "int32"]] as const) {
+    for (const axis of [0, 1]) {
+      const run = () => {
+        const x = np.array(data, { shape: [40, 30], dtype });
+        return [np.sort(x, { axis }), np.argsort(x, { axis })];
+      };
+      const want = on("reference", run), got = on("cpu", run);
+      got.forEach((g, i) =>
+        assert.deepEqual(
+          Array.from(g.dataSync(), (v) => Object.is(v, -0) ? 0 : v),
+          Array.from(want[i].dataSync(), (v) => Object.is(v, -0) ? 0 : v),
+          `${dtype} axis ${axis} output ${i}`,
+        )
+      );
+    }
+  }
+});

@@ -16,6 +16,9 @@ import * as m from "./math.ts";
 import { type AxisOptions, max, min, sum } from "./reductions.ts";
 import { diagonal } from "./shape_more.ts";
 import { matmul } from "./linalg.ts";
+import { remainder } from "./math_more.ts";
+import { concatenate } from "./shape_ops.ts";
+import { sortN } from "../ops/sort.ts";
 
 const AXIS_KEYS = ["axis", "keepdims"];
 const fill = (t: Tensor, v: number) => broadcastTo(scalar(v, t.dtype), t.shape);
@@ -249,6 +252,11 @@ export interface InterpOptions {
   left?: number;
   /** Value for x > xp[-1] (default fp[-1]). */
   right?: number;
+  /**
+   * Period of a periodic x-coordinate (NumPy's `period`): x and xp are taken modulo it, xp
+   * need not be sorted, and `left` / `right` are ignored. Must be non-zero.
+   */
+  period?: number;
 }
 
 /**
@@ -260,10 +268,13 @@ export interface InterpOptions {
  * import assert from "node:assert/strict";
  * const y = np.interp([0, 1.5, 2.5, 9], [1, 2, 3], [10, 20, 40]);
  * assert.deepEqual(Array.from(y.dataSync()), [10, 15, 30, 40]);
+ * // periodic: angles in degrees, xp unsorted and wrapping around
+ * const a = np.interp([0, 265, -360], [350, 10, 180], [1, 3, 5], { period: 360 });
+ * assert.deepEqual(Array.from(a.dataSync()), [2, 3, 2]);
  * ```
  */
 export function interp(x: ArrayLike, xp: ArrayLike, fp: ArrayLike, opts?: InterpOptions): Tensor {
-  const o = checkOptions("interp", opts, ["left", "right"]);
+  const o = checkOptions("interp", opts, ["left", "right", "period"]);
   let t = asTensor(x, "interp"), xs = asTensor(xp, "interp"), fs = asTensor(fp, "interp");
   if (xs.ndim !== 1 || fs.ndim !== 1 || xs.shape[0] !== fs.shape[0] || xs.shape[0] === 0) {
     throw new TypeError(
@@ -274,6 +285,7 @@ export function interp(x: ArrayLike, xp: ArrayLike, fp: ArrayLike, opts?: Interp
   }
   const d = floatOf(resultType([t, xs, fs]).dtype);
   [t, xs, fs] = [t, xs, fs].map((a) => convert(a, d));
+  if (o.period !== undefined) [t, xs, fs] = periodic(t, xs, fs, o.period);
   const n = xs.shape[0];
   const shape = [...t.shape, n];
   const xb = mv.broadcastInDim(xs, shape, [t.ndim]);
@@ -301,9 +313,25 @@ export function interp(x: ArrayLike, xp: ArrayLike, fp: ArrayLike, opts?: Interp
     last = mv.reshape(mv.slice(fs, [n - 1], [n]), []);
   const lo = mv.reshape(mv.slice(xs, [0], [1]), []),
     hi = mv.reshape(mv.slice(xs, [n - 1], [n]), []);
+  if (o.period !== undefined) return convert(f, d);
   f = m.where(m.less(t, lo), o.left ?? first, f);
   f = m.where(m.greater(t, hi), o.right ?? last, f);
   return convert(f, d);
+}
+
+/** interp's periodic case: x, xp mod |period|, xp sorted (fp along), one wrapped point each side. */
+function periodic(t: Tensor, xs: Tensor, fs: Tensor, period: number): Tensor[] {
+  if (typeof period !== "number" || period === 0 || !Number.isFinite(period)) {
+    throw new RangeError(`interp: period must be a finite non-zero number, got ${period}`);
+  }
+  const p = Math.abs(period), n = xs.shape[0];
+  [xs, fs] = sortN([remainder(xs, p), fs], { dimension: 0, numKeys: 1 });
+  const end = (a: Tensor, i: number) => mv.slice(a, [i], [i + 1]);
+  return [
+    remainder(t, p),
+    concatenate([m.subtract(end(xs, n - 1), p), xs, m.add(end(xs, 0), p)]),
+    concatenate([end(fs, n - 1), fs, end(fs, 0)]),
+  ];
 }
 
 /**

@@ -148,8 +148,11 @@ export function gatherGeometry(op: string, x: Shaped, idx: Shaped, p: GatherPara
   if (!isIntArr(p.sliceSizes) || p.sliceSizes.length !== r) {
     throw new RangeError(`${op}: sliceSizes ${js(p.sliceSizes)} must give ${r} sizes`);
   }
+  // no index vectors (an empty result): a size-1 slice of an empty axis reads nothing (NumPy's
+  // zeros((0, 3))[[]] is empty, not an error)
+  const noStarts = idx.shape.slice(0, -1).some((n) => n === 0);
   p.sliceSizes.forEach((s, d) => {
-    if (s < 0 || s > opShape[d]) {
+    if (s < 0 || (s > opShape[d] && !(noStarts && s === 1))) {
       throw new RangeError(
         `${op}: slice size ${s} of axis ${d} must be in [0, ${opShape[d]}] (operand ${
           fmtShape(opShape)

@@ -34,6 +34,8 @@ import type { DotParams } from "../../ops/dot.ts";
 import { dotGeneralHost } from "./dot.ts";
 import { dotGeneralF32 } from "./matmul.ts";
 import { gatherFast, scatterAddFast, sortFast } from "./index_ops.ts";
+import { solveFast } from "./linalg.ts";
+import type { SolveParams } from "../../ops/linalg.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
 import { roundF16Outputs } from "../../float16.ts";
@@ -161,6 +163,7 @@ registerFastImpl("dotGeneral", ([l, r], p, [out], dest) => [
     dotGeneralHost(l, r, p as DotParams, out, dest?.[0]),
 ]);
 registerFastImpl("sort", (xs, p, outs) => sortFast(xs, p as SortParams, outs));
+registerFastImpl("solve", (xs, p, outs) => solveFast(xs, p as SolveParams, outs));
 registerFastImpl(
   "gather",
   (xs, p, outs, dest) => gatherFast(xs, p as GatherParams, outs, dest?.[0]),

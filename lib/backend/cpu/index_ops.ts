@@ -1,8 +1,7 @@
 /**
- * CPU kernels of the indexing primitives. `sort` with one float32 / int32 key: an LSD radix sort
- * (3 passes of 11 bits over order-preserving unsigned keys; stable, so payloads and argsort keep
- * JAX's order). `gather` / `scatterAdd` whose windows are contiguous runs of the operand (row
- * takes like `E[i]` and their gradients): one block copy / add per index instead of per element.
+ * CPU kernels of the indexing primitives: `sort` with one float32 / int32 key as a stable LSD radix
+ * sort (at most 3 passes of 11 bits over order-preserving unsigned keys); `gather` / `scatterAdd`
+ * of contiguous runs (row takes like `E[i]`, their gradients) as one block copy / add per index.
  * @module
  */
 import { allocTyped, type TypedArray } from "../../dtype.ts";
@@ -17,40 +16,43 @@ import {
 } from "../../ops/gather_params.ts";
 import { sizeOf } from "../../shape.ts";
 
-/** Maps float32 / int32 bit patterns in place to order-preserving unsigned keys (NaN greatest). */
-function toKeys(u: Uint32Array, isFloat: boolean): void {
-  const n = u.length;
-  if (!isFloat) {
-    for (let i = 0; i < n; i++) u[i] = u[i] ^ 0x80000000;
-    return;
-  }
-  for (let i = 0; i < n; i++) {
-    let b = u[i];
-    if ((b & 0x7fffffff) > 0x7f800000) b = 0x7fc00000; // one NaN, sorted last
-    u[i] = b & 0x80000000 ? ~b : b | 0x80000000;
-  }
-}
-
-/** Inverse of {@link toKeys}. */
-function fromKeys(u: Uint32Array, isFloat: boolean): void {
-  const n = u.length;
-  if (!isFloat) {
-    for (let i = 0; i < n; i++) u[i] = u[i] ^ 0x80000000;
-    return;
-  }
-  for (let i = 0; i < n; i++) {
-    const k = u[i];
-    u[i] = k & 0x80000000 ? k ^ 0x80000000 : ~k;
-  }
-}
-
 const DIGITS = [0, 11, 22];
+const NB = 2048;
 
-/** Histograms of the three radix digits (11, 11, 10 bits) in one pass. */
-function histograms(k: Uint32Array): Uint32Array {
-  const h = new Uint32Array(3 * 2048);
-  for (let i = 0; i < k.length; i++) {
-    const v = k[i];
+/** Scratch arrays reused across calls (sort is synchronous); large ones are not kept. */
+const scratch: Uint32Array[] = [];
+const KEEP = 1 << 22;
+function scratchOf(slot: number, n: number): Uint32Array {
+  const s = scratch[slot];
+  if (s && s.length >= n) return s.subarray(0, n);
+  const a = new Uint32Array(n);
+  if (n <= KEEP) scratch[slot] = a;
+  return a;
+}
+
+/**
+ * Loads one row's keys (stride `post`) as order-preserving unsigned keys (float32: NaN greatest,
+ * one NaN pattern, -0 tied with 0 when `tieZeros` (a stable argsort keeps their order, as JAX's);
+ * int32: sign flipped) into `k`, with the three digit histograms in one sweep.
+ */
+function loadKeys(
+  src: Uint32Array,
+  base: number,
+  post: number,
+  isFloat: boolean,
+  k: Uint32Array,
+  tieZeros: boolean,
+): Uint32Array {
+  const h = new Uint32Array(3 * NB), n = k.length;
+  const negZero = tieZeros ? 0 : 0x80000000;
+  for (let i = 0, j = base; i < n; i++, j += post) {
+    let v = src[j];
+    if (isFloat) {
+      if ((v & 0x7fffffff) > 0x7f800000) v = 0x7fc00000;
+      else if (v === 0x80000000) v = negZero;
+      v = v & 0x80000000 ? ~v >>> 0 : (v | 0x80000000) >>> 0;
+    } else v = (v ^ 0x80000000) >>> 0;
+    k[i] = v;
     h[v & 2047]++;
     h[2048 + ((v >>> 11) & 2047)]++;
     h[4096 + (v >>> 22)]++;
@@ -58,53 +60,81 @@ function histograms(k: Uint32Array): Uint32Array {
   return h;
 }
 
-/** Turns digit `d`'s histogram into start offsets; false when one bucket holds everything. */
-function offsets(h: Uint32Array, d: number, n: number): boolean {
-  const base = d * 2048;
-  let sum = 0;
-  for (let b = base; b < base + 2048; b++) {
-    const c = h[b];
-    if (c === n) return false;
-    h[b] = sum;
-    sum += c;
-  }
-  return true;
+/** The bit pattern of an unsigned key (inverse of loadKeys' map). */
+function unkey(k: number, isFloat: boolean): number {
+  if (!isFloat) return k ^ 0x80000000;
+  return k & 0x80000000 ? k ^ 0x80000000 : ~k;
 }
 
-/** LSD radix sort of unsigned keys, in place (`tmp` is scratch of the same length). */
-function radixSortKeys(k: Uint32Array, tmp: Uint32Array): void {
-  const n = k.length, h = histograms(k);
-  let src = k, dst = tmp;
+/** Digits whose histogram splits the keys, their histograms turned into start offsets. */
+function activeDigits(h: Uint32Array, n: number): number[] {
+  const out: number[] = [];
   for (let d = 0; d < 3; d++) {
-    if (!offsets(h, d, n)) continue;
-    const shift = DIGITS[d], base = d * 2048;
+    const base = d * NB;
+    let sum = 0, split = true;
+    for (let b = base; b < base + NB; b++) {
+      const c = h[b];
+      if (c === n) split = false;
+      h[b] = sum;
+      sum += c;
+    }
+    if (split) out.push(d);
+  }
+  return out;
+}
+
+/**
+ * LSD radix sort of unsigned keys `k` (clobbered, `tmp` scratch): the last pass writes the
+ * values' bit patterns straight into `out` at `base + i * post`.
+ */
+function radixSortInto(
+  k: Uint32Array,
+  tmp: Uint32Array,
+  h: Uint32Array,
+  isFloat: boolean,
+  out: Uint32Array,
+  base: number,
+  post: number,
+): void {
+  const n = k.length, ds = activeDigits(h, n);
+  let src = k, dst = tmp;
+  for (let a = 0; a < ds.length - 1; a++) {
+    const shift = DIGITS[ds[a]], hb = ds[a] * NB;
     for (let i = 0; i < n; i++) {
       const v = src[i];
-      dst[h[base + ((v >>> shift) & 2047)]++] = v;
+      dst[h[hb + ((v >>> shift) & 2047)]++] = v;
     }
     [src, dst] = [dst, src];
   }
-  if (src !== k) k.set(src);
+  if (!ds.length) {
+    for (let i = 0; i < n; i++) out[base + i * post] = unkey(src[i], isFloat);
+    return;
+  }
+  const last = ds[ds.length - 1], shift = DIGITS[last], hb = last * NB;
+  for (let i = 0; i < n; i++) {
+    const v = src[i];
+    out[base + h[hb + ((v >>> shift) & 2047)]++ * post] = isFloat
+      ? (v & 0x80000000 ? v ^ 0x80000000 : ~v)
+      : v ^ 0x80000000;
+  }
 }
 
-/** Stable LSD radix argsort of unsigned keys: the permutation (keys are clobbered). */
-function radixArgsort(keys: Uint32Array): Uint32Array {
-  const n = keys.length, h = histograms(keys);
-  let idx = new Uint32Array(n), tmp = new Uint32Array(n);
-  let k: Uint32Array = keys, kt: Uint32Array = new Uint32Array(n);
+/** Stable LSD radix argsort of unsigned keys `k` (clobbered): the permutation. */
+function radixArgsort(k: Uint32Array, h: Uint32Array): Uint32Array {
+  const n = k.length, ds = activeDigits(h, n);
+  let idx = scratchOf(1, n), tmp = scratchOf(2, n), kt = scratchOf(3, n);
   for (let i = 0; i < n; i++) idx[i] = i;
-  for (let d = 0; d < 3; d++) {
-    if (!offsets(h, d, n)) continue;
-    const shift = DIGITS[d], base = d * 2048;
+  ds.forEach((d, a) => {
+    const shift = DIGITS[d], hb = d * NB, keys = a < ds.length - 1;
     for (let i = 0; i < n; i++) {
       const v = k[i];
-      const pos = h[base + ((v >>> shift) & 2047)]++;
+      const pos = h[hb + ((v >>> shift) & 2047)]++;
       tmp[pos] = idx[i];
-      kt[pos] = v;
+      if (keys) kt[pos] = v;
     }
     [idx, tmp] = [tmp, idx];
     [k, kt] = [kt, k];
-  }
+  });
   return idx;
 }
 
@@ -115,23 +145,18 @@ export function sortFast(xs: HostArray[], p: SortParams, outs: Aval[]): TypedArr
   const isFloat = key.dtype === "float32";
   const { rows, n, post } = rowsOf(key.shape, p.dimension);
   const res = outs.map((o) => allocTyped(o.dtype, sizeOf(o.shape)));
-  const row = new Uint32Array(n), tmp = new Uint32Array(n);
-  const kv = isFloat
-    ? new Uint32Array((key.data as Float32Array).buffer, key.data.byteOffset, key.data.length)
-    : new Uint32Array((key.data as Int32Array).buffer, key.data.byteOffset, key.data.length);
+  const kv = new Uint32Array(key.data.buffer, key.data.byteOffset, key.data.length);
+  const row = scratchOf(0, n);
   for (let r = 0; r < rows; r++) {
     const base = Math.floor(r / post) * n * post + (r % post);
-    for (let i = 0; i < n; i++) row[i] = kv[base + i * post];
-    toKeys(row, isFloat);
+    const h = loadKeys(kv, base, post, isFloat, row, xs.length > 1);
     if (xs.length === 1) {
-      // values only: sort the keys themselves and map them back
-      radixSortKeys(row, tmp);
-      fromKeys(row, isFloat);
-      const out = new Uint32Array(res[0].buffer);
-      for (let i = 0; i < n; i++) out[base + i * post] = row[i];
+      // values only: sort the keys themselves, the last pass writing the output
+      const out = new Uint32Array(res[0].buffer, res[0].byteOffset, res[0].length);
+      radixSortInto(row, scratchOf(1, n), h, isFloat, out, base, post);
       continue;
     }
-    const perm = radixArgsort(row);
+    const perm = radixArgsort(row, h);
     xs.forEach((x, k) => {
       const src = x.data, dst = res[k];
       if (post === 1) { for (let i = 0; i < n; i++) dst[base + i] = src[base + perm[i]]; }
