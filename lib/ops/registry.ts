@@ -16,15 +16,9 @@ import * as la from "./linalg.ts";
 import * as ld from "./linalg_decomp.ts";
 import * as ix from "./gather.ts";
 import * as so from "./sort.ts";
-<<<<<<< HEAD
-import { fftOp } from "./fft.ts";
-import { COMPLEX_OPS } from "./complex.ts";
-import "./complex_rules.ts";
-=======
 import { COMPLEX_OPS } from "./complex.ts";
 import "./complex_rules.ts";
 import { fftOp } from "./fft.ts";
->>>>>>> main
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -68,13 +62,8 @@ export const OPS = {
   cumprod: so.cumprodOp,
   cummax: so.cummaxOp,
   cummin: so.cumminOp,
-<<<<<<< HEAD
-  fft: fftOp,
-  ...COMPLEX_OPS,
-=======
   ...COMPLEX_OPS,
   fft: fftOp,
->>>>>>> main
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */
