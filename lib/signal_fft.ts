@@ -7,6 +7,7 @@
  */
 import type { ArrayLike, Tensor } from "./tensor.ts";
 import { normAxis, sizeOf } from "./shape.ts";
+import { isComplex } from "./dtype.ts";
 import * as mv from "./ops/movement.ts";
 import { fft } from "./ops/fft.ts";
 import { convert } from "./ops/elementwise.ts";
@@ -40,6 +41,11 @@ function prepare(op: string, a: ArrayLike, b: ArrayLike, opts: FftConvolveOption
   const mode = opts.mode ?? "full";
   if (mode !== "full" && mode !== "valid" && mode !== "same") {
     throw new RangeError(`${op}: mode ${fmt(mode)} must be "full", "valid" or "same"`);
+  }
+  if (isComplex(x.dtype)) {
+    throw new TypeError(
+      `${op}: complex operands are not supported yet, got ${x.dtype}; convolve the real and imaginary parts`,
+    );
   }
   if (x.ndim !== y.ndim) {
     throw new TypeError(
