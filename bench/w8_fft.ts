@@ -3,7 +3,9 @@
  * "same", `signal.convolve(..., { method: "auto" })` under jit and eager, against SciPy
  * (`fftconvolve`, `convolve(method="auto")`, python3) and onnxruntime's Conv (direct, in a Node
  * subprocess); and the `fft` primitive on 2^20 complex64 values against `numpy.fft.fft`.
- * Usage: deno run -A bench/w8_fft.ts [--n N] [--taps K] [--runs N] [--no-ort] [--no-scipy]
+ * `--calibrate` instead measures the constants of `method: "auto"`'s cost model (lib/signal_fft.ts):
+ * jitted direct and FFT convolutions over a grid of sizes, in ns per multiply-add and per n·log2 n.
+ * Usage: deno run -A bench/w8_fft.ts [--n N] [--taps K] [--runs N] [--no-ort] [--no-scipy] [--calibrate]
  * @module
  */
 import { spawnSync } from "node:child_process";
@@ -111,6 +113,39 @@ function maxRelErr(a: Float32Array, b: Float32Array): number {
     m = Math.max(m, Math.abs(a[i] - b[i])), s = Math.max(s, Math.abs(b[i]));
   }
   return m / (s || 1);
+}
+
+/** Best-of-runs ns per MAC (direct) and per 1.5·n·log2 n (FFT) over a grid of sizes. */
+async function calibrate() {
+  const jd = jit((a: Tensor, b: Tensor) =>
+    signal.convolve(a, b, { mode: "same", method: "direct" })
+  );
+  const jf = jit((a: Tensor, b: Tensor) => signal.convolve(a, b, { mode: "same", method: "fft" }));
+  const best = async (f: () => Tensor) => {
+    await f().data();
+    let m = Infinity;
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      await f().data();
+      m = Math.min(m, performance.now() - t0);
+    }
+    return m;
+  };
+  for (const [na, nb] of [[4096, 64], [65536, 128], [65536, 512], [262144, 256], [262144, 1024]]) {
+    const a = np.array(uniform(1, na)), b = np.array(uniform(2, nb)), n = na + nb - 1;
+    const td = await best(() => jd(a, b)), tf = await best(() => jf(a, b));
+    console.log(
+      `${na} ⊛ ${nb}: direct ${td.toFixed(2)} ms = ${
+        (td * 1e6 / (na * nb)).toFixed(3)
+      } ns/MAC; fft ${tf.toFixed(2)} ms = ${
+        (tf * 1e6 / (1.5 * n * Math.log2(n))).toFixed(2)
+      } ns per 1.5·n·log2 n`,
+    );
+  }
+}
+if (args.includes("--calibrate")) {
+  await calibrate();
+  process.exit(0);
 }
 
 const dir = mkdtempSync(join(tmpdir(), "w8-"));

@@ -268,8 +268,11 @@ export function oaconvolve(a: ArrayLike, b: ArrayLike, opts: FftConvolveOptions 
   });
 }
 
-/** Per-element costs measured on the CPU backend (see bench/w8_fftconv.ts): ns per MAC / per n·log2 n. */
-const DIRECT_NS_PER_MAC = 0.5, FFT_NS_PER_NLOGN = 4;
+/**
+ * Costs measured on the CPU backend with `deno run -A bench/w8_fft.ts --calibrate` (jitted, best
+ * of runs, a loaded machine): ns per direct multiply-add and per 1.5·n·log2 n of the FFT path.
+ */
+const DIRECT_NS_PER_MAC = 0.25, FFT_NS_PER_NLOGN = 8;
 
 /**
  * Whether `method: "auto"` picks the FFT for a convolution of sizes sa and sb on all axes:
