@@ -14,6 +14,7 @@ export * from "./numpy/shape_ops.ts";
 export * from "./numpy/shape_more.ts";
 export * from "./numpy/linalg.ts";
 export * as linalg from "./numpy/linalg_ns.ts";
+export * as fft from "./numpy/fft.ts";
 export * from "./numpy/indexing.ts";
 export * from "./numpy/sorting.ts";
 export * from "./numpy/statistics.ts";

@@ -7,6 +7,7 @@
  */
 import type { ArrayLike, Tensor } from "./tensor.ts";
 import { normAxis, sizeOf } from "./shape.ts";
+import { isComplex } from "./dtype.ts";
 import * as mv from "./ops/movement.ts";
 import { fft } from "./ops/fft.ts";
 import { convert } from "./ops/elementwise.ts";
@@ -40,6 +41,11 @@ function prepare(op: string, a: ArrayLike, b: ArrayLike, opts: FftConvolveOption
   const mode = opts.mode ?? "full";
   if (mode !== "full" && mode !== "valid" && mode !== "same") {
     throw new RangeError(`${op}: mode ${fmt(mode)} must be "full", "valid" or "same"`);
+  }
+  if (isComplex(x.dtype)) {
+    throw new TypeError(
+      `${op}: complex operands are not supported yet, got ${x.dtype}; convolve the real and imaginary parts`,
+    );
   }
   if (x.ndim !== y.ndim) {
     throw new TypeError(
@@ -262,8 +268,11 @@ export function oaconvolve(a: ArrayLike, b: ArrayLike, opts: FftConvolveOptions 
   });
 }
 
-/** Per-element costs measured on the CPU backend (see bench/w8_fftconv.ts): ns per MAC / per n·log2 n. */
-const DIRECT_NS_PER_MAC = 0.5, FFT_NS_PER_NLOGN = 4;
+/**
+ * Costs measured on the CPU backend with `deno run -A bench/w8_fft.ts --calibrate` (jitted, best
+ * of runs, a loaded machine): ns per direct multiply-add and per 1.5·n·log2 n of the FFT path.
+ */
+const DIRECT_NS_PER_MAC = 0.25, FFT_NS_PER_NLOGN = 8;
 
 /**
  * Whether `method: "auto"` picks the FFT for a convolution of sizes sa and sb on all axes:

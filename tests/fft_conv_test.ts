@@ -250,6 +250,10 @@ describe("FFT convolution: transforms", () => {
       /did you mean "axes"/,
     );
     assert.throws(
+      () => signal.fftconvolve(np.fft.fft([1, 2]), [1, 1]),
+      /fftconvolve: complex operands are not supported yet, got complex64/,
+    );
+    assert.throws(
       () => signal.fftconvolve([[1, 2, 3], [4, 5, 6]], [[1, 2], [3, 4], [5, 6]], { mode: "valid" }),
       /valid/,
     );

@@ -163,7 +163,7 @@ export function fftHost(
   const r = shape.length, k = lengths.length, axes = [...Array(k).keys()].map((i) => r - k + i);
   const last = lengths[k - 1] ?? 1, norm = lengths.reduce((a, b) => a * b, 1);
   if (type === "FFT" || type === "IFFT") {
-    const w = Float64Array.from(x as ArrayLike<number>);
+    const w = new Float64Array(x as ArrayLike<number>);
     for (const ax of axes) alongAxis(w, shape, ax, type === "IFFT", line);
     if (type === "IFFT" && norm > 0) { for (let i = 0; i < w.length; i++) w[i] /= norm; }
     return w;
@@ -176,7 +176,7 @@ export function fftHost(
     return w;
   }
   const m = (last >> 1) + 1, dims = [...shape.slice(0, -1), m];
-  const w = Float64Array.from(x as ArrayLike<number>);
+  const w = new Float64Array(x as ArrayLike<number>);
   for (const ax of axes.slice(0, -1)) alongAxis(w, dims, ax, true, line);
   const rows = m === 0 ? 0 : w.length / (2 * m);
   const out = irfftRows(w, rows, last, line);
