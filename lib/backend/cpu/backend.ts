@@ -33,7 +33,7 @@ import type { ConvParams } from "../../ops/conv_params.ts";
 import type { DotParams } from "../../ops/dot.ts";
 import { dotGeneralHost } from "./dot.ts";
 import { dotGeneralF32 } from "./matmul.ts";
-import { gatherFast, scatterAddFast, sortFast } from "./index_ops.ts";
+import { gatherFast, gatherPrefersBlocks, scatterAddFast, sortFast } from "./index_ops.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
 import { roundF16Outputs } from "../../float16.ts";
@@ -53,9 +53,20 @@ export type FastImpl = (
   dest?: (TypedArray | undefined)[],
 ) => TypedArray[] | null;
 
-/** Registers a fast implementation for op `name`; returning null falls back to the reference. */
-export function registerFastImpl(name: string, f: FastImpl): void {
+/** Which applications of an op that would fuse run as op steps with their fast implementation. */
+const opStepPrefs = new Map<string, (ins: Aval[], params: unknown, outs: Aval[]) => boolean>();
+
+/**
+ * Registers a fast implementation for op `name`; returning null falls back to the reference.
+ * `prefer`, for an op the compiler would fuse, says which applications run as an op step instead.
+ */
+export function registerFastImpl(
+  name: string,
+  f: FastImpl,
+  prefer?: (ins: Aval[], params: unknown, outs: Aval[]) => boolean,
+): void {
   fastImpls.set(name, f);
+  if (prefer) opStepPrefs.set(name, prefer);
 }
 
 function runOp(
@@ -86,6 +97,7 @@ const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"])
  */
 const DIRECT_CONV_MIN_MACS = 1 << 13;
 const LOWER: LowerOptions = {
+  opStep: (op, p, ins, outs) => opStepPrefs.get(op.name)?.(ins, p, outs) ?? false,
   directConv(l, r, out, p) {
     const macs = convMacs(l, r, out, p);
     if (!(macs >= DIRECT_CONV_MIN_MACS)) return false; // NaN for an empty kernel
@@ -162,6 +174,7 @@ registerFastImpl("sort", (xs, p, outs) => sortFast(xs, p as SortParams, outs));
 registerFastImpl(
   "gather",
   (xs, p, outs, dest) => gatherFast(xs, p as GatherParams, outs, dest?.[0]),
+  (ins, p) => gatherPrefersBlocks(ins, p as GatherParams),
 );
 registerFastImpl(
   "scatterAdd",
