@@ -3,14 +3,18 @@
 // jit(valueAndGrad) + a hand-written SGD update) while watching process RSS, the V8 heap and the
 // live backend arrays (Tensors neither disposed nor collected, counted by lib/core.ts).
 // Each reading first runs a full GC (when exposed) and yields one macrotask, so finalizers of
-// collected arrays have run. Verdict: exit 1 when the final RSS, live-array count or live-array
-// bytes exceed their post-warm-up level by more than --tolerance (default 5%).
+// collected arrays have run. Verdict: exit 1 when the RSS at the end (the median of the last
+// --window readings) exceeds the RSS after warm-up (the median of the first --window readings
+// from the warm-up step on) by more than --tolerance (default 5%), or when the final live-array
+// count or bytes exceed their post-warm-up level by more than that. Medians of windows: one RSS
+// reading swings by several percent on Bun (JSC's heap and allocator return pages to the OS on
+// their own schedule) while heap and live arrays stay flat; a leak moves every later reading.
 //
 //   DENO_NO_PACKAGE_JSON=1 node_modules/.bin/deno task soak [--steps 10000]
 //   (= deno run -A --v8-flags=--expose-gc,--min-semi-space-size=16 bench/soak.ts)
 //   Bun and Node: npm run soak:bun / soak:node [-- --steps N] (scripts/soak.sh; Node runs a bundle)
-//   options: --steps N (10000)  --warmup N (1000)  --every N (1000)  --batch N (32)
-//            --tolerance F (0.05)  --lr F (0.05)
+//   options: --steps N (10000)  --warmup N (1000)  --every N (500)  --batch N (32)
+//            --tolerance F (0.05)  --lr F (0.05)  --window K (3: readings per median)
 //            --yield N (0: never; else await a macrotask every N steps besides the readings)
 // --min-semi-space-size=16 gives V8's young generation its full size from the start: left to
 // itself V8 grows it once, some thousand steps in, which moves RSS by ~17 MB in one step (measured
@@ -84,7 +88,8 @@ function prng(seed: number): () => number {
 
 const STEPS = option("steps", 10000);
 const WARMUP = Math.min(option("warmup", 1000), STEPS);
-const EVERY = option("every", 1000);
+const EVERY = option("every", 500);
+const WINDOW = Math.max(1, option("window", 3));
 const BATCH = option("batch", 32);
 const TOL = option("tolerance", 0.05);
 const LR = option("lr", 0.05);
@@ -195,11 +200,22 @@ for (let s = 1; s <= STEPS; s++) {
 const end = await memory();
 const total = performance.now() - t0;
 const after = STEPS > WARMUP ? (performance.now() - tBase) / (STEPS - WARMUP) : NaN;
-const growth = end.rss / base!.rss - 1;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const k = Math.min(WINDOW, Math.floor(readings.length / 2)) || 1;
+const rssStart = median(readings.slice(0, k).map((r) => r.rss));
+const rssEnd = median(readings.slice(-k).map((r) => r.rss));
+const growth = rssEnd / rssStart - 1;
 console.log(
   `after warm-up (step ${WARMUP}): rss ${MB(base!.rss)} MB, heap ${MB(base!.heapUsed)} MB, ` +
     `external ${MB(base!.external)} MB; final (step ${STEPS}): rss ${MB(end.rss)} MB, ` +
     `heap ${MB(end.heapUsed)} MB, external ${MB(end.external)} MB`,
+);
+console.log(
+  `rss median of the first ${k} readings ${MB(rssStart)} MB, of the last ${k} ${MB(rssEnd)} MB; ` +
+    `single readings: ${((end.rss / base!.rss - 1) * 100).toFixed(2)}% (step ${WARMUP} to the end)`,
 );
 console.log(
   `rss growth ${(growth * 100).toFixed(2)}% (limit ${(TOL * 100).toFixed(1)}%), heap growth ` +

@@ -8,9 +8,11 @@
 //   options: --iters N (5000)  --warmup N (500)  --every N (500)  --tolerance F (0.1)  --size S (1: scales the shapes)
 //            --pool-mb M (idle buffer pool limit)  --dispose (dispose every array explicitly)  --no-gc (no forced GC at readings)
 //            --no-read (read results back only at readings: nothing waits for the GPU in between)
+//            --parts matmul,grad,conv (which parts of the workload run; default all)  --jit (the step jitted)
+//            --gc-every N (full GC every N iterations)  --idle-submits N  --no-uniform  --shared
 
-import { grad, init, lax, np, setBackend, type Tensor } from "../mod.ts";
-import { webgpuRuntime } from "../lib/backend/webgpu/backend.ts";
+import { grad, init, jit, lax, np, setBackend, type Tensor } from "../mod.ts";
+import { setConvVariant, webgpuRuntime } from "../lib/backend/webgpu/backend.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -31,9 +33,32 @@ if (!(await init()).includes("webgpu")) {
 }
 setBackend("webgpu");
 const rt = webgpuRuntime()!;
+if (args.includes("--idle-submits")) rt.idleSubmits = opt("idle-submits", 64);
 if (args.includes("--pool-mb")) rt.poolLimitBytes = opt("pool-mb", 64) * 2 ** 20;
+// --no-uniform: convolutions bind no uniform ranges (weights stay in storage buffers)
+if (args.includes("--no-uniform")) rt.simulateLimits({ maxUniformBufferBindingSize: 0 });
+if (args.includes("--shared")) setConvVariant("shared");
 
 const MB = 2 ** 20;
+// GPU buffer bytes allocated and not destroyed (on a software adapter, host memory), and their peak
+let gpuBytes = 0, gpuPeak = 0;
+const dev = rt.device as unknown as Record<string, (d: { size: number }) => { destroy(): void }>;
+const create = dev.createBuffer.bind(dev);
+dev.createBuffer = (d) => {
+  const b = create(d);
+  let alive = true;
+  gpuBytes += d.size;
+  gpuPeak = Math.max(gpuPeak, gpuBytes);
+  const destroy = b.destroy.bind(b);
+  b.destroy = () => {
+    if (alive) gpuBytes -= d.size;
+    alive = false;
+    destroy();
+  };
+  return b;
+};
+// --gc-every N: a full GC every N iterations (how much of the growth is arrays waiting for the GC)
+const GC_EVERY = opt("gc-every", 0);
 async function reading(i: number): Promise<number> {
   if (typeof g.gc === "function" && !NO_GC) g.gc();
   await new Promise((r) => setTimeout(r, 0));
@@ -42,7 +67,9 @@ async function reading(i: number): Promise<number> {
   console.log(
     `iter ${String(i).padStart(5)}: rss ${(m.rss / MB).toFixed(0)} MB, heap ${
       (m.heapUsed / MB).toFixed(1)
-    } MB, live buffers ${rt.liveBuffers()}, pooled ${rt.pooledBuffers()}, pipelines compiled ${rt.stats.compiles}, submits ${rt.stats.submits}`,
+    } MB, live buffers ${rt.liveBuffers()}, pooled ${rt.pooledBuffers()}, pipelines compiled ${rt.stats.compiles}, submits ${rt.stats.submits}, GPU buffers ${
+      (gpuBytes / MB).toFixed(1)
+    } MB (peak ${(gpuPeak / MB).toFixed(1)} MB)`,
   );
   return m.rss;
 }
@@ -51,14 +78,23 @@ const S = opt("size", 1); // scales the matmul and conv sizes
 const a = np.ones([64 * S, 64 * S]).mul(0.01), b = np.ones([64 * S, 64 * S]).mul(0.02);
 const x = np.ones([4, 3, 16 * S, 16 * S]).mul(0.1), w = np.ones([8, 3, 3, 3]).mul(0.05);
 const loss = (w: Tensor) => np.sum(np.tanh(lax.convGeneralDilated(x, w, [1, 1], "SAME")));
+// --parts matmul,grad,conv (default all three): bisects the workload
+const pi = args.indexOf("--parts");
+const PARTS = new Set(pi >= 0 ? args[pi + 1].split(",") : ["matmul", "grad", "conv"]);
+const body = (a: Tensor, w: Tensor, x: Tensor): Tensor[] => {
+  const m = PARTS.has("matmul") ? np.matmul(a, b) : a;
+  const dw = PARTS.has("grad") ? grad(loss)(w) : w;
+  const c = PARTS.has("conv") ? lax.convGeneralDilated(x, dw, [1, 1], "SAME") : x;
+  return [m, dw, c, np.sum(c).add(np.sum(m))];
+};
+// --jit: the step as one jitted program (its intermediates never become arrays)
+const step = args.includes("--jit") ? jit(body) : body;
 let base = 0;
 for (let i = 1; i <= ITERS; i++) {
-  const m = np.matmul(a, b);
-  const dw = grad(loss)(w);
-  const c = lax.convGeneralDilated(x, dw, [1, 1], "SAME");
-  const s = np.sum(c).add(np.sum(m));
+  const [m, dw, c, s] = step(a, w, x);
   if (!NO_READ) await s.data();
-  if (DISPOSE) { for (const t of [m, dw, c, s]) t.dispose(); }
+  if (GC_EVERY && i % GC_EVERY === 0) g.gc();
+  if (DISPOSE) { for (const t of new Set([m, dw, c, s])) if (![a, w, x].includes(t)) t.dispose(); }
   if (i === WARMUP) base = await reading(i);
   else if (i % EVERY === 0 || i === ITERS) {
     const rss = await reading(i);

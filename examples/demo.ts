@@ -9,8 +9,9 @@
  * is one `jit`-compiled program. 8,000 digits (shifted by up to a pixel each way, afresh every
  * epoch) train it, 2,000 held-out digits test it. The weights are saved with `io.save`, reloaded
  * with `io.load` and tested again; the model is exported with `exportOnnx` and run by
- * onnxruntime-node (a Node subprocess) to the same accuracy. Writes two PNGs to `out/`: the
- * training curves, and a Laplacian edge filter (`nn.convNd`) run over sample digits.
+ * onnxruntime-node (a Node subprocess) to the same accuracy. Writes two pictures to `out/`: the
+ * training curves (`mnist_curves.svg`, charted by vega-lite) and a Laplacian edge filter
+ * (`nn.convNd`) run over sample digits (`mnist_edges.png`, encoded by fast-png).
  *
  * Run: `npm run demo` (or `deno task demo` after `npm install`).
  * @module
@@ -21,7 +22,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   exportOnnx,
   getBackend,
@@ -36,8 +37,7 @@ import {
   valueAndGrad,
 } from "../mod.ts";
 import { type Digits, loadDigits, SIDE } from "./_mnist.ts";
-import { encodePng } from "./_png.ts";
-import { Canvas, drawPanel, type RGB } from "./_plot.ts";
+import { curvesSvg, edgesPng } from "./_pictures.ts";
 
 let N_TRAIN = 8000, N_TEST = 2000, EPOCHS = 10;
 const BATCH = 32, LR = 3e-3, SHIFT = 1, EVAL_BATCH = 500;
@@ -126,8 +126,10 @@ export interface DemoOptions {
   epochs?: number;
   /** Accuracy the run must reach (default 0.97). */
   minAccuracy?: number;
-  /** Write the PNGs (default true). */
+  /** Write the pictures: training curves (SVG) and edge maps (PNG) (default true). */
   pictures?: boolean;
+  /** Folder for the weights and pictures (default `out/` at the repository root). */
+  outDir?: string;
 }
 
 /** What {@link main} measured. */
@@ -263,9 +265,10 @@ export async function main(opts: DemoOptions = {}): Promise<DemoResult> {
 
   const acc = history.testAcc[history.testAcc.length - 1];
   const trained = (performance.now() - t0) / 1000;
-  await mkdir(OUT, { recursive: true });
+  const out = opts.outDir === undefined ? OUT : pathToFileURL(join(opts.outDir, "/"));
+  await mkdir(out, { recursive: true });
   // save the weights and the batch-norm statistics, reload them, test again
-  const weights = fileURLToPath(new URL("mnist_cnn.safetensors", OUT));
+  const weights = fileURLToPath(new URL("mnist_cnn.safetensors", out));
   await io.save(weights, { params, state });
   const back = await io.load(weights) as { params: Params; state: State };
   const reloadedAccuracy = test(back.params, back.state)[1];
@@ -278,9 +281,10 @@ export async function main(opts: DemoOptions = {}): Promise<DemoResult> {
     );
   }
   if (opts.pictures ?? true) {
-    const curves = await writeCurves(history);
-    const edges = await writeEdges(digits, testIdx);
-    console.log(`wrote ${curves} and ${edges}`);
+    const curves = new URL("mnist_curves.svg", out), edges = new URL("mnist_edges.png", out);
+    await writeFile(curves, await curvesSvg(history, EPOCHS));
+    await writeFile(edges, edgesPng(digits, testIdx));
+    console.log(`wrote ${fileURLToPath(curves)} and ${fileURLToPath(edges)}`);
   }
   console.log(
     `held-out accuracy: ${pct(acc)} (${Math.round(acc * N_TEST)}/${N_TEST}) | training ${
@@ -342,113 +346,6 @@ function onnxCheck(p: Params, s: State, batches: [Tensor, Tensor][]): [number, n
     }
   }
   return [correct / N_TEST, maxDiff];
-}
-
-/** Exponential moving average, for the noisy per-step curves. */
-function ema(ys: number[], beta = 0.95): number[] {
-  let m = ys[0];
-  return ys.map((y, i) => (m = i === 0 ? y : beta * m + (1 - beta) * y));
-}
-
-async function writePng(name: string, cv: Canvas): Promise<string> {
-  const url = new URL(name, OUT);
-  await writeFile(url, await encodePng(cv.width, cv.height, cv.data, 4));
-  return `out/${name}`;
-}
-
-const BLUE: RGB = [31, 119, 180], ORANGE: RGB = [230, 110, 20];
-
-async function writeCurves(h: {
-  stepX: number[];
-  stepLoss: number[];
-  stepAcc: number[];
-  epochX: number[];
-  testLoss: number[];
-  testAcc: number[];
-}): Promise<string> {
-  const cv = new Canvas(1000, 420);
-  const xTicks = h.epochX;
-  const x: [number, number] = [0, EPOCHS];
-  drawPanel(
-    cv,
-    {
-      title: "LOSS",
-      xTitle: "EPOCH",
-      x,
-      xTicks,
-      y: [0.01, 3],
-      yTicks: [0.01, 0.03, 0.1, 0.3, 1, 3],
-      logY: true,
-      series: [
-        { label: "TRAIN (STEP)", xs: h.stepX, ys: h.stepLoss, color: BLUE, width: 1, alpha: 0.25 },
-        { label: "TRAIN (EMA)", xs: h.stepX, ys: ema(h.stepLoss), color: BLUE },
-        { label: "HELD-OUT", xs: h.epochX, ys: h.testLoss, color: ORANGE, markers: true },
-      ],
-    },
-    0,
-    10,
-    500,
-    400,
-  );
-  drawPanel(
-    cv,
-    {
-      title: "ACCURACY %",
-      xTitle: "EPOCH",
-      x,
-      xTicks,
-      y: [90, 100],
-      yTicks: [90, 92, 94, 96, 98, 100],
-      legend: "bottom",
-      series: [
-        { label: "TRAIN (EMA)", xs: h.stepX, ys: ema(h.stepAcc).map((v) => 100 * v), color: BLUE },
-        {
-          label: "HELD-OUT",
-          xs: h.epochX,
-          ys: h.testAcc.map((v) => 100 * v),
-          color: ORANGE,
-          markers: true,
-        },
-      ],
-    },
-    500,
-    10,
-    500,
-    400,
-  );
-  return await writePng("mnist_curves.png", cv);
-}
-
-/** The Laplacian kernel `[[0,1,0],[1,-4,1],[0,1,0]]` over one held-out digit of each class. */
-async function writeEdges(d: Digits, testIdx: Int32Array): Promise<string> {
-  const px = SIDE * SIDE;
-  const picks = [...Array(10).keys()].map((k) => testIdx.find((j) => d.labels[j] === k)!);
-  const xs = new Float32Array(10 * px);
-  picks.forEach((j, i) => xs.set(d.images.subarray(j * px, (j + 1) * px), i * px));
-  const x = np.array(xs).reshape([10, 1, SIDE, SIDE]);
-  const lap = np.array([[[[0, 1, 0], [1, -4, 1], [0, 1, 0]]]], { dtype: "float32" });
-  const edges = np.abs(nn.convNd(x, lap, { padding: "same" })).dataSync();
-  let peak = 0;
-  for (const v of edges) peak = Math.max(peak, v);
-  const S = 4, T = SIDE * S, gap = 8, left = 150, top = 10, ink: RGB = [40, 40, 40];
-  const cv = new Canvas(left + 10 * (T + gap), top + 2 * (T + gap) + 2, [255, 255, 255]);
-  cv.text(10, top + T / 2 - 5, "DIGIT", ink, 2);
-  const ly = top + T + gap + T / 2 - 34;
-  cv.text(10, ly, "LAPLACIAN", ink, 2);
-  ["0 1 0", "1-4 1", "0 1 0"].forEach((row, r) => cv.text(30, ly + 24 + 16 * r, row, ink, 2));
-  for (let i = 0; i < 10; i++) {
-    // the edge map is |response|, brightened so that half the peak is white
-    for (const [row, src, gain] of [[0, xs, 1], [1, edges, 2 / peak]] as const) {
-      const ox = left + i * (T + gap), oy = top + row * (T + gap);
-      for (let r = 0; r < SIDE; r++) {
-        for (let c = 0; c < SIDE; c++) {
-          const v = Math.round(255 * Math.min(1, src[i * px + r * SIDE + c] * gain));
-          cv.box(ox + c * S, oy + r * S, S, S, [v, v, v]);
-        }
-      }
-    }
-  }
-  return await writePng("mnist_edges.png", cv);
 }
 
 if (import.meta.main) await main();

@@ -242,6 +242,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   return { code, dispatch, partials: total * P };
 }
 
+/**
+ * Lanes of a reduction tree: 64, or the largest power of two (at least 4) whose partials fit in
+ * `limit` bytes of workgroup memory; 0 when not even 4 fit (the reduction then loops instead).
+ */
+function treeLanes(limit: number): number {
+  let wg = 64; // of 4-byte words (f32, i32, u32)
+  while (wg >= 4 && wg * 4 > limit) wg /= 2;
+  return wg >= 4 ? wg : 0;
+}
+
 /** Renders any kernel of the IR to a WGSL compute shader. */
 export function renderKernelWgsl(k: Kernel, opt: RenderOptions): RenderedKernel {
   if (!k.reduce) return renderMap(k, opt);
@@ -251,8 +261,10 @@ export function renderKernelWgsl(k: Kernel, opt: RenderOptions): RenderedKernel 
     // few outputs of long reductions: slice each so that about 64 workgroups share the work
     // (a single workgroup runs on one CPU thread on software adapters)
     const P = Math.min(Math.ceil(64 / total), Math.floor(rTotal / 4096));
-    if (P < 2) return renderReduceTree(k, opt, 64);
-    return { ...renderReduceTree(k, opt, 64, P), combine: renderCombine(k, opt, P) };
+    const wg = treeLanes(opt.maxWorkgroupStorage ?? 16384);
+    if (wg === 0) return renderReduceLoop(k, opt);
+    if (P < 2) return renderReduceTree(k, opt, wg);
+    return { ...renderReduceTree(k, opt, wg, P), combine: renderCombine(k, opt, P) };
   }
   return renderReduceLoop(k, opt);
 }

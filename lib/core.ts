@@ -4,7 +4,7 @@
  * the arguments and lets it process the op. Level 0 is the eval trace (concrete arrays).
  * @module
  */
-import { BYTES, type DType, type TypedArray } from "./dtype.ts";
+import { BYTES, type DType, isComplex, realPart, storageAval, type TypedArray } from "./dtype.ts";
 import { Tensor } from "./tensor.ts";
 import type { Aval, OpDef } from "./ops/_define.ts";
 import { type Backend, getBackend, pickBackend } from "./backend/backend.ts";
@@ -39,11 +39,50 @@ class EvalTrace extends Trace {
   process(op: OpDef, args: Tensor[], params: unknown, outAvals: Aval[]): Tensor[] {
     if (op.evalImpl) return op.evalImpl(args, params);
     for (const a of outAvals) checkAllocation(op.name, a.shape, a.dtype);
+    if ([...args.map((a) => a.aval), ...outAvals].some((a) => isComplex(a.dtype))) {
+      return evalComplex(op, args as ArrayValue[], params, outAvals);
+    }
     return onOneBackend(args as ArrayValue[], [], (backend, xs) => {
       const bufs = allocating(op.name, outAvals, () => backend.execute(op, params, xs, outAvals));
       return bufs.map((b, i) => new ArrayValue(b, outAvals[i], backend));
     });
   }
+}
+
+/** Runs an op with complex operands or results as its `complexRule` on storage views. */
+function evalComplex(op: OpDef, args: ArrayValue[], params: unknown, outAvals: Aval[]): Tensor[] {
+  if (!op.complexRule) {
+    throw new TypeError(`${op.name}: complex results are not supported`);
+  }
+  const views = args.map(storageView);
+  const outs = op.complexRule(views, params, args.map((a) => a.aval), outAvals);
+  return outs.map((o, i) => fromStorage(o as ArrayValue, outAvals[i], views, args));
+}
+
+/**
+ * @internal The storage view of a concrete array (see `storageAval`): the same buffer, not owned
+ * (disposing the view frees nothing). Real arrays are returned as they are.
+ */
+export function storageView(x: ArrayValue): ArrayValue {
+  if (!isComplex(x.aval.dtype)) return x;
+  return new ArrayValue(x.buffer, storageAval(x.aval), x.backend, false);
+}
+
+/**
+ * @internal The array of `aval` whose storage view is `o`: `originals[k]` when `o` is `views[k]`,
+ * else `o`'s buffer, whose ownership moves to the result (for complex `aval`).
+ */
+export function fromStorage(
+  o: ArrayValue,
+  aval: Aval,
+  views: readonly Tensor[],
+  originals: readonly Tensor[],
+): ArrayValue {
+  const k = views.indexOf(o);
+  if (k >= 0) return originals[k] as ArrayValue;
+  if (!isComplex(aval.dtype)) return o;
+  if (!o._owned) throw new TypeError(`complex: internal error: a result aliases a view`);
+  return new ArrayValue(o._release(), aval, o.backend);
 }
 
 /**
@@ -67,7 +106,8 @@ export function onOneBackend(
   const moved: ArrayValue[] = [];
   const xs = args.map((x) => {
     if (x.backend === backend) return x;
-    const buf = backend.fromHost(x.backend.readSync(x.buffer, x.aval), x.aval.dtype);
+    const st = storageAval(x.aval);
+    const buf = backend.fromHost(x.backend.readSync(x.buffer, st), st.dtype);
     const m = new ArrayValue(buf, x.aval, backend);
     moved.push(m);
     return m;
@@ -127,6 +167,13 @@ export function currentLevel(): number {
 
 /** Applies a primitive: shape inference at the call, then the innermost trace processes it. */
 export function bind(op: OpDef, args: Tensor[], params: unknown = {}): Tensor[] {
+  if (!op.complexRule && !op.evalImpl && args.some((a) => isComplex(a.aval.dtype))) {
+    throw new TypeError(
+      `${op.name}: complex operands are not supported (got ${
+        args.map((a) => a.aval.dtype).join(", ")
+      })`,
+    );
+  }
   const outAvals = op.abstractEval(args.map((a) => a.aval), params);
   let top = dynamicMain;
   for (const a of args) {
@@ -177,11 +224,15 @@ export class ArrayValue extends Tensor {
   #aval: Aval;
   /** The backend that owns the buffer. */
   readonly backend: Backend;
-  constructor(buf: unknown, aval: Aval, backend: Backend) {
+  #owned: boolean;
+  /** A buffer of `backend` holding `aval`; `owned: false` makes a view that never frees it. */
+  constructor(buf: unknown, aval: Aval, backend: Backend, owned = true) {
     super();
     this.#buf = buf;
     this.#aval = aval;
     this.backend = backend;
+    this.#owned = owned;
+    if (!owned) return;
     // NOTE: the registry's held value keeps `buf` alive until its callback runs (after the event
     // loop turns), so host-memory backends are left to the garbage collector alone.
     if (!backend.gcManaged) registry?.register(this, { backend, buf }, this);
@@ -213,14 +264,29 @@ export class ArrayValue extends Tensor {
     return true;
   }
   override dispose(): void {
-    if (this.#buf === undefined) return;
+    const owned = this.#owned;
+    const buf = this._release();
+    if (buf !== undefined && owned) this.backend.free(buf);
+  }
+  /** @internal True when this array frees its buffer (false for views and released arrays). */
+  get _owned(): boolean {
+    return this.#owned && this.#buf !== undefined;
+  }
+  /**
+   * @internal Detaches the buffer and returns it without freeing it (the caller now owns it; see
+   * `fromStorage`). A view returns its buffer but never owned it.
+   */
+  _release(): unknown {
+    const buf = this.#buf;
+    this.#buf = undefined;
+    if (buf === undefined || !this.#owned) return buf;
     if (!this.backend.gcManaged) registry?.unregister(this);
     if (this.#live && liveRegistry?.unregister(this.#live)) {
       live.count--;
       live.bytes -= sizeOf(this.#aval.shape) * BYTES[this.#aval.dtype];
     }
-    this.backend.free(this.#buf);
-    this.#buf = undefined;
+    this.#owned = false;
+    return buf;
   }
 }
 
@@ -231,9 +297,9 @@ export function fromHost(
   dtype: DType,
   weak = false,
 ): ArrayValue {
-  if (data.length !== sizeOf(shape)) {
+  if (data.length !== sizeOf(shape) * (isComplex(dtype) ? 2 : 1)) {
     throw new TypeError(`array: ${data.length} values do not fill shape [${shape.join(",")}]`);
   }
   const backend = getBackend();
-  return new ArrayValue(backend.fromHost(data, dtype), { shape, dtype, weak }, backend);
+  return new ArrayValue(backend.fromHost(data, realPart(dtype)), { shape, dtype, weak }, backend);
 }

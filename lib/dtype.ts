@@ -4,6 +4,7 @@
  * @module
  */
 import { f16round, HAS_FLOAT16 } from "./float16.ts";
+import type { Aval } from "./ops/_define.ts";
 
 /** The element types a Tensor can hold. */
 export type DType =
@@ -14,7 +15,9 @@ export type DType =
   | "uint32"
   | "float16"
   | "float32"
-  | "float64";
+  | "float64"
+  | "complex64"
+  | "complex128";
 
 /**
  * Typed arrays that back Tensors on the host. float16 is a Float16Array where the runtime has
@@ -38,9 +41,14 @@ export const DTYPES: readonly DType[] = [
   "float16",
   "float32",
   "float64",
+  "complex64",
+  "complex128",
 ];
 
-/** Bytes per element of each dtype as stored on the host (float16: 2 where Float16Array exists). */
+/**
+ * Bytes per element of each dtype as stored on the host (float16: 2 where Float16Array exists;
+ * a complex element is an interleaved (re, im) pair of float32 or float64).
+ */
 export const BYTES: Record<DType, number> = {
   bool: 1,
   int8: 1,
@@ -50,11 +58,42 @@ export const BYTES: Record<DType, number> = {
   float16: HAS_FLOAT16 ? 2 : 4,
   float32: 4,
   float64: 8,
+  complex64: 8,
+  complex128: 16,
 };
 
 /** True for float16, float32 and float64. */
 export function isFloat(d: DType): boolean {
   return d === "float32" || d === "float64" || d === "float16";
+}
+
+/** True for complex64 and complex128. */
+export function isComplex(d: DType): boolean {
+  return d === "complex64" || d === "complex128";
+}
+
+/** True for the float and complex dtypes (the ones that have derivatives). */
+export function isInexact(d: DType): boolean {
+  return isFloat(d) || isComplex(d);
+}
+
+/** The real dtype of a complex dtype's parts (complex64: float32); other dtypes unchanged. */
+export function realPart(d: DType): DType {
+  return d === "complex64" ? "float32" : d === "complex128" ? "float64" : d;
+}
+
+/** The complex dtype whose parts are `d` (float64: complex128, else complex64). */
+export function complexOf(d: DType): DType {
+  return d === "float64" || d === "complex128" ? "complex128" : "complex64";
+}
+
+/**
+ * How an array is stored: a complex array of shape s is the float array of shape [...s, 2] of
+ * its interleaved (re, im) pairs (backends only ever see this view); other avals unchanged.
+ */
+export function storageAval(a: Aval): Aval {
+  if (!isComplex(a.dtype)) return a;
+  return { shape: [...a.shape, 2], dtype: realPart(a.dtype), weak: false };
 }
 
 /** True for the integer dtypes (not bool). */
@@ -76,8 +115,10 @@ export function checkDType(d: unknown, op: string): DType {
 export function typedCtor(d: DType): new (n: number) => TypedArray {
   switch (d) {
     case "float32":
+    case "complex64":
       return Float32Array;
     case "float64":
+    case "complex128":
       return Float64Array;
     case "int32":
       return Int32Array;
@@ -93,9 +134,9 @@ export function typedCtor(d: DType): new (n: number) => TypedArray {
   }
 }
 
-/** Allocates a zeroed typed array for `n` elements of `d`. */
+/** Allocates a zeroed typed array for `n` elements of `d` (complex: 2n interleaved floats). */
 export function allocTyped(d: DType, n: number): TypedArray {
-  return new (typedCtor(d))(n);
+  return new (typedCtor(d))(isComplex(d) ? 2 * n : n);
 }
 
 /** The dtype of a typed array (Uint8Array is uint8; a Float16Array is float16). */
@@ -142,10 +183,12 @@ export function castScalar(v: number, d: DType): number {
     case "bool":
       return v !== 0 ? 1 : 0; // NaN is truthy, as in NumPy
     case "float32":
+    case "complex64":
       return Math.fround(v);
     case "float16":
       return f16round(v);
     case "float64":
+    case "complex128":
       return v;
     default:
       return Number.isFinite(v) ? wrapInt(Math.trunc(v), d) : 0;
@@ -187,10 +230,13 @@ const EDGES: Record<string, string[]> = {
   i16: ["i32"],
   i32: ["i64"],
   i64: ["f*"],
-  "f*": ["f16"],
+  "f*": ["f16", "c*"],
   f16: ["f32"],
-  f32: ["f64"],
-  f64: [],
+  f32: ["f64", "c64"],
+  f64: ["c128"],
+  "c*": ["c64"],
+  c64: ["c128"],
+  c128: [],
 };
 const NODE: Record<DType, string> = {
   bool: "bool",
@@ -201,6 +247,8 @@ const NODE: Record<DType, string> = {
   float16: "f16",
   float32: "f32",
   float64: "f64",
+  complex64: "c64",
+  complex128: "c128",
 };
 const FROM_NODE: Record<string, TypeInfo> = {
   bool: { dtype: "bool", weak: false },
@@ -217,6 +265,9 @@ const FROM_NODE: Record<string, TypeInfo> = {
   f16: { dtype: "float16", weak: false },
   f32: { dtype: "float32", weak: false },
   f64: { dtype: "float64", weak: false },
+  "c*": { dtype: "complex64", weak: true },
+  c64: { dtype: "complex64", weak: false },
+  c128: { dtype: "complex128", weak: false },
 };
 const UPPER = new Map<string, Set<string>>();
 function upper(n: string): Set<string> {
@@ -229,7 +280,9 @@ function upper(n: string): Set<string> {
   return s;
 }
 function node(t: TypeInfo): string {
-  if (t.weak) return t.dtype === "bool" ? "bool" : isFloat(t.dtype) ? "f*" : "i*";
+  if (t.weak) {
+    return t.dtype === "bool" ? "bool" : isComplex(t.dtype) ? "c*" : isFloat(t.dtype) ? "f*" : "i*";
+  }
   return NODE[t.dtype];
 }
 
@@ -245,7 +298,7 @@ export function promoteTypes(a: TypeInfo, b: TypeInfo): TypeInfo {
   return FROM_NODE[lub];
 }
 
-/** The dtype that float math on `d` produces (ints and bools become float32). */
+/** The dtype that float math on `d` produces (ints and bools become float32; complex stays). */
 export function floatOf(d: DType): DType {
-  return isFloat(d) ? d : "float32";
+  return isInexact(d) ? d : "float32";
 }

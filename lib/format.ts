@@ -14,11 +14,21 @@ function fmtValue(v: number, dtype: DType): string {
   return String(Number(s));
 }
 
+function fmtComplex(re: number, im: number, dtype: DType): string {
+  const d = dtype === "complex64" ? "float32" : "float64";
+  const i = fmtValue(im, d);
+  return `${fmtValue(re, d)}${i.startsWith("-") ? "" : "+"}${i}j`;
+}
+
 /** Formats values of the given shape like NumPy's repr, eliding large arrays. */
 export function formatTensor(data: TypedArray, shape: number[], dtype: DType): string {
   const limit = 6;
   const rec = (off: number, d: number, indent: string): string => {
-    if (d === shape.length) return fmtValue(data[off], dtype);
+    if (d === shape.length) {
+      return dtype === "complex64" || dtype === "complex128"
+        ? fmtComplex(data[2 * off], data[2 * off + 1], dtype)
+        : fmtValue(data[off], dtype);
+    }
     let step = 1;
     for (let i = d + 1; i < shape.length; i++) step *= shape[i];
     const n = shape[d];

@@ -41,6 +41,8 @@ const SHORT: Record<string, string> = {
   float64: "f64",
   int32: "i32",
   bool: "bool",
+  complex64: "c64",
+  complex128: "c128",
 };
 
 /** A staged program: constants, inputs, equations and outputs. */

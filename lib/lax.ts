@@ -12,4 +12,5 @@ export * from "./lax/wrappers.ts";
 export * from "./lax/indexing.ts";
 export * from "./lax/sorting.ts";
 export * from "./lax/control_flow.ts";
+export * from "./lax/complex.ts";
 export * as linalg from "./lax/linalg.ts";

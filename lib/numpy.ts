@@ -18,6 +18,7 @@ export * from "./numpy/indexing.ts";
 export * from "./numpy/sorting.ts";
 export * from "./numpy/statistics.ts";
 export * from "./numpy/stats.ts";
+export * from "./numpy/complex.ts";
 export type { ArrayOptions } from "./numpy/_convert.ts";
 
 registerNumpy(self);

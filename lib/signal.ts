@@ -15,6 +15,9 @@ import * as mv from "./ops/movement.ts";
 import { multiply } from "./numpy/math.ts";
 import { type BoundaryMode, fmt, padIndexed, promoteFloat, scalarOf } from "./lax/_args.ts";
 import { checkOptions } from "./options.ts";
+import { fftConvolvePrepared, fftIsFaster, prepareFftConvolve } from "./signal_fft.ts";
+
+export { fftconvolve, type FftConvolveOptions, oaconvolve } from "./signal_fft.ts";
 
 /** Output size rule of a convolution: "full", "valid" or "same" (scipy). */
 export type ConvolveMode = "full" | "valid" | "same";
@@ -27,9 +30,14 @@ export interface ConvolveOptions {
   axes?: [number[], number[]];
   /** `[aAxes, bAxes]`: pairs of axes that are contracted like `tensordot` (autograd semantics). */
   dotAxes?: [number[], number[]];
+  /**
+   * "auto" (default): the FFT where a cost model of our kernels says it is faster, else direct;
+   * "direct"; or "fft" (`fftconvolve`; SciPy semantics only, not with `axes` / `dotAxes`).
+   */
+  method?: "auto" | "direct" | "fft";
 }
 
-const CONVOLVE_KEYS = ["mode", "axes", "dotAxes"];
+const CONVOLVE_KEYS = ["mode", "axes", "dotAxes", "method"];
 const CONVOLVE2D_KEYS = ["mode", "boundary", "fillvalue"];
 
 function checkMode(op: string, mode: unknown): ConvolveMode {
@@ -37,6 +45,13 @@ function checkMode(op: string, mode: unknown): ConvolveMode {
     throw new RangeError(`${op}: mode ${fmt(mode)} must be "full", "valid" or "same"`);
   }
   return mode;
+}
+
+function checkMethod(op: string, m: unknown): "auto" | "direct" | "fft" {
+  if (m !== "auto" && m !== "direct" && m !== "fft") {
+    throw new RangeError(`${op}: method ${fmt(m)} must be "auto", "direct" or "fft"`);
+  }
+  return m;
 }
 
 function axisPairs(
@@ -164,7 +179,7 @@ function autogradPlan(op: string, a: Tensor, b: Tensor, opts: ConvolveOptions): 
  *
  * @param a First operand.
  * @param b Second operand (the kernel).
- * @param opts `mode`, `axes`, `dotAxes`.
+ * @param opts `mode`, `axes`, `dotAxes`, `method` ("auto" | "direct" | "fft").
  * @returns The convolution (promoted float dtype).
  * @example scipy semantics
  * ```ts
@@ -198,8 +213,21 @@ function convolveAs(op: string, a: ArrayLike, b: ArrayLike, opts: ConvolveOption
   opts = checkOptions(op, opts, CONVOLVE_KEYS);
   const [x, y] = promoteFloat(op, a, b);
   const mode = checkMode(op, opts.mode ?? "full");
+  const method = checkMethod(op, opts.method ?? "auto");
   if (opts.axes !== undefined || opts.dotAxes !== undefined) {
+    if (method === "fft") {
+      throw new TypeError(
+        `${op}: method "fft" supports scipy semantics only; drop axes / dotAxes or use method "direct"`,
+      );
+    }
     return lower(op, x, y, autogradPlan(op, x, y, opts), mode);
+  }
+  if (
+    method === "fft" ||
+    (method === "auto" && x.ndim === y.ndim && x.size > 0 && y.size > 0 &&
+      fftIsFaster(x.shape, y.shape, mode, 1))
+  ) {
+    return fftConvolvePrepared(prepareFftConvolve(op, x, y, { mode }));
   }
   if (x.ndim !== y.ndim) {
     throw new TypeError(
@@ -228,7 +256,7 @@ function convolveAs(op: string, a: ArrayLike, b: ArrayLike, opts: ConvolveOption
  *
  * @param a First operand.
  * @param b Second operand.
- * @param opts `mode` (default "full"), `axes`, `dotAxes`.
+ * @param opts `mode` (default "full"), `axes`, `dotAxes`, `method` (as in {@linkcode convolve}).
  * @returns The correlation (promoted float dtype).
  * @example
  * ```ts
@@ -245,7 +273,10 @@ export function correlate(a: ArrayLike, b: ArrayLike, opts: ConvolveOptions = {}
     const plan = autogradPlan("correlate", x, y, opts);
     return lower("correlate", x, mv.rev(y, plan.conv[1]), plan, mode);
   }
-  return convolveAs("correlate", x, mv.rev(y, [...Array(y.ndim).keys()]), { mode: opts.mode });
+  return convolveAs("correlate", x, mv.rev(y, [...Array(y.ndim).keys()]), {
+    mode: opts.mode,
+    method: opts.method,
+  });
 }
 
 /** Options of {@linkcode convolve2d} and {@linkcode correlate2d}. */

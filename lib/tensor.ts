@@ -4,7 +4,7 @@
  * which registers itself here at load time (a type-only import keeps the module graph acyclic).
  * @module
  */
-import type { DType, TypedArray } from "./dtype.ts";
+import { type DType, isComplex, storageAval, type TypedArray } from "./dtype.ts";
 import type { Aval } from "./ops/_define.ts";
 import type { ArrayValue, MainTrace } from "./core.ts";
 import type * as NP from "./numpy.ts";
@@ -20,8 +20,8 @@ export function registerNumpy(ns: typeof NP): void {
 
 /** Anything the array functions accept as an array. */
 export type ArrayLike = Tensor | number | boolean | NestedArray;
-/** Nested JS arrays of numbers or booleans. */
-export type NestedArray = readonly (number | boolean | NestedArray)[];
+/** Nested JS arrays of numbers, booleans or complex `{ re, im }` values. */
+export type NestedArray = readonly (number | boolean | { re: number; im: number } | NestedArray)[];
 
 /**
  * An immutable n-dimensional array. Create one with `np.array`, `np.zeros`, ...; read it with
@@ -63,17 +63,20 @@ export abstract class Tensor {
     return n;
   }
 
-  /** The values, row-major, as a typed array (Uint8Array for bool). */
+  /**
+   * The values, row-major, as a typed array (Uint8Array for bool; complex64 / complex128: a
+   * Float32Array / Float64Array of 2 × size interleaved (re, im) pairs).
+   */
   data(): Promise<TypedArray> {
     const c = this._concrete();
-    return c.backend.read(c.buffer, c.aval);
+    return c.backend.read(c.buffer, storageAval(c.aval));
   }
   /** The values synchronously (CPU backends only). */
   dataSync(): TypedArray {
     const c = this._concrete();
-    return c.backend.readSync(c.buffer, c.aval);
+    return c.backend.readSync(c.buffer, storageAval(c.aval));
   }
-  /** The values as nested JS arrays (NumPy's `tolist()`). */
+  /** The values as nested JS arrays (NumPy's `tolist()`; complex elements are `{ re, im }`). */
   async toNested(): Promise<unknown> {
     return nest(await this.data(), this.shape, this.dtype);
   }
@@ -81,8 +84,13 @@ export abstract class Tensor {
   toNestedSync(): unknown {
     return nest(this.dataSync(), this.shape, this.dtype);
   }
-  /** The single value of a size-1 Tensor. */
+  /** The single value of a size-1 Tensor (not complex: read `np.real` / `np.imag` of it). */
   item(): number | boolean {
+    if (isComplex(this.dtype)) {
+      throw new TypeError(
+        `item: a ${this.dtype} value is not a JS number; use np.real(x).item() and np.imag(x).item()`,
+      );
+    }
     if (this.size !== 1) {
       throw new TypeError(
         `item: only size-1 arrays convert to a scalar, got shape [${this.shape.join(",")}]`,
@@ -142,7 +150,11 @@ export abstract class Tensor {
       return `${head}, traced)`;
     }
     try {
-      return formatTensor(c.backend.readSync(c.buffer, c.aval), this.shape, this.dtype);
+      return formatTensor(
+        c.backend.readSync(c.buffer, storageAval(c.aval)),
+        this.shape,
+        this.dtype,
+      );
     } catch {
       return `${head}, on ${c.backend.name}: read the values with await t.data())`;
     }
@@ -342,15 +354,19 @@ export abstract class Tensor {
 }
 
 function nest(data: TypedArray, shape: number[], dtype: DType): unknown {
-  const conv = dtype === "bool" ? (v: number) => v !== 0 : (v: number) => v;
-  if (shape.length === 0) return conv(data[0]);
+  const at = isComplex(dtype)
+    ? (i: number) => ({ re: data[2 * i], im: data[2 * i + 1] })
+    : dtype === "bool"
+    ? (i: number) => data[i] !== 0
+    : (i: number) => data[i];
+  if (shape.length === 0) return at(0);
   const rec = (off: number, d: number): unknown[] => {
     const n = shape[d];
     let step = 1;
     for (let i = d + 1; i < shape.length; i++) step *= shape[i];
     const out: unknown[] = [];
     for (let i = 0; i < n; i++) {
-      out.push(d === shape.length - 1 ? conv(data[off + i]) : rec(off + i * step, d + 1));
+      out.push(d === shape.length - 1 ? at(off + i) : rec(off + i * step, d + 1));
     }
     return out;
   };

@@ -13,3 +13,11 @@ for tool in deno bun esbuild tsc; do
     exit
   fi
 done
+# devDependencies the examples import (a checkout installed before they were added lacks them)
+for pkg in fast-png vega vega-lite; do
+  if [ ! -f "node_modules/$pkg/package.json" ]; then
+    echo "ensure_deps: node_modules/$pkg missing, running npm install" >&2
+    npm install --no-audit --no-fund
+    exit
+  fi
+done

@@ -8,7 +8,9 @@ import type { DType } from "../lib/dtype.ts";
 import type { OpName } from "../lib/ops/registry.ts";
 import { WINDOW_ORACLES } from "./_op_oracles_window.ts";
 import { LINALG_ORACLES } from "./_op_oracles_linalg.ts";
+import { FFT_ORACLES } from "./_op_oracles_fft.ts";
 import { GATHER_ORACLES, SORT_ORACLES } from "./_op_oracles_gather.ts";
+import { COMPLEX_ORACLES } from "./_op_samples_complex.ts";
 import { OP_SAMPLES } from "./_op_samples.ts";
 
 /** A host array: shape, dtype and row-major values. */
@@ -313,8 +315,10 @@ export const ORACLES: Partial<Record<OpName, Oracle>> & Record<string, Oracle | 
   conv: (xs, p) => convOracle(xs, p),
   ...WINDOW_ORACLES,
   ...LINALG_ORACLES,
+  ...FFT_ORACLES,
   ...GATHER_ORACLES,
   ...SORT_ORACLES,
+  ...COMPLEX_ORACLES,
 };
 
 /** Conv params as resolved by `resolveConvParams` (lib/ops/conv_params.ts). */

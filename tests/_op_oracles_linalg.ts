@@ -1,6 +1,7 @@
 /**
  * Naive oracles of the linalg primitives: Gauss-Jordan elimination on dense op(A), row-wise
- * (Banachiewicz) Cholesky, and determinants by cofactor expansion.
+ * (Banachiewicz) Cholesky, determinants by cofactor expansion, QR by explicit Householder
+ * matrices, eigh by classical (largest pivot) Jacobi, singular values from eigenvalues of aᵀa.
  * @module
  */
 import type { Host, Oracle, OracleOut } from "./_op_oracles.ts";
@@ -83,6 +84,64 @@ function cofactorDet(m: Mat): number {
 
 const dets = (x: Host) => mats(x).map(cofactorDet);
 
+const eye = (n: number): Mat =>
+  Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+const mm = (a: Mat, b: Mat): Mat =>
+  a.map((row) => b[0].map((_, j) => row.reduce((s, v, k) => s + v * b[k][j], 0)));
+
+/** QR as products of explicit reflectors H = I − 2 v vᵀ / vᵀv with H x = β e₁, β = −sign(x₀)‖x‖. */
+function householderQr(a: Mat, complete: boolean): [Mat, Mat] {
+  const m = a.length, n = a[0].length, k = Math.min(m, n);
+  let r = a.map((row) => [...row]), q = eye(m);
+  for (let j = 0; j < k; j++) {
+    const x = r.slice(j).map((row) => row[j]);
+    if (Math.hypot(...x.slice(1)) === 0) continue;
+    const beta = (x[0] < 0 ? 1 : -1) * Math.hypot(...x);
+    const v = x.map((t, i) => (i === 0 ? t - beta : t));
+    const vv = v.reduce((s, t) => s + t * t, 0);
+    const h = eye(m);
+    for (let i = j; i < m; i++) {
+      for (let l = j; l < m; l++) h[i][l] -= (2 * v[i - j] * v[l - j]) / vv;
+    }
+    r = mm(h, r);
+    q = mm(q, h);
+  }
+  r = r.map((row, i) => row.map((t, j) => (j < i ? 0 : t)));
+  return complete ? [q, r] : [q.map((row) => row.slice(0, k)), r.slice(0, k)];
+}
+
+/** Classical Jacobi on a symmetric matrix: eigenvalues ascending, vectors with largest entry > 0. */
+function jacobiEig(s: Mat): { w: number[]; v: Mat } {
+  const n = s.length;
+  let a = s.map((row) => [...row]), v = eye(n);
+  const fro = Math.hypot(...a.flat());
+  for (let it = 0; it < 100 * n * n; it++) {
+    let p = 0, q = 1, big = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        if (Math.abs(a[i][j]) > big) (big = Math.abs(a[i][j])), (p = i), (q = j);
+      }
+    }
+    if (big <= 1e-19 * fro) break;
+    const th = 0.5 * Math.atan2(2 * a[p][q], a[q][q] - a[p][p]);
+    const j = eye(n);
+    j[p][p] = j[q][q] = Math.cos(th);
+    j[p][q] = Math.sin(th);
+    j[q][p] = -Math.sin(th);
+    a = mm(tr(j), mm(a, j));
+    v = mm(v, j);
+  }
+  const order = [...Array(n).keys()].sort((i, k) => a[i][i] - a[k][k]);
+  const cols = order.map((c) => {
+    const col = v.map((row) => row[c]);
+    const big = col.reduce((b, t) => (Math.abs(t) > Math.abs(b) ? t : b), 0);
+    return col.map((t) => (big < 0 ? -t : t));
+  });
+  return { w: order.map((i) => a[i][i]), v: tr(cols) };
+}
+
+const sym = (a: Mat): Mat => a.map((row, i) => row.map((t, j) => (t + a[j][i]) / 2));
+
 /** Oracles by primitive name. */
 export const LINALG_ORACLES: Record<string, Oracle> = {
   triangularSolve: triOracle,
@@ -91,6 +150,25 @@ export const LINALG_ORACLES: Record<string, Oracle> = {
     const bs = mats(xs[1]);
     const out = mats(xs[0]).map((a, q) => gaussJordan(p.transposeA ? tr(a) : a, bs[q]));
     return { shape: [...xs[1].shape], data: flat(out) };
+  },
+  qr: (xs, p) => ({
+    shape: [
+      ...xs[0].shape.slice(0, -1),
+      p.fullMatrices ? xs[0].shape.at(-2)! : Math.min(...xs[0].shape.slice(-2)),
+    ],
+    data: flat(mats(xs[0]).map((a) => householderQr(a, p.fullMatrices)[0])),
+  }),
+  eigh: (xs) => ({
+    shape: [...xs[0].shape],
+    data: flat(mats(xs[0]).map((a) => jacobiEig(sym(a)).v)),
+  }),
+  svd: (xs) => {
+    const s = xs[0].shape, k = Math.min(s.at(-1)!, s.at(-2)!);
+    const vals = mats(xs[0]).flatMap((a) => {
+      const g = a.length >= a[0].length ? mm(tr(a), a) : mm(a, tr(a));
+      return jacobiEig(g).w.map((l) => Math.sqrt(Math.max(l, 0))).reverse();
+    });
+    return { shape: [...s.slice(0, -2), k], data: vals };
   },
   det: (xs) => ({ shape: xs[0].shape.slice(0, -2), data: dets(xs[0]) }),
   slogdet: (xs) => ({

@@ -17,6 +17,9 @@ import {
   SCATTER_SAMPLES,
   SORT_SAMPLES,
 } from "./_op_samples_gather.ts";
+import { COMPLEX_SAMPLES } from "./_op_samples_complex.ts";
+import { FFT_SAMPLES } from "./_op_samples_fft.ts";
+import { LINALG_SAMPLES } from "./_op_samples_linalg.ts";
 
 /** The float dtype a sample is built in (every "float" argument takes it). */
 export type FloatDType = "float32" | "float64";
@@ -82,6 +85,11 @@ export interface OpSamples {
    * tests/_op_oracles.ts holds the oracles of the other primitives).
    */
   oracle?: (...xs: number[]) => number;
+  /**
+   * Indices of the arguments that are complex: each is given (and drawn) as its storage view, a
+   * float array [...s, 2] of (re, im) pairs; a complex result is compared as its storage view too.
+   */
+  complex?: number[];
 }
 
 const fr = Math.fround;
@@ -280,58 +288,6 @@ function windowSamples(op: "reduce" | "gather" | "scatter", select: "max" | "min
  * Samples of every primitive of `OPS`, by name (missing entries are a type error), plus primitives
  * defined in lib/ops but not registered yet (`PENDING_OPS` in conformance_test.ts).
  */
-/**
- * Entries of stacked n×n matrices by position (draws come in row-major order, a multiple of n²
- * per argument): diagonal |x| in [3, 4) (sign random when `signed`), off-diagonal in [-0.5, 0.5),
- * so every matrix (and its symmetric part) is well conditioned, and positive definite if unsigned.
- */
-function matGen(n: number, signed = false): ValueGen {
-  let k = 0;
-  return (r) => {
-    const pos = k++ % (n * n);
-    if (Math.floor(pos / n) !== pos % n) return fr(r() - 0.5);
-    const v = fr(3 + r());
-    return signed && r() < 0.5 ? -v : v;
-  };
-}
-const M = (shape: number[], signed = false) => F(shape, matGen(shape[shape.length - 1], signed));
-const tri = (lower: boolean, transposeA: boolean, unitDiagonal = false) => ({
-  lower,
-  transposeA,
-  unitDiagonal,
-});
-const LINALG = {
-  triangularSolve: smooth([
-    S("lower [3,3] b [3,2]", [M([3, 3], true), F([3, 2])], tri(true, false)),
-    S("upper transposeA [2,3,3] b [2,3,1]", [M([2, 3, 3], true), F([2, 3, 1])], tri(false, true)),
-    S("unit lower transposeA [2,2] b [2,3]", [M([2, 2]), F([2, 3])], tri(true, true, true)),
-    S("unit upper [1,1] b [1,2]", [M([1, 1]), F([1, 2])], tri(false, false, true)),
-    S("size-0 batch [0,2,2] b [0,2,1]", [M([0, 2, 2]), F([0, 2, 1])], tri(true, false)),
-  ]),
-  cholesky: smooth([
-    S("[3,3]", [M([3, 3])]),
-    S("batched [2,2,2]", [M([2, 2, 2])]),
-    S("[1,1]", [M([1, 1])]),
-    S("size-0 batch [0,2,2]", [M([0, 2, 2])]),
-  ]),
-  solve: smooth([
-    S("[3,3] b [3,2]", [M([3, 3], true), F([3, 2])], { transposeA: false }),
-    S("transposeA [2,2,2] b [2,2,1]", [M([2, 2, 2], true), F([2, 2, 1])], { transposeA: true }),
-    S("[1,1] b [1,0]", [M([1, 1], true), F([1, 0])], { transposeA: false }),
-  ]),
-  det: smooth([
-    S("[3,3]", [M([3, 3], true)]),
-    S("batched [2,2,2]", [M([2, 2, 2], true)]),
-    S("[1,1]", [M([1, 1], true)]),
-    S("[0,0]", [M([0, 0])]),
-  ]),
-  slogdet: smooth([
-    S("[3,3]", [M([3, 3], true)]),
-    S("batched [2,2,2]", [M([2, 2, 2], true)]),
-    S("[1,1]", [M([1, 1], true)]),
-  ]),
-};
-
 export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> = {
   neg: smooth([...unary(STD), int1()]),
   add: smooth([...binary(STD), int2()]),
@@ -534,11 +490,13 @@ export const OP_SAMPLES: Record<OpName, OpSamples> & Record<string, OpSamples> =
     draw("foldIn", [2], "int32", { data: 7 }),
     draw("foldIn", [2], "int32", { data: 4294967295 }),
   ]),
-  ...LINALG,
+  ...LINALG_SAMPLES,
   gather: GATHER_SAMPLES,
   ...SCATTER_SAMPLES,
   sort: SORT_SAMPLES,
+  ...FFT_SAMPLES,
   ...CUM_SAMPLES,
+  ...COMPLEX_SAMPLES,
 };
 
 /** The params of a sample for the float dtype `dt`. */

@@ -18,10 +18,10 @@
 import "./_backend.ts"; // TRACEGRAD_TEST_BACKEND selects the backend the checks run on
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { bind } from "../lib/core.ts";
 import { OPS } from "../lib/ops/registry.ts";
 import type { OpDef } from "../lib/ops/_define.ts";
 import { getBackend, jit, jvp, setBackend, type Tensor, vjp, vmap } from "../mod.ts";
+import { applyOp } from "./_op_samples_complex.ts";
 import { backendNames } from "../lib/backend/backend.ts";
 import {
   buildArgs,
@@ -44,7 +44,7 @@ const FD_EPS = 1e-6;
 
 const isFloat = (d: string) => d === "float32" || d === "float64";
 const toHost = (t: Tensor): Host => ({ shape: t.shape, dtype: t.dtype, data: t.dataSync() });
-const apply = (op: OpDef, args: Tensor[], params: unknown): Tensor => bind(op, args, params)[0];
+const apply = (op: OpDef, args: Tensor[], params: unknown): Tensor => applyOp(op, args, params);
 
 /** Checks that currently fail because of a reported library bug: test name → bug id. */
 const KNOWN_FAILURES: Record<string, string> = {};
@@ -247,7 +247,7 @@ function checkVmap(op: OpDef, s: Sample, axis: number, unbatched: number[]): voi
 
 function checkJit(op: OpDef, s: Sample): void {
   const params = paramsOf(s, "float64");
-  const jf = jit((...xs: Tensor[]) => bind(op, xs, params));
+  const jf = jit((...xs: Tensor[]) => [apply(op, xs, params)]);
   for (const seed of [SEED, SEED + 1]) {
     const args = buildArgs(s, "float64", seed);
     const eager = apply(op, args, params);
@@ -286,9 +286,9 @@ function checkBackend(backend: string, op: OpDef, s: Sample): void {
     const params = paramsOf(s, dt);
     const run = () => {
       const eager = apply(op, buildArgs(s, dt, SEED), params);
-      const jitted = (jit((...xs: Tensor[]) =>
-        bind(op, xs, params)
-      )(...buildArgs(s, dt, SEED)) as Tensor[])[0];
+      const jitted = (jit((...xs: Tensor[]) => [apply(op, xs, params)])(
+        ...buildArgs(s, dt, SEED),
+      ) as Tensor[])[0];
       return [eager, jitted].map((t) => ({ shape: t.shape, dtype: t.dtype, data: t.dataSync() }));
     };
     const want = onBackend("reference", run)[0];

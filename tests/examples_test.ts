@@ -6,11 +6,13 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import process from "node:process";
+import { decode as decodePng } from "fast-png";
 import { main as perExampleGrads } from "../examples/per_example_grads.ts";
 import { main as hvpConv } from "../examples/hvp_conv.ts";
 import { main as nhwcGradcheck } from "../examples/nhwc_gradcheck.ts";
@@ -39,16 +41,17 @@ describe("examples", () => {
     assert.ok(r.gradError < 1e-7 && r.handError < 1e-7);
   });
 
-  test("demo (small): layers + batch norm + chain(clip, adamw) learn the digits; io.save/load and the ONNX export (onnxruntime-node) give the same accuracy", async () => {
+  test("demo (small): layers + batch norm + chain(clip, adamw) learn the digits; io.save/load and the ONNX export (onnxruntime-node) give the same accuracy; vega-lite and fast-png draw its pictures", async () => {
     const log = console.log;
     console.log = quiet;
+    const outDir = mkdtempSync(join(tmpdir(), "tg-demo-out-"));
     try {
       const r = await demo({
         nTrain: 1024,
         nTest: 500,
         epochs: 1,
         minAccuracy: 0.75,
-        pictures: false,
+        outDir,
       });
       assert.ok(r.accuracy >= 0.75, JSON.stringify(r));
       assert.equal(r.reloadedAccuracy, r.accuracy);
@@ -57,6 +60,17 @@ describe("examples", () => {
         JSON.stringify(r),
       );
       assert.ok(Number.isNaN(r.onnxMaxDiff) || r.onnxMaxDiff < 1e-3, JSON.stringify(r));
+      // the pictures: an SVG chart with both panels and the legend, a PNG of 2 rows of 10 digits
+      const svg = readFileSync(join(outDir, "mnist_curves.svg"), "utf8");
+      assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      for (const text of ["Loss", "Accuracy", "held-out", "train (EMA)", "epoch"]) {
+        assert.ok(svg.includes(`>${text}</text>`), `the chart shows "${text}"`);
+      }
+      assert.ok((svg.match(/<path /g) ?? []).length >= 6, "the chart has its curves");
+      const png = decodePng(readFileSync(join(outDir, "mnist_edges.png")));
+      assert.deepEqual([png.width, png.height, png.channels, png.depth], [1208, 248, 1, 8]);
+      const ink = Array.from(png.data).filter((v) => v < 128).length;
+      assert.ok(ink > 0.02 * png.data.length && ink < 0.5 * png.data.length, `ink ${ink}`);
     } finally {
       console.log = log;
     }

@@ -7,6 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import process from "node:process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,13 +36,37 @@ function check(t: Tensor, e: Expect, what: string): void {
   assert.deepEqual(got, e.values.map(num), `${what} values`);
 }
 
+/**
+ * A python with numpy, or why there is none. PATH may lack pyenv's shims (a non-login shell, a
+ * runner started without the user's profile), so $PYTHON, PATH's python3/python and pyenv's shim
+ * are all tried, each with this process's whole environment.
+ */
+function findPython(): { python?: string; why: string } {
+  const home = process.env.HOME ?? "";
+  const pyenv = process.env.PYENV_ROOT ?? (home && join(home, ".pyenv"));
+  const candidates = [
+    process.env.PYTHON,
+    "python3",
+    "python",
+    pyenv && join(pyenv, "shims", "python3"),
+  ]
+    .filter((c): c is string => !!c);
+  const why: string[] = [];
+  for (const c of candidates) {
+    const r = spawnSync(c, ["-c", "import numpy"], { encoding: "utf8", env: process.env });
+    if (r.status === 0) return { python: c, why: "" };
+    why.push(`${c}: ${r.error?.message ?? r.stderr.trim().split("\n").pop()}`);
+  }
+  return { why: why.join("; ") };
+}
+
 function tensorOf(e: Expect): Tensor {
   const vals = e.values.map(num);
   return np.array(vals, { dtype: e.dtype as "float32" }).reshape(e.shape);
 }
 
 describe("io: NumPy's files", () => {
-  test("fromNpy reads every numpy.save fixture (float16 -> float32, small/64-bit ints -> int32, big-endian, Fortran order)", () => {
+  test("fromNpy reads every numpy.save fixture (our dtypes natively, int16 -> int32, 64-bit ints narrowed, big-endian, Fortran order)", () => {
     for (const name of Object.keys(FILES).filter((n) => n.endsWith(".npy"))) {
       check(io.fromNpy(bytesOf(name)), FILES[name].expect as Expect, name);
     }
@@ -49,7 +74,10 @@ describe("io: NumPy's files", () => {
 
   test("toNpy writes what numpy.save writes, byte for byte", () => {
     for (
-      const k of ["f32_2x3", "f64_scalar", "i32_1d", "bool_2x2", "f32_empty", "f32_nan", "f32_3d"]
+      const k of [
+        ...["f32_2x3", "f64_scalar", "i32_1d", "bool_2x2", "f32_empty", "f32_nan", "f32_3d"],
+        ...["f16", "f16_2x3", "u8", "i8", "u32"],
+      ]
     ) {
       const name = `${k}.npy`;
       const t = tensorOf(FILES[name].expect as Expect);
@@ -74,7 +102,7 @@ describe("io: NumPy's files", () => {
     assert.throws(() => io.toNpz(rec, { compress: true } as never), /did you mean "compressed"/);
   });
 
-  test("safetensors: reads the reference layout (F16, BF16, I8, I64 widened); writes it byte for byte", () => {
+  test("safetensors: reads the reference layout (F16, I8, U8, U32 natively; BF16, I64 widened/narrowed); writes it byte for byte", () => {
     for (const name of Object.keys(FILES).filter((n) => n.endsWith(".safetensors"))) {
       const got = io.fromSafetensors(bytesOf(name));
       const exp = FILES[name].expect as Record<string, Expect>;
@@ -82,9 +110,11 @@ describe("io: NumPy's files", () => {
       for (const k of Object.keys(exp)) check(got[k], exp[k], `${name}:${k}`);
     }
     for (
-      const [name, meta] of [["plain.safetensors", undefined], ["meta.safetensors", {
-        format: "pt",
-      }]] as const
+      const [name, meta] of [
+        ["plain.safetensors", undefined],
+        ["meta.safetensors", { format: "pt" }],
+        ["native.safetensors", undefined],
+      ] as const
     ) {
       const exp = FILES[name].expect as Record<string, Expect>;
       const rec = Object.fromEntries(Object.entries(exp).map(([k, e]) => [k, tensorOf(e)]));
@@ -94,18 +124,24 @@ describe("io: NumPy's files", () => {
   });
 
   test("NumPy loads what io writes (python3 subprocess, when numpy is installed)", (t) => {
-    const probe = spawnSync("python3", ["-c", "import numpy"], { encoding: "utf8" });
-    if (probe.status !== 0) return t.skip("python3 with numpy is not available");
+    const { python, why } = findPython();
+    if (!python) return t.skip(`no python with numpy (${why})`);
     const dir = mkdtempSync(join(tmpdir(), "tg-io-"));
     const x = np.array([[1.5, -2], [3, 4.25]], { dtype: "float32" });
     const i = np.arange(5);
     const b = np.array([true, false, true]);
     const d = np.array([Math.PI, 1e-300], { dtype: "float64" });
+    const small = {
+      h: np.array([0.1, -65504, Infinity, 2 ** -24], { dtype: "float16" }),
+      i8: np.array([-128, 5], { dtype: "int8" }),
+      u8: np.array([0, 255], { dtype: "uint8" }),
+      u32: np.array([4000000000, 1], { dtype: "uint32" }),
+    };
     writeFileSync(join(dir, "x.npy"), io.toNpy(x));
-    writeFileSync(join(dir, "s.npz"), io.toNpz({ x, i, b, d }));
+    writeFileSync(join(dir, "s.npz"), io.toNpz({ x, i, b, d, ...small }));
     writeFileSync(
       join(dir, "c.npz"),
-      io.toNpz({ x, i, b, d, big: np.arange(5000).mul(3) }, { compressed: true }),
+      io.toNpz({ x, i, b, d, ...small, big: np.arange(5000).mul(3) }, { compressed: true }),
     );
     const script = `
 import numpy as np, sys, math
@@ -117,9 +153,13 @@ for f in ("s.npz", "c.npz"):
     assert z["i"].dtype == np.int32 and z["i"].tolist() == [0, 1, 2, 3, 4]
     assert z["b"].dtype == np.bool_ and z["b"].tolist() == [True, False, True]
     assert z["d"].dtype == np.float64 and z["d"].tolist() == [math.pi, 1e-300]
+    assert z["h"].dtype == np.float16 and z["h"].tolist() == np.float16([0.1, -65504, np.inf, 2**-24]).tolist()
+    assert z["i8"].dtype == np.int8 and z["i8"].tolist() == [-128, 5]
+    assert z["u8"].dtype == np.uint8 and z["u8"].tolist() == [0, 255]
+    assert z["u32"].dtype == np.uint32 and z["u32"].tolist() == [4000000000, 1]
 z = np.load(d + "/c.npz"); assert (z["big"] == np.arange(5000) * 3).all()
 print("ok")`;
-    const r = spawnSync("python3", ["-c", script, dir], { encoding: "utf8" });
+    const r = spawnSync(python, ["-c", script, dir], { encoding: "utf8", env: process.env });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), "ok");
   });
@@ -200,6 +240,9 @@ describe("io: untrusted input", () => {
     assert.throws(() => io.fromNpy(new Uint8Array([1, 2, 3])), /not an .npy file/);
     const over = npyHeader("{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }");
     over.fill(0xff, -8);
+    assert.throws(() => io.fromNpy(over), /outside the uint32 range/);
+    over[10 + 12] = 0x69; // now '<i8': -1 would fit int32, 2^63-1 does not
+    over[over.length - 1] = 0x7f;
     assert.throws(() => io.fromNpy(over), /outside the int32 range/);
     assert.throws(
       () =>
@@ -254,6 +297,8 @@ describe("io: untrusted input", () => {
       ["savez_compressed.npz", io.fromNpz],
       ["plain.safetensors", io.fromSafetensors],
       ["bf16.safetensors", io.fromSafetensors],
+      ["native.safetensors", io.fromSafetensors],
+      ["f16_2x3.npy", io.fromNpy],
     ];
     const start = Date.now();
     let errors = 0, ok = 0;

@@ -98,8 +98,13 @@ test("lax.associativeScan: non-commutative combine, reverse, axis, pytrees", () 
       reverse: true,
     },
   ) as Tensor;
-  // reverse: out_i = x_i - (x_{i+1} - (...)): [1-(2-3), 2-3, 3]
-  assert.deepEqual(Array.from(rr.dataSync()), [2, -1, 3]);
+  // reverse (JAX: [..., f(f(z, y), x), f(z, y), z]): [(3-2)-1, 3-2, 3]
+  assert.deepEqual(Array.from(rr.dataSync()), [0, 1, 3]);
+  // JAX's documented example: reversed partial sums
+  const rs = lax.associativeScan((x: Tensor, y: Tensor) => x.add(y), np.arange(4), {
+    reverse: true,
+  }) as Tensor;
+  assert.deepEqual(Array.from(rs.dataSync()), [6, 6, 5, 3]);
 });
 
 test("checkGrads: sort, argsort-gathered values, cumulative ops (cumprod through a zero), quantiles, topK", () => {

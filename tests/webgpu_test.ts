@@ -34,6 +34,7 @@ import {
   webgpuStats,
 } from "../lib/backend/webgpu/backend.ts";
 import { buildArgs, hostTensor, OP_SAMPLES, paramsOf, type Sample } from "./_op_samples.ts";
+import { applyOp } from "./_op_samples_complex.ts";
 import {
   allCloseReport,
   arrayFromSpec,
@@ -86,16 +87,15 @@ describe("webgpu: primitives vs reference (float32, eager and jit)", () => {
       test(`${name} (${s.label})`, { skip }, async () => {
         const params = paramsOf(s, "float32");
         const run = () => {
-          const eager = bind(op, buildArgs(s, "float32", 7), params)[0];
-          const jitted = (jit((...xs: Tensor[]) =>
-            bind(op, xs, params)
-          )(...buildArgs(s, "float32", 7)) as Tensor[])[0];
+          const eager = applyOp(op, buildArgs(s, "float32", 7), params);
+          const jitted = (jit((...xs: Tensor[]) => [applyOp(op, xs, params)])(
+            ...buildArgs(s, "float32", 7),
+          ) as Tensor[])[0];
           return [eager, jitted];
         };
         if (op.kind === "linalg") {
           // linalg primitives have no WebGPU kernels yet (docs/linalg.md): a clear TypeError
-          await on("webgpu", () =>
-            assert.throws(run, new RegExp(`${name} has no WebGPU kernel`)));
+          await on("webgpu", () => assert.throws(run, new RegExp(`${name} has no WebGPU kernel`)));
           return;
         }
         if (has64(s)) {

@@ -139,6 +139,11 @@ export interface ConvKernels {
 export interface ConvTuning {
   variant: "register" | "shared";
   maxWorkgroupsPerDim: number;
+  /**
+   * The device's `maxComputeWorkgroupStorageSize` in bytes (default 16384, WebGPU's minimum):
+   * the shared variant applies only where its tiles fit (else the register family renders).
+   */
+  maxWorkgroupStorage?: number;
   /** Register variant: output features per invocation (1, 2, 4, 8, 16 or 32; default by size). */
   tm?: number;
   /** Register variant: output positions per invocation (default by size). */
@@ -431,6 +436,14 @@ export function finish(
     k.extraSlots = storeCode(t === "f32" ? "float32" : "int32", 1, ep).extraSlots;
   }
   return k;
+}
+
+/** Workgroup memory of the shared kernel: a 16×64 tile of each operand in 4-byte words. */
+export const SHARED_TILE_BYTES = 2 * 16 * 64 * 4;
+
+/** Whether the shared kernel's tiles fit the device's workgroup storage. */
+export function sharedFits(tuning: ConvTuning): boolean {
+  return SHARED_TILE_BYTES <= (tuning.maxWorkgroupStorage ?? 16384);
 }
 
 /** The shared-memory tiled kernel (real GPUs). */

@@ -10,6 +10,7 @@ import {
   type ConvKernels,
   type ConvTuning,
   registerKernel,
+  sharedFits,
   sharedKernel,
 } from "./conv.ts";
 import { conv1dApplicable, conv1dKernel } from "./conv_1d.ts";
@@ -37,7 +38,8 @@ export interface ConvVariant {
 /** Every convolution kernel, most specialized first within each family. */
 export const CONV_VARIANTS: readonly ConvVariant[] = [
   // real GPUs: 64×64 tiles staged in workgroup memory
-  { name: "shared", family: "shared", applies: () => true, render: sharedKernel },
+  // (only where the tiles fit the device's workgroup storage; else the register family renders)
+  { name: "shared", family: "shared", applies: (_g, _d, t) => sharedFits(t), render: sharedKernel },
   // software adapters: few features over long 1-d rows slide a vec4 window
   {
     name: "conv1d",
@@ -65,7 +67,8 @@ export const CONV_VARIANTS: readonly ConvVariant[] = [
 ];
 
 /**
- * The variant that renders a convolution: the first of `tuning.variant`'s family that applies.
+ * The variant that renders a convolution: the first of `tuning.variant`'s family that applies,
+ * else (shared tiles larger than the device's workgroup storage) the first register one.
  *
  * @example
  * ```ts
@@ -78,7 +81,9 @@ export const CONV_VARIANTS: readonly ConvVariant[] = [
  * ```
  */
 export function convVariant(g: ConvGeometry, dtype: DType, tuning: ConvTuning): ConvVariant {
-  return CONV_VARIANTS.find((v) => v.family === tuning.variant && v.applies(g, dtype, tuning))!;
+  const pick = (family: ConvTuning["variant"]) =>
+    CONV_VARIANTS.find((v) => v.family === family && v.applies(g, dtype, tuning));
+  return pick(tuning.variant) ?? pick("register")!;
 }
 
 /** Renders the kernels of a convolution (float32 or int32) with its variant. */

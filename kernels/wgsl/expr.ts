@@ -163,6 +163,41 @@ export interface RenderOptions {
   workgroupSize: number;
   /** Largest workgroup count per dispatch dimension. */
   maxWorkgroupsPerDim: number;
+  /**
+   * The device's `maxComputeWorkgroupStorageSize` in bytes (default 16384, WebGPU's minimum):
+   * reduction trees use fewer lanes, or a plain loop, to fit it.
+   */
+  maxWorkgroupStorage?: number;
+}
+
+const SCALAR_BYTES: Record<string, number> = { f32: 4, i32: 4, u32: 4, f16: 2, bool: 4 };
+
+/** Bytes of one array element of a WGSL type (`f32`, `vec4<f16>`; vec3 padded like vec4). */
+function typeBytes(t: string): number {
+  const m = /^vec([234])<(\w+)>$/.exec(t);
+  if (!m) return SCALAR_BYTES[t] ?? NaN;
+  const n = m[1] === "3" ? 4 : Number(m[1]);
+  return n * (SCALAR_BYTES[m[2]] ?? NaN);
+}
+
+/**
+ * The workgroup memory a WGSL shader declares, in bytes: the sum over its `var<workgroup>`
+ * variables (scalars, vectors and fixed-size arrays of them). NaN for a type it cannot size.
+ *
+ * @example
+ * ```ts
+ * const code = "var<workgroup> a: array<vec4<f32>, 8>;\nvar<workgroup> b: array<f32, 64>;";
+ * if (workgroupBytes(code) !== 8 * 16 + 64 * 4) throw new Error("wrong size");
+ * ```
+ */
+export function workgroupBytes(code: string): number {
+  let total = 0;
+  for (const m of code.matchAll(/var<workgroup>\s+\w+\s*:\s*([^;]+);/g)) {
+    const ty = m[1].replace(/\s+/g, "");
+    const arr = /^array<(.+),(\d+)u?>$/.exec(ty);
+    total += arr ? typeBytes(arr[1]) * Number(arr[2]) : typeBytes(ty);
+  }
+  return total;
 }
 
 /** A rendered shader and how to dispatch it. */

@@ -7,7 +7,7 @@
 import { Tensor } from "../tensor.ts";
 import { type TreeDef, treeFlatten, treeUnflatten } from "../tree.ts";
 import { asTensor, scalar } from "../numpy/_convert.ts";
-import { isFloat } from "../dtype.ts";
+import { isInexact } from "../dtype.ts";
 import { convert } from "../ops/elementwise.ts";
 
 /** Leaves of user pytrees: Tensors, numbers and booleans. */
@@ -27,10 +27,10 @@ export function flattenFloat(op: string, tree: unknown): [Tensor[], TreeDef] {
   const ts = leaves.map((l) => {
     if (typeof l === "number") return scalar(l, "float32");
     let t = asTensor(l);
-    if (t.aval.weak && !isFloat(t.aval.dtype)) t = convert(t, "float32");
-    if (!isFloat(t.aval.dtype)) {
+    if (t.aval.weak && !isInexact(t.aval.dtype)) t = convert(t, "float32");
+    if (!isInexact(t.aval.dtype)) {
       throw new TypeError(
-        `${op}: differentiated inputs must be float32 or float64, got ${t.aval.dtype} (shape [${
+        `${op}: differentiated inputs must be float or complex, got ${t.aval.dtype} (shape [${
           t.shape.join(",")
         }]); cast with astype("float32")`,
       );

@@ -1,6 +1,8 @@
-// File dtypes of .npy/.npz/.safetensors and how they map to Tensor dtypes (reads widen exactly:
-// float16/bfloat16 -> float32, small ints -> int32; 64-bit and uint32 ints -> int32 when they fit).
-import type { DType, TypedArray } from "../dtype.ts";
+// File dtypes of .npy/.npz/.safetensors and how they map to Tensor dtypes: each of ours is read and
+// written natively; others widen exactly (bfloat16 -> float32, 16-bit ints -> int32) or narrow as
+// JAX does without x64 (int64 -> int32, uint64 -> uint32, a RangeError when a value does not fit).
+import { allocTyped, type DType, type TypedArray } from "../dtype.ts";
+import { f16round, HAS_FLOAT16 } from "../float16.ts";
 
 /** One element type of a file format. */
 export interface FileDType {
@@ -14,15 +16,15 @@ export interface FileDType {
 
 const TABLE: FileDType[] = [
   { code: "b1", size: 1, dtype: "bool" },
-  { code: "i1", size: 1, dtype: "int32" },
-  { code: "u1", size: 1, dtype: "int32" },
+  { code: "i1", size: 1, dtype: "int8" },
+  { code: "u1", size: 1, dtype: "uint8" },
   { code: "i2", size: 2, dtype: "int32" },
   { code: "u2", size: 2, dtype: "int32" },
   { code: "i4", size: 4, dtype: "int32" },
-  { code: "u4", size: 4, dtype: "int32" },
+  { code: "u4", size: 4, dtype: "uint32" },
   { code: "i8", size: 8, dtype: "int32" },
-  { code: "u8", size: 8, dtype: "int32" },
-  { code: "f2", size: 2, dtype: "float32" },
+  { code: "u8", size: 8, dtype: "uint32" },
+  { code: "f2", size: 2, dtype: "float16" },
   { code: "bf16", size: 2, dtype: "float32" },
   { code: "f4", size: 4, dtype: "float32" },
   { code: "f8", size: 8, dtype: "float64" },
@@ -33,12 +35,20 @@ export function fileDType(code: string): FileDType | undefined {
   return TABLE.find((d) => d.code === code);
 }
 
+const WRITE: Record<string, string> = {
+  bool: "b1",
+  int8: "i1",
+  uint8: "u1",
+  int32: "i4",
+  uint32: "u4",
+  float16: "f2",
+  float32: "f4",
+  float64: "f8",
+};
+
 /** The file dtype a Tensor of `dtype` is written as, or a TypeError naming `op`. */
 export function writeCode(op: string, dtype: string): FileDType {
-  const code =
-    ({ bool: "b1", int32: "i4", float32: "f4", float64: "f8" } as Record<string, string>)[
-      dtype
-    ];
+  const code = WRITE[dtype];
   if (code === undefined) throw new TypeError(`${op}: cannot write dtype ${dtype}`);
   return fileDType(code)!;
 }
@@ -53,9 +63,22 @@ export function halfToFloat(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
+/** The float16 bits of `x` (rounded to the nearest float16 first; NaN as 0x7e00, like NumPy). */
+export function floatToHalf(x: number): number {
+  if (Number.isNaN(x)) return 0x7e00;
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  const a = Math.abs(f16round(x));
+  if (a === Infinity) return sign | 0x7c00;
+  if (a < 2 ** -14) return sign | (a / 2 ** -24); // subnormal or zero: exact multiple of 2^-24
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  return sign | ((e + 15) << 10) | ((a / 2 ** e - 1) * 1024);
+}
+
 /**
  * Decodes `n` elements of `fd` from `bytes` (exactly n * fd.size bytes, byte order `little`)
- * into a new typed array of fd.dtype. Integers that int32 cannot hold are a RangeError.
+ * into a new typed array of fd.dtype. 64-bit integers that fd.dtype cannot hold are a RangeError.
  */
 export function decode(
   op: string,
@@ -66,10 +89,11 @@ export function decode(
 ): TypedArray {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const sz = fd.size;
+  const [lo, hi] = fd.dtype === "uint32" ? [0, 4294967295] : [-2147483648, 2147483647];
   const range = (v: number | bigint, i: number): number => {
-    if (v < -2147483648 || v > 2147483647) {
+    if (v < lo || v > hi) {
       throw new RangeError(
-        `${op}: element ${i} of a ${fd.code} array is ${v}, outside the int32 range of Tensors`,
+        `${op}: element ${i} of a ${fd.code} array is ${v}, outside the ${fd.dtype} range`,
       );
     }
     return Number(v);
@@ -89,19 +113,19 @@ export function decode(
       for (let i = 0; i < n; i++) out[i] = get(i * sz);
       return out;
     }
-    case "f2":
+    case "f2": {
+      const out = allocTyped("float16", n); // exact: every float16 value
+      for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(i * 2, little));
+      return out;
+    }
     case "bf16": {
       const out = new Float32Array(n);
       const u32 = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) {
-        const h = dv.getUint16(i * 2, little);
-        if (fd.code === "bf16") u32[i] = h << 16;
-        else out[i] = halfToFloat(h);
-      }
+      for (let i = 0; i < n; i++) u32[i] = dv.getUint16(i * 2, little) << 16;
       return out;
     }
   }
-  const out = new Int32Array(n);
+  const out = allocTyped(fd.dtype, n);
   const signed = fd.code[0] === "i";
   for (let i = 0; i < n; i++) {
     const o = i * sz;
@@ -110,20 +134,29 @@ export function decode(
     else if (sz === 2) v = signed ? dv.getInt16(o, little) : dv.getUint16(o, little);
     else if (sz === 4) v = signed ? dv.getInt32(o, little) : dv.getUint32(o, little);
     else v = signed ? dv.getBigInt64(o, little) : dv.getBigUint64(o, little);
-    out[i] = sz < 4 || (sz === 4 && signed) ? Number(v) : range(v, i);
+    out[i] = sz < 8 ? Number(v) : range(v, i);
   }
   return out;
 }
 
-/** The little-endian bytes of `data` (a copy; bool as 0/1 bytes). */
-export function encode(data: TypedArray): Uint8Array {
+/**
+ * The little-endian file bytes of a Tensor's host `data` of `dtype` (a copy; bool as 0/1 bytes,
+ * float16 as 2-byte halves also where the host stores it in a Float32Array).
+ */
+export function encode(data: TypedArray, dtype: DType): Uint8Array {
+  if (dtype === "float16" && !HAS_FLOAT16) {
+    const out = new Uint8Array(data.length * 2);
+    const dv = new DataView(out.buffer);
+    for (let i = 0; i < data.length; i++) dv.setUint16(i * 2, floatToHalf(data[i]), true);
+    return out;
+  }
   const out = new Uint8Array(data.byteLength);
   out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
     const sz = data.BYTES_PER_ELEMENT;
     for (let i = 0; i < out.length; i += sz) out.subarray(i, i + sz).reverse();
   }
-  if (data instanceof Uint8Array) { for (let i = 0; i < out.length; i++) out[i] = out[i] ? 1 : 0; }
+  if (dtype === "bool") { for (let i = 0; i < out.length; i++) out[i] = out[i] ? 1 : 0; }
   return out;
 }
 

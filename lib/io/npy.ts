@@ -37,7 +37,7 @@ export function toNpy(t: Tensor): Uint8Array {
   let text = headerText(descr, t.shape, 10);
   let version = 1;
   if (text.length > 65535) [text, version] = [headerText(descr, t.shape, 12), 2];
-  const data = encode(t.dataSync());
+  const data = encode(t.dataSync(), t.dtype);
   const pre = version === 1 ? 10 : 12;
   const out = new Uint8Array(pre + text.length + data.length);
   out.set(MAGIC);
@@ -161,9 +161,10 @@ export function readNpyHeader(bytes: Uint8Array): NpyHeader {
 }
 
 /**
- * Reads .npy bytes (as written by `numpy.save`) into a Tensor. float16 is read as float32,
- * 8/16-bit integers as int32, and int64/uint32/uint64 as int32 when every value fits (else a
- * RangeError). Malformed or truncated input is a TypeError/RangeError before any large allocation.
+ * Reads .npy bytes (as written by `numpy.save`) into a Tensor. bool, int8, uint8, int32, uint32,
+ * float16, float32 and float64 are read as themselves; int16/uint16 as int32, and (as JAX does
+ * without x64) int64 as int32 and uint64 as uint32 when every value fits (else a RangeError).
+ * Malformed or truncated input is a TypeError/RangeError before any large allocation.
  *
  * @example Reading what toNpy wrote
  * ```ts

@@ -24,7 +24,11 @@ const NAMES: Record<string, string> = {
 const ORDER = ["BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64", "I64"];
 const OF_DTYPE: Record<string, string> = {
   bool: "BOOL",
+  int8: "I8",
+  uint8: "U8",
   int32: "I32",
+  uint32: "U32",
+  float16: "F16",
   float32: "F32",
   float64: "F64",
 };
@@ -56,7 +60,7 @@ export function toSafetensors(
     if (name === "__metadata__") throw new TypeError(`${op}: "__metadata__" is a reserved name`);
     const code = OF_DTYPE[t.dtype];
     if (!code) throw new TypeError(`${op}: cannot write dtype ${t.dtype} (record.${name})`);
-    return { name, code, shape: t.shape, data: encode(t.dataSync()) };
+    return { name, code, shape: t.shape, data: encode(t.dataSync(), t.dtype) };
   });
   items.sort((a, b) =>
     ORDER.indexOf(b.code) - ORDER.indexOf(a.code) ||
@@ -152,8 +156,9 @@ function parseHeader(op: string, bytes: Uint8Array): [Entry[], number, Record<st
 
 /**
  * Reads safetensors bytes (from PyTorch, Hugging Face, JAX, or {@link toSafetensors}) into a
- * record of Tensors. F16 and BF16 are read as float32, 8/16-bit integers as int32, I64/U32/U64 as
- * int32 when every value fits. Offsets must tile the data exactly (no gaps, overlaps or bytes
+ * record of Tensors. BOOL, I8, U8, I32, U32, F16, F32 and F64 are read as the Tensor dtype of the
+ * same name; BF16 as float32, I16/U16 as int32, I64 as int32 and U64 as uint32 when every value
+ * fits (else a RangeError). Offsets must tile the data exactly (no gaps, overlaps or bytes
  * past the end) and match shape times dtype size; violations are errors before any allocation.
  *
  * @example Reading bytes written by hand

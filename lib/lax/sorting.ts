@@ -86,7 +86,7 @@ export function topK(x: ArrayLike, k: number): [Tensor, Tensor] {
 
 /** Options of {@link associativeScan}. */
 export interface AssociativeScanOptions {
-  /** Scan from the end. */
+  /** Scan from the end (JAX: `[..., fn(fn(z, y), x), fn(z, y), z]` for elements x, y, z). */
   reverse?: boolean;
   /** The scanned axis (default 0). */
   axis?: number;
@@ -140,5 +140,9 @@ export function associativeScan<T>(
     }
     return out.map((l) => asTensor(l, "associativeScan"));
   };
-  return treeUnflatten(def, associativeScanFlat(flatFn, xs, ax, o.reverse ?? false)) as T;
+  // reverse: JAX scans the flipped sequence with fn(earlier, later) there, i.e. fn(acc, x) where
+  // acc combines the elements after x (associativeScanFlat's reverse calls fn(x, acc))
+  const rev = o.reverse ?? false;
+  const userFn = rev ? (a: Tensor[], b: Tensor[]) => flatFn(b, a) : flatFn;
+  return treeUnflatten(def, associativeScanFlat(userFn, xs, ax, rev)) as T;
 }

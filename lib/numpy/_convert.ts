@@ -11,6 +11,7 @@ import {
   checkRange,
   type DType,
   dtypeOfTyped,
+  isComplex,
   promoteTypes,
   type TypeInfo,
 } from "../dtype.ts";
@@ -29,7 +30,7 @@ function flattenNested(
   op: string,
   v: unknown,
   shape: number[],
-  out: (number | boolean)[],
+  out: Scalar[],
   depth: number,
 ): void {
   if (Array.isArray(v)) {
@@ -44,11 +45,10 @@ function flattenNested(
     for (const e of v) flattenNested(op, e, shape, out, depth + 1);
     return;
   }
-  if (typeof v !== "number" && typeof v !== "boolean") {
+  if (typeof v !== "number" && typeof v !== "boolean" && !isComplexValue(v)) {
     throw new TypeError(
-      `${op}: values must be numbers, booleans, nested arrays or a TypedArray, got ${
-        v === null ? "null" : typeof v
-      }`,
+      `${op}: values must be numbers, booleans, { re, im } objects, nested arrays or a ` +
+        `TypedArray, got ${v === null ? "null" : typeof v}`,
     );
   }
   if (shape.length > depth) {
@@ -57,11 +57,40 @@ function flattenNested(
   out.push(v);
 }
 
-/** Stores JS values into a new array of `d`: range-checked for ints, rounded for floats. */
-function storeValues(op: string, src: ArrayLike<number | boolean>, d: DType) {
+/** A complex value as `toNested` returns it and `np.array` accepts it. */
+export interface ComplexValue {
+  re: number;
+  im: number;
+}
+type Scalar = number | boolean | ComplexValue;
+
+function isComplexValue(v: unknown): v is ComplexValue {
+  return typeof v === "object" && v !== null && !Array.isArray(v) &&
+    typeof (v as ComplexValue).re === "number" && typeof (v as ComplexValue).im === "number";
+}
+
+/** Stores values as complex `d` (`{ re, im }` objects, or reals with a zero imaginary part). */
+function storeComplex(src: ArrayLike<Scalar>, d: DType) {
   const data = allocTyped(d, src.length);
   for (let i = 0; i < src.length; i++) {
-    const x = Number(src[i]);
+    const v = src[i];
+    const [re, im] = isComplexValue(v) ? [v.re, v.im] : [Number(v), 0];
+    data[2 * i] = castScalar(re, d);
+    data[2 * i + 1] = castScalar(im, d);
+  }
+  return data;
+}
+
+/** Stores JS values into a new array of `d`: range-checked for ints, rounded for floats. */
+function storeValues(op: string, src: ArrayLike<Scalar>, d: DType) {
+  if (isComplex(d)) return storeComplex(src, d);
+  const data = allocTyped(d, src.length);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i];
+    if (isComplexValue(v)) {
+      throw new TypeError(`${op}: a complex value { re, im } needs a complex dtype, not ${d}`);
+    }
+    const x = Number(v);
     checkRange(op, x, d);
     data[i] = castScalar(x, d);
   }
@@ -85,6 +114,7 @@ export function arrayFrom(values: unknown, opts: ArrayOptions = {}, op = "array"
         `${op}: unsupported TypedArray ${values.constructor.name}; pass { dtype }`,
       );
     }
+    if (isComplex(d)) return complexFromTyped(op, src, d, opts.shape);
     const shape = opts.shape ? checkShape(op, opts.shape) : [src.length];
     if (sizeOf(shape) !== src.length) {
       throw new TypeError(`${op}: ${src.length} values cannot take shape [${shape.join(",")}]`);
@@ -92,15 +122,41 @@ export function arrayFrom(values: unknown, opts: ArrayOptions = {}, op = "array"
     return fromHost(storeValues(op, src, d), shape, d);
   }
   const shape: number[] = [];
-  const flat: (number | boolean)[] = [];
+  const flat: Scalar[] = [];
   flattenNested(op, values, shape, flat, 0);
   const d = dtype ??
-    (flat.length && flat.every((x) => typeof x === "boolean") ? "bool" : "float32");
+    (flat.length && flat.every((x) => typeof x === "boolean")
+      ? "bool"
+      : flat.some(isComplexValue)
+      ? "complex64"
+      : "float32");
   const outShape = opts.shape ? checkShape(op, opts.shape) : shape;
   if (sizeOf(outShape) !== flat.length) {
     throw new TypeError(`${op}: ${flat.length} values cannot take shape [${outShape.join(",")}]`);
   }
   return fromHost(storeValues(op, flat, d), outShape, d);
+}
+
+/** A complex array from interleaved (re, im) pairs in a TypedArray (the layout `data()` returns). */
+function complexFromTyped(
+  op: string,
+  src: globalThis.ArrayLike<number>,
+  d: DType,
+  shapeOpt?: number[],
+): Tensor {
+  if (src.length % 2 !== 0) {
+    throw new TypeError(
+      `${op}: a TypedArray of ${d} values holds interleaved (re, im) pairs; its length ${src.length} is odd`,
+    );
+  }
+  const n = src.length / 2;
+  const shape = shapeOpt ? checkShape(op, shapeOpt) : [n];
+  if (sizeOf(shape) !== n) {
+    throw new TypeError(`${op}: ${n} complex values cannot take shape [${shape.join(",")}]`);
+  }
+  const data = allocTyped(d, n);
+  for (let i = 0; i < src.length; i++) data[i] = castScalar(Number(src[i]), d);
+  return fromHost(data, shape, d);
 }
 
 /** The weak type of a JS scalar: bool, int32 for integers that fit, else float32. */

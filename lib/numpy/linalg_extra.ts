@@ -1,6 +1,6 @@
 /**
  * `np.linalg.matrixPower` and `np.linalg.norm` as compositions of existing ops (differentiable,
- * batchable and jittable through them). Matrix 2-norms and the nuclear norm need an SVD (not yet).
+ * batchable and jittable through them); matrix norms 2, −2 and "nuc" through the singular values.
  * @module
  */
 import type { ArrayLike, Tensor } from "../tensor.ts";
@@ -12,6 +12,8 @@ import { abs, multiply, notEqual, power, sqrt } from "./math.ts";
 import { max, min, sum } from "./reductions.ts";
 import { matmul } from "./linalg.ts";
 import { eye } from "./creation.ts";
+import { expandDims, transpose } from "./shape_ops.ts";
+import { singularValues } from "./linalg_svd.ts";
 import { linalgDType, solveP } from "../ops/linalg.ts";
 
 /**
@@ -51,8 +53,8 @@ export function matrixPower(a: ArrayLike, n: number): Tensor {
 
 /** Options of {@link norm}. */
 export interface NormOptions {
-  /** Order: a number (vector: any p, Infinity, -Infinity, 0; matrix: 1, -1, ±Infinity) or "fro". */
-  ord?: number | "fro";
+  /** Order: a number (vector: any p, Infinity, -Infinity, 0; matrix: 1, -1, 2, -2, ±Infinity), "fro" or "nuc". */
+  ord?: number | "fro" | "nuc";
   /** One axis (vector norm), two axes (matrix norm), or all axes of a 1-d/2-d input when omitted. */
   axis?: number | [number, number];
   /** Keep the reduced axes with size 1. */
@@ -81,6 +83,7 @@ function vectorNorm(x: Tensor, ord: number, axis: number[], keepdims: boolean): 
  * import { np } from "../../mod.ts";
  * if (np.linalg.norm([3, 4]).item() !== 5) throw new Error("norm");
  * if (np.linalg.norm([[1, -2], [3, 4]], { ord: 1 }).item() !== 6) throw new Error("norm 1");
+ * if (Math.abs(Number(np.linalg.norm([[3, 0], [0, -4]], { ord: 2 }).item()) - 4) > 1e-6) throw new Error("norm 2");
  * ```
  */
 export function norm(x: ArrayLike, options?: NormOptions): Tensor {
@@ -117,7 +120,17 @@ export function norm(x: ArrayLike, options?: NormOptions): Tensor {
     const y = f(s, { axis: outer, keepdims: true });
     return keep ? y : sum(y, { axis: axes });
   }
+  if (ord === 2 || ord === -2 || ord === "nuc") {
+    const rest = [...Array(nd).keys()].filter((i) => i !== r && i !== c);
+    const sv = singularValues(transpose(t, [...rest, r, c]));
+    const y = ord === 2
+      ? max(sv, { axis: -1 })
+      : ord === -2
+      ? min(sv, { axis: -1 })
+      : sum(sv, { axis: -1 });
+    return keep ? expandDims(y, [...axes].sort((p, q) => p - q)) : y;
+  }
   throw new RangeError(
-    `norm: matrix ord ${ord} is not supported (supported: "fro", 1, -1, Infinity, -Infinity; 2, -2 and "nuc" need svd)`,
+    `norm: matrix ord ${ord} is not supported (supported: "fro", "nuc", 1, -1, 2, -2, Infinity, -Infinity)`,
   );
 }

@@ -14,7 +14,9 @@ import type { SelectParams, WindowParams } from "../ops/window.ts";
 import type { DotParams } from "../ops/dot.ts";
 import { makeJaxpr } from "../api/jit.ts";
 import { encode as encodeData } from "../io/_dtypes.ts";
+import { allocTyped } from "../dtype.ts";
 import { GraphBuilder } from "./graph.ts";
+import { gatherRule, scatterAddRule } from "./gather.ts";
 import { ONNX_DTYPE, valueInfo, Writer } from "./proto.ts";
 
 /** The ONNX opset the exporter targets. */
@@ -139,6 +141,8 @@ const RULES: Record<string, Rule> = {
   reduceWindowMin: (g, [x], e) => [pool(g, x, aval(e, 0), out(e), e.params as WindowParams, true)],
   selectAndGatherAdd: (g, [t, x], e) => [selectAnd(g, "gather", t, x, e)],
   selectAndScatterAdd: (g, [ct, x], e) => [selectAnd(g, "scatter", ct, x, e)],
+  gather: gatherRule,
+  scatterAdd: scatterAddRule,
 };
 
 function reduceAttr(g: GraphBuilder, op: string, x: string, e: Eqn): string[] {
@@ -261,7 +265,7 @@ function selectAnd(
     return L.from(g, got, out(e).shape);
   }
   const total = xa.shape.reduce((q, d) => q * d, 1);
-  const zeroRaw = encodeData(va.dtype === "float64" ? new Float64Array(1) : new Float32Array(1));
+  const zeroRaw = encodeData(allocTyped(va.dtype, 1), va.dtype);
   const zeros = g.op("ConstantOfShape", [g.i64([total])], {
     value: { tensor: { dtype: ONNX_DTYPE[va.dtype], dims: [1], raw: zeroRaw } },
   });
@@ -304,8 +308,9 @@ function inlined(j: Jaxpr): Eqn[] {
  * update). Inputs are the flattened argument leaves in pytree order (`input_0`, ...), outputs the
  * flattened results (`output_0`, ...). Elementwise ops, reductions, `dotGeneral`, convolutions
  * (every option: strides, padding, input and kernel dilation, feature groups, any layout),
- * max/min pooling and their gradients, movement ops and casts are supported; anything else is a
- * TypeError naming the primitive.
+ * max/min pooling and their gradients, movement ops, casts, `gather` (GatherND: `np.take`,
+ * `x[idx]`, embedding lookups) and `scatterAdd` (ScatterND with reduction "add": their
+ * gradients) are supported; anything else is a TypeError naming the primitive.
  *
  * @example A dense layer as ONNX
  * ```ts
@@ -328,7 +333,7 @@ export function exportOnnx(
   const outputs: Uint8Array[] = [];
   jp.constVars.forEach((v, i) => {
     const t = jp.consts[i] as Tensor;
-    names.set(v, g.init(t.dtype, t.shape, encodeData(t.dataSync()), `const_${i}`));
+    names.set(v, g.init(t.dtype, t.shape, encodeData(t.dataSync(), t.dtype), `const_${i}`));
   });
   const graphInputs = jp.inVars.map((v, i) => {
     names.set(v, `input_${i}`);

@@ -1,6 +1,8 @@
 // GraphBuilder: collects ONNX nodes, initializers and names for exportOnnx, with helpers for
 // the composite patterns (int64 constants, interior padding, window pooling with indices).
 import type { Aval } from "../ops/_define.ts";
+import { allocTyped, type DType } from "../dtype.ts";
+import { encode } from "../io/_dtypes.ts";
 import { type Attr, attribute, ONNX_DTYPE, tensor, Writer } from "./proto.ts";
 
 /** Builds one ONNX graph. */
@@ -48,14 +50,9 @@ export class GraphBuilder {
   }
   /** A scalar constant of `dtype`. */
   scalar(value: number, dtype: string): string {
-    const arr = dtype === "float64"
-      ? new Float64Array([value])
-      : dtype === "int32"
-      ? new Int32Array([value])
-      : dtype === "bool"
-      ? new Uint8Array([value ? 1 : 0])
-      : new Float32Array([value]);
-    return this.init(dtype, [], new Uint8Array(arr.buffer));
+    const arr = allocTyped(dtype as DType, 1);
+    arr[0] = dtype === "bool" ? Number(Boolean(value)) : value;
+    return this.init(dtype, [], encode(arr, dtype as DType));
   }
   /** `x` reshaped to `shape`. */
   reshape(x: string, shape: number[]): string {

@@ -74,10 +74,14 @@ export class Writer {
 /** ONNX TensorProto.DataType codes. */
 export const ONNX_DTYPE: Record<string, number> = {
   float32: 1,
+  uint8: 2,
+  int8: 3,
   int32: 6,
   int64: 7,
   bool: 9,
+  float16: 10,
   float64: 11,
+  uint32: 12,
 };
 
 /** An attribute value: number (int unless `float` is set), number[] (ints), string, or floats. */

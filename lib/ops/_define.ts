@@ -6,7 +6,7 @@
  * @module
  */
 import type { DType, TypedArray } from "../dtype.ts";
-import { allocTyped } from "../dtype.ts";
+import { allocTyped, isComplex } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import { fmtShape, shapeEqual } from "../shape.ts";
 import type { Jaxpr } from "../ir.ts";
@@ -69,6 +69,13 @@ export interface OpRules<P> {
    * customVjp): compilers inline it, so the call fuses with its surroundings.
    */
   callJaxpr?(params: P): Jaxpr;
+  /**
+   * The op on complex operands, in real primitives over storage views (`storageAval`: a complex
+   * array of shape s is the float array of shape [...s, 2] of its (re, im) pairs; real operands
+   * come as they are); returns the outputs, complex ones as views. Absent: complex operands are a
+   * TypeError. Attached in lib/ops/complex_rules.ts.
+   */
+  complexRule?(views: Tensor[], params: P, inAvals: Aval[], outAvals: Aval[]): Tensor[];
 }
 
 /** An elementwise primitive: fuses into any kernel, rendered from its templates. */
@@ -165,7 +172,9 @@ export type DTypeRule = "same" | "bool" | "float";
 
 function outDType(rule: DTypeRule, d: DType): DType {
   if (rule === "bool") return "bool";
-  if (rule === "float") return d === "float64" || d === "float16" ? d : "float32";
+  if (rule === "float") {
+    return d === "float64" || d === "float16" || isComplex(d) ? d : "float32";
+  }
   return d;
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { bind1 } from "../core.ts";
-import { type DType, isFloat } from "../dtype.ts";
+import { type DType, isInexact } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import {
   type Aval,
@@ -472,7 +472,8 @@ export const convertOp: OpDef<{ dtype: DType }> = defineOp({
     ),
   jvp: ([x], [dx], { dtype }) => {
     const out = convert(x, dtype);
-    return [[out], [isFloat(dtype) && isFloat(x.aval.dtype) ? convert(dx, dtype) : zerosOf(out)]];
+    const diff = isInexact(dtype) && isInexact(x.aval.dtype);
+    return [[out], [diff ? convert(dx, dtype) : zerosOf(out)]];
   },
   vmap: ([x], [bd], p) => [[convert(x, p.dtype)], [bd]],
   transpose: ([ct], [x]) => [convert(ct, (x as UndefPrimal).aval.dtype)],

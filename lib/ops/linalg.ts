@@ -88,7 +88,7 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
 }
 
 /** A constant [n, n] matrix with f(i, j), broadcast to `like`'s shape. */
-function constMatrix(like: Tensor, f: (i: number, j: number) => number): Tensor {
+export function constMatrix(like: Tensor, f: (i: number, j: number) => number): Tensor {
   const shape = like.aval.shape, r = shape.length, n = shape[r - 1];
   const d = allocTyped(like.aval.dtype, n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) d[i * n + j] = f(i, j);

@@ -13,8 +13,12 @@ import { randomOp } from "./random.ts";
 import { convOp } from "./conv.ts";
 import * as win from "./window.ts";
 import * as la from "./linalg.ts";
+import * as ld from "./linalg_decomp.ts";
 import * as ix from "./gather.ts";
 import * as so from "./sort.ts";
+import { COMPLEX_OPS } from "./complex.ts";
+import "./complex_rules.ts";
+import { fftOp } from "./fft.ts";
 
 /** All first-order primitives by name (higher-order ones live with their transforms). */
 export const OPS = {
@@ -44,6 +48,9 @@ export const OPS = {
   solve: la.solveOp,
   det: la.detOp,
   slogdet: la.slogdetOp,
+  qr: ld.qrOp,
+  eigh: ld.eighOp,
+  svd: ld.svdOp,
   gather: ix.gatherOp,
   scatter: ix.scatterSetOp,
   scatterAdd: ix.scatterAddOp,
@@ -55,6 +62,8 @@ export const OPS = {
   cumprod: so.cumprodOp,
   cummax: so.cummaxOp,
   cummin: so.cumminOp,
+  ...COMPLEX_OPS,
+  fft: fftOp,
 } as const satisfies Record<string, OpDef>;
 
 /** A primitive's name. */

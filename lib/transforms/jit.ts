@@ -10,6 +10,7 @@ import { type Aval, type BDim, defineOp, type OpDef, UndefPrimal } from "../ops/
 import { type Eqn, evalJaxpr, Jaxpr, type Var } from "../ir.ts";
 import { traceToJaxpr } from "./stage.ts";
 import { hasOpaque, runSegmented } from "./segments.ts";
+import { hasComplex, runComplex } from "./complex_lower.ts";
 import { jvpFlat } from "./jvp.ts";
 import { vmapFlat } from "./vmap.ts";
 import { backwardPass } from "./linearize.ts";
@@ -24,9 +25,11 @@ export interface JitParams {
 /**
  * Runs a program on concrete arrays (autodidax's `xla_call` impl): on the backend its arguments
  * and constants pick (`onOneBackend`), compiled by that backend when it can run programs, else
- * equation by equation; a program holding loops runs as compiled segments around them.
+ * equation by equation; a program holding loops runs as compiled segments around them, and one
+ * holding complex values runs as its real form (complex_lower.ts).
  */
 export function runProgram(jaxpr: Jaxpr, args: ArrayValue[]): Tensor[] {
+  if (hasComplex(jaxpr)) return runComplex(jaxpr, args, runProgram);
   return onOneBackend(args, jaxpr.consts, (backend, xs) => {
     if (hasOpaque(jaxpr)) {
       // loops run between compiled segments, all recorded as one batch of device work

@@ -34,9 +34,13 @@ import type { DotParams } from "../../ops/dot.ts";
 import { dotGeneralHost } from "./dot.ts";
 import { dotGeneralF32 } from "./matmul.ts";
 import { gatherFast, gatherPrefersBlocks, scatterAddFast, sortFast } from "./index_ops.ts";
+import { solveFast } from "./linalg.ts";
+import type { SolveParams } from "../../ops/linalg.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
 import { roundF16Outputs } from "../../float16.ts";
+import { fftFast } from "./fft.ts";
+import type { FftParams } from "../../ops/fft.ts";
 
 /** Fast implementations of non-fused ops, installed by kernel modules (e.g. Wasm GEMM). */
 const fastImpls = new Map<string, FastImpl>();
@@ -171,6 +175,7 @@ registerFastImpl("dotGeneral", ([l, r], p, [out], dest) => [
     dotGeneralHost(l, r, p as DotParams, out, dest?.[0]),
 ]);
 registerFastImpl("sort", (xs, p, outs) => sortFast(xs, p as SortParams, outs));
+registerFastImpl("solve", (xs, p, outs) => solveFast(xs, p as SolveParams, outs));
 registerFastImpl(
   "gather",
   (xs, p, outs, dest) => gatherFast(xs, p as GatherParams, outs, dest?.[0]),
@@ -180,3 +185,4 @@ registerFastImpl(
   "scatterAdd",
   (xs, p, outs, dest) => scatterAddFast(xs, p as ScatterParams, outs, dest?.[0]),
 );
+registerFastImpl("fft", ([x], p, [out], dest) => fftFast(x, p as FftParams, out, dest?.[0]));

@@ -14,6 +14,7 @@ import { describePlan } from "../../compile/runner.ts";
 import { type Backend, registerBackend } from "../backend.ts";
 import { ByteLru } from "../../cache.ts";
 import { createRuntime, type GpuArray, type GpuRuntime, type GpuStats } from "./runtime.ts";
+import type { LimitOverrides } from "./gpu_types.ts";
 import {
   borrow,
   compileGpuPlan,
@@ -231,6 +232,17 @@ export function setConvVariant(v: "register" | "shared"): void {
   }
   options.convVariant = v;
   eagerCache.clear();
+}
+
+/**
+ * Plans kernels for tighter limits than the device's, e.g. a small
+ * `maxComputeWorkgroupStorageSize` (a test hook: programs compiled afterwards, eager and jit,
+ * are planned for them); `null` restores the device's limits.
+ */
+export function simulateLimits(over: LimitOverrides | null): void {
+  runtime().simulateLimits(over);
+  eagerCache.clear();
+  gpuPrograms = new WeakMap();
 }
 
 /**

@@ -76,6 +76,45 @@ export interface GpuLimits {
   readonly minUniformBufferOffsetAlignment?: number;
 }
 
+const LIMIT_KEYS = [
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupsPerDimension",
+  "maxStorageBufferBindingSize",
+  "maxStorageBuffersPerShaderStage",
+  "maxComputeWorkgroupStorageSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupSizeX",
+  "maxUniformBufferBindingSize",
+  "minUniformBufferOffsetAlignment",
+] as const;
+
+/** Limits a runtime may be told to plan for instead of the device's (tests: small limits). */
+export type LimitOverrides = Partial<Record<(typeof LIMIT_KEYS)[number], number>>;
+
+/**
+ * The device's limits with some lowered (a copy: device limit objects keep their values in
+ * getters). Raising a limit past the device's, or an unknown name, throws.
+ */
+export function lowerLimits(device: GpuLimits, over: LimitOverrides): GpuLimits {
+  const base = device as unknown as Record<string, number | undefined>;
+  const out: Record<string, number | undefined> = {};
+  for (const k of LIMIT_KEYS) out[k] = base[k];
+  for (const [k, v] of Object.entries(over)) {
+    if (!(LIMIT_KEYS as readonly string[]).includes(k)) {
+      throw new TypeError(`webgpu: simulateLimits: unknown limit ${k}`);
+    }
+    const dev = base[k];
+    const lower = k.startsWith("min") ? (v ?? 0) >= (dev ?? 0) : (v ?? 0) <= (dev ?? Infinity);
+    if (typeof v !== "number" || !(v >= 0) || !lower) {
+      throw new RangeError(
+        `webgpu: simulateLimits: ${k} = ${v} is not a tighter limit than the device's ${dev}`,
+      );
+    }
+    out[k] = v;
+  }
+  return out as unknown as GpuLimits;
+}
+
 /** A device. */
 export interface GpuDevice {
   readonly limits: GpuLimits;
@@ -129,4 +168,30 @@ export interface Gpu {
 export function navigatorGpu(): Gpu | undefined {
   const nav = (globalThis as { navigator?: { gpu?: Gpu } }).navigator;
   return nav?.gpu ?? undefined;
+}
+
+/** Why there is no `navigator.gpu` here, and how to get one, for this runtime. */
+export function noGpuReason(): string {
+  const g = globalThis as {
+    Deno?: unknown;
+    Bun?: unknown;
+    process?: { versions?: { node?: string } };
+    window?: unknown;
+    isSecureContext?: boolean;
+  };
+  if (g.Deno) {
+    return "this Deno has no navigator.gpu (Deno 2 has WebGPU built in; older ones need --unstable-webgpu)";
+  }
+  if (g.Bun) {
+    return "Bun has no WebGPU (navigator.gpu); use Deno, Node with the npm `webgpu` package, or a browser";
+  }
+  if (g.process?.versions?.node) {
+    return "Node has no navigator.gpu of its own: install the npm `webgpu` package and set " +
+      "navigator.gpu from it before `await init()` (on headless Linux run with " +
+      'EGL_PLATFORM=surfaceless; see the README\'s "WebGPU on Node")';
+  }
+  if (g.isSecureContext === false) {
+    return "navigator.gpu exists only on secure pages (https:// or http://localhost)";
+  }
+  return "this browser has no WebGPU (navigator.gpu): use a recent Chrome/Edge (113+), Safari 26+ or Firefox 141+";
 }

@@ -99,6 +99,7 @@ function kernelDispatches(
   const r = renderKernelWgsl(s.kernel, {
     workgroupSize: 64,
     maxWorkgroupsPerDim: rt.limits.maxComputeWorkgroupsPerDimension,
+    maxWorkgroupStorage: rt.limits.maxComputeWorkgroupStorageSize,
   });
   if (!r.combine) return [{ code: r.code, wg: r.dispatch, bind: [...s.inputs, s.out] }];
   temps.push({ dtype: s.kernel.outDtype, length: r.combine.partials });
@@ -206,6 +207,7 @@ function convTuning(rt: GpuRuntime, opt: PlanOptions): ConvTuning {
     variant: opt.convVariant,
     software: rt.software,
     maxWorkgroupsPerDim: rt.limits.maxComputeWorkgroupsPerDimension,
+    maxWorkgroupStorage: rt.limits.maxComputeWorkgroupStorageSize,
     targetGroups: opt.targetGroups,
     // uniform weights only where the pool's buffers allow it (software adapters)
     maxUniformBytes: rt.software ? rt.limits.maxUniformBufferBindingSize ?? 16384 : 0,

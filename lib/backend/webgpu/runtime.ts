@@ -11,12 +11,17 @@ import {
   type GpuComputePass,
   type GpuDevice,
   type GpuEncoder,
+  type GpuLimits,
   type GpuPipeline,
+  type LimitOverrides,
+  lowerLimits,
   MAP_READ_MODE,
   navigatorGpu,
+  noGpuReason,
   USAGE,
 } from "./gpu_types.ts";
 import { ByteLru } from "../../cache.ts";
+import { workgroupBytes } from "../../../kernels/wgsl/expr.ts";
 
 /** A device array: a pooled GPU buffer holding `length` elements of `dtype` (bool as u32). */
 export class GpuArray {
@@ -67,6 +72,8 @@ export interface GpuStats {
   compileMs: number;
   /** Host uploads so far. */
   uploads: number;
+  /** The most workgroup memory (bytes) a compiled pipeline declares. */
+  maxWorkgroupBytes: number;
 }
 
 interface ReadRequest {
@@ -104,6 +111,7 @@ export class GpuRuntime {
     compiles: 0,
     compileMs: 0,
     uploads: 0,
+    maxWorkgroupBytes: 0,
   };
   /** Device errors seen so far (validation, out of memory); the next read rejects with them. */
   readonly errors: string[] = [];
@@ -116,7 +124,10 @@ export class GpuRuntime {
   #pooledBytes = 0;
   #live = 0;
   /** Pipelines by WGSL source (bounded: the "kernels" cache limit, see `setCacheLimit`). */
-  #pipelines = new ByteLru<string, GpuPipeline>("kernels", (_p, code) => 4 * code.length + 16384);
+  #pipelines = new ByteLru<string, { p: GpuPipeline; wgBytes: number }>(
+    "kernels",
+    (_p, code) => 4 * code.length + 16384,
+  );
   #enc: GpuEncoder | null = null;
   #pass: GpuComputePass | null = null;
   #pending = 0;
@@ -152,9 +163,14 @@ export class GpuRuntime {
     });
   }
 
-  /** Device limits. */
-  get limits(): GpuDevice["limits"] {
-    return this.device.limits;
+  /** Limits the kernels are planned for: the device's, or lower ones set by `simulateLimits`. */
+  get limits(): GpuLimits {
+    return this.#limits ?? this.device.limits;
+  }
+  #limits: GpuLimits | null = null;
+  /** Plans kernels for tighter limits than the device's (a test hook); null restores them. */
+  simulateLimits(over: LimitOverrides | null): void {
+    this.#limits = over ? lowerLimits(this.device.limits, over) : null;
   }
 
   /** Arrays allocated and not yet released (the pool not counted). */
@@ -279,21 +295,36 @@ export class GpuRuntime {
     return a;
   }
 
-  /** The compute pipeline of a WGSL source (compiled once, entry point `main`). */
+  /**
+   * The compute pipeline of a WGSL source (compiled once, entry point `main`); a shader that
+   * declares more workgroup memory than `limits` allow throws a RangeError (cached ones too).
+   */
   pipeline(code: string): GpuPipeline {
-    let p = this.#pipelines.get(code);
-    if (!p) {
+    let e = this.#pipelines.get(code);
+    if (!e) {
+      e = { p: null as unknown as GpuPipeline, wgBytes: workgroupBytes(code) };
+      this.#checkWorkgroup(e.wgBytes);
       const t0 = performance.now();
       const module = this.device.createShaderModule({ code });
-      p = this.device.createComputePipeline({
+      e.p = this.device.createComputePipeline({
         layout: "auto",
         compute: { module, entryPoint: "main" },
       });
-      this.#pipelines.set(code, p);
+      this.#pipelines.set(code, e);
       this.stats.compiles++;
       this.stats.compileMs += performance.now() - t0;
+      this.stats.maxWorkgroupBytes = Math.max(this.stats.maxWorkgroupBytes, e.wgBytes);
+    } else if (this.#limits) this.#checkWorkgroup(e.wgBytes);
+    return e.p;
+  }
+
+  #checkWorkgroup(bytes: number): void {
+    const limit = this.limits.maxComputeWorkgroupStorageSize;
+    if (!(bytes <= limit)) {
+      throw new RangeError(
+        `webgpu: a kernel needs ${bytes} bytes of workgroup memory, over the limit of ${limit} (maxComputeWorkgroupStorageSize)`,
+      );
     }
-    return p;
   }
 
   #encoder(): GpuEncoder {
@@ -546,30 +577,4 @@ export function webgpuFailure(): string | undefined {
 function fail(why: string): null {
   failure = why;
   return null;
-}
-
-/** Why there is no `navigator.gpu` here, and how to get one, for this runtime. */
-function noGpuReason(): string {
-  const g = globalThis as {
-    Deno?: unknown;
-    Bun?: unknown;
-    process?: { versions?: { node?: string } };
-    window?: unknown;
-    isSecureContext?: boolean;
-  };
-  if (g.Deno) {
-    return "this Deno has no navigator.gpu (Deno 2 has WebGPU built in; older ones need --unstable-webgpu)";
-  }
-  if (g.Bun) {
-    return "Bun has no WebGPU (navigator.gpu); use Deno, Node with the npm `webgpu` package, or a browser";
-  }
-  if (g.process?.versions?.node) {
-    return "Node has no navigator.gpu of its own: install the npm `webgpu` package and set " +
-      "navigator.gpu from it before `await init()` (on headless Linux run with " +
-      'EGL_PLATFORM=surfaceless; see the README\'s "WebGPU on Node")';
-  }
-  if (g.isSecureContext === false) {
-    return "navigator.gpu exists only on secure pages (https:// or http://localhost)";
-  }
-  return "this browser has no WebGPU (navigator.gpu): use a recent Chrome/Edge (113+), Safari 26+ or Firefox 141+";
 }
