@@ -214,7 +214,7 @@ function overlapAdd(y: Tensor, step: number): Tensor {
  * import { signal, np } from "../mod.ts";
  * const x = np.arange(200), k = np.array([1, 0, -1]);
  * const d = np.max(np.abs(np.subtract(signal.oaconvolve(x, k), signal.convolve(x, k))));
- * if (d.item() > 1e-3) throw new Error();
+ * if ((d.item() as number) > 1e-3) throw new Error();
  * ```
  */
 export function oaconvolve(a: ArrayLike, b: ArrayLike, opts: FftConvolveOptions = {}): Tensor {
