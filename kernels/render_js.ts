@@ -4,7 +4,14 @@
  * function, so semantics match the reference backend exactly.
  * @module
  */
-import type { Expr, Idx, Kernel } from "../lib/compile/kernel.ts";
+import {
+  type Expr,
+  type Idx,
+  idxExprs,
+  type Kernel,
+  LAND,
+  subExprs,
+} from "../lib/compile/kernel.ts";
 import { aluOf } from "../lib/compile/alu.ts";
 import type { DType } from "../lib/dtype.ts";
 import { f16round, HAS_FLOAT16 } from "../lib/float16.ts";
@@ -15,17 +22,48 @@ export type KernelFn = (
   out: { [i: number]: number; length: number },
 ) => void;
 
-function renderIdx(i: Idx): string {
+/** An index as JS; `dyn` renders a data-dependent index. */
+function renderIdx(i: Idx, dyn: (d: Extract<Idx, { k: "dyn" }>) => string): string {
   switch (i.k) {
     case "lit":
       return String(i.v);
     case "var":
       return i.name;
-    case "bin":
-      return i.op === "/"
-        ? `Math.floor(${renderIdx(i.a)} / ${renderIdx(i.b)})`
-        : `(${renderIdx(i.a)} ${i.op} ${renderIdx(i.b)})`;
+    case "bin": {
+      const a = renderIdx(i.a, dyn), b = renderIdx(i.b, dyn);
+      return i.op === "/" ? `Math.floor(${a} / ${b})` : `(${a} ${i.op} ${b})`;
+    }
+    case "dyn":
+      return dyn(i);
   }
+}
+
+/** True when `e` reads through a data-dependent index. */
+function hasDyn(e: Expr): boolean {
+  const inIdx = e.k === "cmpIdx"
+    ? idxExprs(e.a).length + idxExprs(e.b).length > 0
+    : (e.k === "load" || e.k === "index") && idxExprs(e.index).length > 0;
+  return inIdx || subExprs(e).some(hasDyn);
+}
+
+/**
+ * The loop level an expression depends on (`i<d>`: 1 + d, reduction variable `r<j>`: 1 + n + j for
+ * n output axes, 0 for none); null when it depends on the running output `o` or the accumulator.
+ */
+function levelOf(e: Expr, n: number): number | null {
+  let lv = 0;
+  const idx = (i: Idx): boolean => {
+    if (i.k === "var") {
+      const m = /^([ir])(\d+)$/.exec(i.name);
+      if (!m) return false;
+      lv = Math.max(lv, Number(m[2]) + 1 + (m[1] === "r" ? n : 0));
+    }
+    return i.k !== "bin" || (idx(i.a) && idx(i.b));
+  };
+  const walk = (x: Expr): boolean =>
+    x.k !== "acc" && (x.k !== "load" && x.k !== "index" || idx(x.index)) &&
+    (x.k !== "cmpIdx" || (idx(x.a) && idx(x.b))) && subExprs(x).every(walk);
+  return walk(e) ? lv : null;
 }
 
 /**
@@ -44,10 +82,39 @@ const PRELUDE = "const CVT_I32 = (v) => (Number.isFinite(v) ? Math.trunc(v) | 0 
 export function renderKernel(k: Kernel): KernelFn {
   const used = new Map<string, number>();
   const fns: ((...x: number[]) => number)[] = [];
+  // data-dependent indices (int32 values: a NaN-free clamp), hoisted to the loop level they need
+  const hoisted = new Map<string, string>();
+  const nOut = k.outShape.length;
+  const hoistAt: string[][] = [...k.outShape, ...k.reduce?.shape ?? [], 0].map(() => []);
+  const dyn = (d: Extract<Idx, { k: "dyn" }>): string => {
+    const src = `Math.min(Math.max(${expr(d.e)}, ${d.lo}), ${d.hi})`, lv = levelOf(d.e, nOut);
+    if (lv === null) return src;
+    const key = JSON.stringify(d);
+    let h = hoisted.get(key);
+    if (h === undefined) {
+      hoisted.set(key, h = `h${hoisted.size}`);
+      hoistAt[lv].push(`const ${h} = ${src};`);
+    }
+    return h;
+  };
+  const renderIdx_ = (i: Idx) => renderIdx(i, dyn);
+  // conditions on data-dependent indices (a gather's bounds check), hoisted out of inner loops
+  const innermost = nOut + (k.reduce?.shape.length ?? 0);
+  const hoistCond = (e: Expr, src: string): string => {
+    const lv = hasDyn(e) ? levelOf(e, nOut) : null;
+    if (lv === null || lv >= innermost) return src;
+    const key = JSON.stringify(e);
+    let h = hoisted.get(key);
+    if (h === undefined) {
+      hoisted.set(key, h = `h${hoisted.size}`);
+      hoistAt[lv].push(`const ${h} = ${src};`);
+    }
+    return h;
+  };
   const expr = (e: Expr): string => {
     switch (e.k) {
       case "load":
-        return `in${e.input}[${renderIdx(e.index)}]`;
+        return `in${e.input}[${renderIdx_(e.index)}]`;
       case "const":
         return Number.isNaN(e.v)
           ? "NaN"
@@ -57,9 +124,12 @@ export function renderKernel(k: Kernel): KernelFn {
           ? "-Infinity"
           : `(${e.v})`;
       case "index":
-        return renderIdx(e.index);
+        return renderIdx_(e.index);
       case "cmpIdx":
-        return `(${renderIdx(e.a)} ${e.op === "==" ? "===" : e.op} ${renderIdx(e.b)})`;
+        return hoistCond(
+          e,
+          `(${renderIdx_(e.a)} ${e.op === "==" ? "===" : e.op} ${renderIdx_(e.b)})`,
+        );
       case "acc":
         return "acc";
       case "alu": {
@@ -72,6 +142,7 @@ export function renderKernel(k: Kernel): KernelFn {
           if (id === undefined) used.set(e.op, id = fns.push(def.scalar) - 1);
           src = `F${id}(${args.join(", ")})`;
         }
+        if (e.op === LAND) return hoistCond(e, src);
         return WRAP_NARROW[e.dtype]?.(src) ?? src;
       }
     }
@@ -93,26 +164,28 @@ export function renderKernel(k: Kernel): KernelFn {
     let loops = `{ const v = ${body}; ${step} }`;
     for (let r = shape.length - 1; r >= 0; r--) {
       // NOTE: tiny reduction loops are unrolled (the engine folds the constant indices)
+      const body = `${hoistAt[nOut + 1 + r].join(" ")} ${loops}`;
       loops = shape[r] <= 4
-        ? Array.from({ length: shape[r] }, (_, j) => `{ const r${r} = ${j}; ${loops} }`).join(" ")
-        : `for (let r${r} = 0; r${r} < ${shape[r]}; r${r}++) { ${loops} }`;
+        ? Array.from({ length: shape[r] }, (_, j) => `{ const r${r} = ${j}; ${body} }`).join(" ")
+        : `for (let r${r} = 0; r${r} < ${shape[r]}; r${r}++) { ${body} }`;
     }
     inner = `let acc = ${init}; ${loops} out[o] = ${
       store(k.epilogue ? expr(k.epilogue) : "acc")
     }; o++;`;
   } else inner = `out[o] = ${store(body)}; o++;`;
   const outer = k.outShape;
-  const usesVars = /\bi\d+\b/.test(inner);
+  const usesVars = /\bi\d+\b/.test(inner + hoistAt.flat().join(""));
   let loop: string;
   if (!usesVars) {
     const total = outer.reduce((a, b) => a * b, 1);
-    loop = `for (let o = 0; o < ${total};) { ${inner} }`;
+    loop = `${hoistAt[0].join(" ")} for (let o = 0; o < ${total};) { ${inner} }`;
   } else {
     loop = inner;
     for (let d = outer.length - 1; d >= 0; d--) {
-      loop = `for (let i${d} = 0; i${d} < ${outer[d]}; i${d}++) { ${loop} }`;
+      const pre = hoistAt[d + 1].join(" ");
+      loop = `for (let i${d} = 0; i${d} < ${outer[d]}; i${d}++) { ${pre} ${loop} }`;
     }
-    loop = `let o = 0; ${loop}`;
+    loop = `let o = 0; ${hoistAt[0].join(" ")} ${loop}`;
   }
   const fnNames = fns.map((_, i) => `F${i}`);
   const src = `${PRELUDE}return (ins, out) => { ${head} ${loop} };`;

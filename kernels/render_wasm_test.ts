@@ -273,6 +273,31 @@ describe("render_wasm: bit-identical to render_js on lowered programs", () => {
     );
   });
 
+  test("gather: data-dependent loads (clip and fill) through fused producers, in reductions", () => {
+    // random int32 indices (extremes included) exercise the clamp of the loaded starts
+    const take = (mode: "clip" | "fill") => (a: Tensor, i: Tensor) =>
+      np.take(np.exp(a), i, { axis: 1, mode }).mul(2);
+    checkPlan(lowerFn(take("clip"), f32(5, 7), i32(3, 4)), "take clip");
+    checkPlan(lowerFn(take("fill"), f32(5, 7), i32(6)), "take fill");
+    checkPlan(
+      lowerFn(
+        (e, i, c) => np.sum(np.take(e, i, { axis: 0 }).mul(c), { axis: 1 }),
+        f32(9, 24),
+        i32(40),
+        f32(40, 24),
+      ),
+      "row take-sum",
+    );
+    checkPlan(
+      lowerFn(
+        (e, i) => np.sum(np.take(e, i, { axis: 0, mode: "fill" }), { axis: 0 }),
+        f64(9, 33),
+        i32(64),
+      ),
+      "take-sum over the indices",
+    );
+  });
+
   test("jit programs with several kernels", () => {
     const f = jit((a: Tensor, b: Tensor) => {
       const h = np.tanh(np.matmul(a, b));

@@ -87,7 +87,7 @@ export class Analysis {
   readonly kinds = new Map<Expr, Kind>();
   /** Imported functions by op name, in import order. */
   readonly imports = new Map<string, { fn: (...x: number[]) => number; arity: number }>();
-  readonly atoms = new Map<string, Extract<Idx, { k: "bin" }>>();
+  readonly atoms = new Map<string, Extract<Idx, { k: "bin" | "dyn" }>>();
   /** Hoisted partial sums, dependencies first. */
   readonly sums = new Map<string, Sum>();
   constructor(readonly k: Kernel) {
@@ -97,6 +97,7 @@ export class Analysis {
   range(i: Idx): [number, number] {
     if (i.k === "lit") return Number.isInteger(i.v) ? [i.v, i.v] : fail(`index literal ${i.v}`);
     if (i.k === "var") return this.loops.range.get(i.name) ?? fail(`index variable ${i.name}`);
+    if (i.k === "dyn") return [i.lo, i.hi];
     const [al, ah] = this.range(i.a), [bl, bh] = this.range(i.b);
     let r: [number, number];
     if (i.op === "+") r = [al + bl, ah + bh];
@@ -115,14 +116,18 @@ export class Analysis {
     if (i.k === "var") {
       return { k: off.get(i.name) ?? 0, t: this.loops.level.has(i.name) ? [[i.name, 1]] : [] };
     }
-    if (i.op === "+" || i.op === "*") {
+    if (i.k === "bin" && (i.op === "+" || i.op === "*")) {
       const a = this.aff(i.a, off, reg), b = this.aff(i.b, off, reg);
       if (i.op === "+") return addAff(a, b);
       if (!a.t.length) return scaleAff(b, a.k);
       if (!b.t.length) return scaleAff(a, b.k);
     }
     const key = "@" + JSON.stringify(i);
-    if (reg && !this.atoms.has(key)) this.form(i.a), this.form(i.b), this.atoms.set(key, i);
+    if (reg && !this.atoms.has(key)) {
+      if (i.k === "dyn") this.kind(i.e); // a data-dependent index: its expression, clamped
+      else this.form(i.a), this.form(i.b);
+      this.atoms.set(key, i);
+    }
     return { k: 0, t: [[key, 1]] };
   }
 
@@ -215,6 +220,8 @@ export class Gen {
   readonly vars = new Map<string, number>();
   readonly off = new Map<string, number>();
   readonly byLevel: Sum[][];
+  /** Scratch local of the index clamp. */
+  readonly tmp: number;
   readonly bases: number[];
   acc = -1;
 
@@ -230,6 +237,7 @@ export class Gen {
     for (const s of a.sums.values()) this.byLevel[s.level].push(s), s.local = f.local("i32");
     for (const name of a.loops.level.keys()) this.vars.set(name, f.local("i32"));
     this.bases = [-1, ...a.k.inputs].map(() => f.local("i32"));
+    this.tmp = f.local("i32");
     this.bases.forEach((l, i) => f.i32(0).mem("i32.load", 4 * i).set(l));
   }
 
@@ -263,7 +271,13 @@ export class Gen {
     const a = this.a, af = a.aff(i, this.off), f = this.f;
     let pushed = this.#sum(af.t.filter(a.isVar));
     for (const [x, c] of af.t.filter((t) => !a.isVar(t))) {
-      const node = a.atoms.get(x)!, operands = () => (this.idx(node.a), this.idx(node.b));
+      const node = a.atoms.get(x)!;
+      if (node.k === "dyn") {
+        this.#clamped(node);
+        pushed = this.#times(c, pushed);
+        continue;
+      }
+      const operands = () => (this.idx(node.a), this.idx(node.b));
       operands();
       if (node.op === "*") f.op("i32.mul");
       else if (node.op === "%") f.op("i32.rem_s");
@@ -278,6 +292,14 @@ export class Gen {
     if (!pushed) f.i32(0);
     else this.#times(2 ** shift, false);
     return af.k;
+  }
+
+  /** Pushes a data-dependent index: ToInt32 of its expression clamped to [lo, hi] (selects). */
+  #clamped(node: Extract<Idx, { k: "dyn" }>): void {
+    const f = this.f, t = this.tmp;
+    this.as(node.e, "i");
+    f.tee(t).i32(node.lo).get(t).i32(node.lo).op("i32.gt_s").op("select");
+    f.tee(t).i32(node.hi).get(t).i32(node.hi).op("i32.lt_s").op("select");
   }
 
   /** Pushes an index. */

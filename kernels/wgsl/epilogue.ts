@@ -6,7 +6,7 @@
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
-import { type Expr, flatIndex, ivar, type Kernel } from "../../lib/compile/kernel.ts";
+import { type Expr, flatIndex, ivar, type Kernel, subExprs } from "../../lib/compile/kernel.ts";
 import { ExprRenderer, narrow, unflatten, wgslType } from "./expr.ts";
 import { helperSource } from "./helpers.ts";
 
@@ -22,12 +22,11 @@ export function epilogueFusible(k: Kernel, slot: number): boolean {
   const flatKey = JSON.stringify(ivar("o"));
   const multiKey = JSON.stringify(flatIndex(k.outShape.map((_, i) => ivar(`i${i}`)), k.outShape));
   const ok = (e: Expr): boolean => {
-    if (e.k === "load") {
-      if (e.input !== slot) return true;
+    if (e.k === "load" && e.input === slot) {
       const key = JSON.stringify(e.index);
       return key === flatKey || key === multiKey;
     }
-    return e.k === "alu" ? e.args.every(ok) : true;
+    return subExprs(e).every(ok);
   };
   return ok(k.body);
 }

@@ -83,17 +83,26 @@ ${helperSource(h)}${m.head}
   return { code, dispatch: m.dispatch };
 }
 
-/** Renders an index expression as i32 WGSL. */
-export function renderIdx(i: Idx): string {
+/**
+ * Renders an index expression as i32 WGSL; `val` renders the i32 value of a data-dependent
+ * (`dyn`) index's expression (ExprRenderer passes its own).
+ */
+export function renderIdx(i: Idx, val?: (e: Expr) => string): string {
   switch (i.k) {
     case "lit":
       return String(i.v);
     case "var":
       return i.name;
     case "bin":
-      return `(${renderIdx(i.a)} ${i.op} ${renderIdx(i.b)})`;
+      return `(${renderIdx(i.a, val)} ${i.op} ${renderIdx(i.b, val)})`;
+    case "dyn":
+      if (!val) throw new TypeError("webgpu: a data-dependent index outside an expression");
+      return `clamp(${val(i.e)}, ${i32Lit(i.lo)}, ${i32Lit(i.hi)})`;
   }
 }
+
+/** An i32 literal (the minimum needs a cast: `-2147483648` overflows as a negated literal). */
+const i32Lit = (v: number) => v === -2147483648 ? "i32(-2147483647 - 1)" : String(v);
 
 /** A float32 literal (finite values only; see `ExprRenderer.constant` for the others). */
 export function f32Lit(v: number): string {
@@ -156,7 +165,7 @@ export class ExprRenderer {
 
   /** The expression as a WGSL boolean. */
   cond(e: Expr): string {
-    if (e.k === "cmpIdx") return `(${renderIdx(e.a)} ${e.op} ${renderIdx(e.b)})`;
+    if (e.k === "cmpIdx") return `(${this.idx(e.a)} ${e.op} ${this.idx(e.b)})`;
     if (e.k === "alu" && e.op === LAND) {
       return `(${this.cond(e.args[0])} && ${this.cond(e.args[1])})`;
     }
@@ -165,19 +174,24 @@ export class ExprRenderer {
     return t === "f32" ? `(!(${v} == 0.0))` : t === "i32" ? `(${v} != 0)` : `(${v} != 0u)`;
   }
 
+  /** An index as i32 WGSL, data-dependent parts through this renderer. */
+  idx(i: Idx): string {
+    return renderIdx(i, (e) => this.val(e));
+  }
+
   /** The expression's value in its storage type (f32, i32, or u32 for bool). */
   val(e: Expr): string {
     switch (e.k) {
       case "const":
         return this.constant(e.v, e.dtype);
       case "index":
-        return `i32(${renderIdx(e.index)})`;
+        return `i32(${this.idx(e.index)})`;
       case "acc":
         return this.#acc;
       case "cmpIdx":
         return `select(0u, 1u, ${this.cond(e)})`;
       case "load": {
-        const idx = renderIdx(e.index);
+        const idx = this.idx(e.index);
         const s = this.#subst.get(e.input);
         if (s !== undefined) return s;
         return this.#bind(`L${e.input}[${idx}]`, this.#load(e.input, idx, e.dtype));

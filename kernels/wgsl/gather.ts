@@ -1,28 +1,24 @@
 /**
- * WGSL kernels of gather and the scatters. Gather: one invocation per output element. Scatters
- * copy the operand, then one invocation per update element combines atomically: float32 through a
+ * WGSL kernels of the scatters (gather is a fused index map, lib/ops/gather.ts). Scatters copy
+ * the operand, then one invocation per update element combines atomically: float32 through a
  * compare-exchange loop on the bits (add / mul / min / max), integers with native atomics. `scatter`
  * (set) keeps the last duplicate like the host: an atomicMax over update numbers picks each
  * element's winner, which alone writes.
  * @module
  */
-import { castScalar, type DType } from "../../lib/dtype.ts";
+import type { DType } from "../../lib/dtype.ts";
 import type { Aval } from "../../lib/ops/_define.ts";
 import {
-  defaultFill,
-  gatherGeometry,
-  type GatherParams,
   type IndexGeometry,
   scatterGeometry,
   type ScatterParams,
 } from "../../lib/ops/gather_params.ts";
 import { sizeOf, stridesOf } from "../../lib/shape.ts";
-import { f32Lit, flatMain, wgslType } from "./expr.ts";
+import { flatMain, wgslType } from "./expr.ts";
 import { helperSource } from "./helpers.ts";
 
 /** The primitives with a kernel here. */
 export const GATHER_OPS: ReadonlySet<string> = new Set([
-  "gather",
   "scatter",
   "scatterAdd",
   "scatterMul",
@@ -60,37 +56,6 @@ function offsetStmts(g: IndexGeometry, clip: boolean): string {
   const opSt = stridesOf(g.opShape);
   lines.push(`let off = ${start.map((s, d) => `(${s}) * ${opSt[d]}`).join(" + ") || "0"};`);
   return lines.join("\n  ");
-}
-
-function fillLit(dtype: DType, v: number | null): string {
-  const f = defaultFill(dtype, v);
-  const t = wgslType(dtype);
-  if (t === "f32") return Number.isNaN(f) ? "tg_nan()" : f32Lit(f);
-  const c = castScalar(f, dtype); // as the dtype's typed array stores it
-  return t === "i32" ? `bitcast<i32>(${c >>> 0}u)` : `${c >>> 0}u`;
-}
-
-/** The dispatches of a gather: binds (x, idx, out). */
-export function renderGather(
-  x: Aval,
-  idx: Aval,
-  p: GatherParams,
-  maxWg: number,
-): IndexDispatch[] {
-  const g = gatherGeometry("gather", x, idx, p);
-  const t = wgslType(x.dtype);
-  const m = flatMain(sizeOf(g.outShape), maxWg);
-  const code = `${helperSource(["tg_nan"])}
-@group(0) @binding(0) var<storage, read> xs: array<${t}>;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read_write> out: array<${t}>;
-${m.head}
-  ${offsetStmts(g, p.mode === "clip")}
-  if (!ok) { out[o] = ${fillLit(x.dtype, p.fillValue)}; return; }
-  out[o] = xs[off];
-}
-`;
-  return [{ code, dispatch: m.dispatch, bind: ["x", "idx", "out"] }];
 }
 
 const F32_COMBINE: Record<string, (a: string, b: string) => string> = {

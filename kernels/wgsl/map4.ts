@@ -5,7 +5,7 @@
  * @module
  */
 import type { Expr, Idx, Kernel } from "../../lib/compile/kernel.ts";
-import { flatIndex, ivar } from "../../lib/compile/kernel.ts";
+import { flatIndex, hasDynIdx, ivar } from "../../lib/compile/kernel.ts";
 import {
   ExprRenderer,
   phonyUses,
@@ -93,7 +93,7 @@ function identitySlots(k: Kernel, keys: Set<string>): Set<number> | null {
 export function renderMap4(k: Kernel, opt: RenderOptions): RenderedKernel | null {
   const shape = k.outShape, n = shape.length;
   const total = shape.reduce((a, b) => a * b, 1);
-  if (n === 0 || shape[n - 1] % 4 !== 0 || total < 64 || k.reduce) return null;
+  if (n === 0 || shape[n - 1] % 4 !== 0 || total < 64 || k.reduce || hasDynIdx(k)) return null;
   const last = `i${n - 1}`;
   const keys = new Set([
     JSON.stringify(ivar("o")),

@@ -4,7 +4,7 @@
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
-import type { Expr, Idx, Kernel } from "../../lib/compile/kernel.ts";
+import { type Expr, hasDynIdx, type Idx, type Kernel } from "../../lib/compile/kernel.ts";
 import { ExprRenderer, hoistConstLoads, unflatten, wgslType } from "./expr.ts";
 import { renameIdx } from "./map4.ts";
 
@@ -14,6 +14,7 @@ const VIRTUAL = 1 << 20;
 function affine(i: Idx): Map<string, number> | null {
   if (i.k === "lit") return new Map([["", i.v]]);
   if (i.k === "var") return new Map([[i.name, 1]]);
+  if (i.k === "dyn") return null;
   if (i.op === "+") {
     const a = affine(i.a), b = affine(i.b);
     if (!a || !b) return null;
@@ -87,7 +88,7 @@ export function reduceLoop4(
   outDtype: DType,
 ): Loop4 | null {
   const shape = k.reduce!.shape, n = shape.length;
-  if (n === 0 || shape[n - 1] % 4 !== 0) return null;
+  if (n === 0 || shape[n - 1] % 4 !== 0 || hasDynIdx(k)) return null;
   const last = `r${n - 1}`;
   const body: (Expr & { k: "load" })[] = [], epi: (Expr & { k: "load" })[] = [];
   loads(k.body, body);

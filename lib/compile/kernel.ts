@@ -6,11 +6,15 @@
  */
 import type { DType } from "../dtype.ts";
 
-/** Integer index expression. */
+/**
+ * Integer index expression. `dyn` is data-dependent: the int32 value of scalar expression `e`
+ * (e.g. a loaded index) clamped to [lo, hi], so every load it addresses stays in bounds.
+ */
 export type Idx =
   | { k: "lit"; v: number }
   | { k: "var"; name: string }
-  | { k: "bin"; op: "+" | "*" | "/" | "%"; a: Idx; b: Idx };
+  | { k: "bin"; op: "+" | "*" | "/" | "%"; a: Idx; b: Idx }
+  | { k: "dyn"; e: Expr; lo: number; hi: number };
 
 /**
  * Scalar expression; every node has a dtype. `alu` applies an elementwise primitive (by name, see
@@ -67,10 +71,53 @@ export interface Kernel {
 
 /** True when every dtype the kernel loads, computes or stores is a key of `allowed`. */
 export function hasDtypesOnly(k: Kernel, allowed: Partial<Record<DType, unknown>>): boolean {
-  const ok = (e: Expr): boolean =>
-    (!("dtype" in e) || e.dtype in allowed) && (e.k !== "alu" || e.args.every(ok));
+  const ok = (e: Expr): boolean => (!("dtype" in e) || e.dtype in allowed) && subExprs(e).every(ok);
   return [k.outDtype, ...k.inputs].every((d) => d in allowed) &&
     ok(k.body) && (!k.epilogue || ok(k.epilogue));
+}
+
+/** The int32 value of `e` clamped to [lo, hi] as an index (a data-dependent load address). */
+export function dynIdx(e: Expr, lo: number, hi: number): Idx {
+  if (e.dtype !== "int32") {
+    throw new TypeError(`kernel: a dynamic index must be int32, got ${e.dtype}`);
+  }
+  return lo === hi ? lit(lo) : { k: "dyn", e, lo, hi };
+}
+
+/** The expressions inside an index (those of its `dyn` nodes). */
+export function idxExprs(i: Idx): Expr[] {
+  if (i.k === "dyn") return [i.e];
+  return i.k === "bin" ? [...idxExprs(i.a), ...idxExprs(i.b)] : [];
+}
+
+/** Rewrites the expressions inside an index. */
+export function mapIdxExprs(i: Idx, f: (e: Expr) => Expr): Idx {
+  if (i.k === "dyn") return { ...i, e: f(i.e) };
+  return i.k === "bin" ? { ...i, a: mapIdxExprs(i.a, f), b: mapIdxExprs(i.b, f) } : i;
+}
+
+/** The direct sub-expressions of `e`: an `alu`'s operands and the expressions in its indices. */
+export function subExprs(e: Expr): Expr[] {
+  if (e.k === "alu") return e.args;
+  if (e.k === "load" || e.k === "index") return idxExprs(e.index);
+  return e.k === "cmpIdx" ? [...idxExprs(e.a), ...idxExprs(e.b)] : [];
+}
+
+/** `e` with `f` applied to each direct sub-expression (see {@link subExprs}). */
+export function mapSubExprs(e: Expr, f: (e: Expr) => Expr): Expr {
+  if (e.k === "alu") return { ...e, args: e.args.map(f) };
+  if (e.k === "load" || e.k === "index") return { ...e, index: mapIdxExprs(e.index, f) };
+  if (e.k === "cmpIdx") return { ...e, a: mapIdxExprs(e.a, f), b: mapIdxExprs(e.b, f) };
+  return e;
+}
+
+/** True when a kernel addresses memory through a data-dependent (`dyn`) index. */
+export function hasDynIdx(k: Kernel): boolean {
+  const dyn = (e: Expr): boolean =>
+    ((e.k === "load" || e.k === "index") && idxExprs(e.index).length > 0) ||
+    (e.k === "cmpIdx" && idxExprs(e.a).length + idxExprs(e.b).length > 0) ||
+    subExprs(e).some(dyn);
+  return dyn(k.body) || (!!k.epilogue && dyn(k.epilogue));
 }
 
 /** Index literal. */

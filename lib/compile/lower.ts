@@ -8,7 +8,15 @@
 import type { Aval, OpDef, ReductionForm, StructuralOpDef } from "../ops/_define.ts";
 import { type Eqn, Jaxpr, Var } from "../ir.ts";
 import { bufferNode, elementwiseNode, type Node, viewNode } from "./fuse.ts";
-import { type Expr, flatIndex, type Idx, ivar, type Kernel } from "./kernel.ts";
+import {
+  type Expr,
+  flatIndex,
+  type Idx,
+  ivar,
+  type Kernel,
+  mapSubExprs,
+  subExprs,
+} from "./kernel.ts";
 import type { ConvParams } from "../ops/conv_params.ts";
 import { sizeOf } from "../shape.ts";
 import { ReadSets } from "./budget.ts";
@@ -27,7 +35,16 @@ export interface LowerOptions {
    * materialized, and long concatenates split, so that no kernel reads more.
    */
   maxKernelInputs?: number;
+  /**
+   * Whether the backend runs this application of a fusible op as an op step with a kernel of
+   * its own (e.g. block copies of long contiguous runs) instead of fusing it.
+   */
+  opStep?: (op: OpDef, params: unknown, ins: Aval[], outs: Aval[]) => boolean;
 }
+
+/** Whether the backend keeps this equation an op step (see `LowerOptions.opStep`). */
+const keptStep = (e: Eqn, opts: LowerOptions): boolean =>
+  opts.opStep?.(e.op, e.params, e.inputs.map((v) => v.aval), e.outs.map((v) => v.aval)) ?? false;
 
 /** The reduction form of a contraction equation when it runs as a generated kernel. */
 function reductionOf(e: Eqn, opts: LowerOptions): ReductionForm<unknown> | null {
@@ -56,18 +73,15 @@ export type KernelStep = Extract<Step, { kind: "kernel" }>;
 
 /** True when every load of input slot `slot` in `e` reads the element at the output index. */
 function loadsAtOutput(e: Expr, slot: number, identity: string[]): boolean {
-  if (e.k === "load") return e.input !== slot || identity.includes(JSON.stringify(e.index));
-  if (e.k === "alu") return e.args.every((a) => loadsAtOutput(a, slot, identity));
-  return true;
+  if (e.k === "load" && e.input === slot) return identity.includes(JSON.stringify(e.index));
+  return subExprs(e).every((a) => loadsAtOutput(a, slot, identity));
 }
 
 /** Replaces loads of slot `slot` by the accumulator and renumbers the other slots. */
 function toEpilogue(e: Expr, slot: number, renum: (s: number) => number): Expr {
-  if (e.k === "load") {
-    return e.input === slot ? { k: "acc", dtype: e.dtype } : { ...e, input: renum(e.input) };
-  }
-  if (e.k === "alu") return { ...e, args: e.args.map((a) => toEpilogue(a, slot, renum)) };
-  return e;
+  if (e.k === "load" && e.input === slot) return { k: "acc", dtype: e.dtype };
+  const r = mapSubExprs(e, (a) => toEpilogue(a, slot, renum));
+  return r.k === "load" ? { ...r, input: renum(r.input) } : r;
 }
 
 /** Merges a reduction kernel with the elementwise kernel that is the sole consumer of its result. */
@@ -189,6 +203,7 @@ function inline(j: Jaxpr): { inVars: Var[]; eqns: Eqn[]; outs: Var[] } {
 /** Whether an equation fuses into its consumer or reads fused producers (else it takes buffers). */
 function fusible(e: Eqn, opts: LowerOptions): boolean {
   const k = e.op.kind;
+  if (keptStep(e, opts)) return false;
   return k === "elementwise" || k === "structural" || (k === "reduce" && !!e.op.monoid) ||
     reductionOf(e, opts) !== null;
 }
@@ -295,7 +310,8 @@ export function lowerJaxpr(jaxpr: Jaxpr, opts: LowerOptions = {}): Plan {
       )
       : e.inputs.map((v) => L.nodeOf.get(v)!);
     L.rs?.union(out, e.inputs);
-    if (op.kind === "reduce" && op.monoid) L.reduce(e, ins, op.monoid);
+    if (!fusible(e, opts)) L.opStep(e);
+    else if (op.kind === "reduce" && op.monoid) L.reduce(e, ins, op.monoid);
     else if (op.kind === "contraction" && reductionOf(e, opts)) {
       L.reduce(e, ins, "sum", reductionOf(e, opts)!);
     } else if (op.kind === "elementwise" || op.kind === "structural") {
@@ -350,17 +366,11 @@ function planSlots(steps: Step[], frees: number[][], keep: Set<number>, avals: A
 
 /** Renumbers the buffer loads of an expression to kernel input slots. */
 function remapLoads(e: Expr, slots: Map<number, number>): Expr {
-  switch (e.k) {
-    case "load": {
-      let s = slots.get(e.input);
-      if (s === undefined) slots.set(e.input, s = slots.size);
-      return { ...e, input: s };
-    }
-    case "alu":
-      return { ...e, args: e.args.map((a) => remapLoads(a, slots)) };
-    default:
-      return e;
-  }
+  const r = mapSubExprs(e, (a) => remapLoads(a, slots));
+  if (r.k !== "load") return r;
+  let s = slots.get(r.input);
+  if (s === undefined) slots.set(r.input, s = slots.size);
+  return { ...r, input: s };
 }
 
 function finish(

@@ -9,7 +9,7 @@ import { sizeOf } from "../shape.ts";
 import type { Aval, HostArray, OpDef } from "../ops/_define.ts";
 import { type KernelFn, renderKernel } from "../../kernels/render_js.ts";
 import { renderWasmKernel, wasmImports } from "../../kernels/render_wasm.ts";
-import { type Kernel, kernelKey } from "./kernel.ts";
+import { type Kernel, kernelKey, subExprs } from "./kernel.ts";
 import type { Plan } from "./lower.ts";
 import { ByteLru } from "../cache.ts";
 
@@ -201,10 +201,8 @@ function run(
 function opsIn(k: Kernel): string {
   const names = new Set<string>();
   const walk = (e: Kernel["body"]): void => {
-    if (e.k === "alu") {
-      if (e.op !== "land") names.add(e.op);
-      e.args.forEach(walk);
-    }
+    if (e.k === "alu" && e.op !== "land") names.add(e.op);
+    subExprs(e).forEach(walk);
   };
   walk(k.body);
   if (k.epilogue) walk(k.epilogue);

@@ -14,8 +14,10 @@ import {
   defineOp,
   type HostArray,
   type OpDef,
+  type ReadAt,
   UndefPrimal,
 } from "./_define.ts";
+import { cmpIdx, dynIdx, type Expr, iadd, type Idx, landAll, lit } from "../compile/kernel.ts";
 import { batchAt0, full, zerosOf } from "./_util.ts";
 import { forEachIndex } from "./movement.ts";
 import { add, convert, div, eq, mul, select } from "./elementwise.ts";
@@ -45,10 +47,44 @@ export function gatherHost(x: HostArray, idx: HostArray, p: GatherParams, out: A
   return res;
 }
 
-/** `gather` primitive: `(operand, indices)` with XLA gather dimension numbers. */
+/**
+ * gather's index map: the output element at `idx` is the operand element at the clamped start
+ * (loaded from the indices: a data-dependent index) plus the window offset, as `operandOffset`;
+ * in "fill" mode a select of the fill value where the start is out of bounds.
+ */
+function gatherAt(idx: Idx[], read: ReadAt, p: GatherParams, [x, ix]: Aval[], out: Aval): Expr {
+  const g = gatherGeometry("gather", x, ix, p);
+  const isWin = out.shape.map((_, d) => g.windowPos.includes(d));
+  const batch = idx.filter((_, d) => !isWin[d]);
+  const start: Idx[] = x.shape.map(() => lit(0));
+  const conds: Expr[] = [];
+  g.startMap.forEach((d, k) => {
+    const v = read(1, [...batch, lit(k)]), hi = Math.max(x.shape[d] - g.sizes[d], 0);
+    start[d] = dynIdx(v, 0, hi);
+    if (p.mode !== "fill") return;
+    // the start clamped to [-1, hi + 1] is in bounds exactly where the start is
+    const end = x.shape[d] - g.sizes[d] + 1, s = dynIdx(v, -1, end);
+    conds.push(cmpIdx(">=", s, lit(0)), cmpIdx("<", s, lit(end)));
+  });
+  g.opBatch.forEach((d, i) => (start[d] = batch[g.idxBatch[i]]));
+  g.windowPos.forEach((pos, w) => {
+    const d = g.windowOperandDims[w];
+    start[d] = iadd(start[d], idx[pos]);
+  });
+  const c = landAll(conds), val = read(0, start);
+  if (!c) return val;
+  const fill: Expr = { k: "const", v: defaultFill(out.dtype, p.fillValue), dtype: out.dtype };
+  return { k: "alu", op: "select", args: [c, val, fill], dtype: out.dtype };
+}
+
+/**
+ * `gather` primitive: `(operand, indices)` with XLA gather dimension numbers. A movement op whose
+ * index map loads its starts from the indices, so it fuses with producers and consumers.
+ */
 export const gatherOp: OpDef<GatherParams> = defineOp({
   name: "gather",
-  kind: "reduce",
+  kind: "structural",
+  view: { at: gatherAt, cost: () => 2 },
   abstractEval: ([x, idx], p) => [{
     shape: gatherGeometry("gather", x, idx, p).outShape,
     dtype: x.dtype,

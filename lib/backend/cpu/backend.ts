@@ -33,7 +33,7 @@ import type { ConvParams } from "../../ops/conv_params.ts";
 import type { DotParams } from "../../ops/dot.ts";
 import { dotGeneralHost } from "./dot.ts";
 import { dotGeneralF32 } from "./matmul.ts";
-import { gatherFast, scatterAddFast, sortFast } from "./index_ops.ts";
+import { gatherFast, gatherPrefersBlocks, scatterAddFast, sortFast } from "./index_ops.ts";
 import { solveFast } from "./linalg.ts";
 import type { SolveParams } from "../../ops/linalg.ts";
 import type { SortParams } from "../../ops/sort.ts";
@@ -57,9 +57,20 @@ export type FastImpl = (
   dest?: (TypedArray | undefined)[],
 ) => TypedArray[] | null;
 
-/** Registers a fast implementation for op `name`; returning null falls back to the reference. */
-export function registerFastImpl(name: string, f: FastImpl): void {
+/** Which applications of an op that would fuse run as op steps with their fast implementation. */
+const opStepPrefs = new Map<string, (ins: Aval[], params: unknown, outs: Aval[]) => boolean>();
+
+/**
+ * Registers a fast implementation for op `name`; returning null falls back to the reference.
+ * `prefer`, for an op the compiler would fuse, says which applications run as an op step instead.
+ */
+export function registerFastImpl(
+  name: string,
+  f: FastImpl,
+  prefer?: (ins: Aval[], params: unknown, outs: Aval[]) => boolean,
+): void {
   fastImpls.set(name, f);
+  if (prefer) opStepPrefs.set(name, prefer);
 }
 
 function runOp(
@@ -90,6 +101,7 @@ const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"])
  */
 const DIRECT_CONV_MIN_MACS = 1 << 13;
 const LOWER: LowerOptions = {
+  opStep: (op, p, ins, outs) => opStepPrefs.get(op.name)?.(ins, p, outs) ?? false,
   directConv(l, r, out, p) {
     const macs = convMacs(l, r, out, p);
     if (!(macs >= DIRECT_CONV_MIN_MACS)) return false; // NaN for an empty kernel
@@ -222,6 +234,7 @@ registerFastImpl("solve", (xs, p, outs) => solveFast(xs, p as SolveParams, outs)
 registerFastImpl(
   "gather",
   (xs, p, outs, dest) => gatherFast(xs, p as GatherParams, outs, dest?.[0]),
+  (ins, p) => gatherPrefersBlocks(ins, p as GatherParams),
 );
 registerFastImpl(
   "scatterAdd",

@@ -1,7 +1,7 @@
 /**
  * CPU kernels of the indexing primitives: `sort` with one float32 / int32 key as a stable LSD radix
  * sort (at most 3 passes of 11 bits over order-preserving unsigned keys); `gather` / `scatterAdd`
- * of contiguous runs (row takes like `E[i]`, their gradients) as one block copy / add per index.
+ * of long contiguous runs (row takes like `E[i]`, their gradients) as one block copy / add per index.
  * @module
  */
 import { allocTyped, type TypedArray } from "../../dtype.ts";
@@ -182,6 +182,15 @@ function runForm(g: IndexGeometry, mode: string): { run: number; axis: number } 
   const w = g.windowPos;
   if (w.some((p, i) => p !== b + i)) return null; // window axes must follow the batch axes
   return { run: sizeOf(g.opShape.slice(d + 1)), axis: d };
+}
+
+/** Shortest run a row gather copies as a block rather than fusing into its consumers. */
+const BLOCK_RUN = 16;
+
+/** Whether a gather runs as block copies here (runs of at least BLOCK_RUN elements). */
+export function gatherPrefersBlocks([x, idx]: Aval[], p: GatherParams): boolean {
+  const f = x.dtype === "bool" ? null : runForm(gatherGeometry("gather", x, idx, p), p.mode);
+  return f !== null && f.run >= BLOCK_RUN;
 }
 
 /** Fast gather of contiguous runs (e.g. rows of a table); null when the geometry differs. */

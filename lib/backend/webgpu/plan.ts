@@ -18,8 +18,8 @@ import { convVariant, renderConv } from "../../../kernels/wgsl/conv_variants.ts"
 import { renderArgReduce, renderDot } from "../../../kernels/wgsl/matmul.ts";
 import { renderRandom } from "../../../kernels/wgsl/random.ts";
 import { renderWindowOp, WINDOW_OPS } from "../../../kernels/wgsl/window.ts";
-import { GATHER_OPS, renderGather, renderScatter } from "../../../kernels/wgsl/gather.ts";
-import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
+import { GATHER_OPS, renderScatter } from "../../../kernels/wgsl/gather.ts";
+import type { ScatterParams } from "../../ops/gather_params.ts";
 import { renderScan, renderSort, SORT_OPS } from "../../../kernels/wgsl/sort.ts";
 import type { CumParams, SortParams } from "../../ops/sort.ts";
 import type { WindowParams } from "../../ops/window.ts";
@@ -238,16 +238,14 @@ export function lowerOptions(rt: GpuRuntime, opt: PlanOptions): LowerOptions {
   };
 }
 
-/** A gather or scatter step (kernels/wgsl/gather.ts). */
+/** A scatter step (kernels/wgsl/gather.ts). */
 function indexStep(
   plan: Plan,
   s: Extract<Plan["steps"][number], { kind: "op" }>,
   maxWg: number,
 ): CStep {
   const [x, idx, upd] = s.inputs.map((b) => plan.avals[b]);
-  const r = s.op.name === "gather"
-    ? { dispatches: renderGather(x, idx, s.params as GatherParams, maxWg), temps: [] }
-    : renderScatter(s.op.name, x, idx, upd, s.params as ScatterParams, maxWg);
+  const r = renderScatter(s.op.name, x, idx, upd, s.params as ScatterParams, maxWg);
   const role = { x: s.inputs[0], idx: s.inputs[1], upd: s.inputs[2], out: s.outs[0], tmp: -1 };
   return {
     kind: "gpu",
