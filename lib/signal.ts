@@ -15,7 +15,13 @@ import * as mv from "./ops/movement.ts";
 import { multiply } from "./numpy/math.ts";
 import { type BoundaryMode, fmt, padIndexed, promoteFloat, scalarOf } from "./lax/_args.ts";
 import { checkOptions } from "./options.ts";
-import { fftConvolvePrepared, fftIsFaster, prepareFftConvolve } from "./signal_fft.ts";
+import {
+  checkMode,
+  checkSameRankNonEmpty,
+  fftConvolvePrepared,
+  fftIsFaster,
+  prepareFftConvolve,
+} from "./signal_fft.ts";
 
 export { fftconvolve, type FftConvolveOptions, oaconvolve } from "./signal_fft.ts";
 
@@ -39,13 +45,6 @@ export interface ConvolveOptions {
 
 const CONVOLVE_KEYS = ["mode", "axes", "dotAxes", "method"];
 const CONVOLVE2D_KEYS = ["mode", "boundary", "fillvalue"];
-
-function checkMode(op: string, mode: unknown): ConvolveMode {
-  if (mode !== "full" && mode !== "valid" && mode !== "same") {
-    throw new RangeError(`${op}: mode ${fmt(mode)} must be "full", "valid" or "same"`);
-  }
-  return mode;
-}
 
 function checkMethod(op: string, m: unknown): "auto" | "direct" | "fft" {
   if (m !== "auto" && m !== "direct" && m !== "fft") {
@@ -229,20 +228,7 @@ function convolveAs(op: string, a: ArrayLike, b: ArrayLike, opts: ConvolveOption
   ) {
     return fftConvolvePrepared(prepareFftConvolve(op, x, y, { mode }));
   }
-  if (x.ndim !== y.ndim) {
-    throw new TypeError(
-      `${op}: a shape ${fmt(x.shape)} and b shape ${
-        fmt(y.shape)
-      } must have the same number of dimensions`,
-    );
-  }
-  if (x.size === 0 || y.size === 0) {
-    throw new TypeError(
-      `${op}: zero-size arrays are not supported, got a shape ${fmt(x.shape)} and b shape ${
-        fmt(y.shape)
-      }`,
-    );
-  }
+  checkSameRankNonEmpty(op, x, y);
   if (x.ndim === 0) return multiply(x, y);
   const all = [...Array(x.ndim).keys()];
   return lower(op, x, y, { conv: [all, all], dot: [[], []] }, mode);

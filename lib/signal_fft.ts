@@ -35,18 +35,16 @@ interface Prepared {
   mode: ConvolveMode;
 }
 
-function prepare(op: string, a: ArrayLike, b: ArrayLike, opts: FftConvolveOptions): Prepared {
-  opts = checkOptions(op, opts, KEYS);
-  let [x, y] = promoteFloat(op, a, b);
-  const mode = opts.mode ?? "full";
+/** A convolution mode, checked (RangeError naming `op` and the value). */
+export function checkMode(op: string, mode: unknown): ConvolveMode {
   if (mode !== "full" && mode !== "valid" && mode !== "same") {
     throw new RangeError(`${op}: mode ${fmt(mode)} must be "full", "valid" or "same"`);
   }
-  if (isComplex(x.dtype)) {
-    throw new TypeError(
-      `${op}: complex operands are not supported yet, got ${x.dtype}; convolve the real and imaginary parts`,
-    );
-  }
+  return mode;
+}
+
+/** The operands of a whole-array convolution: the same rank, neither empty (TypeError naming `op`). */
+export function checkSameRankNonEmpty(op: string, x: Tensor, y: Tensor): void {
   if (x.ndim !== y.ndim) {
     throw new TypeError(
       `${op}: a shape ${fmt(x.shape)} and b shape ${
@@ -61,6 +59,18 @@ function prepare(op: string, a: ArrayLike, b: ArrayLike, opts: FftConvolveOption
       }`,
     );
   }
+}
+
+function prepare(op: string, a: ArrayLike, b: ArrayLike, opts: FftConvolveOptions): Prepared {
+  opts = checkOptions(op, opts, KEYS);
+  let [x, y] = promoteFloat(op, a, b);
+  const mode = checkMode(op, opts.mode ?? "full");
+  if (isComplex(x.dtype)) {
+    throw new TypeError(
+      `${op}: complex operands are not supported yet, got ${x.dtype}; convolve the real and imaginary parts`,
+    );
+  }
+  checkSameRankNonEmpty(op, x, y);
   const raw = opts.axes === undefined ? [...Array(x.ndim).keys()] : [opts.axes].flat();
   const axes = raw.map((ax) => normAxis(op, ax, x.ndim, "axes"));
   if (new Set(axes).size !== axes.length) {

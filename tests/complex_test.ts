@@ -9,23 +9,13 @@
 import "./_backend.ts";
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  getBackend,
-  grad,
-  init,
-  jit,
-  jvp,
-  lax,
-  np,
-  setBackend,
-  type Tensor,
-  vmap,
-} from "../mod.ts";
+import { grad, init, jit, jvp, lax, np, type Tensor, vmap } from "../mod.ts";
 import { promoteTypes } from "../lib/dtype.ts";
 import type { DType } from "../lib/dtype.ts";
 import { backendNames } from "../lib/backend/backend.ts";
 import { allCloseReport } from "./_test_utils.ts";
 import fixtures from "./fixtures/complex_cases.json" with { type: "json" };
+import { onBackend as on } from "./_prop_util.ts";
 
 interface Spec {
   dtype: string;
@@ -83,16 +73,6 @@ await init();
 const BACKENDS = backendNames().filter((b) =>
   b !== "webgpu" || !!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu
 );
-
-function on<R>(name: string, fn: () => R): R {
-  const prev = getBackend();
-  setBackend(name);
-  try {
-    return fn();
-  } finally {
-    setBackend(prev);
-  }
-}
 
 describe("complex: np functions vs NumPy fixtures", () => {
   for (const c of CASES) {

@@ -7,7 +7,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { getBackend, jit, lax, np, random, setBackend, type Tensor } from "../mod.ts";
+import { jit, lax, np, random, type Tensor } from "../mod.ts";
 import type { DType } from "../lib/dtype.ts";
 import { f16roundEmulated } from "../lib/float16.ts";
 import * as nn from "../lib/nn.ts";
@@ -20,19 +20,10 @@ import type { OpDef } from "../lib/ops/_define.ts";
 import * as ew from "../lib/ops/elementwise.ts";
 import { OPS } from "../lib/ops/registry.ts";
 import { argValues, makeRng, OP_SAMPLES, paramsOf, type Sample } from "./_op_samples.ts";
+import { onBackend as on } from "./_prop_util.ts";
 
 const READY = await webgpuReady();
 const skip = READY ? false : "WebGPU is not available in this runtime";
-
-function on<T>(name: string, f: () => T): T {
-  const prev = getBackend();
-  setBackend(name);
-  try {
-    return f();
-  } finally {
-    setBackend(prev);
-  }
-}
 
 const NEW_DTYPES: DType[] = ["int8", "uint8", "uint32", "float16"];
 
