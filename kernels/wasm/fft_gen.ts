@@ -202,7 +202,9 @@ function genPass(mb: ModuleBuilder, ip: number, inv: boolean): FuncBuilder {
 /** `fftPass`: dispatches on (ip, inv) to the generated passes. */
 function genDispatch(mb: ModuleBuilder): FuncBuilder {
   const passes: [number, number, FuncBuilder][] = [];
-  for (const ip of [4, 2, 3, 5]) for (const inv of [0, 1]) passes.push([ip, inv, genPass(mb, ip, !!inv)]);
+  for (const ip of [4, 2, 3, 5]) {
+    for (const inv of [0, 1]) passes.push([ip, inv, genPass(mb, ip, !!inv)]);
+  }
   const f = mb.func(Array(11).fill("i32"), [], "fftPass");
   for (const [ip, inv, fn] of passes) {
     f.get(0).i32(ip).op("i32.eq").get(1).i32(inv).op("i32.eq").op("i32.and");

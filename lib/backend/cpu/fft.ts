@@ -8,7 +8,7 @@ import type { TypedArray } from "../../dtype.ts";
 import { allocTyped } from "../../dtype.ts";
 import type { Aval, HostArray } from "../../ops/_define.ts";
 import type { FftParams } from "../../ops/fft.ts";
-import { type FftType, fftHost, halfTwiddles } from "../../fft/host.ts";
+import { fftHost, type FftType, halfTwiddles } from "../../fft/host.ts";
 import { fftRowsF32, wasmFftSupports } from "./fft_wasm.ts";
 
 /** lax.fft on a host array; `dest` (output 0's size and dtype) is reused when given. */

@@ -1,12 +1,12 @@
 /**
  * Complex64 FFT rows in Wasm SIMD (kernels/wasm/fft_gen.ts): float32 plans (twiddles and chirps
  * computed in float64, rounded once) kept resident in Wasm memory; batches split by rows across
- * the worker pool, large single transforms split pass by pass. Lengths whose float64 plan needs a
- * generic odd radix stay on the float64 JS path (`fftRowsF32` returns false for them).
+ * the worker pool, large single transforms split pass by pass. Radix 2/3/4/5 passes; lengths with
+ * a larger prime factor run Bluestein (a power-of-two convolution) through them.
  * @module
  */
-import { cplan } from "../../fft/kernel.ts";
-import { fftExportsFor, type FftExports } from "../../../kernels/wasm/fft_gen.ts";
+import { bluesteinPlan, cplan } from "../../fft/kernel.ts";
+import { type FftExports, fftExportsFor } from "../../../kernels/wasm/fft_gen.ts";
 import { WasmHeap } from "./pool/heap.ts";
 import type { PoolTask, WorkerPool } from "./pool/pool.ts";
 import { usablePool } from "./conv.ts";
@@ -28,19 +28,20 @@ interface F32Plan {
   blue: { m: number; chirp: number; chirpOut: number; bhat: number; bhatInv: number } | null;
 }
 
-const plans = new Map<number, F32Plan | null>();
+const plans = new Map<number, F32Plan>();
 const al16 = (v: number) => Math.ceil(v / 16) * 16;
 
-/** Whether the Wasm path transforms length `n` (radix 2/3/4/5 plans and Bluestein ones). */
+/** Whether the Wasm path transforms length `n` (every length from 2 below 2^26). */
 export function wasmFftSupports(n: number): boolean {
-  return n >= 2 && n < 2 ** 26 && planF32(n) !== null;
+  return Number.isInteger(n) && n >= 2 && n < 2 ** 26;
 }
 
-function planF32(n: number): F32Plan | null {
+function planF32(n: number): F32Plan {
   let p = plans.get(n);
   if (p !== undefined) return p;
   const c = cplan(n);
-  p = c.blue ? bluePlan(n, c.blue) : c.passes.every((q) => q.ip <= 5) ? radixPlan(n) : null;
+  // NOTE: no generic odd radix here: lengths with a prime factor above 5 take Bluestein
+  p = !c.blue && c.passes.every((q) => q.ip <= 5) ? radixPlan(n) : bluePlan(n, bluesteinPlan(n));
   if (plans.size >= 64) plans.delete(plans.keys().next().value!);
   plans.set(n, p);
   return p;
@@ -75,7 +76,9 @@ function bluePlan(n: number, b: NonNullable<ReturnType<typeof cplan>["blue"]>): 
   const bhatInv = bhat + 8 * m, image = new Uint8Array(bhatInv + 8 * m);
   const f = new Float32Array(image.buffer);
   new Int32Array(image.buffer).set([n, 0]);
-  for (let k = 0; k < 2 * n; k++) f[chirp / 4 + k] = b.chirp[k], f[chirpOut / 4 + k] = b.chirp[k] / m;
+  for (let k = 0; k < 2 * n; k++) {
+    f[chirp / 4 + k] = b.chirp[k], f[chirpOut / 4 + k] = b.chirp[k] / m;
+  }
   for (let k = 0; k < m; k++) {
     const j = (m - k) % m;
     f[bhat / 4 + 2 * k] = b.bhat[2 * k], f[bhat / 4 + 2 * k + 1] = b.bhat[2 * k + 1];
@@ -108,7 +111,13 @@ function memFor(pool: WorkerPool | undefined): FftMem {
   }
   if (!privateMem) {
     const memory = new WebAssembly.Memory({ initial: 16 });
-    privateMem = { memory, heap: new WasmHeap(memory), ex: fftExportsFor(memory), pool, resident: new Map() };
+    privateMem = {
+      memory,
+      heap: new WasmHeap(memory),
+      ex: fftExportsFor(memory),
+      pool,
+      resident: new Map(),
+    };
   }
   return privateMem;
 }
@@ -167,14 +176,14 @@ export function fftRowsF32(
     if (src !== dst) dst.set(src.subarray(0, 2 * rows * n));
     return true;
   }
-  const p = wasmFftSupports(n) ? planF32(n)! : null;
-  if (!p) return false;
+  if (!wasmFftSupports(n)) return false;
+  const p = planF32(n);
   const minPar = opts.minParallel ?? 2 ** 15, work = rows * (p.blue ? p.blue.m : n);
   const pool = opts.pool === undefined ? usablePool(work >= minPar) : opts.pool ?? undefined;
   const mem = memFor(pool);
   let data = 0;
   try {
-    const base = resident(mem, p), sub = p.blue ? planF32(p.blue.m)! : null;
+    const base = resident(mem, p), sub = p.blue ? planF32(p.blue.m) : null;
     const subBase = sub ? resident(mem, sub) : 0;
     data = alloc(mem, 8 * rows * n);
     new Float32Array(mem.memory.buffer, data, 2 * rows * n).set(src.subarray(0, 2 * rows * n));
