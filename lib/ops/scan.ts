@@ -24,7 +24,7 @@ import { concatenate, reshape, slice } from "./movement.ts";
 import { splitJvp } from "../transforms/jit.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
 import { backwardPass } from "../transforms/linearize.ts";
-import { closeFn, dce, fmtAval, isHost, memo, runBody, sameAval } from "./_control.ts";
+import { closeFn, dce, fmtAval, isHost, memo, realForm, runBody, sameAval } from "./_control.ts";
 
 /** Parameters of a `scan` equation. Arguments are `[...consts, ...carryInit, ...xs]`. */
 export interface ScanParams {
@@ -158,6 +158,17 @@ export const scanOp: OpDef<ScanParams> = defineOp({
   jvp: scanJvp,
   vmap: scanVmap,
   transpose: scanTranspose,
+  // complex carries, xs or ys: the same loop over storage views with the body's real form
+  // (a complex xs [n, ...s] is stored as [n, ...s, 2], so its slices are the slices' views)
+  complexRule: (views, p) => {
+    const r = realForm(p.jaxpr);
+    return bind(scanOp, [...r.consts, ...views], {
+      ...p,
+      jaxpr: r.jaxpr,
+      nConsts: r.consts.length + p.nConsts,
+      linear: [...r.consts.map(() => false), ...p.linear],
+    });
+  },
 });
 
 /** Binds `scan`. */
