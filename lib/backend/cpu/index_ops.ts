@@ -33,7 +33,8 @@ function scratchOf(slot: number, n: number): Uint32Array {
 /**
  * Loads one row's keys (stride `post`) as order-preserving unsigned keys (float32: NaN greatest,
  * one NaN pattern, -0 tied with 0 when `tieZeros` (a stable argsort keeps their order, as JAX's);
- * int32: sign flipped) into `k`, with the three digit histograms in one sweep.
+ * int32: sign flipped) into `k`, with the three digit histograms in one sweep. The sign flip is
+ * branch-free (`v ^ (v >> 31 | 0x80000000)`): a branch on random signs mispredicts half the time.
  */
 function loadKeys(
   src: Uint32Array,
@@ -44,26 +45,34 @@ function loadKeys(
   tieZeros: boolean,
 ): Uint32Array {
   const h = new Uint32Array(3 * NB), n = k.length;
-  const negZero = tieZeros ? 0 : 0x80000000;
-  for (let i = 0, j = base; i < n; i++, j += post) {
-    let v = src[j];
-    if (isFloat) {
+  // int32 arithmetic throughout (`| 0`): a uint32 above 2^31 would be a double in the JIT
+  if (isFloat) {
+    const negZero = tieZeros ? 0 : 0x80000000 | 0;
+    for (let i = 0, j = base; i < n; i++, j += post) {
+      let v = src[j] | 0;
       if ((v & 0x7fffffff) > 0x7f800000) v = 0x7fc00000;
-      else if (v === 0x80000000) v = negZero;
-      v = v & 0x80000000 ? ~v >>> 0 : (v | 0x80000000) >>> 0;
-    } else v = (v ^ 0x80000000) >>> 0;
-    k[i] = v;
-    h[v & 2047]++;
-    h[2048 + ((v >>> 11) & 2047)]++;
-    h[4096 + (v >>> 22)]++;
+      else if (v === (0x80000000 | 0)) v = negZero;
+      v ^= (v >> 31) | 0x80000000;
+      k[i] = v;
+      h[v & 2047]++;
+      h[2048 + ((v >>> 11) & 2047)]++;
+      h[4096 + (v >>> 22)]++;
+    }
+  } else {
+    for (let i = 0, j = base; i < n; i++, j += post) {
+      const v = src[j] ^ 0x80000000;
+      k[i] = v;
+      h[v & 2047]++;
+      h[2048 + ((v >>> 11) & 2047)]++;
+      h[4096 + (v >>> 22)]++;
+    }
   }
   return h;
 }
 
-/** The bit pattern of an unsigned key (inverse of loadKeys' map). */
+/** The bit pattern of an unsigned key (inverse of loadKeys' map), branch-free. */
 function unkey(k: number, isFloat: boolean): number {
-  if (!isFloat) return k ^ 0x80000000;
-  return k & 0x80000000 ? k ^ 0x80000000 : ~k;
+  return k ^ ((isFloat ? ~(k >> 31) : 0) | 0x80000000);
 }
 
 /** Digits whose histogram splits the keys, their histograms turned into start offsets. */
@@ -111,11 +120,18 @@ function radixSortInto(
     return;
   }
   const last = ds[ds.length - 1], shift = DIGITS[last], hb = last * NB;
+  // unkey inlined branch-free: float keys flip every bit below the top one when it is clear
+  const fm = isFloat ? -1 : 0;
+  if (post === 1) {
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      out[base + h[hb + ((v >>> shift) & 2047)]++] = v ^ ((~(v >> 31) & fm) | 0x80000000);
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const v = src[i];
-    out[base + h[hb + ((v >>> shift) & 2047)]++ * post] = isFloat
-      ? (v & 0x80000000 ? v ^ 0x80000000 : ~v)
-      : v ^ 0x80000000;
+    out[base + h[hb + ((v >>> shift) & 2047)]++ * post] = v ^ ((~(v >> 31) & fm) | 0x80000000);
   }
 }
 
