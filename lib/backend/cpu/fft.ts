@@ -20,9 +20,10 @@ export function fftFast(
 ): TypedArray[] {
   const shape = p.fftType === "RFFT" ? x.shape : x.shape.slice(0, -1);
   if (x.data instanceof Float32Array && out.dtype === "float32") {
-    const r = fftF32(x.data, shape, p.fftType, p.fftLengths);
+    const into = dest instanceof Float32Array ? dest : undefined;
+    const r = fftF32(x.data, shape, p.fftType, p.fftLengths, into);
     if (r) {
-      if (!dest) return [r];
+      if (!dest || r === dest) return [r];
       dest.set(r);
       return [dest];
     }
@@ -39,13 +40,14 @@ const realRows = (n: number) => n % 2 === 0 && n >= 4 ? n / 2 : n;
 
 /**
  * lax.fft in float32 through the Wasm kernels (same contract as `fftHost`, float32 results), or
- * null when some length is not supported there.
+ * null when some length is not supported there. Complex results go to `into` when it fits.
  */
 export function fftF32(
   x: Float32Array,
   shape: number[],
   type: FftType,
   lengths: number[],
+  into?: Float32Array,
 ): Float32Array | null {
   const k = lengths.length, r = shape.length, axes = lengths.map((_, i) => r - k + i);
   const last = lengths[k - 1] ?? 1, norm = lengths.reduce((a, b) => a * b, 1);
@@ -59,49 +61,56 @@ export function fftF32(
     return w;
   };
   if (!real) {
-    const w = new Float32Array(x);
-    for (const ax of axes) alongAxis(w, shape, ax, type === "IFFT");
+    const fits = into && into.length === x.length && into.buffer !== x.buffer;
+    const w = fits ? into : new Float32Array(x.length);
+    axes.forEach((ax, i) => alongAxis(i === 0 ? x : w, w, shape, ax, type === "IFFT"));
     return type === "IFFT" ? scale(w) : w;
   }
   const m = (last >> 1) + 1, dims = [...shape.slice(0, -1), m], rows = x.length / last;
   if (type === "RFFT") {
     const w = rfftRows(x, rows, last);
-    for (const ax of axes.slice(0, -1)) alongAxis(w, dims, ax, false);
+    for (const ax of axes.slice(0, -1)) alongAxis(w, w, dims, ax, false);
     return w;
   }
   const w = new Float32Array(x);
-  for (const ax of axes.slice(0, -1)) alongAxis(w, dims, ax, true);
+  for (const ax of axes.slice(0, -1)) alongAxis(w, w, dims, ax, true);
   return scale(irfftRows(w, w.length / (2 * m), last));
 }
 
-function rows(w: Float32Array, rows: number, n: number, inverse: boolean): void {
-  if (!fftRowsF32(w, w, rows, n, inverse)) throw new Error(`fft: length ${n} not supported`);
+function rows(src: Float32Array, dst: Float32Array, nr: number, n: number, inv: boolean): void {
+  if (!fftRowsF32(src, dst, nr, n, inv)) throw new Error(`fft: length ${n} not supported`);
 }
 
-/** Complex FFTs along axis `ax` of interleaved `w` (logical dims `dims`), in place. */
-function alongAxis(w: Float32Array, dims: number[], ax: number, inverse: boolean): void {
+/** Complex FFTs along axis `ax` of interleaved `src` (logical dims `dims`) into `dst`. */
+function alongAxis(
+  src: Float32Array,
+  dst: Float32Array,
+  dims: number[],
+  ax: number,
+  inverse: boolean,
+): void {
   const n = dims[ax];
-  if (n <= 1) return;
+  if (n <= 1) return void (src !== dst && dst.set(src));
   let inner = 1;
   for (let i = ax + 1; i < dims.length; i++) inner *= dims[i];
-  const outer = w.length / (2 * n * inner);
-  if (inner === 1) return rows(w, outer, n, inverse);
+  const outer = src.length / (2 * n * inner);
+  if (inner === 1) return rows(src, dst, outer, n, inverse);
   // transpose each [n, inner] block to [inner, n], transform rows, transpose back
-  const t = new Float32Array(w.length), blk = 2 * n * inner;
+  const t = new Float32Array(src.length), blk = 2 * n * inner;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < n; j++) {
-      for (let s = 0, src = o * blk + 2 * j * inner; s < inner; s++) {
+      for (let s = 0, at = o * blk + 2 * j * inner; s < inner; s++) {
         const d = o * blk + 2 * (s * n + j);
-        t[d] = w[src + 2 * s], t[d + 1] = w[src + 2 * s + 1];
+        t[d] = src[at + 2 * s], t[d + 1] = src[at + 2 * s + 1];
       }
     }
   }
-  rows(t, outer * inner, n, inverse);
+  rows(t, t, outer * inner, n, inverse);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < n; j++) {
-      for (let s = 0, dst = o * blk + 2 * j * inner; s < inner; s++) {
+      for (let s = 0, at = o * blk + 2 * j * inner; s < inner; s++) {
         const d = o * blk + 2 * (s * n + j);
-        w[dst + 2 * s] = t[d], w[dst + 2 * s + 1] = t[d + 1];
+        dst[at + 2 * s] = t[d], dst[at + 2 * s + 1] = t[d + 1];
       }
     }
   }
@@ -113,12 +122,12 @@ function rfftRows(x: Float32Array, nr: number, n: number): Float32Array {
   if (realRows(n) === n) {
     const z = new Float32Array(2 * nr * n);
     for (let i = 0; i < nr * n; i++) z[2 * i] = x[i];
-    rows(z, nr, n, false);
+    rows(z, z, nr, n, false);
     for (let r = 0; r < nr; r++) out.set(z.subarray(2 * r * n, 2 * r * n + 2 * m), 2 * r * m);
     return out;
   }
   const z = new Float32Array(x), tw = halfTwiddles(n); // z_k = x_2k + i x_2k+1
-  rows(z, nr, h, false);
+  rows(z, z, nr, h, false);
   for (let r = 0; r < nr; r++) {
     const o = 2 * r * m, zo = 2 * r * h;
     for (let k = 1; k < h; k++) {
@@ -146,7 +155,7 @@ function irfftRows(src: Float32Array, nr: number, n: number): Float32Array {
         z[2 * (r * n + k)] = X(o, kk, 0), z[2 * (r * n + k) + 1] = sg * X(o, kk, 1);
       }
     }
-    rows(z, nr, n, true);
+    rows(z, z, nr, n, true);
     for (let i = 0; i < nr * n; i++) out[i] = z[2 * i];
     return out;
   }
@@ -160,6 +169,6 @@ function irfftRows(src: Float32Array, nr: number, n: number): Float32Array {
       z[zo + 2 * k] = er - oi, z[zo + 2 * k + 1] = ei + or; // Z = E + i O
     }
   }
-  rows(z, nr, h, true);
+  rows(z, z, nr, h, true);
   return z;
 }
