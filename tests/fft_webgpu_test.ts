@@ -1,8 +1,7 @@
 /**
- * The `fft` primitive on WebGPU (kernels/wgsl/fft.ts): every type at radix-2/3/4/5, generic-odd
- * and Bluestein lengths against the CPU backend, the NumPy and SciPy fixtures in float32, N-d and
- * strided axes, norm modes, eager and jit, gradients and vmap against the CPU backend, one
- * submission per jitted call and twiddles uploaded once. Skipped where there is no WebGPU.
+ * `fft` on WebGPU (kernels/wgsl/fft.ts) vs the CPU backend at radix, generic-odd and Bluestein
+ * lengths; NumPy/SciPy fixtures in float32; N-d, norm modes, jit, vmap, gradients; one submission
+ * per jitted call, twiddles uploaded once. Skipped where there is no WebGPU.
  * @module
  */
 import { describe, test } from "node:test";

@@ -1,8 +1,7 @@
 /**
- * The `fft` primitive as WGSL dispatches: per axis, the CPU plan's Stockham passes (lib/fft/
- * kernel.ts: radix 4, 2, 3, 5, generic odd) or Bluestein, ping-ponging between temporaries;
- * real transforms of even length through the half-length complex FFT. Twiddles and chirps are
- * computed in float64 on the host, cached per length, and bound as constant temporaries.
+ * The `fft` primitive as WGSL dispatches: per axis, the CPU plan's (lib/fft/kernel.ts) Stockham
+ * passes or Bluestein, ping-ponging between temporaries; even real transforms via the half-length
+ * FFT. Twiddles and chirps: float64 on the host, cached per length, bound as constant temporaries.
  * @module
  */
 import type { DType } from "../../lib/dtype.ts";
