@@ -37,13 +37,23 @@ export interface FftSteps {
   temps: FftTemp[];
 }
 
+/** One Stockham pass: radix, product of the earlier radices, n / (l1 · radix). */
+interface Pass {
+  ip: number;
+  l1: number;
+  ido: number;
+}
+
 /** Twiddles of one length's mixed-radix passes (then each generic radix's roots), complex. */
 interface Tables {
   data: Float32Array;
   tw: number[];
   roots: number[];
+  passes: Pass[];
 }
 
+/** Radices without an unrolled butterfly: their pass loops over the radix's roots. */
+const GENERIC = (p: number) => p > 5 && p !== 8;
 const tables = new Map<number, Tables>();
 const chirps = new Map<number, { chirp: Float32Array; bhat: Float32Array }>();
 const halfTw = new Map<number, Float32Array>();
@@ -58,17 +68,35 @@ function cached<T>(m: Map<number, T>, n: number, make: () => T): T {
   return v;
 }
 
+/**
+ * The passes of length n: radix 8 while it divides (fewer passes over the data than the CPU
+ * plan's radix 4), then 4, 2 and the odd prime factors in increasing order.
+ */
+function gpuPasses(n: number): Pass[] {
+  const f: number[] = [];
+  let r = n;
+  for (const p of [8, 4, 2]) while (r % p === 0) f.push(p), r /= p;
+  for (let p = 3; p * p <= r; p += 2) while (r % p === 0) f.push(p), r /= p;
+  if (r > 1) f.push(r);
+  let l1 = 1;
+  return f.map((ip) => {
+    const p = { ip, l1, ido: n / (l1 * ip) };
+    l1 *= ip;
+    return p;
+  });
+}
+
 /** The passes' twiddle table of length n: tw(m, i) = e^{-2πi·m·l1·i/n} (angles reduced mod n). */
 function radixTables(n: number): Tables {
   return cached(tables, n, () => {
-    const { passes } = cplan(n);
+    const passes = gpuPasses(n);
     const tw: number[] = [], roots: number[] = [];
     let size = 0;
     for (const { ip, ido } of passes) {
       tw.push(size);
       size += (ip - 1) * ido;
-      roots.push(ip > 5 ? size : -1);
-      if (ip > 5) size += ip;
+      roots.push(GENERIC(ip) ? size : -1);
+      if (GENERIC(ip)) size += ip;
     }
     const data = new Float32Array(2 * size);
     const put = (at: number, num: number, den: number) => {
@@ -79,9 +107,9 @@ function radixTables(n: number): Tables {
       for (let m = 1; m < ip; m++) {
         for (let i = 0; i < ido; i++) put(tw[q] + (m - 1) * ido + i, (m * l1 * i) % n, n);
       }
-      if (ip > 5) { for (let j = 0; j < ip; j++) put(roots[q] + j, j, ip); }
+      if (GENERIC(ip)) { for (let j = 0; j < ip; j++) put(roots[q] + j, j, ip); }
     });
-    return { data, tw, roots };
+    return { data, tw, roots, passes };
   });
 }
 
@@ -147,12 +175,11 @@ class Builder {
   ): void {
     const lines = outer * stride;
     if (n === 1) return this.emit(scaleKernel(lines, scale, this.maxWg), [src, dst]);
-    const plan = cplan(n);
-    if (plan.blue) return this.bluestein(src, dst, n, outer, stride, inverse, scale);
+    if (cplan(n).blue) return this.bluestein(src, dst, n, outer, stride, inverse, scale);
     const t = radixTables(n), tw = this.constant(t.data);
     let cur = src;
-    plan.passes.forEach(({ ip, l1, ido }, q) => {
-      const last = q === plan.passes.length - 1;
+    t.passes.forEach(({ ip, l1, ido }, q) => {
+      const last = q === t.passes.length - 1;
       const out = last ? dst : this.tmp([cur, dst], lines * n);
       const k = passKernel({
         p: ip,

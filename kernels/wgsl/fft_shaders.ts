@@ -47,15 +47,29 @@ export interface PassSpec {
   scale: number;
 }
 
-/** `y_m` of the radix-2/3/4/5 butterflies as WGSL `let` statements over `x0..x{p-1}`. */
+/** A 4-point DFT of `${u}0..3` into `${v}0..3` (forward: v1 = t1 - i t3; the inverse swaps). */
+function dft4(u: string, v: string, inverse: boolean): string {
+  const [a, b] = inverse ? ["+", "-"] : ["-", "+"];
+  return `let ${v}t0 = ${u}0 + ${u}2; let ${v}t1 = ${u}0 - ${u}2; let ${v}t2 = ${u}1 + ${u}3;
+  let ${v}t3 = mi(${u}1 - ${u}3);
+  let ${v}0 = ${v}t0 + ${v}t2; let ${v}2 = ${v}t0 - ${v}t2; let ${v}1 = ${v}t1 ${a} ${v}t3;
+  let ${v}3 = ${v}t1 ${b} ${v}t3;`;
+}
+
+/** `y_m` of the radix-2/3/4/5/8 butterflies as WGSL `let` statements over `x0..x{p-1}`. */
 function butterfly(p: number, inverse: boolean): string {
   const s = inverse ? -1 : 1;
   if (p === 2) return "let y0 = x0 + x1; let y1 = x0 - x1;";
-  if (p === 4) {
-    // forward: y1 = t1 - i t3, y3 = t1 + i t3 (the inverse swaps them)
-    const [a, b] = s > 0 ? ["-", "+"] : ["+", "-"];
-    return `let t0 = x0 + x2; let t1 = x0 - x2; let t2 = x1 + x3; let t3 = mi(x1 - x3);
-  let y0 = t0 + t2; let y2 = t0 - t2; let y1 = t1 ${a} t3; let y3 = t1 ${b} t3;`;
+  if (p === 4) return dft4("x", "y", inverse);
+  if (p === 8) {
+    // radix-2 split (x_j ± x_{j+4}), the odd half times w8^j, then two 4-point DFTs
+    const c = f32Lit(Math.SQRT1_2), sg = s > 0 ? "-" : "";
+    return `let a0 = x0 + x4; let a1 = x1 + x5; let a2 = x2 + x6; let a3 = x3 + x7;
+  let b0 = x0 - x4; let d1 = x1 - x5; let d2 = x2 - x6; let d3 = x3 - x7;
+  let b1 = ${c} * (d1 + ${sg}mi(d1)); let b2 = ${sg}mi(d2); let b3 = ${c} * (${sg}mi(d3) - d3);
+  ${dft4("a", "e", inverse)}
+  ${dft4("b", "g", inverse)}
+  let y0 = e0; let y2 = e1; let y4 = e2; let y6 = e3; let y1 = g0; let y3 = g1; let y5 = g2; let y7 = g3;`;
   }
   if (p === 3) {
     const sn = f32Lit(-s * Math.sqrt(3) / 2);
@@ -94,7 +108,7 @@ export function passKernel(q: PassSpec, maxWg: number): {
     return `dst[ob + ${m * outStride}] = select(cm(${y}, ${w}), ${y}, i == 0)${sc};`;
   };
   let body: string;
-  if (p <= 5) {
+  if (p <= 5 || p === 8) {
     const loads = [...Array(p).keys()].map((j) => `let x${j} = src[ib + ${j * ido * S}];`);
     const stores = [...Array(p).keys()].map((m) => store(m, `y${m}`));
     body = `${head}\n  ${loads.join(" ")}\n  ${butterfly(p, inverse)}\n  ${stores.join("\n  ")}`;
