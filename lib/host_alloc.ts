@@ -5,9 +5,13 @@
  */
 import { allocTyped, type DType, type TypedArray } from "./dtype.ts";
 
-/** Arrays up to this many bytes share a slab; a slab stays alive while one of its views does. */
-const SMALL_BYTES = 256;
-const SLAB_BYTES = 4096;
+/**
+ * Size classes `[most bytes of an array, bytes of its slabs]`: arrays up to the largest share a
+ * slab of their class (16× the class's largest array, so a view never keeps alive more than 16×
+ * its class's size); a slab stays alive while one of its views does.
+ */
+const CLASSES: [number, number][] = [[256, 4096], [4096, 65536], [16384, 262144]];
+const SMALL_BYTES = CLASSES[CLASSES.length - 1][0];
 /** Per dtype, its typed array class and element bytes (dtypes stored one element per value). */
 const SLAB_DTYPES: Partial<
   Record<DType, [new (b: ArrayBuffer, o: number, n: number) => TypedArray, number]>
@@ -23,8 +27,8 @@ const SLAB_DTYPES: Partial<
 
 // Node and Bun allocate small typed arrays on the JS heap, faster than a view: no slabs there.
 const useSlabs = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-let slab = new ArrayBuffer(0);
-let used = SLAB_BYTES;
+const slabs = CLASSES.map(() => new ArrayBuffer(0));
+const used = CLASSES.map(([, slab]) => slab);
 
 /**
  * A zeroed host array of `n` elements of `d`, like `allocTyped`; small ones may be views into a
@@ -44,12 +48,13 @@ export function allocHost(d: DType, n: number): TypedArray {
   const s = useSlabs ? SLAB_DTYPES[d] : undefined;
   if (!s || n <= 0 || n * s[1] > SMALL_BYTES) return allocTyped(d, n);
   const bytes = n * s[1];
-  if (used + bytes > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    used = 0;
+  const c = bytes <= CLASSES[0][0] ? 0 : bytes <= CLASSES[1][0] ? 1 : 2;
+  if (used[c] + bytes > CLASSES[c][1]) {
+    slabs[c] = new ArrayBuffer(CLASSES[c][1]);
+    used[c] = 0;
   }
-  const a = new s[0](slab, used, n);
-  used += (bytes + 15) & ~15; // 16-byte aligned views
+  const a = new s[0](slabs[c], used[c], n);
+  used[c] += (bytes + 15) & ~15; // 16-byte aligned views
   return a;
 }
 
