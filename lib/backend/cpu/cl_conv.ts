@@ -11,8 +11,8 @@ import {
   CL_CONV_DESC as D,
   CL_CONV_ENTRY,
   CL_CONV_MAX_BLOCK,
-  clConvFor,
   type ClConvExport,
+  clConvFor,
 } from "../../../kernels/wasm/cl_conv.ts";
 import { PlanCache } from "./kernel_support.ts";
 import { allocHost } from "../../host_alloc.ts";
@@ -252,7 +252,19 @@ function makePlan(lhsShape: number[], rhsShape: number[], outShape: number[], p:
     }
   });
   const bytes = yOff + align(4 * ySize);
-  return { lhsShape, rhsShape, tables, wOff, xOff, yOff, bytes, xSize, wSize, ySize, wTable: g.wTable };
+  return {
+    lhsShape,
+    rhsShape,
+    tables,
+    wOff,
+    xOff,
+    yOff,
+    bytes,
+    xSize,
+    wSize,
+    ySize,
+    wTable: g.wTable,
+  };
 }
 
 const byParams = new WeakMap<ConvParams, Plan>();
