@@ -25,8 +25,10 @@ const SLAB_DTYPES: Partial<
   bool: [Uint8Array, 1],
 };
 
-// Node and Bun allocate small typed arrays on the JS heap, faster than a view: no slabs there.
+// Node and Bun allocate tiny typed arrays on the JS heap, faster than a view: there only arrays
+// above the first class share slabs (a fresh buffer of a few KB measured 1-6 µs on Node).
 const useSlabs = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+const SLAB_MIN_BYTES = useSlabs ? 0 : CLASSES[0][0];
 const slabs = CLASSES.map(() => new ArrayBuffer(0));
 const used = CLASSES.map(([, slab]) => slab);
 
@@ -45,8 +47,8 @@ const used = CLASSES.map(([, slab]) => slab);
  * ```
  */
 export function allocHost(d: DType, n: number): TypedArray {
-  const s = useSlabs ? SLAB_DTYPES[d] : undefined;
-  if (!s || n <= 0 || n * s[1] > SMALL_BYTES) return allocTyped(d, n);
+  const s = SLAB_DTYPES[d];
+  if (!s || n <= 0 || n * s[1] > SMALL_BYTES || n * s[1] <= SLAB_MIN_BYTES) return allocTyped(d, n);
   const bytes = n * s[1];
   const c = bytes <= CLASSES[0][0] ? 0 : bytes <= CLASSES[1][0] ? 1 : 2;
   if (used[c] + bytes > CLASSES[c][1]) {
@@ -60,8 +62,9 @@ export function allocHost(d: DType, n: number): TypedArray {
 
 /** A host copy of `data` (small copies may share a slab, see `allocHost`). */
 export function copyHost(data: TypedArray, d: DType): TypedArray {
-  const s = useSlabs ? SLAB_DTYPES[d] : undefined;
-  if (!s || data.constructor !== s[0] || data.length * s[1] > SMALL_BYTES) {
+  const s = SLAB_DTYPES[d];
+  const bytes = s ? data.length * s[1] : 0;
+  if (!s || data.constructor !== s[0] || bytes > SMALL_BYTES || bytes <= SLAB_MIN_BYTES) {
     return data.slice();
   }
   const a = allocHost(d, data.length);

@@ -1,7 +1,7 @@
 // Generated float32 convolution for layouts whose output feature is the minor dim (NHWC / HWIO,
 // and the gradient convolutions of them), Wasm SIMD128, vectorised along the output feature:
 // a block of P output pixels (P = 1..8) keeps P f32x4 accumulators per 4 features, and every
-// (tap, input feature) pair adds splat(x) · v128.load(w). All geometry (blocks, pair lists of
+// (tap, input feature) pair adds splat(x) · v128.load(w). All geometry (blocks, run lists of
 // valid taps) is precomputed in memory by the caller (lib/backend/cpu/cl_conv.ts).
 
 import { type FuncBuilder, ModuleBuilder } from "./encoder.ts";
@@ -12,8 +12,9 @@ export const CL_CONV_MAX_BLOCK = 8;
 
 /**
  * Word indices of the descriptor `clConv` reads; pointers and steps are in bytes. A block entry
- * is 6 words: `[P, x base, w base, y base, pairs start, pairs end]`; a pair is `[x offset,
- * w offset]` of one (valid tap, input feature), summed in list order into every output.
+ * is 6 words: `[P, x base, w base, y base, runs start, runs end]`; a run is 3 words `[x offset,
+ * w offset, count >= 1]`: `count` (valid tap, input feature) pairs, the k-th at the offsets plus
+ * k times the steps `xS`, `wS`, summed in list order into every output.
  */
 export const CL_CONV_DESC = Object.freeze({
   /** Byte pointer of the block entries. */
@@ -28,8 +29,12 @@ export const CL_CONV_DESC = Object.freeze({
   chunks: 4,
   /** Valid lanes of the last chunk (1..4). */
   tail: 5,
+  /** x byte step within a run. */
+  xS: 6,
+  /** w byte step within a run. */
+  wS: 7,
   /** Number of words. */
-  size: 6,
+  size: 8,
 });
 
 /** Words per block entry. */
@@ -39,7 +44,7 @@ export const CL_CONV_ENTRY = 6;
 export type ClConvExport = (desc: number) => void;
 
 type F = FuncBuilder;
-const [XB, WB, YB, PP, PE, XP, YP, OC, TAIL] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+const [XB, WB, YB, PP, PE, XP, YP, OC, TAIL, XS, WS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
 /** Stores accumulator `a` at `addr`: all four lanes, or the first `TAIL` of them. */
 function storeLanes(f: F, addr: number, a: number, partial: number): void {
@@ -53,13 +58,13 @@ function storeLanes(f: F, addr: number, a: number, partial: number): void {
   }, () => f.get(addr).get(a).mem("v128.store", 0, 0));
 }
 
-/** blk_P(xb, wb, yb, pp, pe, xP, yP, chunks, tail): one block of P pixels, every chunk. */
+/** blk_P(xb, wb, yb, pp, pe, xP, yP, chunks, tail, xS, wS): one block of P pixels. */
 function genBlock(mb: ModuleBuilder, P: number, fma: boolean): F {
-  const f = mb.func(Array(9).fill("i32"), []);
+  const f = mb.func(Array(11).fill("i32"), []);
   const acc = Array.from({ length: P }, () => f.local("v128"));
   const wv = f.local("v128");
   const xo = Array.from({ length: P }, () => f.local("i32"));
-  const [p, xp, wc, c, ya, partial] = Array.from({ length: 6 }, () => f.local("i32"));
+  const [p, xp, wp, k, wc, c, ya, partial] = Array.from({ length: 8 }, () => f.local("i32"));
   for (let j = 1; j < P; j++) f.get(xo[j - 1]).get(XP).op("i32.add").set(xo[j]);
   f.get(WB).set(wc).i32(0).set(c);
   f.loop((chunks) => {
@@ -67,25 +72,31 @@ function genBlock(mb: ModuleBuilder, P: number, fma: boolean): F {
     f.get(PP).set(p);
     f.block((exit) => {
       f.get(p).get(PE).op("i32.eq").brIf(exit);
-      f.loop((pairs) => {
+      f.loop((runs) => {
         f.get(XB).get(p).mem("i32.load", 0).op("i32.add").set(xp);
-        f.get(wc).get(p).mem("i32.load", 4).op("i32.add").mem("v128.load", 0, 0).set(wv);
-        for (let j = 0; j < P; j++) {
-          const splat = () => {
-            f.get(xp);
-            if (j > 0) f.get(xo[j]).op("i32.add");
-            f.mem("v128.load32_splat");
-          };
-          if (fma) {
-            splat();
-            f.get(wv).get(acc[j]).op("f32x4.relaxed_madd").set(acc[j]);
-          } else {
-            f.get(acc[j]);
-            splat();
-            f.get(wv).op("f32x4.mul").op("f32x4.add").set(acc[j]);
+        f.get(wc).get(p).mem("i32.load", 4).op("i32.add").set(wp);
+        f.get(p).mem("i32.load", 8).set(k);
+        f.loop((pairs) => {
+          f.get(wp).mem("v128.load", 0, 0).set(wv);
+          for (let j = 0; j < P; j++) {
+            const splat = () => {
+              f.get(xp);
+              if (j > 0) f.get(xo[j]).op("i32.add");
+              f.mem("v128.load32_splat");
+            };
+            if (fma) {
+              splat();
+              f.get(wv).get(acc[j]).op("f32x4.relaxed_madd").set(acc[j]);
+            } else {
+              f.get(acc[j]);
+              splat();
+              f.get(wv).op("f32x4.mul").op("f32x4.add").set(acc[j]);
+            }
           }
-        }
-        f.get(p).i32(8).op("i32.add").tee(p).get(PE).op("i32.ne").brIf(pairs);
+          f.get(xp).get(XS).op("i32.add").set(xp).get(wp).get(WS).op("i32.add").set(wp);
+          f.get(k).i32(1).op("i32.sub").tee(k).brIf(pairs);
+        });
+        f.get(p).i32(12).op("i32.add").tee(p).get(PE).op("i32.ne").brIf(runs);
       });
     });
     // the last chunk of a group whose feature count is not a multiple of 4 stores only its lanes
@@ -124,7 +135,7 @@ export function buildClConvModule(
   const blocks = Array.from({ length: CL_CONV_MAX_BLOCK }, (_, k) => genBlock(mb, k + 1, fma));
   const f = mb.func(["i32"], [], "clConv");
   const D = CL_CONV_DESC;
-  const [e, end, xP, yP, oc, tail, n] = Array.from({ length: 7 }, () => f.local("i32"));
+  const [e, end, xP, yP, oc, tail, xS, wS, n] = Array.from({ length: 9 }, () => f.local("i32"));
   f.get(0).mem("i32.load", 4 * D.entries).set(e);
   f.get(0).mem("i32.load", 4 * D.count).i32(4 * CL_CONV_ENTRY).op("i32.mul").get(e)
     .op("i32.add").set(end);
@@ -132,6 +143,8 @@ export function buildClConvModule(
   f.get(0).mem("i32.load", 4 * D.yP).set(yP);
   f.get(0).mem("i32.load", 4 * D.chunks).set(oc);
   f.get(0).mem("i32.load", 4 * D.tail).set(tail);
+  f.get(0).mem("i32.load", 4 * D.xS).set(xS);
+  f.get(0).mem("i32.load", 4 * D.wS).set(wS);
   f.block((exit) => {
     f.get(e).get(end).op("i32.eq").brIf(exit);
     f.loop((top) => {
@@ -139,7 +152,7 @@ export function buildClConvModule(
       for (let k = 0; k < CL_CONV_MAX_BLOCK; k++) {
         f.get(n).i32(k + 1).op("i32.eq").if(() => {
           for (let w = 1; w <= 5; w++) f.get(e).mem("i32.load", 4 * w);
-          f.get(xP).get(yP).get(oc).get(tail).call(blocks[k]);
+          f.get(xP).get(yP).get(oc).get(tail).get(xS).get(wS).call(blocks[k]);
         });
       }
       f.get(e).i32(4 * CL_CONV_ENTRY).op("i32.add").tee(e).get(end).op("i32.ne").brIf(top);

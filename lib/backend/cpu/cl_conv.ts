@@ -149,6 +149,35 @@ function pairList(g: Geo, p: ConvParams, box: number[][]): number[] {
   }
 }
 
+/** The most frequent step between consecutive pairs of the lists (element offsets of x, w). */
+function commonStep(lists: number[][]): [number, number] {
+  const seen = new Map<string, number>();
+  let best: [number, number] = [0, 0], most = 0;
+  for (const l of lists) {
+    for (let j = 2; j < l.length; j += 2) {
+      const k = `${l[j] - l[j - 2]},${l[j + 1] - l[j - 1]}`, n = (seen.get(k) ?? 0) + 1;
+      seen.set(k, n);
+      if (n > most) (most = n), (best = [l[j] - l[j - 2], l[j + 1] - l[j - 1]]);
+    }
+  }
+  return best;
+}
+
+/** A pair list as runs `[x byte offset, w byte offset, count]` of pairs `step` apart. */
+function runsOf(l: number[], xStep: number, wStep: number): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < l.length;) {
+    let n = 1;
+    while (
+      j + 2 * n < l.length && l[j + 2 * n] === l[j] + n * xStep &&
+      l[j + 2 * n + 1] === l[j + 1] + n * wStep
+    ) n++;
+    out.push(4 * l[j], 4 * l[j + 1], n);
+    j += 2 * n;
+  }
+  return out;
+}
+
 /** Splits a run of `len` pixels into blocks of at most CL_CONV_MAX_BLOCK, near-equal. */
 function blocksOf(len: number): number[] {
   const n = Math.ceil(len / CL_CONV_MAX_BLOCK), out: number[] = [];
@@ -215,11 +244,13 @@ function makePlan(lhsShape: number[], rhsShape: number[], outShape: number[], p:
   const lists = [...boxes.keys()].map((k) =>
     pairList(g, p, k.split(";").map((r) => r.split(",").map(Number)))
   );
+  const [xStep, wStep] = commonStep(lists);
+  const runLists = lists.map((l) => runsOf(l, xStep, wStep));
   const Og = g.O / g.G, nEntries = g.G * blocks.length / 4;
   const offEntries = 64, offPairs = offEntries + align(4 * CL_CONV_ENTRY * nEntries);
   const listAt: number[] = [];
   let pairWords = 0;
-  for (const l of lists) listAt.push(offPairs + 4 * pairWords), (pairWords += l.length);
+  for (const l of runLists) listAt.push(offPairs + 4 * pairWords), (pairWords += l.length);
   const xSize = sizeOf(lhsShape), wSize = sizeOf(rhsShape), ySize = sizeOf(outShape);
   const wOff = offPairs + align(4 * pairWords);
   const xOff = wOff + align(4 * wSize + 16), yOff = xOff + align(4 * xSize);
@@ -230,6 +261,8 @@ function makePlan(lhsShape: number[], rhsShape: number[], outShape: number[], p:
   tables[D.yP] = 4 * (byBatch ? g.yN : g.yS[last]);
   tables[D.chunks] = Math.ceil(Og / 4);
   tables[D.tail] = Og - 4 * (Math.ceil(Og / 4) - 1);
+  tables[D.xS] = 4 * xStep;
+  tables[D.wS] = 4 * wStep;
   let e = offEntries / 4;
   for (let gr = 0; gr < g.G; gr++) {
     for (let b = 0; b < blocks.length; b += 4) {
@@ -240,17 +273,12 @@ function makePlan(lhsShape: number[], rhsShape: number[], outShape: number[], p:
         wOff + 4 * gr * Og,
         yOff + 4 * (yo + gr * Og),
         listAt[box],
-        listAt[box] + 4 * lists[box].length,
+        listAt[box] + 4 * runLists[box].length,
       ], e);
       e += CL_CONV_ENTRY;
     }
   }
-  lists.forEach((l, i) => {
-    for (let j = 0; j < l.length; j += 2) {
-      tables[listAt[i] / 4 + j] = 4 * l[j];
-      tables[listAt[i] / 4 + j + 1] = 4 * l[j + 1];
-    }
-  });
+  runLists.forEach((l, i) => tables.set(l, listAt[i] / 4));
   const bytes = yOff + align(4 * ySize);
   return {
     lhsShape,
