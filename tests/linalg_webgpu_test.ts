@@ -7,7 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { grad, jit, lax, np, type Tensor, vmap } from "../mod.ts";
-import { webgpuStats } from "../lib/backend/webgpu/backend.ts";
+import { webgpuRuntime, webgpuStats } from "../lib/backend/webgpu/backend.ts";
 import data from "./fixtures/linalg_cases.json" with { type: "json" };
 import { webgpuReady } from "./_webgpu_env.ts";
 import { onBackend } from "./_prop_util.ts";
@@ -155,6 +155,56 @@ describe("batched linalg on WebGPU agrees with the CPU", () => {
   }
 });
 
+/** [batch..., m, n] matrices with separated singular values / eigenvalues (diagonal 1.5 (i + 1)). */
+function spreadOut(batch: number[], m: number, n: number, seed: number): number[] {
+  const v = values(batch.reduce((p, d) => p * d, 1) * m * n, seed);
+  return v.map((x, i) => {
+    const r = Math.floor(i / n) % m, c = i % n;
+    return r === c ? 1.5 * (r + 1) + 0.25 * x : 0.3 * x;
+  });
+}
+
+describe("qr and eigh on WebGPU agree with the CPU", () => {
+  const qrShapes: [number[], number, number][] = [
+    [[2], 5, 3],
+    [[], 3, 5],
+    [[3], 7, 7],
+    [[], 70, 9],
+    [
+      [],
+      9,
+      70,
+    ],
+    [[1], 66, 66],
+  ];
+  for (const [batch, m, n] of qrShapes) {
+    test(`qr [${batch}] ${m}×${n}`, { skip }, async () => {
+      const a = {
+        data: values(batch.reduce((p, d) => p * d, 1) * m * n, m + 7 * n),
+        shape: [...batch, m, n],
+      };
+      await assertBackendsAgree("qr", (x) => np.linalg.qr(x), [a]);
+      await assertBackendsAgree("qr complete", (x) => np.linalg.qr(x, { mode: "complete" }), [a]);
+      await assertBackendsAgree("qr r", (x) => np.linalg.qr(x, { mode: "r" }), [a]);
+    });
+  }
+  for (
+    const [batch, n] of [[[3], 1], [[2], 5], [[], 16], [[2], 33], [[], 48]] as [number[], number][]
+  ) {
+    test(`eigh [${batch}] ${n}×${n}`, { skip }, async () => {
+      const a = { data: spreadOut(batch, n, n, 3 + n), shape: [...batch, n, n] };
+      await assertBackendsAgree("eigh", (x) => np.linalg.eigh(x), [a], 1e-3);
+    });
+  }
+  test("kernels too long for a software adapter are a RangeError naming the op", { skip }, () => {
+    if (!webgpuRuntime()!.software) return;
+    onBackend("webgpu", () => {
+      assert.throws(() => np.linalg.eigh(np.eye(80)), /eigh of shape \[80,80\] is too large/);
+      assert.throws(() => np.linalg.inv(np.eye(200)), RangeError);
+    });
+  });
+});
+
 describe("linalg on WebGPU: transforms", () => {
   const n = 4;
   const a = { data: wellConditioned([3], n, 3), shape: [3, n, n] };
@@ -174,6 +224,20 @@ describe("linalg on WebGPU: transforms", () => {
     const tri = (x: Tensor, y: Tensor) =>
       np.sum(np.square(lax.linalg.triangularSolve(x, y, { leftSide: true, lower: false })));
     await assertBackendsAgree("grad triangularSolve", grad(tri, { argnums: [0, 1] }), [a, b], 1e-3);
+    const s = { data: spreadOut([2], n, n, 5), shape: [2, n, n] };
+    const dec = (x: Tensor) => {
+      const [w, v] = np.linalg.eigh(x);
+      const [q, r] = np.linalg.qr(x);
+      // sign-invariant: eigenvalues, squared eigenvectors, |diag r| and q r
+      return np.add(
+        np.add(np.sum(np.sin(w)), np.sum(np.square(np.square(v)))),
+        np.add(
+          np.sum(np.abs(np.diagonal(r, { axis1: -2, axis2: -1 }))),
+          np.sum(np.cos(np.matmul(q, r))),
+        ),
+      );
+    };
+    await assertBackendsAgree("grad eigh and qr", grad(dec), [s], 2e-3);
   });
 
   test("vmap matches a loop; a jitted call records one submission", { skip }, async () => {

@@ -14,8 +14,41 @@ import type { SortDispatch, SortSteps } from "./sort.ts";
 /** Invocations per workgroup of every linalg kernel. */
 export const LINALG_WG = 64;
 
-/** A rendered linalg op: its dispatches ("in{k}", "out{k}", "t{k}" bindings) and temporaries. */
-export type LinalgSteps = SortSteps;
+/**
+ * A rendered linalg op: its dispatches ("in{k}", "out{k}", "t{k}" bindings), temporaries, and an
+ * upper bound of the loop iterations one invocation runs (all loops together; see `LOOP_BUDGET`).
+ */
+export interface LinalgSteps extends SortSteps {
+  loops: number;
+}
+
+/**
+ * Loop iterations one invocation may run on software adapters: llvmpipe's loop limiter ends every
+ * loop of an invocation after 65535 iterations in all, so a longer kernel would stop early.
+ */
+export const LOOP_BUDGET = 60000;
+
+/** Iterations of a loop spread over the workgroup. */
+export const spreadIters = (count: number) => Math.ceil(Math.max(count, 0) / LINALG_WG) + 1;
+
+const NONE: LinalgSteps = { dispatches: [], temps: [], loops: 0 };
+
+/** Loop iterations of `triSolveCode` (n×n op(T), k right-hand sides). */
+function triSolveLoops(n: number, k: number): number {
+  let l = 0;
+  for (let st = 0; st < n; st++) l += 1 + spreadIters(k) + spreadIters((n - 1 - st) * k);
+  return l;
+}
+
+/** Loop iterations of `luCode` (n×n). */
+function luLoops(n: number): number {
+  let l = spreadIters(n * n) + spreadIters(n);
+  for (let k = 0; k < n; k++) {
+    l += 1 + spreadIters(n - k) + Math.log2(LINALG_WG) + 2 * spreadIters(n) +
+      spreadIters((n - k - 1) ** 2);
+  }
+  return l;
+}
 
 /** Storage declarations: `ins` read-only f32 arrays, then read-write `outs` (name: type). */
 export function decls(ins: string[], outs: [string, string][]): string {
@@ -113,7 +146,7 @@ export function renderTriangularSolve(
 ): LinalgSteps {
   const n = a.shape[a.shape.length - 1], k = b.shape[b.shape.length - 1];
   const count = batchOf(a, n);
-  if (count * n * k === 0) return { dispatches: [], temps: [] };
+  if (count * n * k === 0) return NONE;
   const t = (i: string, j: string) =>
     p.transposeA
       ? `a[q * ${n * n} + (${j}) * ${n} + (${i})]`
@@ -132,14 +165,18 @@ export function renderTriangularSolve(
     })
   }`;
   const s = perMatrix(count, maxWg, decls(["a", "b"], [["x", "f32"]]), body);
-  return { dispatches: [{ ...s, bind: ["in0", "in1", "out0"] }], temps: [] };
+  return {
+    dispatches: [{ ...s, bind: ["in0", "in1", "out0"] }],
+    temps: [],
+    loops: spreadIters(n * k) + triSolveLoops(n, k),
+  };
 }
 
 /** cholesky: the lower factor of (a + aᵀ)/2, NaN from the first non-positive pivot on. */
 export function renderCholesky(a: Aval, maxWg: number): LinalgSteps {
   const n = a.shape[a.shape.length - 1];
   const count = batchOf(a, n);
-  if (count * n === 0) return { dispatches: [], temps: [] };
+  if (count * n === 0) return NONE;
   const L = (i: string, j: string) => `l[q * ${n * n} + (${i}) * ${n} + (${j})]`;
   const A = (i: string, j: string) => `a[q * ${n * n} + (${i}) * ${n} + (${j})]`;
   const m = `${n - 1} - j`;
@@ -174,7 +211,9 @@ export function renderCholesky(a: Aval, maxWg: number): LinalgSteps {
     sync();
   }`;
   const s = perMatrix(count, maxWg, decls(["a"], [["l", "f32"]]), body);
-  return { dispatches: [{ ...s, bind: ["in0", "out0"] }], temps: [] };
+  let loops = spreadIters(n * n);
+  for (let j = 0; j < n; j++) loops += 1 + spreadIters(n - j) + spreadIters((n - j - 1) ** 2);
+  return { dispatches: [{ ...s, bind: ["in0", "out0"] }], temps: [], loops };
 }
 
 /**
@@ -245,7 +284,7 @@ function luTemps(count: number, n: number): LinalgSteps["temps"] {
 export function renderSolve(a: Aval, b: Aval, p: SolveParams, maxWg: number): LinalgSteps {
   const n = a.shape[a.shape.length - 1], k = b.shape[b.shape.length - 1];
   const count = batchOf(a, n);
-  if (count * n * k === 0) return { dispatches: [], temps: [] };
+  if (count * n * k === 0) return NONE;
   const T = (trans: boolean) => (i: string, j: string) =>
     trans ? `w[q * ${n * n} + (${j}) * ${n} + (${i})]` : `w[q * ${n * n} + (${i}) * ${n} + (${j})]`;
   const xb = `q * ${n * k}`;
@@ -289,6 +328,7 @@ export function renderSolve(a: Aval, b: Aval, p: SolveParams, maxWg: number): Li
       bind: ["in0", "in1", "out0", "t0", "t1", ...(p.transposeA ? ["t2"] : [])],
     }],
     temps,
+    loops: luLoops(n) + 2 * spreadIters(n * k) + 2 * triSolveLoops(n, k),
   };
 }
 
@@ -296,7 +336,7 @@ export function renderSolve(a: Aval, b: Aval, p: SolveParams, maxWg: number): Li
 export function renderDet(a: Aval, log: boolean, maxWg: number): LinalgSteps {
   const n = a.shape[a.shape.length - 1];
   const count = batchOf(a, n);
-  if (count === 0) return { dispatches: [], temps: [] };
+  if (count === 0) return NONE;
   const diag = `w[q * ${n * n} + i * ${n + 1}]`;
   const body = log
     ? `${luCode(n)}
@@ -319,5 +359,9 @@ export function renderDet(a: Aval, log: boolean, maxWg: number): LinalgSteps {
   const outs: [string, string][] = log ? [["logs", "f32"], ["signs", "f32"]] : [["det", "f32"]];
   const s = perMatrix(count, maxWg, decls(["a"], [...outs, ["w", "f32"], ["perm", "i32"]]), body);
   const bind = ["in0", ...outs.map((_, i) => `out${i}`), "t0", "t1"];
-  return { dispatches: [{ ...s, bind } as SortDispatch], temps: luTemps(count, n) };
+  return {
+    dispatches: [{ ...s, bind } as SortDispatch],
+    temps: luTemps(count, n),
+    loops: luLoops(n) + n + 1,
+  };
 }

@@ -376,7 +376,7 @@ function compileStep(
   if (SORT_OPS.has(name)) return narrowed(plan, sortStep(rt, plan, s, maxWg), maxWg);
   if (LINALG_OPS.has(name)) {
     const ins = s.inputs.map((b) => plan.avals[b]);
-    return namedStep(rt, s, renderLinalg(name, ins, s.params, maxWg));
+    return namedStep(rt, s, renderLinalg(name, ins, s.params, maxWg, rt.software));
   }
   if (name === "random") {
     const k = renderRandom(s.params as RandomParams, s.outAvals[0].dtype, maxWg);
