@@ -7,15 +7,7 @@
 import type { Aval } from "../../lib/ops/_define.ts";
 import type { QrParams } from "../../lib/ops/linalg_decomp.ts";
 import { sizeOf } from "../../lib/shape.ts";
-import {
-  decls,
-  LINALG_WG,
-  type LinalgSteps,
-  LOOP_BUDGET,
-  par,
-  perMatrix,
-  spreadIters,
-} from "./linalg.ts";
+import { decls, LINALG_WG, type LinalgSteps, par, perMatrix, spreadIters } from "./linalg.ts";
 
 const NONE: LinalgSteps = { dispatches: [], temps: [], loops: 0 };
 /** Loop iterations of `normCode` over `count` values (two spread loops, two reductions). */
