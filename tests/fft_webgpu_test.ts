@@ -284,6 +284,20 @@ describe("webgpu fft: convolution vs SciPy", { skip }, () => {
 });
 
 describe("webgpu fft: how it runs", { skip }, () => {
+  test("inside a jitted lax.scan body (and its gradient)", async () => {
+    const step = (c: Tensor, x: Tensor): [Tensor, Tensor] => {
+      const y = np.fft.irfft(np.multiply(np.fft.rfft(np.add(c, x)), 0.5), { n: 12 });
+      return [np.tanh(y), np.sum(y)];
+    };
+    const f = (c: Tensor, xs: Tensor) => {
+      const [last, ys] = lax.scan(step, c, xs);
+      return np.add(np.sum(last), np.sum(ys));
+    };
+    await sameOnBoth("scan", () => [f32([12], 1), f32([5, 12], 2)], (c, xs) => {
+      const [v, g] = jit(valueAndGrad(f))(c, xs) as [Tensor, Tensor];
+      return [v, g];
+    }, 2e-5);
+  });
   test("a jitted 2^16-point FFT is one submission per call; twiddles upload once", async () => {
     const f = jit((x: Tensor) => np.fft.fft(x));
     const x = onBackend("webgpu", () => lax.complex(f32([1 << 16], 1), f32([1 << 16], 2)));
