@@ -20,9 +20,10 @@ import { renderRandom } from "../../../kernels/wgsl/random.ts";
 import { renderWindowOp, WINDOW_OPS } from "../../../kernels/wgsl/window.ts";
 import { GATHER_OPS, renderScatter } from "../../../kernels/wgsl/gather.ts";
 import type { ScatterParams } from "../../ops/gather_params.ts";
-import { renderScan, renderSort, SORT_OPS } from "../../../kernels/wgsl/sort.ts";
+import { renderScan, renderSort, SORT_OPS, type SortSteps } from "../../../kernels/wgsl/sort.ts";
 import { renderFft } from "../../../kernels/wgsl/fft.ts";
 import type { FftParams } from "../../ops/fft.ts";
+import { LINALG_OPS, renderLinalg } from "../../../kernels/wgsl/linalg_ops.ts";
 import type { CumParams, SortParams } from "../../ops/sort.ts";
 import type { WindowParams } from "../../ops/window.ts";
 import { epilogueFusible, type EpilogueSpec } from "../../../kernels/wgsl/epilogue.ts";
@@ -290,6 +291,15 @@ function sortStep(
     : s.op.name === "fft"
     ? renderFft(ins[0], s.params as FftParams, maxWg, fftSharedBytes(rt))
     : renderScan(s.op.name, ins[0], s.params as CumParams, maxWg);
+  return namedStep(rt, s, r);
+}
+
+/** A step whose dispatches bind "in{k}", "out{k}" and "t{k}" (temporaries) by name. */
+function namedStep(
+  rt: GpuRuntime,
+  s: Extract<Plan["steps"][number], { kind: "op" }>,
+  r: SortSteps,
+): CStep {
   const buf = (k: string) => {
     const i = Number(k.replace(/^\D+/, ""));
     return k.startsWith("in") ? s.inputs[i] : k.startsWith("out") ? s.outs[i] : -1 - i;
@@ -384,6 +394,10 @@ function compileStep(
   if (GATHER_OPS.has(name)) return narrowed(plan, indexStep(plan, s, maxWg), maxWg);
   if (SORT_OPS.has(name) || name === "fft") {
     return narrowed(plan, sortStep(rt, plan, s, maxWg), maxWg);
+  }
+  if (LINALG_OPS.has(name)) {
+    const ins = s.inputs.map((b) => plan.avals[b]);
+    return namedStep(rt, s, renderLinalg(name, ins, s.params, maxWg, rt.software));
   }
   if (name === "random") {
     const k = renderRandom(s.params as RandomParams, s.outAvals[0].dtype, maxWg);
