@@ -24,6 +24,8 @@ import { concatenate, reshape, slice } from "./movement.ts";
 import { splitJvp } from "../transforms/jit.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
 import { backwardPass } from "../transforms/linearize.ts";
+import { hasOpaque } from "../transforms/segments.ts";
+import { hasComplex } from "../transforms/complex_lower.ts";
 import { closeFn, dce, fmtAval, isHost, memo, runBody, sameAval } from "./_control.ts";
 
 /** Parameters of a `scan` equation. Arguments are `[...consts, ...carryInit, ...xs]`. */
@@ -77,8 +79,53 @@ function checkScanAvals(avals: Aval[], p: ScanParams): Aval[] {
   ];
 }
 
+/** @internal `raw: false` runs host loops body call by body call (the path before `scanRaw`). */
+export const scanTuning: { raw: boolean } = { raw: true };
+
+/**
+ * Runs the loop on raw host buffers through the backend's compiled body (`programRunner`): x
+ * slices are views, each iteration writes its ys straight into the stacked outputs and its carry
+ * into one of two buffers kept for the loop (no per-iteration arrays or wrappers). Null when the
+ * backend cannot (or the body holds loops or complex values).
+ */
+function scanRaw(args: ArrayValue[], p: ScanParams, outAvals: Aval[]): Tensor[] | null {
+  const { jaxpr, nConsts: nC, nCarry: nK, length, reverse } = p;
+  const backend = args[0]?.backend ?? getBackend();
+  if (!backend.programRunner || args.some((a) => a.backend !== backend)) return null;
+  if (hasOpaque(jaxpr) || hasComplex(jaxpr)) return null;
+  const run = memo(jaxpr, `runner:${backend.name}`, () => backend.programRunner!(jaxpr));
+  const bufs = args.map((a) => a.buffer as TypedArray);
+  const xSizes = jaxpr.inAvals.slice(nC + nK).map((a) => sizeOf(a.shape));
+  const yAvals = outAvals.slice(nK);
+  const ySizes = yAvals.map((a) => sizeOf(a.shape) / length);
+  const ys = yAvals.map((a) => allocTyped(a.dtype, sizeOf(a.shape)));
+  const cAvals = outAvals.slice(0, nK);
+  // two buffers per carry: an iteration reads one and writes the other
+  const pair = [0, 1].map(() => cAvals.map((a) => allocTyped(a.dtype, sizeOf(a.shape))));
+  const ins = bufs.slice(0, nC + nK) as TypedArray[];
+  const dests: TypedArray[] = new Array(nK + ys.length);
+  for (let t = 0; t < length; t++) {
+    const i = reverse ? length - 1 - t : t;
+    for (let k = 0; k < xSizes.length; k++) {
+      ins[nC + nK + k] = bufs[nC + nK + k].subarray(i * xSizes[k], (i + 1) * xSizes[k]);
+    }
+    for (let k = 0; k < nK; k++) dests[k] = pair[t & 1][k];
+    for (let k = 0; k < ys.length; k++) {
+      dests[nK + k] = ys[k].subarray(i * ySizes[k], (i + 1) * ySizes[k]);
+    }
+    const outs = run(ins, dests) as TypedArray[];
+    for (let k = 0; k < nK; k++) ins[nC + k] = outs[k];
+  }
+  return [
+    ...ins.slice(nC, nC + nK).map((b, k) => new ArrayValue(b, cAvals[k], backend)),
+    ...ys.map((d, k) => new ArrayValue(d, yAvals[k], backend)),
+  ];
+}
+
 /** Runs the loop on host arrays: x slices are views, ys are written in place. */
 function scanHost(args: ArrayValue[], p: ScanParams, outAvals: Aval[]): Tensor[] {
+  const raw = scanTuning.raw ? scanRaw(args, p, outAvals) : null;
+  if (raw) return raw;
   const { jaxpr, nConsts: nC, nCarry: nK, length, reverse } = p;
   const backend = args[0]?.backend ?? getBackend();
   const consts = args.slice(0, nC), xs = args.slice(nC + nK);
@@ -288,29 +335,39 @@ function scanTranspose(cts: Tensor[], args: LinearArg[], p: ScanParams): (Tensor
   if (carryIdx.some((i) => !lin[i])) {
     throw new TypeError("scan: transpose needs every carry to be linear (a tangent)");
   }
-  const linC = range(0, nC).filter((i) => lin[i]), resC = range(0, nC).filter((i) => !lin[i]);
-  const linX = range(nC + nK, n).filter((i) => lin[i]);
+  const resC = range(0, nC).filter((i) => !lin[i]);
   const resX = range(nC + nK, n).filter((i) => !lin[i]);
+  // cotangents only for the arguments asked for (a linear argument with a known value, such as
+  // the instantiated zero tangent of xs, gets none: its products are dropped from the body)
+  const want = (i: number) => args[i] instanceof UndefPrimal;
+  const linC = range(0, nC).filter((i) => lin[i] && want(i));
+  const linX = range(nC + nK, n).filter((i) => lin[i] && want(i));
   const bodyAval = (i: number) => ({ ...jaxpr.inVars[i].aval, weak: false });
   const yAvals = jaxpr.outs.slice(nK).map((v) => ({ ...v.aval, weak: false }));
-  const t = memo(jaxpr, `T:${lin.join()}`, () =>
-    closeFn((zs) => {
-      let o = 0;
-      const take = (m: number) => zs.slice(o, o += m);
-      const [rc, acc, ck, rx, cy] = [resC, linC, carryIdx, resX, yAvals].map((l) => take(l.length));
-      const full: LinearArg[] = range(0, n).map((i) => new UndefPrimal(bodyAval(i)));
-      resC.forEach((i, j) => (full[i] = rc[j]));
-      resX.forEach((i, j) => (full[i] = rx[j]));
-      const r = backwardPass(jaxpr, full, [...ck, ...cy]);
-      const z = (i: number) => r[i] ?? zerosOf(bodyAval(i));
-      return [...linC.map((i, j) => add(acc[j], z(i))), ...carryIdx.map(z), ...linX.map(z)];
-    }, [
-      ...resC.map(bodyAval),
-      ...linC.map(bodyAval),
-      ...carryIdx.map(bodyAval),
-      ...resX.map(bodyAval),
-      ...yAvals,
-    ]));
+  const t = memo(
+    jaxpr,
+    `T:${lin.join()}:${args.map((_, i) => want(i)).join()}`,
+    () =>
+      closeFn((zs) => {
+        let o = 0;
+        const take = (m: number) => zs.slice(o, o += m);
+        const [rc, acc, ck, rx, cy] = [resC, linC, carryIdx, resX, yAvals].map((l) =>
+          take(l.length)
+        );
+        const full: LinearArg[] = range(0, n).map((i) => new UndefPrimal(bodyAval(i)));
+        resC.forEach((i, j) => (full[i] = rc[j]));
+        resX.forEach((i, j) => (full[i] = rx[j]));
+        const r = backwardPass(jaxpr, full, [...ck, ...cy]);
+        const z = (i: number) => r[i] ?? zerosOf(bodyAval(i));
+        return [...linC.map((i, j) => add(acc[j], z(i))), ...carryIdx.map(z), ...linX.map(z)];
+      }, [
+        ...resC.map(bodyAval),
+        ...linC.map(bodyAval),
+        ...carryIdx.map(bodyAval),
+        ...resX.map(bodyAval),
+        ...yAvals,
+      ]),
+  );
   const val = (i: number) => args[i] as Tensor;
   const outs = bind(scanOp, [
     ...t.consts,
