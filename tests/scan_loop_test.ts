@@ -16,7 +16,7 @@ import {
   valueAndGrad,
   vmap,
 } from "../mod.ts";
-import { scanTuning } from "../lib/ops/scan.ts";
+import { scanTuning } from "../lib/ops/scan_loop.ts";
 import { dotGeneralF32, gemmTuning } from "../lib/backend/cpu/matmul.ts";
 import { allCloseReport } from "./_test_utils.ts";
 
@@ -93,6 +93,20 @@ describe("scan: compiled loop on raw buffers", () => {
             reverse,
           });
           return [...c, ...ys];
+        });
+      }
+    }
+  });
+
+  test("unrolled: blocks of rows and a shorter last block, forward, reverse and gradient", () => {
+    const p = params(), xs = rand([7, 8, 12], 16);
+    for (const unroll of [2, 3, 7]) {
+      for (const reverse of [false, true]) {
+        const loss = (p: P, xs: Tensor) =>
+          np.mean(lax.scan(step(p), np.zeros([8, 16]), xs, { unroll, reverse })[1]);
+        check(() => {
+          const [v, g] = valueAndGrad(loss)(p, xs);
+          return [v, g.W, g.U, g.b];
         });
       }
     }
