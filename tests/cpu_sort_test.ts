@@ -126,48 +126,53 @@ test("cpu sort: jit (sort result kept inside the program) matches eager", () => 
   }
 });
 
-test("cpu sort: the pool's parallel radix sort is bit-identical to this thread's, float32 and int32", async () => {
-  const pool = await createPool({ workers: 1 });
-  try {
-    for (const n of [parallelSortTuning.minKeys, parallelSortTuning.minKeys + 5, 200_003]) {
-      for (const dtype of ["float32", "int32"] as const) {
-        const data = dtype === "float32" ? floats(n, n) : ints(n, n);
-        if (dtype === "float32") data[7] = NaN, data[8] = -0, data[9] = 0, data[10] = -NaN;
-        const src = new Uint32Array(data.buffer);
-        const mine = new Uint32Array(n + 6), theirs = new Uint32Array(n + 6);
-        const args = [
-          [{ data, shape: [n], dtype }],
-          { dimension: 0, numKeys: 1 },
-          [{ shape: [n], dtype }],
-        ] as const;
-        const saved = parallelSortTuning.minKeys;
-        parallelSortTuning.minKeys = Infinity; // this thread only
-        try {
-          const [y] = sortFast(...(args as unknown as Parameters<typeof sortFast>))!;
-          mine.set(new Uint32Array(y.buffer, y.byteOffset, n), 3);
-        } finally {
-          parallelSortTuning.minKeys = saved;
+for (const workers of [1, 3]) {
+  test(`cpu sort: the pool's parallel radix sort (${workers + 1} threads) is bit-identical to this thread's`, async () => {
+    const pool = await createPool({ workers });
+    try {
+      for (const n of [parallelSortTuning.minKeys, parallelSortTuning.minKeys + 5, 200_003]) {
+        for (const dtype of ["float32", "int32"] as const) {
+          const data = dtype === "float32" ? floats(n, n) : ints(n, n);
+          if (dtype === "float32") data[7] = NaN, data[8] = -0, data[9] = 0, data[10] = -NaN;
+          const src = new Uint32Array(data.buffer);
+          const mine = new Uint32Array(n + 6), theirs = new Uint32Array(n + 6);
+          const args = [
+            [{ data, shape: [n], dtype }],
+            { dimension: 0, numKeys: 1 },
+            [{ shape: [n], dtype }],
+          ] as const;
+          const saved = parallelSortTuning.minKeys;
+          parallelSortTuning.minKeys = Infinity; // this thread only
+          try {
+            const [y] = sortFast(...(args as unknown as Parameters<typeof sortFast>))!;
+            mine.set(new Uint32Array(y.buffer, y.byteOffset, n), 3);
+          } finally {
+            parallelSortTuning.minKeys = saved;
+          }
+          const used = sortRowPooled(
+            src,
+            0,
+            n,
+            dtype === "float32" ? 1 : 0,
+            theirs.subarray(3),
+            pool,
+          );
+          assert.equal(used, pool.threads > 1, "the pool sorts when it has threads");
+          if (!used) continue;
+          assert.deepEqual(theirs, mine, `${dtype} n=${n}`);
         }
-        const used = sortRowPooled(
-          src,
-          0,
-          n,
-          dtype === "float32" ? 1 : 0,
-          theirs.subarray(3),
-          pool,
-        );
-        assert.equal(used, pool.threads > 1, "the pool sorts when it has threads");
-        if (!used) continue;
-        assert.deepEqual(theirs, mine, `${dtype} n=${n}`);
       }
+      // a row of one value has no digit to scatter: the caller's path sorts it
+      const same = new Uint32Array(parallelSortTuning.minKeys).fill(0x3f800000);
+      assert.equal(
+        sortRowPooled(same, 0, same.length, 1, new Uint32Array(same.length), pool),
+        false,
+      );
+    } finally {
+      await pool.terminate();
     }
-    // a row of one value has no digit to scatter: the caller's path sorts it
-    const same = new Uint32Array(parallelSortTuning.minKeys).fill(0x3f800000);
-    assert.equal(sortRowPooled(same, 0, same.length, 1, new Uint32Array(same.length), pool), false);
-  } finally {
-    await pool.terminate();
-  }
-});
+  });
+}
 
 test("cpu sort: Wasm radix kernels map keys and scatter like the JS loops (unshared memory)", () => {
   const memory = new WebAssembly.Memory({ initial: 4 });

@@ -1,8 +1,9 @@
 /**
  * Wasm kernels of the parallel LSD radix sort (11-bit digits), each over one chunk of 32-bit keys:
  * `radixKeys` maps float32 / int32 bit patterns to order-preserving unsigned keys with the three
- * digit histograms; `radixHist` counts one digit; `radixScatter` moves a chunk's keys to their
- * places for one digit (flipping them back to bit patterns on the last pass). Branch-free per key.
+ * digit histograms; `radixScatter` moves a chunk's keys to their
+ * places for one digit (flipping them back to bit patterns on the last pass), `radixScatterCount`
+ * also counts the next digit per destination chunk. Branch-free per key.
  * @module
  */
 import { type FuncBuilder, ModuleBuilder } from "./encoder.ts";
@@ -82,17 +83,30 @@ function genScatter(mb: ModuleBuilder): void {
   });
 }
 
-/** `radixHist(src, n, hist, shift)`: hist[(v >>> shift) & 2047] += 1 for each key v of src[0..n). */
-function genHist(mb: ModuleBuilder): void {
-  const f = mb.func(["i32", "i32", "i32", "i32"], [], "radixHist");
-  const [src, n, hist, shift] = [0, 1, 2, 3];
-  const end = f.local("i32"), a = f.local("i32");
+/**
+ * `radixScatterCount(src, n, dst, offs, shift, nhist, nshift, b1, b2, b3)`: moves keys as
+ * `radixScatter` does (unflipped) and counts the next digit (`nshift`) of each key by the chunk it
+ * lands in: chunk c = [pos ≥ b1] + [pos ≥ b2] + [pos ≥ b3] (up to 4 chunks), table nhist + c·8192.
+ */
+function genScatterCount(mb: ModuleBuilder): void {
+  const f = mb.func(Array(10).fill("i32"), [], "radixScatterCount");
+  const [src, n, dst, offs, shift, nhist, nshift, b1, b2, b3] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const end = f.local("i32"), v = f.local("i32"), a = f.local("i32"), pos = f.local("i32");
   f.get(src).get(n).i32(2).op("i32.shl").op("i32.add").set(end);
   f.block((done) => {
     f.get(src).get(end).op("i32.ge_u").brIf(done);
     f.loop((next) => {
-      f.get(hist).get(src).mem("i32.load").get(shift).op("i32.shr_u").i32(2047).op("i32.and")
-        .i32(2).op("i32.shl").op("i32.add").set(a);
+      f.get(src).mem("i32.load").set(v);
+      f.get(offs).get(v).get(shift).op("i32.shr_u").i32(2047).op("i32.and").i32(2).op("i32.shl")
+        .op("i32.add").tee(a).mem("i32.load").set(pos);
+      f.get(a).get(pos).i32(1).op("i32.add").mem("i32.store");
+      f.get(dst).get(pos).i32(2).op("i32.shl").op("i32.add").get(v).mem("i32.store");
+      // the destination chunk's counter of the next digit
+      f.get(pos).get(b1).op("i32.ge_u").get(pos).get(b2).op("i32.ge_u").op("i32.add")
+        .get(pos).get(b3).op("i32.ge_u").op("i32.add").i32(13).op("i32.shl").get(nhist)
+        .op("i32.add");
+      f.get(v).get(nshift).op("i32.shr_u").i32(2047).op("i32.and").i32(2).op("i32.shl")
+        .op("i32.add").set(a);
       bump(f, a, 0);
       f.get(src).i32(4).op("i32.add").tee(src).get(end).op("i32.lt_u").brIf(next);
     });
@@ -100,7 +114,7 @@ function genHist(mb: ModuleBuilder): void {
 }
 
 /**
- * The radix module: `radixKeys`, `radixHist` and `radixScatter` on an imported memory (shared for the pool).
+ * The radix module: `radixKeys`, `radixScatter` and `radixScatterCount` on an imported memory (shared for the pool).
  *
  * @example
  * ```ts
@@ -121,7 +135,7 @@ export function buildRadixModule(opts: { shared: boolean }): Uint8Array<ArrayBuf
     shared: opts.shared,
   });
   genKeys(mb);
-  genHist(mb);
   genScatter(mb);
+  genScatterCount(mb);
   return mb.toBytes();
 }

@@ -31,14 +31,24 @@ function splitDigits(h: Uint32Array, threads: number, n: number): number[] {
   return ds;
 }
 
-/** Turns the threads' histograms of digit d into their scatter offsets (thread order: stable). */
-function offsets(h: Uint32Array, threads: number, d: number): void {
+/**
+ * Turns the chunks' counts of one digit into their scatter offsets (chunk order keeps the sort
+ * stable): chunk c's count of bucket b is the sum over `parts` tables at `at(part, c) + b`.
+ */
+function offsets(
+  h: Uint32Array,
+  chunks: number,
+  parts: number,
+  at: (part: number, c: number) => number,
+  into: (c: number) => number,
+): void {
   let run = 0;
-  for (let b = d * 2048; b < (d + 1) * 2048; b++) {
-    for (let t = 0; t < threads; t++) {
-      const i = t * COUNTERS + b, c = h[i];
-      h[i] = run;
-      run += c;
+  for (let b = 0; b < 2048; b++) {
+    for (let c = 0; c < chunks; c++) {
+      let k = 0;
+      for (let q = 0; q < parts; q++) k += h[at(q, c) + b];
+      h[into(c) + b] = run;
+      run += k;
     }
   }
 }
@@ -63,55 +73,53 @@ export function sortRowPooled(
   pool: WorkerPool | undefined = usablePool(),
 ): boolean {
   if (!pool || pool.threads < 2 || pool.busy || n < parallelSortTuning.minKeys) return false;
-  const T = pool.threads, sc = scratchFor(2 * align(4 * n) + T * RADIX_HIST_BYTES, pool);
+  const T = Math.min(pool.threads, 4), next = T * T * 2048;
+  const sc = scratchFor(2 * align(4 * n) + T * RADIX_HIST_BYTES + 4 * next, pool);
   if (!sc) return false;
   try {
     const A = sc.base, B = A + align(4 * n), H = B + align(4 * n), buf = sc.memory.buffer;
+    const N = H + T * RADIX_HIST_BYTES; // per thread and destination chunk: next-digit counts
     new Uint32Array(buf, A, n).set(src.subarray(base, base + n));
-    const h = new Uint32Array(buf, H, T * COUNTERS);
-    h.fill(0);
+    const h = new Uint32Array(buf, H, T * COUNTERS + next);
+    h.fill(0, 0, T * COUNTERS);
     const lo = Array.from({ length: T + 1 }, (_, t) => Math.floor((t * n) / T));
-    const chunk = (t: number) => [lo[t + 1] - lo[t], 4 * lo[t]];
-    const keys = pool.op("radixKeys"), count = pool.op("radixHist");
-    const scatter = pool.op("radixScatter");
-    runAll(
-      pool,
-      lo.slice(0, T).map((_, t) => {
-        const [len, at] = chunk(t);
-        return { op: keys, args: [A + at, A + at, len, H + t * RADIX_HIST_BYTES, mode] };
-      }),
-      n,
-    );
-    const ds = splitDigits(h, T, n);
-    if (!ds.length) return false; // one key value throughout: the caller's path handles it
-    let from = A, to = B;
-    ds.forEach((d, p) => {
-      const table = (t: number) => H + t * RADIX_HIST_BYTES + d * 8192;
-      if (p > 0) {
-        // the keys moved since the first sweep: count this digit in each thread's new chunk
-        for (let t = 0; t < T; t++) {
-          h.fill(0, t * COUNTERS + d * 2048, t * COUNTERS + (d + 1) * 2048);
-        }
-        runAll(
-          pool,
-          lo.slice(0, T).map((_, t) => {
-            const [len, at] = chunk(t);
-            return { op: count, args: [from + at, len, table(t), 11 * d] };
-          }),
-          n,
-        );
-      }
-      offsets(h, T, d);
-      const last = p === ds.length - 1;
-      const [am, om] = last ? [mode === 1 ? -1 : 0, 0x80000000 | 0] : [0, 0];
+    const bounds = [1, 2, 3].map((t) => (t < T ? lo[t] : 0x7fffffff));
+    const tasks = (args: (t: number, len: number, at: number) => number[], op: string) =>
       runAll(
         pool,
-        lo.slice(0, T).map((_, t) => {
-          const [len, at] = chunk(t);
-          return { op: scatter, args: [from + at, len, to, table(t), 11 * d, am, om] };
-        }),
+        lo.slice(0, T).map((_, t) => ({
+          op: pool.op(op),
+          args: args(t, lo[t + 1] - lo[t], 4 * lo[t]),
+        })),
         n,
       );
+    tasks((t, len, at) => [A + at, A + at, len, H + t * RADIX_HIST_BYTES, mode], "radixKeys");
+    const ds = splitDigits(h, T, n);
+    if (!ds.length) return false; // one key value throughout: the caller's path handles it
+    const table = (t: number, d: number) => (t * RADIX_HIST_BYTES + d * 8192) / 4;
+    offsets(h, T, 1, (_, c) => table(c, ds[0]), (c) => table(c, ds[0]));
+    let from = A, to = B;
+    ds.forEach((d, p) => {
+      const offs = (t: number) => H + 4 * table(t, d);
+      if (p === ds.length - 1) {
+        const am = mode === 1 ? -1 : 0, om = 0x80000000 | 0;
+        tasks((t, len, at) => [from + at, len, to, offs(t), 11 * d, am, om], "radixScatter");
+      } else {
+        // scatter, counting the next digit by the chunk each key lands in
+        const nd = ds[p + 1], at = (q: number, c: number) => T * COUNTERS + (q * T + c) * 2048;
+        h.fill(0, T * COUNTERS);
+        tasks((t, len, a) => [
+          from + a,
+          len,
+          to,
+          offs(t),
+          11 * d,
+          H + 4 * at(t, 0),
+          11 * nd,
+          ...bounds,
+        ], "radixScatterCount");
+        offsets(h, T, T, at, (c) => table(c, nd));
+      }
       [from, to] = [to, from];
     });
     out.set(new Uint32Array(buf, from, n), base);

@@ -21,7 +21,7 @@ export const POOL_MODULES: PoolModule[] = [
   { build: (shared) => buildDirectConvModule({ shared }), exports: ["directConv"] },
   {
     build: (shared) => buildRadixModule({ shared }),
-    exports: ["radixKeys", "radixHist", "radixScatter"],
+    exports: ["radixKeys", "radixScatter", "radixScatterCount"],
   },
 ];
 
