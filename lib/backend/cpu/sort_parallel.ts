@@ -10,8 +10,11 @@ import type { PoolTask, WorkerPool } from "./pool/pool.ts";
 import { usablePool } from "./conv.ts";
 import { scratchFor } from "./kernel_support.ts";
 
-/** @internal Rows of at least `minKeys` keys are sorted on the pool (when it has 2+ threads). */
-export const parallelSortTuning = { minKeys: 1 << 16 };
+/**
+ * @internal Rows of at least `minKeys` keys are sorted on the pool (when it has 2+ threads);
+ * below, the copies in and out and the four hand-offs cost about what the second thread saves.
+ */
+export const parallelSortTuning = { minKeys: 1 << 18 };
 
 const align = (v: number) => Math.ceil(v / 64) * 64;
 const COUNTERS = RADIX_HIST_BYTES / 4;
