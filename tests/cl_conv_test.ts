@@ -31,6 +31,10 @@ import {
   valueAndGrad,
 } from "../mod.ts";
 import { assertAllClose } from "./_test_utils.ts";
+import { lowerOp } from "../lib/compile/lower.ts";
+import { convOp } from "../lib/ops/conv.ts";
+import { renderKernel } from "../kernels/render_js.ts";
+import { renderWasmKernel } from "../kernels/render_wasm.ts";
 
 interface Case {
   x: number[];
@@ -139,6 +143,32 @@ describe("channels-last conv: kernel against the float64 reference", () => {
         const k = data(size(c.w), 5), wShape = c.w;
         if (clConvApplies(f32(ys), f32(wShape), f32(c.x), lhs.params)) {
           check(ys, wShape, lhs.params, ct, k);
+        }
+      }
+    }
+  });
+
+  test("the generated reduction kernel (JS and Wasm renderers) agrees with the Wasm SIMD kernel", () => {
+    for (const c of [CASES[1], CASES[9], CASES[13], CASES[16]]) {
+      const p = params(c), ys = convOutputShape(c.x, c.w, p);
+      const plan = lowerOp(convOp, p, [f32(c.x), f32(c.w)], [f32(ys)]);
+      const step = plan.steps[0];
+      assert.ok(plan.steps.length === 1 && step.kind === "kernel", "one reduction kernel");
+      const x = data(size(c.x), 11), w = data(size(c.w), 12);
+      const simd = clConvF32(
+        { data: x, shape: c.x, dtype: "float32" },
+        { data: w, shape: c.w, dtype: "float32" },
+        p,
+        f32(ys),
+      )!;
+      for (const render of [renderKernel, renderWasmKernel]) {
+        const out = new Float32Array(size(ys));
+        render(step.kernel)([x, w], out);
+        for (let i = 0; i < out.length; i++) {
+          assert.ok(
+            Math.abs(out[i] - simd[i]) <= 2e-5 * (1 + Math.abs(simd[i])),
+            `${JSON.stringify(c)}[${i}]`,
+          );
         }
       }
     }
