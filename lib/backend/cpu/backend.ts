@@ -37,6 +37,7 @@ import { dotGeneralF32 } from "./matmul.ts";
 import { gatherFast, gatherPrefersBlocks, scatterAddFast } from "./index_ops.ts";
 import { sortFast } from "./sort.ts";
 import { solveFast } from "./linalg.ts";
+import { choleskyFast, solveF64 } from "./linalg_f64.ts";
 import type { SolveParams } from "../../ops/linalg.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
@@ -236,7 +237,11 @@ registerFastImpl("dotGeneral", ([l, r], p, [out], dest) => [
     dotGeneralHost(l, r, p as DotParams, out, dest?.[0]),
 ]);
 registerFastImpl("sort", (xs, p, outs, dest) => sortFast(xs, p as SortParams, outs, dest));
-registerFastImpl("solve", (xs, p, outs) => solveFast(xs, p as SolveParams, outs));
+registerFastImpl(
+  "solve",
+  (xs, p, outs) => solveFast(xs, p as SolveParams, outs) ?? solveF64(xs, p as SolveParams, outs),
+);
+registerFastImpl("cholesky", ([x], _p, [out]) => choleskyFast(x, out));
 registerFastImpl(
   "gather",
   (xs, p, outs, dest) => gatherFast(xs, p as GatherParams, outs, dest?.[0]),
