@@ -7,7 +7,6 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { clConvApplies, clConvF32 } from "../lib/backend/cpu/cl_conv.ts";
 import { convGeneralDilatedRef } from "../lib/ops/conv_ref.ts";
 import {
@@ -31,6 +30,7 @@ import {
   valueAndGrad,
 } from "../mod.ts";
 import { assertAllClose } from "./_test_utils.ts";
+import convData from "./fixtures/conv_cases.json" with { type: "json" };
 import { lowerOp } from "../lib/compile/lower.ts";
 import { convOp } from "../lib/ops/conv.ts";
 import { renderKernel } from "../kernels/render_js.ts";
@@ -186,9 +186,7 @@ describe("channels-last conv: kernel against the float64 reference", () => {
   });
 
   test("NumPy fixtures whose output feature is minor (forward)", () => {
-    const fx = JSON.parse(
-      readFileSync(new URL("./fixtures/conv_cases.json", import.meta.url), "utf8"),
-    ) as {
+    const fx = convData as unknown as {
       cases: {
         name: string;
         lhsShape: number[];
