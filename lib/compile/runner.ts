@@ -157,7 +157,15 @@ export function runPlan(
       const a = cp.plan.avals[s.inputs[i]];
       ins[i] = { data: inputs[singleOp[i]], shape: a.shape, dtype: a.dtype };
     }
-    return runOp(s.op, s.params, ins, s.outAvals);
+    // the op's outputs are the plan's, in order: a loop's dests go to it, else are filled after
+    const outs = runOp(s.op, s.params, ins, s.outAvals, dests);
+    if (dests) {
+      for (let k = 0; k < outs.length; k++) {
+        const d: TypedArray | undefined = dests[k];
+        if (d && outs[k] !== d) d.set(outs[k]), outs[k] = d;
+      }
+    }
+    return outs;
   }
   const reuse = !cp.busy;
   cp.busy = true;
