@@ -6,13 +6,16 @@
 //
 //   DENO_NO_PACKAGE_JSON=1 node_modules/.bin/deno run -A --v8-flags=--expose-gc bench/webgpu_rss.ts
 //   options: --iters N (5000)  --warmup N (500)  --every N (500)  --tolerance F (0.1)  --size S (1: scales the shapes)
-//            --pool-mb M (idle buffer pool limit)  --dispose (dispose every array explicitly)  --no-gc (no forced GC at readings)
+//            --pool-mb M (idle buffer pool limit)  --pool-floor-mb M (idle pool memory never trimmed)
+//            --no-scope (eager grad leaves its intermediates to the GC, as before the fix)
+//            --dispose (dispose every array explicitly)  --no-gc (no forced GC at readings)
 //            --no-read (read results back only at readings: nothing waits for the GPU in between)
 //            --parts matmul,grad,conv (which parts of the workload run; default all)  --jit (the step jitted)
 //            --gc-every N (full GC every N iterations)  --idle-submits N  --no-uniform  --shared
 
 import { grad, init, jit, lax, np, setBackend, type Tensor } from "../mod.ts";
 import { setConvVariant, webgpuRuntime } from "../lib/backend/webgpu/backend.ts";
+import { setEagerScopes } from "../lib/core.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -33,21 +36,25 @@ if (!(await init()).includes("webgpu")) {
 }
 setBackend("webgpu");
 const rt = webgpuRuntime()!;
-if (args.includes("--idle-submits")) rt.idleSubmits = opt("idle-submits", 64);
-if (args.includes("--pool-mb")) rt.poolLimitBytes = opt("pool-mb", 64) * 2 ** 20;
+if (args.includes("--idle-submits")) rt.pool.idleSubmits = opt("idle-submits", 64);
+if (args.includes("--pool-mb")) rt.pool.limitBytes = opt("pool-mb", 64) * 2 ** 20;
+if (args.includes("--pool-floor-mb")) rt.pool.floorBytes = opt("pool-floor-mb", 16) * 2 ** 20;
+// --no-scope: eager grad leaves its intermediates to the garbage collector (the old behaviour)
+if (args.includes("--no-scope")) setEagerScopes(false);
 // --no-uniform: convolutions bind no uniform ranges (weights stay in storage buffers)
 if (args.includes("--no-uniform")) rt.simulateLimits({ maxUniformBufferBindingSize: 0 });
 if (args.includes("--shared")) setConvVariant("shared");
 
 const MB = 2 ** 20;
 // GPU buffer bytes allocated and not destroyed (on a software adapter, host memory), and their peak
-let gpuBytes = 0, gpuPeak = 0;
+let gpuBytes = 0, gpuPeak = 0, gpuCreated = 0;
 const dev = rt.device as unknown as Record<string, (d: { size: number }) => { destroy(): void }>;
 const create = dev.createBuffer.bind(dev);
 dev.createBuffer = (d) => {
   const b = create(d);
   let alive = true;
   gpuBytes += d.size;
+  gpuCreated++;
   gpuPeak = Math.max(gpuPeak, gpuBytes);
   const destroy = b.destroy.bind(b);
   b.destroy = () => {
@@ -67,9 +74,11 @@ async function reading(i: number): Promise<number> {
   console.log(
     `iter ${String(i).padStart(5)}: rss ${(m.rss / MB).toFixed(0)} MB, heap ${
       (m.heapUsed / MB).toFixed(1)
-    } MB, live buffers ${rt.liveBuffers()}, pooled ${rt.pooledBuffers()}, pipelines compiled ${rt.stats.compiles}, submits ${rt.stats.submits}, GPU buffers ${
+    } MB (total ${(m.heapTotal / MB).toFixed(1)}, external ${
+      (m.external / MB).toFixed(1)
+    }), live buffers ${rt.liveBuffers()}, pooled ${rt.pooledBuffers()}, pipelines compiled ${rt.stats.compiles}, submits ${rt.stats.submits}, GPU buffers ${
       (gpuBytes / MB).toFixed(1)
-    } MB (peak ${(gpuPeak / MB).toFixed(1)} MB)`,
+    } MB (peak ${(gpuPeak / MB).toFixed(1)} MB), created ${gpuCreated}`,
   );
   return m.rss;
 }
