@@ -12,6 +12,8 @@
 //            --no-read (read results back only at readings: nothing waits for the GPU in between)
 //            --parts matmul,grad,conv (which parts of the workload run; default all)  --jit (the step jitted)
 //            --gc-every N (full GC every N iterations)  --idle-submits N  --no-uniform  --shared
+//            --backend cpu (the same loop on the cpu backend: host memory; also under
+//            `bun bench/webgpu_rss.ts --backend cpu` and, bundled by esbuild, `node --expose-gc`)
 
 import { grad, init, jit, lax, np, setBackend, type Tensor } from "../mod.ts";
 import { setConvVariant, webgpuRuntime } from "../lib/backend/webgpu/backend.ts";
@@ -30,12 +32,23 @@ const DISPOSE = args.includes("--dispose");
 const NO_GC = args.includes("--no-gc");
 const NO_READ = args.includes("--no-read");
 
-if (!(await init()).includes("webgpu")) {
-  console.log("no WebGPU in this runtime");
+// --backend cpu: the same loop on the cpu backend (host memory; readings show RSS and heap only)
+const BACKEND = args.includes("--backend") ? args[args.indexOf("--backend") + 1] : "webgpu";
+if (!(await init()).includes(BACKEND)) {
+  console.log(`no ${BACKEND} backend in this runtime`);
   g.Deno ? g.Deno.exit(0) : g.process.exit(0);
 }
-setBackend("webgpu");
-const rt = webgpuRuntime()!;
+setBackend(BACKEND);
+// deno-lint-ignore no-explicit-any
+const rt: any = BACKEND === "webgpu" ? webgpuRuntime()! : {
+  pool: {},
+  stats: {},
+  simulateLimits() {},
+  sync: async () => {},
+  liveBuffers: () => "-",
+  pooledBuffers: () => "-",
+  device: { createBuffer: () => {} },
+};
 if (args.includes("--idle-submits")) rt.pool.idleSubmits = opt("idle-submits", 64);
 if (args.includes("--pool-mb")) rt.pool.limitBytes = opt("pool-mb", 64) * 2 ** 20;
 if (args.includes("--pool-floor-mb")) rt.pool.floorBytes = opt("pool-floor-mb", 16) * 2 ** 20;
@@ -67,7 +80,7 @@ dev.createBuffer = (d) => {
 // --gc-every N: a full GC every N iterations (how much of the growth is arrays waiting for the GC)
 const GC_EVERY = opt("gc-every", 0);
 async function reading(i: number): Promise<number> {
-  if (typeof g.gc === "function" && !NO_GC) g.gc();
+  if (!NO_GC) typeof g.gc === "function" ? g.gc() : g.Bun?.gc(true);
   await new Promise((r) => setTimeout(r, 0));
   await rt.sync();
   const m = g.Deno ? g.Deno.memoryUsage() : g.process.memoryUsage();
