@@ -4,7 +4,8 @@
  * `lax.scan`, forward + gradient of mean(hidden states) w.r.t. W, U, b, under jit; against a
  * hand-written NumPy loop (forward + BPTT, python3) and jax-js (unrolled JS loop under its jit).
  * Also reports the loop's own cost per step: a scan over a trivial body.
- * Usage: deno run -A bench/w9_rnn.ts [--steps N] [--runs N] [--no-jaxjs] [--no-numpy]
+ * Usage: deno run -A bench/w9_rnn.ts [--steps N] [--runs N] [--unroll K] [--no-jaxjs] [--no-numpy]
+ * (`--unroll K`: the scans run K steps per loop iteration; default 1, W9's definition).
  * @module
  */
 import { spawnSync } from "node:child_process";
@@ -20,7 +21,7 @@ const opt = (name: string, d: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : d;
 };
-const T = opt("--steps", 1000), RUNS = opt("--runs", 5);
+const T = opt("--steps", 1000), RUNS = opt("--runs", 5), UNROLL = opt("--unroll", 1);
 const B = 32, H = 128, I = 32;
 
 const inputs = {
@@ -52,7 +53,8 @@ const step = (p: P) => (h: Tensor, x: Tensor): [Tensor, Tensor] => {
   const h2 = np.tanh(np.matmul(h, p.W).add(np.matmul(x, p.U)).add(p.b));
   return [h2, h2];
 };
-const loss = (p: P, xs: Tensor) => np.mean(lax.scan(step(p), np.zeros([B, H]), xs)[1]);
+const loss = (p: P, xs: Tensor) =>
+  np.mean(lax.scan(step(p), np.zeros([B, H]), xs, { unroll: UNROLL })[1]);
 
 async function ours() {
   const p = {
@@ -77,7 +79,7 @@ async function ours() {
   });
   // the loop machinery alone: a scan over a trivial body
   const tiny = jit((z: Tensor) =>
-    lax.scan((c: Tensor, zi: Tensor) => [c.add(zi), c], np.zeros([1]), z)[0]
+    lax.scan((c: Tensor, zi: Tensor) => [c.add(zi), c], np.zeros([1]), z, { unroll: UNROLL })[0]
   );
   const zs = np.ones([T, 1]);
   const loop = await timeIt(async () => [await tiny(zs).data()] as Float32Array[]);
@@ -165,7 +167,8 @@ function maxRelErr(a: Float32Array[], b: Float32Array[]): number {
 const o = await ours();
 const perStep = (ms: number) => (ms / T) * 1000;
 console.log(
-  `W9: ${T}-step tanh RNN, hidden ${H}, batch ${B}, input ${I}; forward + grad, median of ${RUNS}`,
+  `W9: ${T}-step tanh RNN, hidden ${H}, batch ${B}, input ${I}; forward + grad, median of ${RUNS}` +
+    (UNROLL > 1 ? `; scan unroll ${UNROLL}` : ""),
 );
 console.log(
   `tracegrad jit(valueAndGrad) with lax.scan: ${o.full.ms.toFixed(1)} ms (${

@@ -37,9 +37,11 @@ class EvalTrace extends Trace {
     return x;
   }
   process(op: OpDef, args: Tensor[], params: unknown, outAvals: Aval[]): Tensor[] {
-    if (op.evalImpl) return op.evalImpl(args, params);
+    const complex = anyComplex(args, outAvals);
+    // ops with their own evaluation run it, unless a complexRule lowers their complex operands
+    if (op.evalImpl && !(complex && op.complexRule)) return op.evalImpl(args, params);
     for (const a of outAvals) checkAllocation(op.name, a.shape, a.dtype);
-    if (anyComplex(args, outAvals)) return evalComplex(op, args as ArrayValue[], params, outAvals);
+    if (complex) return evalComplex(op, args as ArrayValue[], params, outAvals);
     const xs = args as ArrayValue[], b0 = xs.length ? xs[0].backend : undefined;
     let same = b0 !== undefined;
     for (let i = 1; same && i < xs.length; i++) same = xs[i].backend === b0;

@@ -1,6 +1,6 @@
 /**
  * `checkGrads`: numerical verification of jvp and vjp against central finite differences, in
- * float64, to any order (JAX's check_grads).
+ * float64 (complex128 for complex arguments), to any order (JAX's check_grads).
  * @module
  */
 import type { AnyFunction } from "./_types.ts";
@@ -10,7 +10,8 @@ import { convert } from "../ops/elementwise.ts";
 import { checkFunction, flatten, unflatten } from "./_args.ts";
 import { checkOptions } from "../options.ts";
 import { jvp, vjp } from "./autodiff.ts";
-import { add, multiply, subtract, sum } from "../numpy.ts";
+import { add, conj, multiply, real, subtract, sum } from "../numpy.ts";
+import { isComplex } from "../dtype.ts";
 
 /** Options of `checkGrads`. */
 export interface CheckGradsOptions {
@@ -39,16 +40,26 @@ function rng(seed: number): () => number {
   };
 }
 
+/** A random direction like `t` (complex128 with random real and imaginary parts if `t` is complex). */
 function randomLike(t: Tensor, r: () => number): Tensor {
-  const d = new Float64Array(t.size);
+  const cplx = isComplex(t.dtype);
+  const d = new Float64Array(t.size * (cplx ? 2 : 1));
   for (let i = 0; i < d.length; i++) d[i] = r();
-  return fromHost(d, t.shape, "float64");
+  return fromHost(d, t.shape, cplx ? "complex128" : "float64");
 }
 
 function to64(tree: unknown): unknown {
   const [leaves, def] = flatten(tree);
-  return unflatten(def, leaves.map((l) => convert(l, "float64")));
+  return unflatten(
+    def,
+    leaves.map((l) => convert(l, isComplex(l.dtype) ? "complex128" : "float64")),
+  );
 }
+
+const conjTree = <T>(tree: T): T => {
+  const [leaves, def] = flatten(tree);
+  return unflatten(def, leaves.map((l) => conj(l))) as T;
+};
 
 function compare(what: string, got: Tensor[], want: Tensor[], atol: number, rtol: number): void {
   let worst = { err: 0, i: -1, leaf: 0, g: 0, w: 0 };
@@ -72,8 +83,9 @@ function compare(what: string, got: Tensor[], want: Tensor[], atol: number, rtol
   }
 }
 
+/** The real inner product Σ re(conj(x)·y) (the plain dot product for real arrays). */
 function inner(xs: Tensor[], ys: Tensor[]): Tensor {
-  return xs.map((x, i) => sum(multiply(x, ys[i]))).reduce((a, b) => add(a, b));
+  return xs.map((x, i) => real(sum(multiply(conj(x), ys[i])))).reduce((a, b) => add(a, b));
 }
 
 /**
@@ -83,6 +95,14 @@ function inner(xs: Tensor[], ys: Tensor[]): Tensor {
  * ```ts
  * import { checkGrads, np } from "../../mod.ts";
  * checkGrads((x) => np.sin(x), [np.array([0.5, 1.5])], { order: 2 });
+ * ```
+ * @example Complex arguments: directions have random real and imaginary parts; gradients of a
+ * real output follow JAX's convention (∂f/∂x − i·∂f/∂y)
+ * ```ts
+ * import { checkGrads, lax, np } from "../../mod.ts";
+ * const z = lax.complex(np.array([1, -0.5]), np.array([2, 0.25]));
+ * checkGrads((z) => np.sum(np.abs(np.exp(z))), [z]);
+ * checkGrads((z) => np.sin(z).mul(z), [z], { order: 2 });
  * ```
  */
 export function checkGrads(f: AnyFunction, args: unknown[], opts?: CheckGradsOptions): void {
@@ -123,9 +143,11 @@ export function checkGrads(f: AnyFunction, args: unknown[], opts?: CheckGradsOpt
     const [out, pullback] = vjp(f, ...xs);
     const [outFlat, outDef] = flatten(out);
     const us = outFlat.map((o) => randomLike(o, r));
-    const cts = pullback(unflatten(outDef, us));
-    const lhs = inner(us, modes.includes("fwd") ? tFlat : numeric);
-    const rhs = inner(cts.flatMap((c) => flatten(c)[0]), vs.flatMap((v) => flatten(v)[0]));
+    // JAX's check_vjp: with conj(vjp(conj(u))), <u, J v> = <J^T u, v> holds for complex
+    // arguments under JAX's gradient convention (conj is the identity on real arrays)
+    const cts = conjTree(pullback(conjTree(unflatten(outDef, us))));
+    const lhs = inner(modes.includes("fwd") ? tFlat : numeric, us);
+    const rhs = inner(vs.flatMap((v) => flatten(v)[0]), cts.flatMap((c) => flatten(c)[0]));
     compare("vjp inner product <ct, J v> vs <J^T ct, v>", [rhs], [lhs], atol, rtol);
     if (order > 1) {
       checkGrads((...ys: unknown[]) => vjp(f, ...ys)[1](unflatten(outDef, us)), xs, {

@@ -145,6 +145,12 @@ const customLinOp: OpDef<CustomLinParams> = defineOp({
   vmap: () => {
     throw new TypeError("customVjp: vmap of the linearized function is not supported");
   },
+  // complex tangents are welcome (only the transpose, the user's bwd, ever runs)
+  complexRule: () => {
+    throw new TypeError(
+      "customVjp: forward-mode differentiation (jvp) of a customVjp function is not supported; use reverse mode (grad/vjp)",
+    );
+  },
   transpose: (
     cts,
     args,

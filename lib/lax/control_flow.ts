@@ -25,7 +25,12 @@ export interface ScanOptions {
   length?: number;
   /** Run from the last element of `xs` to the first (`ys` stays in `xs` order). */
   reverse?: boolean;
-  /** Unrolling hint: loop iterations per step of the compiled loop (results are unchanged). */
+  /**
+   * Scan steps per iteration of the compiled loop (JAX's `unroll`; `true`: all of them, no loop).
+   * The loop body becomes one program of `unroll` steps, so per-iteration overhead is paid
+   * `length / unroll` times; a length not divisible by it ends with one shorter block. Results
+   * are unchanged.
+   */
   unroll?: number | boolean;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Shared pieces of the control-flow primitives (scan, while, cond): closing traced functions into
- * const-free jaxprs, aval checks, dead-code elimination, and running a body on concrete arrays.
+ * const-free jaxprs, aval checks, dead-code elimination, complex lowering of sub-jaxprs, and
+ * running a body on concrete arrays.
  * @module
  */
 import type { Tensor } from "../tensor.ts";
@@ -9,6 +10,8 @@ import type { Aval } from "./_define.ts";
 import { traceToJaxpr } from "../transforms/stage.ts";
 import { runProgram } from "../transforms/jit.ts";
 import { ArrayValue } from "../core.ts";
+import { storageAval } from "../dtype.ts";
+import { lowerComplex } from "../transforms/complex_lower.ts";
 
 /** A function of flat Tensor lists. */
 export type FlatFn = (xs: Tensor[]) => Tensor[];
@@ -99,4 +102,24 @@ export function memo<T>(j: object, key: string, make: () => T): T {
 /** True for a concrete array in host memory (its values can be read synchronously). */
 export function isHost(t: Tensor): boolean {
   return t instanceof ArrayValue && ArrayBuffer.isView(t.buffer);
+}
+
+const lowered = (j: Jaxpr): FlatFn => (xs) => lowerComplex(j, xs, []);
+
+/**
+ * The real form of a const-free sub-jaxpr holding complex values (for a control-flow primitive's
+ * `complexRule`): `[...consts, ...storage views of its inputs] -> storage views of its outputs`
+ * (see `storageAval`), each equation replaced by its op's `complexRule`. Cached per jaxpr.
+ */
+export function realForm(j: Jaxpr): { jaxpr: Jaxpr; consts: Tensor[] } {
+  return memo(j, "complex", () => closeFn(lowered(j), j.inAvals.map(storageAval)));
+}
+
+/** `realForm` of cond branches, sharing one list of constants (as `closeBranches`). */
+export function realBranches(op: string, js: Jaxpr[]): { jaxprs: Jaxpr[]; consts: Tensor[] } {
+  return memo(
+    js,
+    "complex",
+    () => closeBranches(op, js.map(lowered), js[0].inAvals.map(storageAval)),
+  );
 }

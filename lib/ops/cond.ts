@@ -23,7 +23,17 @@ import { splitJvp } from "../transforms/jit.ts";
 import { jvpFlat } from "../transforms/jvp.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
 import { backwardPass } from "../transforms/linearize.ts";
-import { closeBranches, closeFn, fmtAval, isHost, memo, runBody, sameAval } from "./_control.ts";
+import {
+  closeBranches,
+  closeFn,
+  fmtAval,
+  isHost,
+  memo,
+  realBranches,
+  realForm,
+  runBody,
+  sameAval,
+} from "./_control.ts";
 
 /** Parameters of a `cond` equation. Arguments are `[index, ...operands]`. */
 export interface CondParams {
@@ -75,6 +85,14 @@ export const condOp: OpDef<CondParams> = defineOp({
   jvp: condJvp,
   transpose: condTranspose,
   vmap: condVmap,
+  // complex operands or results: the same choice among the branches' real forms
+  complexRule: ([index, ...ops], p) => {
+    const r = realBranches("cond", p.branches);
+    return bind(condOp, [index, ...r.consts, ...ops], {
+      branches: r.jaxprs,
+      linear: [false, ...r.consts.map(() => false), ...p.linear.slice(1)],
+    });
+  },
 });
 
 interface CondSplit {
@@ -268,6 +286,22 @@ export const whileOp: OpDef<WhileParams> = defineOp({
   },
   jvp: whileJvp,
   vmap: whileVmap,
+  // a complex carry (or constant): the same loop over the real forms of condition and body
+  complexRule: (views, p) => {
+    const c = realForm(p.cond), b = realForm(p.body);
+    const { nCondConsts: nCC, nBodyConsts: nBC } = p;
+    return bind(whileOp, [
+      ...c.consts,
+      ...views.slice(0, nCC),
+      ...b.consts,
+      ...views.slice(nCC),
+    ], {
+      cond: c.jaxpr,
+      body: b.jaxpr,
+      nCondConsts: c.consts.length + nCC,
+      nBodyConsts: b.consts.length + nBC,
+    });
+  },
   transpose: () => {
     throw new TypeError(
       "whileLoop: reverse-mode differentiation (grad, vjp) of a whileLoop is not supported: its " +

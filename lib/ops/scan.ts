@@ -4,11 +4,8 @@
  * primal scan that also emits residuals and a scan linear in the tangents (transposed for grad).
  * @module
  */
-import { ArrayValue, bind } from "../core.ts";
+import { type ArrayValue, bind } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
-import { allocTyped, type TypedArray } from "../dtype.ts";
-import { sizeOf } from "../shape.ts";
-import { getBackend } from "../backend/backend.ts";
 import { type Eqn, evalJaxpr, Jaxpr, type Var } from "../ir.ts";
 import {
   type Aval,
@@ -20,11 +17,11 @@ import {
 } from "./_define.ts";
 import { batchAt0, moveAxis, zerosOf } from "./_util.ts";
 import { add } from "./elementwise.ts";
-import { concatenate, reshape, slice } from "./movement.ts";
 import { splitJvp } from "../transforms/jit.ts";
+import { scanDevice, scanHost } from "./scan_loop.ts";
 import { vmapFlat } from "../transforms/vmap.ts";
 import { backwardPass } from "../transforms/linearize.ts";
-import { closeFn, dce, fmtAval, isHost, memo, runBody, sameAval } from "./_control.ts";
+import { closeFn, dce, fmtAval, isHost, memo, realForm, sameAval } from "./_control.ts";
 
 /** Parameters of a `scan` equation. Arguments are `[...consts, ...carryInit, ...xs]`. */
 export interface ScanParams {
@@ -40,7 +37,10 @@ export interface ScanParams {
   reverse: boolean;
   /** Per argument: the scan is linear in it (set by the jvp rule, read by transpose). */
   linear: boolean[];
-  /** Unrolling hint (iterations per loop step); does not change results. */
+  /**
+   * Scan steps per iteration of the compiled loop (lib/ops/scan_loop.ts; JAX's `unroll`): the
+   * loop body runs this many steps on blocks of as many rows; results are unchanged.
+   */
   unroll: number;
 }
 
@@ -77,70 +77,6 @@ function checkScanAvals(avals: Aval[], p: ScanParams): Aval[] {
   ];
 }
 
-/** Runs the loop on host arrays: x slices are views, ys are written in place. */
-function scanHost(args: ArrayValue[], p: ScanParams, outAvals: Aval[]): Tensor[] {
-  const { jaxpr, nConsts: nC, nCarry: nK, length, reverse } = p;
-  const backend = args[0]?.backend ?? getBackend();
-  const consts = args.slice(0, nC), xs = args.slice(nC + nK);
-  const xAvals = jaxpr.inAvals.slice(nC + nK);
-  const xSizes = xAvals.map((a) => sizeOf(a.shape));
-  const yAvals = outAvals.slice(nK);
-  const ySizes = yAvals.map((a) => sizeOf(a.shape) / length);
-  const ys = yAvals.map((a) => allocTyped(a.dtype, sizeOf(a.shape)));
-  let carry: Tensor[] = args.slice(nC, nC + nK);
-  for (let t = 0; t < length; t++) {
-    const i = reverse ? length - 1 - t : t;
-    const xi = xs.map((x, k) => {
-      const data = (x.buffer as TypedArray).subarray(i * xSizes[k], (i + 1) * xSizes[k]);
-      return new ArrayValue(data, xAvals[k], x.backend);
-    });
-    const outs = runBody(jaxpr, [...consts, ...carry, ...xi]);
-    carry = outs.slice(0, nK);
-    for (let k = 0; k < ys.length; k++) {
-      const y = outs[nK + k]._concrete();
-      ys[k].set(
-        (isHost(y) ? y.buffer : y.dataSync()) as ArrayLike<number> as TypedArray,
-        i * ySizes[k],
-      );
-    }
-  }
-  return [...carry, ...ys.map((d, k) => new ArrayValue(d, yAvals[k], backend))];
-}
-
-/** Stacks equal-shaped arrays along a new leading axis (concatenating at most 4 at a time). */
-function stack(parts: Tensor[], aval: Aval): Tensor {
-  if (parts.length === 0) return zerosOf(aval);
-  let level = parts.map((t) => reshape(t, [1, ...t.aval.shape]));
-  while (level.length > 1) {
-    const next: Tensor[] = [];
-    for (let i = 0; i < level.length; i += 4) {
-      const group = level.slice(i, i + 4);
-      next.push(group.length === 1 ? group[0] : concatenate(group, 0));
-    }
-    level = next;
-  }
-  return level[0];
-}
-
-/** Runs the loop on device arrays with slice and concatenate ops. */
-function scanDevice(args: Tensor[], p: ScanParams, outAvals: Aval[]): Tensor[] {
-  const { jaxpr, nConsts: nC, nCarry: nK, length, reverse } = p;
-  const consts = args.slice(0, nC), xs = args.slice(nC + nK);
-  const ys: Tensor[][] = outAvals.slice(nK).map(() => new Array(length));
-  let carry = args.slice(nC, nC + nK);
-  for (let t = 0; t < length; t++) {
-    const i = reverse ? length - 1 - t : t;
-    const xi = xs.map((x) => {
-      const s = x.aval.shape;
-      return reshape(slice(x, [i, ...s.slice(1).map(() => 0)], [i + 1, ...s.slice(1)]), s.slice(1));
-    });
-    const outs = runBody(jaxpr, [...consts, ...carry, ...xi]);
-    carry = outs.slice(0, nK);
-    outs.slice(nK).forEach((y, k) => (ys[k][i] = y));
-  }
-  return [...carry, ...ys.map((parts, k) => stack(parts, outAvals[nK + k]))];
-}
-
 /** The `scan` primitive. */
 export const scanOp: OpDef<ScanParams> = defineOp({
   name: "scan",
@@ -158,6 +94,17 @@ export const scanOp: OpDef<ScanParams> = defineOp({
   jvp: scanJvp,
   vmap: scanVmap,
   transpose: scanTranspose,
+  // complex carries, xs or ys: the same loop over storage views with the body's real form
+  // (a complex xs [n, ...s] is stored as [n, ...s, 2], so its slices are the slices' views)
+  complexRule: (views, p) => {
+    const r = realForm(p.jaxpr);
+    return bind(scanOp, [...r.consts, ...views], {
+      ...p,
+      jaxpr: r.jaxpr,
+      nConsts: r.consts.length + p.nConsts,
+      linear: [...r.consts.map(() => false), ...p.linear],
+    });
+  },
 });
 
 /** Binds `scan`. */

@@ -33,7 +33,8 @@ import type { ConvParams } from "../../ops/conv_params.ts";
 import type { DotParams } from "../../ops/dot.ts";
 import { dotGeneralHost } from "./dot.ts";
 import { dotGeneralF32 } from "./matmul.ts";
-import { gatherFast, gatherPrefersBlocks, scatterAddFast, sortFast } from "./index_ops.ts";
+import { gatherFast, gatherPrefersBlocks, scatterAddFast } from "./index_ops.ts";
+import { sortFast } from "./sort.ts";
 import { solveFast } from "./linalg.ts";
 import type { SolveParams } from "../../ops/linalg.ts";
 import type { SortParams } from "../../ops/sort.ts";
@@ -229,7 +230,7 @@ registerFastImpl("dotGeneral", ([l, r], p, [out], dest) => [
   dotGeneralF32(l, r, p as DotParams, out, dest?.[0] as Float32Array | undefined) ??
     dotGeneralHost(l, r, p as DotParams, out, dest?.[0]),
 ]);
-registerFastImpl("sort", (xs, p, outs) => sortFast(xs, p as SortParams, outs));
+registerFastImpl("sort", (xs, p, outs, dest) => sortFast(xs, p as SortParams, outs, dest));
 registerFastImpl("solve", (xs, p, outs) => solveFast(xs, p as SolveParams, outs));
 registerFastImpl(
   "gather",

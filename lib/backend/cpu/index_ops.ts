@@ -1,12 +1,10 @@
 /**
- * CPU kernels of the indexing primitives: `sort` with one float32 / int32 key as a stable LSD radix
- * sort (at most 3 passes of 11 bits over order-preserving unsigned keys); `gather` / `scatterAdd`
- * of long contiguous runs (row takes like `E[i]`, their gradients) as one block copy / add per index.
+ * CPU kernels of the indexing primitives (sort is in sort.ts): `gather` / `scatterAdd` of long
+ * contiguous runs (row takes like `E[i]`, their gradients) as one block copy / add per index.
  * @module
  */
 import { allocTyped, type TypedArray } from "../../dtype.ts";
 import type { Aval, HostArray } from "../../ops/_define.ts";
-import { rowsOf, type SortParams } from "../../ops/sort.ts";
 import {
   gatherGeometry,
   type GatherParams,
@@ -15,156 +13,6 @@ import {
   type ScatterParams,
 } from "../../ops/gather_params.ts";
 import { sizeOf } from "../../shape.ts";
-
-const DIGITS = [0, 11, 22];
-const NB = 2048;
-
-/** Scratch arrays reused across calls (sort is synchronous); large ones are not kept. */
-const scratch: Uint32Array[] = [];
-const KEEP = 1 << 22;
-function scratchOf(slot: number, n: number): Uint32Array {
-  const s = scratch[slot];
-  if (s && s.length >= n) return s.subarray(0, n);
-  const a = new Uint32Array(n);
-  if (n <= KEEP) scratch[slot] = a;
-  return a;
-}
-
-/**
- * Loads one row's keys (stride `post`) as order-preserving unsigned keys (float32: NaN greatest,
- * one NaN pattern, -0 tied with 0 when `tieZeros` (a stable argsort keeps their order, as JAX's);
- * int32: sign flipped) into `k`, with the three digit histograms in one sweep.
- */
-function loadKeys(
-  src: Uint32Array,
-  base: number,
-  post: number,
-  isFloat: boolean,
-  k: Uint32Array,
-  tieZeros: boolean,
-): Uint32Array {
-  const h = new Uint32Array(3 * NB), n = k.length;
-  const negZero = tieZeros ? 0 : 0x80000000;
-  for (let i = 0, j = base; i < n; i++, j += post) {
-    let v = src[j];
-    if (isFloat) {
-      if ((v & 0x7fffffff) > 0x7f800000) v = 0x7fc00000;
-      else if (v === 0x80000000) v = negZero;
-      v = v & 0x80000000 ? ~v >>> 0 : (v | 0x80000000) >>> 0;
-    } else v = (v ^ 0x80000000) >>> 0;
-    k[i] = v;
-    h[v & 2047]++;
-    h[2048 + ((v >>> 11) & 2047)]++;
-    h[4096 + (v >>> 22)]++;
-  }
-  return h;
-}
-
-/** The bit pattern of an unsigned key (inverse of loadKeys' map). */
-function unkey(k: number, isFloat: boolean): number {
-  if (!isFloat) return k ^ 0x80000000;
-  return k & 0x80000000 ? k ^ 0x80000000 : ~k;
-}
-
-/** Digits whose histogram splits the keys, their histograms turned into start offsets. */
-function activeDigits(h: Uint32Array, n: number): number[] {
-  const out: number[] = [];
-  for (let d = 0; d < 3; d++) {
-    const base = d * NB;
-    let sum = 0, split = true;
-    for (let b = base; b < base + NB; b++) {
-      const c = h[b];
-      if (c === n) split = false;
-      h[b] = sum;
-      sum += c;
-    }
-    if (split) out.push(d);
-  }
-  return out;
-}
-
-/**
- * LSD radix sort of unsigned keys `k` (clobbered, `tmp` scratch): the last pass writes the
- * values' bit patterns straight into `out` at `base + i * post`.
- */
-function radixSortInto(
-  k: Uint32Array,
-  tmp: Uint32Array,
-  h: Uint32Array,
-  isFloat: boolean,
-  out: Uint32Array,
-  base: number,
-  post: number,
-): void {
-  const n = k.length, ds = activeDigits(h, n);
-  let src = k, dst = tmp;
-  for (let a = 0; a < ds.length - 1; a++) {
-    const shift = DIGITS[ds[a]], hb = ds[a] * NB;
-    for (let i = 0; i < n; i++) {
-      const v = src[i];
-      dst[h[hb + ((v >>> shift) & 2047)]++] = v;
-    }
-    [src, dst] = [dst, src];
-  }
-  if (!ds.length) {
-    for (let i = 0; i < n; i++) out[base + i * post] = unkey(src[i], isFloat);
-    return;
-  }
-  const last = ds[ds.length - 1], shift = DIGITS[last], hb = last * NB;
-  for (let i = 0; i < n; i++) {
-    const v = src[i];
-    out[base + h[hb + ((v >>> shift) & 2047)]++ * post] = isFloat
-      ? (v & 0x80000000 ? v ^ 0x80000000 : ~v)
-      : v ^ 0x80000000;
-  }
-}
-
-/** Stable LSD radix argsort of unsigned keys `k` (clobbered): the permutation. */
-function radixArgsort(k: Uint32Array, h: Uint32Array): Uint32Array {
-  const n = k.length, ds = activeDigits(h, n);
-  let idx = scratchOf(1, n), tmp = scratchOf(2, n), kt = scratchOf(3, n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  ds.forEach((d, a) => {
-    const shift = DIGITS[d], hb = d * NB, keys = a < ds.length - 1;
-    for (let i = 0; i < n; i++) {
-      const v = k[i];
-      const pos = h[hb + ((v >>> shift) & 2047)]++;
-      tmp[pos] = idx[i];
-      if (keys) kt[pos] = v;
-    }
-    [idx, tmp] = [tmp, idx];
-    [k, kt] = [kt, k];
-  });
-  return idx;
-}
-
-/** Fast `sort` with one float32 / int32 key; null for other cases (the reference runs). */
-export function sortFast(xs: HostArray[], p: SortParams, outs: Aval[]): TypedArray[] | null {
-  const key = xs[0];
-  if (p.numKeys !== 1 || (key.dtype !== "float32" && key.dtype !== "int32")) return null;
-  const isFloat = key.dtype === "float32";
-  const { rows, n, post } = rowsOf(key.shape, p.dimension);
-  const res = outs.map((o) => allocTyped(o.dtype, sizeOf(o.shape)));
-  const kv = new Uint32Array(key.data.buffer, key.data.byteOffset, key.data.length);
-  const row = scratchOf(0, n);
-  for (let r = 0; r < rows; r++) {
-    const base = Math.floor(r / post) * n * post + (r % post);
-    const h = loadKeys(kv, base, post, isFloat, row, xs.length > 1);
-    if (xs.length === 1) {
-      // values only: sort the keys themselves, the last pass writing the output
-      const out = new Uint32Array(res[0].buffer, res[0].byteOffset, res[0].length);
-      radixSortInto(row, scratchOf(1, n), h, isFloat, out, base, post);
-      continue;
-    }
-    const perm = radixArgsort(row, h);
-    xs.forEach((x, k) => {
-      const src = x.data, dst = res[k];
-      if (post === 1) { for (let i = 0; i < n; i++) dst[base + i] = src[base + perm[i]]; }
-      else for (let i = 0; i < n; i++) dst[base + i * post] = src[base + perm[i] * post];
-    });
-  }
-  return res;
-}
 
 /**
  * The contiguous-run form of a gather / scatter: each index vector addresses one block of

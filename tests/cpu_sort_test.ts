@@ -1,0 +1,124 @@
+/**
+ * The CPU sort kernel (lib/backend/cpu/sort.ts) against the reference sort: row lengths around
+ * each algorithm switch (insertion / 8-bit / 11-bit digits), either axis, float32 specials (NaN,
+ * ±0, ±inf, subnormals, ties), int32 extremes, argsort and multi-operand stability, jit vs eager.
+ * @module
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { jit, lax, np, type Tensor } from "../mod.ts";
+import { sortTuning } from "../lib/backend/cpu/sort.ts";
+import { onBackend } from "./_prop_util.ts";
+
+const SPECIALS = [NaN, -0, 0, Infinity, -Infinity, 3e38, -3e38, 1e-45, -1e-45, 1, -1];
+
+/** Deterministic float32 data: specials every 13th element, many ties, random signs. */
+function floats(len: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: len }, (_, i) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    if (i % 13 === 5) return SPECIALS[s % SPECIALS.length];
+    return i % 3 === 0 ? ((s >>> 20) % 9) - 4 : (s / 2 ** 31 - 1) * 1e3;
+  });
+}
+
+function ints(len: number, seed: number): Int32Array {
+  let s = seed >>> 0;
+  const a = Int32Array.from({ length: len }, (_, i) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return i % 4 === 0 ? (s % 7) - 3 : s | 0;
+  });
+  if (len > 2) [a[0], a[1], a[2]] = [-2147483648, 2147483647, 0];
+  return a;
+}
+
+/** Bit patterns with -0 read as 0 (the reference keeps ties in input order; NaN is canonical). */
+function bits(t: Tensor): number[] {
+  const d = t.dataSync();
+  return Array.from(d, (v) => (Object.is(v, -0) ? 0 : Number.isNaN(v) ? "NaN" : v) as number);
+}
+
+const { wideFrom, insertionBelow } = sortTuning;
+const LENGTHS = [
+  0,
+  1,
+  2,
+  insertionBelow - 1,
+  insertionBelow,
+  insertionBelow + 1,
+  255,
+  257,
+  wideFrom - 1,
+  wideFrom,
+  wideFrom + 3,
+];
+
+for (const n of LENGTHS) {
+  test(`cpu sort: rows of ${n} (float32 / int32, both axes) match the reference`, () => {
+    const rows = n > 1000 ? 2 : 5;
+    for (const dtype of ["float32", "int32"] as const) {
+      const data = dtype === "float32" ? floats(rows * n, n + 1) : ints(rows * n, n + 7);
+      for (const [shape, axis] of [[[rows, n], 1], [[n, rows], 0]] as const) {
+        const run = () => {
+          const x = np.array(data, { shape: [...shape], dtype });
+          return [np.sort(x, { axis }), np.argsort(x, { axis })];
+        };
+        const want = onBackend("reference", run), got = onBackend("cpu", run);
+        got.forEach((g, i) => {
+          assert.deepEqual(g.shape, want[i].shape);
+          assert.deepEqual(bits(g), bits(want[i]), `${dtype} [${shape}] axis ${axis} output ${i}`);
+        });
+      }
+    }
+  });
+}
+
+test("cpu sort: values-only puts -0 before 0, NaN (any payload) last", () => {
+  const nan2 = new Float32Array(new Uint32Array([0xffc00001]).buffer)[0];
+  for (const n of [5, 100, wideFrom + 1]) {
+    const d = new Float32Array(n);
+    for (let i = 0; i < n; i++) d[i] = [0, -0, nan2, NaN, -1, 2][i % 6];
+    const y = onBackend("cpu", () => np.sort(np.array(d)).dataSync());
+    const nNaN = d.filter((v) => Number.isNaN(v)).length;
+    const neg = d.filter((v) => v === -1).length, mz = d.filter((v) => Object.is(v, -0)).length;
+    assert.ok(y.slice(n - nNaN).every((v) => Number.isNaN(v)), `n=${n}: NaN last`);
+    assert.ok(y.slice(0, neg).every((v) => v === -1), `n=${n}: -1 first`);
+    assert.ok(y.slice(neg, neg + mz).every((v) => Object.is(v, -0)), `n=${n}: -0 before 0`);
+    assert.ok(y.slice(neg + mz, neg + 2 * mz).every((v) => Object.is(v, 0)), `n=${n}: then 0`);
+  }
+});
+
+test("cpu sort: multi-operand lax.sort is stable and carries every payload (rows around the switches)", () => {
+  for (const n of [3, insertionBelow + 2, 300, wideFrom + 5]) {
+    const key = Float32Array.from({ length: 2 * n }, (_, i) => [0, -0, 1, NaN][(i * 7) % 4]);
+    const pay = Int32Array.from({ length: 2 * n }, (_, i) => i);
+    const pay2 = floats(2 * n, 3);
+    const run = () =>
+      lax.sort([
+        np.array(key, { shape: [2, n] }),
+        np.array(pay, { shape: [2, n], dtype: "int32" }),
+        np.array(pay2, { shape: [2, n] }),
+      ], { numKeys: 1 }) as Tensor[];
+    const want = onBackend("reference", run), got = onBackend("cpu", run);
+    got.forEach((g, i) => assert.deepEqual(bits(g), bits(want[i]), `n=${n} output ${i}`));
+    // stability: within a run of equal keys the payload (original index) increases
+    const k = got[0].dataSync(), p = got[1].dataSync();
+    for (let i = 1; i < 2 * n; i++) {
+      if (i % n === 0) continue;
+      const same = k[i] === k[i - 1] || (Number.isNaN(k[i]) && Number.isNaN(k[i - 1]));
+      if (same) assert.ok(p[i] > p[i - 1], `n=${n}: stable at ${i}`);
+    }
+  }
+});
+
+test("cpu sort: jit (sort result kept inside the program) matches eager", () => {
+  const f = (x: Tensor) => np.multiply(np.sort(x, { axis: 0 }), 2);
+  for (const n of [7, 600, wideFrom + 1]) {
+    onBackend("cpu", () => {
+      const x = np.array(floats(3 * n, 11), { shape: [n, 3] });
+      const want = bits(f(x));
+      const g = jit(f);
+      for (let rep = 0; rep < 3; rep++) assert.deepEqual(bits(g(x)), want, `n=${n} call ${rep}`);
+    });
+  }
+});
