@@ -30,7 +30,7 @@ import { webgpuReady } from "./_webgpu_env.ts";
 const READY = await webgpuReady();
 const skip = READY ? false : "WebGPU is not available in this runtime";
 
-async function onGpu<T>(f: () => Promise<T>): Promise<T> {
+async function onGpu<T>(f: () => T | Promise<T>): Promise<T> {
   setBackend("webgpu");
   try {
     return await f();
@@ -86,7 +86,7 @@ test(
   "webgpu: the same loop with scopes off leaves the intermediates to the collector (the measure can fail)",
   { skip },
   async () => {
-    await onGpu(async () => {
+    await onGpu(() => {
       const rt = webgpuRuntime()!;
       const { w, loss } = convProblem();
       const live0 = rt.liveBuffers();
@@ -171,7 +171,7 @@ test(
   "webgpu: an array smuggled out of grad's call is released, with an error saying so",
   { skip },
   async () => {
-    await onGpu(async () => {
+    await onGpu(() => {
       const { w, loss } = convProblem();
       let smuggled: Tensor | undefined;
       grad((w: Tensor) => {
