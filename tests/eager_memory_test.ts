@@ -188,6 +188,16 @@ test(
   },
 );
 
+test("cpu: grad frees nothing early (plain JS memory): an array smuggled out stays usable", () => {
+  let smuggled: Tensor | undefined;
+  const g = grad((w: Tensor) => {
+    smuggled = np.ones([3]).mul(2);
+    return np.sum(w.mul(w));
+  })(np.array([1, 2]));
+  assert.deepEqual([...g.dataSync()], [2, 4]);
+  assert.deepEqual([...smuggled!.add(1).dataSync()], [3, 3, 3]);
+});
+
 /** A stand-in GPU buffer: its size and whether it was destroyed. */
 function fakeBuffer(size: number): GpuBuffer & { destroyed: boolean } {
   const b = { size, destroyed: false, destroy: () => void (b.destroyed = true) };
