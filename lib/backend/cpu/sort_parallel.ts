@@ -81,8 +81,8 @@ export function sortRowPooled(
   if (!sc) return false;
   try {
     const A = sc.base, B = A + align(4 * n), H = B + align(4 * n), buf = sc.memory.buffer;
-    const N = H + T * RADIX_HIST_BYTES; // per thread and destination chunk: next-digit counts
     new Uint32Array(buf, A, n).set(src.subarray(base, base + n));
+    // per thread: its digit tables; after them, per thread and destination chunk: next-digit counts
     const h = new Uint32Array(buf, H, T * COUNTERS + next);
     h.fill(0, 0, T * COUNTERS);
     const lo = Array.from({ length: T + 1 }, (_, t) => Math.floor((t * n) / T));
