@@ -48,6 +48,10 @@ export interface CompiledPlan {
    * kernel's inputs among the plan's inputs, so it runs without the general step loop.
    */
   single?: number[];
+  /** The same for a plan that is one op step (no epilogue) writing exactly the plan's outputs. */
+  singleOp?: number[];
+  /** The plan's output buffers. */
+  outSet: Set<number>;
 }
 
 /**
@@ -101,7 +105,13 @@ export function compilePlan(plan: Plan): CompiledPlan {
       plan.outputs[0] === s0.out && !plan.inputs.includes(s0.out)
     ? s0.inputs.map((b) => plan.inputs.indexOf(b))
     : undefined;
-  return { plan, fns, scratch: [], freshOps: [], busy: false, single };
+  const singleOp = plan.steps.length === 1 && s0.kind === "op" && !s0.epilogue &&
+      s0.outs.join() === plan.outputs.join() && new Set(s0.outs).size === s0.outs.length &&
+      !plan.outputs.some((b) => plan.inputs.includes(b))
+    ? s0.inputs.map((b) => plan.inputs.indexOf(b))
+    : undefined;
+  const outSet = new Set(plan.outputs);
+  return { plan, fns, scratch: [], freshOps: [], busy: false, single, singleOp, outSet };
 }
 
 /**
@@ -129,6 +139,16 @@ export function runPlan(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner)
     cp.fns[0]!(ins, out);
     return [out];
   }
+  const singleOp = cp.singleOp;
+  if (singleOp && !singleOp.includes(-1)) {
+    const s = cp.plan.steps[0] as Extract<Plan["steps"][number], { kind: "op" }>;
+    const ins: HostArray[] = new Array(singleOp.length);
+    for (let i = 0; i < singleOp.length; i++) {
+      const a = cp.plan.avals[s.inputs[i]];
+      ins[i] = { data: inputs[singleOp[i]], shape: a.shape, dtype: a.dtype };
+    }
+    return runOp(s.op, s.params, ins, s.outAvals);
+  }
   const reuse = !cp.busy;
   cp.busy = true;
   try {
@@ -144,8 +164,7 @@ function run(
   runOp: OpRunner,
   reuse: boolean,
 ): TypedArray[] {
-  const { plan, fns } = cp;
-  const outSet = new Set(plan.outputs);
+  const { plan, fns, outSet } = cp;
   const alloc = (b: number): TypedArray => {
     if (!reuse || outSet.has(b)) {
       return allocHost(plan.avals[b].dtype, sizeOf(plan.avals[b].shape));
