@@ -11,7 +11,7 @@ import { decls, LINALG_WG, type LinalgSteps, par, perMatrix, spreadIters } from 
 
 const NONE: LinalgSteps = { dispatches: [], temps: [], loops: 0 };
 /** Loop iterations of `normCode` over `count` values (two spread loops, two reductions). */
-export const normLoops = (count: number) => 2 * spreadIters(count) + 2 * Math.log2(LINALG_WG);
+const normLoops = (count: number) => 2 * spreadIters(count) + 2 * Math.log2(LINALG_WG);
 
 /** Sweeps after which Jacobi stops even if some rotation is still above the threshold. */
 export const MAX_SWEEPS = 60;

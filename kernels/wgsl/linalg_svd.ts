@@ -8,7 +8,7 @@ import type { Aval } from "../../lib/ops/_define.ts";
 import type { SvdParams } from "../../lib/ops/linalg_decomp.ts";
 import { sizeOf } from "../../lib/shape.ts";
 import { decls, LINALG_WG, type LinalgSteps, par, perMatrix, spreadIters } from "./linalg.ts";
-import { MAX_SWEEPS, normLoops, pairCode, REDUCE_FNS } from "./linalg_decomp.ts";
+import { MAX_SWEEPS, pairCode, REDUCE_FNS } from "./linalg_decomp.ts";
 
 const EPS32 = 1.1920929e-7;
 const MIN_SWEEPS = 16;
@@ -109,7 +109,7 @@ function orthoCode(mt: number, nt: number, uc: number): string {
   }
         sync();
       }
-      ${normLoopsCode()}`;
+      ${columnNormCode()}`;
   return `
   ${par("b", `${uc}`, "flag[fb + b] = 0;")}
   sync();
@@ -156,7 +156,7 @@ function orthoCode(mt: number, nt: number, uc: number): string {
 }
 
 /** `nrm`: the 2-norm of U's column j (a uniform value). */
-function normLoopsCode(): string {
+function columnNormCode(): string {
   return `var ss = 0.0;
       for (var k = lid; k < MT; k += ${LINALG_WG}) { let x = u[ub + j * MT + k]; ss += x * x; }
       let nrm = sqrt(wsum(lid, ss));`;
