@@ -174,27 +174,12 @@ function orthoLoops(mt: number, uc: number): number {
   return l;
 }
 
-/** svd: s descending, u and vt as the CPU (fullMatrices, computeUv). */
-export function renderSvd(a: Aval, p: SvdParams, maxWg: number, budget = Infinity): LinalgSteps {
-  const [m, n] = a.shape.slice(-2), k = Math.min(m, n);
-  const count = sizeOf(a.shape.slice(0, -2));
-  const none = { dispatches: [], temps: [], loops: 0 };
-  if (count * Math.max(m, n) === 0) return none;
-  const trans = m < n, mt = Math.max(m, n), nt = k;
-  const uc = p.fullMatrices ? mt : nt;
-  const uvFull = p.computeUv;
+/** Loads G (a, or aᵀ when `trans`) and V = I; a non-finite input makes every output NaN. */
+function svdLoadCode(m: number, n: number, trans: boolean, uc: number, uvFull: boolean): string {
+  const mt = Math.max(m, n), nt = Math.min(m, n);
   // G loaded column-contiguous: g[j·mt + r] = G[r][j] with G = a (or aᵀ)
   const load = trans ? `a[q * ${m * n} + j * ${n} + r]` : `a[q * ${m * n} + r * ${n} + j]`;
-  const fixedLoops = 3 * spreadIters(mt * nt) + spreadIters(nt * nt) + 4 * nt * spreadIters(nt) +
-    spreadIters(mt * nt) + 2 * Math.log2(LINALG_WG) + (uvFull ? orthoLoops(mt, uc) : 0) +
-    3 * spreadIters(mt * uc) + spreadIters(nt) * (mt + nt);
-  const perSweep = sweepLoops(mt, nt);
-  const sweeps = Math.min(MAX_SWEEPS, Math.floor((budget - fixedLoops) / perSweep));
-  if (nt === 0) {
-    // no singular values: only u (m×m identity when full) and vt (n×n identity when full)
-    return emptySvd(a, p, maxWg, count);
-  }
-  const body = `  let gb = q * ${mt * nt}; let vb = q * ${nt * nt}; let sb = q * ${nt};
+  return `  let gb = q * ${mt * nt}; let vb = q * ${nt * nt}; let sb = q * ${nt};
   let ub = q * ${mt * uc}; let fb = q * ${uc};
   var bad = 0.0;
   ${
@@ -216,9 +201,12 @@ export function renderSvd(a: Aval, p: SvdParams, maxWg: number, budget = Infinit
       : ""
   }
     return;
-  }
-  ${sweepCode(mt, nt, sweeps)}
-  // norms, descending stable order
+  }`;
+}
+
+/** Singular values (column norms of G) in descending stable order: so, and each column's rank. */
+function svdOrderCode(mt: number, nt: number): string {
+  return `  // norms, descending stable order
   ${
     par(
       "j",
@@ -237,39 +225,67 @@ export function renderSvd(a: Aval, p: SvdParams, maxWg: number, budget = Infinit
     rank[sb + j] = rk; so[sb + rk] = sj;`,
     )
   }
-  sync();
+  sync();`;
+}
+
+/** gs, vs: G's and V's columns in that order, each right vector's largest entry positive. */
+function svdSortVectorsCode(mt: number, nt: number): string {
+  return `${
+    par(
+      "t",
+      `${mt * nt}`,
+      `let j = t / ${mt}; let r = t % ${mt}; gs[gb + rank[sb + j] * ${mt} + r] = g[gb + t];`,
+    )
+  }
   ${
-    uvFull
-      ? `${
-        par(
-          "t",
-          `${mt * nt}`,
-          `let j = t / ${mt}; let r = t % ${mt}; gs[gb + rank[sb + j] * ${mt} + r] = g[gb + t];`,
-        )
-      }
-  ${
-        par(
-          "t",
-          `${nt * nt}`,
-          `let j = t / ${nt}; let i = t % ${nt}; vs[vb + rank[sb + j] * ${nt} + i] = v[vb + t];`,
-        )
-      }
+    par(
+      "t",
+      `${nt * nt}`,
+      `let j = t / ${nt}; let i = t % ${nt}; vs[vb + rank[sb + j] * ${nt} + i] = v[vb + t];`,
+    )
+  }
   ${par("j", `${nt}`, `sv[sb + j] = so[sb + j];`)}
   sync();
   // each right vector's largest entry positive (flipping its column of gs too)
   ${
-        par(
-          "j",
-          `${nt}`,
-          `var best = 0.0;
+    par(
+      "j",
+      `${nt}`,
+      `var best = 0.0;
     for (var i = 0; i < ${nt}; i++) { let x = vs[vb + j * ${nt} + i]; if (abs(x) > abs(best)) { best = x; } }
     if (best < 0.0) {
       for (var i = 0; i < ${nt}; i++) { vs[vb + j * ${nt} + i] = -vs[vb + j * ${nt} + i]; }
       for (var r = 0; r < ${mt}; r++) { gs[gb + j * ${mt} + r] = -gs[gb + j * ${mt} + r]; }
     }`,
-        )
-      }
-  sync();
+    )
+  }
+  sync();`;
+}
+
+/** svd: s descending, u and vt as the CPU (fullMatrices, computeUv). */
+export function renderSvd(a: Aval, p: SvdParams, maxWg: number, budget = Infinity): LinalgSteps {
+  const [m, n] = a.shape.slice(-2), k = Math.min(m, n);
+  const count = sizeOf(a.shape.slice(0, -2));
+  const none = { dispatches: [], temps: [], loops: 0 };
+  if (count * Math.max(m, n) === 0) return none;
+  const trans = m < n, mt = Math.max(m, n), nt = k;
+  const uc = p.fullMatrices ? mt : nt;
+  const uvFull = p.computeUv;
+  const fixedLoops = 3 * spreadIters(mt * nt) + spreadIters(nt * nt) + 4 * nt * spreadIters(nt) +
+    spreadIters(mt * nt) + 2 * Math.log2(LINALG_WG) + (uvFull ? orthoLoops(mt, uc) : 0) +
+    3 * spreadIters(mt * uc) + spreadIters(nt) * (mt + nt);
+  const perSweep = sweepLoops(mt, nt);
+  const sweeps = Math.min(MAX_SWEEPS, Math.floor((budget - fixedLoops) / perSweep));
+  if (nt === 0) {
+    // no singular values: only u (m×m identity when full) and vt (n×n identity when full)
+    return emptySvd(a, p, maxWg, count);
+  }
+  const body = `${svdLoadCode(m, n, trans, uc, uvFull)}
+  ${sweepCode(mt, nt, sweeps)}
+  ${svdOrderCode(mt, nt)}
+  ${
+    uvFull
+      ? `${svdSortVectorsCode(mt, nt)}
   ${orthoCode(mt, nt, uc).replaceAll("MT", `${mt}`)}
   ${outputsCode(m, n, mt, nt, uc, trans)}`
       : ""
