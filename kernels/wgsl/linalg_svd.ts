@@ -92,7 +92,7 @@ function orthoCode(mt: number, nt: number, uc: number): string {
     par(
       "b",
       `${uc}`,
-      `var d = 0.0; if (flag[fb + b] != 0 && b != j) { for (var k = 0; k < ${mt}; k++) { d += ${
+      `var d = 0.0; if (flag[fb + b] != 0.0 && b != j) { for (var k = 0; k < ${mt}; k++) { d += ${
         U("b", "k")
       } * ${U("j", "k")}; } } dots[fb + b] = d;`,
     )
@@ -111,7 +111,7 @@ function orthoCode(mt: number, nt: number, uc: number): string {
       }
       ${columnNormCode()}`;
   return `
-  ${par("b", `${uc}`, "flag[fb + b] = 0;")}
+  ${par("b", `${uc}`, "flag[fb + b] = 0.0;")}
   sync();
   for (var j = 0; j < ${uc}; j++) {
     let sj = select(0.0, sv[sb + min(j, ${nt - 1})], j < ${nt});
@@ -120,18 +120,18 @@ function orthoCode(mt: number, nt: number, uc: number): string {
     ${project}
     let ok = sj > 0.0 && nrm >= 0.5;
     ${par("k", `${mt}`, `if (ok) { ${U("j", "k")} = ${U("j", "k")} / nrm; }`)}
-    if (lid == 0) { flag[fb + j] = select(0, 1, ok); }
+    if (lid == 0) { flag[fb + j] = select(0.0, 1.0, ok); }
     sync();
   }
   for (var j = 0; j < ${uc}; j++) {
     workgroupBarrier();
     if (lid == 0) { need = flag[fb + j]; }
-    if (workgroupUniformLoad(&need) != 0) { continue; }
+    if (workgroupUniformLoad(&need) != 0.0) { continue; }
     // the unit vector with the largest residual 1 − Σ_b u_b[e]² (first of equals)
     var bv = -1.0; var bi = ${mt};
     for (var e = lid; e < ${mt}; e += ${LINALG_WG}) {
       var r = 1.0;
-      for (var b = 0; b < ${uc}; b++) { if (flag[fb + b] != 0) { r -= ${U("b", "e")} * ${
+      for (var b = 0; b < ${uc}; b++) { if (flag[fb + b] != 0.0) { r -= ${U("b", "e")} * ${
     U("b", "e")
   }; } }
       if (r > bv) { bv = r; bi = e; }
@@ -150,7 +150,7 @@ function orthoCode(mt: number, nt: number, uc: number): string {
     sync();
     ${project}
     ${par("k", `${mt}`, `${U("j", "k")} = ${U("j", "k")} / nrm;`)}
-    if (lid == 0) { flag[fb + j] = 1; }
+    if (lid == 0) { flag[fb + j] = 1.0; }
     sync();
   }`;
 }
@@ -222,7 +222,7 @@ function svdOrderCode(mt: number, nt: number): string {
       `${nt}`,
       `let sj = sv[sb + j]; var rk = 0;
     for (var i = 0; i < ${nt}; i++) { let si = sv[sb + i]; if (si > sj || (si == sj && i < j)) { rk++; } }
-    rank[sb + j] = rk; so[sb + rk] = sj;`,
+    rank[sb + j] = f32(rk); so[sb + rk] = sj;`,
     )
   }
   sync();`;
@@ -234,14 +234,14 @@ function svdSortVectorsCode(mt: number, nt: number): string {
     par(
       "t",
       `${mt * nt}`,
-      `let j = t / ${mt}; let r = t % ${mt}; gs[gb + rank[sb + j] * ${mt} + r] = g[gb + t];`,
+      `let j = t / ${mt}; let r = t % ${mt}; gs[gb + i32(rank[sb + j]) * ${mt} + r] = g[gb + t];`,
     )
   }
   ${
     par(
       "t",
       `${nt * nt}`,
-      `let j = t / ${nt}; let i = t % ${nt}; vs[vb + rank[sb + j] * ${nt} + i] = v[vb + t];`,
+      `let j = t / ${nt}; let i = t % ${nt}; vs[vb + i32(rank[sb + j]) * ${nt} + i] = v[vb + t];`,
     )
   }
   ${par("j", `${nt}`, `sv[sb + j] = so[sb + j];`)}
@@ -292,33 +292,32 @@ export function renderSvd(a: Aval, p: SvdParams, maxWg: number, budget = Infinit
   }`;
   const outs: [string, string][] = [["so", "f32"]];
   if (uvFull) outs.push(["uo", "f32"], ["vto", "f32"]);
-  const tmp: [string, string, number][] = [
-    ["g", "f32", mt * nt],
-    ["v", "f32", nt * nt],
-    ["cs", "f32", (nt + (nt % 2)) / 2 * 3],
-    ["sv", "f32", nt],
-    ["rank", "i32", nt],
+  const tmp: [string, number][] = [
+    ["g", mt * nt],
+    ["v", nt * nt],
+    ["cs", (nt + (nt % 2)) / 2 * 3],
+    ["sv", nt],
+    ["rank", nt],
   ];
   if (uvFull) {
-    tmp.push(["gs", "f32", mt * nt], ["vs", "f32", nt * nt], ["u", "f32", mt * uc]);
-    tmp.push(["flag", "i32", uc], ["dots", "f32", uc]);
+    tmp.push(["gs", mt * nt], ["vs", nt * nt], ["u", mt * uc], ["flag", uc], ["dots", uc]);
+  }
+  // the temporaries as regions of one f32 buffer (so the kernel binds at most 5 buffers)
+  let code = body, off = 0;
+  for (const [nm, len] of tmp) {
+    code = code.replace(new RegExp(`\\b${nm}\\[`, "g"), `ws[${off} + `);
+    off += count * len;
   }
   const s = perMatrix(
     count,
     maxWg,
-    decls(["a"], [...outs, ...tmp.map(([nm, t]) => [nm, t] as [string, string])]),
-    body,
-    `${REDUCE_FNS}\n${pairCode(nt + (nt % 2))}\nvar<workgroup> need: i32;`,
+    decls(["a"], [...outs, ["ws", "f32"]]),
+    code,
+    `${REDUCE_FNS}\n${pairCode(nt + (nt % 2))}\nvar<workgroup> need: f32;`,
   );
   return {
-    dispatches: [{
-      ...s,
-      bind: ["in0", ...outs.map((_, i) => `out${i}`), ...tmp.map((_, i) => `t${i}`)],
-    }],
-    temps: tmp.map(([, t, len]) => ({
-      dtype: t === "i32" ? "int32" : "float32",
-      length: Math.max(count * len, 1),
-    })),
+    dispatches: [{ ...s, bind: ["in0", ...outs.map((_, i) => `out${i}`), "t0"] }],
+    temps: [{ dtype: "float32", length: Math.max(off, 1) }],
     loops: sweeps < MIN_SWEEPS ? Infinity : fixedLoops + sweeps * perSweep,
   };
 }
