@@ -13,6 +13,11 @@ import decompData from "./fixtures/linalg_decomp_cases.json" with { type: "json"
 import { webgpuReady } from "./_webgpu_env.ts";
 import { onBackend } from "./_prop_util.ts";
 import { LINALG_OPS, renderLinalg } from "../kernels/wgsl/linalg_ops.ts";
+import { bind } from "../lib/core.ts";
+import { OPS } from "../lib/ops/registry.ts";
+import type { OpDef } from "../lib/ops/_define.ts";
+import { buildArgs, OP_SAMPLES, paramsOf } from "./_op_samples.ts";
+import { allCloseReport } from "./_test_utils.ts";
 
 const READY = await webgpuReady();
 const skip = READY ? false : "WebGPU is not available in this runtime";
@@ -83,6 +88,32 @@ describe("linalg fixtures on WebGPU (float32, eager and jit)", () => {
         }
       });
     });
+  }
+});
+
+describe("every linalg primitive sample on WebGPU: all outputs vs the reference", () => {
+  for (const name of LINALG_OPS) {
+    const op = (OPS as Record<string, OpDef>)[name];
+    for (const smp of OP_SAMPLES[name].samples) {
+      test(`${name} (${smp.label})`, { skip }, async () => {
+        const params = paramsOf(smp, "float32");
+        const run = () => {
+          const eager = bind(op, buildArgs(smp, "float32", 7), params);
+          const jitted = jit((...xs: Tensor[]) => bind(op, xs, params))(
+            ...buildArgs(smp, "float32", 7),
+          ) as Tensor[];
+          return [eager, jitted];
+        };
+        const want = await Promise.all(onBackend("reference", run)[0].map((t) => t.data()));
+        const got = onBackend("webgpu", run);
+        for (const [w, outs] of got.entries()) {
+          for (const [k, o] of outs.entries()) {
+            const report = allCloseReport(await o.data(), want[k], { rtol: 1e-4, atol: 1e-5 });
+            if (report !== null) assert.fail(`${w ? "jit" : "eager"} output ${k}: ${report}`);
+          }
+        }
+      });
+    }
   }
 });
 
