@@ -7,7 +7,6 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { clConvApplies, clConvF32 } from "../lib/backend/cpu/cl_conv.ts";
 import { convGeneralDilatedRef } from "../lib/ops/conv_ref.ts";
 import {
@@ -31,6 +30,11 @@ import {
   valueAndGrad,
 } from "../mod.ts";
 import { assertAllClose } from "./_test_utils.ts";
+import convData from "./fixtures/conv_cases.json" with { type: "json" };
+import { lowerOp } from "../lib/compile/lower.ts";
+import { convOp } from "../lib/ops/conv.ts";
+import { renderKernel } from "../kernels/render_js.ts";
+import { renderWasmKernel } from "../kernels/render_wasm.ts";
 
 interface Case {
   x: number[];
@@ -144,6 +148,32 @@ describe("channels-last conv: kernel against the float64 reference", () => {
     }
   });
 
+  test("the generated reduction kernel (JS and Wasm renderers) agrees with the Wasm SIMD kernel", () => {
+    for (const c of [CASES[1], CASES[9], CASES[13], CASES[16]]) {
+      const p = params(c), ys = convOutputShape(c.x, c.w, p);
+      const plan = lowerOp(convOp, p, [f32(c.x), f32(c.w)], [f32(ys)]);
+      const step = plan.steps[0];
+      assert.ok(plan.steps.length === 1 && step.kind === "kernel", "one reduction kernel");
+      const x = data(size(c.x), 11), w = data(size(c.w), 12);
+      const simd = clConvF32(
+        { data: x, shape: c.x, dtype: "float32" },
+        { data: w, shape: c.w, dtype: "float32" },
+        p,
+        f32(ys),
+      )!;
+      for (const render of [renderKernel, renderWasmKernel]) {
+        const out = new Float32Array(size(ys));
+        render(step.kernel)([x, w], out);
+        for (let i = 0; i < out.length; i++) {
+          assert.ok(
+            Math.abs(out[i] - simd[i]) <= 2e-5 * (1 + Math.abs(simd[i])),
+            `${JSON.stringify(c)}[${i}]`,
+          );
+        }
+      }
+    }
+  });
+
   test("non-finite values with padding: the same NaN/Inf positions as the reference", () => {
     const c: Case = {
       x: [2, 9, 10, 3],
@@ -156,9 +186,7 @@ describe("channels-last conv: kernel against the float64 reference", () => {
   });
 
   test("NumPy fixtures whose output feature is minor (forward)", () => {
-    const fx = JSON.parse(
-      readFileSync(new URL("./fixtures/conv_cases.json", import.meta.url), "utf8"),
-    ) as {
+    const fx = convData as unknown as {
       cases: {
         name: string;
         lhsShape: number[];
@@ -347,4 +375,36 @@ describe("channels-last conv: through the cpu backend (W3)", () => {
       np.sum(np.sin(lax.convGeneralDilated(a, b, [1, 2], "SAME", { dimensionNumbers: NHWC })));
     checkGrads(f, [x64, w64], { modes: ["rev"], atol: 1e-6, rtol: 1e-6 });
   });
+});
+
+describe("one-op-step programs as loop bodies (the runner's fast path writes the loop's buffers)", () => {
+  type Body = (c: Tensor[], x: Tensor) => [Tensor[], Tensor];
+  const run = (backend: string, body: Body, carries: number) =>
+    onBackend(backend, () => {
+      const c0 = np.array(data(2 * 6 * 6 * 4, 21), { shape: [2, 6, 6, 4] });
+      const c1 = np.array(data(2 * 6 * 6 * 4, 22), { shape: [2, 6, 6, 4] });
+      const xs = np.array(data(5 * 2 * 6 * 6 * 4, 23), { shape: [5, 2, 6, 6, 4] });
+      const [c, ys] = lax.scan(body, [c0, c1].slice(0, carries), xs) as [Tensor[], Tensor];
+      return [...c, ys].map((t) => t.dataSync());
+    });
+  const k = np.array(data(3 * 3 * 4 * 4, 24), { shape: [3, 3, 4, 4] });
+  const bodies: [string, number, Body][] = [
+    ["a conv carry", 2, ([a, b]) => {
+      const y = lax.convGeneralDilated(a, k, [1, 1], "SAME", { dimensionNumbers: NHWC });
+      return [[y, b.add(1)], np.tanh(b)];
+    }],
+    ["a two-operand sort giving a carry and the stacked output", 1, ([a], x) => {
+      const [s, t] = lax.sort([a, x]) as Tensor[];
+      return [[s], t];
+    }],
+  ];
+  for (const [name, carries, body] of bodies) {
+    test(name, async () => {
+      const want = await run("reference", body, carries);
+      const got = await run("cpu", body, carries);
+      for (let i = 0; i < want.length; i++) {
+        await assertAllClose(got[i], want[i], { rtol: 1e-5, atol: 1e-5 });
+      }
+    });
+  }
 });

@@ -7,7 +7,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { jit, lax, np, type Tensor } from "../mod.ts";
-import { sortTuning } from "../lib/backend/cpu/sort.ts";
+import { sortFast, sortTuning } from "../lib/backend/cpu/sort.ts";
+import { parallelSortTuning, sortRowPooled } from "../lib/backend/cpu/sort_parallel.ts";
+import { createPool } from "../lib/backend/cpu/pool/pool.ts";
+import { buildRadixModule } from "../kernels/wasm/radix_sort.ts";
 import { onBackend } from "./_prop_util.ts";
 
 const SPECIALS = [NaN, -0, 0, Infinity, -Infinity, 3e38, -3e38, 1e-45, -1e-45, 1, -1];
@@ -121,4 +124,84 @@ test("cpu sort: jit (sort result kept inside the program) matches eager", () => 
       for (let rep = 0; rep < 3; rep++) assert.deepEqual(bits(g(x)), want, `n=${n} call ${rep}`);
     });
   }
+});
+
+for (const workers of [1, 3]) {
+  test(`cpu sort: the pool's parallel radix sort (${workers + 1} threads) is bit-identical to this thread's`, async () => {
+    const pool = await createPool({ workers });
+    try {
+      for (
+        const n of [
+          parallelSortTuning.minKeys,
+          parallelSortTuning.minKeys + 5,
+          parallelSortTuning.minKeys + 70_001,
+        ]
+      ) {
+        for (const dtype of ["float32", "int32"] as const) {
+          const data = dtype === "float32" ? floats(n, n) : ints(n, n);
+          if (dtype === "float32") data[7] = NaN, data[8] = -0, data[9] = 0, data[10] = -NaN;
+          const src = new Uint32Array(data.buffer);
+          const mine = new Uint32Array(n + 6), theirs = new Uint32Array(n + 6);
+          const args = [
+            [{ data, shape: [n], dtype }],
+            { dimension: 0, numKeys: 1 },
+            [{ shape: [n], dtype }],
+          ] as const;
+          const saved = parallelSortTuning.minKeys;
+          parallelSortTuning.minKeys = Infinity; // this thread only
+          try {
+            const [y] = sortFast(...(args as unknown as Parameters<typeof sortFast>))!;
+            mine.set(new Uint32Array(y.buffer, y.byteOffset, n), 3);
+          } finally {
+            parallelSortTuning.minKeys = saved;
+          }
+          const used = sortRowPooled(
+            src,
+            0,
+            n,
+            dtype === "float32" ? 1 : 0,
+            theirs.subarray(3),
+            pool,
+          );
+          assert.equal(used, pool.threads > 1, "the pool sorts when it has threads");
+          if (!used) continue;
+          assert.deepEqual(theirs, mine, `${dtype} n=${n}`);
+        }
+      }
+      // a row of one value has no digit to scatter: the caller's path sorts it
+      const same = new Uint32Array(parallelSortTuning.minKeys).fill(0x3f800000);
+      assert.equal(
+        sortRowPooled(same, 0, same.length, 1, new Uint32Array(same.length), pool),
+        false,
+      );
+    } finally {
+      await pool.terminate();
+    }
+  });
+}
+
+test("cpu sort: Wasm radix kernels map keys and scatter like the JS loops (unshared memory)", () => {
+  const memory = new WebAssembly.Memory({ initial: 4 });
+  const m = new WebAssembly.Instance(new WebAssembly.Module(buildRadixModule({ shared: false })), {
+    env: { memory },
+  }).exports as Record<string, (...a: number[]) => void>;
+  const n = 5000, x = floats(n, 5), buf = memory.buffer;
+  x[0] = -0, x[1] = NaN;
+  const [A, B, H] = [1024, 1024 + 4 * n, 1024 + 8 * n];
+  new Float32Array(buf, A, n).set(x);
+  new Uint32Array(buf, H, 6144).fill(0);
+  m.radixKeys(A, A, n, H, 1);
+  const h = new Uint32Array(buf, H, 6144), keys = new Uint32Array(buf, A, n).slice();
+  for (let d = 0; d < 3; d++) {
+    let run = 0;
+    for (let b = d * 2048; b < (d + 1) * 2048; b++) [h[b], run] = [run, run + h[b]];
+  }
+  m.radixScatter(A, n, B, H, 0, 0, 0);
+  m.radixScatter(B, n, A, H + 8192, 11, 0, 0);
+  m.radixScatter(A, n, B, H + 16384, 22, -1, 0x80000000 | 0);
+  const got = new Float32Array(buf, B, n);
+  const want = onBackend("reference", () => np.sort(np.array(x)).dataSync());
+  assert.deepEqual(bits(np.array(got.slice())), bits(np.array(want)));
+  assert.equal(keys[1], 0xffc00000, "NaN maps to one key above +inf");
+  assert.equal(keys[0], 0x7fffffff, "-0 keeps its own key in a values-only sort");
 });

@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { grad, jit, lax, np, type Tensor, valueAndGrad, vmap } from "../mod.ts";
 import * as signal from "../lib/signal.ts";
 import { fft as fftP, type FftType } from "../lib/ops/fft.ts";
-import { webgpuStats } from "../lib/backend/webgpu/backend.ts";
+import { simulateLimits, webgpuStats } from "../lib/backend/webgpu/backend.ts";
+import { fftTuning } from "../lib/backend/webgpu/plan.ts";
 import { allCloseReport } from "./_test_utils.ts";
 import { onBackend } from "./_prop_util.ts";
 import { webgpuReady } from "./_webgpu_env.ts";
@@ -63,7 +64,19 @@ async function sameOnBoth(
   });
 }
 
-const LENGTHS = [1, 2, 3, 4, 5, 7, 8, 12, 97, 1000, 4096, 10007];
+const LENGTHS = [1, 2, 3, 4, 5, 7, 8, 12, 97, 1000, 1792, 4096, 10007];
+
+/** Runs `fn` with short lines in workgroup memory on (or off), whatever the adapter. */
+async function withShared(on: boolean, fn: () => Promise<void>): Promise<void> {
+  fftTuning.shared = on;
+  simulateLimits(null); // drops the plans compiled before
+  try {
+    await fn();
+  } finally {
+    fftTuning.shared = null;
+    simulateLimits(null);
+  }
+}
 
 describe("webgpu fft: every type and length vs the cpu backend", { skip }, () => {
   for (const n of LENGTHS) {
@@ -75,9 +88,15 @@ describe("webgpu fft: every type and length vs the cpu backend", { skip }, () =>
         ["RFFT", [3, n]],
         ["IRFFT", [2, m, 2]],
       ];
-      for (const [type, shape] of cases) {
-        const f = (x: Tensor) => fftP(x, type, [n]);
-        await sameOnBoth(`${type} ${n}`, () => [f32(shape, n)], (x) => [f(x), jit(f)(x)]);
+      // workgroup memory: short lines only (llvmpipe compiles its long unrolled kernels slowly)
+      for (const shared of n <= 128 ? [false, true] : [false]) {
+        await withShared(shared, async () => {
+          for (const [type, shape] of cases) {
+            const f = (x: Tensor) => fftP(x, type, [n]);
+            const what = `${type} ${n}${shared ? " (workgroup memory)" : ""}`;
+            await sameOnBoth(what, () => [f32(shape, n)], (x) => [f(x), jit(f)(x)]);
+          }
+        });
       }
     });
   }
@@ -105,6 +124,21 @@ describe("webgpu fft: every type and length vs the cpu backend", { skip }, () =>
       () => [f32([67, 4, 2], 6)],
       (x) => f(x, "IRFFT", [67, 7]),
     );
+    for (const shared of [false, true]) {
+      await withShared(shared, async () => {
+        // long strided axes: lines 3 apart (passes), and short ones in workgroup memory
+        await sameOnBoth(
+          "FFT [2048,3]",
+          () => [f32([2048, 3, 2], 7)],
+          (x) => f(x, "FFT", [2048, 3]),
+        );
+        await sameOnBoth(
+          "IFFT [56,5]",
+          () => [f32([2, 56, 5, 2], 8)],
+          (x) => f(x, "IFFT", [56, 5]),
+        );
+      });
+    }
   });
   test("size-0 batches give empty results", async () => {
     await sameOnBoth("FFT [0,4,2]", () => [f32([0, 4, 2], 1)], (x) => fftP(x, "FFT", [4]));
@@ -284,6 +318,20 @@ describe("webgpu fft: convolution vs SciPy", { skip }, () => {
 });
 
 describe("webgpu fft: how it runs", { skip }, () => {
+  test("inside a jitted lax.scan body (and its gradient)", async () => {
+    const step = (c: Tensor, x: Tensor): [Tensor, Tensor] => {
+      const y = np.fft.irfft(np.multiply(np.fft.rfft(np.add(c, x)), 0.5), { n: 12 });
+      return [np.tanh(y), np.sum(y)];
+    };
+    const f = (c: Tensor, xs: Tensor) => {
+      const [last, ys] = lax.scan(step, c, xs);
+      return np.add(np.sum(last), np.sum(ys));
+    };
+    await sameOnBoth("scan", () => [f32([12], 1), f32([5, 12], 2)], (c, xs) => {
+      const [v, g] = jit(valueAndGrad(f))(c, xs) as [Tensor, Tensor];
+      return [v, g];
+    }, 2e-5);
+  });
   test("a jitted 2^16-point FFT is one submission per call; twiddles upload once", async () => {
     const f = jit((x: Tensor) => np.fft.fft(x));
     const x = onBackend("webgpu", () => lax.complex(f32([1 << 16], 1), f32([1 << 16], 2)));

@@ -11,13 +11,14 @@ import { hasRelaxedSimd } from "./sgemm.ts";
 export const CL_CONV_MAX_BLOCK = 8;
 
 /**
- * Word indices of the descriptor `clConv` reads; pointers and steps are in bytes. A block entry
- * is 6 words: `[P, x base, w base, y base, runs start, runs end]`; a run is 3 words `[x offset,
+ * Word indices of the descriptor `clConv` reads; offsets and steps are in bytes, the tables
+ * relative to the descriptor (so they can live anywhere) and x, w, y relative to `data`. A block
+ * entry is 6 words: `[P, x base, w base, y base, runs start, runs end]`; a run is 3 words `[x offset,
  * w offset, count >= 1]`: `count` (valid tap, input feature) pairs, the k-th at the offsets plus
  * k times the steps `xS`, `wS`, summed in list order into every output.
  */
 export const CL_CONV_DESC = Object.freeze({
-  /** Byte pointer of the block entries. */
+  /** Offset of the block entries. */
   entries: 0,
   /** Number of block entries. */
   count: 1,
@@ -33,8 +34,10 @@ export const CL_CONV_DESC = Object.freeze({
   xS: 6,
   /** w byte step within a run. */
   wS: 7,
+  /** Byte pointer of the data (x, w and y offsets are relative to it). */
+  data: 8,
   /** Number of words. */
-  size: 8,
+  size: 9,
 });
 
 /** Words per block entry. */
@@ -135,8 +138,12 @@ export function buildClConvModule(
   const blocks = Array.from({ length: CL_CONV_MAX_BLOCK }, (_, k) => genBlock(mb, k + 1, fma));
   const f = mb.func(["i32"], [], "clConv");
   const D = CL_CONV_DESC;
-  const [e, end, xP, yP, oc, tail, xS, wS, n] = Array.from({ length: 9 }, () => f.local("i32"));
-  f.get(0).mem("i32.load", 4 * D.entries).set(e);
+  const [e, end, xP, yP, oc, tail, xS, wS, n, data] = Array.from(
+    { length: 10 },
+    () => f.local("i32"),
+  );
+  f.get(0).mem("i32.load", 4 * D.entries).get(0).op("i32.add").set(e);
+  f.get(0).mem("i32.load", 4 * D.data).set(data);
   f.get(0).mem("i32.load", 4 * D.count).i32(4 * CL_CONV_ENTRY).op("i32.mul").get(e)
     .op("i32.add").set(end);
   f.get(0).mem("i32.load", 4 * D.xP).set(xP);
@@ -151,7 +158,9 @@ export function buildClConvModule(
       f.get(e).mem("i32.load", 0).set(n);
       for (let k = 0; k < CL_CONV_MAX_BLOCK; k++) {
         f.get(n).i32(k + 1).op("i32.eq").if(() => {
-          for (let w = 1; w <= 5; w++) f.get(e).mem("i32.load", 4 * w);
+          for (let w = 1; w <= 5; w++) {
+            f.get(e).mem("i32.load", 4 * w).get(w <= 3 ? data : 0).op("i32.add");
+          }
           f.get(xP).get(yP).get(oc).get(tail).get(xS).get(wS).call(blocks[k]);
         });
       }

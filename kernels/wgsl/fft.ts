@@ -23,6 +23,7 @@ import {
   scaleKernel,
 } from "./fft_shaders.ts";
 import type { SortDispatch } from "./sort.ts";
+import { SHARED_MAX, sharedKernel } from "./fft_shared.ts";
 
 /** A temporary of the step; `data` marks a constant (uploaded once, kept with the plan). */
 export interface FftTemp {
@@ -131,7 +132,7 @@ class Builder {
   readonly temps: FftTemp[] = [];
   #work: number[] = [];
   #consts = new Map<Float32Array, number>();
-  constructor(readonly maxWg: number) {}
+  constructor(readonly maxWg: number, readonly maxShared: number) {}
 
   /** A work temporary (≥ `complexes` complex values) other than the buffers in `avoid`. */
   tmp(avoid: string[], complexes: number): string {
@@ -177,6 +178,11 @@ class Builder {
     if (n === 1) return this.emit(scaleKernel(lines, scale, this.maxWg), [src, dst]);
     if (cplan(n).blue) return this.bluestein(src, dst, n, outer, stride, inverse, scale);
     const t = radixTables(n), tw = this.constant(t.data);
+    if (n <= SHARED_MAX && 8 * n <= this.maxShared) {
+      const passes = t.passes.map((p, q) => ({ ...p, tw: t.tw[q], roots: t.roots[q] }));
+      const k = sharedKernel(passes, n, lines, stride, inverse, scale, this.maxWg);
+      return this.emit(k, [src, dst, tw]);
+    }
     let cur = src;
     t.passes.forEach(({ ip, l1, ido }, q) => {
       const last = q === t.passes.length - 1;
@@ -245,10 +251,13 @@ class Builder {
 /** The trailing `k` axes of a rank-`r` shape. */
 const trailing = (r: number, k: number) => [...Array(k).keys()].map((i) => r - k + i);
 
-/** The dispatches of `fft` on operand `x` (float32; complex as a trailing axis of 2). */
-export function renderFft(x: Aval, p: FftParams, maxWg: number): FftSteps {
+/**
+ * The dispatches of `fft` on operand `x` (float32; complex as a trailing axis of 2); lines up to
+ * `maxShared` / 8 complex values long transform in workgroup memory, in one dispatch each.
+ */
+export function renderFft(x: Aval, p: FftParams, maxWg: number, maxShared = 16384): FftSteps {
   const { fftType, fftLengths } = p;
-  const b = new Builder(maxWg);
+  const b = new Builder(maxWg, maxShared);
   const k = fftLengths.length, N = sizeOf(fftLengths), last = fftLengths[k - 1];
   const core = fftType === "RFFT" ? x.shape : x.shape.slice(0, -1);
   if (sizeOf(core) === 0) return { dispatches: [], temps: [] };

@@ -87,6 +87,47 @@ function butterfly(p: number, inverse: boolean): string {
 /** A twiddle factor load (conjugated for the inverse). */
 const twLoad = (idx: string, inverse: boolean) => inverse ? `conj2(tw[${idx}])` : `tw[${idx}]`;
 
+/**
+ * Statements computing one radix-`p` butterfly with `i` (index within ido) defined: `load(j)`
+ * gives input j, `store(m, v)` a statement storing output m (twiddled; both get WGSL index
+ * expressions). `tw` / `roots`: offsets of the pass's twiddles and (generic radix) roots.
+ */
+export function radixBody(
+  p: number,
+  ido: number,
+  tw: number,
+  roots: number,
+  inverse: boolean,
+  load: (j: string) => string,
+  store: (m: string, v: string) => string,
+): string {
+  // outputs m ≥ 1 are multiplied by the twiddle (m - 1) · ido + i, except at i = 0 (where it is 1)
+  if (p <= 5 || p === 8) {
+    const st = (m: number, y: string) => {
+      if (m === 0 || ido === 1) return store(String(m), y);
+      const w = twLoad(`${tw + (m - 1) * ido} + i`, inverse);
+      return store(String(m), `select(cm(${y}, ${w}), ${y}, i == 0)`);
+    };
+    const loads = [...Array(p).keys()].map((j) => `let x${j} = ${load(String(j))};`);
+    const stores = [...Array(p).keys()].map((m) => st(m, `y${m}`));
+    return `${loads.join(" ")}\n  ${butterfly(p, inverse)}\n  ${stores.join("\n  ")}`;
+  }
+  const twiddle = ido === 1 ? "" : `
+    if (m > 0 && i > 0) { y = cm(y, ${twLoad(`${tw - ido} + m * ${ido} + i`, inverse)}); }`;
+  return `var xs: array<${V}, ${p}>;
+  for (var j = 0; j < ${p}; j++) { xs[j] = ${load("j")}; }
+  for (var m = 0; m < ${p}; m++) {
+    var y = ${V}(0.0f, 0.0f);
+    var jm = 0;
+    for (var j = 0; j < ${p}; j++) {
+      y = y + cm(xs[j], ${twLoad(`${roots} + jm`, inverse)});
+      jm = jm + m;
+      if (jm >= ${p}) { jm = jm - ${p}; }
+    }${twiddle}
+    ${store("m", "y")}
+  }`;
+}
+
 /** The WGSL of one Stockham pass: src → dst (both complex), twiddles in `tw`. */
 export function passKernel(q: PassSpec, maxWg: number): {
   code: string;
@@ -101,36 +142,17 @@ export function passKernel(q: PassSpec, maxWg: number): {
   let b = (q / ${ido * l1}) * ${n * S} + s;
   let ib = b + ${at(`i + ${ido * p} * k`)}; let ob = b + ${at(`i + ${ido} * k`)};`;
   const outStride = ido * l1 * S;
-  // outputs m ≥ 1 are multiplied by the twiddle (m - 1) · ido + i, except at i = 0 (where it is 1)
-  const store = (m: number, y: string) => {
-    if (m === 0 || ido === 1) return `dst[ob + ${m * outStride}] = ${y}${sc};`;
-    const w = twLoad(`${q.tw + (m - 1) * ido} + i`, inverse);
-    return `dst[ob + ${m * outStride}] = select(cm(${y}, ${w}), ${y}, i == 0)${sc};`;
-  };
-  let body: string;
-  if (p <= 5 || p === 8) {
-    const loads = [...Array(p).keys()].map((j) => `let x${j} = src[ib + ${j * ido * S}];`);
-    const stores = [...Array(p).keys()].map((m) => store(m, `y${m}`));
-    body = `${head}\n  ${loads.join(" ")}\n  ${butterfly(p, inverse)}\n  ${stores.join("\n  ")}`;
-  } else {
-    body = `${head}
-  var xs: array<${V}, ${p}>;
-  for (var j = 0; j < ${p}; j++) { xs[j] = src[ib + j * ${ido * S}]; }
-  for (var m = 0; m < ${p}; m++) {
-    var y = ${V}(0.0f, 0.0f);
-    var jm = 0;
-    for (var j = 0; j < ${p}; j++) {
-      y = y + cm(xs[j], ${twLoad(`${q.roots} + jm`, inverse)});
-      jm = jm + m;
-      if (jm >= ${p}) { jm = jm - ${p}; }
-    }
-    ${
-      ido === 1 ? `dst[ob + m * ${outStride}] = y${sc};` : `var w = ${V}(1.0f, 0.0f);
-    if (m > 0 && i > 0) { w = ${twLoad(`${q.tw - ido} + m * ${ido} + i`, inverse)}; y = cm(y, w); }
-    dst[ob + m * ${outStride}] = y${sc};`
-    }
+  const body = `${head}\n  ${
+    radixBody(
+      p,
+      ido,
+      q.tw,
+      q.roots,
+      inverse,
+      (j) => `src[ib + ${j} * ${ido * S}]`,
+      (m, v) => `dst[ob + ${m} * ${outStride}] = ${v}${sc};`,
+    )
   }`;
-  }
   const decls = [decl(0, "src", "c", false), decl(1, "dst", "c", true), decl(2, "tw", "c", false)];
   const conj = "fn conj2(a: vec2<f32>) -> vec2<f32> { return vec2<f32>(a.x, -a.y); }";
   return flat(total, maxWg, [...decls, conj], `  _ = &tw;\n${body}`);

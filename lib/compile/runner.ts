@@ -128,12 +128,22 @@ export function compiledPlanBytes(cp: CompiledPlan): number {
     slotBytes.reduce((a, b) => a + (b ?? 0), 0);
 }
 
-/** Runs a compiled plan on input arrays; returns the output arrays. */
-export function runPlan(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner): TypedArray[] {
+/**
+ * Runs a compiled plan on input arrays; returns the output arrays. `dests[k]`, when given, is an
+ * array of output k's dtype and size that receives output k and is returned as it (kernels write
+ * into it directly; a loop keeps its carries and stacked outputs this way). A dest must not
+ * share memory with an input or with another dest.
+ */
+export function runPlan(
+  cp: CompiledPlan,
+  inputs: TypedArray[],
+  runOp: OpRunner,
+  dests?: (TypedArray | undefined)[],
+): TypedArray[] {
   const single = cp.single;
   if (single && !single.includes(-1)) {
     const b = cp.plan.outputs[0], aval = cp.plan.avals[b];
-    const out = allocHost(aval.dtype, sizeOf(aval.shape));
+    const out = dests?.[0] ?? allocHost(aval.dtype, sizeOf(aval.shape));
     const ins: TypedArray[] = new Array(single.length);
     for (let i = 0; i < single.length; i++) ins[i] = inputs[single[i]];
     cp.fns[0]!(ins, out);
@@ -147,15 +157,26 @@ export function runPlan(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner)
       const a = cp.plan.avals[s.inputs[i]];
       ins[i] = { data: inputs[singleOp[i]], shape: a.shape, dtype: a.dtype };
     }
-    return runOp(s.op, s.params, ins, s.outAvals);
+    return intoDests(runOp(s.op, s.params, ins, s.outAvals, dests), dests);
   }
   const reuse = !cp.busy;
   cp.busy = true;
   try {
-    return run(cp, inputs, runOp, reuse);
+    return intoDests(run(cp, inputs, runOp, reuse, dests), dests);
   } finally {
     if (reuse) cp.busy = false;
   }
+}
+
+/** `outs` with each output that has a dest copied into it (unless written there already). */
+function intoDests(outs: TypedArray[], dests?: (TypedArray | undefined)[]): TypedArray[] {
+  if (dests) {
+    for (let k = 0; k < outs.length; k++) {
+      const d: TypedArray | undefined = dests[k];
+      if (d && outs[k] !== d) d.set(outs[k]), outs[k] = d;
+    }
+  }
+  return outs;
 }
 
 function run(
@@ -163,11 +184,13 @@ function run(
   inputs: TypedArray[],
   runOp: OpRunner,
   reuse: boolean,
+  dests?: (TypedArray | undefined)[],
 ): TypedArray[] {
   const { plan, fns, outSet } = cp;
   const alloc = (b: number): TypedArray => {
     if (!reuse || outSet.has(b)) {
-      return allocHost(plan.avals[b].dtype, sizeOf(plan.avals[b].shape));
+      const d = dests?.[plan.outputs.indexOf(b)];
+      return d ?? allocHost(plan.avals[b].dtype, sizeOf(plan.avals[b].shape));
     }
     return (cp.scratch[plan.slots[b]] ??= allocTyped(
       plan.avals[b].dtype,
@@ -177,7 +200,7 @@ function run(
   // op results that stay inside the plan are written into kept buffers too (when the op can)
   const destOf = (i: number, outs: number[]): (TypedArray | undefined)[] | undefined => {
     if (!reuse || cp.freshOps[i]) return undefined;
-    const dest = outs.map((b) => (outSet.has(b) ? undefined : alloc(b)));
+    const dest = outs.map((b) => outSet.has(b) ? dests?.[plan.outputs.indexOf(b)] : alloc(b));
     return dest.some((d) => d !== undefined) ? dest : undefined;
   };
   const bufs: (TypedArray | undefined)[] = new Array(plan.avals.length);
@@ -197,7 +220,7 @@ function run(
       const outs = runOp(s.op, s.params, ins, s.outAvals, dest);
       s.outs.forEach((b, k) => {
         bufs[b] = outs[k];
-        if (dest?.[k] !== undefined && outs[k] !== dest[k]) {
+        if (dest?.[k] !== undefined && outs[k] !== dest[k] && !outSet.has(b)) {
           // the op allocates its own results: stop keeping (and offering) a buffer for it
           cp.freshOps[i] = true;
           cp.scratch[plan.slots[b]] = undefined;

@@ -217,6 +217,17 @@ export const cpuBackend: Backend = {
     const consts = (jaxpr.consts as ArrayValue[]).map(hostData);
     return runPlan(compiled(jaxpr), [...consts, ...args.map(hostData)], runOp);
   },
+  programRunner(jaxpr: Jaxpr) {
+    const cp = compiled(jaxpr);
+    const consts = (jaxpr.consts as ArrayValue[]).map(hostData);
+    return (ins: unknown[], dests?: (unknown | undefined)[]) =>
+      runPlan(
+        cp,
+        (consts.length ? [...consts, ...ins] : ins) as TypedArray[],
+        runOp,
+        dests as (TypedArray | undefined)[] | undefined,
+      );
+  },
   describeProgram: (j: Jaxpr) => describePlan(compiled(j).plan),
 };
 

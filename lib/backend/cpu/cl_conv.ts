@@ -55,13 +55,16 @@ export function clConvApplies(lhs: Typed, rhs: Typed, out: Typed, p: ConvParams)
 interface Plan {
   lhsShape: number[];
   rhsShape: number[];
-  /** Descriptor words then entries then pairs, as written at byte 0 of the memory. */
+  /** Descriptor words then entries then runs (position independent). */
   tables: Int32Array;
-  /** Byte offsets of w, x and y in the memory, and the bytes used. */
+  /** Byte offsets of w, x and y in the data region, and its bytes. */
   wOff: number;
   xOff: number;
   yOff: number;
   bytes: number;
+  /** Where the tables are in the memory, valid while `gen` is the current generation. */
+  at: number;
+  gen: number;
   /** x, w, y sizes (elements). */
   xSize: number;
   wSize: number;
@@ -252,9 +255,8 @@ function makePlan(lhsShape: number[], rhsShape: number[], outShape: number[], p:
   let pairWords = 0;
   for (const l of runLists) listAt.push(offPairs + 4 * pairWords), (pairWords += l.length);
   const xSize = sizeOf(lhsShape), wSize = sizeOf(rhsShape), ySize = sizeOf(outShape);
-  const wOff = offPairs + align(4 * pairWords);
-  const xOff = wOff + align(4 * wSize + 16), yOff = xOff + align(4 * xSize);
-  const tables = new Int32Array(wOff / 4);
+  const wOff = 0, xOff = align(4 * wSize + 16), yOff = xOff + align(4 * xSize);
+  const tables = new Int32Array((offPairs + align(4 * pairWords)) / 4);
   tables[D.entries] = offEntries;
   tables[D.count] = nEntries;
   tables[D.xP] = 4 * (byBatch ? g.xN : p.windowStrides[last] * g.xS[last]);
@@ -279,7 +281,7 @@ function makePlan(lhsShape: number[], rhsShape: number[], outShape: number[], p:
     }
   }
   runLists.forEach((l, i) => tables.set(l, listAt[i] / 4));
-  const bytes = yOff + align(4 * ySize);
+  const bytes = yOff + align(4 * ySize), at = 0, gen = -1;
   return {
     lhsShape,
     rhsShape,
@@ -288,6 +290,8 @@ function makePlan(lhsShape: number[], rhsShape: number[], outShape: number[], p:
     xOff,
     yOff,
     bytes,
+    at,
+    gen,
     xSize,
     wSize,
     ySize,
@@ -314,9 +318,37 @@ function planFor(lhs: number[], rhs: number[], out: number[], p: ConvParams): Pl
 
 /** The private memory of this path, the plan whose tables it holds, and a view of it. */
 let memory: WebAssembly.Memory | undefined;
-let resident: Plan | undefined;
 let view: Float32Array<ArrayBuffer | SharedArrayBuffer> = new Float32Array(0);
+let words: Int32Array<ArrayBuffer | SharedArrayBuffer> = new Int32Array(0);
 let kernel: ClConvExport | undefined;
+/**
+ * The tables of recently used plans stay in memory (a program's convolutions alternate), placed
+ * one after another from byte 0 up to `tableTop`; past TABLE_BYTES a new generation starts over.
+ */
+let tableTop = 0, generation = 0;
+const TABLE_BYTES = 1 << 22;
+
+/** Places `q`'s tables in memory unless they are there; returns the data region's byte offset. */
+function placeTables(q: Plan, m: WebAssembly.Memory): number {
+  if (q.gen !== generation) {
+    const bytes = 4 * q.tables.length;
+    if (tableTop + bytes > TABLE_BYTES && tableTop > 0) (generation++), (tableTop = 0);
+    q.at = tableTop;
+    q.gen = generation;
+    tableTop += align(bytes);
+    grow(m, tableTop);
+    words.set(q.tables, q.at >> 2);
+  }
+  return tableTop;
+}
+
+function grow(m: WebAssembly.Memory, bytes: number): void {
+  const have = m.buffer.byteLength;
+  if (bytes > have) m.grow(Math.ceil((bytes - have) / 65536));
+  if (view.buffer !== m.buffer) {
+    (view = new Float32Array(m.buffer)), (words = new Int32Array(m.buffer));
+  }
+}
 
 /**
  * Float32 `convGeneralDilated` with the channels-last kernel, or null when it does not apply
@@ -347,20 +379,17 @@ export function clConvF32(
   if (!clConvApplies(lhs, rhs, out, p)) return null;
   const q = planFor(lhs.shape, rhs.shape, out.shape, p);
   if (!memory) kernel = clConvFor(memory = new WebAssembly.Memory({ initial: 16 }));
-  const have = memory.buffer.byteLength;
-  if (q.bytes > have) memory.grow(Math.ceil((q.bytes - have) / 65536));
-  if (view.buffer !== memory.buffer) view = new Float32Array(memory.buffer);
-  const f = view;
-  if (resident !== q) {
-    new Int32Array(memory.buffer).set(q.tables);
-    resident = q;
-  }
+  grow(memory, 0);
+  const data = placeTables(q, memory);
+  grow(memory, data + q.bytes);
+  const f = view, d = data >> 2;
+  words[(q.at >> 2) + D.data] = data;
   const wt = q.wTable;
-  if (wt) { for (let c = 0, at = q.wOff >> 2; c < wt.length; c++) f[at + c] = w[wt[c]]; }
-  else f.set(w, q.wOff >> 2);
-  f.set(x, q.xOff >> 2);
-  kernel!(0);
+  if (wt) { for (let c = 0, at = d + (q.wOff >> 2); c < wt.length; c++) f[at + c] = w[wt[c]]; }
+  else f.set(w, d + (q.wOff >> 2));
+  f.set(x, d + (q.xOff >> 2));
+  kernel!(q.at);
   const res = dest?.length === q.ySize ? dest : allocHost("float32", q.ySize) as Float32Array;
-  res.set(f.subarray(q.yOff >> 2, (q.yOff >> 2) + q.ySize));
+  res.set(f.subarray(d + (q.yOff >> 2), d + (q.yOff >> 2) + q.ySize));
   return res;
 }

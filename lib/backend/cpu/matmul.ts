@@ -13,15 +13,16 @@ import { usablePool } from "./conv.ts";
 import { dotPlanFor } from "./dot.ts";
 import { scratchFor } from "./kernel_support.ts";
 
-/** Products below this many multiply-adds (or thinner than 8 in M, N or K) stay on the loop. */
-export const GEMM_MIN_MACS = 1 << 18;
-
 /**
  * @internal Products of at least `poolMinMacs` multiply-adds run on the worker pool; smaller ones run on the
  * calling thread (same code and blocking, so the same bits), where the hand-off to the pool costs
- * more than the second thread saves.
+ * more than the second thread saves. Products below `minMacs` (or thinner than 8 in M, N or K)
+ * stay on the exact float64 loop of dot.ts.
  */
-export const gemmTuning: { poolMinMacs: number } = { poolMinMacs: 1 << 22 };
+export const gemmTuning: { poolMinMacs: number; minMacs: number } = {
+  poolMinMacs: 1 << 22,
+  minMacs: 1 << 11,
+};
 
 /** The common stride of evenly spaced offsets (`off[i] = i·s`), or null. */
 function strideOf(off: Int32Array): number | null {
@@ -61,7 +62,7 @@ export function dotGeneralF32(
   }
   const q = dotPlanFor(lhs.shape, rhs.shape, p);
   const nb = q.batchA.length, M = q.freeA.length, N = q.freeB.length, K = q.contractA.length;
-  if (M < 8 || N < 8 || K < 8 || nb * M * N * K < GEMM_MIN_MACS) return null;
+  if (M < 8 || N < 8 || K < 8 || M * N * K < gemmTuning.minMacs) return null;
   // evenly strided free / contracted positions are read in place, others are gathered
   const [sm, sk, skB, sn] = [
     strideOf(q.freeA),
@@ -110,6 +111,28 @@ export function dotGeneralF32(
   } finally {
     sc.release();
   }
+}
+
+/**
+ * Generates, compiles and instantiates the calling thread's GEMM by running one small product,
+ * so that the first product of a program does not pay for it (`init()` calls this while the
+ * worker pool starts).
+ *
+ * @example
+ * ```ts
+ * import { warmGemm } from "./matmul.ts";
+ * warmGemm();
+ * ```
+ */
+export function warmGemm(): void {
+  const n = 16,
+    x = { data: new Float32Array(n * n).fill(1), shape: [n, n], dtype: "float32" as const };
+  const p = {
+    contract: [[1], [0]] as [number[], number[]],
+    batch: [[], []] as [number[], number[]],
+  };
+  const y = dotGeneralF32(x, x, p, { shape: [n, n], dtype: "float32", weak: false });
+  if (y && y[0] !== n) throw new Error(`warmGemm: expected ${n}, got ${y[0]}`);
 }
 
 /** dst[at + (b·R + r)·C + c] = src[batch[b] + rows[r] + cols[c]]. */

@@ -8,6 +8,7 @@ import { allocTyped, type TypedArray } from "../../dtype.ts";
 import type { Aval, HostArray } from "../../ops/_define.ts";
 import { rowsOf, type SortParams } from "../../ops/sort.ts";
 import { sizeOf } from "../../shape.ts";
+import { sortRowPooled } from "./sort_parallel.ts";
 
 /** Digits of a radix sort: `count` digits of `bits` bits (the top one may be shorter). */
 interface Digits {
@@ -245,12 +246,14 @@ export function sortFast(
   const out = new Uint32Array(res[0].buffer, res[0].byteOffset, res[0].length);
   for (let r = 0; r < rows; r++) {
     const base = Math.floor(r / post) * n * post + (r % post);
-    loadKeys(kv, base, post, isFloat, row, xs.length > 1);
     if (xs.length === 1) {
-      // values only: sort the keys themselves, the last pass writing the output
+      // values only: long rows on the pool, else the keys themselves, the last pass writing out
+      if (post === 1 && sortRowPooled(kv, base, n, isFloat ? 1 : 0, out)) continue;
+      loadKeys(kv, base, post, isFloat, row, false);
       sortKeysInto(row, tmp, isFloat, out, base, post);
       continue;
     }
+    loadKeys(kv, base, post, isFloat, row, true);
     const perm = argsortKeys(row);
     xs.forEach((x, k) => {
       const src = x.data, dst = res[k];

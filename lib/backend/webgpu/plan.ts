@@ -266,6 +266,18 @@ function indexStep(
   };
 }
 
+/**
+ * Whether short FFT lines run in workgroup memory (kernels/wgsl/fft_shared.ts): `null` (default)
+ * on hardware adapters only (software adapters run the per-pass kernels faster). A test hook:
+ * set it, then `simulateLimits(null)` drops plans compiled before.
+ */
+export const fftTuning: { shared: boolean | null } = { shared: null };
+
+function fftSharedBytes(rt: GpuRuntime): number {
+  const on = fftTuning.shared ?? !rt.software;
+  return on ? rt.limits.maxComputeWorkgroupStorageSize : 0;
+}
+
 /** A sort, cumulative-scan (kernels/wgsl/sort.ts) or fft (kernels/wgsl/fft.ts) step. */
 function sortStep(
   rt: GpuRuntime,
@@ -277,7 +289,7 @@ function sortStep(
   const r = s.op.name === "sort"
     ? renderSort(ins, s.params as SortParams, maxWg)
     : s.op.name === "fft"
-    ? renderFft(ins[0], s.params as FftParams, maxWg)
+    ? renderFft(ins[0], s.params as FftParams, maxWg, fftSharedBytes(rt))
     : renderScan(s.op.name, ins[0], s.params as CumParams, maxWg);
   return namedStep(rt, s, r);
 }
