@@ -54,20 +54,18 @@ export function normCode(name: string, count: string, x: (i: string) => string):
 }
 
 /**
- * qr: Householder reflectors (v₀ = 1 implied, the rest stored below w's diagonal, τ in tau),
- * then q = H₀ … H_{k−1} applied to the identity's first columns, and r from w's upper triangle.
+ * Applies reflector j (τ = `tau`, v below w's diagonal in column j) to the columns c0.. of the
+ * matrix X with `cols` columns: s_c = τ vᵀ X_c (one invocation per column), then X −= v sᵀ.
  */
-export function renderQr(a: Aval, p: QrParams, maxWg: number): LinalgSteps {
-  const [m, n] = a.shape.slice(-2), k = Math.min(m, n);
-  const count = sizeOf(a.shape.slice(0, -2));
-  const qc = p.fullMatrices ? m : k, rr = qc;
-  if (count * m * Math.max(n, qc) === 0) return NONE;
-  const sw = Math.max(n, qc, 1);
-  const W = (i: string, j: string) => `w[q * ${m * n} + (${i}) * ${n} + (${j})]`;
-  const Q = (i: string, j: string) => `qo[q * ${m * qc} + (${i}) * ${qc} + (${j})]`;
-  const SC = (c: string) => `sc[q * ${sw} + (${c})]`;
-  /** Applies reflector j (τ = `tau`) to the columns c0.. of the matrix X with `cols` columns. */
-  const reflect = (X: (i: string, j: string) => string, c0: string, cols: number) => `
+function reflectCode(
+  m: number,
+  W: (i: string, j: string) => string,
+  SC: (c: string) => string,
+  X: (i: string, j: string) => string,
+  c0: string,
+  cols: number,
+): string {
+  return `
     if (tau != 0.0) {
       for (var c = ${c0} + lid; c < ${cols}; c += ${LINALG_WG}) {
         var s = ${X("j", "c")};
@@ -88,6 +86,23 @@ export function renderQr(a: Aval, p: QrParams, maxWg: number): LinalgSteps {
   }
     }
     sync();`;
+}
+
+/**
+ * qr: Householder reflectors (v₀ = 1 implied, the rest stored below w's diagonal, τ in tau),
+ * then q = H₀ … H_{k−1} applied to the identity's first columns, and r from w's upper triangle.
+ */
+export function renderQr(a: Aval, p: QrParams, maxWg: number): LinalgSteps {
+  const [m, n] = a.shape.slice(-2), k = Math.min(m, n);
+  const count = sizeOf(a.shape.slice(0, -2));
+  const qc = p.fullMatrices ? m : k, rr = qc;
+  if (count * m * Math.max(n, qc) === 0) return NONE;
+  const sw = Math.max(n, qc, 1);
+  const W = (i: string, j: string) => `w[q * ${m * n} + (${i}) * ${n} + (${j})]`;
+  const Q = (i: string, j: string) => `qo[q * ${m * qc} + (${i}) * ${qc} + (${j})]`;
+  const SC = (c: string) => `sc[q * ${sw} + (${c})]`;
+  const reflect = (X: (i: string, j: string) => string, c0: string, cols: number) =>
+    reflectCode(m, W, SC, X, c0, cols);
   const body = `  ${par("t", `${m * n}`, `w[q * ${m * n} + t] = a[q * ${m * n} + t];`)}
   sync();
   for (var j = 0; j < ${k}; j++) {
@@ -183,42 +198,26 @@ const jacobiRotationCode = `let tj = (aqq - app) / (2.0 * apq);
           on = 1.0; mine = 1.0;
           app = app - tt * apq; aqq = aqq + tt * apq;`;
 
-/** eigh: eigenvectors (columns of v) and ascending eigenvalues w of (a + aᵀ)/2. */
-export function renderEigh(a: Aval, maxWg: number, budget = Infinity): LinalgSteps {
-  const n = a.shape[a.shape.length - 1];
-  const count = sizeOf(a.shape.slice(0, -2));
-  if (count * n === 0) return NONE;
-  const N = n + (n % 2), P = N / 2, nn = n * n;
-  // sweeps within the loop budget (software adapters); fewer than MIN_SWEEPS: refused
-  const perSweep = 1 + Math.log2(LINALG_WG) +
-    (N - 1) * (1 + spreadIters(P) + 2 * spreadIters(P * n));
-  const fixed = 3 * spreadIters(nn) + normLoops(nn) + 2 * n * spreadIters(n) + spreadIters(n);
-  const sweeps = Math.min(MAX_SWEEPS, Math.floor((budget - fixed) / perSweep));
-  const S = (i: string, j: string) => `sm[q * ${nn} + (${i}) * ${n} + (${j})]`;
-  const V = (i: string, j: string) => `vm[q * ${nn} + (${i}) * ${n} + (${j})]`;
-  const A = (i: string, j: string) => `a[q * ${nn} + (${i}) * ${n} + (${j})]`;
-  const CS = (t: string, f: number) => `cs[(q * ${P} + (${t})) * 5 + ${f}]`;
-  const rotate = (X: string, Y: string) =>
-    `let x = ${X}; let y = ${Y}; ${X} = c * x - s * y; ${Y} = s * x + c * y;`;
-  const body = `  ${
-    par(
-      "t",
-      `${nn}`,
-      `let i = t / ${n}; let j = t % ${n}; ${S("i", "j")} = (${A("i", "j")} + ${A("j", "i")}) * 0.5;
-    ${V("i", "j")} = select(0.0, 1.0, i == j);`,
-    )
-  }
-  sync();
-  ${normCode("fro", `${nn}`, (i) => `sm[q * ${nn} + ${i}]`)}
-  if (!tg_isfinite(fro)) {
-    ${par("t", `${nn}`, `vo[q * ${nn} + t] = tg_nan();`)}
-    ${par("t", `${n}`, `wo[q * ${n} + t] = tg_nan();`)}
-    return;
-  }
-  let thr = 1.1920929e-7 * fro;
-  for (var sweep = 0; sweep < ${sweeps}; sweep++) {
-    var mine = 0.0;
-    for (var r = 0; r < ${N - 1}; r++) {
+/** Macros over the Jacobi state of matrix q: S (the matrix), V (the vectors), CS (pair rotations). */
+function eighMacros(n: number) {
+  const P = (n + (n % 2)) / 2, nn = n * n;
+  return {
+    S: (i: string, j: string) => `sm[q * ${nn} + (${i}) * ${n} + (${j})]`,
+    V: (i: string, j: string) => `vm[q * ${nn} + (${i}) * ${n} + (${j})]`,
+    CS: (t: string, f: number) => `cs[(q * ${P} + (${t})) * 5 + ${f}]`,
+    rotate: (X: string, Y: string) =>
+      `let x = ${X}; let y = ${Y}; ${X} = c * x - s * y; ${Y} = s * x + c * y;`,
+  };
+}
+
+/**
+ * One sweep's rounds: phase 1 computes each pair's rotation (or none under the threshold),
+ * phase 2 rotates the pairs' rows, phase 3 their columns (the 2×2 blocks set exactly) and V.
+ */
+function eighRoundsCode(n: number): string {
+  const N = n + (n % 2), P = N / 2;
+  const { S, V, CS, rotate } = eighMacros(n);
+  return `    for (var r = 0; r < ${N - 1}; r++) {
       ${
     par(
       "t",
@@ -266,9 +265,14 @@ export function renderEigh(a: Aval, maxWg: number, budget = Infinity): LinalgSte
   }
       sync();
     }
-    if (wmax(lid, mine) == 0.0) { break; }
-  }
-  // ascending (stable) order, then each eigenvector's largest entry made positive
+`;
+}
+
+/** Ascending (stable) order of the eigenvalues, then each eigenvector's largest entry positive. */
+function eighOrderCode(n: number): string {
+  const nn = n * n;
+  const { S, V } = eighMacros(n);
+  return `  // ascending (stable) order, then each eigenvector's largest entry made positive
   ${
     par(
       "i",
@@ -300,6 +304,44 @@ export function renderEigh(a: Aval, maxWg: number, budget = Infinity): LinalgSte
     if (best < 0.0) { for (var i = 0; i < ${n}; i++) { vo[q * ${nn} + i * ${n} + j] = -vo[q * ${nn} + i * ${n} + j]; } }`,
     )
   }`;
+}
+
+/** eigh: eigenvectors (columns of v) and ascending eigenvalues w of (a + aᵀ)/2. */
+export function renderEigh(a: Aval, maxWg: number, budget = Infinity): LinalgSteps {
+  const n = a.shape[a.shape.length - 1];
+  const count = sizeOf(a.shape.slice(0, -2));
+  if (count * n === 0) return NONE;
+  const N = n + (n % 2), P = N / 2, nn = n * n;
+  // sweeps within the loop budget (software adapters); fewer than MIN_SWEEPS: refused
+  const perSweep = 1 + Math.log2(LINALG_WG) +
+    (N - 1) * (1 + spreadIters(P) + 2 * spreadIters(P * n));
+  const fixed = 3 * spreadIters(nn) + normLoops(nn) + 2 * n * spreadIters(n) + spreadIters(n);
+  const sweeps = Math.min(MAX_SWEEPS, Math.floor((budget - fixed) / perSweep));
+  const S = (i: string, j: string) => `sm[q * ${nn} + (${i}) * ${n} + (${j})]`;
+  const V = (i: string, j: string) => `vm[q * ${nn} + (${i}) * ${n} + (${j})]`;
+  const A = (i: string, j: string) => `a[q * ${nn} + (${i}) * ${n} + (${j})]`;
+  const body = `  ${
+    par(
+      "t",
+      `${nn}`,
+      `let i = t / ${n}; let j = t % ${n}; ${S("i", "j")} = (${A("i", "j")} + ${A("j", "i")}) * 0.5;
+    ${V("i", "j")} = select(0.0, 1.0, i == j);`,
+    )
+  }
+  sync();
+  ${normCode("fro", `${nn}`, (i) => `sm[q * ${nn} + ${i}]`)}
+  if (!tg_isfinite(fro)) {
+    ${par("t", `${nn}`, `vo[q * ${nn} + t] = tg_nan();`)}
+    ${par("t", `${n}`, `wo[q * ${n} + t] = tg_nan();`)}
+    return;
+  }
+  let thr = 1.1920929e-7 * fro;
+  for (var sweep = 0; sweep < ${sweeps}; sweep++) {
+    var mine = 0.0;
+${eighRoundsCode(n)}
+    if (wmax(lid, mine) == 0.0) { break; }
+  }
+${eighOrderCode(n)}`;
   const s = perMatrix(
     count,
     maxWg,

@@ -14,7 +14,8 @@ import {
   renderTriangularSolve,
 } from "./linalg.ts";
 import { renderEigh, renderQr } from "./linalg_decomp.ts";
-import type { QrParams } from "../../lib/ops/linalg_decomp.ts";
+import type { QrParams, SvdParams } from "../../lib/ops/linalg_decomp.ts";
+import { renderSvd } from "./linalg_svd.ts";
 
 type Render = (ins: Aval[], p: unknown, maxWg: number, budget: number) => LinalgSteps;
 const KERNELS: Record<string, Render> = {
@@ -25,6 +26,7 @@ const KERNELS: Record<string, Render> = {
   slogdet: ([a], _p, w) => renderDet(a, true, w),
   qr: ([a], p, w) => renderQr(a, p as QrParams, w),
   eigh: ([a], _p, w, budget) => renderEigh(a, w, budget),
+  svd: ([a], p, w, budget) => renderSvd(a, p as SvdParams, w, budget),
 };
 
 /** The linalg primitives with a WGSL kernel. */
