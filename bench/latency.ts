@@ -192,7 +192,8 @@ const GAPS = [
   "`dataSync` copy are two 16 KB allocations; W3 (forward and both gradients) reads NHWC/HWIO in",
   "place with the channels-last Wasm kernel (lib/backend/cpu/cl_conv.ts), its gradient still runs",
   "two small copy kernels (the broadcast output gradient, the flipped filter); the first calls of",
-  "a fresh kernel run in V8's baseline tiers (no warm-up is done yet).",
+  "a fresh kernel run in V8's baseline tiers, and a fresh Wasm kernel is generated and compiled on",
+  "its first run (`init()` does this ahead for the GEMM only; see bench/warmup.ts).",
 ].join(" ");
 
 /** Runs the cases and writes their section into `--out` (default bench/RESULTS.md; other sections kept). */
