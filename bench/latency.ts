@@ -189,9 +189,10 @@ const GAPS = [
   "forward ≤ 7 µs, forward+grad ≤ 25 µs; calls 2–10 within 1.5× of steady state. Known gaps: the",
   "64×64 matmul runs one Wasm SIMD128 GEMM on the calling thread, whose ceiling (4-wide f32, about",
   "27–31 GFLOP/s per thread on this machine) is below NumPy's AVX-512 BLAS, and the result plus the",
-  "`dataSync` copy are two 16 KB allocations; W3 still copies NHWC/HWIO into the direct kernel's",
-  "canonical layout and back, and its two gradients run as generated reduction kernels; the first",
-  "calls of a fresh kernel run in V8's baseline tiers (no warm-up is done yet).",
+  "`dataSync` copy are two 16 KB allocations; W3 (forward and both gradients) reads NHWC/HWIO in",
+  "place with the channels-last Wasm kernel (lib/backend/cpu/cl_conv.ts), its gradient still runs",
+  "two small copy kernels (the broadcast output gradient, the flipped filter); the first calls of",
+  "a fresh kernel run in V8's baseline tiers (no warm-up is done yet).",
 ].join(" ");
 
 /** Runs the cases and writes their section into `--out` (default bench/RESULTS.md; other sections kept). */

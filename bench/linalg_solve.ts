@@ -1,7 +1,8 @@
 /**
  * Issue 14's solve benchmark: `np.linalg.solve` of a 512×512 float32 system (one right-hand
  * side, and 512 of them = inv) on the CPU backend, eager and under jit, against NumPy (LAPACK
- * sgesv, python3) on the same inputs; also svd / eigh / qr of 128×128 for scale.
+ * sgesv, python3) on the same inputs; float64 solve and float32/float64 Cholesky of an SPD matrix
+ * of that order; also svd / eigh / qr of 128×128 for scale.
  * Usage: deno run -A bench/linalg_solve.ts [--n N] [--runs N] [--no-numpy]
  * @module
  */
@@ -54,6 +55,8 @@ import numpy as np, time, sys, json
 d = sys.argv[1]; N, S, RUNS = ${N}, ${S}, ${RUNS}
 ld = lambda k, s: np.fromfile(d + "/" + k, dtype=np.float32).reshape(s)
 a, b, s = ld("a", (N, N)), ld("b", (N, 1)), ld("s", (S, S))
+a64, b64 = a.astype(np.float64), b.astype(np.float64)
+p = (a @ a.T / N + np.eye(N, dtype=np.float32)).astype(np.float32); p64 = p.astype(np.float64)
 def t(f):
     f(); ts = []
     for _ in range(RUNS):
@@ -61,7 +64,8 @@ def t(f):
     ts.sort(); return {"median": ts[len(ts) // 2], "min": ts[0]}
 print(json.dumps({"solve": t(lambda: np.linalg.solve(a, b)), "inv": t(lambda: np.linalg.inv(a)),
   "svd": t(lambda: np.linalg.svd(s)), "eigh": t(lambda: np.linalg.eigh(s + s.T)),
-  "qr": t(lambda: np.linalg.qr(s))}))
+  "qr": t(lambda: np.linalg.qr(s)), "solve f64": t(lambda: np.linalg.solve(a64, b64)),
+  "cholesky": t(lambda: np.linalg.cholesky(p)), "cholesky f64": t(lambda: np.linalg.cholesky(p64))}))
 `;
   const r = spawnSync("python3", ["-c", py, dir], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -71,6 +75,8 @@ print(json.dumps({"solve": t(lambda: np.linalg.solve(a, b)), "inv": t(lambda: np
 const a = np.array(aData, { shape: [N, N] }), b = np.array(bData, { shape: [N, 1] });
 const s = np.array(sData, { shape: [S, S] });
 const solveJ = jit((m: Tensor, r: Tensor) => np.linalg.solve(m, r));
+const a64 = a.astype("float64"), b64 = b.astype("float64");
+const spd = np.add(np.divide(np.matmul(a, a.T), N), np.eye(N)), spd64 = spd.astype("float64");
 const ours: Record<string, { median: number; min: number }> = {
   solve: await timeIt(() => np.linalg.solve(a, b)),
   "solve (jit)": await timeIt(() => solveJ(a, b)),
@@ -78,16 +84,22 @@ const ours: Record<string, { median: number; min: number }> = {
   svd: await timeIt(() => np.linalg.svd(s)),
   eigh: await timeIt(() => np.linalg.eigh(np.add(s, s.T))),
   qr: await timeIt(() => np.linalg.qr(s)),
+  "solve f64": await timeIt(() => np.linalg.solve(a64, b64)),
+  cholesky: await timeIt(() => np.linalg.cholesky(spd)),
+  "cholesky f64": await timeIt(() => np.linalg.cholesky(spd64)),
 };
 const x = np.linalg.solve(a, b);
 const resid = np.max(np.abs(np.subtract(np.matmul(a.astype("float64"), x.astype("float64")), b)));
 const peer = args.includes("--no-numpy") ? {} : numpy();
 const f = (t?: { median: number; min: number }) =>
   t ? `${t.median.toFixed(2)} ms (min ${t.min.toFixed(2)})` : "n/a";
-console.log(`np.linalg float32, median and min of ${RUNS} runs (solve/inv ${N}², others ${S}²)`);
+console.log(
+  `np.linalg float32 (unless f64), median and min of ${RUNS} runs (solve/inv/cholesky ${N}², ` +
+    `others ${S}²)`,
+);
 console.log(`max |a x − b| of tracegrad's solve: ${Number(resid.item()).toExponential(1)}`);
 for (const [k, t] of Object.entries(ours)) {
   const p = (peer as Record<string, { median: number; min: number }>)[k.replace(" (jit)", "")];
   const ratio = p ? ` (${(t.median / p.median).toFixed(1)}× NumPy)` : "";
-  console.log(`${k.padEnd(12)} tracegrad ${f(t)}${ratio}   NumPy ${f(p)}`);
+  console.log(`${k.padEnd(14)} tracegrad ${f(t)}${ratio}   NumPy ${f(p)}`);
 }

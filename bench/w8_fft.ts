@@ -5,7 +5,9 @@
  * subprocess); and the `fft` primitive on 2^20 complex64 values against `numpy.fft.fft`.
  * `--calibrate` instead measures the constants of `method: "auto"`'s cost model (lib/signal_fft.ts):
  * jitted direct and FFT convolutions over a grid of sizes, in ns per multiply-add and per n·log2 n.
- * Usage: deno run -A bench/w8_fft.ts [--n N] [--taps K] [--runs N] [--no-ort] [--no-scipy] [--calibrate]
+ * `--webgpu` adds the same tracegrad rows on the WebGPU backend (where `init()` finds an adapter).
+ * Usage: deno run -A bench/w8_fft.ts [--n N] [--taps K] [--runs N] [--no-ort] [--no-scipy]
+ *   [--webgpu] [--calibrate]
  * @module
  */
 import { spawnSync } from "node:child_process";
@@ -13,7 +15,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { jit, np, signal, type Tensor } from "../mod.ts";
+import { backendInfo, init, jit, np, setBackend, signal, type Tensor } from "../mod.ts";
 import { fft } from "../lib/ops/fft.ts";
 import { uniform } from "./_harness.ts";
 
@@ -173,6 +175,22 @@ if (!args.includes("--no-scipy")) {
       maxRelErr(o.ffts.out, zref).toExponential(1)
     }`,
   );
+}
+if (args.includes("--webgpu")) {
+  if ((await init()).includes("webgpu")) {
+    setBackend("webgpu");
+    const g = await ours();
+    setBackend("cpu");
+    console.log(
+      `tracegrad webgpu (${backendInfo().webgpu?.adapter}): W8 jit ${
+        g.jitted.ms.toFixed(1)
+      } ms, eager ${g.eager.ms.toFixed(1)} ms; fft ${FFT_N} complex64 (jit) ${
+        g.ffts.ms.toFixed(1)
+      } ms; max rel. difference from the cpu backend ${
+        maxRelErr(g.jitted.out, o.jitted.out).toExponential(1)
+      } (W8), ${maxRelErr(g.ffts.out, o.ffts.out).toExponential(1)} (fft)`,
+    );
+  } else console.log("webgpu: no adapter here, no WebGPU rows");
 }
 if (!args.includes("--no-ort")) {
   console.log(`onnxruntime-node Conv (direct, 2 threads, one run): ${ort(dir).toFixed(1)} ms`);

@@ -53,6 +53,8 @@ export class ByteLru<K, V> {
   readonly #sizeOf: (v: V, k: K) => number;
   readonly #limit: number | undefined;
   #bytes = 0;
+  /** The most recently used entry (the map's last), if known. */
+  #mru: { v: V; bytes: number } | undefined;
 
   /** A cache of `kind`, bounded by that kind's limit unless `limitBytes` is given. */
   constructor(kind: CacheKind, sizeOf: (v: V, k: K) => number, limitBytes?: number) {
@@ -84,8 +86,12 @@ export class ByteLru<K, V> {
   get(k: K): V | undefined {
     const e = this.#map.get(k);
     if (!e) return undefined;
-    this.#map.delete(k);
-    this.#map.set(k, e);
+    // moving an entry to the end costs a delete and an insert: skip it when it is already there
+    if (e !== this.#mru) {
+      this.#map.delete(k);
+      this.#map.set(k, e);
+      this.#mru = e;
+    }
     return e.v;
   }
 
@@ -93,7 +99,7 @@ export class ByteLru<K, V> {
   set(k: K, v: V): void {
     this.delete(k);
     const bytes = Math.max(0, this.#sizeOf(v, k)) || 0;
-    this.#map.set(k, { v, bytes });
+    this.#map.set(k, this.#mru = { v, bytes });
     this.#bytes += bytes;
     this.trim();
   }

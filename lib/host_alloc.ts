@@ -5,9 +5,13 @@
  */
 import { allocTyped, type DType, type TypedArray } from "./dtype.ts";
 
-/** Arrays up to this many bytes share a slab; a slab stays alive while one of its views does. */
-const SMALL_BYTES = 256;
-const SLAB_BYTES = 4096;
+/**
+ * Size classes `[most bytes of an array, bytes of its slabs]`: arrays up to the largest share a
+ * slab of their class (16× the class's largest array, so a view never keeps alive more than 16×
+ * its class's size); a slab stays alive while one of its views does.
+ */
+const CLASSES: [number, number][] = [[256, 4096], [4096, 65536], [16384, 262144]];
+const SMALL_BYTES = CLASSES[CLASSES.length - 1][0];
 /** Per dtype, its typed array class and element bytes (dtypes stored one element per value). */
 const SLAB_DTYPES: Partial<
   Record<DType, [new (b: ArrayBuffer, o: number, n: number) => TypedArray, number]>
@@ -21,10 +25,12 @@ const SLAB_DTYPES: Partial<
   bool: [Uint8Array, 1],
 };
 
-// Node and Bun allocate small typed arrays on the JS heap, faster than a view: no slabs there.
+// Node and Bun allocate tiny typed arrays on the JS heap, faster than a view: there only arrays
+// above the first class share slabs (a fresh buffer of a few KB measured 1-6 µs on Node).
 const useSlabs = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-let slab = new ArrayBuffer(0);
-let used = SLAB_BYTES;
+const SLAB_MIN_BYTES = useSlabs ? 0 : CLASSES[0][0];
+const slabs = CLASSES.map(() => new ArrayBuffer(0));
+const used = CLASSES.map(([, slab]) => slab);
 
 /**
  * A zeroed host array of `n` elements of `d`, like `allocTyped`; small ones may be views into a
@@ -41,22 +47,24 @@ let used = SLAB_BYTES;
  * ```
  */
 export function allocHost(d: DType, n: number): TypedArray {
-  const s = useSlabs ? SLAB_DTYPES[d] : undefined;
-  if (!s || n <= 0 || n * s[1] > SMALL_BYTES) return allocTyped(d, n);
+  const s = SLAB_DTYPES[d];
+  if (!s || n <= 0 || n * s[1] > SMALL_BYTES || n * s[1] <= SLAB_MIN_BYTES) return allocTyped(d, n);
   const bytes = n * s[1];
-  if (used + bytes > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    used = 0;
+  const c = bytes <= CLASSES[0][0] ? 0 : bytes <= CLASSES[1][0] ? 1 : 2;
+  if (used[c] + bytes > CLASSES[c][1]) {
+    slabs[c] = new ArrayBuffer(CLASSES[c][1]);
+    used[c] = 0;
   }
-  const a = new s[0](slab, used, n);
-  used += (bytes + 15) & ~15; // 16-byte aligned views
+  const a = new s[0](slabs[c], used[c], n);
+  used[c] += (bytes + 15) & ~15; // 16-byte aligned views
   return a;
 }
 
 /** A host copy of `data` (small copies may share a slab, see `allocHost`). */
 export function copyHost(data: TypedArray, d: DType): TypedArray {
-  const s = useSlabs ? SLAB_DTYPES[d] : undefined;
-  if (!s || data.constructor !== s[0] || data.length * s[1] > SMALL_BYTES) {
+  const s = SLAB_DTYPES[d];
+  const bytes = s ? data.length * s[1] : 0;
+  if (!s || data.constructor !== s[0] || bytes > SMALL_BYTES || bytes <= SLAB_MIN_BYTES) {
     return data.slice();
   }
   const a = allocHost(d, data.length);

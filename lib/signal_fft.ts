@@ -161,7 +161,8 @@ export function fftConvolvePrepared({ x, y, axes, mode }: Prepared): Tensor {
 /**
  * Convolves `a` and `b` with FFTs: `scipy.signal.fftconvolve`. Same result as
  * `signal.convolve` up to rounding, in O(N log N) instead of O(Na·Nb); real operands (ints and
- * bools become float32). Differentiable in both operands.
+ * bools become float32). Differentiable in both operands; runs on every backend (WebGPU: the
+ * `fft` primitive's WGSL passes, float32).
  *
  * @param a First operand.
  * @param b Second operand, same rank as `a`.

@@ -79,7 +79,7 @@ async function backendChecks(browser, url, backend, label, expect) {
   const errs = Object.entries(r.relErr).map(([k, e]) => `${k} ${e.toExponential(1)}`).join(", ");
   check(
     Object.values(r.relErr).every((e) => e <= TOL),
-    `${label}: conv, jit(grad) through conv, matmul match the reference (rel. error ${errs})`,
+    `${label}: conv, jit(grad) through conv, matmul, FFTs match the reference (rel. error ${errs})`,
   );
   expect(r, logs);
   console.log(

@@ -4,7 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { init, jit, lax, np, random, setBackend, type Tensor } from "../mod.ts";
-import { dotGeneralF32, GEMM_MIN_MACS } from "../lib/backend/cpu/matmul.ts";
+import { dotGeneralF32, gemmTuning } from "../lib/backend/cpu/matmul.ts";
 import type { DotParams } from "../lib/ops/dot.ts";
 import { assertAllClose } from "./_test_utils.ts";
 
@@ -104,8 +104,8 @@ describe("cpu matmul: Wasm GEMM against the float64 reference", () => {
     });
     const p: DotParams = { contract: [[1], [0]], batch: [[], []] };
     const out = (shape: number[]) => ({ shape, dtype: "float32" as const, weak: false });
-    assert.equal(dotGeneralF32(f32([16, 16]), f32([16, 16]), p, out([16, 16])), null);
-    assert.ok(16 * 16 * 16 < GEMM_MIN_MACS);
+    assert.equal(dotGeneralF32(f32([8, 8]), f32([8, 8]), p, out([8, 8])), null);
+    assert.ok(8 * 8 * 8 < gemmTuning.minMacs);
     assert.equal(dotGeneralF32(f32([4, 8192]), f32([8192, 64]), p, out([4, 64])), null); // M < 8
     const f64 = { data: new Float64Array(128 * 128), shape: [128, 128], dtype: "float64" as const };
     assert.equal(

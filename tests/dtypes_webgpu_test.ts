@@ -199,7 +199,6 @@ function float16Args(s: Sample): Tensor[] {
 
 describe("every primitive's float samples in float16 on WebGPU (eager and jit)", { skip }, () => {
   for (const [name, op] of Object.entries(OPS) as [string, OpDef][]) {
-    if (op.kind === "linalg") continue; // no WebGPU kernels (docs/linalg.md)
     const samples = OP_SAMPLES[name].samples.filter((s) =>
       !OP_SAMPLES[name].complex && s.args.some((a) => a.dtype === "float") &&
       !/float(32|64)/.test(JSON.stringify(paramsOf(s, "float32") ?? {}))

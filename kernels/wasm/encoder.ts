@@ -33,7 +33,8 @@ export const PLAIN = {
   "i32.trunc_f32_s": 0xa8, "i32.trunc_f64_s": 0xaa, "i32.trunc_f64_u": 0xab,
   "f32.convert_i32_s": 0xb2, "f32.demote_f64": 0xb6, "f64.convert_i32_s": 0xb7,
   "f64.promote_f32": 0xbb,
-  "i32x4.splat": SIMD | 0x11, "f32x4.splat": SIMD | 0x13, "f64x2.splat": SIMD | 0x14,
+  "i32x4.splat": SIMD | 0x11, "i64x2.splat": SIMD | 0x12, "f32x4.splat": SIMD | 0x13,
+  "f64x2.splat": SIMD | 0x14,
   "v128.not": SIMD | 0x4d, "v128.and": SIMD | 0x4e, "v128.or": SIMD | 0x50, "v128.xor": SIMD | 0x51,
   "i32x4.add": SIMD | 0xae, "i32x4.sub": SIMD | 0xb1, "i32x4.mul": SIMD | 0xb5,
   "f32x4.abs": SIMD | 0xe0, "f32x4.neg": SIMD | 0xe1, "f32x4.sqrt": SIMD | 0xe3,
@@ -48,6 +49,7 @@ export const PLAIN = {
 // deno-fmt-ignore
 export const MEM = {
   "i32.load": [0x28, 2], "f32.load": [0x2a, 2], "f64.load": [0x2b, 3], "i32.load8_u": [0x2d, 0],
+  "i64.load": [0x29, 3], "i64.store": [0x37, 3],
   "i32.store": [0x36, 2], "f32.store": [0x38, 2], "f64.store": [0x39, 3], "i32.store8": [0x3a, 0],
   "v128.load": [SIMD | 0x00, 4], "v128.store": [SIMD | 0x0b, 4],
   "v128.load32_splat": [SIMD | 0x09, 2], "v128.load64_splat": [SIMD | 0x0a, 3],
@@ -59,6 +61,7 @@ export const MEM = {
 // deno-fmt-ignore
 export const LANE = {
   "i32x4.extract_lane": SIMD | 0x1b, "i32x4.replace_lane": SIMD | 0x1c,
+  "i64x2.extract_lane": SIMD | 0x1d, "i64x2.replace_lane": SIMD | 0x1e,
   "f32x4.extract_lane": SIMD | 0x1f, "f32x4.replace_lane": SIMD | 0x20,
   "f64x2.extract_lane": SIMD | 0x21, "f64x2.replace_lane": SIMD | 0x22,
 } as const;
@@ -206,6 +209,13 @@ export class FuncBuilder {
   v128f32(a: number, b = a, c = a, d = a): this {
     opcode(this.code, SIMD | 0x0c);
     this.code.push(...new Uint8Array(new Float32Array([a, b, c, d]).buffer));
+    return this;
+  }
+
+  /** `i8x16.shuffle` of the two v128 operands with 32-bit lane indices (0-3 first, 4-7 second). */
+  shuffle32(l0: number, l1: number, l2: number, l3: number): this {
+    opcode(this.code, SIMD | 0x0d);
+    for (const l of [l0, l1, l2, l3]) this.code.push(4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3);
     return this;
   }
 

@@ -6,11 +6,12 @@
  */
 import type { AnyFunction, InputsOf, Tensors } from "./_types.ts";
 import { ArrayValue, bind } from "../core.ts";
-import type { Tensor } from "../tensor.ts";
+import { Tensor } from "../tensor.ts";
+import type { Aval } from "../ops/_define.ts";
 import { hoistConsts, type Jaxpr } from "../ir.ts";
 import { pickBackend } from "../backend/backend.ts";
 import { traceToJaxpr } from "../transforms/stage.ts";
-import { jitOp } from "../transforms/jit.ts";
+import { jitOp, type JitParams } from "../transforms/jit.ts";
 import { type TreeDef, treeDefKey } from "../tree.ts";
 import { argnumList, checkFunction, flatten, unflatten } from "./_args.ts";
 import { checkOptions } from "../options.ts";
@@ -44,6 +45,30 @@ interface Entry {
   jaxpr: Jaxpr;
   consts: Tensor[];
   outDef: TreeDef;
+  /** The `jit` equation's params (one object per trace, made on first call). */
+  params?: JitParams;
+}
+
+/** Whether a cached trace holds constants on a device that was lost since (init() made a new one). */
+function lostConsts(e: Entry): boolean {
+  for (const c of e.consts) {
+    if (c instanceof ArrayValue && c.backend.isLost?.(c.buffer)) return true;
+  }
+  return false;
+}
+
+/** Whether `args` are Tensors with exactly these avals (dtype, weak type, shape). */
+function sameArgs(args: unknown[], avals: Aval[]): boolean {
+  if (args.length !== avals.length) return false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!(a instanceof Tensor)) return false;
+    const x = a.aval, y = avals[i];
+    if (x === y) continue;
+    if (x.dtype !== y.dtype || x.weak !== y.weak || x.shape.length !== y.shape.length) return false;
+    for (let d = 0; d < x.shape.length; d++) if (x.shape[d] !== y.shape[d]) return false;
+  }
+  return true;
 }
 
 /** The program as the backend that would run it on `arrays` lists it (else the jaxpr). */
@@ -73,7 +98,14 @@ export function jit<F extends AnyFunction>(f: F, opts?: JitOptions): JitFunction
   opts = checkOptions("jit", opts, ["staticArgnums"]);
   const cache = new ByteLru<string, Entry>("jit", entryBytes);
   let traces = 0;
+  // the last call's argument avals when every argument was a Tensor (no pytree, no statics):
+  // a call with equal avals has the same key, found without flattening or building it again
+  let last: { avals: Aval[]; key: string } | undefined;
   const stage = (args: unknown[]): [Entry, Tensor[]] => {
+    if (last && sameArgs(args, last.avals)) {
+      const e = cache.get(last.key);
+      if (e && !lostConsts(e)) return [e, args as Tensor[]];
+    }
     const statics = new Set(argnumList("jit", opts!.staticArgnums ?? [], args.length));
     const dynIdx = args.map((_, i) => i).filter((i) => !statics.has(i));
     const [leaves, def] = flatten(dynIdx.map((i) => args[i]));
@@ -86,7 +118,7 @@ export function jit<F extends AnyFunction>(f: F, opts?: JitOptions): JitFunction
     if (statics.size) key += `|${[...statics].map((i) => staticKey(args[i])).join("|")}`;
     let e = cache.get(key);
     // constants on a device that was lost since (init() made a new one): trace again
-    if (e?.consts.some((c) => c instanceof ArrayValue && c.backend.isLost?.(c.buffer))) {
+    if (e && lostConsts(e)) {
       cache.delete(key);
       e = undefined;
     }
@@ -104,11 +136,14 @@ export function jit<F extends AnyFunction>(f: F, opts?: JitOptions): JitFunction
       e = { jaxpr: hoistConsts(j), consts: j.consts, outDef: outDef! };
       if (j.consts.every((c) => c instanceof ArrayValue)) cache.set(key, e);
     }
+    const plain = !statics.size && args.every((a) => a instanceof Tensor);
+    last = plain ? { avals: leaves.map((l) => l.aval), key } : undefined;
     return [e, leaves];
   };
   const call = ((...args: unknown[]): any => {
     const [e, leaves] = stage(args);
-    const outs = bind(jitOp, [...e.consts, ...leaves], { jaxpr: e.jaxpr, name: f.name || "fn" });
+    e.params ??= { jaxpr: e.jaxpr, name: f.name || "fn" };
+    const outs = bind(jitOp, e.consts.length ? [...e.consts, ...leaves] : leaves, e.params);
     return unflatten(e.outDef, outs);
   }) as unknown as JitFunction<F>;
   call.lower = (...args: unknown[]): Lowered => {

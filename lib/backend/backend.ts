@@ -27,6 +27,13 @@ export interface Backend {
    */
   runProgram?(jaxpr: Jaxpr, args: ArrayValue[]): unknown[];
   /**
+   * Compiles a program holding no loops or complex values for repeated calls on raw buffers of
+   * this backend (a loop body): `run(inputs, dests)` returns one buffer per output, output k
+   * written into `dests[k]` when given (dests share memory with no input and no other dest).
+   * Without it, loops run their body through `runProgram`.
+   */
+  programRunner?(jaxpr: Jaxpr): (inputs: unknown[], dests?: (unknown | undefined)[]) => unknown[];
+  /**
    * Runs `fn`, joining the device work it records (e.g. every iteration of a loop) into one
    * submission. Without it, each program call submits its own work.
    */

@@ -48,6 +48,10 @@ export interface CompiledPlan {
    * kernel's inputs among the plan's inputs, so it runs without the general step loop.
    */
   single?: number[];
+  /** The same for a plan that is one op step (no epilogue) writing exactly the plan's outputs. */
+  singleOp?: number[];
+  /** The plan's output buffers. */
+  outSet: Set<number>;
 }
 
 /**
@@ -101,7 +105,13 @@ export function compilePlan(plan: Plan): CompiledPlan {
       plan.outputs[0] === s0.out && !plan.inputs.includes(s0.out)
     ? s0.inputs.map((b) => plan.inputs.indexOf(b))
     : undefined;
-  return { plan, fns, scratch: [], freshOps: [], busy: false, single };
+  const singleOp = plan.steps.length === 1 && s0.kind === "op" && !s0.epilogue &&
+      s0.outs.join() === plan.outputs.join() && new Set(s0.outs).size === s0.outs.length &&
+      !plan.outputs.some((b) => plan.inputs.includes(b))
+    ? s0.inputs.map((b) => plan.inputs.indexOf(b))
+    : undefined;
+  const outSet = new Set(plan.outputs);
+  return { plan, fns, scratch: [], freshOps: [], busy: false, single, singleOp, outSet };
 }
 
 /**
@@ -118,21 +128,48 @@ export function compiledPlanBytes(cp: CompiledPlan): number {
     slotBytes.reduce((a, b) => a + (b ?? 0), 0);
 }
 
-/** Runs a compiled plan on input arrays; returns the output arrays. */
-export function runPlan(cp: CompiledPlan, inputs: TypedArray[], runOp: OpRunner): TypedArray[] {
+/**
+ * Runs a compiled plan on input arrays; returns the output arrays. `dests[k]`, when given, is an
+ * array of output k's dtype and size that receives output k and is returned as it (kernels write
+ * into it directly; a loop keeps its carries and stacked outputs this way). A dest must not
+ * share memory with an input or with another dest.
+ */
+export function runPlan(
+  cp: CompiledPlan,
+  inputs: TypedArray[],
+  runOp: OpRunner,
+  dests?: (TypedArray | undefined)[],
+): TypedArray[] {
   const single = cp.single;
   if (single && !single.includes(-1)) {
     const b = cp.plan.outputs[0], aval = cp.plan.avals[b];
-    const out = allocHost(aval.dtype, sizeOf(aval.shape));
+    const out = dests?.[0] ?? allocHost(aval.dtype, sizeOf(aval.shape));
     const ins: TypedArray[] = new Array(single.length);
     for (let i = 0; i < single.length; i++) ins[i] = inputs[single[i]];
     cp.fns[0]!(ins, out);
     return [out];
   }
+  const singleOp = cp.singleOp;
+  if (singleOp && !singleOp.includes(-1)) {
+    const s = cp.plan.steps[0] as Extract<Plan["steps"][number], { kind: "op" }>;
+    const ins: HostArray[] = new Array(singleOp.length);
+    for (let i = 0; i < singleOp.length; i++) {
+      const a = cp.plan.avals[s.inputs[i]];
+      ins[i] = { data: inputs[singleOp[i]], shape: a.shape, dtype: a.dtype };
+    }
+    return runOp(s.op, s.params, ins, s.outAvals);
+  }
   const reuse = !cp.busy;
   cp.busy = true;
   try {
-    return run(cp, inputs, runOp, reuse);
+    const outs = run(cp, inputs, runOp, reuse, dests);
+    if (dests) {
+      for (let k = 0; k < outs.length; k++) {
+        const d: TypedArray | undefined = dests[k];
+        if (d && outs[k] !== d) d.set(outs[k]), outs[k] = d;
+      }
+    }
+    return outs;
   } finally {
     if (reuse) cp.busy = false;
   }
@@ -143,12 +180,13 @@ function run(
   inputs: TypedArray[],
   runOp: OpRunner,
   reuse: boolean,
+  dests?: (TypedArray | undefined)[],
 ): TypedArray[] {
-  const { plan, fns } = cp;
-  const outSet = new Set(plan.outputs);
+  const { plan, fns, outSet } = cp;
   const alloc = (b: number): TypedArray => {
     if (!reuse || outSet.has(b)) {
-      return allocHost(plan.avals[b].dtype, sizeOf(plan.avals[b].shape));
+      const d = dests?.[plan.outputs.indexOf(b)];
+      return d ?? allocHost(plan.avals[b].dtype, sizeOf(plan.avals[b].shape));
     }
     return (cp.scratch[plan.slots[b]] ??= allocTyped(
       plan.avals[b].dtype,
@@ -158,7 +196,7 @@ function run(
   // op results that stay inside the plan are written into kept buffers too (when the op can)
   const destOf = (i: number, outs: number[]): (TypedArray | undefined)[] | undefined => {
     if (!reuse || cp.freshOps[i]) return undefined;
-    const dest = outs.map((b) => (outSet.has(b) ? undefined : alloc(b)));
+    const dest = outs.map((b) => outSet.has(b) ? dests?.[plan.outputs.indexOf(b)] : alloc(b));
     return dest.some((d) => d !== undefined) ? dest : undefined;
   };
   const bufs: (TypedArray | undefined)[] = new Array(plan.avals.length);
@@ -178,7 +216,7 @@ function run(
       const outs = runOp(s.op, s.params, ins, s.outAvals, dest);
       s.outs.forEach((b, k) => {
         bufs[b] = outs[k];
-        if (dest?.[k] !== undefined && outs[k] !== dest[k]) {
+        if (dest?.[k] !== undefined && outs[k] !== dest[k] && !outSet.has(b)) {
           // the op allocates its own results: stop keeping (and offering) a buffer for it
           cp.freshOps[i] = true;
           cp.scratch[plan.slots[b]] = undefined;

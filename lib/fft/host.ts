@@ -73,7 +73,7 @@ function alongAxis(x: Float64Array, dims: number[], ax: number, inverse: boolean
 
 const halfTw = new Map<number, Float64Array>();
 /** e^{-2πik/n} for k = 0..n/2 (interleaved), cached per even n. */
-function halfTwiddles(n: number): Float64Array {
+export function halfTwiddles(n: number): Float64Array {
   let w = halfTw.get(n);
   if (!w) {
     w = new Float64Array(n + 2);

@@ -70,6 +70,11 @@ export function cplan(n: number): CPlan {
   return p;
 }
 
+/** The Bluestein tables of length n (for the float32 plans, which take it for any odd radix > 5). */
+export function bluesteinPlan(n: number): NonNullable<CPlan["blue"]> {
+  return cplan(n).blue ?? bluestein(n, nextPow2(2 * n - 1))!;
+}
+
 function bluestein(n: number, m: number): CPlan["blue"] {
   const chirp = new Float64Array(2 * n);
   for (let k = 0; k < n; k++) {

@@ -2,7 +2,8 @@
  * `np.fft`: NumPy's discrete Fourier transforms (n / s crop or zero-pad, axis / axes, norm) on the
  * `fft` primitive. Complex arrays enter and leave it as (re, im) pairs through `real` / `imag` /
  * `complex`, so gradients follow JAX's convention. Real inputs give complex64 from float32 and
- * complex128 from float64 (ints and bools compute in float32), as in JAX.
+ * complex128 from float64 (ints and bools compute in float32), as in JAX. Every backend runs it:
+ * the CPU with mixed-radix / Bluestein kernels, WebGPU (float32) with Stockham WGSL passes.
  * @module
  */
 import type { ArrayLike, Tensor } from "../tensor.ts";
@@ -203,7 +204,8 @@ function nd(
 
 /**
  * 1-d discrete Fourier transform along `axis`: `numpy.fft.fft`. Any length (mixed radix, and
- * Bluestein for large prime factors); `n` crops or zero-pads the input.
+ * Bluestein for large prime factors) on every backend (WebGPU: Stockham WGSL passes, complex64);
+ * `n` crops or zero-pads the input.
  *
  * @param a Input (real or complex).
  * @param opts `n`, `axis` (default -1), `norm`.

@@ -1,7 +1,7 @@
 /**
  * The `fft` primitive (jax.lax.fft): FFT / IFFT / RFFT / IRFFT over the trailing `fftLengths`
- * axes. Complex values are a trailing axis of 2 (re, im), the interleaved storage of complex64 /
- * complex128, so the rules are real-linear maps and their transposes are real adjoints.
+ * axes. Complex values are a trailing axis of 2 (re, im) (complex64 / complex128 storage), so the
+ * rules are real-linear maps with real-adjoint transposes. Kernels: cpu/fft.ts, wgsl/fft.ts.
  * @module
  */
 import { bind1, fromHost } from "../core.ts";

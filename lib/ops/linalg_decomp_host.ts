@@ -1,11 +1,16 @@
 /**
  * Host (float64) kernels of the decompositions: Householder QR (LAPACK's reflector signs),
- * cyclic Jacobi for symmetric eigenproblems and one-sided (Hestenes) Jacobi for the SVD.
+ * cyclic Jacobi (small) or tridiagonal QL (eigh_tridiag.ts) for symmetric eigenproblems, and
+ * one-sided (Hestenes) Jacobi for the SVD.
  * Eigenvectors and right singular vectors are sign-normalized (largest-magnitude entry positive).
  * @module
  */
 
+import { eighTridiagQl } from "./eigh_tridiag.ts";
+
 const EPS = 2.220446049250313e-16;
+/** Symmetric eigenproblems of at least this order use tridiagonalization + implicit QL. */
+export const EIGH_QL_MIN = 12;
 
 /** Householder QR of one m×n row-major matrix: q m×(complete ? m : k), r (complete ? m : k)×n. */
 export function qrHost(
@@ -86,7 +91,8 @@ function jacobiRotation(app: number, aqq: number, apq: number): [number, number]
 }
 
 /**
- * Eigen-decomposition of the symmetric n×n matrix (a + aᵀ)/2 by cyclic Jacobi: eigenvalues `w`
+ * Eigen-decomposition of the symmetric n×n matrix (a + aᵀ)/2 (cyclic Jacobi below order
+ * EIGH_QL_MIN, else Householder tridiagonalization + implicit QL): eigenvalues `w`
  * ascending, eigenvectors as the columns of `v` (row-major). NaN input gives NaN output.
  */
 export function eighHost(a: Float64Array, n: number): { w: Float64Array; v: Float64Array } {
@@ -100,6 +106,23 @@ export function eighHost(a: Float64Array, n: number): { w: Float64Array; v: Floa
   }
   const v = new Float64Array(n * n), w = new Float64Array(n);
   if (!Number.isFinite(fro)) return { w: w.fill(NaN), v: v.fill(NaN) };
+  const { w: ev, zt: vc } = n >= EIGH_QL_MIN ? eighTridiagQl(s, n) : jacobiEigh(s, n, fro);
+  const order = [...Array(n).keys()].sort((i, j) => ev[i] - ev[j]);
+  const vs = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    w[dst] = ev[src];
+    for (let i = 0; i < n; i++) vs[i * n + dst] = vc[src * n + i];
+  });
+  normalizeSigns(vs, n, n);
+  return { w, v: vs };
+}
+
+/** Cyclic Jacobi on the symmetric `s` (overwritten): eigenvalues and eigenvectors as rows. */
+function jacobiEigh(
+  s: Float64Array,
+  n: number,
+  fro: number,
+): { w: Float64Array; zt: Float64Array } {
   const vc = new Float64Array(n * n); // eigenvectors as contiguous columns: vc[j·n + i] = v[i][j]
   for (let i = 0; i < n; i++) vc[i * n + i] = 1;
   const thr = EPS * 1e-3 * fro;
@@ -122,14 +145,9 @@ export function eighHost(a: Float64Array, n: number): { w: Float64Array; v: Floa
       }
     }
   }
-  const order = [...Array(n).keys()].sort((i, j) => s[i * n + i] - s[j * n + j]);
-  const vs = new Float64Array(n * n);
-  order.forEach((src, dst) => {
-    w[dst] = s[src * n + src];
-    for (let i = 0; i < n; i++) vs[i * n + dst] = vc[src * n + i];
-  });
-  normalizeSigns(vs, n, n);
-  return { w, v: vs };
+  const w = new Float64Array(n);
+  for (let i = 0; i < n; i++) w[i] = s[i * n + i];
+  return { w, zt: vc };
 }
 
 /** x[p..p+len) , x[q..q+len) ← (c x_p − s x_q, s x_p + c x_q). */

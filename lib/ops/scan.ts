@@ -235,29 +235,39 @@ function scanTranspose(cts: Tensor[], args: LinearArg[], p: ScanParams): (Tensor
   if (carryIdx.some((i) => !lin[i])) {
     throw new TypeError("scan: transpose needs every carry to be linear (a tangent)");
   }
-  const linC = range(0, nC).filter((i) => lin[i]), resC = range(0, nC).filter((i) => !lin[i]);
-  const linX = range(nC + nK, n).filter((i) => lin[i]);
+  const resC = range(0, nC).filter((i) => !lin[i]);
   const resX = range(nC + nK, n).filter((i) => !lin[i]);
+  // cotangents only for the arguments asked for (a linear argument with a known value, such as
+  // the instantiated zero tangent of xs, gets none: its products are dropped from the body)
+  const want = (i: number) => args[i] instanceof UndefPrimal;
+  const linC = range(0, nC).filter((i) => lin[i] && want(i));
+  const linX = range(nC + nK, n).filter((i) => lin[i] && want(i));
   const bodyAval = (i: number) => ({ ...jaxpr.inVars[i].aval, weak: false });
   const yAvals = jaxpr.outs.slice(nK).map((v) => ({ ...v.aval, weak: false }));
-  const t = memo(jaxpr, `T:${lin.join()}`, () =>
-    closeFn((zs) => {
-      let o = 0;
-      const take = (m: number) => zs.slice(o, o += m);
-      const [rc, acc, ck, rx, cy] = [resC, linC, carryIdx, resX, yAvals].map((l) => take(l.length));
-      const full: LinearArg[] = range(0, n).map((i) => new UndefPrimal(bodyAval(i)));
-      resC.forEach((i, j) => (full[i] = rc[j]));
-      resX.forEach((i, j) => (full[i] = rx[j]));
-      const r = backwardPass(jaxpr, full, [...ck, ...cy]);
-      const z = (i: number) => r[i] ?? zerosOf(bodyAval(i));
-      return [...linC.map((i, j) => add(acc[j], z(i))), ...carryIdx.map(z), ...linX.map(z)];
-    }, [
-      ...resC.map(bodyAval),
-      ...linC.map(bodyAval),
-      ...carryIdx.map(bodyAval),
-      ...resX.map(bodyAval),
-      ...yAvals,
-    ]));
+  const t = memo(
+    jaxpr,
+    `T:${lin.join()}:${args.map((_, i) => want(i)).join()}`,
+    () =>
+      closeFn((zs) => {
+        let o = 0;
+        const take = (m: number) => zs.slice(o, o += m);
+        const [rc, acc, ck, rx, cy] = [resC, linC, carryIdx, resX, yAvals].map((l) =>
+          take(l.length)
+        );
+        const full: LinearArg[] = range(0, n).map((i) => new UndefPrimal(bodyAval(i)));
+        resC.forEach((i, j) => (full[i] = rc[j]));
+        resX.forEach((i, j) => (full[i] = rx[j]));
+        const r = backwardPass(jaxpr, full, [...ck, ...cy]);
+        const z = (i: number) => r[i] ?? zerosOf(bodyAval(i));
+        return [...linC.map((i, j) => add(acc[j], z(i))), ...carryIdx.map(z), ...linX.map(z)];
+      }, [
+        ...resC.map(bodyAval),
+        ...linC.map(bodyAval),
+        ...carryIdx.map(bodyAval),
+        ...resX.map(bodyAval),
+        ...yAvals,
+      ]),
+  );
   const val = (i: number) => args[i] as Tensor;
   const outs = bind(scanOp, [
     ...t.consts,

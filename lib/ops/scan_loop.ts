@@ -14,6 +14,8 @@ import type { Aval } from "./_define.ts";
 import { zerosOf } from "./_util.ts";
 import { concatenate, reshape, slice } from "./movement.ts";
 import { closeFn, isHost, memo, runBody } from "./_control.ts";
+import { hasOpaque } from "../transforms/segments.ts";
+import { hasComplex } from "../transforms/complex_lower.ts";
 
 /** What the loop runner reads of a scan's parameters. */
 export interface ScanLoopParams {
@@ -101,8 +103,69 @@ export function blockBody(p: ScanLoopParams, size: number): { jaxpr: Jaxpr; cons
   });
 }
 
+/** @internal `raw: false` runs host loops body call by body call (the path before `scanRaw`). */
+export const scanTuning: { raw: boolean } = { raw: true };
+
+/**
+ * Runs the loop on raw host buffers through the backend's compiled block bodies
+ * (`programRunner`): x blocks are views, each block writes its ys straight into the stacked
+ * outputs and its carry into one of two buffers kept for the loop (no per-iteration arrays or
+ * wrappers). Null when the backend cannot, or a body holds loops, complex values or constants
+ * on another backend.
+ */
+function scanRaw(args: ArrayValue[], p: ScanLoopParams, outAvals: Aval[]): Tensor[] | null {
+  const { nConsts: nC, nCarry: nK, length } = p;
+  const backend = args[0]?.backend ?? getBackend();
+  if (!backend.programRunner || args.some((a) => a.backend !== backend)) return null;
+  const blocks = scanBlocks(length, p.unroll, p.reverse);
+  const runners = new Map<number, { run: Runner; consts: TypedArray[] }>();
+  for (const { size } of blocks) {
+    if (runners.has(size)) continue;
+    const body = blockBody(p, size);
+    const cs = body.consts;
+    if (hasOpaque(body.jaxpr) || hasComplex(body.jaxpr)) return null;
+    if (cs.some((c) => !(c instanceof ArrayValue) || c.backend !== backend)) return null;
+    const run = memo(
+      body.jaxpr,
+      `runner:${backend.name}`,
+      () => backend.programRunner!(body.jaxpr),
+    );
+    runners.set(size, { run, consts: cs.map((c) => (c as ArrayValue).buffer as TypedArray) });
+  }
+  const bufs = args.map((a) => a.buffer as TypedArray);
+  const xSizes = p.jaxpr.inAvals.slice(nC + nK).map((a) => sizeOf(a.shape));
+  const yAvals = outAvals.slice(nK);
+  const ySizes = yAvals.map((a) => sizeOf(a.shape) / length);
+  const ys = yAvals.map((a) => allocTyped(a.dtype, sizeOf(a.shape)));
+  const cAvals = outAvals.slice(0, nK);
+  // two buffers per carry: a block reads one and writes the other
+  const pair = [0, 1].map(() => cAvals.map((a) => allocTyped(a.dtype, sizeOf(a.shape))));
+  const carry = bufs.slice(nC, nC + nK);
+  const dests: TypedArray[] = new Array(nK + ys.length);
+  blocks.forEach(({ start, size }, t) => {
+    const { run, consts } = runners.get(size)!;
+    const ins: TypedArray[] = [...consts, ...bufs.slice(0, nC), ...carry];
+    for (let k = 0; k < xSizes.length; k++) {
+      ins.push(bufs[nC + nK + k].subarray(start * xSizes[k], (start + size) * xSizes[k]));
+    }
+    for (let k = 0; k < nK; k++) dests[k] = pair[t & 1][k];
+    for (let k = 0; k < ys.length; k++) {
+      dests[nK + k] = ys[k].subarray(start * ySizes[k], (start + size) * ySizes[k]);
+    }
+    const outs = run(ins, dests) as TypedArray[];
+    for (let k = 0; k < nK; k++) carry[k] = outs[k];
+  });
+  return [
+    ...carry.map((b, k) => new ArrayValue(b, cAvals[k], backend)),
+    ...ys.map((d, k) => new ArrayValue(d, yAvals[k], backend)),
+  ];
+}
+type Runner = (inputs: unknown[], dests?: (unknown | undefined)[]) => unknown[];
+
 /** Runs the loop on host arrays: x blocks are views, y blocks are written in place. */
 export function scanHost(args: ArrayValue[], p: ScanLoopParams, outAvals: Aval[]): Tensor[] {
+  const raw = scanTuning.raw ? scanRaw(args, p, outAvals) : null;
+  if (raw) return raw;
   const { nConsts: nC, nCarry: nK, length } = p;
   const backend = args[0]?.backend ?? getBackend();
   const consts = args.slice(0, nC), xs = args.slice(nC + nK);

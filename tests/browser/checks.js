@@ -1,5 +1,6 @@
 // Browser checks (driven by scripts/browser_test.mjs): a convolution, a jitted gradient through
-// it and a large matmul on the backend named by ?backend=, against the float64 reference backend.
+// it, a large matmul and FFTs (mixed radix, generic odd, Bluestein, real) on the backend named by
+// ?backend=, against the float64 reference backend.
 // The result goes to globalThis.__result (or globalThis.__error).
 // the npm bundle, which the server provides (a URL, so that Deno does not resolve it on disk)
 const { backendInfo, grad, init, jit, lax, nn, np, setBackend } = await import(
@@ -27,6 +28,9 @@ const inputs = {
   w: [data(F * C * 3 * 3, 2), [F, C, 3, 3]],
   a: [data(M * M, 3), [M, M]],
   b: [data(M * M, 4), [M, M]],
+  s: [data(4 * 1000, 5), [4, 1000]],
+  p: [data(12 * 97, 6), [12, 97]],
+  q: [data(12 * 97, 7), [12, 97]],
 };
 
 const loss = (x, w) => np.sum(np.square(nn.relu(lax.convGeneralDilated(x, w, [1, 1], "SAME"))));
@@ -38,8 +42,14 @@ async function run() {
   const conv = lax.convGeneralDilated(t.x, t.w, [2, 2], "SAME", { rhsDilation: [1, 1] });
   const [dx, dw] = jit(grad(loss, { argnums: [0, 1] }))(t.x, t.w);
   const mm = np.matmul(t.a, t.b);
+  // radix 4·2·5·5·5 and the real split (rfft 1000); 4·3 and Bluestein (fft2 12×97); radix 7 (irfft)
+  const rfft = np.fft.rfft(t.s);
+  const fft2 = np.fft.fft2(lax.complex(t.p, t.q));
+  const irfft = np.fft.irfft(np.fft.fft(lax.complex(t.p, t.q), { n: 4 }), { n: 7 });
   const out = {};
-  for (const [k, v] of Object.entries({ conv, dx, dw, mm })) out[k] = await v.data();
+  for (const [k, v] of Object.entries({ conv, dx, dw, mm, rfft, fft2, irfft })) {
+    out[k] = await v.data();
+  }
   return out;
 }
 

@@ -28,6 +28,7 @@ import { type Backend, registerBackend, setBackendImpl } from "../backend.ts";
 import { hostBuffers, referenceBackend } from "../reference.ts";
 import { convF32 } from "./conv.ts";
 import { directConvF32, prefersDirectConv } from "./direct_conv.ts";
+import { clConvApplies, clConvF32 } from "./cl_conv.ts";
 import { WINDOW_FAST_IMPLS } from "./window.ts";
 import type { ConvParams } from "../../ops/conv_params.ts";
 import type { DotParams } from "../../ops/dot.ts";
@@ -36,6 +37,7 @@ import { dotGeneralF32 } from "./matmul.ts";
 import { gatherFast, gatherPrefersBlocks, scatterAddFast } from "./index_ops.ts";
 import { sortFast } from "./sort.ts";
 import { solveFast } from "./linalg.ts";
+import { choleskyFast, solveF64 } from "./linalg_f64.ts";
 import type { SolveParams } from "../../ops/linalg.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
@@ -101,10 +103,13 @@ const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"])
  * consumer) is as fast; above it (e.g. W3's forward conv, 19440 MACs) the direct kernel wins.
  */
 const DIRECT_CONV_MIN_MACS = 1 << 13;
+/** The same threshold for the channels-last kernel (cl_conv.ts; W3's gradients included). */
+const CL_CONV_MIN_MACS = 1 << 10;
 const LOWER: LowerOptions = {
   opStep: (op, p, ins, outs) => opStepPrefs.get(op.name)?.(ins, p, outs) ?? false,
   directConv(l, r, out, p) {
     const macs = convMacs(l, r, out, p);
+    if (macs >= CL_CONV_MIN_MACS && clConvApplies(l, r, out, p)) return true;
     if (!(macs >= DIRECT_CONV_MIN_MACS)) return false; // NaN for an empty kernel
     // a small one only with rows long enough for the kernel's vectors (e.g. not a weight gradient)
     const os = p.dimensionNumbers.out;
@@ -212,6 +217,17 @@ export const cpuBackend: Backend = {
     const consts = (jaxpr.consts as ArrayValue[]).map(hostData);
     return runPlan(compiled(jaxpr), [...consts, ...args.map(hostData)], runOp);
   },
+  programRunner(jaxpr: Jaxpr) {
+    const cp = compiled(jaxpr);
+    const consts = (jaxpr.consts as ArrayValue[]).map(hostData);
+    return (ins: unknown[], dests?: (unknown | undefined)[]) =>
+      runPlan(
+        cp,
+        (consts.length ? [...consts, ...ins] : ins) as TypedArray[],
+        runOp,
+        dests as (TypedArray | undefined)[] | undefined,
+      );
+  },
   describeProgram: (j: Jaxpr) => describePlan(compiled(j).plan),
 };
 
@@ -221,7 +237,8 @@ setBackendImpl("cpu");
 registerFastImpl("conv", ([l, r], p, [out], dest) => {
   const cp = p as ConvParams;
   const d = dest?.[0] instanceof Float32Array ? dest[0] : undefined;
-  const res = (prefersDirectConv(l, r, out, cp) ? directConvF32(l, r, cp, out, {}, d) : null) ??
+  const res = clConvF32(l, r, cp, out, d) ??
+    (prefersDirectConv(l, r, out, cp) ? directConvF32(l, r, cp, out, {}, d) : null) ??
     convF32(l, r, cp, out, d);
   return res ? [res] : null;
 });
@@ -231,7 +248,11 @@ registerFastImpl("dotGeneral", ([l, r], p, [out], dest) => [
     dotGeneralHost(l, r, p as DotParams, out, dest?.[0]),
 ]);
 registerFastImpl("sort", (xs, p, outs, dest) => sortFast(xs, p as SortParams, outs, dest));
-registerFastImpl("solve", (xs, p, outs) => solveFast(xs, p as SolveParams, outs));
+registerFastImpl(
+  "solve",
+  (xs, p, outs) => solveFast(xs, p as SolveParams, outs) ?? solveF64(xs, p as SolveParams, outs),
+);
+registerFastImpl("cholesky", ([x], _p, [out]) => choleskyFast(x, out));
 registerFastImpl(
   "gather",
   (xs, p, outs, dest) => gatherFast(xs, p as GatherParams, outs, dest?.[0]),

@@ -13,15 +13,16 @@ import { usablePool } from "./conv.ts";
 import { dotPlanFor } from "./dot.ts";
 import { scratchFor } from "./kernel_support.ts";
 
-/** Products below this many multiply-adds (or thinner than 8 in M, N or K) stay on the loop. */
-export const GEMM_MIN_MACS = 1 << 18;
-
 /**
  * @internal Products of at least `poolMinMacs` multiply-adds run on the worker pool; smaller ones run on the
  * calling thread (same code and blocking, so the same bits), where the hand-off to the pool costs
- * more than the second thread saves.
+ * more than the second thread saves. Products below `minMacs` (or thinner than 8 in M, N or K)
+ * stay on the exact float64 loop of dot.ts.
  */
-export const gemmTuning: { poolMinMacs: number } = { poolMinMacs: 1 << 22 };
+export const gemmTuning: { poolMinMacs: number; minMacs: number } = {
+  poolMinMacs: 1 << 22,
+  minMacs: 1 << 11,
+};
 
 /** The common stride of evenly spaced offsets (`off[i] = i·s`), or null. */
 function strideOf(off: Int32Array): number | null {
@@ -61,7 +62,7 @@ export function dotGeneralF32(
   }
   const q = dotPlanFor(lhs.shape, rhs.shape, p);
   const nb = q.batchA.length, M = q.freeA.length, N = q.freeB.length, K = q.contractA.length;
-  if (M < 8 || N < 8 || K < 8 || nb * M * N * K < GEMM_MIN_MACS) return null;
+  if (M < 8 || N < 8 || K < 8 || M * N * K < gemmTuning.minMacs) return null;
   // evenly strided free / contracted positions are read in place, others are gathered
   const [sm, sk, skB, sn] = [
     strideOf(q.freeA),

@@ -20,7 +20,10 @@ import { renderRandom } from "../../../kernels/wgsl/random.ts";
 import { renderWindowOp, WINDOW_OPS } from "../../../kernels/wgsl/window.ts";
 import { GATHER_OPS, renderScatter } from "../../../kernels/wgsl/gather.ts";
 import type { ScatterParams } from "../../ops/gather_params.ts";
-import { renderScan, renderSort, SORT_OPS } from "../../../kernels/wgsl/sort.ts";
+import { renderScan, renderSort, SORT_OPS, type SortSteps } from "../../../kernels/wgsl/sort.ts";
+import { renderFft } from "../../../kernels/wgsl/fft.ts";
+import type { FftParams } from "../../ops/fft.ts";
+import { LINALG_OPS, renderLinalg } from "../../../kernels/wgsl/linalg_ops.ts";
 import type { CumParams, SortParams } from "../../ops/sort.ts";
 import type { WindowParams } from "../../ops/window.ts";
 import { epilogueFusible, type EpilogueSpec } from "../../../kernels/wgsl/epilogue.ts";
@@ -36,12 +39,15 @@ interface Dispatch {
   ranges?: (BindRange | undefined)[];
 }
 
+/** A step temporary; `data` makes it a constant (uploaded once per runtime, see `constArray`). */
+type Temp = { dtype: DType; length: number; data?: Float32Array };
+
 /** One compiled plan step. */
 type CStep =
   | {
     kind: "gpu";
     dispatches: Dispatch[];
-    temps: { dtype: DType; length: number }[];
+    temps: Temp[];
     /** Plan buffers this step allocates. */
     outs: number[];
     /** Plan buffers released at the end of the step (unfused contraction results). */
@@ -260,7 +266,19 @@ function indexStep(
   };
 }
 
-/** A sort or cumulative-scan step (kernels/wgsl/sort.ts). */
+/**
+ * Whether short FFT lines run in workgroup memory (kernels/wgsl/fft_shared.ts): `null` (default)
+ * on hardware adapters only (software adapters run the per-pass kernels faster). A test hook:
+ * set it, then `simulateLimits(null)` drops plans compiled before.
+ */
+export const fftTuning: { shared: boolean | null } = { shared: null };
+
+function fftSharedBytes(rt: GpuRuntime): number {
+  const on = fftTuning.shared ?? !rt.software;
+  return on ? rt.limits.maxComputeWorkgroupStorageSize : 0;
+}
+
+/** A sort, cumulative-scan (kernels/wgsl/sort.ts) or fft (kernels/wgsl/fft.ts) step. */
 function sortStep(
   rt: GpuRuntime,
   plan: Plan,
@@ -270,7 +288,18 @@ function sortStep(
   const ins = s.inputs.map((b) => plan.avals[b]);
   const r = s.op.name === "sort"
     ? renderSort(ins, s.params as SortParams, maxWg)
+    : s.op.name === "fft"
+    ? renderFft(ins[0], s.params as FftParams, maxWg, fftSharedBytes(rt))
     : renderScan(s.op.name, ins[0], s.params as CumParams, maxWg);
+  return namedStep(rt, s, r);
+}
+
+/** A step whose dispatches bind "in{k}", "out{k}" and "t{k}" (temporaries) by name. */
+function namedStep(
+  rt: GpuRuntime,
+  s: Extract<Plan["steps"][number], { kind: "op" }>,
+  r: SortSteps,
+): CStep {
   const buf = (k: string) => {
     const i = Number(k.replace(/^\D+/, ""));
     return k.startsWith("in") ? s.inputs[i] : k.startsWith("out") ? s.outs[i] : -1 - i;
@@ -363,7 +392,13 @@ function compileStep(
     }, maxWg);
   }
   if (GATHER_OPS.has(name)) return narrowed(plan, indexStep(plan, s, maxWg), maxWg);
-  if (SORT_OPS.has(name)) return narrowed(plan, sortStep(rt, plan, s, maxWg), maxWg);
+  if (SORT_OPS.has(name) || name === "fft") {
+    return narrowed(plan, sortStep(rt, plan, s, maxWg), maxWg);
+  }
+  if (LINALG_OPS.has(name)) {
+    const ins = s.inputs.map((b) => plan.avals[b]);
+    return namedStep(rt, s, renderLinalg(name, ins, s.params, maxWg, rt.software));
+  }
   if (name === "random") {
     const k = renderRandom(s.params as RandomParams, s.outAvals[0].dtype, maxWg);
     return narrowed(plan, {
@@ -385,6 +420,25 @@ function compileStep(
     };
   }
   throw new TypeError(`webgpu: op ${name} has no WebGPU kernel`);
+}
+
+const constArrays = new WeakMap<Float32Array, GpuArray>();
+const constRegistry = typeof FinalizationRegistry === "undefined"
+  ? undefined
+  : new FinalizationRegistry<GpuArray>((a) => a.owner?.release(a));
+
+/**
+ * The device copy of a step constant (FFT twiddles): uploaded once per runtime, released when the
+ * host array (held by the compiled plans that bind it) is collected.
+ */
+function constArray(rt: GpuRuntime, data: Float32Array): GpuArray {
+  let a = constArrays.get(data);
+  if (!a || a.owner !== rt) {
+    a = rt.upload(data, "float32");
+    constArrays.set(data, a);
+    constRegistry?.register(data, a);
+  }
+  return a;
 }
 
 /** The state of one run of a plan: steps are recorded one at a time. */
@@ -409,12 +463,14 @@ function planRun(rt: GpuRuntime, gp: GpuPlan, inputs: GpuArray[], evalOp: EvalRu
     const s = gp.steps[i];
     if (s.kind === "gpu") {
       s.outs.forEach(alloc);
-      const temps = s.temps.map((t) => rt.alloc(t.dtype, t.length));
+      const temps = s.temps.map((t) =>
+        t.data ? constArray(rt, t.data) : rt.alloc(t.dtype, t.length)
+      );
       for (const d of s.dispatches) {
         const bs = d.bind.map((b) => (b >= 0 ? bufs[b]! : temps[-1 - b]));
         rt.dispatch(d.code, bs, d.wg, d.ranges);
       }
-      for (const t of temps) rt.release(t);
+      s.temps.forEach((t, k) => t.data || rt.release(temps[k]));
       s.drop.forEach(drop);
     } else {
       const ins = s.inputs.map((b) => bufs[b]!);

@@ -5,6 +5,7 @@
  */
 import { buildSgemmModule, type SgemmConfig } from "../../../../kernels/wasm/sgemm.ts";
 import { buildDirectConvModule } from "../../../../kernels/wasm/direct_conv.ts";
+import { buildFftModule, FFT_EXPORTS } from "../../../../kernels/wasm/fft_gen.ts";
 import { buildRadixModule } from "../../../../kernels/wasm/radix_sort.ts";
 
 /** A module for the pool: its bytes for a memory kind and configuration, and its exported ops. */
@@ -19,6 +20,7 @@ export interface PoolModule {
 export const POOL_MODULES: PoolModule[] = [
   { build: (shared, config) => buildSgemmModule({ shared, config }), exports: ["sgemm", "sconv"] },
   { build: (shared) => buildDirectConvModule({ shared }), exports: ["directConv"] },
+  { build: (shared) => buildFftModule({ shared }), exports: [...FFT_EXPORTS] },
   {
     build: (shared) => buildRadixModule({ shared }),
     exports: ["radixKeys", "radixScatter", "radixScatterCount"],

@@ -1,0 +1,367 @@
+/**
+ * WGSL kernels of the linear-algebra primitives: one 64-invocation workgroup per matrix of the
+ * batch, the algorithm's loops inside the shader with barriers between steps, matrices in storage
+ * (no size limit). triangularSolve, cholesky, and LU with partial pivoting for solve / det / slogdet.
+ * @module
+ */
+import type { Aval } from "../../lib/ops/_define.ts";
+import type { SolveParams, TriSolveParams } from "../../lib/ops/linalg.ts";
+import { sizeOf } from "../../lib/shape.ts";
+import { spread } from "./expr.ts";
+import { helperSource } from "./helpers.ts";
+import type { SortDispatch, SortSteps } from "./sort.ts";
+
+/** Invocations per workgroup of every linalg kernel. */
+export const LINALG_WG = 64;
+
+/**
+ * A rendered linalg op: its dispatches ("in{k}", "out{k}", "t{k}" bindings), temporaries, and an
+ * upper bound of the loop iterations one invocation runs (all loops together; see `LOOP_BUDGET`).
+ */
+export interface LinalgSteps extends SortSteps {
+  loops: number;
+}
+
+/**
+ * Loop iterations one invocation may run on software adapters: llvmpipe's loop limiter ends every
+ * loop of an invocation after 65535 iterations in all, so a longer kernel would stop early.
+ */
+export const LOOP_BUDGET = 60000;
+
+/** Iterations of a loop spread over the workgroup. */
+export const spreadIters = (count: number) => Math.ceil(Math.max(count, 0) / LINALG_WG) + 1;
+
+const NONE: LinalgSteps = { dispatches: [], temps: [], loops: 0 };
+
+/** Loop iterations of `triSolveCode` (n×n op(T), k right-hand sides). */
+function triSolveLoops(n: number, k: number): number {
+  let l = 0;
+  for (let st = 0; st < n; st++) l += 1 + spreadIters(k) + spreadIters((n - 1 - st) * k);
+  return l;
+}
+
+/** Loop iterations of `luCode` (n×n). */
+function luLoops(n: number): number {
+  let l = spreadIters(n * n) + spreadIters(n);
+  for (let k = 0; k < n; k++) {
+    l += 1 + spreadIters(n - k) + Math.log2(LINALG_WG) + 2 * spreadIters(n) +
+      spreadIters((n - k - 1) ** 2);
+  }
+  return l;
+}
+
+/** Storage declarations: `ins` read-only f32 arrays, then read-write `outs` (name: type). */
+export function decls(ins: string[], outs: [string, string][]): string {
+  const r = ins.map((n, i) => `@group(0) @binding(${i}) var<storage, read> ${n}: array<f32>;`);
+  outs.forEach(([n, t], j) =>
+    r.push(`@group(0) @binding(${ins.length + j}) var<storage, read_write> ${n}: array<${t}>;`)
+  );
+  return r.join("\n");
+}
+
+/**
+ * A shader over `count` matrices (one workgroup each): helpers, `decls`, and `body` run with
+ * `q` (the matrix index) and `lid` (the invocation, i32); `sync()` is a storage + workgroup barrier.
+ */
+export function perMatrix(
+  count: number,
+  maxWg: number,
+  declsSrc: string,
+  body: string,
+  extra = "",
+): { code: string; dispatch: [number, number, number] } {
+  const dispatch = spread(count, maxWg);
+  const code = `${helperSource(["tg_nan"])}${declsSrc}
+var<workgroup> rv: array<f32, ${LINALG_WG}>;
+var<workgroup> ri: array<i32, ${LINALG_WG}>;
+fn sync() { storageBarrier(); workgroupBarrier(); }
+${extra}
+@compute @workgroup_size(${LINALG_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid3: u32) {
+  let q = i32(wid.y * ${dispatch[0]}u + wid.x);
+  if (q >= ${count}) { return; }
+  let lid = i32(lid3);
+${body}
+}
+`;
+  return { code, dispatch };
+}
+
+/** `for (var v = lid; v < end; v += WG)`: a loop spread over the workgroup. */
+export const par = (v: string, end: string, body: string) =>
+  `for (var ${v} = lid; ${v} < ${end}; ${v} += ${LINALG_WG}) { ${body} }`;
+
+/** How a triangular solve reads op(T)(i, j) and where its right-hand side X (n×k) lives. */
+interface TriSolveSrc {
+  /** WGSL expression of op(T)(i, j) in terms of `i` and `j` (i32 expressions). */
+  t: (i: string, j: string) => string;
+  /** The array holding X and the offset of this matrix's X. */
+  x: string;
+  xBase: string;
+  n: number;
+  k: number;
+  /** op(T) is lower triangular (forward substitution). */
+  forward: boolean;
+  unit: boolean;
+}
+
+/**
+ * Solves op(T) X = X in place, row by row: each step finishes one row (divided by its diagonal)
+ * and removes it from the rows still to do (two barriers per row).
+ */
+export function triSolveCode(s: TriSolveSrc): string {
+  const { n, k } = s;
+  const X = (r: string, c: string) => `${s.x}[${s.xBase} + (${r}) * ${k} + (${c})]`;
+  const i = s.forward ? "st" : `${n - 1} - st`;
+  const row = s.forward ? "i + 1 + t / " + k : "t / " + k;
+  const div = s.unit ? "" : `
+    let dg = ${s.t("i", "i")};
+    ${par("c", `${k}`, `${X("i", "c")} = ${X("i", "c")} / dg;`)}
+    sync();`;
+  return `
+  for (var st = 0; st < ${n}; st++) {
+    let i = ${i};${div}
+    ${
+    par(
+      "t",
+      `${n - 1} * ${k} - st * ${k}`,
+      `let r = ${row}; let c = t % ${k}; ${X("r", "c")} = ${X("r", "c")} - ${s.t("r", "i")} * ${
+        X("i", "c")
+      };`,
+    )
+  }
+    sync();
+  }`;
+}
+
+const batchOf = (a: Aval, n: number) =>
+  n === 0 ? sizeOf(a.shape.slice(0, -2)) : sizeOf(a.shape) / (n * n);
+
+/** triangularSolve: x with op(a) x = b (left side) for every matrix of the batch. */
+export function renderTriangularSolve(
+  a: Aval,
+  b: Aval,
+  p: TriSolveParams,
+  maxWg: number,
+): LinalgSteps {
+  const n = a.shape[a.shape.length - 1], k = b.shape[b.shape.length - 1];
+  const count = batchOf(a, n);
+  if (count * n * k === 0) return NONE;
+  const t = (i: string, j: string) =>
+    p.transposeA
+      ? `a[q * ${n * n} + (${j}) * ${n} + (${i})]`
+      : `a[q * ${n * n} + (${i}) * ${n} + (${j})]`;
+  const body = `  ${par("t", `${n * k}`, `x[q * ${n * k} + t] = b[q * ${n * k} + t];`)}
+  sync();
+  ${
+    triSolveCode({
+      t,
+      x: "x",
+      xBase: `q * ${n * k}`,
+      n,
+      k,
+      forward: p.lower !== p.transposeA,
+      unit: p.unitDiagonal,
+    })
+  }`;
+  const s = perMatrix(count, maxWg, decls(["a", "b"], [["x", "f32"]]), body);
+  return {
+    dispatches: [{ ...s, bind: ["in0", "in1", "out0"] }],
+    temps: [],
+    loops: spreadIters(n * k) + triSolveLoops(n, k),
+  };
+}
+
+/** cholesky: the lower factor of (a + aᵀ)/2, NaN from the first non-positive pivot on. */
+export function renderCholesky(a: Aval, maxWg: number): LinalgSteps {
+  const n = a.shape[a.shape.length - 1];
+  const count = batchOf(a, n);
+  if (count * n === 0) return NONE;
+  const L = (i: string, j: string) => `l[q * ${n * n} + (${i}) * ${n} + (${j})]`;
+  const A = (i: string, j: string) => `a[q * ${n * n} + (${i}) * ${n} + (${j})]`;
+  const m = `${n - 1} - j`;
+  const body = `  ${
+    par(
+      "t",
+      `${n * n}`,
+      `let i = t / ${n}; let j = t % ${n}; ${L("i", "j")} = select(0.0, (${A("i", "j")} + ${
+        A("j", "i")
+      }) * 0.5, j <= i);`,
+    )
+  }
+  sync();
+  for (var j = 0; j < ${n}; j++) {
+    let d = ${L("j", "j")};
+    let ljj = select(tg_nan(), sqrt(d), d > 0.0);
+    for (var i = j + 1 + lid; i < ${n}; i += ${LINALG_WG}) { ${L("i", "j")} = ${
+    L("i", "j")
+  } / ljj; }
+    sync();
+    if (lid == 0) { ${L("j", "j")} = ljj; }
+    let m = ${m};
+    ${
+    par(
+      "t",
+      "m * m",
+      `let r = j + 1 + t / m; let c = j + 1 + t % m; if (c <= r) { ${L("r", "c")} = ${
+        L("r", "c")
+      } - ${L("r", "j")} * ${L("c", "j")}; }`,
+    )
+  }
+    sync();
+  }`;
+  const s = perMatrix(count, maxWg, decls(["a"], [["l", "f32"]]), body);
+  let loops = spreadIters(n * n);
+  for (let j = 0; j < n; j++) loops += 1 + spreadIters(n - j) + spreadIters((n - j - 1) ** 2);
+  return { dispatches: [{ ...s, bind: ["in0", "out0"] }], temps: [], loops };
+}
+
+/**
+ * LU with partial pivoting of `a` (at `q`) into w (n×n at q·n²) and the row order into perm
+ * (n at q·n); leaves the permutation's sign in the function-scope `sgn` (uniform).
+ * The pivot is the first row of largest |value| (NaN never wins, except on the diagonal).
+ */
+export function luCode(n: number): string {
+  const W = (i: string, j: string) => `w[q * ${n * n} + (${i}) * ${n} + (${j})]`;
+  return `  ${par("t", `${n * n}`, `w[q * ${n * n} + t] = a[q * ${n * n} + t];`)}
+  ${par("t", `${n}`, `perm[q * ${n} + t] = t;`)}
+  var sgn = 1.0;
+  sync();
+  for (var k = 0; k < ${n}; k++) {
+    var bv = -2.0; var bi = ${n};
+    for (var i = k + lid; i < ${n}; i += ${LINALG_WG}) {
+      let x = ${W("i", "k")};
+      let v = select(abs(x), select(-1.0, tg_inf(), i == k), tg_isnan(x));
+      if (v > bv) { bv = v; bi = i; }
+    }
+    rv[lid] = bv; ri[lid] = bi;
+    workgroupBarrier();
+    for (var h = ${LINALG_WG / 2}; h > 0; h = h / 2) {
+      if (lid < h) {
+        let ov = rv[lid + h]; let oi = ri[lid + h];
+        if (ov > rv[lid] || (ov == rv[lid] && oi < ri[lid])) { rv[lid] = ov; ri[lid] = oi; }
+      }
+      workgroupBarrier();
+    }
+    let p = workgroupUniformLoad(&ri[0]);
+    if (p != k) {
+      ${
+    par("j", `${n}`, `let u = ${W("k", "j")}; ${W("k", "j")} = ${W("p", "j")}; ${W("p", "j")} = u;`)
+  }
+      if (lid == 0) {
+        let u = perm[q * ${n} + k]; perm[q * ${n} + k] = perm[q * ${n} + p]; perm[q * ${n} + p] = u;
+      }
+      sgn = -sgn;
+    }
+    sync();
+    let d = ${W("k", "k")};
+    for (var i = k + 1 + lid; i < ${n}; i += ${LINALG_WG}) {
+      if (d != 0.0) { ${W("i", "k")} = ${W("i", "k")} / d; }
+    }
+    sync();
+    let m = ${n - 1} - k;
+    ${
+    par(
+      "t",
+      "m * m",
+      `let r = k + 1 + t / m; let c = k + 1 + t % m; let f = ${W("r", "k")};
+      if (d != 0.0 && f != 0.0) { ${W("r", "c")} = ${W("r", "c")} - f * ${W("k", "c")}; }`,
+    )
+  }
+    sync();
+  }`;
+}
+
+/** The LU temporaries of `count` n×n matrices: factors (f32) and row orders (i32). */
+function luTemps(count: number, n: number): LinalgSteps["temps"] {
+  return [
+    { dtype: "float32", length: Math.max(count * n * n, 1) },
+    { dtype: "int32", length: Math.max(count * n, 1) },
+  ];
+}
+
+/** solve: x with op(a) x = b (LU with partial pivoting, then two triangular solves). */
+export function renderSolve(a: Aval, b: Aval, p: SolveParams, maxWg: number): LinalgSteps {
+  const n = a.shape[a.shape.length - 1], k = b.shape[b.shape.length - 1];
+  const count = batchOf(a, n);
+  if (count * n * k === 0) return NONE;
+  const T = (trans: boolean) => (i: string, j: string) =>
+    trans ? `w[q * ${n * n} + (${j}) * ${n} + (${i})]` : `w[q * ${n * n} + (${i}) * ${n} + (${j})]`;
+  const xb = `q * ${n * k}`;
+  // forward then backward: L (unit) and U, or Uᵀ and Lᵀ (unit)
+  const solves = (x: string, trans: boolean) =>
+    [true, false].map((forward) =>
+      triSolveCode({ t: T(trans), x, xBase: xb, n, k, forward, unit: forward !== trans })
+    );
+  const pb = (r: string) => `perm[q * ${n} + (${r})]`;
+  const body = p.transposeA
+    // Aᵀ = Uᵀ Lᵀ P: solve Uᵀ y = b, Lᵀ z = y, then x[perm[i]] = z[i]
+    ? `${luCode(n)}
+  ${par("t", `${n * k}`, `y[${xb} + t] = b[${xb} + t];`)}
+  sync();
+  ${solves("y", true).join("\n")}
+  ${
+      par(
+        "t",
+        `${n * k}`,
+        `let i = t / ${k}; let c = t % ${k}; x[${xb} + ${pb("i")} * ${k} + c] = y[${xb} + t];`,
+      )
+    }`
+    : `${luCode(n)}
+  ${
+      par(
+        "t",
+        `${n * k}`,
+        `let i = t / ${k}; let c = t % ${k}; x[${xb} + t] = b[${xb} + ${pb("i")} * ${k} + c];`,
+      )
+    }
+  sync();
+  ${solves("x", false).join("\n")}`;
+  const outs: [string, string][] = [["x", "f32"], ["w", "f32"], ["perm", "i32"]];
+  if (p.transposeA) outs.push(["y", "f32"]);
+  const s = perMatrix(count, maxWg, decls(["a", "b"], outs), body);
+  const temps = luTemps(count, n);
+  if (p.transposeA) temps.push({ dtype: "float32", length: count * n * k });
+  return {
+    dispatches: [{
+      ...s,
+      bind: ["in0", "in1", "out0", "t0", "t1", ...(p.transposeA ? ["t2"] : [])],
+    }],
+    temps,
+    loops: luLoops(n) + 2 * spreadIters(n * k) + 2 * triSolveLoops(n, k),
+  };
+}
+
+/** det, or slogdet ([log|det|, sign]): products over the LU's diagonal. */
+export function renderDet(a: Aval, log: boolean, maxWg: number): LinalgSteps {
+  const n = a.shape[a.shape.length - 1];
+  const count = batchOf(a, n);
+  if (count === 0) return NONE;
+  const diag = `w[q * ${n * n} + i * ${n + 1}]`;
+  const body = log
+    ? `${luCode(n)}
+  if (lid == 0) {
+    var s = sgn; var l = 0.0;
+    for (var i = 0; i < ${n}; i++) {
+      let v = ${diag};
+      s = s * select(sign(v), tg_nan(), tg_isnan(v));
+      l = l + log(abs(v));
+    }
+    logs[q] = select(l, -tg_inf(), s == 0.0);
+    signs[q] = s;
+  }`
+    : `${luCode(n)}
+  if (lid == 0) {
+    var d = sgn;
+    for (var i = 0; i < ${n}; i++) { d = d * ${diag}; }
+    det[q] = d;
+  }`;
+  const outs: [string, string][] = log ? [["logs", "f32"], ["signs", "f32"]] : [["det", "f32"]];
+  const s = perMatrix(count, maxWg, decls(["a"], [...outs, ["w", "f32"], ["perm", "i32"]]), body);
+  const bind = ["in0", ...outs.map((_, i) => `out${i}`), "t0", "t1"];
+  return {
+    dispatches: [{ ...s, bind } as SortDispatch],
+    temps: luTemps(count, n),
+    loops: luLoops(n) + n + 1,
+  };
+}

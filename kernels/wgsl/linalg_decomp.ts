@@ -1,0 +1,327 @@
+/**
+ * WGSL kernels of the decompositions, one workgroup per matrix like kernels/wgsl/linalg.ts:
+ * Householder QR (LAPACK's reflector signs) and eigh by parallel-ordered cyclic Jacobi (n/2
+ * disjoint rotations per round, sweeps until none rotates), eigenvalues ascending.
+ * @module
+ */
+import type { Aval } from "../../lib/ops/_define.ts";
+import type { QrParams } from "../../lib/ops/linalg_decomp.ts";
+import { sizeOf } from "../../lib/shape.ts";
+import { decls, LINALG_WG, type LinalgSteps, par, perMatrix, spreadIters } from "./linalg.ts";
+
+const NONE: LinalgSteps = { dispatches: [], temps: [], loops: 0 };
+/** Loop iterations of `normCode` over `count` values (two spread loops, two reductions). */
+const normLoops = (count: number) => 2 * spreadIters(count) + 2 * Math.log2(LINALG_WG);
+
+/** Sweeps after which Jacobi stops even if some rotation is still above the threshold. */
+export const MAX_SWEEPS = 60;
+/** The fewest sweeps eigh accepts when a loop budget bounds them (see `LOOP_BUDGET`). */
+const MIN_SWEEPS = 16;
+
+/** Workgroup reductions over `rv` (sum, max); each returns a uniform value. */
+export const REDUCE_FNS = ["wsum", "wmax"].map((f) =>
+  `fn ${f}(lid: i32, v: f32) -> f32 {
+  workgroupBarrier();
+  rv[lid] = v;
+  workgroupBarrier();
+  for (var h = ${LINALG_WG / 2}; h > 0; h = h / 2) {
+    if (lid < h) { rv[lid] = ${
+    f === "wsum" ? "rv[lid] + rv[lid + h]" : "max(rv[lid], rv[lid + h])"
+  }; }
+    workgroupBarrier();
+  }
+  return workgroupUniformLoad(&rv[0]);
+}`
+).join("\n");
+
+/**
+ * Overflow-safe 2-norm of `count` values `x(i)` (i from `lid` in steps of the workgroup), as
+ * statements defining `name`: the largest magnitude, then the sum of squares scaled by it.
+ */
+export function normCode(name: string, count: string, x: (i: string) => string): string {
+  return `var ${name}_m = 0.0;
+    for (var i = lid; i < ${count}; i += ${LINALG_WG}) { ${name}_m = max(${name}_m, abs(${
+    x("i")
+  })); }
+    let ${name}_mx = wmax(lid, ${name}_m);
+    var ${name}_s = 0.0;
+    if (${name}_mx > 0.0) {
+      for (var i = lid; i < ${count}; i += ${LINALG_WG}) { let y = ${
+    x("i")
+  } / ${name}_mx; ${name}_s += y * y; }
+    }
+    let ${name} = select(${name}_mx * sqrt(wsum(lid, ${name}_s)), tg_nan(), tg_isnan(${name}_mx));`;
+}
+
+/**
+ * qr: Householder reflectors (v₀ = 1 implied, the rest stored below w's diagonal, τ in tau),
+ * then q = H₀ … H_{k−1} applied to the identity's first columns, and r from w's upper triangle.
+ */
+export function renderQr(a: Aval, p: QrParams, maxWg: number): LinalgSteps {
+  const [m, n] = a.shape.slice(-2), k = Math.min(m, n);
+  const count = sizeOf(a.shape.slice(0, -2));
+  const qc = p.fullMatrices ? m : k, rr = qc;
+  if (count * m * Math.max(n, qc) === 0) return NONE;
+  const sw = Math.max(n, qc, 1);
+  const W = (i: string, j: string) => `w[q * ${m * n} + (${i}) * ${n} + (${j})]`;
+  const Q = (i: string, j: string) => `qo[q * ${m * qc} + (${i}) * ${qc} + (${j})]`;
+  const SC = (c: string) => `sc[q * ${sw} + (${c})]`;
+  /** Applies reflector j (τ = `tau`) to the columns c0.. of the matrix X with `cols` columns. */
+  const reflect = (X: (i: string, j: string) => string, c0: string, cols: number) => `
+    if (tau != 0.0) {
+      for (var c = ${c0} + lid; c < ${cols}; c += ${LINALG_WG}) {
+        var s = ${X("j", "c")};
+        for (var i = j + 1; i < ${m}; i++) { s += ${W("i", "j")} * ${X("i", "c")}; }
+        ${SC("c")} = s * tau;
+      }
+    }
+    sync();
+    let rc = ${cols} - (${c0});
+    if (tau != 0.0) {
+      ${
+    par(
+      "t",
+      `(${m} - j) * rc`,
+      `let i = j + t / rc; let c = ${c0} + t % rc; let v = select(${W("i", "j")}, 1.0, i == j);
+      ${X("i", "c")} = ${X("i", "c")} - ${SC("c")} * v;`,
+    )
+  }
+    }
+    sync();`;
+  const body = `  ${par("t", `${m * n}`, `w[q * ${m * n} + t] = a[q * ${m * n} + t];`)}
+  sync();
+  for (var j = 0; j < ${k}; j++) {
+    ${normCode("xn", `${m} - j - 1`, (i) => W(`j + 1 + ${i}`, "j"))}
+    let alpha = ${W("j", "j")};
+    let h = max(abs(alpha), xn);
+    let hy = select(h * sqrt((alpha / h) * (alpha / h) + (xn / h) * (xn / h)), 0.0, h == 0.0);
+    let beta = select(-1.0, 1.0, alpha < 0.0) * hy;
+    let tau = select((beta - alpha) / beta, 0.0, xn == 0.0);
+    let scale = 1.0 / (alpha - beta);
+    sync();
+    if (xn != 0.0) {
+      for (var i = j + 1 + lid; i < ${m}; i += ${LINALG_WG}) { ${W("i", "j")} = ${
+    W("i", "j")
+  } * scale; }
+      if (lid == 0) { ${W("j", "j")} = beta; }
+    }
+    if (lid == 0) { taus[q * ${k} + j] = tau; }
+    sync();
+    ${reflect(W, "j + 1", n)}
+  }
+  ${
+    par(
+      "t",
+      `${m * qc}`,
+      `let i = t / ${qc}; let c = t % ${qc}; ${Q("i", "c")} = select(0.0, 1.0, i == c);`,
+    )
+  }
+  ${
+    par(
+      "t",
+      `${rr * n}`,
+      `let i = t / ${n}; let c = t % ${n};
+    ro[q * ${rr * n} + t] = select(0.0, ${W("min(i, " + (m - 1) + ")", "c")}, i < ${m} && c >= i);`,
+    )
+  }
+  sync();
+  for (var jj = 0; jj < ${k}; jj++) {
+    let j = ${k - 1} - jj;
+    let tau = taus[q * ${k} + j];
+    ${reflect(Q, "j", qc)}
+  }`;
+  const s = perMatrix(
+    count,
+    maxWg,
+    decls(["a"], [["qo", "f32"], ["ro", "f32"], ["w", "f32"], ["taus", "f32"], ["sc", "f32"]]),
+    body,
+    REDUCE_FNS,
+  );
+  return {
+    dispatches: [{ ...s, bind: ["in0", "out0", "out1", "t0", "t1", "t2"] }],
+    temps: [
+      { dtype: "float32", length: Math.max(count * m * n, 1) },
+      { dtype: "float32", length: Math.max(count * k, 1) },
+      { dtype: "float32", length: count * sw },
+    ],
+    loops: qrLoops(m, n, qc),
+  };
+}
+
+/** Loop iterations of `renderQr`'s kernel. */
+function qrLoops(m: number, n: number, qc: number): number {
+  const k = Math.min(m, n);
+  const reflect = (j: number, c0: number, cols: number) =>
+    spreadIters(cols - c0) * (m - j) + spreadIters((m - j) * (cols - c0));
+  let l = spreadIters(m * n) + spreadIters(m * qc) + spreadIters(qc * n);
+  for (let j = 0; j < k; j++) {
+    l += 2 + normLoops(m - j - 1) + spreadIters(m - j) + reflect(j, j + 1, n) + reflect(j, j, qc);
+  }
+  return l;
+}
+
+/**
+ * The WGSL of `(p, q)`, the pair `t` of round `r` of a round-robin over `N` (even) indices:
+ * index N−1 meets r, and r + u meets r − u (mod N − 1); p < q.
+ */
+export function pairCode(N: number): string {
+  return `fn pairOf(r: i32, t: i32) -> vec2<i32> {
+  var a = ${N - 1}; var b = r;
+  if (t > 0) { a = (r + t) % ${N - 1}; b = (r - t + ${N - 1}) % ${N - 1}; }
+  return vec2<i32>(min(a, b), max(a, b));
+}`;
+}
+
+/**
+ * Phase 1 of a Jacobi round for the pair (p, qq) with off-diagonal `apq`, diagonal `app`, `aqq`:
+ * the rotation (cj, sj) zeroing it (host's formulas) and the new diagonal.
+ */
+const jacobiRotationCode = `let tj = (aqq - app) / (2.0 * apq);
+          let tt = select(-1.0, 1.0, tj >= 0.0) / (abs(tj) + sqrt(1.0 + tj * tj));
+          cj = 1.0 / sqrt(1.0 + tt * tt);
+          sj = tt * cj;
+          on = 1.0; mine = 1.0;
+          app = app - tt * apq; aqq = aqq + tt * apq;`;
+
+/** eigh: eigenvectors (columns of v) and ascending eigenvalues w of (a + aᵀ)/2. */
+export function renderEigh(a: Aval, maxWg: number, budget = Infinity): LinalgSteps {
+  const n = a.shape[a.shape.length - 1];
+  const count = sizeOf(a.shape.slice(0, -2));
+  if (count * n === 0) return NONE;
+  const N = n + (n % 2), P = N / 2, nn = n * n;
+  // sweeps within the loop budget (software adapters); fewer than MIN_SWEEPS: refused
+  const perSweep = 1 + Math.log2(LINALG_WG) +
+    (N - 1) * (1 + spreadIters(P) + 2 * spreadIters(P * n));
+  const fixed = 3 * spreadIters(nn) + normLoops(nn) + 2 * n * spreadIters(n) + spreadIters(n);
+  const sweeps = Math.min(MAX_SWEEPS, Math.floor((budget - fixed) / perSweep));
+  const S = (i: string, j: string) => `sm[q * ${nn} + (${i}) * ${n} + (${j})]`;
+  const V = (i: string, j: string) => `vm[q * ${nn} + (${i}) * ${n} + (${j})]`;
+  const A = (i: string, j: string) => `a[q * ${nn} + (${i}) * ${n} + (${j})]`;
+  const CS = (t: string, f: number) => `cs[(q * ${P} + (${t})) * 5 + ${f}]`;
+  const rotate = (X: string, Y: string) =>
+    `let x = ${X}; let y = ${Y}; ${X} = c * x - s * y; ${Y} = s * x + c * y;`;
+  const body = `  ${
+    par(
+      "t",
+      `${nn}`,
+      `let i = t / ${n}; let j = t % ${n}; ${S("i", "j")} = (${A("i", "j")} + ${A("j", "i")}) * 0.5;
+    ${V("i", "j")} = select(0.0, 1.0, i == j);`,
+    )
+  }
+  sync();
+  ${normCode("fro", `${nn}`, (i) => `sm[q * ${nn} + ${i}]`)}
+  if (!tg_isfinite(fro)) {
+    ${par("t", `${nn}`, `vo[q * ${nn} + t] = tg_nan();`)}
+    ${par("t", `${n}`, `wo[q * ${n} + t] = tg_nan();`)}
+    return;
+  }
+  let thr = 1.1920929e-7 * fro;
+  for (var sweep = 0; sweep < ${sweeps}; sweep++) {
+    var mine = 0.0;
+    for (var r = 0; r < ${N - 1}; r++) {
+      ${
+    par(
+      "t",
+      `${P}`,
+      `let pq = pairOf(r, t); let p = pq.x; let qq = pq.y;
+      var cj = 1.0; var sj = 0.0; var on = 0.0; var app = 0.0; var aqq = 0.0;
+      if (qq < ${n}) {
+        let apq = ${S("p", "qq")};
+        app = ${S("p", "p")}; aqq = ${S("qq", "qq")};
+        if (abs(apq) > thr) {
+          ${jacobiRotationCode}
+        }
+      }
+      ${CS("t", 0)} = cj; ${CS("t", 1)} = sj; ${CS("t", 2)} = on; ${CS("t", 3)} = app; ${
+        CS("t", 4)
+      } = aqq;`,
+    )
+  }
+      sync();
+      ${
+    par(
+      "u",
+      `${P * n}`,
+      `let t = u / ${n}; let k = u % ${n}; let pq = pairOf(r, t); let p = pq.x; let qq = pq.y;
+      if (qq < ${n} && ${CS("t", 2)} != 0.0) {
+        let c = ${CS("t", 0)}; let s = ${CS("t", 1)};
+        ${rotate(S("p", "k"), S("qq", "k"))}
+      }`,
+    )
+  }
+      sync();
+      ${
+    par(
+      "u",
+      `${P * n}`,
+      `let t = u / ${n}; let k = u % ${n}; let pq = pairOf(r, t); let p = pq.x; let qq = pq.y;
+      if (qq < ${n} && ${CS("t", 2)} != 0.0) {
+        let c = ${CS("t", 0)}; let s = ${CS("t", 1)};
+        if (k == p) { ${S("p", "p")} = ${CS("t", 3)}; ${S("p", "qq")} = 0.0; }
+        else if (k == qq) { ${S("qq", "qq")} = ${CS("t", 4)}; ${S("qq", "p")} = 0.0; }
+        else { ${rotate(S("k", "p"), S("k", "qq"))} }
+        ${rotate(V("k", "p"), V("k", "qq"))}
+      }`,
+    )
+  }
+      sync();
+    }
+    if (wmax(lid, mine) == 0.0) { break; }
+  }
+  // ascending (stable) order, then each eigenvector's largest entry made positive
+  ${
+    par(
+      "i",
+      `${n}`,
+      `let wi = ${S("i", "i")}; var rk = 0;
+    for (var j = 0; j < ${n}; j++) { let wj = ${
+        S("j", "j")
+      }; if (wj < wi || (wj == wi && j < i)) { rk++; } }
+    rank[q * ${n} + i] = rk; wo[q * ${n} + rk] = wi;`,
+    )
+  }
+  sync();
+  ${
+    par(
+      "t",
+      `${nn}`,
+      `let i = t / ${n}; let j = t % ${n}; vo[q * ${nn} + i * ${n} + rank[q * ${n} + j]] = ${
+        V("i", "j")
+      };`,
+    )
+  }
+  sync();
+  ${
+    par(
+      "j",
+      `${n}`,
+      `var best = 0.0;
+    for (var i = 0; i < ${n}; i++) { let x = vo[q * ${nn} + i * ${n} + j]; if (abs(x) > abs(best)) { best = x; } }
+    if (best < 0.0) { for (var i = 0; i < ${n}; i++) { vo[q * ${nn} + i * ${n} + j] = -vo[q * ${nn} + i * ${n} + j]; } }`,
+    )
+  }`;
+  const s = perMatrix(
+    count,
+    maxWg,
+    decls(["a"], [
+      ["vo", "f32"],
+      ["wo", "f32"],
+      ["sm", "f32"],
+      ["vm", "f32"],
+      ["cs", "f32"],
+      ["rank", "i32"],
+    ]),
+    body,
+    `${REDUCE_FNS}\n${pairCode(N)}`,
+  );
+  return {
+    dispatches: [{ ...s, bind: ["in0", "out0", "out1", "t0", "t1", "t2", "t3"] }],
+    temps: [
+      { dtype: "float32", length: count * nn },
+      { dtype: "float32", length: count * nn },
+      { dtype: "float32", length: count * P * 5 },
+      { dtype: "int32", length: count * n },
+    ],
+    loops: sweeps < MIN_SWEEPS ? Infinity : fixed + sweeps * perSweep,
+  };
+}
