@@ -6,13 +6,18 @@
 //
 //   DENO_NO_PACKAGE_JSON=1 node_modules/.bin/deno run -A --v8-flags=--expose-gc bench/webgpu_rss.ts
 //   options: --iters N (5000)  --warmup N (500)  --every N (500)  --tolerance F (0.1)  --size S (1: scales the shapes)
-//            --pool-mb M (idle buffer pool limit)  --dispose (dispose every array explicitly)  --no-gc (no forced GC at readings)
+//            --pool-mb M (idle buffer pool limit)  --pool-floor-mb M (idle pool memory never trimmed)
+//            --no-scope (eager grad leaves its intermediates to the GC, as before the fix)
+//            --dispose (dispose every array explicitly)  --no-gc (no forced GC at readings)
 //            --no-read (read results back only at readings: nothing waits for the GPU in between)
 //            --parts matmul,grad,conv (which parts of the workload run; default all)  --jit (the step jitted)
 //            --gc-every N (full GC every N iterations)  --idle-submits N  --no-uniform  --shared
+//            --backend cpu (the same loop on the cpu backend: host memory; also under
+//            `bun bench/webgpu_rss.ts --backend cpu` and, bundled by esbuild, `node --expose-gc`)
 
 import { grad, init, jit, lax, np, setBackend, type Tensor } from "../mod.ts";
 import { setConvVariant, webgpuRuntime } from "../lib/backend/webgpu/backend.ts";
+import { setEagerScopes } from "../lib/core.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -27,27 +32,42 @@ const DISPOSE = args.includes("--dispose");
 const NO_GC = args.includes("--no-gc");
 const NO_READ = args.includes("--no-read");
 
-if (!(await init()).includes("webgpu")) {
-  console.log("no WebGPU in this runtime");
+// --backend cpu: the same loop on the cpu backend (host memory; readings show RSS and heap only)
+const BACKEND = args.includes("--backend") ? args[args.indexOf("--backend") + 1] : "webgpu";
+if (!(await init()).includes(BACKEND)) {
+  console.log(`no ${BACKEND} backend in this runtime`);
   g.Deno ? g.Deno.exit(0) : g.process.exit(0);
 }
-setBackend("webgpu");
-const rt = webgpuRuntime()!;
-if (args.includes("--idle-submits")) rt.idleSubmits = opt("idle-submits", 64);
-if (args.includes("--pool-mb")) rt.poolLimitBytes = opt("pool-mb", 64) * 2 ** 20;
+setBackend(BACKEND);
+// deno-lint-ignore no-explicit-any
+const rt: any = BACKEND === "webgpu" ? webgpuRuntime()! : {
+  pool: {},
+  stats: {},
+  simulateLimits() {},
+  sync: async () => {},
+  liveBuffers: () => "-",
+  pooledBuffers: () => "-",
+  device: { createBuffer: () => {} },
+};
+if (args.includes("--idle-submits")) rt.pool.idleSubmits = opt("idle-submits", 64);
+if (args.includes("--pool-mb")) rt.pool.limitBytes = opt("pool-mb", 64) * 2 ** 20;
+if (args.includes("--pool-floor-mb")) rt.pool.floorBytes = opt("pool-floor-mb", 16) * 2 ** 20;
+// --no-scope: eager grad leaves its intermediates to the garbage collector (the old behaviour)
+if (args.includes("--no-scope")) setEagerScopes(false);
 // --no-uniform: convolutions bind no uniform ranges (weights stay in storage buffers)
 if (args.includes("--no-uniform")) rt.simulateLimits({ maxUniformBufferBindingSize: 0 });
 if (args.includes("--shared")) setConvVariant("shared");
 
 const MB = 2 ** 20;
 // GPU buffer bytes allocated and not destroyed (on a software adapter, host memory), and their peak
-let gpuBytes = 0, gpuPeak = 0;
+let gpuBytes = 0, gpuPeak = 0, gpuCreated = 0;
 const dev = rt.device as unknown as Record<string, (d: { size: number }) => { destroy(): void }>;
 const create = dev.createBuffer.bind(dev);
 dev.createBuffer = (d) => {
   const b = create(d);
   let alive = true;
   gpuBytes += d.size;
+  gpuCreated++;
   gpuPeak = Math.max(gpuPeak, gpuBytes);
   const destroy = b.destroy.bind(b);
   b.destroy = () => {
@@ -60,16 +80,18 @@ dev.createBuffer = (d) => {
 // --gc-every N: a full GC every N iterations (how much of the growth is arrays waiting for the GC)
 const GC_EVERY = opt("gc-every", 0);
 async function reading(i: number): Promise<number> {
-  if (typeof g.gc === "function" && !NO_GC) g.gc();
+  if (!NO_GC) typeof g.gc === "function" ? g.gc() : g.Bun?.gc(true);
   await new Promise((r) => setTimeout(r, 0));
   await rt.sync();
   const m = g.Deno ? g.Deno.memoryUsage() : g.process.memoryUsage();
   console.log(
     `iter ${String(i).padStart(5)}: rss ${(m.rss / MB).toFixed(0)} MB, heap ${
       (m.heapUsed / MB).toFixed(1)
-    } MB, live buffers ${rt.liveBuffers()}, pooled ${rt.pooledBuffers()}, pipelines compiled ${rt.stats.compiles}, submits ${rt.stats.submits}, GPU buffers ${
+    } MB (total ${(m.heapTotal / MB).toFixed(1)}, external ${
+      (m.external / MB).toFixed(1)
+    }), live buffers ${rt.liveBuffers()}, pooled ${rt.pooledBuffers()}, pipelines compiled ${rt.stats.compiles}, submits ${rt.stats.submits}, GPU buffers ${
       (gpuBytes / MB).toFixed(1)
-    } MB (peak ${(gpuPeak / MB).toFixed(1)} MB)`,
+    } MB (peak ${(gpuPeak / MB).toFixed(1)} MB), created ${gpuCreated}`,
   );
   return m.rss;
 }

@@ -253,6 +253,79 @@ export function trackLiveArrays(): () => { count: number; bytes: number } {
   return () => ({ ...live });
 }
 
+/** An open ownership scope (see {@linkcode withScope}): the owned arrays created inside it. */
+interface Scope {
+  arrays: ArrayValue[];
+  /** Track arrays of every backend (else only those whose buffers need `free`: device memory). */
+  all: boolean;
+}
+let scope: Scope | undefined;
+
+/**
+ * @internal Runs `fn` in an ownership scope. Owned arrays created meanwhile (on backends that are
+ * not garbage-collected, or on all with `all`) are disposed when `fn` returns, except those listed
+ * by `keep(result)`, views' owners of kept arrays, pinned ones and escaped ones (constants of a
+ * staged program, see {@linkcode escapeScopes}); kept arrays join the enclosing scope, as does
+ * everything when `fn` throws. `reason` names who released them in the use-after-release error.
+ */
+export function withScope<R>(
+  fn: () => R,
+  keep: (r: R) => readonly unknown[],
+  reason: string,
+  all = false,
+): R {
+  const parent = scope, s: Scope = { arrays: [], all: all || (parent?.all ?? false) };
+  scope = s;
+  let r: R;
+  try {
+    r = fn();
+  } catch (e) {
+    scope = parent;
+    parent?.arrays.push(...s.arrays);
+    throw e;
+  }
+  scope = parent;
+  if (s.arrays.length) endScope(s.arrays, keep(r), parent, reason);
+  return r;
+}
+
+function endScope(
+  arrays: ArrayValue[],
+  kept: readonly unknown[],
+  parent: Scope | undefined,
+  why: string,
+) {
+  const keepSet = new Set<unknown>();
+  for (const k of kept) {
+    if (k instanceof ArrayValue) keepSet.add(k).add(k._bufferOrUndefined);
+  }
+  for (const a of arrays) {
+    const b = a._bufferOrUndefined;
+    if (b === undefined || a._escaped) continue;
+    if (keepSet.has(a) || keepSet.has(b)) parent?.arrays.push(a);
+    else a._releasedBy(why);
+  }
+}
+
+let eagerScopesOn = true;
+/** @internal Whether eager transform calls run in scopes (see `withScope`); on by default. */
+export function eagerScopes(): boolean {
+  return eagerScopesOn;
+}
+/** @internal Turns the scopes of eager transform calls off (a benchmark's baseline) or on. */
+export function setEagerScopes(on: boolean): void {
+  eagerScopesOn = on;
+}
+
+/**
+ * @internal Marks concrete arrays as held beyond any open scope (e.g. constants of a program that
+ * a cache keeps): scopes never dispose them; the garbage collector frees them as before.
+ */
+export function escapeScopes(ts: readonly unknown[]): void {
+  if (scope === undefined) return;
+  for (const t of ts) if (t instanceof ArrayValue) t._escaped = true;
+}
+
 /** A concrete array: a buffer on a backend. */
 export class ArrayValue extends Tensor {
   #buf: unknown;
@@ -268,6 +341,7 @@ export class ArrayValue extends Tensor {
     this.backend = backend;
     this.#owned = owned;
     if (!owned) return;
+    if (scope !== undefined && (scope.all || !backend.gcManaged)) scope.arrays.push(this);
     // NOTE: the registry's held value keeps `buf` alive until its callback runs (after the event
     // loop turns), so host-memory backends are left to the garbage collector alone.
     if (!backend.gcManaged) registry?.register(this, { backend, buf }, this);
@@ -280,10 +354,23 @@ export class ArrayValue extends Tensor {
   }
   #live: object | undefined;
   #pinned = false;
+  #releasedBy: string | undefined;
+  /** @internal Held beyond the scopes open at its creation (see `escapeScopes`). */
+  _escaped = false;
   /** @internal Makes `dispose()` a no-op: for arrays shared by a cache (e.g. constants). */
   _pin(): this {
     this.#pinned = true;
+    this._escaped = true;
     return this;
+  }
+  /** @internal The buffer, or undefined once disposed (no error). */
+  get _bufferOrUndefined(): unknown {
+    return this.#buf;
+  }
+  /** @internal Disposes it at the end of a scope; later uses name `why` in their error. */
+  _releasedBy(why: string): void {
+    this.#releasedBy = why;
+    this.dispose();
   }
   get aval(): Aval {
     return this.#aval;
@@ -294,7 +381,12 @@ export class ArrayValue extends Tensor {
   /** The backend buffer; throws after dispose. */
   get buffer(): unknown {
     if (this.#buf === undefined) {
-      throw new TypeError(`Tensor: used after dispose() (shape ${JSON.stringify(this.shape)})`);
+      const shape = JSON.stringify(this.shape);
+      throw new TypeError(
+        this.#releasedBy === undefined
+          ? `Tensor: used after dispose() (shape ${shape})`
+          : `Tensor: used after ${this.#releasedBy} released it (shape ${shape}): an array created inside ${this.#releasedBy}'s call and not returned by it is freed when the call returns; return it (e.g. as aux with hasAux) to keep it`,
+      );
     }
     return this.#buf;
   }

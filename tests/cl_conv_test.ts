@@ -376,3 +376,35 @@ describe("channels-last conv: through the cpu backend (W3)", () => {
     checkGrads(f, [x64, w64], { modes: ["rev"], atol: 1e-6, rtol: 1e-6 });
   });
 });
+
+describe("one-op-step programs as loop bodies (the runner's fast path writes the loop's buffers)", () => {
+  type Body = (c: Tensor[], x: Tensor) => [Tensor[], Tensor];
+  const run = (backend: string, body: Body, carries: number) =>
+    onBackend(backend, () => {
+      const c0 = np.array(data(2 * 6 * 6 * 4, 21), { shape: [2, 6, 6, 4] });
+      const c1 = np.array(data(2 * 6 * 6 * 4, 22), { shape: [2, 6, 6, 4] });
+      const xs = np.array(data(5 * 2 * 6 * 6 * 4, 23), { shape: [5, 2, 6, 6, 4] });
+      const [c, ys] = lax.scan(body, [c0, c1].slice(0, carries), xs) as [Tensor[], Tensor];
+      return [...c, ys].map((t) => t.dataSync());
+    });
+  const k = np.array(data(3 * 3 * 4 * 4, 24), { shape: [3, 3, 4, 4] });
+  const bodies: [string, number, Body][] = [
+    ["a conv carry", 2, ([a, b]) => {
+      const y = lax.convGeneralDilated(a, k, [1, 1], "SAME", { dimensionNumbers: NHWC });
+      return [[y, b.add(1)], np.tanh(b)];
+    }],
+    ["a two-operand sort giving a carry and the stacked output", 1, ([a], x) => {
+      const [s, t] = lax.sort([a, x]) as Tensor[];
+      return [[s], t];
+    }],
+  ];
+  for (const [name, carries, body] of bodies) {
+    test(name, async () => {
+      const want = await run("reference", body, carries);
+      const got = await run("cpu", body, carries);
+      for (let i = 0; i < want.length; i++) {
+        await assertAllClose(got[i], want[i], { rtol: 1e-5, atol: 1e-5 });
+      }
+    });
+  }
+});

@@ -190,10 +190,20 @@ describe("complex whileLoop and cond/switch", () => {
       )[0];
     const unrolled = (c: Tensor) => c.mul(c).add(c).mul(c.mul(c).add(c)).add(c);
     const c = ctensor(cs, [4], "complex128"), dc = ctensor(cvals(4, 5), [4], "complex128");
-    const [y, t] = jvp(loop, [c], [dc]) as Tensor[];
     const [yw, tw] = jvp(unrolled, [c], [dc]) as Tensor[];
-    await close(y, Array.from(yw.dataSync()), tolOf("complex128"), "primal");
-    await close(t, Array.from(tw.dataSync()), tolOf("complex128"), "tangent");
+    const jvpOf = (cc: Tensor, d: Tensor) => jvp(loop, [cc], [d]) as Tensor[];
+    for (const [what, f] of [["eager", jvpOf], ["jit", jit(jvpOf)]] as const) {
+      const [y, t] = f(c, dc);
+      await close(y, Array.from(yw.dataSync()), tolOf("complex128"), `${what} primal`);
+      await close(t, Array.from(tw.dataSync()), tolOf("complex128"), `${what} tangent`);
+    }
+    // vmap over directions of the jitted jvp equals a loop
+    const dcs = ctensor(cvals(12, 6), [3, 4], "complex128");
+    const vt = vmap((d: Tensor) => jit(jvpOf)(c, d)[1])(dcs) as Tensor;
+    for (let i = 0; i < 3; i++) {
+      const want = Array.from(jvpOf(c, dcs.slice(i))[1].dataSync());
+      await close(vt.slice(i), want, tolOf("complex128"), `vmap row ${i}`);
+    }
   });
   for (const b of BACKENDS) {
     const dt = dtypeOn(b);
@@ -275,11 +285,22 @@ describe("complex control flow: derivatives (JAX's convention)", () => {
       await close(grad(fn)(z) as Tensor, conj2, tolOf("complex128"), `${what}`);
       await close(jit(grad(fn))(z) as Tensor, conj2, tolOf("complex128"), `jit ${what}`);
     }
-    checkGrads(
-      (v: Tensor) =>
-        np.sum(np.abs(lax.switch(1, [(u: Tensor) => u, (u: Tensor) => np.exp(u).mul(u)], v))),
-      [z],
-    );
+    const viaSwitch = (i: Tensor, v: Tensor) =>
+      np.sum(np.abs(lax.switch(i, [(u: Tensor) => u, (u: Tensor) => np.exp(u).mul(u)], v)));
+    checkGrads((v: Tensor) => viaSwitch(np.array(1, { dtype: "int32" }), v), [z]);
+    // a batched index under grad and jit: each example's own branch
+    const idx = np.array([0, 1, 1], { dtype: "int32" });
+    const zs = ctensor(cvals(6, 14), [3, 2], "complex128");
+    const vg = jit(vmap(grad((i: Tensor, v: Tensor) => viaSwitch(i, v), { argnums: 1 })))(idx, zs);
+    for (let i = 0; i < 3; i++) {
+      const one = grad((v: Tensor) => viaSwitch(idx.slice(i), v))(zs.slice(i)) as Tensor;
+      await close(
+        (vg as Tensor).slice(i),
+        Array.from(one.dataSync()),
+        tolOf("complex128"),
+        `row ${i}`,
+      );
+    }
   });
   test("vmap of grad through a complex scan equals a loop of calls", async () => {
     const cs = ctensor(cvals(3 * K, 12), [3, K], "complex128");

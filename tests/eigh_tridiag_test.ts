@@ -2,13 +2,14 @@
  * eigh through Householder tridiagonalization + implicit QL (lib/ops/eigh_tridiag.ts, orders ≥
  * EIGH_QL_MIN): residual and orthogonality on random, graded, degenerate and structured matrices;
  * ascending eigenvalues and sign normalization as the Jacobi path; NumPy fixture (n = 40); the
- * primitive's gradient still matches finite differences at such an order.
+ * primitive's gradient still matches finite differences at such an order. The SVD's one-sided
+ * Jacobi started from the Gram matrix's eigenvectors: reconstruction, orthogonality, order.
  * @module
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { checkGrads, np, type Tensor } from "../mod.ts";
-import { EIGH_QL_MIN, eighHost } from "../lib/ops/linalg_decomp_host.ts";
+import { EIGH_QL_MIN, eighHost, svdHost } from "../lib/ops/linalg_decomp_host.ts";
 import fx from "./fixtures/linalg_blocked_cases.json" with { type: "json" };
 
 function vals(n: number, seed: number): Float64Array {
@@ -108,4 +109,69 @@ test("eigh's gradient at order 14 matches finite differences", () => {
     );
   };
   checkGrads(loss, [a], { atol: 1e-5 });
+});
+
+/** Checks a = u diag(s) vᵀ, uᵀu = I, v vᵀ = I, s descending and ≥ 0. */
+function checkSvd(
+  a: Float64Array,
+  m: number,
+  n: number,
+  full: boolean,
+  what: string,
+): Float64Array {
+  const { u, s, vt } = svdHost(a, m, n, full), k = Math.min(m, n);
+  const uc = u.length / m, vr = vt.length / n;
+  assert.equal(uc, full ? m : k), assert.equal(vr, full ? n : k);
+  let scale = 1e-300;
+  for (const x of a) scale = Math.max(scale, Math.abs(x));
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let t = 0;
+      for (let p = 0; p < k; p++) t += u[i * uc + p] * s[p] * vt[p * n + j];
+      assert.ok(Math.abs(t - a[i * n + j]) < 1e-13 * k * scale, `${what}: reconstruction`);
+    }
+  }
+  const gram = (x: Float64Array, rows: number, cols: number, byCols: boolean, label: string) => {
+    const cnt = byCols ? cols : rows, len = byCols ? rows : cols;
+    const at = (v: number, t: number) => byCols ? x[t * cols + v] : x[v * cols + t];
+    for (let p = 0; p < cnt; p++) {
+      for (let q = 0; q <= p; q++) {
+        let d = 0;
+        for (let t = 0; t < len; t++) d += at(p, t) * at(q, t);
+        assert.ok(Math.abs(d - (p === q ? 1 : 0)) < 1e-12 * len, `${what}: ${label} ${p},${q}`);
+      }
+    }
+  };
+  gram(u, m, uc, true, "uᵀu"), gram(vt, vr, n, false, "v vᵀ");
+  for (let p = 1; p < k; p++) assert.ok(s[p] <= s[p - 1] && s[p] >= 0, `${what}: order`);
+  return s;
+}
+
+test("svd started from the Gram eigenvectors: square, tall, wide, graded, rank-deficient", () => {
+  for (const [m, n] of [[40, 40], [60, 20], [20, 60], [13, 12]]) {
+    checkSvd(vals(m * n, m + n), m, n, false, `${m}x${n}`);
+    checkSvd(vals(m * n, m * n), m, n, true, `${m}x${n} full`);
+  }
+  const n = 30, graded = vals(n * n, 5).map((x, k) => x * 10 ** -(k % n % 12));
+  checkSvd(graded, n, n, false, "graded");
+  const low = new Float64Array(40 * 30), f = vals(40 * 3, 6), g = vals(3 * 30, 7);
+  for (let i = 0; i < 40; i++) {
+    for (let j = 0; j < 30; j++) {
+      for (let p = 0; p < 3; p++) low[i * 30 + j] += f[i * 3 + p] * g[p * 30 + j];
+    }
+  }
+  const s = checkSvd(low, 40, 30, true, "rank 3");
+  assert.ok(s[3] < 1e-13 * s[0], `rank 3: s[3] = ${s[3]}`);
+});
+
+test("singular values of a symmetric matrix are |eigenvalues| (NumPy fixture, n = 40)", () => {
+  const n = 40, m = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      m[i * n + j] = Math.sin(0.3 * (i + 1) * (j + 1)) + 0.5 * Math.cos(i - j) +
+        (i === j ? 0.25 * i : 0);
+    }
+  }
+  const want = fx.eighW.map(Math.abs).sort((x, y) => y - x);
+  svdHost(m, n, n, false).s.forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 1e-11, `s[${i}]`));
 });

@@ -133,6 +133,19 @@ describe("scan: compiled loop on raw buffers", () => {
     });
   });
 
+  test("a body of one op step (no carry, ys from one product)", () => {
+    const xs = rand([5, 16, 16], 17), w = rand([16, 16], 18);
+    check(() => [lax.scan((c: Tensor[], x: Tensor) => [c, np.matmul(x, w)], [], xs)[1]]);
+    check(() => {
+      const [c, ys] = lax.scan(
+        (c: Tensor, x: Tensor): [Tensor, Tensor] => [np.matmul(c, x), np.matmul(c, x)],
+        np.eye(16),
+        xs.mul(0.5),
+      );
+      return [c, ys];
+    });
+  });
+
   test("a scan nested in a scan body, and under vmap", () => {
     const xs = rand([4, 3, 2], 8);
     const inner = (c: Tensor, x: Tensor): [Tensor, Tensor] => [c.add(np.sin(x)), c];

@@ -13,7 +13,7 @@ import type {
   JacobianOf,
   Tensors,
 } from "./_types.ts";
-import { bind1, currentLevel } from "../core.ts";
+import { bind1, currentLevel, eagerScopes, withScope } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { evalJaxpr } from "../ir.ts";
 import { isFloat } from "../dtype.ts";
@@ -49,15 +49,23 @@ export interface GradOptions {
   hasAux?: boolean;
 }
 
-/** Replaces tracers of the innermost jvp trace by their primals (for aux outputs). */
-function stripTop(tree: unknown): unknown {
+/** Replaces tracers of the innermost jvp trace by their primals (for aux outputs); and its leaves. */
+function stripTop(tree: unknown): [unknown, Tensor[]] {
   const [leaves, def] = treeFlatten(tree, isLeaf);
-  return unflatten(
-    def,
-    leaves.map((
-      l,
-    ) => (l instanceof JvpTracer && l._main.level === currentLevel() ? l.primal : asTensor(l))),
-  );
+  const ts = leaves.map((
+    l,
+  ) => (l instanceof JvpTracer && l._main.level === currentLevel() ? l.primal : asTensor(l)));
+  return [unflatten(def, ts), ts];
+}
+
+/**
+ * Runs one call of a transform. Called eagerly (no transform active), it runs in a scope: the
+ * device arrays it creates (residuals, cotangents, intermediates) are freed when it returns,
+ * except those `fn` lists next to its result (see `withScope`); under a transform, as is.
+ */
+function eager<R>(name: string, fn: () => [R, readonly unknown[]]): R {
+  if (currentLevel() !== 0 || !eagerScopes()) return fn()[0];
+  return withScope(fn, ([, kept]) => kept, name)[0];
 }
 
 /**
@@ -88,49 +96,58 @@ export function valueAndGrad<
     opts as GradOptions,
     GRAD_KEYS,
   );
-  return (...args: unknown[]): [any, any] => {
-    const nums = argnumList("grad", argnums, args.length);
-    const flat = nums.map((i) => flattenFloat("grad", args[i]));
-    const sizes = flat.map(([l]) => l.length);
-    let aux: unknown;
-    const fFlat = (xs: Tensor[]): Tensor[] => {
-      const newArgs = [...args];
-      let k = 0;
-      nums.forEach((i, j) => {
-        newArgs[i] = unflatten(flat[j][1], xs.slice(k, k + sizes[j]));
-        k += sizes[j];
-      });
-      const r = f(...newArgs);
-      let out = r;
-      if (hasAux) {
-        if (!Array.isArray(r) || r.length !== 2) {
-          throw new TypeError("grad: with hasAux the function must return [value, aux]");
-        }
-        out = r[0];
-        aux = stripTop(r[1]);
-      }
-      const t = asTensor(out, "grad");
-      if (t.size !== 1 || t.ndim !== 0) {
-        throw new TypeError(
-          `grad: the function must return a scalar (shape []), got shape [${t.shape.join(",")}]`,
-        );
-      }
-      return [t];
-    };
-    const [[value], pullback] = vjpFlat(fFlat, flat.flatMap(([l]) => l));
-    if (!isFloat(value.dtype)) {
-      throw new TypeError(`grad: the function must return a float scalar, got ${value.dtype}`);
-    }
-    const cts = pullback([full([], 1, value.dtype)]);
+  return (...args: unknown[]): [any, any] =>
+    eager("grad", () => gradCall(f, argnums, hasAux, args));
+}
+
+/** One eager or traced call of `valueAndGrad(f)`: its result, and the arrays that result holds. */
+function gradCall(
+  f: AnyFunction,
+  argnums: number | readonly number[],
+  hasAux: boolean,
+  args: unknown[],
+): [[any, any], readonly unknown[]] {
+  const nums = argnumList("grad", argnums, args.length);
+  const flat = nums.map((i) => flattenFloat("grad", args[i]));
+  const sizes = flat.map(([l]) => l.length);
+  let aux: unknown, auxLeaves: Tensor[] = [];
+  const fFlat = (xs: Tensor[]): Tensor[] => {
+    const newArgs = [...args];
     let k = 0;
-    const grads = nums.map((_, j) => {
-      const g = unflatten(flat[j][1], cts.slice(k, k + sizes[j]));
+    nums.forEach((i, j) => {
+      newArgs[i] = unflatten(flat[j][1], xs.slice(k, k + sizes[j]));
       k += sizes[j];
-      return g;
     });
-    const g = typeof argnums === "number" ? grads[0] : grads;
-    return [hasAux ? [value, aux] : value, g];
+    const r = f(...newArgs);
+    let out = r;
+    if (hasAux) {
+      if (!Array.isArray(r) || r.length !== 2) {
+        throw new TypeError("grad: with hasAux the function must return [value, aux]");
+      }
+      out = r[0];
+      [aux, auxLeaves] = stripTop(r[1]);
+    }
+    const t = asTensor(out, "grad");
+    if (t.size !== 1 || t.ndim !== 0) {
+      throw new TypeError(
+        `grad: the function must return a scalar (shape []), got shape [${t.shape.join(",")}]`,
+      );
+    }
+    return [t];
   };
+  const [[value], pullback] = vjpFlat(fFlat, flat.flatMap(([l]) => l));
+  if (!isFloat(value.dtype)) {
+    throw new TypeError(`grad: the function must return a float scalar, got ${value.dtype}`);
+  }
+  const cts = pullback([full([], 1, value.dtype)]);
+  let k = 0;
+  const grads = nums.map((_, j) => {
+    const g = unflatten(flat[j][1], cts.slice(k, k + sizes[j]));
+    k += sizes[j];
+    return g;
+  });
+  const g = typeof argnums === "number" ? grads[0] : grads;
+  return [[hasAux ? [value, aux] : value, g], [value, ...auxLeaves, ...cts]];
 }
 
 /**
@@ -149,11 +166,13 @@ export function grad<F extends AnyFunction, const O extends GradOptions = Record
 ): GradFunction<F, O> {
   checkFunction("grad", f);
   const o = checkOptions("grad", opts as GradOptions, GRAD_KEYS);
-  const vg = valueAndGrad(f as AnyFunction, o);
-  return ((...args: unknown[]) => {
-    const [v, g] = vg(...args);
-    return o.hasAux ? [g, (v as any)[1]] : g;
-  }) as GradFunction<F, O>;
+  const { argnums = 0, hasAux = false } = o;
+  // the value is not returned: the scope frees it too (kept: aux leaves and cotangents)
+  return ((...args: unknown[]) =>
+    eager("grad", () => {
+      const [[v, g], kept] = gradCall(f, argnums, hasAux, args);
+      return [hasAux ? [g, v[1]] : g, kept.slice(1)];
+    })) as GradFunction<F, O>;
 }
 
 /** The function `grad(f, opts)` returns: `f`'s parameters, the gradient (and aux) as result. */
@@ -169,7 +188,11 @@ export function vjp<F extends AnyFunction>(
 ): [Tensors<ReturnType<F>>, (ct: Tensors<ReturnType<F>>) => Tensors<Parameters<F>>] {
   checkFunction("vjp", f);
   const fa = new FlatArgs(primals, (p) => flattenFloat("vjp", p));
-  const [outs, pb] = vjpFlat(fa.wrap(f), fa.leaves);
+  // the forward pass keeps its outputs and the residuals the pullback reads
+  const [outs, pb] = eager("vjp", () => {
+    const r = vjpFlat(fa.wrap(f), fa.leaves);
+    return [r, [...r[0], ...r[2].consts]];
+  });
   const pullback = (ct: unknown) => {
     const [cts] = flatten(ct);
     if (cts.length !== outs.length) {
@@ -182,7 +205,10 @@ export function vjp<F extends AnyFunction>(
         );
       }
     });
-    return fa.split(pb(cts)) as Tensors<Parameters<F>>;
+    return eager("vjp", () => {
+      const res = pb(cts);
+      return [fa.split(res) as Tensors<Parameters<F>>, res];
+    });
   };
   return [unflatten(fa.outDef!, outs) as Tensors<ReturnType<F>>, pullback];
 }
@@ -207,7 +233,10 @@ export function jvp<F extends AnyFunction>(
       );
     }
   });
-  const [po, to] = jvpFlat(fa.wrap(f), fa.leaves, tleaves);
+  const [po, to] = eager("jvp", () => {
+    const r = jvpFlat(fa.wrap(f), fa.leaves, tleaves);
+    return [r, [...r[0], ...r[1]]];
+  });
   return [unflatten(fa.outDef!, po), unflatten(fa.outDef!, to)] as [any, any];
 }
 
@@ -218,12 +247,18 @@ export function linearize<F extends AnyFunction>(
 ): [Tensors<ReturnType<F>>, (...tangents: Tensors<Parameters<F>>) => Tensors<ReturnType<F>>] {
   checkFunction("linearize", f);
   const fa = new FlatArgs(primals, (p) => flattenFloat("linearize", p));
-  const [po, lin] = linearizeFlat(fa.wrap(f), fa.leaves);
+  const [po, lin] = eager("linearize", () => {
+    const r = linearizeFlat(fa.wrap(f), fa.leaves);
+    return [r, [...r[0], ...r[1].consts]];
+  });
   const fJvp = (...tangents: unknown[]): any =>
-    unflatten(
-      fa.outDef!,
-      evalJaxpr(lin, new FlatArgs(tangents, (t) => flattenFloat("linearize", t)).leaves),
-    );
+    eager("linearize", () => {
+      const outs = evalJaxpr(
+        lin,
+        new FlatArgs(tangents, (t) => flattenFloat("linearize", t)).leaves,
+      );
+      return [unflatten(fa.outDef!, outs), outs];
+    });
   return [unflatten(fa.outDef!, po) as any, fJvp];
 }
 
@@ -235,68 +270,80 @@ export function stopGradient<T>(x: T): Tensors<T> {
 
 function jacobian(mode: "fwd" | "rev", f: AnyFunction, argnums: number | readonly number[]) {
   const op = mode === "fwd" ? "jacfwd" : "jacrev";
-  return (...args: unknown[]): any => {
-    const nums = argnumList(op, argnums, args.length);
-    const tree = typeof argnums === "number" ? args[nums[0]] : nums.map((i) => args[i]);
-    const [leaves, def] = flattenFloat(op, tree);
-    const dtype = leaves.some((l) => l.dtype === "float64") ? "float64" : "float32";
-    const offs: number[] = [];
-    let total = 0;
-    for (const l of leaves) {
-      offs.push(total);
-      total += l.size;
-    }
-    // differentiate with respect to one flat vector holding every input leaf
-    const x = concatenate(leaves.map((l) => reshape(convert(l, dtype), [l.size])), 0);
-    const g = (v: Tensor) => {
-      const parts = leaves.map((l, k) =>
-        reshape(convert(slice(v, [offs[k]], [offs[k] + l.size]), l.dtype), l.shape)
-      );
-      const t = unflatten(def, parts) as unknown;
-      const a = [...args];
-      if (typeof argnums === "number") a[nums[0]] = t;
-      else nums.forEach((i, j) => (a[i] = (t as unknown[])[j]));
-      return f(...a);
-    };
-    const basis = eye(total, total, { dtype });
-    let outs: Tensor[], outDef: ReturnType<typeof flatten>[1], outTree: unknown;
-    if (mode === "fwd") {
-      outTree = g(x);
-      [outs, outDef] = flatten(outTree);
-      // rows: [total, ...outShape] -> [...outShape, total]
-      outs = vmapFlat((ts) => flatten(jvp(g, [x], [ts[0]])[1])[0], [basis], [0], 0, total)
-        .map((r) => transpose(r, [...Array(r.ndim - 1).keys()].map((k) => k + 1).concat([0])));
-    } else {
-      const [y, pb] = vjp(g as AnyFunction, x);
-      outTree = y;
-      const [ys, yDef] = flatten(y);
-      outDef = yDef;
-      outs = ys.map((yt, k) => {
-        const yBasis = reshape(eye(yt.size, yt.size, { dtype: yt.dtype }), [yt.size, ...yt.shape]);
-        const [rows] = vmapFlat(
-          (
-            cs,
-          ) => [pb(unflatten(yDef, ys.map((o, m) => (m === k ? cs[0] : zerosOf(o)))))[0] as Tensor],
-          [yBasis],
-          [0],
-          0,
-          yt.size,
-        );
-        return reshape(rows, [...yt.shape, total]);
-      });
-    }
-    const blocks = outs.map((J) => {
-      const lead = J.shape.slice(0, -1);
-      const parts = leaves.map((l, k) =>
-        reshape(slice(J, [...lead.map(() => 0), offs[k]], [...lead, offs[k] + l.size]), [
-          ...lead,
-          ...l.shape,
-        ])
-      );
-      return unflatten(def, parts);
+  return (...args: unknown[]): any =>
+    eager(op, () => {
+      const r = jacobianCall(mode, op, f, argnums, args);
+      return [r, flatten(r)[0]];
     });
-    return isLeaf(outTree) ? blocks[0] : unflatten(outDef, blocks as Tensor[]);
+}
+
+function jacobianCall(
+  mode: "fwd" | "rev",
+  op: string,
+  f: AnyFunction,
+  argnums: number | readonly number[],
+  args: unknown[],
+): any {
+  const nums = argnumList(op, argnums, args.length);
+  const tree = typeof argnums === "number" ? args[nums[0]] : nums.map((i) => args[i]);
+  const [leaves, def] = flattenFloat(op, tree);
+  const dtype = leaves.some((l) => l.dtype === "float64") ? "float64" : "float32";
+  const offs: number[] = [];
+  let total = 0;
+  for (const l of leaves) {
+    offs.push(total);
+    total += l.size;
+  }
+  // differentiate with respect to one flat vector holding every input leaf
+  const x = concatenate(leaves.map((l) => reshape(convert(l, dtype), [l.size])), 0);
+  const g = (v: Tensor) => {
+    const parts = leaves.map((l, k) =>
+      reshape(convert(slice(v, [offs[k]], [offs[k] + l.size]), l.dtype), l.shape)
+    );
+    const t = unflatten(def, parts) as unknown;
+    const a = [...args];
+    if (typeof argnums === "number") a[nums[0]] = t;
+    else nums.forEach((i, j) => (a[i] = (t as unknown[])[j]));
+    return f(...a);
   };
+  const basis = eye(total, total, { dtype });
+  let outs: Tensor[], outDef: ReturnType<typeof flatten>[1], outTree: unknown;
+  if (mode === "fwd") {
+    outTree = g(x);
+    [outs, outDef] = flatten(outTree);
+    // rows: [total, ...outShape] -> [...outShape, total]
+    outs = vmapFlat((ts) => flatten(jvp(g, [x], [ts[0]])[1])[0], [basis], [0], 0, total)
+      .map((r) => transpose(r, [...Array(r.ndim - 1).keys()].map((k) => k + 1).concat([0])));
+  } else {
+    const [y, pb] = vjp(g as AnyFunction, x);
+    outTree = y;
+    const [ys, yDef] = flatten(y);
+    outDef = yDef;
+    outs = ys.map((yt, k) => {
+      const yBasis = reshape(eye(yt.size, yt.size, { dtype: yt.dtype }), [yt.size, ...yt.shape]);
+      const [rows] = vmapFlat(
+        (
+          cs,
+        ) => [pb(unflatten(yDef, ys.map((o, m) => (m === k ? cs[0] : zerosOf(o)))))[0] as Tensor],
+        [yBasis],
+        [0],
+        0,
+        yt.size,
+      );
+      return reshape(rows, [...yt.shape, total]);
+    });
+  }
+  const blocks = outs.map((J) => {
+    const lead = J.shape.slice(0, -1);
+    const parts = leaves.map((l, k) =>
+      reshape(slice(J, [...lead.map(() => 0), offs[k]], [...lead, offs[k] + l.size]), [
+        ...lead,
+        ...l.shape,
+      ])
+    );
+    return unflatten(def, parts);
+  });
+  return isLeaf(outTree) ? blocks[0] : unflatten(outDef, blocks as Tensor[]);
 }
 
 /** Options of `jacfwd`, `jacrev` and `hessian`. */

@@ -6,6 +6,7 @@ import { backendNames, getBackend as current, setBackendImpl } from "../backend/
 import { initWebGPU, webgpuRuntime } from "../backend/webgpu/backend.ts";
 import { webgpuFailure } from "../backend/webgpu/runtime.ts";
 import { currentPool, startPool } from "../backend/cpu/conv.ts";
+import { warmGemm } from "../backend/cpu/matmul.ts";
 import { hasRelaxedSimd } from "../../kernels/wasm/sgemm.ts";
 
 /** Backends tracegrad has; which of them this runtime offers is `backendInfo().backends`. */
@@ -19,7 +20,8 @@ let initDone = false;
  * `setBackend("webgpu")`). Without WebGPU (Bun, Node without the `webgpu` package) the CPU
  * backend stays in use and `backendInfo().unavailable.webgpu` says why. It also waits for the
  * CPU backend's worker pool, which otherwise starts in the background on the first large
- * convolution (those run single-threaded until it is up).
+ * convolution (those run single-threaded until it is up), and meanwhile generates and compiles
+ * the calling thread's matrix-product kernel, which the first product would otherwise pay for.
  *
  * @example
  * ```ts
@@ -29,7 +31,7 @@ let initDone = false;
  * ```
  */
 export async function init(): Promise<string[]> {
-  await Promise.all([initWebGPU(), startPool()]);
+  await Promise.all([initWebGPU(), startPool(), Promise.resolve().then(warmGemm)]);
   initDone = true;
   return backendNames();
 }

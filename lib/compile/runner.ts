@@ -157,22 +157,26 @@ export function runPlan(
       const a = cp.plan.avals[s.inputs[i]];
       ins[i] = { data: inputs[singleOp[i]], shape: a.shape, dtype: a.dtype };
     }
-    return runOp(s.op, s.params, ins, s.outAvals);
+    return intoDests(runOp(s.op, s.params, ins, s.outAvals, dests), dests);
   }
   const reuse = !cp.busy;
   cp.busy = true;
   try {
-    const outs = run(cp, inputs, runOp, reuse, dests);
-    if (dests) {
-      for (let k = 0; k < outs.length; k++) {
-        const d: TypedArray | undefined = dests[k];
-        if (d && outs[k] !== d) d.set(outs[k]), outs[k] = d;
-      }
-    }
-    return outs;
+    return intoDests(run(cp, inputs, runOp, reuse, dests), dests);
   } finally {
     if (reuse) cp.busy = false;
   }
+}
+
+/** `outs` with each output that has a dest copied into it (unless written there already). */
+function intoDests(outs: TypedArray[], dests?: (TypedArray | undefined)[]): TypedArray[] {
+  if (dests) {
+    for (let k = 0; k < outs.length; k++) {
+      const d: TypedArray | undefined = dests[k];
+      if (d && outs[k] !== d) d.set(outs[k]), outs[k] = d;
+    }
+  }
+  return outs;
 }
 
 function run(

@@ -208,8 +208,11 @@ function svdTall(a: Float64Array, m: number, n: number, full: boolean): SvdHost 
   }
   // columns stored contiguously: gc[j·m + k] = g[k][j], vc[j·n + i] = v[i][j]
   const gc = new Float64Array(m * n), vc = new Float64Array(n * n), sq = new Float64Array(n);
-  for (let k = 0; k < m; k++) for (let j = 0; j < n; j++) gc[j * m + k] = g[k * n + j];
-  for (let i = 0; i < n; i++) vc[i * n + i] = 1;
+  if (n >= EIGH_QL_MIN) preconditionSvd(g, m, n, gc, vc);
+  else {
+    for (let k = 0; k < m; k++) for (let j = 0; j < n; j++) gc[j * m + k] = g[k * n + j];
+    for (let i = 0; i < n; i++) vc[i * n + i] = 1;
+  }
   const dot = (p: number, q: number) => {
     let d = 0;
     for (let k = 0, po = p * m, qo = q * m; k < m; k++) d += gc[po + k] * gc[qo + k];
@@ -251,6 +254,36 @@ function svdTall(a: Float64Array, m: number, n: number, full: boolean): SvdHost 
   const vt = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) vt[j * n + i] = vs[i * n + j];
   return { u, s, vt };
+}
+
+/**
+ * Starts one-sided Jacobi from V₀ = the eigenvectors of gᵀg (tridiagonal QL) and the columns of
+ * g V₀, which are then nearly orthogonal: the sweeps that follow (and their convergence test, so
+ * the accuracy is Jacobi's) take a few passes instead of many.
+ */
+function preconditionSvd(
+  g: Float64Array,
+  m: number,
+  n: number,
+  gc: Float64Array,
+  vc: Float64Array,
+) {
+  const c = new Float64Array(n * n);
+  for (let k = 0; k < m; k++) {
+    for (let i = 0; i < n; i++) {
+      const x = g[k * n + i];
+      if (x !== 0) { for (let j = i; j < n; j++) c[i * n + j] += x * g[k * n + j]; }
+    }
+  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) c[i * n + j] = c[j * n + i];
+  vc.set(eighTridiagQl(c, n).zt); // vc[j·n + i] = component i of vector j
+  for (let k = 0; k < m; k++) {
+    for (let j = 0; j < n; j++) {
+      let d = 0;
+      for (let i = 0; i < n; i++) d += g[k * n + i] * vc[j * n + i];
+      gc[j * m + k] = d;
+    }
+  }
 }
 
 /**

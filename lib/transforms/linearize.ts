@@ -79,15 +79,18 @@ export function backwardPass(
   return jaxpr.inVars.map((v) => (linear.has(v) ? ctEnv.get(v) ?? null : null));
 }
 
-/** vjp of flat `f`: primal outputs and a pullback from output cotangents to input cotangents. */
+/**
+ * vjp of flat `f`: primal outputs, a pullback from output cotangents to input cotangents, and the
+ * linear jaxpr it transposes (its constants are the residuals).
+ */
 export function vjpFlat(
   f: (xs: Tensor[]) => Tensor[],
   primals: Tensor[],
-): [Tensor[], (cts: Tensor[]) => Tensor[]] {
+): [Tensor[], (cts: Tensor[]) => Tensor[], Jaxpr] {
   const [po, lin] = linearizeFlat(f, primals);
   const pullback = (cts: Tensor[]): Tensor[] => {
     const res = backwardPass(lin, lin.inVars.map((v) => new UndefPrimal(v.aval)), cts);
     return res.map((r, i) => r ?? zerosOf(primals[i]));
   };
-  return [po, pullback];
+  return [po, pullback, lin];
 }

@@ -3,7 +3,7 @@
  * levels that meet these tracers become constants. Used by makeJaxpr, jit and linearize.
  * @module
  */
-import { type MainTrace, Trace, withMain } from "../core.ts";
+import { escapeScopes, type MainTrace, Trace, withMain } from "../core.ts";
 import { Tensor } from "../tensor.ts";
 import type { ArrayValue } from "../core.ts";
 import type { Aval, OpDef } from "../ops/_define.ts";
@@ -89,12 +89,17 @@ export class StageTrace extends Trace {
   }
 }
 
-/** Traces `f` on fresh tracers of the given avals into a jaxpr. `f` maps flat lists. */
+/**
+ * Traces `f` on fresh tracers of the given avals into a jaxpr. `f` maps flat lists. Its constants
+ * escape open scopes (callers cache such programs), so a scope never frees them.
+ */
 export function traceToJaxpr(f: (xs: Tensor[]) => Tensor[], avals: Aval[]): Jaxpr {
-  return withMain("jit", (m) => new StageTrace(m), (trace) => {
+  const j = withMain("jit", (m) => new StageTrace(m), (trace) => {
     const st = trace as StageTrace;
     const ins = avals.map((a) => new StageTracer(st, a));
     const outs = f(ins);
     return st.build(ins, outs);
   }, true);
+  escapeScopes(j.consts);
+  return j;
 }

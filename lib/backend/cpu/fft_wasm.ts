@@ -148,7 +148,10 @@ function resident(mem: FftMem, p: F32Plan): number {
 export interface FftWasmOptions {
   /** The pool to run on; null runs on the main thread in a private memory (default: the CPU pool). */
   pool?: WorkerPool | null;
-  /** Below this many complex values (rows × n) nothing is handed to workers (default 2^15). */
+  /**
+   * Below this many complex values (rows × n) nothing is handed to workers (default 2^15); a
+   * single transform is split pass by pass from 4× this length.
+   */
   minParallel?: number;
 }
 
@@ -250,7 +253,8 @@ function runRadix(run: Run, p: F32Plan, desc: number, data: number, rows: number
       }
       return runSync(pool, tasks, rows * n);
     }
-    if (!pool) return mem.ex.fftRows(desc, data, 0, rows, scratch, inv);
+    // one pool round trip per pass: only for transforms well above the row-split threshold
+    if (!pool || n < 4 * run.minPar) return mem.ex.fftRows(desc, data, 0, rows, scratch, inv);
     for (let r = 0; r < rows; r++) runPasses(run, pool, p, desc, data + 8 * n * r, scratch);
   } finally {
     mem.heap.free(scratch);

@@ -113,6 +113,28 @@ export function dotGeneralF32(
   }
 }
 
+/**
+ * Generates, compiles and instantiates the calling thread's GEMM by running one small product,
+ * so that the first product of a program does not pay for it (`init()` calls this while the
+ * worker pool starts).
+ *
+ * @example
+ * ```ts
+ * import { warmGemm } from "./matmul.ts";
+ * warmGemm();
+ * ```
+ */
+export function warmGemm(): void {
+  const n = 16,
+    x = { data: new Float32Array(n * n).fill(1), shape: [n, n], dtype: "float32" as const };
+  const p = {
+    contract: [[1], [0]] as [number[], number[]],
+    batch: [[], []] as [number[], number[]],
+  };
+  const y = dotGeneralF32(x, x, p, { shape: [n, n], dtype: "float32", weak: false });
+  if (y && y[0] !== n) throw new Error(`warmGemm: expected ${n}, got ${y[0]}`);
+}
+
 /** dst[at + (b·R + r)·C + c] = src[batch[b] + rows[r] + cols[c]]. */
 function gather(
   dst: Float32Array,

@@ -22,6 +22,7 @@ import {
   USAGE,
 } from "./gpu_types.ts";
 import { ByteLru } from "../../cache.ts";
+import { bucket, BufferPool } from "./pool.ts";
 import { workgroupBytes } from "../../../kernels/wgsl/expr.ts";
 
 /** A device array: a pooled GPU buffer holding `length` elements of `dtype` (bool as u32). */
@@ -73,6 +74,8 @@ export interface GpuStats {
   compileMs: number;
   /** Host uploads so far. */
   uploads: number;
+  /** GPU buffers created for arrays so far (the rest reused pooled ones). */
+  buffersCreated: number;
   /** The most workgroup memory (bytes) a compiled pipeline declares. */
   maxWorkgroupBytes: number;
 }
@@ -81,17 +84,6 @@ interface ReadRequest {
   a: GpuArray;
   resolve: (t: TypedArray) => void;
   reject: (e: unknown) => void;
-}
-
-const MIN_BYTES = 16;
-
-/** Pool bucket of a byte size: powers of two up to 64 KiB, then steps of 1/8 of the power. */
-function bucket(bytes: number): number {
-  const b = Math.max(MIN_BYTES, bytes);
-  const p = 2 ** Math.ceil(Math.log2(b));
-  if (p <= 65536) return p;
-  const step = p / 16;
-  return Math.ceil(b / step) * step;
 }
 
 /** Everything about one device. */
@@ -112,18 +104,17 @@ export class GpuRuntime {
     compiles: 0,
     compileMs: 0,
     uploads: 0,
+    buffersCreated: 0,
     maxWorkgroupBytes: 0,
   };
   /** Device errors seen so far (validation, out of memory); the next read rejects with them. */
   readonly errors: string[] = [];
   /** Dispatches recorded before a submit is forced (keeps the GPU busy in long eager runs). */
   flushEvery = 64;
-  /** Idle pooled memory kept for reuse; released buffers beyond it are destroyed. */
-  poolLimitBytes = 512 * 1024 * 1024;
-  #pool = new Map<number, GpuBuffer[]>();
-  #pooledCount = 0;
-  #pooledBytes = 0;
+  /** Idle buffers kept for reuse (limit, floor and idle time are its fields). */
+  readonly pool = new BufferPool(512 * 2 ** 20, 64 * 2 ** 20);
   #live = 0;
+  #liveBytes = 0;
   /** Pipelines by WGSL source (bounded: the "kernels" cache limit, see `setCacheLimit`). */
   #pipelines = new ByteLru<string, { p: GpuPipeline; wgBytes: number }>(
     "kernels",
@@ -140,13 +131,6 @@ export class GpuRuntime {
   #dirty = new WeakMap<GpuBuffer, number>();
   #staging: GpuBuffer[] = [];
   #errorsReported = 0;
-  /**
-   * Submits a pooled buffer may stay idle before it is destroyed: the pool then holds about the
-   * recent working set, not the peak of arrays that waited for the garbage collector at once.
-   */
-  idleSubmits = 64;
-  /** Submit counter value when each pooled buffer went idle. */
-  #idleSince = new Map<GpuBuffer, number>();
   /** Why the device was lost (destroyed, driver reset), or null while it is usable. */
   lostReason: string | null = null;
 
@@ -155,7 +139,7 @@ export class GpuRuntime {
     this.software = software;
     this.description = description;
     // on software adapters the pool is host memory: keep less of it idle
-    if (software) this.poolLimitBytes = 64 * 1024 * 1024;
+    if (software) [this.pool.limitBytes, this.pool.floorBytes] = [64 * 2 ** 20, 16 * 2 ** 20];
     device.lost?.then((info) => {
       this.lostReason = info?.message || info?.reason || "unknown reason";
     });
@@ -178,9 +162,13 @@ export class GpuRuntime {
   liveBuffers(): number {
     return this.#live;
   }
+  /** Bytes of the buffers of arrays allocated and not yet released (the pool not counted). */
+  liveBytes(): number {
+    return this.#liveBytes;
+  }
   /** Buffers idle in the pool. */
   pooledBuffers(): number {
-    return this.#pooledCount;
+    return this.pool.count;
   }
 
   /** Throws the device-lost error once the device is gone. */
@@ -202,13 +190,8 @@ export class GpuRuntime {
       );
     }
     const size = bucket(need);
-    const free = this.#pool.get(size);
-    let buf = free?.pop();
-    if (buf) {
-      this.#pooledCount--;
-      this.#pooledBytes -= size;
-      this.#idleSince.delete(buf);
-    } else {
+    let buf = this.pool.take(size);
+    if (!buf) {
       // on software adapters also uniform: the row-form conv binds its rearranged weights as
       // uniform ranges (kernels/wgsl/conv_rows.ts)
       const uniform = this.software ? USAGE.UNIFORM : 0;
@@ -216,8 +199,10 @@ export class GpuRuntime {
         size,
         usage: USAGE.STORAGE | uniform | USAGE.COPY_SRC | USAGE.COPY_DST,
       });
+      this.stats.buffersCreated++;
     }
     this.#live++;
+    this.#liveBytes += size;
     const a = new GpuArray(buf, length, dtype);
     a.owner = this;
     return a;
@@ -230,6 +215,7 @@ export class GpuRuntime {
     if (this.lostReason !== null) {
       a.released = true; // the device took its memory with it
       this.#live--;
+      this.#liveBytes -= a.buffer.size;
       return;
     }
     if (a.pendingReads > 0) {
@@ -238,49 +224,20 @@ export class GpuRuntime {
     }
     a.released = true;
     this.#live--;
-    const size = a.buffer.size;
-    if (this.#pooledBytes + size > this.poolLimitBytes) {
+    this.#liveBytes -= a.buffer.size;
+    if (!this.pool.put(a.buffer, this.#epoch)) {
       // recorded commands may still use it: submit them first (destroy waits for the GPU)
       if (this.#pending > 0) this.flush();
       a.buffer.destroy();
       return;
     }
-    let list = this.#pool.get(size);
-    if (!list) this.#pool.set(size, list = []);
     if (this.#pending > 0) this.#dirty.set(a.buffer, this.#epoch);
-    list.push(a.buffer);
-    this.#idleSince.set(a.buffer, this.#epoch);
-    this.#pooledCount++;
-    this.#pooledBytes += size;
-  }
-
-  /** Destroys pooled buffers idle for more than `idleSubmits` submits (oldest first per size). */
-  #trimIdle(): void {
-    for (const list of this.#pool.values()) {
-      let n = 0;
-      while (
-        n < list.length && this.#epoch - (this.#idleSince.get(list[n]) ?? 0) > this.idleSubmits
-      ) {
-        const b = list[n++];
-        this.#idleSince.delete(b);
-        this.#pooledBytes -= b.size;
-        b.destroy();
-      }
-      if (n) {
-        list.splice(0, n);
-        this.#pooledCount -= n;
-      }
-    }
   }
 
   /** Destroys every pooled buffer (live arrays are untouched). */
   trimPool(): void {
     if (this.#pending > 0) this.flush();
-    this.#pooledBytes = 0;
-    for (const list of this.#pool.values()) for (const b of list) b.destroy();
-    this.#pool.clear();
-    this.#idleSince.clear();
-    this.#pooledCount = 0;
+    this.pool.clear();
   }
 
   /** Copies host data into a new device array (one 32-bit word per element, see `deviceWords`). */
@@ -416,7 +373,7 @@ export class GpuRuntime {
     this.#enc = null;
     this.#pending = 0;
     this.#epoch++;
-    if (this.#epoch % 16 === 0) this.#trimIdle();
+    if (this.#epoch % 16 === 0) this.pool.trim(this.#epoch);
   }
 
   /** Reads an array back; reads requested in the same task share one copy, submit and map. */
