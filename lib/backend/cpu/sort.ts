@@ -63,6 +63,22 @@ function loadKeys(
   }
 }
 
+/** loadKeys of a contiguous float32 row with the 11-bit digit histograms in the same sweep. */
+function loadFloatKeysWide(src: Uint32Array, base: number, k: Uint32Array, tieZeros: boolean) {
+  const n = k.length, h = hist, negZero = tieZeros ? 0 : 0x80000000 | 0;
+  h.fill(0);
+  for (let i = 0; i < n; i++) {
+    let v = src[base + i] | 0;
+    if ((v & 0x7fffffff) > 0x7f800000) v = 0x7fc00000;
+    else if (v === (0x80000000 | 0)) v = negZero;
+    v ^= (v >> 31) | 0x80000000;
+    k[i] = v;
+    h[v & 2047]++;
+    h[2048 + ((v >>> 11) & 2047)]++;
+    h[4096 + (v >>> 22)]++;
+  }
+}
+
 /** Every digit's histogram of the keys `k` in one sweep, into `hist` (zeroed first). */
 function histograms(k: Uint32Array, d: Digits): void {
   const n = k.length, h = hist;
@@ -201,7 +217,7 @@ function argsortKeys(k: Uint32Array): Uint32Array {
 
 /**
  * Sorts one row of keys `k` (clobbered; `tmp` scratch of its length) into `out` (bit patterns) at
- * `base + i * post`.
+ * `base + i * post`; `counted`: `hist` already holds the 11-bit digit histograms of `k`.
  */
 function sortKeysInto(
   k: Uint32Array,
@@ -210,6 +226,7 @@ function sortKeysInto(
   out: Uint32Array,
   base: number,
   post: number,
+  counted: boolean,
 ): void {
   const n = k.length;
   if (n < sortTuning.insertionBelow) {
@@ -222,7 +239,7 @@ function sortKeysInto(
     return;
   }
   const d = n >= sortTuning.wideFrom ? WIDE : NARROW;
-  histograms(k, d);
+  if (!counted) histograms(k, d);
   radixSortInto(k, tmp, d, isFloat, out, base, post);
 }
 
@@ -249,8 +266,11 @@ export function sortFast(
     if (xs.length === 1) {
       // values only: long rows on the pool, else the keys themselves, the last pass writing out
       if (post === 1 && sortRowPooled(kv, base, n, isFloat ? 1 : 0, out)) continue;
-      loadKeys(kv, base, post, isFloat, row, false);
-      sortKeysInto(row, tmp, isFloat, out, base, post);
+      // long contiguous float rows: the key sweep counts the digits too
+      const fused = isFloat && post === 1 && n >= sortTuning.wideFrom;
+      if (fused) loadFloatKeysWide(kv, base, row, false);
+      else loadKeys(kv, base, post, isFloat, row, false);
+      sortKeysInto(row, tmp, isFloat, out, base, post, fused);
       continue;
     }
     loadKeys(kv, base, post, isFloat, row, true);
