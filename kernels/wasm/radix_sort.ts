@@ -58,6 +58,22 @@ function genKeys(mb: ModuleBuilder): void {
   });
 }
 
+/** Loads the key at src into `v` and claims its slot: pos = offs[digit]++ (`a` = &offs[digit]). */
+function claimSlot(
+  f: FuncBuilder,
+  src: number,
+  offs: number,
+  shift: number,
+  v: number,
+  a: number,
+  pos: number,
+): void {
+  f.get(src).mem("i32.load").set(v);
+  f.get(offs).get(v).get(shift).op("i32.shr_u").i32(2047).op("i32.and").i32(2).op("i32.shl")
+    .op("i32.add").tee(a).mem("i32.load").set(pos);
+  f.get(a).get(pos).i32(1).op("i32.add").mem("i32.store");
+}
+
 /**
  * `radixScatter(src, n, dst, offs, shift, am, om)`: for each key v of src[0..n) in order,
  * dst[offs[(v >>> shift) & 2047]++] = v ^ ((~(v >> 31) & am) | om): am = om = 0 moves keys,
@@ -71,10 +87,7 @@ function genScatter(mb: ModuleBuilder): void {
   f.block((done) => {
     f.get(src).get(end).op("i32.ge_u").brIf(done);
     f.loop((next) => {
-      f.get(src).mem("i32.load").set(v);
-      f.get(offs).get(v).get(shift).op("i32.shr_u").i32(2047).op("i32.and").i32(2).op("i32.shl")
-        .op("i32.add").tee(a).mem("i32.load").set(pos);
-      f.get(a).get(pos).i32(1).op("i32.add").mem("i32.store");
+      claimSlot(f, src, offs, shift, v, a, pos);
       f.get(dst).get(pos).i32(2).op("i32.shl").op("i32.add");
       f.get(v).get(v).i32(31).op("i32.shr_s").i32(-1).op("i32.xor").get(am).op("i32.and")
         .get(om).op("i32.or").op("i32.xor").mem("i32.store");
@@ -96,10 +109,7 @@ function genScatterCount(mb: ModuleBuilder): void {
   f.block((done) => {
     f.get(src).get(end).op("i32.ge_u").brIf(done);
     f.loop((next) => {
-      f.get(src).mem("i32.load").set(v);
-      f.get(offs).get(v).get(shift).op("i32.shr_u").i32(2047).op("i32.and").i32(2).op("i32.shl")
-        .op("i32.add").tee(a).mem("i32.load").set(pos);
-      f.get(a).get(pos).i32(1).op("i32.add").mem("i32.store");
+      claimSlot(f, src, offs, shift, v, a, pos);
       f.get(dst).get(pos).i32(2).op("i32.shl").op("i32.add").get(v).mem("i32.store");
       // the destination chunk's counter of the next digit
       f.get(pos).get(b1).op("i32.ge_u").get(pos).get(b2).op("i32.ge_u").op("i32.add")

@@ -91,6 +91,21 @@ ${body}
 export const par = (v: string, end: string, body: string) =>
   `for (var ${v} = lid; ${v} < ${end}; ${v} += ${LINALG_WG}) { ${body} }`;
 
+/**
+ * The workgroup's largest (value, index) pair from each invocation's `v`, `i` (ties: smaller
+ * index), left in `rv[0]`, `ri[0]`.
+ */
+export const argmaxTree = (v: string, i: string) =>
+  `rv[lid] = ${v}; ri[lid] = ${i};
+    workgroupBarrier();
+    for (var h = ${LINALG_WG / 2}; h > 0; h = h / 2) {
+      if (lid < h) {
+        let ov = rv[lid + h]; let oi = ri[lid + h];
+        if (ov > rv[lid] || (ov == rv[lid] && oi < ri[lid])) { rv[lid] = ov; ri[lid] = oi; }
+      }
+      workgroupBarrier();
+    }`;
+
 /** How a triangular solve reads op(T)(i, j) and where its right-hand side X (n×k) lives. */
 interface TriSolveSrc {
   /** WGSL expression of op(T)(i, j) in terms of `i` and `j` (i32 expressions). */
@@ -234,15 +249,7 @@ export function luCode(n: number): string {
       let v = select(abs(x), select(-1.0, tg_inf(), i == k), tg_isnan(x));
       if (v > bv) { bv = v; bi = i; }
     }
-    rv[lid] = bv; ri[lid] = bi;
-    workgroupBarrier();
-    for (var h = ${LINALG_WG / 2}; h > 0; h = h / 2) {
-      if (lid < h) {
-        let ov = rv[lid + h]; let oi = ri[lid + h];
-        if (ov > rv[lid] || (ov == rv[lid] && oi < ri[lid])) { rv[lid] = ov; ri[lid] = oi; }
-      }
-      workgroupBarrier();
-    }
+    ${argmaxTree("bv", "bi")}
     let p = workgroupUniformLoad(&ri[0]);
     if (p != k) {
       ${

@@ -7,7 +7,15 @@
 import type { Aval } from "../../lib/ops/_define.ts";
 import type { SvdParams } from "../../lib/ops/linalg_decomp.ts";
 import { sizeOf } from "../../lib/shape.ts";
-import { decls, LINALG_WG, type LinalgSteps, par, perMatrix, spreadIters } from "./linalg.ts";
+import {
+  argmaxTree,
+  decls,
+  LINALG_WG,
+  type LinalgSteps,
+  par,
+  perMatrix,
+  spreadIters,
+} from "./linalg.ts";
 import { MAX_SWEEPS, pairCode, REDUCE_FNS } from "./linalg_decomp.ts";
 
 const EPS32 = 1.1920929e-7;
@@ -136,15 +144,7 @@ function orthoCode(mt: number, nt: number, uc: number): string {
   }; } }
       if (r > bv) { bv = r; bi = e; }
     }
-    rv[lid] = bv; ri[lid] = bi;
-    workgroupBarrier();
-    for (var h = ${LINALG_WG / 2}; h > 0; h = h / 2) {
-      if (lid < h) {
-        let ov = rv[lid + h]; let oi = ri[lid + h];
-        if (ov > rv[lid] || (ov == rv[lid] && oi < ri[lid])) { rv[lid] = ov; ri[lid] = oi; }
-      }
-      workgroupBarrier();
-    }
+    ${argmaxTree("bv", "bi")}
     let best = workgroupUniformLoad(&ri[0]);
     ${par("k", `${mt}`, `${U("j", "k")} = select(0.0, 1.0, k == best);`)}
     sync();
