@@ -63,6 +63,17 @@ junit_counts() {
     }
     console.log(pass, fail);' "$@"
 }
+# junit_failures <xml...>: the names of the failing deno tests, one a line.
+junit_failures() {
+  node -e '
+    const fs = require("fs");
+    for (const f of process.argv.slice(1).filter((f) => fs.existsSync(f))) {
+      const re = /<testcase name="([^"]*)"[^>]*?(?:\/>|>([\s\S]*?)<\/testcase>)/g;
+      for (const [, name, body = ""] of fs.readFileSync(f, "utf8").matchAll(re)) {
+        if (/<failure|<error/.test(body)) console.log(name.replaceAll("&gt;", ">"));
+      }
+    }' "$@"
+}
 # count <log> <regex with one number group>: the number from the runner's summary line (or 0).
 count() { strip "$1" | sed -nE "s/$2/\1/p" | tail -1 | grep . || echo 0; }
 
@@ -186,6 +197,17 @@ echo
 echo "deno: $DP passed, $DF failed (test files + JSDoc examples; describe blocks not counted)"
 echo "bun:  $BP passed, $BF failed"
 echo "node: $NP passed, $NF failed"
+# the failing tests by name (at most 15 per runner), so that a summary alone says what broke
+{
+  junit_failures "$LOGS"/deno*.xml | sed 's/^/  deno: /'
+  strip "$LOGS/bun.log" 2>/dev/null | grep -E '^\(fail\) ' | sort -u | sed 's/^(fail) /  bun: /'
+  strip "$LOGS/node.log" 2>/dev/null | sed -n '/^[^ ]* failing tests:/,$p' | grep -E '^ *✖ ' |
+    grep -v 'failing tests:' | sort -u | sed -E 's/^ *✖ /  node: /'
+} | awk '{ split($0, a, ":"); if (++n[a[1]] <= 15) print }' >"$LOGS/failing-tests.txt" || true
+if [ -s "$LOGS/failing-tests.txt" ]; then
+  echo "failing tests:"
+  cat "$LOGS/failing-tests.txt"
+fi
 if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
   echo "FAILED steps: $(printf '%s; ' "${FAILED_STEPS[@]}")logs in $LOGS/"
 else

@@ -21,8 +21,9 @@ test("a worker killed while busy fails the pending call with a clear error", asy
   const p = await createPool({ workers: 1, minParallelFlops: 0 });
   if (p.threads < 2) return; // no worker threads in this runtime: nothing to kill
   try {
-    // the main thread's share is tiny; the worker's takes seconds (2 * 1536^3 flops)
-    const tasks = [gemmTask(p, 4, 0), gemmTask(p, 1536, 1)];
+    // the main thread's share is tiny; the worker's takes about 2 s here (2 * 3072^3 flops): far longer
+    // than the 150 ms wait plus the time a runtime takes to act on terminate()
+    const tasks = [gemmTask(p, 4, 0), gemmTask(p, 3072, 1)];
     const t0 = performance.now();
     const pending = p.run(tasks);
     let settled = false;
