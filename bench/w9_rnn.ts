@@ -112,7 +112,7 @@ async function jaxjs() {
 function numpy() {
   const dir = mkdtempSync(join(tmpdir(), "w9-"));
   for (const [k, v] of Object.entries(inputs)) {
-    writeFileSync(join(dir, k), new Uint8Array(v.buffer));
+    writeFileSync(join(dir, k), new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
   }
   const py = `
 import numpy as np, time, sys
