@@ -285,7 +285,7 @@ export function oaconvolve(a: ArrayLike, b: ArrayLike, opts: FftConvolveOptions 
  * fitted over a grid of 1-d and 2-d sizes by `deno run -A bench/w8_fft.ts --calibrate`.
  * @internal
  */
-export const CONV_COST = { directMacNs: 0.3, fftUnitNs: 3.6 };
+export const CONV_COST = { directMacNs: 0.3, fftUnitNs: 4.8 };
 
 /**
  * The two sides of the cost model for sizes sa and sb on all axes: multiply-adds of the direct
