@@ -8,6 +8,7 @@ import type { Aval } from "../../lib/ops/_define.ts";
 import type { QrParams } from "../../lib/ops/linalg_decomp.ts";
 import { sizeOf } from "../../lib/shape.ts";
 import { decls, LINALG_WG, type LinalgSteps, par, perMatrix, spreadIters } from "./linalg.ts";
+import { LinalgPhases } from "./linalg_phases.ts";
 
 const NONE: LinalgSteps = { dispatches: [], temps: [], loops: 0 };
 /** Loop iterations of `normCode` over `count` values (two spread loops, two reductions). */
@@ -91,8 +92,9 @@ function reflectCode(
 /**
  * qr: Householder reflectors (v₀ = 1 implied, the rest stored below w's diagonal, τ in tau),
  * then q = H₀ … H_{k−1} applied to the identity's first columns, and r from w's upper triangle.
+ * Both loops over the reflectors are split into dispatches within the loop budget.
  */
-export function renderQr(a: Aval, p: QrParams, maxWg: number): LinalgSteps {
+export function renderQr(a: Aval, p: QrParams, maxWg: number, budget = Infinity): LinalgSteps {
   const [m, n] = a.shape.slice(-2), k = Math.min(m, n);
   const count = sizeOf(a.shape.slice(0, -2));
   const qc = p.fullMatrices ? m : k, rr = qc;
@@ -103,10 +105,21 @@ export function renderQr(a: Aval, p: QrParams, maxWg: number): LinalgSteps {
   const SC = (c: string) => `sc[q * ${sw} + (${c})]`;
   const reflect = (X: (i: string, j: string) => string, c0: string, cols: number) =>
     reflectCode(m, W, SC, X, c0, cols);
-  const body = `  ${par("t", `${m * n}`, `w[q * ${m * n} + t] = a[q * ${m * n} + t];`)}
-  sync();
-  for (var j = 0; j < ${k}; j++) {
-    ${normCode("xn", `${m} - j - 1`, (i) => W(`j + 1 + ${i}`, "j"))}
+  const reflectLoops = (j: number, c0: number, cols: number) =>
+    spreadIters(cols - c0) * (m - j) + spreadIters((m - j) * (cols - c0));
+  const f32 = (bind: string) => ({ bind, type: "f32" as const });
+  const ph = new LinalgPhases(count, maxWg, budget, {
+    a: f32("in0"),
+    qo: f32("out0"),
+    ro: f32("out1"),
+  })
+    .temp("w", "f32", count * m * n).temp("taus", "f32", count * k).temp("sc", "f32", count * sw);
+  ph.once(
+    ["a", "w"],
+    `  ${par("t", `${m * n}`, `w[q * ${m * n} + t] = a[q * ${m * n} + t];`)}`,
+    spreadIters(m * n),
+  );
+  const step = `    ${normCode("xn", `${m} - j - 1`, (i) => W(`j + 1 + ${i}`, "j"))}
     let alpha = ${W("j", "j")};
     let h = max(abs(alpha), xn);
     let hy = select(h * sqrt((alpha / h) * (alpha / h) + (xn / h) * (xn / h)), 0.0, h == 0.0);
@@ -122,57 +135,44 @@ export function renderQr(a: Aval, p: QrParams, maxWg: number): LinalgSteps {
     }
     if (lid == 0) { taus[q * ${k} + j] = tau; }
     sync();
-    ${reflect(W, "j + 1", n)}
-  }
-  ${
-    par(
-      "t",
-      `${m * qc}`,
-      `let i = t / ${qc}; let c = t % ${qc}; ${Q("i", "c")} = select(0.0, 1.0, i == c);`,
-    )
-  }
-  ${
-    par(
-      "t",
-      `${rr * n}`,
-      `let i = t / ${n}; let c = t % ${n};
-    ro[q * ${rr * n} + t] = select(0.0, ${W("min(i, " + (m - 1) + ")", "c")}, i < ${m} && c >= i);`,
-    )
-  }
-  sync();
-  for (var jj = 0; jj < ${k}; jj++) {
-    let j = ${k - 1} - jj;
-    let tau = taus[q * ${k} + j];
-    ${reflect(Q, "j", qc)}
-  }`;
-  const s = perMatrix(
-    count,
-    maxWg,
-    decls(["a"], [["qo", "f32"], ["ro", "f32"], ["w", "f32"], ["taus", "f32"], ["sc", "f32"]]),
-    body,
-    REDUCE_FNS,
+    ${reflect(W, "j + 1", n)}`;
+  ph.loop(
+    ["w", "taus", "sc"],
+    "j",
+    k,
+    (j) => 2 + normLoops(m - j - 1) + spreadIters(m - j) + reflectLoops(j, j + 1, n),
+    step,
+    { extra: REDUCE_FNS },
   );
-  return {
-    dispatches: [{ ...s, bind: ["in0", "out0", "out1", "t0", "t1", "t2"] }],
-    temps: [
-      { dtype: "float32", length: Math.max(count * m * n, 1) },
-      { dtype: "float32", length: Math.max(count * k, 1) },
-      { dtype: "float32", length: count * sw },
-    ],
-    loops: qrLoops(m, n, qc),
-  };
-}
-
-/** Loop iterations of `renderQr`'s kernel. */
-function qrLoops(m: number, n: number, qc: number): number {
-  const k = Math.min(m, n);
-  const reflect = (j: number, c0: number, cols: number) =>
-    spreadIters(cols - c0) * (m - j) + spreadIters((m - j) * (cols - c0));
-  let l = spreadIters(m * n) + spreadIters(m * qc) + spreadIters(qc * n);
-  for (let j = 0; j < k; j++) {
-    l += 2 + normLoops(m - j - 1) + spreadIters(m - j) + reflect(j, j + 1, n) + reflect(j, j, qc);
-  }
-  return l;
+  ph.once(
+    ["w", "qo", "ro"],
+    `  ${
+      par(
+        "t",
+        `${m * qc}`,
+        `let i = t / ${qc}; let c = t % ${qc}; ${Q("i", "c")} = select(0.0, 1.0, i == c);`,
+      )
+    }
+  ${
+      par(
+        "t",
+        `${rr * n}`,
+        `let i = t / ${n}; let c = t % ${n};
+    ro[q * ${rr * n} + t] = select(0.0, ${W("min(i, " + (m - 1) + ")", "c")}, i < ${m} && c >= i);`,
+      )
+    }`,
+    spreadIters(m * qc) + spreadIters(rr * n),
+  );
+  ph.loop(
+    ["w", "taus", "sc", "qo"],
+    "jj",
+    k,
+    (jj) => 1 + reflectLoops(k - 1 - jj, k - 1 - jj, qc),
+    `    let j = ${k - 1} - jj;
+    let tau = taus[q * ${k} + j];
+    ${reflect(Q, "j", qc)}`,
+  );
+  return ph.done();
 }
 
 /**
