@@ -45,8 +45,9 @@ export function decls(ins: string[], outs: [string, string][]): string {
 }
 
 /**
- * A shader over `count` matrices (one workgroup each): helpers, `decls`, and `body` run with
- * `q` (the matrix index) and `lid` (the invocation, i32); `sync()` is a storage + workgroup barrier.
+ * A shader over `count` matrices (`blocks` workgroups each): helpers, `decls`, and `body` run with
+ * `q` (the matrix index), `cb` (the block) and `lid` (the invocation, i32); `sync()` is a storage
+ * + workgroup barrier.
  */
 export function perMatrix(
   count: number,
@@ -54,8 +55,9 @@ export function perMatrix(
   declsSrc: string,
   body: string,
   extra = "",
+  blocks = 1,
 ): { code: string; dispatch: [number, number, number] } {
-  const dispatch = spread(count, maxWg);
+  const dispatch = spread(count * blocks, maxWg);
   const code = `${helperSource(["tg_nan"])}${declsSrc}
 var<workgroup> rv: array<f32, ${LINALG_WG}>;
 var<workgroup> ri: array<i32, ${LINALG_WG}>;
@@ -63,8 +65,10 @@ fn sync() { storageBarrier(); workgroupBarrier(); }
 ${extra}
 @compute @workgroup_size(${LINALG_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid3: u32) {
-  let q = i32(wid.y * ${dispatch[0]}u + wid.x);
-  if (q >= ${count}) { return; }
+  let qb = i32(wid.y * ${dispatch[0]}u + wid.x);
+  if (qb >= ${count * blocks}) { return; }
+  let q = qb / ${blocks}; let cb = qb % ${blocks};
+  _ = cb;
   let lid = i32(lid3);
 ${body}
 }
@@ -106,24 +110,25 @@ interface TriSolveSrc {
 }
 
 /**
- * Step `st` of solving op(T) X = X in place, row by row: it finishes one row (divided by its
- * diagonal) and removes it from the rows still to do (two barriers).
+ * Step `st` of solving op(T) X = X in place, row by row, on the columns of block `cb`: it
+ * finishes one row (divided by its diagonal) and removes it from the rows still to do.
  */
 function triStepCode(s: TriSolveSrc): string {
   const { n, k } = s;
   const X = (r: string, c: string) => `${s.x}[${s.xBase} + (${r}) * ${k} + (${c})]`;
   const i = s.forward ? "st" : `${n - 1} - st`;
-  const row = s.forward ? "i + 1 + t / " + k : "t / " + k;
+  const row = s.forward ? "i + 1 + t / kc" : "t / kc";
   const div = s.unit ? "" : `
     let dg = ${s.t("i", "i")};
-    ${par("c", `${k}`, `${X("i", "c")} = ${X("i", "c")} / dg;`)}
+    ${par("c", "kc", `${X("i", "c0 + c")} = ${X("i", "c0 + c")} / dg;`)}
     sync();`;
-  return `    let i = ${i};${div}
+  return `    let i = ${i};
+    let c0 = cb * ${LINALG_WG}; let kc = min(${LINALG_WG}, ${k} - c0);${div}
     ${
     par(
       "t",
-      `${n - 1} * ${k} - st * ${k}`,
-      `let r = ${row}; let c = t % ${k}; ${X("r", "c")} = ${X("r", "c")} - ${s.t("r", "i")} * ${
+      `(${n - 1} - st) * kc`,
+      `let r = ${row}; let c = c0 + t % kc; ${X("r", "c")} = ${X("r", "c")} - ${s.t("r", "i")} * ${
         X("i", "c")
       };`,
     )
@@ -131,10 +136,14 @@ function triStepCode(s: TriSolveSrc): string {
     sync();`;
 }
 
-/** Adds the triangular solve `s` (over buffers `use`) to `ph`, its rows split into dispatches. */
+/**
+ * Adds the triangular solve `s` (over buffers `use`) to `ph`: a workgroup per block of 64
+ * columns of X, its rows split into dispatches.
+ */
 function triSolvePhase(ph: LinalgPhases, use: string[], s: TriSolveSrc): void {
-  const cost = (st: number) => 1 + spreadIters(s.k) + spreadIters((s.n - 1 - st) * s.k);
-  ph.loop(use, "st", s.n, cost, triStepCode(s));
+  const kc = Math.min(s.k, LINALG_WG);
+  const cost = (st: number) => 1 + spreadIters(kc) + spreadIters((s.n - 1 - st) * kc);
+  ph.loop(use, "st", s.n, cost, triStepCode(s), { blocks: Math.ceil(s.k / LINALG_WG) });
 }
 
 const batchOf = (a: Aval, n: number) =>

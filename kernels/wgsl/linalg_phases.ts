@@ -93,9 +93,12 @@ export class LinalgPhases {
     }).join("\n");
   }
 
-  /** One dispatch running `body` (perMatrix: `q`, `lid`, `sync()`), `loops` iterations long. */
-  once(use: string[], body: string, loops: number, extra = ""): this {
-    const s = perMatrix(this.count, this.maxWg, this.#decls(use), body, extra);
+  /**
+   * One dispatch running `body` (perMatrix: `q`, `cb`, `lid`, `sync()`) on `blocks` workgroups
+   * per matrix, `loops` iterations long.
+   */
+  once(use: string[], body: string, loops: number, extra = "", blocks = 1): this {
+    const s = perMatrix(this.count, this.maxWg, this.#decls(use), body, extra, blocks);
     this.dispatches.push({ ...s, bind: use.map((n) => this.#bufs[n].bind) });
     this.loops = Math.max(this.loops, loops);
     return this;
@@ -103,7 +106,8 @@ export class LinalgPhases {
 
   /**
    * `for (var v = k0; v < k1; v++) { body }` over steps 0..steps−1, split into dispatches whose
-   * iterations (`pre` costs `fixed`, step s costs `cost(s)`) stay within the budget.
+   * iterations (`pre` costs `fixed`, step s costs `cost(s)`) stay within the budget; `blocks`
+   * workgroups per matrix.
    */
   loop(
     use: string[],
@@ -111,7 +115,7 @@ export class LinalgPhases {
     steps: number,
     cost: (s: number) => number,
     body: string,
-    opts: { extra?: string; pre?: string; fixed?: number } = {},
+    opts: { extra?: string; pre?: string; fixed?: number; blocks?: number } = {},
   ): this {
     const { chunks, loops } = chunkSteps(steps, cost, this.budget, 1 + (opts.fixed ?? 0));
     this.loops = Math.max(this.loops, loops);
@@ -125,7 +129,7 @@ ${body}
     const decls = `${
       this.#decls(use)
     }\n@group(0) @binding(${at}) var<storage, read> rng_: array<f32>;`;
-    const s = perMatrix(this.count, this.maxWg, decls, code, opts.extra ?? "");
+    const s = perMatrix(this.count, this.maxWg, decls, code, opts.extra ?? "", opts.blocks);
     for (const [k0, k1] of chunks) {
       const d: SortDispatch = { ...s, bind: [...use.map((n) => this.#bufs[n].bind), "RNG"] };
       this.#ranged.push({ d, at, chunk: this.#ranges.length / 2 });
