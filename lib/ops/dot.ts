@@ -153,9 +153,7 @@ function dotTransposeSide(
   // the free axes first for the lhs, last for the rhs
   const otherC = p.contract[o];
   const sortedOtherC = [...otherC].sort((x, y) => x - y);
-  const [freeAt, contractAt] = side === 0
-    ? [nb, nb + myFree.length]
-    : [nb + otherC.length, nb];
+  const [freeAt, contractAt] = side === 0 ? [nb, nb + myFree.length] : [nb + otherC.length, nb];
   const pos = new Array<number>(ndim);
   p.batch[side].forEach((ax, i) => (pos[ax] = i));
   myFree.forEach((ax, i) => (pos[ax] = freeAt + i));
