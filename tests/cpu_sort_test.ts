@@ -193,12 +193,13 @@ test("cpu sort: Wasm radix kernels map keys and scatter like the JS loops (unsha
   m.radixKeys(A, A, n, H, 1);
   const h = new Uint32Array(buf, H, 6144), keys = new Uint32Array(buf, A, n).slice();
   for (let d = 0; d < 3; d++) {
-    let run = 0;
-    for (let b = d * 2048; b < (d + 1) * 2048; b++) [h[b], run] = [run, run + h[b]];
+    // offsets are byte addresses in the pass's destination
+    let run = d === 1 ? A : B;
+    for (let b = d * 2048; b < (d + 1) * 2048; b++) [h[b], run] = [run, run + 4 * h[b]];
   }
-  m.radixScatter(A, n, B, H, 0, 0, 0);
-  m.radixScatter(B, n, A, H + 8192, 11, 0, 0);
-  m.radixScatter(A, n, B, H + 16384, 22, -1, 0x80000000 | 0);
+  m.radixScatter(A, n, H, 0, 0, 0);
+  m.radixScatter(B, n, H + 8192, 11, 0, 0);
+  m.radixScatter(A, n, H + 16384, 22, -1, 0x80000000 | 0);
   const got = new Float32Array(buf, B, n);
   const want = onBackend("reference", () => np.sort(np.array(x)).dataSync());
   assert.deepEqual(bits(np.array(got.slice())), bits(np.array(want)));
