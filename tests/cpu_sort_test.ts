@@ -216,22 +216,27 @@ test("cpu sort: Wasm radix kernels map keys and scatter like the JS loops (unsha
   assert.equal(keys[0], 0x7fffffff, "-0 keeps its own key in a values-only sort");
 });
 
-/** sortFast's values-only result for one contiguous row, with rows from `wasmFrom` keys in Wasm. */
-function sortRow(data: Float32Array | Int32Array, wasmFrom: number): Uint32Array {
+/** sortFast's values-only result for contiguous rows of n, with the given path switches. */
+function sortRow(
+  data: Float32Array | Int32Array,
+  tuning: { wasmFrom: number; rows: boolean },
+  n = data.length,
+): Uint32Array {
   const saved = { ...parallelSortTuning };
-  Object.assign(parallelSortTuning, { minKeys: Infinity, wasmFrom });
+  Object.assign(parallelSortTuning, { minKeys: Infinity, ...tuning });
   try {
     const dtype = data instanceof Float32Array ? "float32" : "int32";
-    const x: HostArray = { data, shape: [data.length], dtype };
-    const p = { dimension: 0, isStable: true, numKeys: 1 };
-    const [y] = sortFast([x], p, [{ shape: [data.length], dtype, weak: false }])!;
+    const shape = [data.length / n, n];
+    const x: HostArray = { data, shape, dtype };
+    const p = { dimension: 1, isStable: true, numKeys: 1 };
+    const [y] = sortFast([x], p, [{ shape, dtype, weak: false }])!;
     return new Uint32Array(y.buffer, y.byteOffset, y.length);
   } finally {
     Object.assign(parallelSortTuning, saved);
   }
 }
 
-test("cpu sort: the Wasm row sort is bit-identical to the JS radix (shared bytes, constant digits, one value)", () => {
+test("cpu sort: the Wasm row sorts are bit-identical to the JS radix (shared bytes, constant digits, one value)", () => {
   const n = 3 * wasmFrom + 1,
     f32 = (g: (i: number) => number) => Float32Array.from({ length: n }, (_, i) => g(i));
   const i32 = (g: (i: number) => number) => Int32Array.from({ length: n }, (_, i) => g(i));
@@ -247,8 +252,15 @@ test("cpu sort: the Wasm row sort is bit-identical to the JS radix (shared bytes
     ["random ints with extremes", ints(n, 4)],
   ];
   for (const [what, data] of cases) {
-    const js = sortRow(data, Infinity), wasm = sortRow(data, 1);
-    assert.deepEqual(wasm, js, what);
+    const js = sortRow(data, { wasmFrom: Infinity, rows: false });
+    assert.deepEqual(sortRow(data, { wasmFrom: 1, rows: false }), js, `${what}: Wasm radix`);
+    assert.deepEqual(sortRow(data, { wasmFrom: Infinity, rows: true }), js, `${what}: Wasm rows`);
+    // the same data as short rows: the row kernel (insertion and radix) vs JS
+    for (const len of [3, 31, 32, 33, 97]) {
+      const d = data.subarray(0, len * Math.floor(n / len));
+      const off = { wasmFrom: Infinity, rows: false }, on = { wasmFrom: Infinity, rows: true };
+      assert.deepEqual(sortRow(d, on, len), sortRow(d, off, len), `${what}: rows of ${len}`);
+    }
     // and the JS path matches the reference (NaN canonical, -0 before 0 in values-only sorts)
     const want = onBackend("reference", () => np.sort(np.array(data)).dataSync());
     const mine = data instanceof Float32Array

@@ -8,7 +8,7 @@ import { allocTyped, type TypedArray } from "../../dtype.ts";
 import type { Aval, HostArray } from "../../ops/_define.ts";
 import { rowsOf, type SortParams } from "../../ops/sort.ts";
 import { sizeOf } from "../../shape.ts";
-import { parallelSortTuning, sortRowPooled, sortRowWasm } from "./sort_parallel.ts";
+import { parallelSortTuning, sortRowPooled, sortRowsWasm, sortRowWasm } from "./sort_parallel.ts";
 
 /** Digits of a radix sort: `count` digits of `bits` bits (the top one may be shorter). */
 interface Digits {
@@ -244,11 +244,14 @@ export function sortFast(
   const kv = new Uint32Array(key.data.buffer, key.data.byteOffset, key.data.length);
   const row = scratchOf(0, n), tmp = scratchOf(4, n);
   const out = new Uint32Array(res[0].buffer, res[0].byteOffset, res[0].length);
+  const mode = isFloat ? 1 : 0;
+  // values only, short contiguous rows: all rows in Wasm calls
+  const short = xs.length === 1 && post === 1 && n >= 2 && n < parallelSortTuning.wasmFrom;
+  if (short && parallelSortTuning.rows && sortRowsWasm(kv, 0, rows, n, mode, out)) return res;
   for (let r = 0; r < rows; r++) {
     const base = Math.floor(r / post) * n * post + (r % post);
     if (xs.length === 1) {
       // values only: long rows in Wasm (on the pool, else here), else the keys themselves in JS
-      const mode = isFloat ? 1 : 0;
       if (post === 1 && sortRowPooled(kv, base, n, mode, out)) continue;
       if (post === 1 && n >= parallelSortTuning.wasmFrom && sortRowWasm(kv, base, n, mode, out)) {
         continue;

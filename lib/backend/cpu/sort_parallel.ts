@@ -1,10 +1,11 @@
 /**
- * Values-only Wasm radix sort of one contiguous float32 / int32 row (kernels/wasm/radix_sort.ts):
- * on this thread, or on the worker pool where each thread maps its chunk to keys with histograms
- * and, per digit, scatters its chunk to offsets the main thread derives (thread order keeps it stable).
+ * Values-only Wasm sorts of contiguous float32 / int32 rows: many short rows in one call
+ * (kernels/wasm/sort_rows.ts), a long row by radix (kernels/wasm/radix_sort.ts) on this thread or
+ * on the pool (each thread keys and counts its chunk, then scatters it per digit; thread order keeps it stable).
  * @module
  */
 import { buildRadixModule, RADIX_HIST_BYTES } from "../../../kernels/wasm/radix_sort.ts";
+import { buildSortRowsModule, ROWS_HIST_BYTES } from "../../../kernels/wasm/sort_rows.ts";
 import type { PoolTask, WorkerPool } from "./pool/pool.ts";
 import { usablePool } from "./conv.ts";
 import { scratchFor } from "./kernel_support.ts";
@@ -12,9 +13,10 @@ import { scratchFor } from "./kernel_support.ts";
 /**
  * @internal Rows of at least `minKeys` keys are sorted on the pool (when it has 2+ threads);
  * below, the copies in and out and the four hand-offs cost about what the second thread saves.
- * Rows of at least `wasmFrom` keys are sorted by the Wasm kernels on this thread otherwise.
+ * Rows of at least `wasmFrom` keys are sorted by the Wasm radix on this thread otherwise, shorter
+ * contiguous rows by the Wasm row kernel (`rows`: false keeps them in JS).
  */
-export const parallelSortTuning = { minKeys: 1 << 18, wasmFrom: 1 << 12 };
+export const parallelSortTuning = { minKeys: 1 << 18, wasmFrom: 1 << 12, rows: true };
 
 const align = (v: number) => Math.ceil(v / 64) * 64;
 const COUNTERS = RADIX_HIST_BYTES / 4;
@@ -105,6 +107,43 @@ export function sortRowWasm(
   }
   m.radixUnflip(from, n, mode ? -1 : 0);
   out.set(new Uint32Array(buf, from, n), base);
+  return true;
+}
+
+let rowsModule: WebAssembly.Module | undefined;
+const rowsLocal = new WeakMap<WebAssembly.Memory, (...a: number[]) => void>();
+
+/**
+ * Sorts `rows` contiguous rows of n keys of `src` from `start` (float32 / int32 bit patterns;
+ * `mode` 0 int32, 1 float32) into `out` at the same place, as {@link sortRowWasm} does each, in
+ * calls of about 2^20 keys. False when Wasm memory cannot hold them.
+ */
+export function sortRowsWasm(
+  src: Uint32Array,
+  start: number,
+  rows: number,
+  n: number,
+  mode: 0 | 1,
+  out: Uint32Array,
+): boolean {
+  const per = Math.max(1, Math.min(rows, Math.floor((1 << 20) / n)));
+  const sc = scratchFor(align(4 * per * n) + align(4 * n) + ROWS_HIST_BYTES, undefined);
+  if (!sc) return false;
+  let sortRows = rowsLocal.get(sc.memory);
+  if (!sortRows) {
+    rowsModule ??= new WebAssembly.Module(buildSortRowsModule());
+    const inst = new WebAssembly.Instance(rowsModule, { env: { memory: sc.memory } });
+    rowsLocal.set(sc.memory, sortRows = inst.exports.sortRows as (...a: number[]) => void);
+  }
+  const A = sc.base, tmp = A + align(4 * per * n), H = tmp + align(4 * n);
+  for (let r = 0; r < rows; r += per) {
+    const k = Math.min(per, rows - r),
+      at = start + r * n,
+      view = new Uint32Array(sc.memory.buffer, A, k * n);
+    view.set(src.subarray(at, at + k * n));
+    sortRows(A, tmp, k, n, H, mode);
+    out.set(view, at);
+  }
   return true;
 }
 
