@@ -138,6 +138,8 @@ test("cpu sort: jit (sort result kept inside the program) matches eager", () => 
 for (const workers of [1, 3]) {
   test(`cpu sort: the pool's parallel radix sort (${workers + 1} threads) is bit-identical to this thread's`, async () => {
     const pool = await createPool({ workers });
+    const minThreads = parallelSortTuning.minThreads;
+    parallelSortTuning.minThreads = 2; // two threads too (off by default)
     try {
       for (
         const n of [
@@ -184,6 +186,7 @@ for (const workers of [1, 3]) {
         false,
       );
     } finally {
+      parallelSortTuning.minThreads = minThreads;
       await pool.terminate();
     }
   });

@@ -11,12 +11,18 @@ import { usablePool } from "./conv.ts";
 import { scratchFor } from "./kernel_support.ts";
 
 /**
- * @internal Rows of at least `minKeys` keys are sorted on the pool (when it has 2+ threads);
- * below, the copies in and out and the four hand-offs cost about what the second thread saves.
- * Rows of at least `wasmFrom` keys are sorted by the Wasm radix on this thread otherwise, shorter
- * contiguous rows by the Wasm row kernel (`rows`: false keeps them in JS).
+ * @internal Rows of at least `minKeys` keys are sorted on the pool when it has `minThreads`
+ * threads or more: with two, the extra counting pass and four hand-offs cost about what the
+ * second thread saves (and far more when the machine is loaded). Rows of at least `wasmFrom` keys
+ * are sorted by the Wasm radix on this thread otherwise, shorter contiguous rows by the Wasm row
+ * kernel (`rows`: false keeps them in JS).
  */
-export const parallelSortTuning = { minKeys: 1 << 18, wasmFrom: 1 << 12, rows: true };
+export const parallelSortTuning = {
+  minKeys: 1 << 18,
+  minThreads: 4,
+  wasmFrom: 1 << 12,
+  rows: true,
+};
 
 const align = (v: number) => Math.ceil(v / 64) * 64;
 const COUNTERS = RADIX_HIST_BYTES / 4;
@@ -100,8 +106,16 @@ export function sortRowWasm(
   h.fill(0);
   m.radixKeys(A, A, n, H, mode);
   let from = A, to = B;
-  for (const d of splitDigits(h, 1, n)) {
-    offsets(h, 1, 1, () => d * 2048, () => d * 2048, to);
+  for (let d = 0; d < 3; d++) {
+    // the digit's offsets as byte addresses in `to`; a digit with one bucket of all keys is skipped
+    let run = to, split = true;
+    for (let b = d * 2048, e = b + 2048; b < e; b++) {
+      const c = h[b];
+      if (c === n) split = false;
+      h[b] = run;
+      run += 4 * c;
+    }
+    if (!split) continue;
     m.radixScatter(from, n, H + d * 8192, 11 * d, 0, 0);
     [from, to] = [to, from];
   }
@@ -165,7 +179,8 @@ export function sortRowPooled(
   out: Uint32Array,
   pool: WorkerPool | undefined = usablePool(),
 ): boolean {
-  if (!pool || pool.threads < 2 || pool.busy || n < parallelSortTuning.minKeys) return false;
+  const { minKeys, minThreads } = parallelSortTuning;
+  if (!pool || pool.threads < Math.max(2, minThreads) || pool.busy || n < minKeys) return false;
   const T = Math.min(pool.threads, 4), next = T * T * 2048;
   const sc = scratchFor(2 * align(4 * n) + T * RADIX_HIST_BYTES + 4 * next, pool);
   if (!sc) return false;
