@@ -16,7 +16,7 @@ export const BLOCKED_F64_MIN = 64;
 const NB = 32;
 
 /** A matrix workspace: the memory's float64 view, element offsets, and `C -= A·B` on it. */
-interface Ws {
+export interface Ws {
   F: Float64Array;
   gemm: (
     c: number,
@@ -31,7 +31,8 @@ interface Ws {
   ) => void;
 }
 
-function workspace(elems: number, run: (ws: Ws, base: number) => void): boolean {
+/** Runs `run` on a scratch Wasm memory of `elems` float64 (from element `base`); false if none. */
+export function workspace(elems: number, run: (ws: Ws, base: number) => void): boolean {
   const sc = scratchFor(8 * elems + 64, undefined);
   if (!sc) return false;
   try {

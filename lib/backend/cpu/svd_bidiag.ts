@@ -6,12 +6,16 @@
 import type { Aval, HostArray } from "../../ops/_define.ts";
 import type { SvdParams } from "../../ops/linalg_decomp.ts";
 import { allocTyped, type TypedArray } from "../../dtype.ts";
+import { workspace, type Ws } from "./linalg_f64.ts";
+import { accumulateWy, WY_NB } from "./svd_wy.ts";
 
 const EPS = 2.220446049250313e-16;
 /** Matrices whose smaller side is at least this use bidiagonalization (below: one-sided Jacobi). */
 export const SVD_BIDIAG_MIN = 8;
 /** QR sweeps allowed per singular value before the result is declared NaN (never hangs). */
 export const SVD_MAX_SWEEPS_PER_VALUE = 40;
+/** From this order the reflectors are accumulated in WY blocks through the Wasm GEMM. */
+export const SVD_WY_MIN = 48;
 
 /** Result of {@link svdBidiag}: uᵀ (uc×m rows = columns of u), s descending, vt n×n (row-major). */
 export interface SvdRows {
@@ -239,6 +243,7 @@ export function svdBidiag(
   n: number,
   full: boolean,
   uv: boolean,
+  ws?: { ws: Ws; base: number },
 ): SvdRows | null {
   let amax = 0;
   for (let i = 0; i < a.length; i++) amax = Math.max(amax, Math.abs(a[i]));
@@ -247,8 +252,17 @@ export function svdBidiag(
   for (let i = 0; i < a.length; i++) w[i] = a[i] * sc;
   const { d, e, tq, tp } = bidiagonalize(w, m, n);
   const uc = full ? m : n;
-  const ut = uv ? accumulate(uc, m, n, 0, tq, (k, i) => w[i * n + k]) : null;
-  const vt = uv ? accumulate(n, n, Math.max(0, n - 2), 1, tp, (k, i) => w[k * n + i]) : null;
+  const qv = (k: number, i: number) => w[i * n + k], pv = (k: number, i: number) => w[k * n + i];
+  let ut: Float64Array | null = null, vt: Float64Array | null = null;
+  if (uv && ws && n >= SVD_WY_MIN) { // Uᵀ and Vᵀ in the Wasm workspace, blocked
+    const { ws: W, base } = ws, vo = base + uc * m, tmp = vo + n * n;
+    accumulateWy(W, base, uc, m, n, 0, tq, qv, tmp);
+    accumulateWy(W, vo, n, n, n - 2, 1, tp, pv, tmp);
+    (ut = W.F.subarray(base, vo)), (vt = W.F.subarray(vo, tmp));
+  } else if (uv) {
+    ut = accumulate(uc, m, n, 0, tq, qv);
+    vt = accumulate(n, n, Math.max(0, n - 2), 1, tp, pv);
+  }
   if (!bidiagQr({ d, e, ut, m, vt, n })) return null;
   for (let i = 0; i < n; i++) {
     if (d[i] >= 0) continue;
@@ -286,29 +300,33 @@ export function svdFast(xs: HostArray[], p: SvdParams, outs: Aval[]): TypedArray
   const res = outs.map((o) => allocTyped(o.dtype, o.shape.reduce((x, y) => x * y, 1)));
   const count = a.data.length / (m * n), tall = m >= n, [rm, rn] = tall ? [m, n] : [n, m];
   const x = new Float64Array(m * n);
-  for (let q = 0; q < count; q++) {
-    const src = a.data.subarray(q * m * n, (q + 1) * m * n);
-    let finite = true;
-    for (let i = 0; i < m * n; i++) {
-      const v = src[i]; // the wide case works on aᵀ = V S Uᵀ
-      x[tall ? i : (i % n) * m + Math.floor(i / n)] = v;
-      if (!Number.isFinite(v)) finite = false;
+  const run = (ws?: { ws: Ws; base: number }) => {
+    for (let q = 0; q < count; q++) {
+      const src = a.data.subarray(q * m * n, (q + 1) * m * n);
+      let finite = true;
+      for (let i = 0; i < m * n; i++) {
+        const v = src[i]; // the wide case works on aᵀ = V S Uᵀ
+        x[tall ? i : (i % n) * m + Math.floor(i / n)] = v;
+        if (!Number.isFinite(v)) finite = false;
+      }
+      const r = finite ? svdBidiag(x, rm, rn, p.fullMatrices, p.computeUv, ws) : null;
+      if (!r) {
+        for (const o of res) o.fill(NaN, q * (o.length / count), (q + 1) * (o.length / count));
+        continue;
+      }
+      res[0].set(r.s, q * k);
+      if (!p.computeUv) continue;
+      // u (m×uc) and vt (vr×n) of a, from the rows of the tall problem's factors
+      const [ut, vt, uc, vr] = tall
+        ? [r.ut, r.vt, r.ut.length / m, n]
+        : [r.vt, r.ut, m, r.ut.length / n];
+      for (let i = 0; i < k; i++) normalizeSign(vt, n, ut, m, i);
+      const u = res[1], v = res[2], uo = q * m * uc, vo = q * vr * n;
+      for (let i = 0; i < uc; i++) for (let j = 0; j < m; j++) u[uo + j * uc + i] = ut[i * m + j];
+      v.set(vt, vo);
     }
-    const r = finite ? svdBidiag(x, rm, rn, p.fullMatrices, p.computeUv) : null;
-    if (!r) {
-      for (const o of res) o.fill(NaN, q * (o.length / count), (q + 1) * (o.length / count));
-      continue;
-    }
-    res[0].set(r.s, q * k);
-    if (!p.computeUv) continue;
-    // u (m×uc) and vt (vr×n) of a, from the rows of the tall problem's factors
-    const [ut, vt, uc, vr] = tall
-      ? [r.ut, r.vt, r.ut.length / m, n]
-      : [r.vt, r.ut, m, r.ut.length / n];
-    for (let i = 0; i < k; i++) normalizeSign(vt, n, ut, m, i);
-    const u = res[1], v = res[2], uo = q * m * uc, vo = q * vr * n;
-    for (let i = 0; i < uc; i++) for (let j = 0; j < m; j++) u[uo + j * uc + i] = ut[i * m + j];
-    v.set(vt, vo);
-  }
+  };
+  const elems = rm * rm + rn * rn + 3 * rm * WY_NB;
+  if (!p.computeUv || k < SVD_WY_MIN || !workspace(elems, (ws, base) => run({ ws, base }))) run();
   return res;
 }
