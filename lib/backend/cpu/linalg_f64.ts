@@ -18,6 +18,7 @@ const NB = 32;
 /** A matrix workspace: the memory's float64 view, element offsets, and `C -= A·B` on it. */
 export interface Ws {
   F: Float64Array;
+  mem: WebAssembly.Memory;
   gemm: (
     c: number,
     a: number,
@@ -40,7 +41,7 @@ export function workspace(elems: number, run: (ws: Ws, base: number) => void): b
     const gemm: Ws["gemm"] = (c, a, b, m, n, k, ldc, lda, ldb) => {
       if (m > 0 && n > 0 && k > 0) f(8 * c, 8 * a, 8 * b, m, n, k, ldc, lda, ldb);
     };
-    run({ F, gemm }, Math.ceil(sc.base / 8));
+    run({ F, gemm, mem: sc.memory }, Math.ceil(sc.base / 8));
     return true;
   } finally {
     sc.release();

@@ -8,6 +8,7 @@ import type { SvdParams } from "../../ops/linalg_decomp.ts";
 import { allocTyped, type TypedArray } from "../../dtype.ts";
 import { workspace, type Ws } from "./linalg_f64.ts";
 import { accumulateWy, WY_NB } from "./svd_wy.ts";
+import { rotSeqFor } from "../../../kernels/wasm/rot_seq.ts";
 
 const EPS = 2.220446049250313e-16;
 /** Matrices whose smaller side is at least this use bidiagonalization (below: one-sided Jacobi). */
@@ -133,6 +134,13 @@ interface Bidiag {
   m: number;
   vt: Float64Array | null;
   n: number;
+  /** The right (columns) and left (rows) rotations of one sweep, applied after it. */
+  rc: Float64Array;
+  rs: Float64Array;
+  lc: Float64Array;
+  ls: Float64Array;
+  /** Applies a sweep's rotations (rotSeqJs, or the Wasm kernel on views of its memory). */
+  seq: typeof rotSeqJs;
 }
 
 /** e[i] = 0 chasing right from a zero d[i] (left rotations with rows j > i, up to h). */
@@ -173,15 +181,32 @@ function qrSweep(b: Bidiag, l: number, h: number, mu2: number): void {
     e[k] = c * e[k] - s * dk;
     const bulge = s * d[k + 1];
     d[k + 1] *= c;
-    rot(b.vt, k, k + 1, b.n, c, s);
+    (b.rc[k] = c), (b.rs[k] = s);
     [c, s, r] = givens(d[k], bulge); // left: rows k, k+1
     d[k] = r;
     const ek = e[k];
     e[k] = c * ek + s * d[k + 1];
     d[k + 1] = c * d[k + 1] - s * ek;
     if (k + 1 < h) (y = e[k]), (z = s * e[k + 1]), (e[k + 1] *= c);
-    rot(b.ut, k, k + 1, b.m, c, s);
+    (b.lc[k] = c), (b.ls[k] = s);
   }
+  if (b.vt) b.seq(b.vt, b.n, l, h, b.rc, b.rs);
+  if (b.ut) b.seq(b.ut, b.m, l, h, b.lc, b.ls);
+}
+
+/**
+ * Rows l..h of x (row length len) ← the rotations (c[k], s[k]) of rows k, k+1 for k = l..h−1 in
+ * order (the JS form of kernels/wasm/rot_seq.ts).
+ */
+function rotSeqJs(
+  x: Float64Array,
+  len: number,
+  l: number,
+  h: number,
+  c: Float64Array,
+  s: Float64Array,
+) {
+  for (let k = l; k < h; k++) rot(x, k, k + 1, len, c[k], s[k]);
 }
 
 /** Wilkinson shift μ² from the trailing 2×2 of BᵀB on l..h (scaled against overflow). */
@@ -253,17 +278,22 @@ export function svdBidiag(
   const { d, e, tq, tp } = bidiagonalize(w, m, n);
   const uc = full ? m : n;
   const qv = (k: number, i: number) => w[i * n + k], pv = (k: number, i: number) => w[k * n + i];
-  let ut: Float64Array | null = null, vt: Float64Array | null = null;
-  if (uv && ws && n >= SVD_WY_MIN) { // Uᵀ and Vᵀ in the Wasm workspace, blocked
-    const { ws: W, base } = ws, vo = base + uc * m, tmp = vo + n * n;
+  let ut: Float64Array | null = null, vt: Float64Array | null = null, seq = rotSeqJs;
+  let rot4: Float64Array[] = Array.from({ length: 4 }, () => new Float64Array(n));
+  if (uv && ws && n >= SVD_WY_MIN) { // Uᵀ, Vᵀ and the rotations in the Wasm workspace
+    const { ws: W, base } = ws, vo = base + uc * m, tmp = vo + n * n, ro = tmp + 3 * m * WY_NB;
     accumulateWy(W, base, uc, m, n, 0, tq, qv, tmp);
     accumulateWy(W, vo, n, n, n - 2, 1, tp, pv, tmp);
     (ut = W.F.subarray(base, vo)), (vt = W.F.subarray(vo, tmp));
+    rot4 = rot4.map((_, i) => W.F.subarray(ro + i * n, ro + i * n + n));
+    const f = rotSeqFor(W.mem);
+    seq = (x, len, l, h, c, s) => f(x.byteOffset, len, l, h, c.byteOffset, s.byteOffset);
   } else if (uv) {
     ut = accumulate(uc, m, n, 0, tq, qv);
     vt = accumulate(n, n, Math.max(0, n - 2), 1, tp, pv);
   }
-  if (!bidiagQr({ d, e, ut, m, vt, n })) return null;
+  const [rc, rs, lc, ls] = rot4;
+  if (!bidiagQr({ d, e, ut, m, vt, n, rc, rs, lc, ls, seq })) return null;
   for (let i = 0; i < n; i++) {
     if (d[i] >= 0) continue;
     d[i] = -d[i];
@@ -326,7 +356,7 @@ export function svdFast(xs: HostArray[], p: SvdParams, outs: Aval[]): TypedArray
       v.set(vt, vo);
     }
   };
-  const elems = rm * rm + rn * rn + 3 * rm * WY_NB;
+  const elems = rm * rm + rn * rn + 3 * rm * WY_NB + 4 * rn;
   if (!p.computeUv || k < SVD_WY_MIN || !workspace(elems, (ws, base) => run({ ws, base }))) run();
   return res;
 }
