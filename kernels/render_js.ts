@@ -13,8 +13,9 @@ import {
   subExprs,
 } from "../lib/compile/kernel.ts";
 import { aluOf } from "../lib/compile/alu.ts";
-import type { DType } from "../lib/dtype.ts";
-import { f16round, HAS_FLOAT16 } from "../lib/float16.ts";
+import { type DType, hostRound } from "../lib/dtype.ts";
+import { f16round } from "../lib/float16.ts";
+import { bf16round } from "../lib/bfloat16.ts";
 
 /** A compiled kernel. */
 export type KernelFn = (
@@ -149,8 +150,10 @@ export function renderKernel(k: Kernel): KernelFn {
   };
   const n = k.inputs.length;
   const head = [...Array(n).keys()].map((i) => `const in${i} = ins[${i}];`).join(" ");
-  // F16R (float16 rounding) is in scope of every kernel; without Float16Array, float16 is stored in a Float32Array: round on store
-  const store = (v: string) => (k.outDtype === "float16" && !HAS_FLOAT16 ? `F16R(${v})` : v);
+  // F16R / BF16R (float16 / bfloat16 rounding) are in scope of every kernel; a dtype kept in a wider
+  // host array (bfloat16; float16 without Float16Array) rounds on store
+  const round = hostRound(k.outDtype);
+  const store = (v: string) => (round ? `${round === bf16round ? "BF16R" : "F16R"}(${v})` : v);
   const body = expr(k.body);
   let inner: string;
   if (k.reduce) {
@@ -190,5 +193,5 @@ export function renderKernel(k: Kernel): KernelFn {
   const fnNames = fns.map((_, i) => `F${i}`);
   const src = `${PRELUDE}return (ins, out) => { ${head} ${loop} };`;
   // NOTE: kernels are generated from our own IR only; no user strings reach this source.
-  return new Function("F16R", ...fnNames, src)(f16round, ...fns) as KernelFn;
+  return new Function("F16R", "BF16R", ...fnNames, src)(f16round, bf16round, ...fns) as KernelFn;
 }

@@ -37,7 +37,7 @@ export function toNpy(t: Tensor): Uint8Array {
   let text = headerText(descr, t.shape, 10);
   let version = 1;
   if (text.length > 65535) [text, version] = [headerText(descr, t.shape, 12), 2];
-  const data = encode(t.dataSync(), t.dtype);
+  const data = encode(t._valuesSync(), t.dtype);
   const pre = version === 1 ? 10 : 12;
   const out = new Uint8Array(pre + text.length + data.length);
   out.set(MAGIC);

@@ -60,7 +60,7 @@ export function toSafetensors(
     if (name === "__metadata__") throw new TypeError(`${op}: "__metadata__" is a reserved name`);
     const code = OF_DTYPE[t.dtype];
     if (!code) throw new TypeError(`${op}: cannot write dtype ${t.dtype} (record.${name})`);
-    return { name, code, shape: t.shape, data: encode(t.dataSync(), t.dtype) };
+    return { name, code, shape: t.shape, data: encode(t._valuesSync(), t.dtype) };
   });
   items.sort((a, b) =>
     ORDER.indexOf(b.code) - ORDER.indexOf(a.code) ||

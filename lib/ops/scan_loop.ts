@@ -187,7 +187,7 @@ export function scanHost(args: ArrayValue[], p: ScanLoopParams, outAvals: Aval[]
     for (let k = 0; k < ys.length; k++) {
       const y = outs[nK + k]._concrete();
       ys[k].set(
-        (isHost(y) ? y.buffer : y.dataSync()) as ArrayLike<number> as TypedArray,
+        (isHost(y) ? y.buffer : y._valuesSync()) as ArrayLike<number> as TypedArray,
         start * ySizes[k],
       );
     }

@@ -4,7 +4,7 @@
  * ops run their fast implementation when one exists, else the reference one.
  * @module
  */
-import type { TypedArray } from "../../dtype.ts";
+import { roundHostOutputs, type TypedArray } from "../../dtype.ts";
 import type { Aval, HostArray, OpDef } from "../../ops/_define.ts";
 import { ArrayValue } from "../../core.ts";
 import { hoistConsts, type Jaxpr } from "../../ir.ts";
@@ -41,7 +41,6 @@ import { choleskyFast, solveF64 } from "./linalg_f64.ts";
 import type { SolveParams } from "../../ops/linalg.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
-import { roundF16Outputs } from "../../float16.ts";
 import { fftFast } from "./fft.ts";
 import type { FftParams } from "../../ops/fft.ts";
 
@@ -85,15 +84,15 @@ function runOp(
 ): TypedArray[] {
   const fast = fastImpls.get(op.name);
   const r = fast ? fast(inputs, params, outAvals, dest) : null;
-  if (r) return r;
+  if (r) return roundHostOutputs(r, outAvals.map((a) => a.dtype));
   if (op.evalImpl) {
     // higher-order primitives without a compiled form yet (scan, cond, while) run their rule
     const args = inputs.map((h) =>
       new ArrayValue(h.data, { shape: h.shape, dtype: h.dtype, weak: false }, cpuBackend)
     );
-    return op.evalImpl(args, params).map((t) => t.dataSync());
+    return op.evalImpl(args, params).map((t) => t._valuesSync());
   }
-  return roundF16Outputs(op.impl(inputs, params, outAvals), outAvals.map((a) => a.dtype));
+  return roundHostOutputs(op.impl(inputs, params, outAvals), outAvals.map((a) => a.dtype));
 }
 
 const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"]);
