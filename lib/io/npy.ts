@@ -32,6 +32,9 @@ function headerText(descr: string, shape: readonly number[], prefix: number): st
  */
 export function toNpy(t: Tensor): Uint8Array {
   if (!(t instanceof Tensor)) throw new TypeError(`toNpy: expected a Tensor, got ${typeof t}`);
+  if (t.dtype === "bfloat16") {
+    throw new TypeError('toNpy: .npy has no bfloat16 dtype; write t.astype("float32")');
+  }
   const fd = writeCode("toNpy", t.dtype);
   const descr = (fd.size === 1 ? "|" : "<") + fd.code;
   let text = headerText(descr, t.shape, 10);
