@@ -75,6 +75,8 @@ const WRAP_NARROW: Partial<Record<DType, (a: string) => string>> = {
   int8: (a) => `((${a}) << 24 >> 24)`,
   uint8: (a) => `((${a}) & 255)`,
   uint32: (a) => `((${a}) >>> 0)`,
+  // every bfloat16 result rounds, as the unfused program's stores would (jit equals eager)
+  bfloat16: (a) => `BF16R(${a})`,
 };
 
 const PRELUDE = "const CVT_I32 = (v) => (Number.isFinite(v) ? Math.trunc(v) | 0 : 0);\n";

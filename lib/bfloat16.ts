@@ -26,7 +26,7 @@ const U = new Uint32Array(F.buffer);
 export function bf16Bits(x: number): number {
   F[0] = x;
   const u = U[0];
-  if (x !== x) return (u >>> 16) | 0x40;
+  if (x !== x) return ((u >>> 16) & 0x8000) | 0x7fc0;
   const f = F[0];
   // the float32 rounding of a float64 made a bfloat16 tie: round toward x instead of to even
   if ((u & 0xffff) === 0x8000 && f !== x) {

@@ -60,7 +60,7 @@ export function narrow(d: DType, v: string, use: (helper: string) => void): stri
  * unless `ExprRenderer` already did (an `alu` result of a narrow int, or rounded to float16).
  */
 export function storeValue(e: Expr, v: string, use: (helper: string) => void): string {
-  const done = e.k === "alu" && (!isHalf(e.dtype) || e.args[0]?.dtype !== e.dtype);
+  const done = e.k === "alu" && (e.dtype !== "float16" || e.args[0]?.dtype !== "float16");
   return done ? v : narrow(e.dtype, v, use);
 }
 
@@ -222,8 +222,9 @@ export class ExprRenderer {
       },
     };
     const v = aluOf(e).render.wgsl(x);
-    // narrow ints wrap like every value of their dtype; float16 rounds where a value becomes one
-    if (isHalf(e.dtype) && arg === e.dtype) return v;
+    // narrow ints wrap like every value of their dtype; float16 rounds where a value becomes one,
+    // bfloat16 after every op (as the unfused program would)
+    if (e.dtype === "float16" && arg === "float16") return v;
     return narrow(e.dtype, v, (h) => this.helpers.add(h));
   }
 }

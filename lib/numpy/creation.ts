@@ -4,7 +4,7 @@
  * @module
  */
 import { fromHost } from "../core.ts";
-import { allocTyped, checkDType, type DType, isComplex } from "../dtype.ts";
+import { allocTyped, castScalar, checkDType, type DType, isComplex } from "../dtype.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import { allocating, checkAllocation, checkShape, sizeOf } from "../shape.ts";
 import { checkOptions } from "../options.ts";
@@ -56,7 +56,7 @@ function fullAs(
   checkAllocation(op, s, d);
   const data = allocating(op, [{ shape: s, dtype: d }], () => allocTyped(d, sizeOf(s)));
   if (isComplex(d)) { for (let i = 0; i < data.length; i += 2) data[i] = Number(value); }
-  else data.fill(Number(value));
+  else data.fill(castScalar(Number(value), d));
   return fromHost(data, s, d);
 }
 /** Zeros. */

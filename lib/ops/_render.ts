@@ -222,6 +222,5 @@ export function jsConvert(a: string, from: DType, to: DType): string {
   if (to === "bool") return `(${a} !== 0 ? 1 : 0)`;
   if (to === "int32" && isFloat(from)) return `CVT_I32(${a})`;
   if (to === "float16" && from !== "float16") return `F16R(${a})`; // render_js's float16 rounding
-  if (to === "bfloat16" && from !== "bfloat16") return `BF16R(${a})`; // and bfloat16 rounding
   return a; // narrow ints wrap in render_js like every value of their dtype
 }
