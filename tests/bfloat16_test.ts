@@ -7,7 +7,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { grad, jit, jvp, lax, np, random, type Tensor, vjp, vmap } from "../mod.ts";
+import { grad, io, jit, jvp, lax, np, random, type Tensor, vjp, vmap } from "../mod.ts";
 import { type DType, promoteTypes } from "../lib/dtype.ts";
 import { bf16Bits, bf16FromBits, bf16round } from "../lib/bfloat16.ts";
 import { onBackend as on } from "./_prop_util.ts";
@@ -146,6 +146,22 @@ describe("bfloat16 arrays", () => {
     assert.equal(np.array(0.1, { dtype: "bfloat16" }).item(), 0.10009765625);
     assert.match(x.toString(), /dtype=bfloat16/);
     assert.match(x.toString(), /0\.333984375/);
+  });
+  test("safetensors reads and writes BF16 as bfloat16 (the bits, little-endian)", () => {
+    const x = np.array([1, -2.5, 1 / 3], { dtype: "bfloat16" });
+    const bytes = io.toSafetensors({ x });
+    const head = new TextDecoder().decode(
+      bytes.subarray(8, 8 + new DataView(bytes.buffer).getUint32(0, true)),
+    );
+    assert.match(head, /"dtype":"BF16"/);
+    assert.deepEqual([...bytes.subarray(bytes.length - 6)], [0x80, 0x3f, 0x20, 0xc0, 0xab, 0x3e]);
+    const back = io.fromSafetensors(bytes).x;
+    assert.equal(back.dtype, "bfloat16");
+    assert.deepEqual([...back.dataSync()], [...x.dataSync()]);
+    assert.throws(
+      () => io.toNpy(x),
+      (e: Error) => e instanceof TypeError && /bfloat16/.test(e.message),
+    );
   });
   test("zeros, ones, full, arange and random draws take bfloat16", () => {
     assert.deepEqual(np.full([2], 1 / 3, { dtype: "bfloat16" }).toNestedSync(), [

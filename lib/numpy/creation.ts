@@ -25,6 +25,16 @@ export interface DTypeOptions {
  * const x = np.array([[1, 2, 3], [4, 5, 6]], { dtype: "float32" });
  * if (x.shape.join() !== "2,3") throw new Error("shape");
  * ```
+ *
+ * @example bfloat16 (rounded to nearest even; `data()` gives the raw bits, which `array` reads back)
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * const b = np.array([1 / 3, 2], { dtype: "bfloat16" });
+ * assert.deepEqual(b.toNestedSync(), [0.333984375, 2]);
+ * const bits = b.dataSync(); // Uint16Array [0x3eab, 0x4000]
+ * assert.deepEqual([...np.array(bits, { dtype: "bfloat16" }).astype("float32").dataSync()], [0.333984375, 2]);
+ * ```
  */
 export function array(values: ArrayLike | ArrayBufferView, opts?: ArrayOptions): Tensor {
   checkOptions("array", opts, ["dtype", "shape"]);
