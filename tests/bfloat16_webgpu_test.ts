@@ -6,7 +6,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { grad, jit, np, random, type Tensor } from "../mod.ts";
+import { grad, jit, lax, np, random, type Tensor } from "../mod.ts";
 import { bf16Bits, bf16round } from "../lib/bfloat16.ts";
 import { webgpuReady } from "./_webgpu_env.ts";
 import { onBackend as on } from "./_prop_util.ts";
@@ -85,6 +85,27 @@ describe("bfloat16 transforms and draws on WebGPU", { skip }, () => {
       "grad",
       2,
     );
+  });
+  test("sums, matmul and conv accumulate in float32 (the float32 sum rounded once)", async () => {
+    const want = bf16round(4096 * bf16round(0.01));
+    const got = await on("webgpu", () => {
+      const x = np.full([4096], 0.01, { dtype: "bfloat16" });
+      const a = np.full([1, 4096], 0.01, { dtype: "bfloat16" });
+      const m = np.matmul(a, np.ones([4096, 1], { dtype: "bfloat16" }));
+      const c = lax.convGeneralDilated(
+        a.reshape([1, 1, 4096]),
+        np.ones([1, 1, 4096], { dtype: "bfloat16" }),
+        [1],
+        "VALID",
+      );
+      return np.stack([
+        np.sum(x),
+        jit((x: Tensor) => np.sum(np.multiply(x, 1)))(x),
+        m.reshape([]),
+        c.reshape([]),
+      ]);
+    }).astype("float32").data();
+    assert.deepEqual([...got], [want, want, want, want]);
   });
   test("uniform and normal draws in bfloat16", async () => {
     for (const draw of [random.uniform, random.normal]) {
