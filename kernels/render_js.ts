@@ -13,8 +13,9 @@ import {
   subExprs,
 } from "../lib/compile/kernel.ts";
 import { aluOf } from "../lib/compile/alu.ts";
-import type { DType } from "../lib/dtype.ts";
-import { f16round, HAS_FLOAT16 } from "../lib/float16.ts";
+import { type DType, hostRound } from "../lib/dtype.ts";
+import { f16round } from "../lib/float16.ts";
+import { bf16round } from "../lib/bfloat16.ts";
 
 /** A compiled kernel. */
 export type KernelFn = (
@@ -74,6 +75,8 @@ const WRAP_NARROW: Partial<Record<DType, (a: string) => string>> = {
   int8: (a) => `((${a}) << 24 >> 24)`,
   uint8: (a) => `((${a}) & 255)`,
   uint32: (a) => `((${a}) >>> 0)`,
+  // every bfloat16 result rounds, as the unfused program's stores would (jit equals eager)
+  bfloat16: (a) => `BF16R(${a})`,
 };
 
 const PRELUDE = "const CVT_I32 = (v) => (Number.isFinite(v) ? Math.trunc(v) | 0 : 0);\n";
@@ -214,8 +217,10 @@ export function renderKernel(k: Kernel): KernelFn {
   };
   const n = k.inputs.length;
   const head = [...Array(n).keys()].map((i) => `const in${i} = ins[${i}];`).join(" ");
-  // F16R (float16 rounding) is in scope of every kernel; without Float16Array, float16 is stored in a Float32Array: round on store
-  const store = (v: string) => (k.outDtype === "float16" && !HAS_FLOAT16 ? `F16R(${v})` : v);
+  // F16R / BF16R (float16 / bfloat16 rounding) are in scope of every kernel; a dtype kept in a wider
+  // host array (bfloat16; float16 without Float16Array) rounds on store
+  const round = hostRound(k.outDtype);
+  const store = (v: string) => (round ? `${round === bf16round ? "BF16R" : "F16R"}(${v})` : v);
   const bodyPre: string[] = [];
   pre = bodyPre;
   const body = expr(k.body);
@@ -259,5 +264,5 @@ export function renderKernel(k: Kernel): KernelFn {
   const fnNames = fns.map((_, i) => `F${i}`);
   const src = `${PRELUDE}return (ins, out) => { ${head} ${loop} };`;
   // NOTE: kernels are generated from our own IR only; no user strings reach this source.
-  return new Function("F16R", ...fnNames, src)(f16round, ...fns) as KernelFn;
+  return new Function("F16R", "BF16R", ...fnNames, src)(f16round, bf16round, ...fns) as KernelFn;
 }

@@ -4,7 +4,16 @@
  * the arguments and lets it process the op. Level 0 is the eval trace (concrete arrays).
  * @module
  */
-import { BYTES, type DType, isComplex, realPart, storageAval, type TypedArray } from "./dtype.ts";
+import {
+  BYTES,
+  type DType,
+  hostRound,
+  isComplex,
+  realPart,
+  roundHostOutputs,
+  storageAval,
+  type TypedArray,
+} from "./dtype.ts";
 import { Tensor } from "./tensor.ts";
 import type { Aval, OpDef } from "./ops/_define.ts";
 import { type Backend, getBackend, pickBackend } from "./backend/backend.ts";
@@ -434,6 +443,8 @@ export function fromHost(
   if (data.length !== sizeOf(shape) * (isComplex(dtype) ? 2 : 1)) {
     throw new TypeError(`array: ${data.length} values do not fill shape [${shape.join(",")}]`);
   }
+  // a dtype kept in a wider host array (bfloat16) holds only its own values, however data was filled
+  if (hostRound(dtype)) data = roundHostOutputs([Float32Array.from(data)], [dtype])[0];
   const backend = getBackend();
   return new ArrayValue(backend.fromHost(data, realPart(dtype)), { shape, dtype, weak }, backend);
 }

@@ -3,7 +3,8 @@
  * In: dtype names and avals. Out: promoted dtypes, typed-array constructors, range checks.
  * @module
  */
-import { f16round, HAS_FLOAT16 } from "./float16.ts";
+import { f16round, f16roundEmulated, HAS_FLOAT16 } from "./float16.ts";
+import { bf16round } from "./bfloat16.ts";
 import type { Aval } from "./ops/_define.ts";
 
 /** The element types a Tensor can hold. */
@@ -14,6 +15,7 @@ export type DType =
   | "int32"
   | "uint32"
   | "float16"
+  | "bfloat16"
   | "float32"
   | "float64"
   | "complex64"
@@ -21,7 +23,8 @@ export type DType =
 
 /**
  * Typed arrays that back Tensors on the host. float16 is a Float16Array where the runtime has
- * one, else a Float32Array holding float16-rounded values.
+ * one, else a Float32Array holding float16-rounded values; bfloat16 is a Float32Array holding
+ * bfloat16-rounded values (a Tensor's `data()` packs them to a Uint16Array of raw bits).
  */
 export type TypedArray =
   | Float32Array
@@ -29,7 +32,8 @@ export type TypedArray =
   | Int32Array
   | Uint8Array
   | Int8Array
-  | Uint32Array;
+  | Uint32Array
+  | Uint16Array;
 
 /** All dtype names. */
 export const DTYPES: readonly DType[] = [
@@ -39,6 +43,7 @@ export const DTYPES: readonly DType[] = [
   "int32",
   "uint32",
   "float16",
+  "bfloat16",
   "float32",
   "float64",
   "complex64",
@@ -47,7 +52,7 @@ export const DTYPES: readonly DType[] = [
 
 /**
  * Bytes per element of each dtype as stored on the host (float16: 2 where Float16Array exists;
- * a complex element is an interleaved (re, im) pair of float32 or float64).
+ * bfloat16: 4, a float32 holding the value; a complex element is an interleaved (re, im) pair of float32 or float64).
  */
 export const BYTES: Record<DType, number> = {
   bool: 1,
@@ -56,15 +61,47 @@ export const BYTES: Record<DType, number> = {
   int32: 4,
   uint32: 4,
   float16: HAS_FLOAT16 ? 2 : 4,
+  bfloat16: 4,
   float32: 4,
   float64: 8,
   complex64: 8,
   complex128: 16,
 };
 
-/** True for float16, float32 and float64. */
+/** True for float16, bfloat16, float32 and float64. */
 export function isFloat(d: DType): boolean {
-  return d === "float32" || d === "float64" || d === "float16";
+  return d === "float32" || d === "float64" || d === "float16" || d === "bfloat16";
+}
+
+/**
+ * The rounding a host float array of `d` needs on store, for the float dtypes kept in a wider
+ * host array (bfloat16 always; float16 without Float16Array); undefined for the others.
+ */
+export function hostRound(d: DType): ((x: number) => number) | undefined {
+  if (d === "bfloat16") return bf16round;
+  return d === "float16" && !HAS_FLOAT16 ? f16roundEmulated : undefined;
+}
+
+/**
+ * Rounds in place the outputs of a host implementation whose dtype has a `hostRound` (bfloat16;
+ * float16 without Float16Array): the implementation computed them in float64 / float32.
+ */
+export function roundHostOutputs<T extends ArrayLike<number>>(
+  outs: T[],
+  dtypes: readonly DType[],
+): T[] {
+  outs.forEach((o, i) => {
+    const r = hostRound(dtypes[i]);
+    if (!r) return;
+    const a = o as unknown as Float32Array;
+    for (let j = 0; j < a.length; j++) a[j] = r(a[j]);
+  });
+  return outs;
+}
+
+/** The float dtypes computed in float32 and rounded to 16 bits (float16, bfloat16). */
+export function isHalf(d: DType): boolean {
+  return d === "float16" || d === "bfloat16";
 }
 
 /** True for complex64 and complex128. */
@@ -115,6 +152,7 @@ export function checkDType(d: unknown, op: string): DType {
 export function typedCtor(d: DType): new (n: number) => TypedArray {
   switch (d) {
     case "float32":
+    case "bfloat16":
     case "complex64":
       return Float32Array;
     case "float64":
@@ -187,6 +225,8 @@ export function castScalar(v: number, d: DType): number {
       return Math.fround(v);
     case "float16":
       return f16round(v);
+    case "bfloat16":
+      return bf16round(v);
     case "float64":
     case "complex128":
       return v;
@@ -230,8 +270,9 @@ const EDGES: Record<string, string[]> = {
   i16: ["i32"],
   i32: ["i64"],
   i64: ["f*"],
-  "f*": ["f16", "c*"],
+  "f*": ["f16", "bf16", "c*"],
   f16: ["f32"],
+  bf16: ["f32"],
   f32: ["f64", "c64"],
   f64: ["c128"],
   "c*": ["c64"],
@@ -245,6 +286,7 @@ const NODE: Record<DType, string> = {
   int32: "i32",
   uint32: "u32",
   float16: "f16",
+  bfloat16: "bf16",
   float32: "f32",
   float64: "f64",
   complex64: "c64",
@@ -263,6 +305,7 @@ const FROM_NODE: Record<string, TypeInfo> = {
   i64: { dtype: "int32", weak: false },
   "f*": { dtype: "float32", weak: true },
   f16: { dtype: "float16", weak: false },
+  bf16: { dtype: "bfloat16", weak: false },
   f32: { dtype: "float32", weak: false },
   f64: { dtype: "float64", weak: false },
   "c*": { dtype: "complex64", weak: true },

@@ -41,20 +41,3 @@ export function f16roundEmulated(x: number): number {
 export const f16round: (x: number) => number = typeof Math.f16round === "function"
   ? Math.f16round
   : f16roundEmulated;
-
-/**
- * Without Float16Array, float16 arrays live in Float32Arrays: rounds the float16 outputs of a
- * host implementation in place (a no-op where the runtime has Float16Array).
- */
-export function roundF16Outputs<T extends ArrayLike<number>>(
-  outs: T[],
-  dtypes: readonly string[],
-): T[] {
-  if (HAS_FLOAT16) return outs;
-  outs.forEach((o, i) => {
-    if (dtypes[i] !== "float16") return;
-    const a = o as unknown as Float32Array;
-    for (let j = 0; j < a.length; j++) a[j] = f16roundEmulated(a[j]);
-  });
-  return outs;
-}

@@ -10,7 +10,8 @@ function fmtValue(v: number, dtype: DType): string {
   if (Number.isNaN(v)) return "nan";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
   if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v}.`;
-  const s = dtype === "float32" ? v.toPrecision(7) : v.toPrecision(10);
+  // bfloat16 as JAX prints it (six digits)
+  const s = v.toPrecision(dtype === "float32" ? 7 : dtype === "bfloat16" ? 6 : 10);
   return String(Number(s));
 }
 

@@ -7,7 +7,7 @@
  */
 import type { ArrayLike, Tensor } from "./tensor.ts";
 import { normAxis, sizeOf } from "./shape.ts";
-import { isComplex } from "./dtype.ts";
+import { isComplex, isHalf } from "./dtype.ts";
 import * as mv from "./ops/movement.ts";
 import { fft } from "./ops/fft.ts";
 import { convert } from "./ops/elementwise.ts";
@@ -134,10 +134,10 @@ function fftConvTrailing(x: Tensor, y: Tensor, k: number, lengths: number[]): Te
   return fft(prod, "IRFFT", lengths);
 }
 
-/** Runs `f` in float32 for float16 operands (the fft primitive has no float16 form). */
+/** Runs `f` in float32 for float16 / bfloat16 operands (the fft primitive has no 16-bit form). */
 function inFloat(x: Tensor, y: Tensor, f: (x: Tensor, y: Tensor) => Tensor): Tensor {
-  if (x.dtype !== "float16") return f(x, y);
-  return convert(f(convert(x, "float32"), convert(y, "float32")), "float16");
+  if (!isHalf(x.dtype)) return f(x, y);
+  return convert(f(convert(x, "float32"), convert(y, "float32")), x.dtype);
 }
 
 /** fftconvolve on prepared operands (shared with `convolve(..., { method: "fft" })`). */

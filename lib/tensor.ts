@@ -10,6 +10,7 @@ import type { ArrayValue, MainTrace } from "./core.ts";
 import type * as NP from "./numpy.ts";
 import type { AtIndexer, AxisOptions, IndexSpec } from "./numpy.ts";
 import { formatTensor } from "./format.ts";
+import { packBf16 } from "./bfloat16.ts";
 
 let np: typeof NP;
 
@@ -65,24 +66,45 @@ export abstract class Tensor {
 
   /**
    * The values, row-major, as a typed array (Uint8Array for bool; complex64 / complex128: a
-   * Float32Array / Float64Array of 2 × size interleaved (re, im) pairs).
+   * Float32Array / Float64Array of 2 × size interleaved (re, im) pairs; bfloat16: a Uint16Array
+   * of the raw bfloat16 bits, as JS has no BFloat16Array: read the values with
+   * `t.astype("float32")` or `t.toNested()`).
+   *
+   * @example
+   * ```ts
+   * import { np } from "../mod.ts";
+   * import assert from "node:assert/strict";
+   * const t = np.array([1, -2], { dtype: "bfloat16" });
+   * assert.deepEqual([...await t.data()], [0x3f80, 0xc000]);
+   * assert.deepEqual([...await t.astype("float32").data()], [1, -2]);
+   * ```
    */
-  data(): Promise<TypedArray> {
+  async data(): Promise<TypedArray> {
+    const v = await this._values();
+    return this.dtype === "bfloat16" ? packBf16(v) : v;
+  }
+  /** The values synchronously (CPU backends only), as `data()` returns them. */
+  dataSync(): TypedArray {
+    const v = this._valuesSync();
+    return this.dtype === "bfloat16" ? packBf16(v) : v;
+  }
+  /** @internal The host storage of the values (bfloat16: a Float32Array of its values). */
+  _values(): Promise<TypedArray> {
     const c = this._concrete();
     return c.backend.read(c.buffer, storageAval(c.aval));
   }
-  /** The values synchronously (CPU backends only). */
-  dataSync(): TypedArray {
+  /** @internal `_values`, synchronously (CPU backends only). */
+  _valuesSync(): TypedArray {
     const c = this._concrete();
     return c.backend.readSync(c.buffer, storageAval(c.aval));
   }
   /** The values as nested JS arrays (NumPy's `tolist()`; complex elements are `{ re, im }`). */
   async toNested(): Promise<unknown> {
-    return nest(await this.data(), this.shape, this.dtype);
+    return nest(await this._values(), this.shape, this.dtype);
   }
   /** The values as nested JS arrays, synchronously (CPU backends only). */
   toNestedSync(): unknown {
-    return nest(this.dataSync(), this.shape, this.dtype);
+    return nest(this._valuesSync(), this.shape, this.dtype);
   }
   /** The single value of a size-1 Tensor (not complex: read `np.real` / `np.imag` of it). */
   item(): number | boolean {
@@ -96,7 +118,7 @@ export abstract class Tensor {
         `item: only size-1 arrays convert to a scalar, got shape [${this.shape.join(",")}]`,
       );
     }
-    const v = this.dataSync()[0];
+    const v = this._valuesSync()[0];
     return this.dtype === "bool" ? v !== 0 : v;
   }
   /** Releases the memory now; the Tensor must not be used afterwards. */

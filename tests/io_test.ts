@@ -32,7 +32,7 @@ const num = (v: number | string): number =>
 function check(t: Tensor, e: Expect, what: string): void {
   assert.equal(t.dtype, e.dtype, `${what} dtype`);
   assert.deepEqual(t.shape, e.shape, `${what} shape`);
-  const got = Array.from(t.dataSync(), Number);
+  const got = Array.from((t.dtype === "bfloat16" ? t.astype("float32") : t).dataSync(), Number);
   assert.deepEqual(got, e.values.map(num), `${what} values`);
 }
 

@@ -17,7 +17,7 @@ import type { DType } from "../../lib/dtype.ts";
  * ```
  */
 export function compensated(op: "sum" | "max" | "min", d: DType): boolean {
-  return op === "sum" && (d === "float32" || d === "float16");
+  return op === "sum" && (d === "float32" || d === "float16" || d === "bfloat16");
 }
 /** One compensated step adding `v` to `acc`. */
 export const COMP_STEP =

@@ -4,7 +4,7 @@
  * dispatch, binding and entry-point helpers.
  * @module
  */
-import type { DType } from "../../lib/dtype.ts";
+import { type DType, isHalf } from "../../lib/dtype.ts";
 import { type Alu, type Expr, type Idx, LAND } from "../../lib/compile/kernel.ts";
 import { aluOf } from "../../lib/compile/alu.ts";
 import type { WgslOperands } from "../../lib/ops/_render.ts";
@@ -12,13 +12,14 @@ import { defineHelper, helperSource } from "./helpers.ts";
 
 /**
  * The WGSL scalar type that stores and computes a dtype on the GPU: one 32-bit word per element
- * (WGSL has no 8-bit storage): float16 in f32 (rounded to float16 on store), int8 and uint8
+ * (WGSL has no 8-bit storage): float16 and bfloat16 in f32 (rounded on store), int8 and uint8
  * widened to i32 (wrapped on store), uint32 in u32, bool as u32 0/1.
  */
 export function wgslType(d: DType): "f32" | "i32" | "u32" {
   switch (d) {
     case "float32":
     case "float16":
+    case "bfloat16":
       return "f32";
     case "int32":
     case "int8":
@@ -39,7 +40,7 @@ export function wgslType(d: DType): "f32" | "i32" | "u32" {
  * int8 and uint8 as int32 (then `narrow` wraps the result); the others as themselves.
  */
 export function computeDtype(d: DType): DType {
-  return d === "float16" ? "float32" : d === "int8" || d === "uint8" ? "int32" : d;
+  return isHalf(d) ? "float32" : d === "int8" || d === "uint8" ? "int32" : d;
 }
 
 /**
@@ -50,6 +51,7 @@ export function narrow(d: DType, v: string, use: (helper: string) => void): stri
   if (d === "int8") return `extractBits(${v}, 0u, 8u)`;
   if (d === "uint8") return `(${v} & 255)`;
   if (d === "float16") return use("tg_f16r"), `tg_f16r(${v})`;
+  if (d === "bfloat16") return use("tg_bf16r"), `tg_bf16r(${v})`;
   return v;
 }
 
@@ -64,7 +66,7 @@ export function storeValue(e: Expr, v: string, use: (helper: string) => void): s
 
 /** True for dtypes whose GPU storage holds values `narrow` must bring into range. */
 export function isNarrow(d: DType): boolean {
-  return d === "int8" || d === "uint8" || d === "float16";
+  return d === "int8" || d === "uint8" || isHalf(d);
 }
 
 /**
@@ -220,7 +222,8 @@ export class ExprRenderer {
       },
     };
     const v = aluOf(e).render.wgsl(x);
-    // narrow ints wrap like every value of their dtype; float16 rounds where a value becomes one
+    // narrow ints wrap like every value of their dtype; float16 rounds where a value becomes one,
+    // bfloat16 after every op (as the unfused program would)
     if (e.dtype === "float16" && arg === "float16") return v;
     return narrow(e.dtype, v, (h) => this.helpers.add(h));
   }

@@ -121,6 +121,14 @@ const HELPERS: Record<string, WgslHelper> = {
       "  let k = max(i32((bitcast<u32>(x) >> 23u) & 0xffu) - 127, -14) - 10;\n" +
       "  return ldexp(round(ldexp(x, -k)), k);\n}\n",
   },
+  tg_bf16r: {
+    // bfloat16 rounding of an f32 on its bits (ties to even, overflow to ±Infinity; NaN stays NaN)
+    deps: [],
+    src: "fn tg_bf16r(x: f32) -> f32 {\n" +
+      "  let u = bitcast<u32>(x);\n" +
+      "  if ((u & 0x7fffffffu) > 0x7f800000u) { return x; }\n" +
+      "  return bitcast<f32>((u + 0x7fffu + ((u >> 16u) & 1u)) & 0xffff0000u);\n}\n",
+  },
   tg_f2u: {
     deps: ["tg_f2i"],
     src: "fn tg_f2u(x: f32) -> u32 { return bitcast<u32>(tg_f2i(x)); }\n",

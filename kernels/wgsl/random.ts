@@ -52,8 +52,8 @@ export function renderRandom(
   const h = Math.ceil(n / 2);
   const dispatch = spread(Math.ceil(h / 64), maxWg);
   const isFloat = p.dist === "uniform" || p.dist === "normal";
-  // float16 draws are float32 draws rounded by the plan's narrowing pass, as a Float16Array stores them
-  if (isFloat && outDtype !== "float32" && outDtype !== "float16") {
+  // float16 / bfloat16 draws are float32 draws rounded by the plan's narrowing pass
+  if (isFloat && outDtype !== "float32" && outDtype !== "float16" && outDtype !== "bfloat16") {
     throw new TypeError(`random: dtype ${outDtype} draws are not supported on WebGPU`);
   }
   let conv = "fn conv(w: u32) -> i32 { return bitcast<i32>(w); }\n";

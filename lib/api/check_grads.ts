@@ -64,7 +64,7 @@ const conjTree = <T>(tree: T): T => {
 function compare(what: string, got: Tensor[], want: Tensor[], atol: number, rtol: number): void {
   let worst = { err: 0, i: -1, leaf: 0, g: 0, w: 0 };
   got.forEach((g, leaf) => {
-    const a = g.dataSync(), b = want[leaf].dataSync();
+    const a = g._valuesSync(), b = want[leaf]._valuesSync();
     for (let i = 0; i < a.length; i++) {
       const err = Math.abs(a[i] - b[i]) - (atol + rtol * Math.abs(b[i]));
       const nanMismatch = Number.isNaN(a[i]) !== Number.isNaN(b[i]);

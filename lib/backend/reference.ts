@@ -4,12 +4,11 @@
  * that faster backends are tested against.
  * @module
  */
-import type { DType, TypedArray } from "../dtype.ts";
+import { type DType, roundHostOutputs, type TypedArray } from "../dtype.ts";
 import { copyHost } from "../host_alloc.ts";
 import type { Aval, OpDef } from "../ops/_define.ts";
 import type { ArrayValue } from "../core.ts";
 import { type Backend, registerBackend } from "./backend.ts";
-import { roundF16Outputs } from "../float16.ts";
 
 /** Buffer handling of backends whose buffers are plain host typed arrays. */
 export const hostBuffers: Pick<Backend, "gcManaged" | "fromHost" | "read" | "readSync" | "free"> = {
@@ -39,7 +38,7 @@ export const referenceBackend: Backend = {
       shape: x.aval.shape,
       dtype: x.aval.dtype,
     }));
-    return roundF16Outputs(op.impl(host, params, outAvals), outAvals.map((a) => a.dtype));
+    return roundHostOutputs(op.impl(host, params, outAvals), outAvals.map((a) => a.dtype));
   },
 };
 

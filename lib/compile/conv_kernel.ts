@@ -88,19 +88,22 @@ function convReduceBody(
   rIdx[rs[0]] = o;
   rIdx[rs[1]] = i;
   taps.forEach((t, d) => (rIdx[rs[2 + d]] = t));
+  // bfloat16 multiplies and accumulates in float32 (as XLA; its ops round every result), the
+  // store rounds the sum
+  const acc = out.dtype === "bfloat16" ? "float32" : out.dtype;
   const prod: Expr = {
     k: "alu",
     op: mulOp.name,
     args: [read(0, lIdx), read(1, rIdx)],
-    dtype: out.dtype,
+    dtype: acc,
   };
   const cond = landAll(conds);
   const body: Expr = cond
     ? {
       k: "alu",
       op: selectOp.name,
-      args: [cond, prod, { k: "const", v: 0, dtype: out.dtype }],
-      dtype: out.dtype,
+      args: [cond, prod, { k: "const", v: 0, dtype: acc }],
+      dtype: acc,
     }
     : prod;
   return { body, shape: [I, ...rs.slice(2).map((a) => R[a])] };

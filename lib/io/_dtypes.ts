@@ -1,8 +1,9 @@
 // File dtypes of .npy/.npz/.safetensors and how they map to Tensor dtypes: each of ours is read and
-// written natively; others widen exactly (bfloat16 -> float32, 16-bit ints -> int32) or narrow as
+// written natively; others widen exactly (16-bit ints -> int32) or narrow as
 // JAX does without x64 (int64 -> int32, uint64 -> uint32, a RangeError when a value does not fit).
 import { allocTyped, type DType, type TypedArray } from "../dtype.ts";
 import { f16round, HAS_FLOAT16 } from "../float16.ts";
+import { bf16Bits } from "../bfloat16.ts";
 
 /** One element type of a file format. */
 export interface FileDType {
@@ -25,7 +26,7 @@ const TABLE: FileDType[] = [
   { code: "i8", size: 8, dtype: "int32" },
   { code: "u8", size: 8, dtype: "uint32" },
   { code: "f2", size: 2, dtype: "float16" },
-  { code: "bf16", size: 2, dtype: "float32" },
+  { code: "bf16", size: 2, dtype: "bfloat16" },
   { code: "f4", size: 4, dtype: "float32" },
   { code: "f8", size: 8, dtype: "float64" },
   { code: "c8", size: 8, dtype: "complex64" }, // interleaved (re, im), as Tensors store it
@@ -44,6 +45,7 @@ const WRITE: Record<string, string> = {
   int32: "i4",
   uint32: "u4",
   float16: "f2",
+  bfloat16: "bf16",
   float32: "f4",
   float64: "f8",
   complex64: "c8",
@@ -125,7 +127,7 @@ export function decode(
       for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(i * 2, little));
       return out;
     }
-    case "bf16": {
+    case "bf16": { // bfloat16 values in a Float32Array, as Tensors store them
       const out = new Float32Array(n);
       const u32 = new Uint32Array(out.buffer);
       for (let i = 0; i < n; i++) u32[i] = dv.getUint16(i * 2, little) << 16;
@@ -148,9 +150,15 @@ export function decode(
 
 /**
  * The little-endian file bytes of a Tensor's host `data` of `dtype` (a copy; bool as 0/1 bytes,
- * float16 as 2-byte halves also where the host stores it in a Float32Array).
+ * float16 as 2-byte halves also where the host stores it in a Float32Array, bfloat16 as its bits).
  */
 export function encode(data: TypedArray, dtype: DType): Uint8Array {
+  if (dtype === "bfloat16") {
+    const out = new Uint8Array(data.length * 2);
+    const dv = new DataView(out.buffer);
+    for (let i = 0; i < data.length; i++) dv.setUint16(i * 2, bf16Bits(data[i]), true);
+    return out;
+  }
   if (dtype === "float16" && !HAS_FLOAT16) {
     const out = new Uint8Array(data.length * 2);
     const dv = new DataView(out.buffer);

@@ -32,12 +32,15 @@ function headerText(descr: string, shape: readonly number[], prefix: number): st
  */
 export function toNpy(t: Tensor): Uint8Array {
   if (!(t instanceof Tensor)) throw new TypeError(`toNpy: expected a Tensor, got ${typeof t}`);
+  if (t.dtype === "bfloat16") {
+    throw new TypeError('toNpy: .npy has no bfloat16 dtype; write t.astype("float32")');
+  }
   const fd = writeCode("toNpy", t.dtype);
   const descr = (fd.size === 1 ? "|" : "<") + fd.code;
   let text = headerText(descr, t.shape, 10);
   let version = 1;
   if (text.length > 65535) [text, version] = [headerText(descr, t.shape, 12), 2];
-  const data = encode(t.dataSync(), t.dtype);
+  const data = encode(t._valuesSync(), t.dtype);
   const pre = version === 1 ? 10 : 12;
   const out = new Uint8Array(pre + text.length + data.length);
   out.set(MAGIC);

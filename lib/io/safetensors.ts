@@ -29,6 +29,7 @@ const OF_DTYPE: Record<string, string> = {
   int32: "I32",
   uint32: "U32",
   float16: "F16",
+  bfloat16: "BF16",
   float32: "F32",
   float64: "F64",
 };
@@ -60,7 +61,7 @@ export function toSafetensors(
     if (name === "__metadata__") throw new TypeError(`${op}: "__metadata__" is a reserved name`);
     const code = OF_DTYPE[t.dtype];
     if (!code) throw new TypeError(`${op}: cannot write dtype ${t.dtype} (record.${name})`);
-    return { name, code, shape: t.shape, data: encode(t.dataSync(), t.dtype) };
+    return { name, code, shape: t.shape, data: encode(t._valuesSync(), t.dtype) };
   });
   items.sort((a, b) =>
     ORDER.indexOf(b.code) - ORDER.indexOf(a.code) ||
@@ -156,8 +157,8 @@ function parseHeader(op: string, bytes: Uint8Array): [Entry[], number, Record<st
 
 /**
  * Reads safetensors bytes (from PyTorch, Hugging Face, JAX, or {@link toSafetensors}) into a
- * record of Tensors. BOOL, I8, U8, I32, U32, F16, F32 and F64 are read as the Tensor dtype of the
- * same name; BF16 as float32, I16/U16 as int32, I64 as int32 and U64 as uint32 when every value
+ * record of Tensors. BOOL, I8, U8, I32, U32, F16, BF16, F32 and F64 are read as the Tensor dtype
+ * of the same name; I16/U16 as int32, I64 as int32 and U64 as uint32 when every value
  * fits (else a RangeError). Offsets must tile the data exactly (no gaps, overlaps or bytes
  * past the end) and match shape times dtype size; violations are errors before any allocation.
  *

@@ -3,7 +3,7 @@
  * @module
  */
 import type { ArrayLike, Tensor } from "../tensor.ts";
-import { floatOf, isComplex } from "../dtype.ts";
+import { floatOf, isComplex, isHalf } from "../dtype.ts";
 import * as cx from "../ops/complex.ts";
 import "../ops/complex_rules.ts";
 import { convert, neg } from "../ops/elementwise.ts";
@@ -27,7 +27,7 @@ export function complex(re: ArrayLike, im: ArrayLike): Tensor {
   if (isComplex(a.dtype)) {
     throw new TypeError(`complex: re and im must be real, got ${a.dtype}`);
   }
-  const d = floatOf(a.dtype) === "float16" ? "float32" : floatOf(a.dtype);
+  const d = isHalf(floatOf(a.dtype)) ? "float32" : floatOf(a.dtype);
   return cx.complex(convert(a, d), convert(b, d));
 }
 

@@ -283,7 +283,7 @@ export function whileLoop(
 /** A bound known while tracing (a JS number or a concrete scalar), else undefined. */
 function staticBound(v: unknown): number | undefined {
   if (typeof v === "number") return v;
-  if (v instanceof ArrayValue && v.aval.shape.length === 0) return Number(v.dataSync()[0]);
+  if (v instanceof ArrayValue && v.aval.shape.length === 0) return Number(v._valuesSync()[0]);
   return undefined;
 }
 

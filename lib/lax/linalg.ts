@@ -45,7 +45,7 @@ export function triangularSolve(
 ): Tensor {
   const o = checkOptions("triangularSolve", options, KEYS);
   let at = asTensor(a, "triangularSolve"), bt = asTensor(b, "triangularSolve");
-  const d = la.linalgDType(resultType([at, bt]).dtype);
+  const d = la.linalgDType(resultType([at, bt]).dtype, "triangularSolve");
   if (at.aval.dtype !== d) at = convert(at, d);
   if (bt.aval.dtype !== d) bt = convert(bt, d);
   const as = at.aval.shape, bs = bt.aval.shape;

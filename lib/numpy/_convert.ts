@@ -3,6 +3,7 @@
  * dtype promotion with weak JS numbers, then NumPy broadcasting.
  * @module
  */
+import { unpackBf16 } from "../bfloat16.ts";
 import { type ArrayValue, fromHost, stagingConstants } from "../core.ts";
 import { getBackend } from "../backend/backend.ts";
 import {
@@ -100,7 +101,8 @@ function storeValues(op: string, src: ArrayLike<Scalar>, d: DType) {
 
 /**
  * `np.array` on any ArrayLike (or TypedArray). JS numbers default to float32 (booleans to bool);
- * a TypedArray keeps its dtype (Uint8Array is uint8). Integer values out of the dtype's range are
+ * a TypedArray keeps its dtype (Uint8Array is uint8; a Uint16Array with dtype bfloat16 holds raw
+ * bfloat16 bits, as `data()` returns them). Integer values out of the dtype's range are
  * a RangeError.
  */
 export function arrayFrom(values: unknown, opts: ArrayOptions = {}, op = "array"): Tensor {
@@ -116,6 +118,10 @@ export function arrayFrom(values: unknown, opts: ArrayOptions = {}, op = "array"
       );
     }
     if (isComplex(d)) return complexFromTyped(op, src, d, opts.shape);
+    // raw bfloat16 bits, the layout `data()` returns
+    if (d === "bfloat16" && values instanceof Uint16Array) {
+      return arrayFrom(unpackBf16(values), opts, op);
+    }
     const shape = opts.shape ? checkShape(op, opts.shape) : [src.length];
     if (sizeOf(shape) !== src.length) {
       throw new TypeError(`${op}: ${src.length} values cannot take shape [${shape.join(",")}]`);

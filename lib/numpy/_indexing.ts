@@ -213,7 +213,7 @@ function basicSlice(op: string, x: Tensor, ...specs: SliceSpec[]): Tensor {
 
 /** Indices of the nonzero elements of a concrete array, one int32 array per axis. */
 export function nonzeroHost(t: Tensor): Tensor[] {
-  const d = t._concrete().dataSync();
+  const d = t._concrete()._valuesSync();
   const hits: number[] = [];
   for (let i = 0; i < d.length; i++) if (d[i] !== 0) hits.push(i);
   const st = t.shape.map((_, a) => sizeOf(t.shape.slice(a + 1)));

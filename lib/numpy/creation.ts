@@ -4,7 +4,7 @@
  * @module
  */
 import { fromHost } from "../core.ts";
-import { allocTyped, checkDType, type DType, isComplex } from "../dtype.ts";
+import { allocTyped, castScalar, checkDType, type DType, isComplex } from "../dtype.ts";
 import type { ArrayLike, Tensor } from "../tensor.ts";
 import { allocating, checkAllocation, checkShape, sizeOf } from "../shape.ts";
 import { checkOptions } from "../options.ts";
@@ -24,6 +24,16 @@ export interface DTypeOptions {
  * import { np } from "../../mod.ts";
  * const x = np.array([[1, 2, 3], [4, 5, 6]], { dtype: "float32" });
  * if (x.shape.join() !== "2,3") throw new Error("shape");
+ * ```
+ *
+ * @example bfloat16 (rounded to nearest even; `data()` gives the raw bits, which `array` reads back)
+ * ```ts
+ * import { np } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * const b = np.array([1 / 3, 2], { dtype: "bfloat16" });
+ * assert.deepEqual(b.toNestedSync(), [0.333984375, 2]);
+ * const bits = b.dataSync(); // Uint16Array [0x3eab, 0x4000]
+ * assert.deepEqual([...np.array(bits, { dtype: "bfloat16" }).astype("float32").dataSync()], [0.333984375, 2]);
  * ```
  */
 export function array(values: ArrayLike | ArrayBufferView, opts?: ArrayOptions): Tensor {
@@ -56,7 +66,7 @@ function fullAs(
   checkAllocation(op, s, d);
   const data = allocating(op, [{ shape: s, dtype: d }], () => allocTyped(d, sizeOf(s)));
   if (isComplex(d)) { for (let i = 0; i < data.length; i += 2) data[i] = Number(value); }
-  else data.fill(Number(value));
+  else data.fill(castScalar(Number(value), d));
   return fromHost(data, s, d);
 }
 /** Zeros. */

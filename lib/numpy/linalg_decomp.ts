@@ -15,7 +15,7 @@ import { asTensor, broadcastTo, resultType } from "./_convert.ts";
 /** `x` as a float array (float64 stays; other dtypes become float32). */
 function floatArg(op: string, x: ArrayLike, d?: DType): Tensor {
   const t = asTensor(x, op);
-  const dt = d ?? la.linalgDType(t.aval.dtype);
+  const dt = d ?? la.linalgDType(t.aval.dtype, op);
   return t.aval.dtype === dt ? t : convert(t, dt);
 }
 
@@ -61,7 +61,7 @@ export function cholesky(a: ArrayLike): Tensor {
  */
 export function solve(a: ArrayLike, b: ArrayLike): Tensor {
   const at = asTensor(a, "solve"), bt = asTensor(b, "solve");
-  const d = la.linalgDType(resultType([at, bt]).dtype);
+  const d = la.linalgDType(resultType([at, bt]).dtype, "solve");
   let x = squareArg("solve", floatArg("solve", at, d));
   let y = floatArg("solve", bt, d);
   const n = x.aval.shape[x.aval.shape.length - 1];

@@ -39,7 +39,8 @@ export function matrixPower(a: ArrayLike, n: number): Tensor {
   if (n === 0) {
     return broadcastTo(eye(s[s.length - 1], { dtype: x.dtype }), s);
   }
-  if (n < 0 && x.dtype !== linalgDType(x.dtype)) x = convert(x, linalgDType(x.dtype));
+  const d = n < 0 ? linalgDType(x.dtype, "matrixPower") : x.dtype;
+  if (x.dtype !== d) x = convert(x, d);
   if (n < 0) {
     x = solveP(x, broadcastTo(eye(s[s.length - 1], { dtype: x.dtype }), s), { transposeA: false });
   }
@@ -89,7 +90,7 @@ function vectorNorm(x: Tensor, ord: number, axis: number[], keepdims: boolean): 
 export function norm(x: ArrayLike, options?: NormOptions): Tensor {
   const o = checkOptions("norm", options, ["ord", "axis", "keepdims"]);
   let t = asTensor(x, "norm");
-  const d = linalgDType(t.dtype);
+  const d = t.dtype === "bfloat16" ? t.dtype : linalgDType(t.dtype, "norm"); // JAX: norms of bfloat16 are bfloat16
   if (t.dtype !== d) t = convert(t, d);
   const keep = !!o.keepdims;
   const nd = t.ndim;

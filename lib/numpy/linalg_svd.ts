@@ -18,7 +18,7 @@ import { matmul } from "./linalg.ts";
 /** `x` as a float matrix stack (float64 stays; other dtypes become float32), at least 2-d. */
 function matrixArg(op: string, x: ArrayLike, dtype?: "float32" | "float64"): Tensor {
   const t = asTensor(x, op);
-  const d = dtype ?? linalgDType(t.dtype);
+  const d = dtype ?? linalgDType(t.dtype, op);
   const f = t.dtype === d ? t : convert(t, d);
   if (f.ndim < 2) {
     throw new TypeError(`${op}: a must be at least 2-d, got shape ${fmtShape(f.shape)}`);
@@ -232,7 +232,7 @@ export function lstsq(
 ): [Tensor, Tensor, Tensor, Tensor] {
   const o = checkOptions("lstsq", options, ["rcond"]);
   const at = asTensor(a, "lstsq"), bt0 = asTensor(b, "lstsq");
-  const d = linalgDType(resultType([at, bt0]).dtype) as "float32" | "float64";
+  const d = linalgDType(resultType([at, bt0]).dtype, "lstsq") as "float32" | "float64";
   const x = matrixArg("lstsq", at, d);
   let bt = bt0.dtype === d ? bt0 : convert(bt0, d);
   const [m, n] = x.shape;

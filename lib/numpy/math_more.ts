@@ -165,6 +165,7 @@ export interface NanToNumOptions {
 }
 const FLOAT_MAX: Record<string, number> = {
   float16: 65504,
+  bfloat16: 3.3895313892515355e38,
   float32: 3.4028234663852886e38,
   float64: Number.MAX_VALUE,
 };

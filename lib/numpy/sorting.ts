@@ -168,7 +168,7 @@ export function unique(x: ArrayLike, opts?: UniqueOptions): Tensor | Tensor[] {
   const t = asTensor(x, "unique");
   let d;
   try {
-    d = t._concrete().dataSync();
+    d = t._concrete()._valuesSync();
   } catch (e) {
     throw new TypeError(
       `unique: the result's size depends on the values (eager only): ${(e as Error).message}`,

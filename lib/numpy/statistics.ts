@@ -46,7 +46,7 @@ function qValues(op: string, q: ArrayLike, scale = 1): { vals: number[]; shape: 
     const t = asTensor(q, op);
     shape = t.shape;
     try {
-      d = t._concrete().dataSync();
+      d = t._concrete()._valuesSync();
     } catch (e) {
       throw new TypeError(
         `${op}: q must be concrete (numbers or a concrete array): ${(e as Error).message}`,
@@ -202,7 +202,7 @@ export function bincount(
   if (length === undefined) {
     let m;
     try {
-      m = t.size ? Number(reduceMax(t, [0])._concrete().dataSync()[0]) : -1;
+      m = t.size ? Number(reduceMax(t, [0])._concrete()._valuesSync()[0]) : -1;
     } catch {
       throw new TypeError(
         "bincount: pass { length } to use it inside jit or vmap (the size depends on the values)",
@@ -261,7 +261,7 @@ export function histogram(
   const o = checkOptions("histogram", opts, ["bins", "range", "weights", "density"]);
   const read = (v: ArrayLike, what: string) => {
     try {
-      return Array.from(asTensor(v, "histogram")._concrete().dataSync(), Number);
+      return Array.from(asTensor(v, "histogram")._concrete()._valuesSync(), Number);
     } catch (e) {
       throw new TypeError(
         `histogram: ${what} must be concrete (eager only): ${(e as Error).message}`,

@@ -333,7 +333,7 @@ export function exportOnnx(
   const outputs: Uint8Array[] = [];
   jp.constVars.forEach((v, i) => {
     const t = jp.consts[i] as Tensor;
-    names.set(v, g.init(t.dtype, t.shape, encodeData(t.dataSync(), t.dtype), `const_${i}`));
+    names.set(v, g.init(t.dtype, t.shape, encodeData(t._valuesSync(), t.dtype), `const_${i}`));
   });
   const graphInputs = jp.inVars.map((v, i) => {
     names.set(v, `input_${i}`);

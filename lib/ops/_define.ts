@@ -6,7 +6,7 @@
  * @module
  */
 import type { DType, TypedArray } from "../dtype.ts";
-import { allocTyped, isComplex } from "../dtype.ts";
+import { allocTyped, isComplex, isHalf } from "../dtype.ts";
 import type { Tensor } from "../tensor.ts";
 import { fmtShape, shapeEqual } from "../shape.ts";
 import type { Jaxpr } from "../ir.ts";
@@ -177,7 +177,7 @@ export type DTypeRule = "same" | "bool" | "float";
 function outDType(rule: DTypeRule, d: DType): DType {
   if (rule === "bool") return "bool";
   if (rule === "float") {
-    return d === "float64" || d === "float16" || isComplex(d) ? d : "float32";
+    return d === "float64" || isHalf(d) || isComplex(d) ? d : "float32";
   }
   return d;
 }

@@ -79,7 +79,7 @@ export const condOp: OpDef<CondParams> = defineOp({
       // a device index cannot be read synchronously: every branch runs, the device selects
       return selectAmong(index, p.branches.map((b) => runBody(b, ops)), []);
     }
-    const i = Math.min(n - 1, Math.max(0, Number(index.dataSync()[0])));
+    const i = Math.min(n - 1, Math.max(0, Number(index._valuesSync()[0])));
     return runBody(p.branches[i], ops);
   },
   jvp: condJvp,
@@ -279,7 +279,7 @@ export const whileOp: OpDef<WhileParams> = defineOp({
     const cc = args.slice(0, p.nCondConsts);
     const bc = args.slice(p.nCondConsts, p.nCondConsts + p.nBodyConsts);
     let carry: Tensor[] = args.slice(p.nCondConsts + p.nBodyConsts);
-    while (runBody(p.cond, [...cc, ...carry])[0].dataSync()[0]) {
+    while (runBody(p.cond, [...cc, ...carry])[0]._valuesSync()[0]) {
       carry = runBody(p.body, [...bc, ...carry]);
     }
     return carry;

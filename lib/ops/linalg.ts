@@ -283,7 +283,16 @@ export function slogdetP(a: Tensor): [Tensor, Tensor] {
   return bind(slogdetOp, [a], {}) as [Tensor, Tensor];
 }
 
-/** The dtype a linalg front end computes in: float64 stays, everything else becomes float32. */
-export function linalgDType(d: DType): DType {
+/**
+ * The dtype a linalg front end computes in: float64 stays, everything else becomes float32, but
+ * bfloat16 is refused (a TypeError naming `op`), as JAX's decompositions refuse it.
+ */
+export function linalgDType(d: DType, op = "linalg"): DType {
+  if (d === "bfloat16") {
+    throw new TypeError(
+      `${op}: dtype bfloat16 is not supported by the linear algebra routines (as in JAX); ` +
+        `convert with x.astype("float32")`,
+    );
+  }
   return d === "float64" ? "float64" : "float32";
 }

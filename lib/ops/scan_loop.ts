@@ -209,7 +209,7 @@ export function scanHost(
     for (let k = 0; k < ys.length; k++) {
       const y = outs[nK + k]._concrete();
       ys[k].set(
-        (isHost(y) ? y.buffer : y.dataSync()) as ArrayLike<number> as TypedArray,
+        (isHost(y) ? y.buffer : y._valuesSync()) as ArrayLike<number> as TypedArray,
         start * ySizes[k],
       );
     }

@@ -4,7 +4,7 @@
  * ops run their fast implementation when one exists, else the reference one.
  * @module
  */
-import type { TypedArray } from "../../dtype.ts";
+import { roundHostOutputs, type TypedArray } from "../../dtype.ts";
 import type { Aval, HostArray, OpDef } from "../../ops/_define.ts";
 import { ArrayValue } from "../../core.ts";
 import { hoistConsts, type Jaxpr } from "../../ir.ts";
@@ -43,7 +43,6 @@ import type { SolveParams } from "../../ops/linalg.ts";
 import type { SvdParams } from "../../ops/linalg_decomp.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
-import { roundF16Outputs } from "../../float16.ts";
 import { fftFast } from "./fft.ts";
 import type { FftParams } from "../../ops/fft.ts";
 
@@ -87,7 +86,7 @@ function runOp(
 ): TypedArray[] {
   const fast = fastImpls.get(op.name);
   const r = fast ? fast(inputs, params, outAvals, dest) : null;
-  if (r) return r;
+  if (r) return roundHostOutputs(r, outAvals.map((a) => a.dtype));
   if (op.evalImpl) {
     // higher-order primitives without a compiled form yet (scan, cond, while) run their rule
     const args = inputs.map((h) =>
@@ -97,10 +96,10 @@ function runOp(
     return op.evalImpl(args, params, dest).map((t) => {
       const c = t._concrete();
       const b = c instanceof ArrayValue && c.backend === cpuBackend ? c.buffer as TypedArray : null;
-      return b && !inputs.some((h) => overlaps(h.data, b)) ? b : c.dataSync();
+      return b && !inputs.some((h) => overlaps(h.data, b)) ? b : c._valuesSync();
     });
   }
-  return roundF16Outputs(op.impl(inputs, params, outAvals), outAvals.map((a) => a.dtype));
+  return roundHostOutputs(op.impl(inputs, params, outAvals), outAvals.map((a) => a.dtype));
 }
 
 /** True when two typed arrays share bytes. */

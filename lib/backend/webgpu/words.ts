@@ -6,7 +6,7 @@ import { allocTyped, type DType, type TypedArray } from "../../dtype.ts";
 
 /**
  * Host data as the device stores it, one 32-bit word per element: bool widens to u32, int8 and
- * uint8 to i32, float16 to f32 (kernels/wgsl/expr.ts `wgslType`); the rest as they are.
+ * uint8 to i32, float16 to f32 (bfloat16 is a Float32Array already) (kernels/wgsl/expr.ts `wgslType`); the rest as they are.
  */
 export function deviceWords(data: TypedArray, dtype: DType): ArrayBufferView {
   if (dtype === "bool") return Uint32Array.from(data as Uint8Array);
@@ -22,6 +22,8 @@ export function hostArray(dtype: DType, words: Uint32Array): TypedArray {
   switch (dtype) {
     case "float32":
       return view(Float32Array);
+    case "bfloat16":
+      return view(Float32Array); // bfloat16 values in a Float32Array, as on the host
     case "int32":
       return view(Int32Array);
     case "uint32":
