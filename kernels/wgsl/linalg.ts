@@ -45,7 +45,8 @@ export function decls(ins: string[], outs: [string, string][]): string {
 }
 
 /**
- * A shader over `count` matrices (`blocks` workgroups each): helpers, `decls`, and `body` run with
+ * A shader over `count` matrices (`blocks` workgroups each, or as many as the step range of a
+ * `LinalgPhases.perStep` dispatch says): helpers, `decls`, and `body` run with
  * `q` (the matrix index), `cb` (the block) and `lid` (the invocation, i32); `sync()` is a storage
  * + workgroup barrier.
  */
@@ -55,9 +56,13 @@ export function perMatrix(
   declsSrc: string,
   body: string,
   extra = "",
-  blocks = 1,
+  blocks: number | "dynamic" = 1,
 ): { code: string; dispatch: [number, number, number] } {
-  const dispatch = spread(count * blocks, maxWg);
+  const dispatch = spread(count * (blocks === "dynamic" ? 1 : blocks), maxWg);
+  // dynamic: the blocks and the dispatch's width from the step range (rng_[2], rng_[3])
+  const [nb, dx] = blocks === "dynamic"
+    ? ["i32(rng_[2])", "u32(rng_[3])"]
+    : [`${blocks}`, `${dispatch[0]}u`];
   const code = `${helperSource(["tg_nan"])}${declsSrc}
 var<workgroup> rv: array<f32, ${LINALG_WG}>;
 var<workgroup> ri: array<i32, ${LINALG_WG}>;
@@ -65,9 +70,10 @@ fn sync() { storageBarrier(); workgroupBarrier(); }
 ${extra}
 @compute @workgroup_size(${LINALG_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid3: u32) {
-  let qb = i32(wid.y * ${dispatch[0]}u + wid.x);
-  if (qb >= ${count * blocks}) { return; }
-  let q = qb / ${blocks}; let cb = qb % ${blocks};
+  let nb_ = ${nb};
+  let qb = i32(wid.y * ${dx} + wid.x);
+  if (qb >= ${count} * nb_) { return; }
+  let q = qb / nb_; let cb = qb % nb_;
   _ = cb;
   let lid = i32(lid3);
 ${body}
@@ -228,6 +234,10 @@ export function renderCholesky(a: Aval, maxWg: number, budget = Infinity): Linal
   return ph.done();
 }
 
+/** Order from which LU's trailing updates run as a grid of TILE×TILE tiles, a dispatch per column. */
+const LU_TILED_FROM = 96;
+const TILE = 32;
+
 /**
  * Adds LU with partial pivoting of `a` into w (n×n at q·n²) and the row order into perm (n at
  * q·n; the permutation's sign at count·n + q) to `ph`, its columns split into dispatches. The
@@ -265,21 +275,37 @@ function luPhases(ph: LinalgPhases, n: number): void {
     for (var i = k + 1 + lid; i < ${n}; i += ${LINALG_WG}) {
       if (d != 0.0) { ${W("i", "k")} = ${W("i", "k")} / d; }
     }
-    sync();
-    let m = ${n - 1} - k;
-    ${
-    par(
-      "t",
-      "m * m",
-      `let r = k + 1 + t / m; let c = k + 1 + t % m; let f = ${W("r", "k")};
-      if (d != 0.0 && f != 0.0) { ${W("r", "c")} = ${W("r", "c")} - f * ${W("k", "c")}; }`,
-    )
-  }
     sync();`;
-  const cost = (k: number) =>
-    2 + spreadIters(n - k) + Math.log2(LINALG_WG) + 2 * spreadIters(n) +
-    spreadIters((n - k - 1) ** 2);
-  ph.loop(["w", "perm"], "k", n, cost, step);
+  const update = (i0: string, count: string, rc: (t: string) => [string, string]) =>
+    `for (var t = ${i0}; t < ${count}; t += ${LINALG_WG}) {
+      let r = ${rc("t")[0]}; let c = ${rc("t")[1]};
+      if (r < ${n} && c < ${n}) {
+        let f = ${W("r", "k")};
+        if (d != 0.0 && f != 0.0) { ${W("r", "c")} = ${W("r", "c")} - f * ${W("k", "c")}; }
+      }
+    }`;
+  const pivotLoops = (k: number) =>
+    2 + spreadIters(n - k) + Math.log2(LINALG_WG) + 2 * spreadIters(n);
+  if (n < LU_TILED_FROM) {
+    const body = `${step}
+    let m = ${n - 1} - k;
+    ${update("lid", "m * m", (t) => [`k + 1 + ${t} / m`, `k + 1 + ${t} % m`])}
+    sync();`;
+    const cost = (k: number) => pivotLoops(k) + spreadIters((n - k - 1) ** 2);
+    ph.loop(["w", "perm"], "k", n, cost, body);
+    return;
+  }
+  // one dispatch per column for the pivot, then the trailing update in TILE² tiles (a 2-d grid)
+  const side = (k: number) => Math.ceil((n - k - 1) / TILE);
+  const tile = `  let k = s;
+  let side = (${n - 1} - k + ${TILE - 1}) / ${TILE};
+  let r0 = k + 1 + (cb / side) * ${TILE}; let c0 = k + 1 + (cb % side) * ${TILE};
+  let d = ${W("k", "k")};
+  ${update("lid", `${TILE * TILE}`, (t) => [`r0 + ${t} / ${TILE}`, `c0 + ${t} % ${TILE}`])}`;
+  ph.perStep(n, [
+    { use: ["w", "perm"], body: `  let k = s;\n${step}`, blocks: () => 1, cost: pivotLoops },
+    { use: ["w"], body: tile, blocks: (k) => side(k) ** 2, cost: () => TILE * TILE / LINALG_WG },
+  ]);
 }
 
 /** The phases of an LU kernel on `count` n×n matrices: factors (f32), row orders and signs (i32). */
