@@ -190,6 +190,20 @@ export function renderTriangularSolve(
   return ph.done();
 }
 
+/**
+ * Order from which LU's and Cholesky's trailing updates run as a grid of TILE×TILE tiles (many
+ * workgroups per matrix), after a dispatch per column for the pivot.
+ */
+const TILED_FROM = 96;
+const TILE = 32;
+const TILE_LOOPS = TILE * TILE / LINALG_WG + 1;
+/** The tiles of the trailing matrix after column `k` of an n×n factorization. */
+const tilesAfter = (n: number, k: number) => Math.ceil((n - k - 1) / TILE) ** 2;
+/** WGSL: the first row r0 and column c0 of tile `cb` of the trailing matrix after column `k`. */
+const tileOrigin = (n: number, k: string) =>
+  `let side = (${n - 1} - ${k} + ${TILE - 1}) / ${TILE};
+  let r0 = ${k} + 1 + (cb / side) * ${TILE}; let c0 = ${k} + 1 + (cb % side) * ${TILE};`;
+
 /** cholesky: the lower factor of (a + aᵀ)/2, NaN from the first non-positive pivot on. */
 export function renderCholesky(a: Aval, maxWg: number, budget = Infinity): LinalgSteps {
   const n = a.shape[a.shape.length - 1];
@@ -217,26 +231,31 @@ export function renderCholesky(a: Aval, maxWg: number, budget = Infinity): Linal
     L("i", "j")
   } / ljj; }
     sync();
-    if (lid == 0) { ${L("j", "j")} = ljj; }
+    if (lid == 0) { ${L("j", "j")} = ljj; }`;
+  const update = (i0: string, count: string, rc: (t: string) => [string, string]) =>
+    `for (var t = ${i0}; t < ${count}; t += ${LINALG_WG}) {
+      let r = ${rc("t")[0]}; let c = ${rc("t")[1]};
+      if (r < ${n} && c <= r) { ${L("r", "c")} = ${L("r", "c")} - ${L("r", "j")} * ${L("c", "j")}; }
+    }`;
+  const colLoops = (j: number) => 1 + spreadIters(n - j);
+  if (n < TILED_FROM) {
+    const body = `${step}
     let m = ${n - 1} - j;
-    ${
-    par(
-      "t",
-      "m * m",
-      `let r = j + 1 + t / m; let c = j + 1 + t % m; if (c <= r) { ${L("r", "c")} = ${
-        L("r", "c")
-      } - ${L("r", "j")} * ${L("c", "j")}; }`,
-    )
-  }
+    ${update("lid", "m * m", (t) => [`j + 1 + ${t} / m`, `j + 1 + ${t} % m`])}
     sync();`;
-  const cost = (j: number) => 1 + spreadIters(n - j) + spreadIters((n - j - 1) ** 2);
-  ph.loop(["l"], "j", n, cost, step);
+    ph.loop(["l"], "j", n, (j) => colLoops(j) + spreadIters((n - j - 1) ** 2), body);
+    return ph.done();
+  }
+  // a dispatch per column, then the trailing update in TILE² tiles (those above the diagonal idle)
+  const tile = `  let j = s;
+  ${tileOrigin(n, "j")}
+  ${update("lid", `${TILE * TILE}`, (t) => [`r0 + ${t} / ${TILE}`, `c0 + ${t} % ${TILE}`])}`;
+  ph.perStep(n, [
+    { use: ["l"], body: `  let j = s;\n${step}`, blocks: () => 1, cost: colLoops },
+    { use: ["l"], body: tile, blocks: (j) => tilesAfter(n, j), cost: () => TILE_LOOPS },
+  ]);
   return ph.done();
 }
-
-/** Order from which LU's trailing updates run as a grid of TILE×TILE tiles, a dispatch per column. */
-const LU_TILED_FROM = 96;
-const TILE = 32;
 
 /**
  * Adds LU with partial pivoting of `a` into w (n×n at q·n²) and the row order into perm (n at
@@ -286,7 +305,7 @@ function luPhases(ph: LinalgPhases, n: number): void {
     }`;
   const pivotLoops = (k: number) =>
     2 + spreadIters(n - k) + Math.log2(LINALG_WG) + 2 * spreadIters(n);
-  if (n < LU_TILED_FROM) {
+  if (n < TILED_FROM) {
     const body = `${step}
     let m = ${n - 1} - k;
     ${update("lid", "m * m", (t) => [`k + 1 + ${t} / m`, `k + 1 + ${t} % m`])}
@@ -296,15 +315,13 @@ function luPhases(ph: LinalgPhases, n: number): void {
     return;
   }
   // one dispatch per column for the pivot, then the trailing update in TILE² tiles (a 2-d grid)
-  const side = (k: number) => Math.ceil((n - k - 1) / TILE);
   const tile = `  let k = s;
-  let side = (${n - 1} - k + ${TILE - 1}) / ${TILE};
-  let r0 = k + 1 + (cb / side) * ${TILE}; let c0 = k + 1 + (cb % side) * ${TILE};
+  ${tileOrigin(n, "k")}
   let d = ${W("k", "k")};
   ${update("lid", `${TILE * TILE}`, (t) => [`r0 + ${t} / ${TILE}`, `c0 + ${t} % ${TILE}`])}`;
   ph.perStep(n, [
     { use: ["w", "perm"], body: `  let k = s;\n${step}`, blocks: () => 1, cost: pivotLoops },
-    { use: ["w"], body: tile, blocks: (k) => side(k) ** 2, cost: () => TILE * TILE / LINALG_WG },
+    { use: ["w"], body: tile, blocks: (k) => tilesAfter(n, k), cost: () => TILE_LOOPS },
   ]);
 }
 
