@@ -7,13 +7,16 @@
 import type { Aval } from "../../lib/ops/_define.ts";
 import type { SolveParams, TriSolveParams } from "../../lib/ops/linalg.ts";
 import { sizeOf } from "../../lib/shape.ts";
-import { spread } from "./expr.ts";
-import { helperSource } from "./helpers.ts";
 import type { SortSteps } from "./sort.ts";
-import { type LinalgBuf, LinalgPhases, type LinalgTemp } from "./linalg_phases.ts";
+import {
+  LINALG_WG,
+  type LinalgBuf,
+  LinalgPhases,
+  type LinalgTemp,
+  perMatrix,
+} from "./linalg_phases.ts";
 
-/** Invocations per workgroup of every linalg kernel. */
-export const LINALG_WG = 64;
+export { LINALG_WG, perMatrix };
 
 /**
  * A rendered linalg op: its dispatches ("in{k}", "out{k}", "t{k}" bindings), temporaries, and an
@@ -42,44 +45,6 @@ export function decls(ins: string[], outs: [string, string][]): string {
     r.push(`@group(0) @binding(${ins.length + j}) var<storage, read_write> ${n}: array<${t}>;`)
   );
   return r.join("\n");
-}
-
-/**
- * A shader over `count` matrices (`blocks` workgroups each, or as many as the step range of a
- * `LinalgPhases.perStep` dispatch says): helpers, `decls`, and `body` run with
- * `q` (the matrix index), `cb` (the block) and `lid` (the invocation, i32); `sync()` is a storage
- * + workgroup barrier.
- */
-export function perMatrix(
-  count: number,
-  maxWg: number,
-  declsSrc: string,
-  body: string,
-  extra = "",
-  blocks: number | "dynamic" = 1,
-): { code: string; dispatch: [number, number, number] } {
-  const dispatch = spread(count * (blocks === "dynamic" ? 1 : blocks), maxWg);
-  // dynamic: the blocks and the dispatch's width from the step range (rng_[2], rng_[3])
-  const [nb, dx] = blocks === "dynamic"
-    ? ["i32(rng_[2])", "u32(rng_[3])"]
-    : [`${blocks}`, `${dispatch[0]}u`];
-  const code = `${helperSource(["tg_nan"])}${declsSrc}
-var<workgroup> rv: array<f32, ${LINALG_WG}>;
-var<workgroup> ri: array<i32, ${LINALG_WG}>;
-fn sync() { storageBarrier(); workgroupBarrier(); }
-${extra}
-@compute @workgroup_size(${LINALG_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid3: u32) {
-  let nb_ = ${nb};
-  let qb = i32(wid.y * ${dx} + wid.x);
-  if (qb >= ${count} * nb_) { return; }
-  let q = qb / nb_; let cb = qb % nb_;
-  _ = cb;
-  let lid = i32(lid3);
-${body}
-}
-`;
-  return { code, dispatch };
 }
 
 /** `for (var v = lid; v < end; v += WG)`: a loop spread over the workgroup. */
