@@ -7,13 +7,16 @@
 import type { Aval } from "../../lib/ops/_define.ts";
 import type { SolveParams, TriSolveParams } from "../../lib/ops/linalg.ts";
 import { sizeOf } from "../../lib/shape.ts";
-import { spread } from "./expr.ts";
-import { helperSource } from "./helpers.ts";
 import type { SortSteps } from "./sort.ts";
-import { type LinalgBuf, LinalgPhases, type LinalgTemp } from "./linalg_phases.ts";
+import {
+  LINALG_WG,
+  type LinalgBuf,
+  LinalgPhases,
+  type LinalgTemp,
+  perMatrix,
+} from "./linalg_phases.ts";
 
-/** Invocations per workgroup of every linalg kernel. */
-export const LINALG_WG = 64;
+export { LINALG_WG, perMatrix };
 
 /**
  * A rendered linalg op: its dispatches ("in{k}", "out{k}", "t{k}" bindings), temporaries, and an
@@ -42,38 +45,6 @@ export function decls(ins: string[], outs: [string, string][]): string {
     r.push(`@group(0) @binding(${ins.length + j}) var<storage, read_write> ${n}: array<${t}>;`)
   );
   return r.join("\n");
-}
-
-/**
- * A shader over `count` matrices (`blocks` workgroups each): helpers, `decls`, and `body` run with
- * `q` (the matrix index), `cb` (the block) and `lid` (the invocation, i32); `sync()` is a storage
- * + workgroup barrier.
- */
-export function perMatrix(
-  count: number,
-  maxWg: number,
-  declsSrc: string,
-  body: string,
-  extra = "",
-  blocks = 1,
-): { code: string; dispatch: [number, number, number] } {
-  const dispatch = spread(count * blocks, maxWg);
-  const code = `${helperSource(["tg_nan"])}${declsSrc}
-var<workgroup> rv: array<f32, ${LINALG_WG}>;
-var<workgroup> ri: array<i32, ${LINALG_WG}>;
-fn sync() { storageBarrier(); workgroupBarrier(); }
-${extra}
-@compute @workgroup_size(${LINALG_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid3: u32) {
-  let qb = i32(wid.y * ${dispatch[0]}u + wid.x);
-  if (qb >= ${count * blocks}) { return; }
-  let q = qb / ${blocks}; let cb = qb % ${blocks};
-  _ = cb;
-  let lid = i32(lid3);
-${body}
-}
-`;
-  return { code, dispatch };
 }
 
 /** `for (var v = lid; v < end; v += WG)`: a loop spread over the workgroup. */
@@ -184,6 +155,20 @@ export function renderTriangularSolve(
   return ph.done();
 }
 
+/**
+ * Order from which LU's and Cholesky's trailing updates run as a grid of TILE×TILE tiles (many
+ * workgroups per matrix), after a dispatch per column for the pivot.
+ */
+const TILED_FROM = 96;
+const TILE = 32;
+const TILE_LOOPS = TILE * TILE / LINALG_WG + 1;
+/** The tiles of the trailing matrix after column `k` of an n×n factorization. */
+const tilesAfter = (n: number, k: number) => Math.ceil((n - k - 1) / TILE) ** 2;
+/** WGSL: the first row r0 and column c0 of tile `cb` of the trailing matrix after column `k`. */
+const tileOrigin = (n: number, k: string) =>
+  `let side = (${n - 1} - ${k} + ${TILE - 1}) / ${TILE};
+  let r0 = ${k} + 1 + (cb / side) * ${TILE}; let c0 = ${k} + 1 + (cb % side) * ${TILE};`;
+
 /** cholesky: the lower factor of (a + aᵀ)/2, NaN from the first non-positive pivot on. */
 export function renderCholesky(a: Aval, maxWg: number, budget = Infinity): LinalgSteps {
   const n = a.shape[a.shape.length - 1];
@@ -211,20 +196,29 @@ export function renderCholesky(a: Aval, maxWg: number, budget = Infinity): Linal
     L("i", "j")
   } / ljj; }
     sync();
-    if (lid == 0) { ${L("j", "j")} = ljj; }
+    if (lid == 0) { ${L("j", "j")} = ljj; }`;
+  const update = (i0: string, count: string, rc: (t: string) => [string, string]) =>
+    `for (var t = ${i0}; t < ${count}; t += ${LINALG_WG}) {
+      let r = ${rc("t")[0]}; let c = ${rc("t")[1]};
+      if (r < ${n} && c <= r) { ${L("r", "c")} = ${L("r", "c")} - ${L("r", "j")} * ${L("c", "j")}; }
+    }`;
+  const colLoops = (j: number) => 1 + spreadIters(n - j);
+  if (n < TILED_FROM) {
+    const body = `${step}
     let m = ${n - 1} - j;
-    ${
-    par(
-      "t",
-      "m * m",
-      `let r = j + 1 + t / m; let c = j + 1 + t % m; if (c <= r) { ${L("r", "c")} = ${
-        L("r", "c")
-      } - ${L("r", "j")} * ${L("c", "j")}; }`,
-    )
-  }
+    ${update("lid", "m * m", (t) => [`j + 1 + ${t} / m`, `j + 1 + ${t} % m`])}
     sync();`;
-  const cost = (j: number) => 1 + spreadIters(n - j) + spreadIters((n - j - 1) ** 2);
-  ph.loop(["l"], "j", n, cost, step);
+    ph.loop(["l"], "j", n, (j) => colLoops(j) + spreadIters((n - j - 1) ** 2), body);
+    return ph.done();
+  }
+  // a dispatch per column, then the trailing update in TILE² tiles (those above the diagonal idle)
+  const tile = `  let j = s;
+  ${tileOrigin(n, "j")}
+  ${update("lid", `${TILE * TILE}`, (t) => [`r0 + ${t} / ${TILE}`, `c0 + ${t} % ${TILE}`])}`;
+  ph.perStep(n, [
+    { use: ["l"], body: `  let j = s;\n${step}`, blocks: () => 1, cost: colLoops },
+    { use: ["l"], body: tile, blocks: (j) => tilesAfter(n, j), cost: () => TILE_LOOPS },
+  ]);
   return ph.done();
 }
 
@@ -265,21 +259,35 @@ function luPhases(ph: LinalgPhases, n: number): void {
     for (var i = k + 1 + lid; i < ${n}; i += ${LINALG_WG}) {
       if (d != 0.0) { ${W("i", "k")} = ${W("i", "k")} / d; }
     }
-    sync();
-    let m = ${n - 1} - k;
-    ${
-    par(
-      "t",
-      "m * m",
-      `let r = k + 1 + t / m; let c = k + 1 + t % m; let f = ${W("r", "k")};
-      if (d != 0.0 && f != 0.0) { ${W("r", "c")} = ${W("r", "c")} - f * ${W("k", "c")}; }`,
-    )
-  }
     sync();`;
-  const cost = (k: number) =>
-    2 + spreadIters(n - k) + Math.log2(LINALG_WG) + 2 * spreadIters(n) +
-    spreadIters((n - k - 1) ** 2);
-  ph.loop(["w", "perm"], "k", n, cost, step);
+  const update = (i0: string, count: string, rc: (t: string) => [string, string]) =>
+    `for (var t = ${i0}; t < ${count}; t += ${LINALG_WG}) {
+      let r = ${rc("t")[0]}; let c = ${rc("t")[1]};
+      if (r < ${n} && c < ${n}) {
+        let f = ${W("r", "k")};
+        if (d != 0.0 && f != 0.0) { ${W("r", "c")} = ${W("r", "c")} - f * ${W("k", "c")}; }
+      }
+    }`;
+  const pivotLoops = (k: number) =>
+    2 + spreadIters(n - k) + Math.log2(LINALG_WG) + 2 * spreadIters(n);
+  if (n < TILED_FROM) {
+    const body = `${step}
+    let m = ${n - 1} - k;
+    ${update("lid", "m * m", (t) => [`k + 1 + ${t} / m`, `k + 1 + ${t} % m`])}
+    sync();`;
+    const cost = (k: number) => pivotLoops(k) + spreadIters((n - k - 1) ** 2);
+    ph.loop(["w", "perm"], "k", n, cost, body);
+    return;
+  }
+  // one dispatch per column for the pivot, then the trailing update in TILE² tiles (a 2-d grid)
+  const tile = `  let k = s;
+  ${tileOrigin(n, "k")}
+  let d = ${W("k", "k")};
+  ${update("lid", `${TILE * TILE}`, (t) => [`r0 + ${t} / ${TILE}`, `c0 + ${t} % ${TILE}`])}`;
+  ph.perStep(n, [
+    { use: ["w", "perm"], body: `  let k = s;\n${step}`, blocks: () => 1, cost: pivotLoops },
+    { use: ["w"], body: tile, blocks: (k) => tilesAfter(n, k), cost: () => TILE_LOOPS },
+  ]);
 }
 
 /** The phases of an LU kernel on `count` n×n matrices: factors (f32), row orders and signs (i32). */

@@ -6,7 +6,49 @@
  */
 import type { DType } from "../../lib/dtype.ts";
 import type { SortDispatch } from "./sort.ts";
-import { perMatrix } from "./linalg.ts";
+import { spread } from "./expr.ts";
+import { helperSource } from "./helpers.ts";
+
+/** Invocations per workgroup of every linalg kernel. */
+export const LINALG_WG = 64;
+
+/**
+ * A shader over `count` matrices (`blocks` workgroups each, or as many as the step range of a
+ * `LinalgPhases.perStep` dispatch says): helpers, `decls`, and `body` run with
+ * `q` (the matrix index), `cb` (the block) and `lid` (the invocation, i32); `sync()` is a storage
+ * + workgroup barrier.
+ */
+export function perMatrix(
+  count: number,
+  maxWg: number,
+  declsSrc: string,
+  body: string,
+  extra = "",
+  blocks: number | "dynamic" = 1,
+): { code: string; dispatch: [number, number, number] } {
+  const dispatch = spread(count * (blocks === "dynamic" ? 1 : blocks), maxWg);
+  // dynamic: the blocks and the dispatch's width from the step range (rng_[2], rng_[3])
+  const [nb, dx] = blocks === "dynamic"
+    ? ["i32(rng_[2])", "u32(rng_[3])"]
+    : [`${blocks}`, `${dispatch[0]}u`];
+  const code = `${helperSource(["tg_nan"])}${declsSrc}
+var<workgroup> rv: array<f32, ${LINALG_WG}>;
+var<workgroup> ri: array<i32, ${LINALG_WG}>;
+fn sync() { storageBarrier(); workgroupBarrier(); }
+${extra}
+@compute @workgroup_size(${LINALG_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid3: u32) {
+  let nb_ = ${nb};
+  let qb = i32(wid.y * ${dx} + wid.x);
+  if (qb >= ${count} * nb_) { return; }
+  let q = qb / nb_; let cb = qb % nb_;
+  _ = cb;
+  let lid = i32(lid3);
+${body}
+}
+`;
+  return { code, dispatch };
+}
 
 /** A buffer of a linalg kernel: its binding ("in{k}", "out{k}" or a temporary), element type. */
 export type LinalgBuf = { bind: string; type: "f32" | "i32" };
@@ -18,7 +60,10 @@ export interface LinalgTemp {
   data?: Float32Array;
 }
 
-/** Words between two chunks' step ranges (256 bytes: the largest storage offset alignment). */
+/**
+ * Words between two chunks' step ranges [k0, k1, blocks, dispatch width] (256 bytes: the largest
+ * storage offset alignment).
+ */
 const RANGE_WORDS = 64;
 const rangeData = new Map<string, Float32Array>();
 
@@ -132,9 +177,51 @@ ${body}
     const s = perMatrix(this.count, this.maxWg, decls, code, opts.extra ?? "", opts.blocks);
     for (const [k0, k1] of chunks) {
       const d: SortDispatch = { ...s, bind: [...use.map((n) => this.#bufs[n].bind), "RNG"] };
-      this.#ranged.push({ d, at, chunk: this.#ranges.length / 2 });
-      this.#ranges.push(k0, k1);
+      this.#ranged.push({ d, at, chunk: this.#ranges.length / 4 });
+      this.#ranges.push(k0, k1, 1, 0);
       this.dispatches.push(d);
+    }
+    return this;
+  }
+
+  /**
+   * Step by step, for each step s of 0..steps−1, a dispatch of each part: `body` (with `s` the
+   * step, `cb` the block) on `blocks(s)` workgroups per matrix (none: no dispatch), `cost(s)`
+   * loop iterations long.
+   */
+  perStep(
+    steps: number,
+    parts: {
+      use: string[];
+      body: string;
+      blocks: (s: number) => number;
+      cost: (s: number) => number;
+      extra?: string;
+    }[],
+  ): this {
+    const codes = parts.map((p) => {
+      const at = p.use.length;
+      const decls = `${
+        this.#decls(p.use)
+      }\n@group(0) @binding(${at}) var<storage, read> rng_: array<f32>;`;
+      const body = `  let s = i32(rng_[0]);\n${p.body}`;
+      return perMatrix(this.count, this.maxWg, decls, body, p.extra ?? "", "dynamic").code;
+    });
+    for (let s = 0; s < steps; s++) {
+      parts.forEach((p, i) => {
+        const nb = p.blocks(s);
+        if (nb <= 0) return;
+        const dispatch = spread(this.count * nb, this.maxWg);
+        const d: SortDispatch = {
+          code: codes[i],
+          dispatch,
+          bind: [...p.use.map((n) => this.#bufs[n].bind), "RNG"],
+        };
+        this.loops = Math.max(this.loops, p.cost(s));
+        this.#ranged.push({ d, at: p.use.length, chunk: this.#ranges.length / 4 });
+        this.#ranges.push(s, s + 1, nb, dispatch[0]);
+        this.dispatches.push(d);
+      });
     }
     return this;
   }
@@ -145,10 +232,9 @@ ${body}
       const key = this.#ranges.join(",");
       let data = rangeData.get(key);
       if (!data) {
-        data = new Float32Array(this.#ranges.length / 2 * RANGE_WORDS);
-        for (let c = 0; c < this.#ranges.length / 2; c++) {
-          data[c * RANGE_WORDS] = this.#ranges[2 * c];
-          data[c * RANGE_WORDS + 1] = this.#ranges[2 * c + 1];
+        data = new Float32Array(this.#ranges.length / 4 * RANGE_WORDS);
+        for (let c = 0; c < this.#ranges.length / 4; c++) {
+          for (let f = 0; f < 4; f++) data[c * RANGE_WORDS + f] = this.#ranges[4 * c + f];
         }
         if (rangeData.size >= 64) rangeData.delete(rangeData.keys().next().value!);
         rangeData.set(key, data);
@@ -158,7 +244,7 @@ ${body}
       for (const { d, at, chunk } of this.#ranged) {
         d.bind[at] = t;
         const ranges: SortDispatch["ranges"] = new Array(at + 1).fill(undefined);
-        ranges[at] = { offset: chunk * RANGE_WORDS * 4, size: 8 };
+        ranges[at] = { offset: chunk * RANGE_WORDS * 4, size: 16 };
         d.ranges = ranges;
       }
     }
