@@ -38,7 +38,9 @@ import { gatherFast, gatherPrefersBlocks, scatterAddFast } from "./index_ops.ts"
 import { sortFast } from "./sort.ts";
 import { solveFast } from "./linalg.ts";
 import { choleskyFast, solveF64 } from "./linalg_f64.ts";
+import { svdFast } from "./svd_bidiag.ts";
 import type { SolveParams } from "../../ops/linalg.ts";
+import type { SvdParams } from "../../ops/linalg_decomp.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
 import { roundF16Outputs } from "../../float16.ts";
@@ -264,6 +266,7 @@ registerFastImpl(
   (xs, p, outs) => solveFast(xs, p as SolveParams, outs) ?? solveF64(xs, p as SolveParams, outs),
 );
 registerFastImpl("cholesky", ([x], _p, [out]) => choleskyFast(x, out));
+registerFastImpl("svd", (xs, p, outs) => svdFast(xs, p as SvdParams, outs));
 registerFastImpl(
   "gather",
   (xs, p, outs, dest) => gatherFast(xs, p as GatherParams, outs, dest?.[0]),
