@@ -192,13 +192,14 @@ export async function runLatency(quick = false): Promise<string> {
 const GAPS = [
   "Targets (issue #18): eager add and the 3-op chain ≤ 3× NumPy; 64×64 matmul ≤ 1.5× NumPy; W3 jit",
   "forward ≤ 7 µs, forward+grad ≤ 25 µs; calls 2–10 within 1.5× of steady state. Known gaps: the",
-  "64×64 matmul runs one Wasm SIMD128 GEMM on the calling thread, whose ceiling (4-wide f32, about",
-  "27–31 GFLOP/s per thread on this machine) is below NumPy's AVX-512 BLAS, and the result plus the",
-  "`dataSync` copy are two 16 KB allocations; W3 (forward and both gradients) reads NHWC/HWIO in",
-  "place with the channels-last Wasm kernel (lib/backend/cpu/cl_conv.ts), its gradient still runs",
-  "two small copy kernels (the broadcast output gradient, the flipped filter); the first calls of",
-  "a fresh kernel run in V8's baseline tiers, and a fresh Wasm kernel is generated and compiled on",
-  "its first run (`init()` does this ahead for the GEMM only; see bench/warmup.ts).",
+  "64×64 matmul runs one Wasm SIMD128 GEMM on the calling thread, whose ceiling (4-wide f32 without",
+  "FMA, about 30–37 GFLOP/s per thread on this machine: 14–17 µs for the 0.52 MFLOP of this product)",
+  "is below NumPy's AVX-512 BLAS, so 1.5× NumPy (≈ 12 µs) is under the GEMM's own time; copies in",
+  "and out add about 2 µs. W3 (forward and both gradients) reads NHWC/HWIO in place with the",
+  "channels-last Wasm kernel (lib/backend/cpu/cl_conv.ts); its gradient still runs two copy kernels",
+  "of under 1 µs each (the broadcast output gradient, the flipped filter). The first calls of a",
+  "fresh kernel run in V8's baseline tiers, and a fresh Wasm kernel is generated and compiled on its",
+  "first run (`init()` does this ahead for the GEMM only; see bench/warmup.ts).",
 ].join(" ");
 
 /** Runs the cases and writes their section into `--out` (default bench/RESULTS.md; other sections kept). */

@@ -199,8 +199,20 @@ export function sgemmModule(
   return mod;
 }
 
+/** The last instance looked up (every product asks; most use one memory and the default config). */
+let last: { mem: WebAssembly.Memory; config: SgemmConfig; ex: WebAssembly.Exports } | undefined;
+
 /** The instance's exports on `mem` (cached per memory and configuration). */
 function exportsFor(mem: WebAssembly.Memory, config: SgemmConfig): WebAssembly.Exports {
+  // (frozen configs only: another config object could be changed between calls)
+  if (last?.mem === mem && last.config === config) return last.ex;
+  if (!Object.isFrozen(config)) return exportsByKey(mem, config);
+  const ex = exportsByKey(mem, config);
+  last = { mem, config, ex };
+  return ex;
+}
+
+function exportsByKey(mem: WebAssembly.Memory, config: SgemmConfig): WebAssembly.Exports {
   let byCfg = INSTANCES.get(mem);
   if (!byCfg) INSTANCES.set(mem, byCfg = new Map());
   const key = JSON.stringify(config);

@@ -107,7 +107,7 @@ export function runSegmented(
       if ("eqn" in s) {
         const e = s.eqn, ins = e.inputs.map(read);
         const direct = k && e.op.evalImpl && onHost(ins, host!) &&
-          !e.outs.some((v) => isComplex(v.aval.dtype));
+          ![...e.inputs, ...e.outs].some((v) => isComplex(v.aval.dtype));
         const outs = direct
           ? e.op.evalImpl!(ins, e.params, dests(e.outs))
           : bind(e.op, ins, e.params);

@@ -12,6 +12,7 @@ import { parallelSgemmSync } from "./pool/parallel_sgemm.ts";
 import { usablePool } from "./conv.ts";
 import { dotPlanFor } from "./dot.ts";
 import { scratchFor } from "./kernel_support.ts";
+import { allocHost } from "../../host_alloc.ts";
 
 /**
  * @internal Products of at least `poolMinMacs` multiply-adds run on the worker pool; smaller ones run on the
@@ -105,7 +106,10 @@ export function dotGeneralF32(
       if (pool) parallelSgemmSync(pool, args);
       else sgemmInto(m, args);
     }
-    const res = into?.length === nb * M * N ? into : new Float32Array(sizeOf(out.shape));
+    // a small result is a view into a shared slab on Deno (allocHost): cheaper than a new buffer
+    const res = into?.length === nb * M * N
+      ? into
+      : allocHost("float32", sizeOf(out.shape)) as Float32Array;
     res.set(new Float32Array(m.buffer, pc, nb * M * N));
     return res;
   } finally {
