@@ -49,10 +49,10 @@ function insertion(f: FuncBuilder, row: number, end: number, l: Record<string, n
  * scatter pass through offsets held as byte addresses.
  */
 function radix8(f: FuncBuilder, row: number, tmp: number, hist: number, l: Record<string, number>) {
-  const { i, v, a, end, src, dst, d, sum, split, c, hend, nb, pos } = l;
+  const { i, v, a, end, src, dst, d, sum, split, c, hend, nb, pos, rot, tbl } = l;
   f.get(hist).set(a);
   f.get(hist).i32(ROWS_HIST_BYTES).op("i32.add").set(hend);
-  each(f, a, hend, 4, () => f.get(a).i32(0).mem("i32.store"));
+  each(f, a, hend, 16, () => f.get(a).i32(0).op("i32x4.splat").mem("v128.store", 0, 0));
   f.get(row).set(i);
   each(f, i, end, 4, () => {
     f.get(i).mem("i32.load").set(v);
@@ -78,11 +78,12 @@ function radix8(f: FuncBuilder, row: number, tmp: number, hist: number, l: Recor
     f.get(split).if(() => {
       f.get(src).set(i);
       f.get(src).get(nb).i32(2).op("i32.shl").op("i32.add").set(hend);
+      f.get(d).i32(3).op("i32.shl").i32(2).op("i32.sub").set(rot);
+      f.get(hist).get(d).i32(10).op("i32.shl").op("i32.add").set(tbl);
       each(f, i, hend, 4, () => {
         f.get(i).mem("i32.load").set(v);
-        f.get(hist).get(d).i32(10).op("i32.shl").op("i32.add")
-          .get(v).get(d).i32(3).op("i32.shl").i32(2).op("i32.sub").op("i32.rotr").i32(0x3fc)
-          .op("i32.and").op("i32.add").tee(a).mem("i32.load").set(pos);
+        f.get(tbl).get(v).get(rot).op("i32.rotr").i32(0x3fc).op("i32.and").op("i32.add").tee(a)
+          .mem("i32.load").set(pos);
         f.get(a).get(pos).i32(4).op("i32.add").mem("i32.store");
         f.get(pos).get(v).mem("i32.store");
       });
@@ -111,7 +112,7 @@ function genSortRows(mb: ModuleBuilder): void {
   const [p, tmp, rows, n, hist, mode] = [0, 1, 2, 3, 4, 5];
   const names = ["r", "row", "i", "j", "v", "w", "a", "end", "src", "dst", "d", "sum", "split"];
   const l: Record<string, number> = {};
-  for (const k of [...names, "c", "hend", "fm", "pos"]) l[k] = f.local("i32");
+  for (const k of [...names, "c", "hend", "fm", "pos", "rot", "tbl"]) l[k] = f.local("i32");
   l.nb = n;
   const { r, row, i, v, end, fm } = l;
   f.i32(0).get(mode).i32(0).op("i32.ne").op("i32.sub").set(fm); // -1 floats, 0 ints
