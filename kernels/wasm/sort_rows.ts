@@ -1,7 +1,7 @@
 /**
- * Wasm kernel sorting many short contiguous rows of float32 / int32 values in one call: per row,
- * order-preserving keys in place, an insertion sort (short rows) or an LSD radix sort of 8-bit
- * digits (digits whose histogram does not split the row are skipped), then the bit patterns back.
+ * Wasm kernel sorting many short contiguous rows of float32 / int32 values in one call: the
+ * values become order-preserving keys (SIMD), each row is insertion-sorted (short rows) or radix-
+ * sorted by 8-bit digits (digits that do not split the row skipped), the keys become values again.
  * @module
  */
 import { type FuncBuilder, ModuleBuilder } from "./encoder.ts";
