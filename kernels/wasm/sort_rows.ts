@@ -1,7 +1,7 @@
 /**
- * Wasm kernel sorting many short contiguous rows of float32 / int32 values in one call: per row,
- * order-preserving keys in place, an insertion sort (short rows) or an LSD radix sort of 8-bit
- * digits (digits whose histogram does not split the row are skipped), then the bit patterns back.
+ * Wasm kernel sorting many short contiguous rows of float32 / int32 values in one call: the
+ * values become order-preserving keys (SIMD), each row is insertion-sorted (short rows) or radix-
+ * sorted by 8-bit digits (digits that do not split the row skipped), the keys become values again.
  * @module
  */
 import { type FuncBuilder, ModuleBuilder } from "./encoder.ts";
@@ -49,10 +49,10 @@ function insertion(f: FuncBuilder, row: number, end: number, l: Record<string, n
  * scatter pass through offsets held as byte addresses.
  */
 function radix8(f: FuncBuilder, row: number, tmp: number, hist: number, l: Record<string, number>) {
-  const { i, v, a, end, src, dst, d, sum, split, c, hend, nb, pos } = l;
+  const { i, v, a, end, src, dst, d, sum, split, c, hend, nb, pos, rot, tbl } = l;
   f.get(hist).set(a);
   f.get(hist).i32(ROWS_HIST_BYTES).op("i32.add").set(hend);
-  each(f, a, hend, 4, () => f.get(a).i32(0).mem("i32.store"));
+  each(f, a, hend, 16, () => f.get(a).i32(0).op("i32x4.splat").mem("v128.store", 0, 0));
   f.get(row).set(i);
   each(f, i, end, 4, () => {
     f.get(i).mem("i32.load").set(v);
@@ -78,11 +78,12 @@ function radix8(f: FuncBuilder, row: number, tmp: number, hist: number, l: Recor
     f.get(split).if(() => {
       f.get(src).set(i);
       f.get(src).get(nb).i32(2).op("i32.shl").op("i32.add").set(hend);
+      f.get(d).i32(3).op("i32.shl").i32(2).op("i32.sub").set(rot);
+      f.get(hist).get(d).i32(10).op("i32.shl").op("i32.add").set(tbl);
       each(f, i, hend, 4, () => {
         f.get(i).mem("i32.load").set(v);
-        f.get(hist).get(d).i32(10).op("i32.shl").op("i32.add")
-          .get(v).get(d).i32(3).op("i32.shl").i32(2).op("i32.sub").op("i32.rotr").i32(0x3fc)
-          .op("i32.and").op("i32.add").tee(a).mem("i32.load").set(pos);
+        f.get(tbl).get(v).get(rot).op("i32.rotr").i32(0x3fc).op("i32.and").op("i32.add").tee(a)
+          .mem("i32.load").set(pos);
         f.get(a).get(pos).i32(4).op("i32.add").mem("i32.store");
         f.get(pos).get(v).mem("i32.store");
       });
@@ -111,38 +112,67 @@ function genSortRows(mb: ModuleBuilder): void {
   const [p, tmp, rows, n, hist, mode] = [0, 1, 2, 3, 4, 5];
   const names = ["r", "row", "i", "j", "v", "w", "a", "end", "src", "dst", "d", "sum", "split"];
   const l: Record<string, number> = {};
-  for (const k of [...names, "c", "hend", "fm", "pos"]) l[k] = f.local("i32");
+  for (const k of [...names, "c", "hend", "fm", "pos", "rot", "tbl", "total"]) {
+    l[k] = f.local("i32");
+  }
   l.nb = n;
-  const { r, row, i, v, end, fm } = l;
+  l.x = f.local("v128");
+  l.vfm = f.local("v128");
+  const { r, row, end, fm, total } = l;
   f.i32(0).get(mode).i32(0).op("i32.ne").op("i32.sub").set(fm); // -1 floats, 0 ints
+  f.get(rows).get(n).op("i32.mul").set(total);
+  mapKeys(f, p, l, false);
   f.get(p).set(row);
   f.i32(0).set(r);
   f.block((done) => {
     f.get(r).get(rows).op("i32.ge_u").brIf(done);
     f.loop((nextRow) => {
       f.get(row).get(n).i32(2).op("i32.shl").op("i32.add").set(end);
-      f.get(row).set(i);
-      each(f, i, end, 4, () => {
-        f.get(i).mem("i32.load").set(v);
-        f.i32(0x7fc00000).get(v);
-        f.get(v).i32(0x7fffffff).op("i32.and").i32(0x7f800000).op("i32.gt_u").get(fm)
-          .op("i32.and").op("select").set(v);
-        f.get(i).get(v).get(v).i32(31).op("i32.shr_s").get(fm).op("i32.and").i32(SIGN)
-          .op("i32.or").op("i32.xor").mem("i32.store");
-      });
       f.get(n).i32(ROWS_INSERTION_BELOW).op("i32.lt_u").if(
         () => insertion(f, row, end, l),
         () => radix8(f, row, tmp, hist, l),
       );
-      f.get(row).set(i);
-      each(f, i, end, 4, () => {
-        f.get(i).mem("i32.load").set(v);
-        f.get(i).get(v).get(v).i32(31).op("i32.shr_s").i32(-1).op("i32.xor").get(fm)
-          .op("i32.and").i32(SIGN).op("i32.or").op("i32.xor").mem("i32.store");
-      });
       f.get(end).set(row);
       f.get(r).i32(1).op("i32.add").tee(r).get(rows).op("i32.lt_u").brIf(nextRow);
     });
+  });
+  mapKeys(f, p, l, true);
+}
+
+/**
+ * Maps the `l.total` values at p to order-preserving keys in place (NaN → one pattern above +inf when
+ * `l.fm` is -1, i.e. float32), or back (`back`): four at a time in SIMD, then one by one.
+ */
+function mapKeys(f: FuncBuilder, p: number, l: Record<string, number>, back: boolean): void {
+  const { i, v, end, hend, total, fm } = l, x = l.x, vfm = l.vfm, sign = () => f.i32(SIGN);
+  f.get(fm).op("i32x4.splat").set(vfm);
+  f.get(p).set(i);
+  f.get(p).get(total).i32(2).op("i32.shl").op("i32.add").set(end);
+  f.get(p).get(total).i32(-4).op("i32.and").i32(2).op("i32.shl").op("i32.add").set(hend);
+  each(f, i, hend, 16, () => {
+    f.get(i).mem("v128.load", 0, 0).set(x);
+    if (!back) {
+      f.i32(0x7fc00000).op("i32x4.splat").get(x);
+      f.get(x).i32(0x7fffffff).op("i32x4.splat").op("v128.and").i32(0x7f800000).op("i32x4.splat")
+        .op("i32x4.gt_u").get(vfm).op("v128.and").op("v128.bitselect").set(x);
+    }
+    f.get(i).get(x).get(x).i32(31).op("i32x4.shr_s");
+    if (back) f.op("v128.not");
+    f.get(vfm).op("v128.and").i32(SIGN).op("i32x4.splat").op("v128.or").op("v128.xor")
+      .mem("v128.store", 0, 0);
+  });
+  each(f, i, end, 4, () => {
+    f.get(i).mem("i32.load").set(v);
+    if (!back) {
+      f.i32(0x7fc00000).get(v);
+      f.get(v).i32(0x7fffffff).op("i32.and").i32(0x7f800000).op("i32.gt_u").get(fm)
+        .op("i32.and").op("select").set(v);
+    }
+    f.get(i).get(v).get(v).i32(31).op("i32.shr_s");
+    if (back) f.i32(-1).op("i32.xor");
+    f.get(fm).op("i32.and");
+    sign();
+    f.op("i32.or").op("i32.xor").mem("i32.store");
   });
 }
 

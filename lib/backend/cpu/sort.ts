@@ -1,7 +1,8 @@
 /**
- * CPU `sort` with one float32 / int32 key: a stable LSD radix sort over order-preserving unsigned
- * keys (digits of 11 bits for long rows, 8 bits for short ones, an insertion sort for tiny ones);
- * values only, or a permutation applied to every operand (argsort, multi-operand `lax.sort`).
+ * CPU `sort` with one float32 / int32 key: values-only contiguous rows in the Wasm kernels
+ * (sort_parallel.ts); otherwise a stable LSD radix sort of order-preserving unsigned keys in JS
+ * (11-bit digits for long rows, 8-bit for short, insertion below 24), the permutation applied to
+ * every operand (argsort, multi-operand `lax.sort`).
  * @module
  */
 import { allocTyped, type TypedArray } from "../../dtype.ts";
