@@ -2,12 +2,14 @@
  * The CPU backend's float64 svd paths side by side, interleaved in one process: the host
  * one-sided Jacobi (the path before bidiagonalization; skipped above --jacobi-max), bidiagonalization
  * + QR with WY-blocked (GEMM) or unblocked reflector accumulation, and singular values only;
- * `numpy.linalg.svd` (LAPACK gesdd) on the same float64 data (python3).
+ * `numpy.linalg.svd` (LAPACK gesdd) on the same float64 data (python3). Also eigh: the host
+ * tridiagonal QL (the path before) vs its Wasm route (cpu/eigh_fast.ts) vs `numpy.linalg.eigh`.
  * Usage: deno run -A bench/svd_paths.ts [--sizes 64,128,512] [--runs N] [--jacobi-max N] [--no-numpy]
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { svdHost } from "../lib/ops/linalg_decomp_host.ts";
+import { eighHost, svdHost } from "../lib/ops/linalg_decomp_host.ts";
+import { eighFast } from "../lib/backend/cpu/eigh_fast.ts";
 import { svdBidiag, svdFast } from "../lib/backend/cpu/svd_bidiag.ts";
 
 const args = Deno.args;
@@ -28,7 +30,7 @@ function values(n: number, seed: number): Float64Array {
   return a;
 }
 
-function numpy(n: number): { uv: number; s: number } {
+function numpy(n: number): { uv: number; s: number; eigh: number } {
   const py = `
 import numpy as np, time, json
 a = np.random.default_rng(0).uniform(-1, 1, (${n}, ${n}))
@@ -37,7 +39,9 @@ def t(f):
     for _ in range(${RUNS}):
         t0 = time.perf_counter(); f(); ts.append((time.perf_counter() - t0) * 1e3)
     return sorted(ts)[len(ts) // 2]
-print(json.dumps({"uv": t(lambda: np.linalg.svd(a)), "s": t(lambda: np.linalg.svd(a, compute_uv=False))}))
+sy = a + a.T
+print(json.dumps({"uv": t(lambda: np.linalg.svd(a)), "s": t(lambda: np.linalg.svd(a, compute_uv=False)),
+  "eigh": t(lambda: np.linalg.eigh(sy))}))
 `;
   const r = spawnSync("python3", ["-c", py], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -46,7 +50,7 @@ print(json.dumps({"uv": t(lambda: np.linalg.svd(a)), "s": t(lambda: np.linalg.sv
 
 const med = (ts: number[]) => [...ts].sort((x, y) => x - y)[Math.floor(ts.length / 2)];
 const min = (ts: number[]) => Math.min(...ts);
-console.log(`float64 n×n svd (full matrices), median / min of ${RUNS} interleaved runs, ms`);
+console.log(`float64 n×n svd (full matrices) and eigh, median / min of ${RUNS} interleaved runs, ms`);
 for (const n of SIZES) {
   const a = values(n * n, n);
   const host = { shape: [n, n], dtype: "float64" as const, data: a };
@@ -57,6 +61,9 @@ for (const n of SIZES) {
     ["bidiag unblocked", () => svdBidiag(a, n, n, true, true)],
     ["bidiag s only", () => svdFast([host], { fullMatrices: true, computeUv: false }, [outs[0]])],
   ];
+  const sym = a.map((_, i) => a[i] + a[(i % n) * n + Math.floor(i / n)]);
+  paths.push(["eigh host (before)", () => eighHost(sym, n)]);
+  paths.push(["eigh Wasm route", () => eighFast([{ ...host, data: sym }], [outs[1], outs[0]])]);
   if (n <= JACOBI_MAX) paths.push(["Jacobi (before)", () => svdHost(a, n, n, true)]);
   const ts = paths.map(() => [] as number[]);
   paths.forEach(([, f]) => f());

@@ -6,13 +6,31 @@
 
 const EPS = 2.220446049250313e-16;
 
+/** Optional fast paths for {@link eighTridiagQl} (the CPU backend's, on Wasm memory). */
+export interface EighAccel {
+  /** Qᵀ = H_{count−1}⋯H₀ (n×n) where Hₖ = I − τₖ vₖvₖᵀ, vₖ 1 at k+1 and `vec(k, i)` at i > k+1. */
+  accumulate(
+    n: number,
+    count: number,
+    taus: Float64Array,
+    vec: (k: number, i: number) => number,
+  ): Float64Array;
+  /** Rotation scratch (length ≥ n) read by `rotateDesc`. */
+  c: Float64Array;
+  s: Float64Array;
+  /** For k = h−1 down to l: rows k, k+1 of zt (n columns) ← (c_k r_k + s_k r_{k+1}, c_k r_{k+1} − s_k r_k). */
+  rotateDesc(zt: Float64Array, n: number, l: number, h: number): void;
+}
+
 /**
  * Reduces the symmetric n×n `a` (row-major, overwritten) to tridiagonal form a = Q T Qᵀ; returns
  * T's diagonal `d`, subdiagonal `e` (e[i] = T[i+1][i], e[n-1] = 0) and Qᵀ (row-major).
  */
-function tridiagonalize(a: Float64Array, n: number) {
-  const qt = new Float64Array(n * n), d = new Float64Array(n), e = new Float64Array(n);
-  for (let i = 0; i < n; i++) qt[i * n + i] = 1;
+function tridiagonalize(a: Float64Array, n: number, accel?: EighAccel) {
+  let qt: Float64Array = new Float64Array(accel ? 0 : n * n);
+  const d = new Float64Array(n), e = new Float64Array(n);
+  const vs = new Float64Array(accel ? n * n : 0), taus = new Float64Array(n);
+  for (let i = 0; i < n && !accel; i++) qt[i * n + i] = 1;
   const v = new Float64Array(n), p = new Float64Array(n);
   for (let k = 0; k < n - 2; k++) {
     const r0 = k + 1;
@@ -40,6 +58,11 @@ function tridiagonalize(a: Float64Array, n: number) {
     }
     a[r0 * n + k] = a[k * n + r0] = alpha;
     for (let i = r0 + 1; i < n; i++) a[i * n + k] = a[k * n + i] = 0;
+    if (accel) { // keep H = I − τ v' v'ᵀ (v' = v / v[r0]) for the blocked accumulation
+      taus[k] = beta * v[r0] * v[r0];
+      for (let i = r0 + 1; i < n; i++) vs[k * n + i] = v[i] / v[r0];
+      continue;
+    }
     // Qᵀ ← H Qᵀ (H = I − β v vᵀ acts on rows r0..n of Qᵀ)
     for (let c = 0; c < n; c++) p[c] = 0;
     for (let i = r0; i < n; i++) {
@@ -52,6 +75,7 @@ function tridiagonalize(a: Float64Array, n: number) {
     }
   }
   for (let i = 0; i < n; i++) d[i] = a[i * n + i], e[i] = i + 1 < n ? a[(i + 1) * n + i] : 0;
+  if (accel) qt = accel.accumulate(n, Math.max(0, n - 2), taus, (k, i) => vs[k * n + i]);
   return { d, e, qt };
 }
 
@@ -66,8 +90,12 @@ function tridiagonalize(a: Float64Array, n: number) {
  * if (s.some((v, i) => Math.abs(v - [1, 3, 5][i]) > 1e-12)) throw new Error(`got ${s}`);
  * ```
  */
-export function eighTridiagQl(a: Float64Array, n: number): { w: Float64Array; zt: Float64Array } {
-  const { d, e, qt: zt } = tridiagonalize(a, n);
+export function eighTridiagQl(
+  a: Float64Array,
+  n: number,
+  accel?: EighAccel,
+): { w: Float64Array; zt: Float64Array } {
+  const { d, e, qt: zt } = tridiagonalize(a, n, accel);
   for (let l = 0; l < n; l++) {
     for (let iter = 0; iter < 60; iter++) {
       let m = l;
@@ -88,12 +116,17 @@ export function eighTridiagQl(a: Float64Array, n: number): { w: Float64Array; zt
         s = f / r, c = g / r, g = d[i + 1] - p;
         r = (d[i] - g) * s + 2 * c * b;
         p = s * r, d[i + 1] = g + p, g = c * r - b;
+        if (accel) {
+          (accel.c[i] = c), (accel.s[i] = -s);
+          continue;
+        }
         const ri = i * n, rj = (i + 1) * n; // the same rotation on the eigenvector rows i, i+1
         for (let k = 0; k < n; k++) {
           const zi = zt[ri + k], zj = zt[rj + k];
           zt[rj + k] = s * zi + c * zj, zt[ri + k] = c * zi - s * zj;
         }
       }
+      if (accel) accel.rotateDesc(zt, n, i + 1, m);
       if (early) continue;
       d[l] -= p, e[l] = g, e[m] = 0;
     }

@@ -287,7 +287,7 @@ export function svdBidiag(
     (ut = W.F.subarray(base, vo)), (vt = W.F.subarray(vo, tmp));
     rot4 = rot4.map((_, i) => W.F.subarray(ro + i * n, ro + i * n + n));
     const f = rotSeqFor(W.mem);
-    seq = (x, len, l, h, c, s) => f(x.byteOffset, len, l, h, c.byteOffset, s.byteOffset);
+    seq = (x, len, l, h, c, s) => f(x.byteOffset, len, l, h, c.byteOffset, s.byteOffset, 0);
   } else if (uv) {
     ut = accumulate(uc, m, n, 0, tq, qv);
     vt = accumulate(n, n, Math.max(0, n - 2), 1, tp, pv);
