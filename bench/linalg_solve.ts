@@ -3,7 +3,7 @@
  * side, and 512 of them = inv) on the CPU backend, eager and under jit, against NumPy (LAPACK
  * sgesv, python3) on the same inputs; float64 solve and float32/float64 Cholesky of an SPD matrix
  * of that order; also svd / eigh / qr of 128×128 for scale (svd also float64, and 512×512 with
- * --svd512).
+ * --svd512). `deno task bench --only SOLVE` (bench/main.ts) runs the solve case with its peers.
  * Usage: deno run -A bench/linalg_solve.ts [--n N] [--runs N] [--no-numpy] [--svd512]
  * @module
  */
@@ -12,20 +12,21 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { jit, np, type Tensor } from "../mod.ts";
+import { init, jit, np, type Tensor } from "../mod.ts";
 import { uniform } from "./_harness.ts";
+import { SOLVE_N, solveInputs } from "./_workloads.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, d: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : d;
 };
-const N = opt("--n", 512), RUNS = opt("--runs", 9), S = 128, SVD512 = args.includes("--svd512");
+const N = opt("--n", SOLVE_N), RUNS = opt("--runs", 9), S = 128, SVD512 = args.includes("--svd512");
 
-/** Diagonally dominant a (random signs on the diagonal), b with one column, a small matrix. */
-const aData = uniform(141, N * N, -1, 1);
-for (let i = 0; i < N; i++) aData[i * N + i] += (i % 2 ? -1 : 1) * N / 4;
-const bData = uniform(142, N, -1, 1), sData = uniform(143, S * S, -1, 1);
+/** a, b as in the bench's SOLVE case; a small matrix for svd / eigh / qr. */
+const { a: { data: aData }, b: { data: bData } } = solveInputs(N);
+const sData = uniform(143, S * S, -1, 1);
+await init(); // the worker pool starts now, not inside the timed runs
 
 function stats(ts: number[]): { median: number; min: number } {
   const s = [...ts].sort((x, y) => x - y);

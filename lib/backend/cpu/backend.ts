@@ -94,9 +94,20 @@ function runOp(
     const args = inputs.map((h) =>
       new ArrayValue(h.data, { shape: h.shape, dtype: h.dtype, weak: false }, cpuBackend)
     );
-    return op.evalImpl(args, params).map((t) => t.dataSync());
+    // host results are taken as they are unless they share memory with an input (then copied)
+    return op.evalImpl(args, params, dest).map((t) => {
+      const c = t._concrete();
+      const b = c instanceof ArrayValue && c.backend === cpuBackend ? c.buffer as TypedArray : null;
+      return b && !inputs.some((h) => overlaps(h.data, b)) ? b : c.dataSync();
+    });
   }
   return roundF16Outputs(op.impl(inputs, params, outAvals), outAvals.map((a) => a.dtype));
+}
+
+/** True when two typed arrays share bytes. */
+function overlaps(a: TypedArray, b: TypedArray): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"]);
