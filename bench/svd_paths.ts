@@ -50,7 +50,9 @@ print(json.dumps({"uv": t(lambda: np.linalg.svd(a)), "s": t(lambda: np.linalg.sv
 
 const med = (ts: number[]) => [...ts].sort((x, y) => x - y)[Math.floor(ts.length / 2)];
 const min = (ts: number[]) => Math.min(...ts);
-console.log(`float64 n×n svd (full matrices) and eigh, median / min of ${RUNS} interleaved runs, ms`);
+console.log(
+  `float64 n×n svd (full matrices) and eigh, median / min of ${RUNS} interleaved runs, ms`,
+);
 for (const n of SIZES) {
   const a = values(n * n, n);
   const host = { shape: [n, n], dtype: "float64" as const, data: a };
