@@ -78,13 +78,18 @@ for (const n of SIZES) {
   }
   const np = args.includes("--no-numpy") ? null : numpy(n);
   console.log(
-    `n = ${n}` + (np ? `  NumPy: full ${np.uv.toFixed(2)}, s only ${np.s.toFixed(2)}` : ""),
+    `n = ${n}` +
+      (np
+        ? `  NumPy: svd ${np.uv.toFixed(2)}, s only ${np.s.toFixed(2)}, eigh ${np.eigh.toFixed(2)}`
+        : ""),
   );
   paths.forEach(([name], i) => {
-    const ref = np ? (name.includes("s only") ? np.s : np.uv) : 0;
+    const eig = name.startsWith("eigh");
+    const ref = np ? (eig ? np.eigh : name.includes("s only") ? np.s : np.uv) : 0;
     const vsNp = np ? `  ${(med(ts[i]) / ref).toFixed(1)}× NumPy` : "";
-    const vsJ = n <= JACOBI_MAX
-      ? `  ${(med(ts[i]) / med(ts[paths.length - 1])).toFixed(2)}× Jacobi`
+    const before = eig ? paths.findIndex(([p]) => p.startsWith("eigh host")) : paths.length - 1;
+    const vsJ = n <= JACOBI_MAX || eig
+      ? `  ${(med(ts[i]) / med(ts[before])).toFixed(2)}× before`
       : "";
     console.log(
       `  ${name.padEnd(20)} ${med(ts[i]).toFixed(2)} / ${min(ts[i]).toFixed(2)}${vsJ}${vsNp}`,
