@@ -3,12 +3,14 @@
  * one-sided Jacobi (the path before bidiagonalization; skipped above --jacobi-max), bidiagonalization
  * + QR with WY-blocked (GEMM) or unblocked reflector accumulation, and singular values only;
  * `numpy.linalg.svd` (LAPACK gesdd) on the same float64 data (python3). Also eigh: the host
- * tridiagonal QL (the path before) vs its Wasm route (cpu/eigh_fast.ts) vs `numpy.linalg.eigh`.
+ * tridiagonal QL (the path before) vs its Wasm route (cpu/eigh_fast.ts) vs `numpy.linalg.eigh`, and
+ * qr: the host Householder (before) vs the blocked one (cpu/qr_fast.ts) vs `numpy.linalg.qr`.
  * Usage: deno run -A bench/svd_paths.ts [--sizes 64,128,512] [--runs N] [--jacobi-max N] [--no-numpy]
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { eighHost, svdHost } from "../lib/ops/linalg_decomp_host.ts";
+import { eighHost, qrHost, svdHost } from "../lib/ops/linalg_decomp_host.ts";
+import { qrFast } from "../lib/backend/cpu/qr_fast.ts";
 import { eighFast } from "../lib/backend/cpu/eigh_fast.ts";
 import { svdBidiag, svdFast } from "../lib/backend/cpu/svd_bidiag.ts";
 
@@ -30,7 +32,7 @@ function values(n: number, seed: number): Float64Array {
   return a;
 }
 
-function numpy(n: number): { uv: number; s: number; eigh: number } {
+function numpy(n: number): { uv: number; s: number; eigh: number; qr: number } {
   const py = `
 import numpy as np, time, json
 a = np.random.default_rng(0).uniform(-1, 1, (${n}, ${n}))
@@ -41,7 +43,7 @@ def t(f):
     return sorted(ts)[len(ts) // 2]
 sy = a + a.T
 print(json.dumps({"uv": t(lambda: np.linalg.svd(a)), "s": t(lambda: np.linalg.svd(a, compute_uv=False)),
-  "eigh": t(lambda: np.linalg.eigh(sy))}))
+  "eigh": t(lambda: np.linalg.eigh(sy)), "qr": t(lambda: np.linalg.qr(a))}))
 `;
   const r = spawnSync("python3", ["-c", py], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -51,7 +53,7 @@ print(json.dumps({"uv": t(lambda: np.linalg.svd(a)), "s": t(lambda: np.linalg.sv
 const med = (ts: number[]) => [...ts].sort((x, y) => x - y)[Math.floor(ts.length / 2)];
 const min = (ts: number[]) => Math.min(...ts);
 console.log(
-  `float64 n×n svd (full matrices) and eigh, median / min of ${RUNS} interleaved runs, ms`,
+  `float64 n×n svd (full matrices), eigh and qr, median / min of ${RUNS} interleaved runs, ms`,
 );
 for (const n of SIZES) {
   const a = values(n * n, n);
@@ -66,6 +68,8 @@ for (const n of SIZES) {
   const sym = a.map((_, i) => a[i] + a[(i % n) * n + Math.floor(i / n)]);
   paths.push(["eigh host (before)", () => eighHost(sym, n)]);
   paths.push(["eigh Wasm route", () => eighFast([{ ...host, data: sym }], [outs[1], outs[0]])]);
+  paths.push(["qr host (before)", () => qrHost(a, n, n, false)]);
+  paths.push(["qr blocked", () => qrFast([host], { fullMatrices: false }, [outs[1], outs[2]])]);
   if (n <= JACOBI_MAX) paths.push(["Jacobi (before)", () => svdHost(a, n, n, true)]);
   const ts = paths.map(() => [] as number[]);
   paths.forEach(([, f]) => f());
@@ -80,14 +84,22 @@ for (const n of SIZES) {
   console.log(
     `n = ${n}` +
       (np
-        ? `  NumPy: svd ${np.uv.toFixed(2)}, s only ${np.s.toFixed(2)}, eigh ${np.eigh.toFixed(2)}`
+        ? `  NumPy: svd ${np.uv.toFixed(2)}, s only ${np.s.toFixed(2)}, eigh ${
+          np.eigh.toFixed(2)
+        }, qr ${np.qr.toFixed(2)}`
         : ""),
   );
   paths.forEach(([name], i) => {
-    const eig = name.startsWith("eigh");
-    const ref = np ? (eig ? np.eigh : name.includes("s only") ? np.s : np.uv) : 0;
+    const eig = name.startsWith("eigh") || name.startsWith("qr");
+    const ref = np
+      ? (name.startsWith("qr") ? np.qr : eig ? np.eigh : name.includes("s only") ? np.s : np.uv)
+      : 0;
     const vsNp = np ? `  ${(med(ts[i]) / ref).toFixed(1)}× NumPy` : "";
-    const before = eig ? paths.findIndex(([p]) => p.startsWith("eigh host")) : paths.length - 1;
+    const before = eig
+      ? paths.findIndex(([p]) =>
+        p.startsWith(name.slice(0, name.indexOf(" "))) && p.endsWith("(before)")
+      )
+      : paths.length - 1;
     const vsJ = n <= JACOBI_MAX || eig
       ? `  ${(med(ts[i]) / med(ts[before])).toFixed(2)}× before`
       : "";

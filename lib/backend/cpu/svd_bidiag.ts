@@ -29,7 +29,7 @@ export interface SvdRows {
  * Householder reflector zeroing x[1..] of the strided vector x (len entries from `o`, stride
  * `st`): overwrites x[0] by β and x[1..] by v (v₀ = 1 implied); returns τ (0: no reflection).
  */
-function house(x: Float64Array, o: number, len: number, st: number): number {
+export function house(x: Float64Array, o: number, len: number, st: number): number {
   const alpha = x[o];
   let xn = 0;
   for (let i = 1; i < len; i++) xn = Math.hypot(xn, x[o + i * st]);
