@@ -32,32 +32,38 @@ function tridiagonalize(a: Float64Array, n: number, accel?: EighAccel) {
   const vs = new Float64Array(accel ? n * n : 0), taus = new Float64Array(n);
   for (let i = 0; i < n && !accel; i++) qt[i * n + i] = 1;
   const v = new Float64Array(n), p = new Float64Array(n);
-  for (let k = 0; k < n - 2; k++) {
-    const r0 = k + 1;
+  for (let k = 0; k < n - 2; k++) { // only the upper triangle of the trailing block is kept
+    const r0 = k + 1, ko = k * n;
     let norm = 0;
-    for (let i = r0; i < n; i++) norm = Math.hypot(norm, a[i * n + k]);
-    const x0 = a[r0 * n + k], alpha = x0 > 0 ? -norm : norm;
+    for (let i = r0; i < n; i++) norm = Math.hypot(norm, a[ko + i]);
+    const x0 = a[ko + r0], alpha = x0 > 0 ? -norm : norm;
     let vv = 0;
-    for (let i = r0; i < n; i++) v[i] = a[i * n + k], vv += i > r0 ? v[i] * v[i] : 0;
+    for (let i = r0; i < n; i++) v[i] = a[ko + i], vv += i > r0 ? v[i] * v[i] : 0;
     v[r0] = x0 - alpha;
     vv += v[r0] * v[r0];
     if (norm === 0 || vv === 0) continue;
     const beta = 2 / vv;
     // p = β A v, K = (β/2) vᵀp, q = p − K v; A ← A − v qᵀ − q vᵀ on rows/cols r0..n
-    let vp = 0;
-    for (let i = r0; i < n; i++) {
-      let s = 0;
-      for (let j = r0; j < n; j++) s += a[i * n + j] * v[j];
-      p[i] = beta * s, vp += v[i] * p[i];
+    p.fill(0, r0, n);
+    for (let i = r0; i < n; i++) { // A v from the upper triangle, row by row
+      const row = i * n, vi = v[i];
+      let s = a[row + i] * vi;
+      for (let j = i + 1; j < n; j++) {
+        const x = a[row + j];
+        s += x * v[j], p[j] += x * vi;
+      }
+      p[i] += s;
     }
+    let vp = 0;
+    for (let i = r0; i < n; i++) p[i] *= beta, vp += v[i] * p[i];
     const K = (beta / 2) * vp;
     for (let i = r0; i < n; i++) p[i] -= K * v[i];
     for (let i = r0; i < n; i++) {
       const vi = v[i], qi = p[i], row = i * n;
-      for (let j = r0; j < n; j++) a[row + j] -= vi * p[j] + qi * v[j];
+      for (let j = i; j < n; j++) a[row + j] -= vi * p[j] + qi * v[j];
     }
-    a[r0 * n + k] = a[k * n + r0] = alpha;
-    for (let i = r0 + 1; i < n; i++) a[i * n + k] = a[k * n + i] = 0;
+    a[r0 * n + k] = a[ko + r0] = alpha;
+    for (let i = r0 + 1; i < n; i++) a[i * n + k] = a[ko + i] = 0;
     if (accel) { // keep H = I − τ v' v'ᵀ (v' = v / v[r0]) for the blocked accumulation
       taus[k] = beta * v[r0] * v[r0];
       for (let i = r0 + 1; i < n; i++) vs[k * n + i] = v[i] / v[r0];
@@ -74,7 +80,7 @@ function tridiagonalize(a: Float64Array, n: number, accel?: EighAccel) {
       for (let c = 0; c < n; c++) qt[row + c] -= vi * p[c];
     }
   }
-  for (let i = 0; i < n; i++) d[i] = a[i * n + i], e[i] = i + 1 < n ? a[(i + 1) * n + i] : 0;
+  for (let i = 0; i < n; i++) d[i] = a[i * n + i], e[i] = i + 1 < n ? a[i * n + i + 1] : 0;
   if (accel) qt = accel.accumulate(n, Math.max(0, n - 2), taus, (k, i) => vs[k * n + i]);
   return { d, e, qt };
 }
