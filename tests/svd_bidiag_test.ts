@@ -204,8 +204,8 @@ test(
   }),
 );
 
-test("same sign convention and values as the reference's Jacobi (distinct singular values)", () => {
-  for (const [m, n] of [[12, 12], [30, 20], [20, 30], [50, 50]]) {
+test("same signs, values and completion of full u / vt as the reference's Jacobi (distinct values)", () => {
+  for (const [m, n] of [[12, 12], [30, 20], [20, 30], [50, 50], [70, 50], [50, 70]]) {
     const a = vals(m * n, 7 * m + n);
     for (const full of [false, true]) {
       const h = svdHost(a, m, n, full);
@@ -221,14 +221,15 @@ test("same sign convention and values as the reference's Jacobi (distinct singul
       for (let i = 0; i < k; i++) {
         assert.ok(Math.abs(fast[0][i] - h.s[i]) < 1e-12, `${m}x${n} s[${i}]`);
       }
-      for (let p = 0; p < k; p++) { // the first k columns of u and rows of vt are unique up to sign
-        for (let j = 0; j < n; j++) {
+      // the first k columns of u and rows of vt are unique up to sign, the rest follow the host's completion
+      for (let p = 0; p < Math.max(uc, full ? n : k); p++) {
+        for (let j = 0; j < n && p < (full ? n : k); j++) {
           assert.ok(
             Math.abs(fast[2][p * n + j] - h.vt[p * n + j]) < 1e-9,
             `${m}x${n} ${full} vt[${p},${j}]`,
           );
         }
-        for (let i = 0; i < m; i++) {
+        for (let i = 0; i < m && p < uc; i++) {
           assert.ok(
             Math.abs(fast[1][i * uc + p] - h.u[i * uc + p]) < 1e-9,
             `${m}x${n} ${full} u[${i},${p}]`,

@@ -310,6 +310,41 @@ export function svdBidiag(
   return { ut: ut2, s, vt: vt2 };
 }
 
+/**
+ * Replaces the rows of ut (rows × m, orthonormal) past s.length and those whose s is 0 (the
+ * directions the SVD leaves free) as the host kernel does, so every backend returns the same
+ * basis: in order, the unit vector with the largest part outside the span of the rows kept so far
+ * (the first within 1e-12), orthogonalized by two Gram–Schmidt passes.
+ */
+function completeLikeHost(ut: Float64Array, m: number, rows: number, s: Float64Array): void {
+  const keep: number[] = [], free: number[] = [];
+  for (let j = 0; j < rows; j++) (j < s.length && s[j] > 0 ? keep : free).push(j);
+  if (free.length === 0) return;
+  const inSpan = new Float64Array(m); // Σ over kept rows of x_e², the squared projection of e_e
+  for (const j of keep) for (let e = 0; e < m; e++) inSpan[e] += ut[j * m + e] ** 2;
+  const x = new Float64Array(m);
+  for (const j of free) {
+    let best = 0, bestN = -1;
+    for (let e = 0; e < m; e++) {
+      const nrm = Math.sqrt(Math.max(0, 1 - inSpan[e]));
+      if (nrm > bestN + 1e-12) (best = e), (bestN = nrm);
+    }
+    x.fill(0);
+    x[best] = 1;
+    for (let pass = 0; pass < 2; pass++) {
+      for (const b of keep) {
+        let d = 0;
+        for (let e = 0; e < m; e++) d += ut[b * m + e] * x[e];
+        for (let e = 0; e < m; e++) x[e] -= d * ut[b * m + e];
+      }
+    }
+    let nrm = 0;
+    for (let e = 0; e < m; e++) nrm = Math.hypot(nrm, x[e]);
+    for (let e = 0; e < m; e++) ut[j * m + e] = x[e] / nrm, inSpan[e] += (x[e] / nrm) ** 2;
+    keep.push(j);
+  }
+}
+
 /** Flips row i of vt (length n) and row i of ut (length m) so vt's largest-magnitude entry is positive. */
 function normalizeSign(vt: Float64Array, n: number, ut: Float64Array, m: number, i: number) {
   let best = 0;
@@ -346,6 +381,7 @@ export function svdFast(xs: HostArray[], p: SvdParams, outs: Aval[]): TypedArray
       }
       res[0].set(r.s, q * k);
       if (!p.computeUv) continue;
+      completeLikeHost(r.ut, rm, r.ut.length / rm, r.s);
       // u (m×uc) and vt (vr×n) of a, from the rows of the tall problem's factors
       const [ut, vt, uc, vr] = tall
         ? [r.ut, r.vt, r.ut.length / m, n]
