@@ -59,7 +59,7 @@ test("blocked qr matches the host Householder QR (same signs): tall, wide, squar
   );
 });
 
-test("np.linalg.qr on the CPU backend (float32 and float64, past the switch): Q R = A, QᵀQ = I", async () => {
+test("np.linalg.qr on the CPU backend (float32 and float64, past the switch): Q R = A, QᵀQ = I", () => {
   const prev = getBackend();
   setBackend("cpu");
   try {
