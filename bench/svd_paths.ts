@@ -2,12 +2,16 @@
  * The CPU backend's float64 svd paths side by side, interleaved in one process: the host
  * one-sided Jacobi (the path before bidiagonalization; skipped above --jacobi-max), bidiagonalization
  * + QR with WY-blocked (GEMM) or unblocked reflector accumulation, and singular values only;
- * `numpy.linalg.svd` (LAPACK gesdd) on the same float64 data (python3).
+ * `numpy.linalg.svd` (LAPACK gesdd) on the same float64 data (python3). Also eigh: the host
+ * tridiagonal QL (the path before) vs its Wasm route (cpu/eigh_fast.ts) vs `numpy.linalg.eigh`, and
+ * qr: the host Householder (before) vs the blocked one (cpu/qr_fast.ts) vs `numpy.linalg.qr`.
  * Usage: deno run -A bench/svd_paths.ts [--sizes 64,128,512] [--runs N] [--jacobi-max N] [--no-numpy]
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { svdHost } from "../lib/ops/linalg_decomp_host.ts";
+import { eighHost, qrHost, svdHost } from "../lib/ops/linalg_decomp_host.ts";
+import { qrFast } from "../lib/backend/cpu/qr_fast.ts";
+import { eighFast } from "../lib/backend/cpu/eigh_fast.ts";
 import { svdBidiag, svdFast } from "../lib/backend/cpu/svd_bidiag.ts";
 
 const args = Deno.args;
@@ -28,7 +32,7 @@ function values(n: number, seed: number): Float64Array {
   return a;
 }
 
-function numpy(n: number): { uv: number; s: number } {
+function numpy(n: number): { uv: number; s: number; eigh: number; qr: number } {
   const py = `
 import numpy as np, time, json
 a = np.random.default_rng(0).uniform(-1, 1, (${n}, ${n}))
@@ -37,7 +41,9 @@ def t(f):
     for _ in range(${RUNS}):
         t0 = time.perf_counter(); f(); ts.append((time.perf_counter() - t0) * 1e3)
     return sorted(ts)[len(ts) // 2]
-print(json.dumps({"uv": t(lambda: np.linalg.svd(a)), "s": t(lambda: np.linalg.svd(a, compute_uv=False))}))
+sy = a + a.T
+print(json.dumps({"uv": t(lambda: np.linalg.svd(a)), "s": t(lambda: np.linalg.svd(a, compute_uv=False)),
+  "eigh": t(lambda: np.linalg.eigh(sy)), "qr": t(lambda: np.linalg.qr(a))}))
 `;
   const r = spawnSync("python3", ["-c", py], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -46,7 +52,9 @@ print(json.dumps({"uv": t(lambda: np.linalg.svd(a)), "s": t(lambda: np.linalg.sv
 
 const med = (ts: number[]) => [...ts].sort((x, y) => x - y)[Math.floor(ts.length / 2)];
 const min = (ts: number[]) => Math.min(...ts);
-console.log(`float64 n×n svd (full matrices), median / min of ${RUNS} interleaved runs, ms`);
+console.log(
+  `float64 n×n svd (full matrices), eigh and qr, median / min of ${RUNS} interleaved runs, ms`,
+);
 for (const n of SIZES) {
   const a = values(n * n, n);
   const host = { shape: [n, n], dtype: "float64" as const, data: a };
@@ -57,6 +65,11 @@ for (const n of SIZES) {
     ["bidiag unblocked", () => svdBidiag(a, n, n, true, true)],
     ["bidiag s only", () => svdFast([host], { fullMatrices: true, computeUv: false }, [outs[0]])],
   ];
+  const sym = a.map((_, i) => a[i] + a[(i % n) * n + Math.floor(i / n)]);
+  paths.push(["eigh host (before)", () => eighHost(sym, n)]);
+  paths.push(["eigh Wasm route", () => eighFast([{ ...host, data: sym }], [outs[1], outs[0]])]);
+  paths.push(["qr host (before)", () => qrHost(a, n, n, false)]);
+  paths.push(["qr blocked", () => qrFast([host], { fullMatrices: false }, [outs[1], outs[2]])]);
   if (n <= JACOBI_MAX) paths.push(["Jacobi (before)", () => svdHost(a, n, n, true)]);
   const ts = paths.map(() => [] as number[]);
   paths.forEach(([, f]) => f());
@@ -69,13 +82,26 @@ for (const n of SIZES) {
   }
   const np = args.includes("--no-numpy") ? null : numpy(n);
   console.log(
-    `n = ${n}` + (np ? `  NumPy: full ${np.uv.toFixed(2)}, s only ${np.s.toFixed(2)}` : ""),
+    `n = ${n}` +
+      (np
+        ? `  NumPy: svd ${np.uv.toFixed(2)}, s only ${np.s.toFixed(2)}, eigh ${
+          np.eigh.toFixed(2)
+        }, qr ${np.qr.toFixed(2)}`
+        : ""),
   );
   paths.forEach(([name], i) => {
-    const ref = np ? (name.includes("s only") ? np.s : np.uv) : 0;
+    const eig = name.startsWith("eigh") || name.startsWith("qr");
+    const ref = np
+      ? (name.startsWith("qr") ? np.qr : eig ? np.eigh : name.includes("s only") ? np.s : np.uv)
+      : 0;
     const vsNp = np ? `  ${(med(ts[i]) / ref).toFixed(1)}× NumPy` : "";
-    const vsJ = n <= JACOBI_MAX
-      ? `  ${(med(ts[i]) / med(ts[paths.length - 1])).toFixed(2)}× Jacobi`
+    const before = eig
+      ? paths.findIndex(([p]) =>
+        p.startsWith(name.slice(0, name.indexOf(" "))) && p.endsWith("(before)")
+      )
+      : paths.length - 1;
+    const vsJ = n <= JACOBI_MAX || eig
+      ? `  ${(med(ts[i]) / med(ts[before])).toFixed(2)}× before`
       : "";
     console.log(
       `  ${name.padEnd(20)} ${med(ts[i]).toFixed(2)} / ${min(ts[i]).toFixed(2)}${vsJ}${vsNp}`,

@@ -3,13 +3,16 @@
  * U diag(s) Vᵀ = A and orthonormal factors on random, graded (cond 1e6), rank-deficient, zero,
  * tall/wide, batched (and jit) inputs across the Jacobi switch, float32 and float64; NumPy singular values;
  * the same sign convention as the reference's Jacobi; NaN/Inf give NaN; the jvp rule still holds.
+ * Also the rotation kernel and eigh's Wasm route (cpu/eigh_fast.ts) against the host kernel.
  * @module
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { checkGrads, getBackend, jit, np, setBackend, type Tensor } from "../mod.ts";
 import { SVD_BIDIAG_MIN, svdBidiag, svdFast } from "../lib/backend/cpu/svd_bidiag.ts";
-import { svdHost } from "../lib/ops/linalg_decomp_host.ts";
+import { eighHost, svdHost } from "../lib/ops/linalg_decomp_host.ts";
+import { EIGH_WY_MIN, eighFast } from "../lib/backend/cpu/eigh_fast.ts";
+import { rotSeqFor } from "../kernels/wasm/rot_seq.ts";
 import fx from "./fixtures/svd_cases.json" with { type: "json" };
 
 function onCpu(fn: () => void | Promise<void>): () => Promise<void> {
@@ -201,8 +204,8 @@ test(
   }),
 );
 
-test("same sign convention and values as the reference's Jacobi (distinct singular values)", () => {
-  for (const [m, n] of [[12, 12], [30, 20], [20, 30], [50, 50]]) {
+test("same signs, values and completion of full u / vt as the reference's Jacobi (distinct values)", () => {
+  for (const [m, n] of [[12, 12], [30, 20], [20, 30], [50, 50], [70, 50], [50, 70]]) {
     const a = vals(m * n, 7 * m + n);
     for (const full of [false, true]) {
       const h = svdHost(a, m, n, full);
@@ -218,14 +221,15 @@ test("same sign convention and values as the reference's Jacobi (distinct singul
       for (let i = 0; i < k; i++) {
         assert.ok(Math.abs(fast[0][i] - h.s[i]) < 1e-12, `${m}x${n} s[${i}]`);
       }
-      for (let p = 0; p < k; p++) { // the first k columns of u and rows of vt are unique up to sign
-        for (let j = 0; j < n; j++) {
+      // the first k columns of u and rows of vt are unique up to sign, the rest follow the host's completion
+      for (let p = 0; p < Math.max(uc, full ? n : k); p++) {
+        for (let j = 0; j < n && p < (full ? n : k); j++) {
           assert.ok(
             Math.abs(fast[2][p * n + j] - h.vt[p * n + j]) < 1e-9,
             `${m}x${n} ${full} vt[${p},${j}]`,
           );
         }
-        for (let i = 0; i < m; i++) {
+        for (let i = 0; i < m && p < uc; i++) {
           assert.ok(
             Math.abs(fast[1][i * uc + p] - h.u[i * uc + p]) < 1e-9,
             `${m}x${n} ${full} u[${i},${p}]`,
@@ -299,5 +303,66 @@ test(
       );
     };
     checkGrads(f, [a], { atol: 1e-5 });
+  }),
+);
+
+test("rotSeq kernel matches the JS rotations, forward and reversed, odd and even rows", () => {
+  const mem = new WebAssembly.Memory({ initial: 1 }),
+    f = rotSeqFor(mem),
+    F = new Float64Array(mem.buffer);
+  for (const [len, l, h, rev] of [[7, 1, 5, 0], [8, 0, 6, 1], [1, 0, 3, 1], [6, 2, 2, 0]]) {
+    const rows = 7,
+      x = vals(rows * len, len + 3 * h),
+      c = vals(rows, 4),
+      s = c.map((v) => Math.sqrt(1 - v * v));
+    F.set(x, 0), F.set(c, 100), F.set(s, 200);
+    f(0, len, l, h, 800, 1600, rev);
+    const want = x.slice();
+    for (let t = 0; t < h - l; t++) {
+      const k = rev ? h - 1 - t : l + t;
+      for (let j = 0; j < len; j++) {
+        const a = want[k * len + j], b = want[(k + 1) * len + j];
+        want[k * len + j] = c[k] * a + s[k] * b;
+        want[(k + 1) * len + j] = c[k] * b - s[k] * a;
+      }
+    }
+    for (let i = 0; i < rows * len; i++) {
+      assert.ok(Math.abs(F[i] - want[i]) < 1e-15, `len ${len} rev ${rev} [${i}]`);
+    }
+  }
+});
+
+test(
+  "eigh's Wasm route (WY Qᵀ, kernel rotations) matches the host kernel; float32; batched",
+  onCpu(() => {
+    for (const n of [EIGH_WY_MIN, EIGH_WY_MIN + 15, 100]) {
+      const b = n === 100 ? 1 : 2, x = vals(b * n * n, n);
+      const av = (shape: number[]) => ({ shape, dtype: "float64" as const, weak: false });
+      const [v, w] = eighFast([{ shape: [b, n, n], dtype: "float64", data: x }], [
+        av([b, n, n]),
+        av([b, n]),
+      ])!;
+      for (let q = 0; q < b; q++) {
+        const h = eighHost(x.slice(q * n * n, (q + 1) * n * n), n);
+        for (let i = 0; i < n; i++) {
+          assert.ok(Math.abs(w[q * n + i] - h.w[i]) < 1e-12, `n ${n} w[${i}]`);
+        }
+        for (let i = 0; i < n * n; i++) {
+          assert.ok(Math.abs(v[q * n * n + i] - h.v[i]) < 1e-10, `n ${n} batch ${q} v[${i}]`);
+        }
+      }
+      const [w32, v32] = np.linalg.eigh(
+        np.array(x.slice(0, n * n), { dtype: "float32" }).reshape([n, n]),
+      ) as Tensor[];
+      assert.equal(v32.dtype, "float32");
+      const h = eighHost(Float64Array.from(new Float32Array(x.slice(0, n * n))), n);
+      w32.dataSync().forEach((y, i) =>
+        assert.ok(Math.abs(y - h.w[i]) < 1e-5, `f32 n ${n} w[${i}]`)
+      );
+    }
+    assert.equal(
+      eighFast([{ shape: [3, 3], dtype: "float64", data: new Float64Array(9) }], []),
+      null,
+    );
   }),
 );

@@ -6,13 +6,13 @@
 import { ModuleBuilder } from "./encoder.ts";
 
 /**
- * `rotSeq(x, len, l, h, c, s)`: for k = l..h−1 in order, rows k and k+1 of the matrix at byte
- * offset x (row length len) ← (c_k r_k + s_k r_{k+1}, c_k r_{k+1} − s_k r_k), c_k and s_k the
- * float64 values at byte offsets c + 8k and s + 8k.
+ * `rotSeq(x, len, l, h, c, s, rev)`: for k = l..h−1 in order (h−1 down to l when rev ≠ 0), rows
+ * k and k+1 of the matrix at byte offset x (row length len) ← (c_k r_k + s_k r_{k+1},
+ * c_k r_{k+1} − s_k r_k), c_k and s_k the float64 values at byte offsets c + 8k and s + 8k.
  */
 export type RotSeqExport = (...args: number[]) => void;
 
-const [X, LEN, L, H, CP, SP] = [0, 1, 2, 3, 4, 5];
+const [X, LEN, L, H, CP, SP, REV] = [0, 1, 2, 3, 4, 5, 6];
 
 /**
  * Builds a module importing `env.memory` and exporting `rotSeq` (see {@link RotSeqExport}).
@@ -25,22 +25,30 @@ const [X, LEN, L, H, CP, SP] = [0, 1, 2, 3, 4, 5];
  * });
  * const f = new Float64Array(mem.buffer);
  * f.set([1, 2, 3, 4, 5, 6], 0), f.set([0], 6), f.set([1], 7); // 2×3 rows, c = 0, s = 1
- * (inst.exports.rotSeq as (...a: number[]) => void)(0, 3, 0, 1, 48, 56);
+ * (inst.exports.rotSeq as (...a: number[]) => void)(0, 3, 0, 1, 48, 56, 0);
  * if (f[0] !== 4 || f[3] !== -1 || f[5] !== -3) throw new Error(`got ${[...f.subarray(0, 6)]}`);
  * ```
  */
 export function buildRotSeqModule(): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder().importMemory("env", "memory", { initial: 1 });
-  const f = mb.func(Array(6).fill("i32"), [], "rotSeq");
-  const k = f.local("i32"), p = f.local("i32"), q = f.local("i32"), end = f.local("i32");
+  const f = mb.func(Array(7).fill("i32"), [], "rotSeq");
+  const i = f.local("i32"),
+    k = f.local("i32"),
+    p = f.local("i32"),
+    q = f.local("i32"),
+    end = f.local("i32");
   const row8 = f.local("i32"), c = f.local("f64"), s = f.local("f64");
   const cv = f.local("v128"), sv = f.local("v128"), a = f.local("v128"), b = f.local("v128");
   const as = f.local("f64"), bs = f.local("f64");
   f.get(LEN).i32(3).op("i32.shl").set(row8);
-  f.get(L).set(k);
+  f.get(L).set(i);
   f.block((done) => {
     f.loop((ks) => {
-      f.get(k).get(H).op("i32.ge_s").brIf(done);
+      f.get(i).get(H).op("i32.ge_s").brIf(done);
+      f.get(REV).if(() =>
+        f.get(H).i32(1).op("i32.sub").get(i).op("i32.sub").get(L).op("i32.add").set(k)
+      );
+      f.get(REV).op("i32.eqz").if(() => f.get(i).set(k));
       f.get(CP).get(k).i32(3).op("i32.shl").op("i32.add").mem("f64.load", 0).tee(c);
       f.op("f64x2.splat").set(cv);
       f.get(SP).get(k).i32(3).op("i32.shl").op("i32.add").mem("f64.load", 0).tee(s);
@@ -68,7 +76,7 @@ export function buildRotSeqModule(): Uint8Array<ArrayBuffer> {
         f.get(q).get(c).get(bs).op("f64.mul").get(s).get(as).op("f64.mul").op("f64.sub");
         f.mem("f64.store", 0);
       });
-      f.get(k).i32(1).op("i32.add").set(k).br(ks);
+      f.get(i).i32(1).op("i32.add").set(i).br(ks);
     });
   });
   return mb.toBytes();

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { eighTridiagQl } from "./eigh_tridiag.ts";
+import { type EighAccel, eighTridiagQl } from "./eigh_tridiag.ts";
 
 const EPS = 2.220446049250313e-16;
 /** Symmetric eigenproblems of at least this order use tridiagonalization + implicit QL. */
@@ -94,8 +94,13 @@ function jacobiRotation(app: number, aqq: number, apq: number): [number, number]
  * Eigen-decomposition of the symmetric n×n matrix (a + aᵀ)/2 (cyclic Jacobi below order
  * EIGH_QL_MIN, else Householder tridiagonalization + implicit QL): eigenvalues `w`
  * ascending, eigenvectors as the columns of `v` (row-major). NaN input gives NaN output.
+ * `accel`: the CPU backend's Wasm paths for the tridiagonal route.
  */
-export function eighHost(a: Float64Array, n: number): { w: Float64Array; v: Float64Array } {
+export function eighHost(
+  a: Float64Array,
+  n: number,
+  accel?: EighAccel,
+): { w: Float64Array; v: Float64Array } {
   const s = new Float64Array(n * n);
   let fro = 0;
   for (let i = 0; i < n; i++) {
@@ -106,7 +111,7 @@ export function eighHost(a: Float64Array, n: number): { w: Float64Array; v: Floa
   }
   const v = new Float64Array(n * n), w = new Float64Array(n);
   if (!Number.isFinite(fro)) return { w: w.fill(NaN), v: v.fill(NaN) };
-  const { w: ev, zt: vc } = n >= EIGH_QL_MIN ? eighTridiagQl(s, n) : jacobiEigh(s, n, fro);
+  const { w: ev, zt: vc } = n >= EIGH_QL_MIN ? eighTridiagQl(s, n, accel) : jacobiEigh(s, n, fro);
   const order = [...Array(n).keys()].sort((i, j) => ev[i] - ev[j]);
   const vs = new Float64Array(n * n);
   order.forEach((src, dst) => {

@@ -39,8 +39,10 @@ import { sortFast } from "./sort.ts";
 import { solveFast } from "./linalg.ts";
 import { choleskyFast, solveF64 } from "./linalg_f64.ts";
 import { svdFast } from "./svd_bidiag.ts";
+import { eighFast } from "./eigh_fast.ts";
+import { qrFast } from "./qr_fast.ts";
 import type { SolveParams } from "../../ops/linalg.ts";
-import type { SvdParams } from "../../ops/linalg_decomp.ts";
+import type { QrParams, SvdParams } from "../../ops/linalg_decomp.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
 import { fftFast } from "./fft.ts";
@@ -266,6 +268,8 @@ registerFastImpl(
 );
 registerFastImpl("cholesky", ([x], _p, [out]) => choleskyFast(x, out));
 registerFastImpl("svd", (xs, p, outs) => svdFast(xs, p as SvdParams, outs));
+registerFastImpl("eigh", (xs, _p, outs) => eighFast(xs, outs));
+registerFastImpl("qr", (xs, p, outs) => qrFast(xs, p as QrParams, outs));
 registerFastImpl(
   "gather",
   (xs, p, outs, dest) => gatherFast(xs, p as GatherParams, outs, dest?.[0]),

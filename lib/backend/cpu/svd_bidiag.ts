@@ -29,7 +29,7 @@ export interface SvdRows {
  * Householder reflector zeroing x[1..] of the strided vector x (len entries from `o`, stride
  * `st`): overwrites x[0] by β and x[1..] by v (v₀ = 1 implied); returns τ (0: no reflection).
  */
-function house(x: Float64Array, o: number, len: number, st: number): number {
+export function house(x: Float64Array, o: number, len: number, st: number): number {
   const alpha = x[o];
   let xn = 0;
   for (let i = 1; i < len; i++) xn = Math.hypot(xn, x[o + i * st]);
@@ -287,7 +287,7 @@ export function svdBidiag(
     (ut = W.F.subarray(base, vo)), (vt = W.F.subarray(vo, tmp));
     rot4 = rot4.map((_, i) => W.F.subarray(ro + i * n, ro + i * n + n));
     const f = rotSeqFor(W.mem);
-    seq = (x, len, l, h, c, s) => f(x.byteOffset, len, l, h, c.byteOffset, s.byteOffset);
+    seq = (x, len, l, h, c, s) => f(x.byteOffset, len, l, h, c.byteOffset, s.byteOffset, 0);
   } else if (uv) {
     ut = accumulate(uc, m, n, 0, tq, qv);
     vt = accumulate(n, n, Math.max(0, n - 2), 1, tp, pv);
@@ -308,6 +308,41 @@ export function svdBidiag(
     vt2.set(vt.subarray(src * n, src * n + n), dst * n);
   });
   return { ut: ut2, s, vt: vt2 };
+}
+
+/**
+ * Replaces the rows of ut (rows × m, orthonormal) past s.length and those whose s is 0 (the
+ * directions the SVD leaves free) as the host kernel does, so every backend returns the same
+ * basis: in order, the unit vector with the largest part outside the span of the rows kept so far
+ * (the first within 1e-12), orthogonalized by two Gram–Schmidt passes.
+ */
+function completeLikeHost(ut: Float64Array, m: number, rows: number, s: Float64Array): void {
+  const keep: number[] = [], free: number[] = [];
+  for (let j = 0; j < rows; j++) (j < s.length && s[j] > 0 ? keep : free).push(j);
+  if (free.length === 0) return;
+  const inSpan = new Float64Array(m); // Σ over kept rows of x_e², the squared projection of e_e
+  for (const j of keep) for (let e = 0; e < m; e++) inSpan[e] += ut[j * m + e] ** 2;
+  const x = new Float64Array(m);
+  for (const j of free) {
+    let best = 0, bestN = -1;
+    for (let e = 0; e < m; e++) {
+      const nrm = Math.sqrt(Math.max(0, 1 - inSpan[e]));
+      if (nrm > bestN + 1e-12) (best = e), (bestN = nrm);
+    }
+    x.fill(0);
+    x[best] = 1;
+    for (let pass = 0; pass < 2; pass++) {
+      for (const b of keep) {
+        let d = 0;
+        for (let e = 0; e < m; e++) d += ut[b * m + e] * x[e];
+        for (let e = 0; e < m; e++) x[e] -= d * ut[b * m + e];
+      }
+    }
+    let nrm = 0;
+    for (let e = 0; e < m; e++) nrm = Math.hypot(nrm, x[e]);
+    for (let e = 0; e < m; e++) ut[j * m + e] = x[e] / nrm, inSpan[e] += (x[e] / nrm) ** 2;
+    keep.push(j);
+  }
 }
 
 /** Flips row i of vt (length n) and row i of ut (length m) so vt's largest-magnitude entry is positive. */
@@ -346,6 +381,7 @@ export function svdFast(xs: HostArray[], p: SvdParams, outs: Aval[]): TypedArray
       }
       res[0].set(r.s, q * k);
       if (!p.computeUv) continue;
+      completeLikeHost(r.ut, rm, r.ut.length / rm, r.s);
       // u (m×uc) and vt (vr×n) of a, from the rows of the tall problem's factors
       const [ut, vt, uc, vr] = tall
         ? [r.ut, r.vt, r.ut.length / m, n]
