@@ -29,9 +29,10 @@ import type { WindowParams } from "../../ops/window.ts";
 import { epilogueFusible, type EpilogueSpec } from "../../../kernels/wgsl/epilogue.ts";
 import { type BindRange, GpuArray, type GpuRuntime } from "./runtime.ts";
 import { isNarrow, narrowKernel } from "../../../kernels/wgsl/expr.ts";
+import { viaF32Words } from "./f16_steps.ts";
 
 /** A dispatch over plan buffers (ids >= 0) and step temporaries (id -1 - t). */
-interface Dispatch {
+export interface Dispatch {
   code: string;
   wg: [number, number, number];
   bind: number[];
@@ -43,7 +44,7 @@ interface Dispatch {
 type Temp = { dtype: DType; length: number; data?: Float32Array };
 
 /** One compiled plan step. */
-type CStep =
+export type CStep =
   | {
     kind: "gpu";
     dispatches: Dispatch[];
@@ -102,14 +103,18 @@ function kernelDispatches(
   rt: GpuRuntime,
   s: KernelStep,
   temps: { dtype: DType; length: number }[],
+  f16 = false,
 ): Dispatch[] {
   const r = renderKernelWgsl(s.kernel, {
     workgroupSize: 64,
     maxWorkgroupsPerDim: rt.limits.maxComputeWorkgroupsPerDimension,
     maxWorkgroupStorage: rt.limits.maxComputeWorkgroupStorageSize,
+    f16,
   });
   if (!r.combine) return [{ code: r.code, wg: r.dispatch, bind: [...s.inputs, s.out] }];
-  temps.push({ dtype: s.kernel.outDtype, length: r.combine.partials });
+  // partials of a float16 result stay f32 with f16 storage (accumulated in f32, rounded once)
+  const pd = f16 && s.kernel.outDtype === "float16" ? "float32" : s.kernel.outDtype;
+  temps.push({ dtype: pd, length: r.combine.partials });
   const part = -temps.length;
   checkBindings(rt, s.inputs.length + 2, `fused kernel ${s.label}`);
   return [
@@ -326,7 +331,11 @@ function narrowed(plan: Plan, c: CStep, maxWg: number): CStep {
 export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): GpuPlan {
   plan.avals.forEach((a, i) => checkDtype(a, `program value b${i}`));
   const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
-  const steps = plan.steps.map((s): CStep => compileStep(rt, plan, s, opt, maxWg));
+  const steps = plan.steps.map((s): CStep => {
+    const c = compileStep(rt, plan, s, opt, maxWg);
+    // fused kernels read and write f16 storage natively; the others compute on f32 words
+    return rt.f16 && s.kind !== "kernel" ? viaF32Words(plan, c, maxWg) : c;
+  });
   return { plan, steps, options: { ...opt } };
 }
 
@@ -343,7 +352,7 @@ function compileStep(
     const temps: { dtype: DType; length: number }[] = [];
     return {
       kind: "gpu",
-      dispatches: kernelDispatches(rt, s, temps),
+      dispatches: kernelDispatches(rt, s, temps, rt.f16),
       temps,
       outs: [s.out],
       drop: [],
@@ -545,7 +554,7 @@ export async function profileGpuPlan(
 
 /** Wraps a device array without taking ownership (releasing the wrapper is a no-op). */
 export function borrow(a: GpuArray): GpuArray {
-  const w = new GpuArray(a.buffer, a.length, a.dtype);
+  const w = new GpuArray(a.buffer, a.length, a.dtype, a.width);
   w.borrowed = true;
   return w;
 }
