@@ -12,6 +12,7 @@ import type { DType } from "../lib/dtype.ts";
 import type { Kernel } from "../lib/compile/kernel.ts";
 import type { Plan } from "../lib/compile/lower.ts";
 import { renderKernelWgsl } from "../kernels/render_wgsl.ts";
+import { renderDot } from "../kernels/wgsl/matmul.ts";
 import { webgpuRuntime } from "../lib/backend/webgpu/backend.ts";
 import type { GpuArray } from "../lib/backend/webgpu/runtime.ts";
 import { viaF32Words } from "../lib/backend/webgpu/f16_steps.ts";
@@ -219,6 +220,17 @@ describe("f16 storage in WGSL (no device needed)", () => {
     assert.match(split.combine!.code, /^enable f16;/);
     assert.match(split.combine!.code, /partial: array<f32>/);
     assert.match(split.combine!.code, /out: array<f16>/);
+  });
+  test("a float16 matmul reads f16, accumulates in f32 and stores f16", () => {
+    const p = { contract: [[1], [0]], batch: [[], []] } as Parameters<typeof renderDot>[2];
+    const code = renderDot([3, 5], [5, 7], p, "float16", 65535, undefined, true).code;
+    assert.match(code, /^enable f16;/);
+    assert.match(code, /lb: array<f16>/);
+    assert.match(code, /out: array<f16>/);
+    assert.match(code, /let u0 = f32\(/);
+    assert.match(code, /var a0_0 = f32\(0\)/);
+    assert.match(code, /out\[o\] = tg_tof16\(/);
+    assert.doesNotMatch(renderDot([3, 5], [5, 7], p, "float16", 65535).code, /array<f16>/);
   });
   test("a step computing on f32 words gets its float16 buffers widened and packed", () => {
     const plan = {

@@ -53,6 +53,8 @@ export type CStep =
     outs: number[];
     /** Plan buffers released at the end of the step (unfused contraction results). */
     drop: number[];
+    /** Its kernels read and write float16 as f16 storage (else f16_steps.ts widens). */
+    f16?: boolean;
   }
   | {
     kind: "eval";
@@ -193,6 +195,7 @@ function contraction(
       dtype,
       maxWg,
       ep,
+      rt.f16,
     );
     extraSlots = k.extraSlots;
     dispatches.push({
@@ -206,11 +209,13 @@ function contraction(
     dispatches[dispatches.length - 1].bind.length,
     `${s.op.name} with its epilogue`,
   );
+  // dotGeneral reads and writes f16 storage itself; conv computes on f32 words (f16_steps.ts)
+  const f16 = rt.f16 && s.op.name === "dotGeneral";
   if (e && !fuse) {
-    dispatches.push(...kernelDispatches(rt, e, temps));
-    return { kind: "gpu", dispatches, temps, outs: [res, e.out], drop: [res] };
+    dispatches.push(...kernelDispatches(rt, e, temps, f16));
+    return { kind: "gpu", dispatches, temps, outs: [res, e.out], drop: [res], f16 };
   }
-  return { kind: "gpu", dispatches, temps, outs: [finalOut], drop: [] };
+  return { kind: "gpu", dispatches, temps, outs: [finalOut], drop: [], f16 };
 }
 
 /** The tuning of a convolution on this runtime. */
@@ -334,7 +339,7 @@ export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): Gp
   const steps = plan.steps.map((s): CStep => {
     const c = compileStep(rt, plan, s, opt, maxWg);
     // fused kernels read and write f16 storage natively; the others compute on f32 words
-    return rt.f16 && s.kind !== "kernel" ? viaF32Words(plan, c, maxWg) : c;
+    return rt.f16 && c.kind === "gpu" && !c.f16 ? viaF32Words(plan, c, maxWg) : c;
   });
   return { plan, steps, options: { ...opt } };
 }
@@ -356,6 +361,7 @@ function compileStep(
       temps,
       outs: [s.out],
       drop: [],
+      f16: rt.f16,
     };
   }
   const name = s.op.name;
