@@ -68,7 +68,7 @@ export function roundF16Outputs<T extends ArrayLike<number>>(
  * import { f16Bits, f16FromBits } from "./float16.ts";
  * import assert from "node:assert/strict";
  * assert.equal(f16Bits(1), 0x3c00);
- * assert.equal(f16Bits(-2 ** -24), 0x8001); // the smallest subnormal
+ * assert.equal(f16Bits(-(2 ** -24)), 0x8001); // the smallest subnormal
  * assert.equal(f16FromBits(f16Bits(65504)), 65504);
  * ```
  */
