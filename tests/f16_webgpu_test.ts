@@ -13,7 +13,7 @@ import type { Kernel } from "../lib/compile/kernel.ts";
 import type { Plan } from "../lib/compile/lower.ts";
 import { renderKernelWgsl } from "../kernels/render_wgsl.ts";
 import { renderDot } from "../kernels/wgsl/matmul.ts";
-import { webgpuRuntime } from "../lib/backend/webgpu/backend.ts";
+import { webgpuRuntime, webgpuStats } from "../lib/backend/webgpu/backend.ts";
 import type { GpuArray } from "../lib/backend/webgpu/runtime.ts";
 import { viaF32Words } from "../lib/backend/webgpu/f16_steps.ts";
 import type { CStep } from "../lib/backend/webgpu/plan.ts";
@@ -175,6 +175,22 @@ describe("float16 with f16 storage on WebGPU equals the CPU backend", { skip }, 
     await compare("sort", (a) => np.sort(a), [x]);
     await compare("argsort", (a) => np.argsort(a), [x]);
     await compare("cumsum", (a) => np.cumsum(a), [{ v: data(101, 11, 0, 1), shape: [101] }], 1);
+  });
+  test("fused kernels and matmul read f16 themselves: one dispatch, no widen/pack passes", async () => {
+    const x = on("webgpu", () => np.array(data(65, 13), { dtype: "float16" }).reshape([5, 13]));
+    const y = on("webgpu", () => np.array(data(13 * 3, 14), { dtype: "float16" }).reshape([13, 3]));
+    const progs: ((a: Tensor, b: Tensor) => Tensor)[] = [
+      jit((a: Tensor, _b: Tensor) => np.tanh(np.multiply(a, 2))),
+      jit((a: Tensor, _b: Tensor) => np.sum(a, { axis: 1 })),
+      jit((a: Tensor, b: Tensor) => np.matmul(a, b)),
+    ];
+    for (const [i, f] of progs.entries()) {
+      await on("webgpu", () => f(x, y)).data(); // compiled
+      const d0 = webgpuStats()!.dispatches;
+      const r = on("webgpu", () => f(x, y));
+      assert.equal(webgpuStats()!.dispatches - d0, 1, `program ${i}`);
+      await r.data();
+    }
   });
   test("gradients in float16", async () => {
     const x = { v: data(33, 12, -2, 2), shape: [33] };
