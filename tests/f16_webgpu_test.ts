@@ -13,6 +13,9 @@ import type { Kernel } from "../lib/compile/kernel.ts";
 import type { Plan } from "../lib/compile/lower.ts";
 import { renderKernelWgsl } from "../kernels/render_wgsl.ts";
 import { renderDot } from "../kernels/wgsl/matmul.ts";
+import { renderScan, renderSort } from "../kernels/wgsl/sort.ts";
+import { bind1 } from "../lib/core.ts";
+import { cummaxOp, cumsumOp } from "../lib/ops/sort.ts";
 import { webgpuRuntime, webgpuStats } from "../lib/backend/webgpu/backend.ts";
 import type { GpuArray } from "../lib/backend/webgpu/runtime.ts";
 import { viaF32Words } from "../lib/backend/webgpu/f16_steps.ts";
@@ -175,6 +178,11 @@ describe("float16 with f16 storage on WebGPU equals the CPU backend", { skip }, 
     await compare("sort", (a) => np.sort(a), [x]);
     await compare("argsort", (a) => np.argsort(a), [x]);
     await compare("cumsum", (a) => np.cumsum(a), [{ v: data(101, 11, 0, 1), shape: [101] }], 1);
+    const m = { v: data(7 * 9, 15), shape: [7, 9] };
+    const rev = (op: typeof cumsumOp) => (a: Tensor) => bind1(op, [a], { axis: 0, reverse: true });
+    await compare("reverse cumsum along axis 0", rev(cumsumOp), [m], 1);
+    await compare("reverse cummax along axis 0", rev(cummaxOp), [m]);
+    await compare("sort along axis 0", (a) => np.sort(a, { axis: 0 }), [m]);
   });
   test("fused kernels and matmul read f16 themselves: one dispatch, no widen/pack passes", async () => {
     const x = on("webgpu", () => np.array(data(65, 13), { dtype: "float16" }).reshape([5, 13]));
@@ -247,6 +255,27 @@ describe("f16 storage in WGSL (no device needed)", () => {
     assert.match(code, /var a0_0 = f32\(0\)/);
     assert.match(code, /out\[o\] = tg_tof16\(/);
     assert.doesNotMatch(renderDot([3, 5], [5, 7], p, "float16", 65535).code, /array<f16>/);
+  });
+  test("sort and scans of float16 read f16; scans combine in f32 temporaries", () => {
+    const x = { shape: [4, 5], dtype: "float16" as const, weak: false };
+    const sort = renderSort(
+      [x, { shape: [4, 5], dtype: "int32", weak: false }],
+      { dimension: 1, numKeys: 1 },
+      65535,
+      true,
+    );
+    const codes = sort.dispatches.map((d) => d.code).join("\n");
+    assert.match(codes, /k0: array<f16>/);
+    assert.match(codes, /let a0 = f32\(k0\[/);
+    assert.match(codes, /out0: array<f16>/);
+    assert.match(codes, /out1: array<i32>/);
+    const scan = renderScan("cumsum", x, { axis: 1, reverse: false }, 65535, true);
+    assert.equal(scan.dispatches.length, 3); // passes of 1, 2, 4
+    assert.match(scan.dispatches[0].code, /src: array<f16>/);
+    assert.match(scan.dispatches[0].code, /dst: array<f32>/);
+    assert.match(scan.dispatches[2].code, /src: array<f32>/);
+    assert.match(scan.dispatches[2].code, /dst\[o\] = tg_tof16\(/);
+    assert.deepEqual(scan.temps.map((t) => t.dtype), ["float32", "float32"]);
   });
   test("a step computing on f32 words gets its float16 buffers widened and packed", () => {
     const plan = {

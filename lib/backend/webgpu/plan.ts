@@ -285,11 +285,12 @@ function sortStep(
 ): CStep {
   const ins = s.inputs.map((b) => plan.avals[b]);
   const r = s.op.name === "sort"
-    ? renderSort(ins, s.params as SortParams, maxWg)
+    ? renderSort(ins, s.params as SortParams, maxWg, rt.f16)
     : s.op.name === "fft"
     ? renderFft(ins[0], s.params as FftParams, maxWg)
-    : renderScan(s.op.name, ins[0], s.params as CumParams, maxWg);
-  return namedStep(rt, s, r);
+    : renderScan(s.op.name, ins[0], s.params as CumParams, maxWg, rt.f16);
+  // sort and scans read and write f16 storage themselves (fft takes no float16)
+  return { ...namedStep(rt, s, r), f16: rt.f16 && s.op.name !== "fft" } as CStep;
 }
 
 /** A step whose dispatches bind "in{k}", "out{k}" and "t{k}" (temporaries) by name. */
@@ -325,7 +326,8 @@ function narrowed(plan: Plan, c: CStep, maxWg: number): CStep {
   if (c.kind !== "gpu") return c;
   for (const b of c.outs) {
     const a = plan.avals[b];
-    if (!isNarrow(a.dtype)) continue;
+    // (f16 storage kernels round float16 on store)
+    if (!isNarrow(a.dtype) || (c.f16 && a.dtype === "float16")) continue;
     const k = narrowKernel(a.dtype, sizeOf(a.shape), maxWg);
     c.dispatches.push({ code: k.code, wg: k.dispatch, bind: [b] });
   }
