@@ -78,6 +78,43 @@ const WRAP_NARROW: Partial<Record<DType, (a: string) => string>> = {
 
 const PRELUDE = "const CVT_I32 = (v) => (Number.isFinite(v) ? Math.trunc(v) | 0 : 0);\n";
 
+const keys = new WeakMap<Expr, string>();
+/** A structural key of an expression (memoized per node). */
+function exprKey(e: Expr): string {
+  let key = keys.get(e);
+  if (key === undefined) keys.set(e, key = JSON.stringify(e));
+  return key;
+}
+
+/**
+ * How often each `alu` subexpression that calls out to JS (a `call` op or a `Math.*` template)
+ * occurs in the kernel's body and epilogue (each counted on its own); empty when none repeats.
+ */
+function callCounts(k: Kernel): Map<string, number> {
+  const counts = new Map<string, number>();
+  let repeated = false;
+  const walk = (e: Expr, seen: Map<string, number>): void => {
+    if (e.k === "alu" && e.op !== LAND) {
+      const js = aluOf(e).render.js;
+      if (
+        js === "call" || /Math\./.test(js(e.args.map(() => "a"), { arg: e.dtype, out: e.dtype }))
+      ) {
+        const key = exprKey(e), n = (seen.get(key) ?? 0) + 1;
+        seen.set(key, n);
+        if (n > 1) repeated = true;
+      }
+    }
+    subExprs(e).forEach((a) => walk(a, seen));
+  };
+  walk(k.body, counts);
+  if (k.epilogue) {
+    const epi = new Map<string, number>();
+    walk(k.epilogue, epi);
+    for (const [key, n] of epi) counts.set(key, Math.max(n, counts.get(key) ?? 0));
+  }
+  return repeated ? counts : new Map();
+}
+
 /** Renders and compiles a kernel. */
 export function renderKernel(k: Kernel): KernelFn {
   const used = new Map<string, number>();
@@ -86,8 +123,14 @@ export function renderKernel(k: Kernel): KernelFn {
   const hoisted = new Map<string, string>();
   const nOut = k.outShape.length;
   const hoistAt: string[][] = [...k.outShape, ...k.reduce?.shape ?? [], 0].map(() => []);
+  // common subexpressions that call out (Math.*, scalar functions: e.g. the two tanh(x) of
+  // 1 - tanh(x)², inlined twice by fusion) are computed once per element: `const cN` before use
+  const repeats = callCounts(k);
+  const cseNames = new Map<string, string>();
+  let pre: string[] | null = null;
   const dyn = (d: Extract<Idx, { k: "dyn" }>): string => {
-    const src = `Math.min(Math.max(${expr(d.e)}, ${d.lo}), ${d.hi})`, lv = levelOf(d.e, nOut);
+    const src = `Math.min(Math.max(${hoistedCode(() => expr(d.e))}, ${d.lo}), ${d.hi})`;
+    const lv = levelOf(d.e, nOut);
     if (lv === null) return src;
     const key = JSON.stringify(d);
     let h = hoisted.get(key);
@@ -100,6 +143,16 @@ export function renderKernel(k: Kernel): KernelFn {
   const renderIdx_ = (i: Idx) => renderIdx(i, dyn);
   // conditions on data-dependent indices (a gather's bounds check), hoisted out of inner loops
   const innermost = nOut + (k.reduce?.shape.length ?? 0);
+  /** Renders hoisted code, where no per-element common subexpression exists. */
+  const hoistedCode = (f: () => string): string => {
+    const saved = pre;
+    pre = null;
+    try {
+      return f();
+    } finally {
+      pre = saved;
+    }
+  };
   const hoistCond = (e: Expr, src: string): string => {
     const lv = hasDyn(e) ? levelOf(e, nOut) : null;
     if (lv === null || lv >= innermost) return src;
@@ -133,7 +186,11 @@ export function renderKernel(k: Kernel): KernelFn {
       case "acc":
         return "acc";
       case "alu": {
-        const def = aluOf(e), args = e.args.map(expr), js = def.render.js;
+        // a LAND may be hoisted out of the loops (hoistCond): its operands share no temporaries
+        const def = aluOf(e), js = def.render.js;
+        const args = e.op === LAND
+          ? hoistedCode(() => e.args.map(expr).join("\0")).split("\0")
+          : e.args.map(expr);
         const arg = e.args[0]?.dtype ?? e.dtype;
         let src: string;
         if (js !== "call") src = js(args, { arg, out: e.dtype });
@@ -143,7 +200,15 @@ export function renderKernel(k: Kernel): KernelFn {
           src = `F${id}(${args.join(", ")})`;
         }
         if (e.op === LAND) return hoistCond(e, src);
-        return WRAP_NARROW[e.dtype]?.(src) ?? src;
+        src = WRAP_NARROW[e.dtype]?.(src) ?? src;
+        const key = pre && repeats.size ? exprKey(e) : "";
+        if (!pre || !((repeats.get(key) ?? 0) > 1)) return src;
+        let name = cseNames.get(key);
+        if (name === undefined) {
+          cseNames.set(key, name = `c${cseNames.size}`);
+          pre.push(`const ${name} = ${src};`);
+        }
+        return name;
       }
     }
   };
@@ -151,6 +216,8 @@ export function renderKernel(k: Kernel): KernelFn {
   const head = [...Array(n).keys()].map((i) => `const in${i} = ins[${i}];`).join(" ");
   // F16R (float16 rounding) is in scope of every kernel; without Float16Array, float16 is stored in a Float32Array: round on store
   const store = (v: string) => (k.outDtype === "float16" && !HAS_FLOAT16 ? `F16R(${v})` : v);
+  const bodyPre: string[] = [];
+  pre = bodyPre;
   const body = expr(k.body);
   let inner: string;
   if (k.reduce) {
@@ -161,7 +228,7 @@ export function renderKernel(k: Kernel): KernelFn {
       : op === "max"
       ? "if (v > acc || v !== v) acc = v;"
       : "if (v < acc || v !== v) acc = v;";
-    let loops = `{ const v = ${body}; ${step} }`;
+    let loops = `{ ${bodyPre.join(" ")} const v = ${body}; ${step} }`;
     for (let r = shape.length - 1; r >= 0; r--) {
       // NOTE: tiny reduction loops are unrolled (the engine folds the constant indices)
       const body = `${hoistAt[nOut + 1 + r].join(" ")} ${loops}`;
@@ -169,10 +236,12 @@ export function renderKernel(k: Kernel): KernelFn {
         ? Array.from({ length: shape[r] }, (_, j) => `{ const r${r} = ${j}; ${body} }`).join(" ")
         : `for (let r${r} = 0; r${r} < ${shape[r]}; r${r}++) { ${body} }`;
     }
-    inner = `let acc = ${init}; ${loops} out[o] = ${
-      store(k.epilogue ? expr(k.epilogue) : "acc")
-    }; o++;`;
-  } else inner = `out[o] = ${store(body)}; o++;`;
+    const epiPre: string[] = [];
+    pre = epiPre;
+    cseNames.clear(); // the body's names are out of scope after the reduction loop
+    const epi = k.epilogue ? expr(k.epilogue) : "acc";
+    inner = `let acc = ${init}; ${loops} ${epiPre.join(" ")} out[o] = ${store(epi)}; o++;`;
+  } else inner = `${bodyPre.join(" ")} out[o] = ${store(body)}; o++;`;
   const outer = k.outShape;
   const usesVars = /\bi\d+\b/.test(inner + hoistAt.flat().join(""));
   let loop: string;
