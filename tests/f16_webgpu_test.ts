@@ -19,6 +19,9 @@ import { cummaxOp, cumsumOp } from "../lib/ops/sort.ts";
 import { webgpuRuntime, webgpuStats } from "../lib/backend/webgpu/backend.ts";
 import type { GpuArray } from "../lib/backend/webgpu/runtime.ts";
 import { viaF32Words } from "../lib/backend/webgpu/f16_steps.ts";
+import { deviceWords, hostArray } from "../lib/backend/webgpu/words.ts";
+import { allocTyped } from "../lib/dtype.ts";
+import { f16roundEmulated } from "../lib/float16.ts";
 import type { CStep } from "../lib/backend/webgpu/plan.ts";
 import { webgpuReady } from "./_webgpu_env.ts";
 import { onBackend as on, prng } from "./_prop_util.ts";
@@ -210,6 +213,19 @@ describe("f16 storage in WGSL (no device needed)", () => {
   const ld = (d: DType, input: number, name = "i0") =>
     ({ k: "load", input, index: { k: "var", name }, dtype: d }) as const;
   const opt = { workgroupSize: 64, maxWorkgroupsPerDim: 65535, f16: true };
+  test("uploads hold binary16 bits padded to whole words; reads give the float16 array back", () => {
+    const v = [1, NaN, 65504, -0, -Infinity, 2 ** -24, 0.1];
+    const host = allocTyped("float16", v.length);
+    v.forEach((x, i) => (host[i] = f16roundEmulated(x))); // as a Float32Array fallback holds them
+    const bits = deviceWords(host, "float16", true) as Uint16Array;
+    assert.ok(bits instanceof Uint16Array);
+    assert.deepEqual(Array.from(bits), [0x3c00, 0x7e00, 0x7bff, 0x8000, 0xfc00, 1, 0x2e66, 0]);
+    const back = hostArray("float16", bits.buffer as ArrayBuffer, v.length, true);
+    assert.equal(back.constructor, host.constructor);
+    back.forEach((x, i) => assert.ok(Object.is(x, host[i]) || (isNaN(x) && isNaN(host[i]))));
+    // the f32-word layout is unchanged
+    assert.ok(deviceWords(host, "float16") instanceof Float32Array);
+  });
   test("a float16 map kernel reads and writes f16, computing in f32", () => {
     const k: Kernel = {
       outShape: [9],
