@@ -12,6 +12,7 @@ import {
   ExprRenderer,
   hoistConstLoads,
   load,
+  loadF16,
   narrow,
   phonyUses,
   type RenderedKernel,
@@ -24,6 +25,12 @@ import {
 import { renderMap4 } from "./wgsl/map4.ts";
 import { reduceLoop4 } from "./wgsl/reduce4.ts";
 import { COMP_DECL, COMP_FIN, COMP_STEP, compensated } from "./wgsl/compensated.ts";
+import { ENABLE_F16, storageType, toStorage } from "./wgsl/f16.ts";
+
+/** Whether kernel `k` touches float16 arrays stored as `f16` (render option `f16`). */
+function usesF16(k: Kernel, opt: RenderOptions): boolean {
+  return opt.f16 === true && (k.outDtype === "float16" || k.inputs.includes("float16"));
+}
 
 /**
  * Renders a kernel without a reduction: one output element per step. Large kernels give each
@@ -32,14 +39,16 @@ import { COMP_DECL, COMP_FIN, COMP_STEP, compensated } from "./wgsl/compensated.
  * per-lane loop, and broadcast scalars can be most of a kernel's loads.
  */
 function renderMap(k: Kernel, opt: RenderOptions): RenderedKernel {
-  const m4 = renderMap4(k, opt);
+  const f16 = usesF16(k, opt);
+  const m4 = f16 ? null : renderMap4(k, opt);
   if (m4) return m4;
-  const r = new ExprRenderer(load);
+  const r = new ExprRenderer(f16 ? loadF16 : load);
   const v = r.val(k.body);
   const total = k.outShape.reduce((a, b) => a * b, 1);
   const [consts, rest] = hoistConstLoads(r.stmts);
+  const use = (h: string) => r.helpers.add(h);
   const body = `${rest.join("\n    ")}\n    out[o] = ${
-    storeValue(k.body, v, (h) => r.helpers.add(h))
+    toStorage(k.outDtype, f16, storeValue(k.body, v, use), use)
   };`;
   const wg = opt.workgroupSize;
   const U = total >= 65536 ? 4 : 1;
@@ -47,7 +56,8 @@ function renderMap(k: Kernel, opt: RenderOptions): RenderedKernel {
   const idx = unflatten(k.outShape, body);
   // Without multi-indices the shader is shape-free (bindings carry exact sizes), so one
   // pipeline serves every shape of an elementwise expression.
-  const limit = idx ? String(total) : "i32(arrayLength(&out))";
+  // (an f16 output's binding is padded to whole words: its arrayLength may exceed the size)
+  const limit = idx || f16 ? String(total) : "i32(arrayLength(&out))";
   let steps = "";
   for (let u = 0; u < U; u++) {
     steps += `  {
@@ -59,7 +69,7 @@ function renderMap(k: Kernel, opt: RenderOptions): RenderedKernel {
   }
 `;
   }
-  const code = `${bindings(k.inputs, [k.outDtype])}${helperSource(r.helpers)}
+  const code = `${bindings(k.inputs, [k.outDtype], f16)}${helperSource(r.helpers)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   ${phonyUses(k.inputs.length)}
@@ -71,9 +81,10 @@ ${steps}}
   return { code, dispatch };
 }
 
-/** A value stored to an output of dtype `d` (in range: see `narrow`). */
-function store(d: DType, v: string, helpers: Set<string>): string {
-  return narrow(d, v, (h) => helpers.add(h));
+/** A value stored to an output of dtype `d` (in range: see `narrow`; `f16`: to f16 storage). */
+function store(d: DType, v: string, helpers: Set<string>, f16 = false): string {
+  const use = (h: string) => helpers.add(h);
+  return toStorage(d, f16, narrow(d, v, use), use);
 }
 
 function reduceInit(op: "sum" | "max" | "min", d: DType, r: ExprRenderer, empty: boolean): string {
@@ -101,7 +112,9 @@ function reduceStep(
 function renderReduceLoop(k: Kernel, opt: RenderOptions): RenderedKernel {
   const red = k.reduce!;
   const helpers = new Set<string>();
-  const r = new ExprRenderer(load, { helpers });
+  const f16 = usesF16(k, opt);
+  const ld = f16 ? loadF16 : load;
+  const r = new ExprRenderer(ld, { helpers });
   const v = r.val(k.body);
   const empty = red.shape.some((s) => s === 0);
   const init = reduceInit(red.op, k.outDtype, r, empty);
@@ -117,14 +130,14 @@ function renderReduceLoop(k: Kernel, opt: RenderOptions): RenderedKernel {
     loop = "";
     consts.length = 0;
   }
-  const ep = new ExprRenderer(load, { helpers, prefix: "e" });
+  const ep = new ExprRenderer(ld, { helpers, prefix: "e" });
   const res = k.epilogue ? ep.val(k.epilogue) : "acc";
   const total = k.outShape.reduce((a, b) => a * b, 1);
   const wg = opt.workgroupSize;
   const dispatch = spread(Math.ceil(total / wg), opt.maxWorkgroupsPerDim);
   const body = `${loop}\n${ep.stmts.join("\n  ")}\n${res}`;
-  const outV = store(k.outDtype, res, helpers);
-  const code = `${bindings(k.inputs, [k.outDtype])}${helperSource(helpers)}
+  const outV = store(k.outDtype, res, helpers, f16);
+  const code = `${bindings(k.inputs, [k.outDtype], f16)}${helperSource(helpers)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   ${phonyUses(k.inputs.length)}
@@ -151,7 +164,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 function renderReduceTree(k: Kernel, opt: RenderOptions, wg: number, P = 1): RenderedKernel {
   const red = k.reduce!;
   const helpers = new Set<string>();
-  const r = new ExprRenderer(load, { helpers });
+  const f16 = usesF16(k, opt);
+  const ld = f16 ? loadF16 : load;
+  const r = new ExprRenderer(ld, { helpers });
   const v = r.val(k.body);
   const rTotal = red.shape.reduce((a, b) => a * b, 1);
   const t = wgslType(k.outDtype);
@@ -161,22 +176,23 @@ function renderReduceTree(k: Kernel, opt: RenderOptions, wg: number, P = 1): Ren
   const loopStep = reduceStep(red.op, k.outDtype, helpers, true);
   const [consts, rest] = hoistConstLoads(r.stmts);
   const inner = `${rest.join("\n    ")}\n    let v = ${v};\n    ${loopStep}`;
-  const ep = new ExprRenderer(load, { helpers, prefix: "e" });
+  const ep = new ExprRenderer(ld, { helpers, prefix: "e" });
   const res = k.epilogue ? ep.val(k.epilogue) : "acc";
   const total = k.outShape.reduce((a, b) => a * b, 1);
   const dispatch = spread(total * P, opt.maxWorkgroupsPerDim);
   const all = `${inner}\n${ep.stmts.join("\n")}\n${res}`;
-  const outV = store(k.outDtype, res, helpers);
+  const outV = store(k.outDtype, res, helpers, f16);
   const chunk = Math.ceil(rTotal / P / 4) * 4;
   const [lo, hi] = P === 1
     ? ["0", `${rTotal}`]
     : [`p * ${chunk}`, `min(p * ${chunk} + ${chunk}, ${rTotal})`];
-  let decls = bindings(k.inputs, [k.outDtype]);
+  // split (P > 1): `out` is the f32 partials temporary
+  let decls = bindings(k.inputs, [P > 1 && f16 ? "float32" : k.outDtype], f16);
   let loop = `for (var rf = ${lo} + i32(lid); rf < ${hi}; rf += ${wg}) {
     ${unflatten(red.shape, inner, "rf", "r")}
     ${inner}
   }`;
-  const l4 = reduceLoop4(k, r, loopStep, lo, hi, wg, k.outDtype);
+  const l4 = f16 ? null : reduceLoop4(k, r, loopStep, lo, hi, wg, k.outDtype);
   if (l4) {
     [decls, loop] = [l4.decls, l4.loop];
     consts.splice(0, consts.length, ...l4.consts);
@@ -218,22 +234,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 function renderCombine(k: Kernel, opt: RenderOptions, P: number): RenderedKernel["combine"] {
   const red = k.reduce!;
   const helpers = new Set<string>();
-  const r = new ExprRenderer(load, { helpers });
+  const f16 = usesF16(k, opt);
+  const r = new ExprRenderer(f16 ? loadF16 : load, { helpers });
   const t = wgslType(k.outDtype);
   const init = reduceInit(red.op, k.outDtype, r, false);
   const step = reduceStep(red.op, k.outDtype, helpers, true);
   const comp = compensated(red.op, k.outDtype);
-  const ep = new ExprRenderer(load, { helpers, prefix: "e" });
+  const ep = new ExprRenderer(f16 ? loadF16 : load, { helpers, prefix: "e" });
   const res = k.epilogue ? ep.val(k.epilogue) : "acc";
   const total = k.outShape.reduce((a, b) => a * b, 1);
   const wg = opt.workgroupSize;
   const dispatch = spread(Math.ceil(total / wg), opt.maxWorkgroupsPerDim);
   const n = k.inputs.length;
-  const tail = `${ep.stmts.join("\n  ")}\n  out[o] = ${store(k.outDtype, res, helpers)};`;
+  const tail = `${ep.stmts.join("\n  ")}\n  out[o] = ${store(k.outDtype, res, helpers, f16)};`;
+  const decls = bindings(k.inputs, [], f16);
   const code = `${
-    bindings(k.inputs, [])
-  }@group(0) @binding(${n}) var<storage, read> partial: array<${t}>;
-@group(0) @binding(${n + 1}) var<storage, read_write> out: array<${t}>;
+    f16 && !decls.startsWith(ENABLE_F16) ? ENABLE_F16 : ""
+  }${decls}@group(0) @binding(${n}) var<storage, read> partial: array<${t}>;
+@group(0) @binding(${n + 1}) var<storage, read_write> out: array<${storageType(k.outDtype, f16)}>;
 ${helperSource(helpers)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

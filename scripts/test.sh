@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`): type check, lint, fmt, doc lint, the *_test.ts files on Deno,
 # Bun and Node 20, JSDoc @example blocks, metadata sync, file sizes, the npm package (packed and
-# used from fresh Node and Bun projects) and the browser tests (headless Chromium).
+# used from fresh Node and Bun projects), float16 on lavapipe and the browser tests (Chromium).
 # Every step runs even if an earlier one failed; the exit code is 1 if any step failed.
 # Env: TEST_FILTER=<regex> runs only test files whose path matches (e.g. TEST_FILTER=conv).
 set -uo pipefail
@@ -148,6 +148,25 @@ if [ ${#TESTS[@]} -gt 0 ]; then
     run_step node "node --test" node --enable-source-maps --test --test-reporter=spec \
       "${NODE_BUNDLES[@]}" || NODE_RC=1
   fi
+fi
+
+# ---- float16 on a shader-f16 adapter ----
+# Mesa lavapipe (scripts/lavapipe.sh, fetched once with apt-get download) gives Deno an adapter
+# with "shader-f16": the float16 WebGPU tests then run the 2-byte f16 storage path (the deno step
+# above ran the f32-word one on llvmpipe). Skipped loudly where lavapipe cannot be had.
+F16_TESTS=(tests/f16_webgpu_test.ts tests/dtypes_webgpu_test.ts)
+lavapipe_tests() {
+  if ! bash scripts/lavapipe.sh true; then
+    printf '\n%s\n%s\n%s\n\n' "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" \
+      "!!! lavapipe float16 tests SKIPPED: scripts/lavapipe.sh could not fetch Mesa lavapipe !!!" \
+      "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    return 0
+  fi
+  bash scripts/lavapipe.sh "$BIN/deno" test -A --no-check --junit-path="$LOGS/deno-lavapipe.xml" \
+    "${F16_TESTS[@]}"
+}
+if [ -z "${TEST_FILTER:-}" ] || printf '%s\n' "${F16_TESTS[@]}" lavapipe | grep -qE -- "$TEST_FILTER"; then
+  run_step lavapipe "webgpu float16 on lavapipe" lavapipe_tests || DENO_RC=1
 fi
 
 # ---- metadata, sizes, npm build ----

@@ -292,9 +292,13 @@ describe("float16 math on WebGPU", { skip }, () => {
       assertClose(got, want, "float16", `${draw.name} float16`, draw === random.normal ? 8 : 1);
     }
   });
-  test("the adapter's shader-f16 is reported; float16 storage is f32 words on the device", () => {
+  test("float16 storage is 2-byte f16 where the adapter has shader-f16, else f32 words", () => {
     const rt = webgpuRuntime()!;
     assert.equal(typeof rt.shaderF16, "boolean");
+    assert.equal(rt.f16, rt.shaderF16);
+    const t = on("webgpu", () => np.array([1, 2, 3], { dtype: "float16" }));
+    const a = (t as unknown as { buffer: { width: number; bytes: number } }).buffer;
+    assert.deepEqual([a.width, a.bytes], rt.f16 ? [2, 8] : [4, 12]);
   });
 });
 

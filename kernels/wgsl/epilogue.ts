@@ -9,6 +9,7 @@ import type { DType } from "../../lib/dtype.ts";
 import { type Expr, flatIndex, ivar, type Kernel, subExprs } from "../../lib/compile/kernel.ts";
 import { ExprRenderer, narrow, unflatten, wgslType } from "./expr.ts";
 import { helperSource } from "./helpers.ts";
+import { fromStorage, storageType, toStorage } from "./f16.ts";
 
 /** An epilogue: kernel `kernel` whose input slot `resultSlot` is the contraction result. */
 export interface EpilogueSpec {
@@ -45,15 +46,23 @@ export interface StoreCode {
 
 /**
  * Builds the store function of a contraction whose accumulator has dtype `acc`; its own
- * inputs take bindings `0..firstBinding-1`.
+ * inputs take bindings `0..firstBinding-1`. `f16`: float16 arrays are f16 storage (the
+ * accumulator stays f32).
  */
-export function storeCode(acc: DType, firstBinding: number, ep?: EpilogueSpec): StoreCode {
+export function storeCode(
+  acc: DType,
+  firstBinding: number,
+  ep?: EpilogueSpec,
+  f16 = false,
+): StoreCode {
   const t = wgslType(acc);
   if (!ep) {
     const h = new Set<string>();
-    const v = narrow(acc, "v", (n) => h.add(n));
+    const v = toStorage(acc, f16, narrow(acc, "v", (n) => h.add(n)), (n) => h.add(n));
     return {
-      decls: `@group(0) @binding(${firstBinding}) var<storage, read_write> out: array<${t}>;\n`,
+      decls: `@group(0) @binding(${firstBinding}) var<storage, read_write> out: array<${
+        storageType(acc, f16)
+      }>;\n`,
       fns: `${helperSource(h)}fn store_out(o: i32, v: ${t}) { out[o] = ${v}; }\n`,
       extraSlots: [],
       outDtype: acc,
@@ -62,21 +71,22 @@ export function storeCode(acc: DType, firstBinding: number, ep?: EpilogueSpec): 
   const k = ep.kernel;
   const extraSlots = k.inputs.map((_, i) => i).filter((i) => i !== ep.resultSlot);
   const binding = new Map(extraSlots.map((s, j) => [s, firstBinding + j]));
-  const r = new ExprRenderer((slot, index) => `ep${slot}[${index}]`, {
+  const r = new ExprRenderer((slot, index, d) => fromStorage(d, f16, `ep${slot}[${index}]`), {
     subst: new Map([[ep.resultSlot, "v"]]),
     prefix: "s",
   });
-  const val = narrow(k.outDtype, r.val(k.body), (n) => r.helpers.add(n));
+  const use = (n: string) => r.helpers.add(n);
+  const val = toStorage(k.outDtype, f16, narrow(k.outDtype, r.val(k.body), use), use);
   const body = `${r.stmts.join("\n  ")}\n  out[o] = ${val};`;
   let decls = "";
   for (const s of extraSlots) {
     decls += `@group(0) @binding(${binding.get(s)}) var<storage, read> ep${s}: array<${
-      wgslType(k.inputs[s])
+      storageType(k.inputs[s], f16)
     }>;\n`;
   }
   decls += `@group(0) @binding(${
     firstBinding + extraSlots.length
-  }) var<storage, read_write> out: array<${wgslType(k.outDtype)}>;\n`;
+  }) var<storage, read_write> out: array<${storageType(k.outDtype, f16)}>;\n`;
   const fns = `${helperSource(r.helpers)}fn store_out(o: i32, v: ${t}) {\n  ${
     unflatten(k.outShape, body)
   }\n  ${body}\n}\n`;

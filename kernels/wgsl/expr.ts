@@ -240,6 +240,8 @@ export interface RenderOptions {
    * reduction trees use fewer lanes, or a plain loop, to fit it.
    */
   maxWorkgroupStorage?: number;
+  /** float16 arrays are 2-byte `f16` storage (kernels/wgsl/f16.ts), else f32 words. */
+  f16?: boolean;
 }
 
 const SCALAR_BYTES: Record<string, number> = { f32: 4, i32: 4, u32: 4, f16: 2, bool: 4 };
@@ -309,19 +311,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   return { dispatch, head };
 }
 
-/** Binding declarations: inputs 0..n-1 read-only, then the output. */
-export function bindings(inputs: DType[], outs: DType[]): string {
+/**
+ * Binding declarations: inputs 0..n-1 read-only, then the output; with `f16`, float16 arrays
+ * are `array<f16>` (and the source starts with `enable f16;`).
+ */
+export function bindings(inputs: DType[], outs: DType[], f16 = false): string {
+  const ty = (d: DType) => (f16 && d === "float16" ? "f16" : wgslType(d));
   const lines = inputs.map((d, i) =>
-    `@group(0) @binding(${i}) var<storage, read> in${i}: array<${wgslType(d)}>;`
+    `@group(0) @binding(${i}) var<storage, read> in${i}: array<${ty(d)}>;`
   );
   outs.forEach((d, j) => {
     lines.push(
       `@group(0) @binding(${inputs.length + j}) var<storage, read_write> out${j || ""}: array<${
-        wgslType(d)
+        ty(d)
       }>;`,
     );
   });
-  return lines.join("\n") + "\n";
+  const on = f16 && [...inputs, ...outs].includes("float16");
+  return (on ? "enable f16;\n" : "") + lines.join("\n") + "\n";
 }
 
 /** Statements defining the multi-index variables `i0..` (those used in `body`) from flat `o`. */
@@ -344,13 +351,17 @@ export function unflatten(shape: number[], body: string, flat = "o", prefix = "i
 /** A load of input `slot` at an index (the binding names of `bindings`). */
 export const load = (slot: number, index: string): string => `in${slot}[${index}]`;
 
+/** `load`, with float16 inputs read from f16 storage as f32 (`bindings` with `f16`). */
+export const loadF16 = (slot: number, index: string, d: DType): string =>
+  d === "float16" ? `f32(in${slot}[${index}])` : `in${slot}[${index}]`;
+
 /** Phony assignments that keep every input binding in the pipeline layout. */
 export function phonyUses(n: number, name = "in"): string {
   return [...Array(n).keys()].map((i) => `_ = &${name}${i};`).join(" ");
 }
 
 /** Loads at a literal index (scalars): independent of the element, so hoisted out of loops. */
-const CONST_LOAD = /^let \w+ = in\d+\[\d+\];$/;
+const CONST_LOAD = /^let \w+ = (in\d+\[\d+\]|f32\(in\d+\[\d+\]\));$/;
 
 /** Splits rendered statements into constant-index loads and the rest. */
 export function hoistConstLoads(stmts: string[]): [string[], string[]] {

@@ -10,6 +10,7 @@ import type { DotParams } from "../../lib/ops/dot.ts";
 import { sizeOf, stridesOf } from "../../lib/shape.ts";
 import { flatMain, wgslType } from "./expr.ts";
 import { type EpilogueSpec, storeCode } from "./epilogue.ts";
+import { ENABLE_F16, fromStorage, storageType } from "./f16.ts";
 
 /** The kernel of one dotGeneral and how to dispatch it. */
 export interface DotKernel {
@@ -41,7 +42,10 @@ function free(ndim: number, p: DotParams, side: 0 | 1): number[] {
   );
 }
 
-/** Renders a dotGeneral (float32 or int32) with an optional fused epilogue. */
+/**
+ * Renders a dotGeneral (float32, int32, float16: f16 storage with `f16`, accumulated in f32)
+ * with an optional fused epilogue.
+ */
 export function renderDot(
   lShape: number[],
   rShape: number[],
@@ -49,8 +53,11 @@ export function renderDot(
   dtype: DType,
   maxWg: number,
   ep?: EpilogueSpec,
+  f16 = false,
 ): DotKernel {
   const t = wgslType(dtype);
+  const f16s = f16 && (dtype === "float16" || ep?.kernel.inputs.includes("float16") ||
+    ep?.kernel.outDtype === "float16");
   const sl = stridesOf(lShape), sr = stridesOf(rShape);
   const lf = free(lShape.length, p, 0), rf = free(rShape.length, p, 1);
   const sizes = (sh: number[], ax: number[]) => ax.map((a) => sh[a]);
@@ -80,7 +87,7 @@ export function renderDot(
   const WG = 64;
   const TM = R >= 8 ? 8 : R >= 4 ? 4 : R >= 2 ? 2 : 1;
   const TN = C >= WG * 4 ? 4 : 1;
-  const s = storeCode(dtype, 2, ep);
+  const s = storeCode(dtype, 2, ep, f16);
   let setup = "";
   for (let r = 0; r < TM; r++) {
     setup += `  let ro${r} = zr + ${rowSide.f(`min(r0 + ${r}, ${Math.max(R - 1, 0)})`)};\n`;
@@ -92,8 +99,9 @@ export function renderDot(
     for (let j = 0; j < TN; j++) setup += `  var a${r}_${j} = ${t}(0);\n`;
   }
   let inner = `    let kr = ${rowSide.k};\n    let kc = ${colSide.k};\n`;
-  for (let r = 0; r < TM; r++) inner += `    let u${r} = ${rowBuf}[ro${r} + kr];\n`;
-  for (let j = 0; j < TN; j++) inner += `    let v${j} = ${colBuf}[co${j} + kc];\n`;
+  const ld = (v: string) => fromStorage(dtype, f16, v);
+  for (let r = 0; r < TM; r++) inner += `    let u${r} = ${ld(`${rowBuf}[ro${r} + kr]`)};\n`;
+  for (let j = 0; j < TN; j++) inner += `    let v${j} = ${ld(`${colBuf}[co${j} + kc]`)};\n`;
   for (let r = 0; r < TM; r++) {
     for (let j = 0; j < TN; j++) {
       inner += t === "f32"
@@ -116,8 +124,11 @@ export function renderDot(
       `dotGeneral: problem too large for one dispatch (${gx} x ${gy} x ${nB} workgroups)`,
     );
   }
-  const code = `@group(0) @binding(0) var<storage, read> lb: array<${t}>;
-@group(0) @binding(1) var<storage, read> rb: array<${t}>;
+  const lrType = storageType(dtype, f16);
+  const code = `${
+    f16s ? ENABLE_F16 : ""
+  }@group(0) @binding(0) var<storage, read> lb: array<${lrType}>;
+@group(0) @binding(1) var<storage, read> rb: array<${lrType}>;
 ${s.decls}${s.fns}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

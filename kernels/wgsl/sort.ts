@@ -13,6 +13,7 @@ import { type CumParams, rowsOf, type SortParams } from "../../lib/ops/sort.ts";
 import { sizeOf } from "../../lib/shape.ts";
 import { flatMain, wgslType } from "./expr.ts";
 import { helperSource } from "./helpers.ts";
+import { ENABLE_F16, fromStorage, storageType, toStorage } from "./f16.ts";
 
 /** The primitives with a kernel here. */
 export const SORT_OPS: ReadonlySet<string> = new Set([
@@ -46,9 +47,14 @@ function lessExpr(d: DType, a: string, b: string): string {
     : `(${a} < ${b})`;
 }
 
-/** The dispatches of a sort of `ins` (equal shapes) along `p.dimension`. */
-export function renderSort(ins: Aval[], p: SortParams, maxWg: number): SortSteps {
+/**
+ * The dispatches of a sort of `ins` (equal shapes) along `p.dimension`; `f16`: float16 operands
+ * are f16 storage (keys compared as their exact f32 values, moved as they are).
+ */
+export function renderSort(ins: Aval[], p: SortParams, maxWg: number, f16 = false): SortSteps {
   const shape = ins[0].shape;
+  const en = f16 && ins.some((a) => a.dtype === "float16") ? ENABLE_F16 : "";
+  const ty = (d: DType) => storageType(d, f16);
   const { rows, n, post } = rowsOf(shape, p.dimension);
   let P = 1, stages = 0;
   while (P < n) P *= 2;
@@ -56,11 +62,12 @@ export function renderSort(ins: Aval[], p: SortParams, maxWg: number): SortSteps
   const off = (r: string, i: string) =>
     `((${r} / ${post}) * ${n * post} + (${r} % ${post}) + (${i}) * ${post})`;
   const keyDecls = ins.slice(0, p.numKeys).map((a, k) =>
-    `@group(0) @binding(${k + 2}) var<storage, read> k${k}: array<${wgslType(a.dtype)}>;`
+    `@group(0) @binding(${k + 2}) var<storage, read> k${k}: array<${ty(a.dtype)}>;`
   ).join("\n");
   let gt = "";
   ins.slice(0, p.numKeys).forEach((a, k) => {
-    gt += `  let a${k} = k${k}[${off("r", "u")}]; let b${k} = k${k}[${off("r", "v")}];
+    const ld = (i: string) => fromStorage(a.dtype, f16, `k${k}[${off("r", i)}]`);
+    gt += `  let a${k} = ${ld("u")}; let b${k} = ${ld("v")};
   if (${lessExpr(a.dtype, `b${k}`, `a${k}`)}) { return true; }
   if (${lessExpr(a.dtype, `a${k}`, `b${k}`)}) { return false; }
 `;
@@ -83,7 +90,7 @@ ${init.head}
 `;
   const half = (rows * P) / 2;
   const sm = flatMain(half, maxWg);
-  const stageCode = `${helperSource(["tg_nan"])}
+  const stageCode = `${en}${helperSource(["tg_nan"])}
 @group(0) @binding(0) var<storage, read_write> perm: array<i32>;
 @group(0) @binding(1) var<storage, read> st: array<i32>;
 ${keyDecls}
@@ -104,11 +111,11 @@ ${sm.head}
 }
 `;
   const ioDecls = ins.map((a, k) =>
-    `@group(0) @binding(${1 + 2 * k}) var<storage, read> in${k}: array<${wgslType(a.dtype)}>;
-@group(0) @binding(${2 + 2 * k}) var<storage, read_write> out${k}: array<${wgslType(a.dtype)}>;`
+    `@group(0) @binding(${1 + 2 * k}) var<storage, read> in${k}: array<${ty(a.dtype)}>;
+@group(0) @binding(${2 + 2 * k}) var<storage, read_write> out${k}: array<${ty(a.dtype)}>;`
   ).join("\n");
   const fm = flatMain(rows * n, maxWg);
-  const finalCode = `@group(0) @binding(0) var<storage, read> perm: array<i32>;
+  const finalCode = `${en}@group(0) @binding(0) var<storage, read> perm: array<i32>;
 ${ioDecls}
 ${fm.head}
   let r = o / ${n}; let i = o % ${n};
@@ -152,35 +159,49 @@ const SCAN_OP: Record<string, (a: string, b: string, f: boolean) => string> = {
   cummin: (a, b, f) => (f ? `tg_min(${a}, ${b})` : `min(${a}, ${b})`),
 };
 
-/** The dispatches of a cumulative scan along `p.axis`. */
-export function renderScan(name: string, x: Aval, p: CumParams, maxWg: number): SortSteps {
+/**
+ * The dispatches of a cumulative scan along `p.axis`; `f16`: a float16 operand and result are f16
+ * storage, the passes in between f32 (combined in float32, rounded once).
+ */
+export function renderScan(
+  name: string,
+  x: Aval,
+  p: CumParams,
+  maxWg: number,
+  f16 = false,
+): SortSteps {
   const total = sizeOf(x.shape);
   const { n, post } = rowsOf(x.shape, p.axis);
   const t = wgslType(x.dtype), isF = t === "f32";
   const m = flatMain(total, maxWg);
-  const pass = (d: number) =>
-    `${helperSource(isF ? ["tg_min", "tg_max"] : [])}
-@group(0) @binding(0) var<storage, read> src: array<${t}>;
-@group(0) @binding(1) var<storage, read_write> dst: array<${t}>;
+  const h = (first: boolean) => f16 && first && x.dtype === "float16";
+  const pass = (d: number, first: boolean, last: boolean) => {
+    const helpers = new Set(isF ? ["tg_min", "tg_max"] : []);
+    const ld = (i: string) => fromStorage(x.dtype, h(first), `src[${i}]`);
+    const st = (v: string) => toStorage(x.dtype, h(last), v, (n) => helpers.add(n));
+    const body = p.reverse
+      ? `if (i + ${d} < ${n}) { dst[o] = ${
+        st(SCAN_OP[name](ld("o"), ld(`o + ${d * post}`), isF))
+      }; }`
+      : `if (i >= ${d}) { dst[o] = ${st(SCAN_OP[name](ld(`o - ${d * post}`), ld("o"), isF))}; }`;
+    return `${h(first) || h(last) ? ENABLE_F16 : ""}${helperSource(helpers)}
+@group(0) @binding(0) var<storage, read> src: array<${h(first) ? "f16" : t}>;
+@group(0) @binding(1) var<storage, read_write> dst: array<${h(last) ? "f16" : t}>;
 ${m.head}
   let i = (o / ${post}) % ${n};
-  ${
-      p.reverse
-        ? `if (i + ${d} < ${n}) { dst[o] = ${
-          SCAN_OP[name]("src[o]", `src[o + ${d * post}]`, isF)
-        }; }`
-        : `if (i >= ${d}) { dst[o] = ${SCAN_OP[name](`src[o - ${d * post}]`, "src[o]", isF)}; }`
-    } else { dst[o] = src[o]; }
+  ${body} else { dst[o] = ${st(ld("o"))}; }
 }
 `;
+  };
   const ds: number[] = [];
   for (let d = 1; d < n; d *= 2) ds.push(d);
   if (total === 0) return { dispatches: [], temps: [] };
   if (ds.length === 0) ds.push(n); // one copying pass
   const dispatches = ds.map((d, k) => ({
-    code: pass(d),
+    code: pass(d, k === 0, k === ds.length - 1),
     dispatch: m.dispatch,
     bind: [k === 0 ? "in0" : `t${(k - 1) % 2}`, k === ds.length - 1 ? "out0" : `t${k % 2}`],
   }));
-  return { dispatches, temps: [0, 1].map(() => ({ dtype: x.dtype, length: total })) };
+  const tempDtype = f16 && x.dtype === "float16" ? "float32" : x.dtype;
+  return { dispatches, temps: [0, 1].map(() => ({ dtype: tempDtype, length: total })) };
 }

@@ -91,7 +91,7 @@ export interface BackendInfo {
     adapter: string;
     /** A software adapter (SwiftShader, llvmpipe, lavapipe): kernels avoid workgroup memory. */
     fallback: boolean;
-    /** Whether the adapter offers "shader-f16". */
+    /** Whether the adapter offers "shader-f16" (float16 arrays are then stored as 2-byte f16). */
     shaderF16: boolean;
     /** The device limits tracegrad requested. */
     limits: Record<string, number>;

@@ -29,9 +29,10 @@ import type { WindowParams } from "../../ops/window.ts";
 import { epilogueFusible, type EpilogueSpec } from "../../../kernels/wgsl/epilogue.ts";
 import { type BindRange, GpuArray, type GpuRuntime } from "./runtime.ts";
 import { isNarrow, narrowKernel } from "../../../kernels/wgsl/expr.ts";
+import { viaF32Words } from "./f16_steps.ts";
 
 /** A dispatch over plan buffers (ids >= 0) and step temporaries (id -1 - t). */
-interface Dispatch {
+export interface Dispatch {
   code: string;
   wg: [number, number, number];
   bind: number[];
@@ -43,7 +44,7 @@ interface Dispatch {
 type Temp = { dtype: DType; length: number; data?: Float32Array };
 
 /** One compiled plan step. */
-type CStep =
+export type CStep =
   | {
     kind: "gpu";
     dispatches: Dispatch[];
@@ -52,6 +53,8 @@ type CStep =
     outs: number[];
     /** Plan buffers released at the end of the step (unfused contraction results). */
     drop: number[];
+    /** Its kernels read and write float16 as f16 storage (else f16_steps.ts widens). */
+    f16?: boolean;
   }
   | {
     kind: "eval";
@@ -102,14 +105,18 @@ function kernelDispatches(
   rt: GpuRuntime,
   s: KernelStep,
   temps: { dtype: DType; length: number }[],
+  f16 = false,
 ): Dispatch[] {
   const r = renderKernelWgsl(s.kernel, {
     workgroupSize: 64,
     maxWorkgroupsPerDim: rt.limits.maxComputeWorkgroupsPerDimension,
     maxWorkgroupStorage: rt.limits.maxComputeWorkgroupStorageSize,
+    f16,
   });
   if (!r.combine) return [{ code: r.code, wg: r.dispatch, bind: [...s.inputs, s.out] }];
-  temps.push({ dtype: s.kernel.outDtype, length: r.combine.partials });
+  // partials of a float16 result stay f32 with f16 storage (accumulated in f32, rounded once)
+  const pd = f16 && s.kernel.outDtype === "float16" ? "float32" : s.kernel.outDtype;
+  temps.push({ dtype: pd, length: r.combine.partials });
   const part = -temps.length;
   checkBindings(rt, s.inputs.length + 2, `fused kernel ${s.label}`);
   return [
@@ -188,6 +195,7 @@ function contraction(
       dtype,
       maxWg,
       ep,
+      rt.f16,
     );
     extraSlots = k.extraSlots;
     dispatches.push({
@@ -201,11 +209,13 @@ function contraction(
     dispatches[dispatches.length - 1].bind.length,
     `${s.op.name} with its epilogue`,
   );
+  // dotGeneral reads and writes f16 storage itself; conv computes on f32 words (f16_steps.ts)
+  const f16 = rt.f16 && s.op.name === "dotGeneral";
   if (e && !fuse) {
-    dispatches.push(...kernelDispatches(rt, e, temps));
-    return { kind: "gpu", dispatches, temps, outs: [res, e.out], drop: [res] };
+    dispatches.push(...kernelDispatches(rt, e, temps, f16));
+    return { kind: "gpu", dispatches, temps, outs: [res, e.out], drop: [res], f16 };
   }
-  return { kind: "gpu", dispatches, temps, outs: [finalOut], drop: [] };
+  return { kind: "gpu", dispatches, temps, outs: [finalOut], drop: [], f16 };
 }
 
 /** The tuning of a convolution on this runtime. */
@@ -275,11 +285,12 @@ function sortStep(
 ): CStep {
   const ins = s.inputs.map((b) => plan.avals[b]);
   const r = s.op.name === "sort"
-    ? renderSort(ins, s.params as SortParams, maxWg)
+    ? renderSort(ins, s.params as SortParams, maxWg, rt.f16)
     : s.op.name === "fft"
     ? renderFft(ins[0], s.params as FftParams, maxWg)
-    : renderScan(s.op.name, ins[0], s.params as CumParams, maxWg);
-  return namedStep(rt, s, r);
+    : renderScan(s.op.name, ins[0], s.params as CumParams, maxWg, rt.f16);
+  // sort and scans read and write f16 storage themselves (fft takes no float16)
+  return { ...namedStep(rt, s, r), f16: rt.f16 && s.op.name !== "fft" } as CStep;
 }
 
 /** A step whose dispatches bind "in{k}", "out{k}" and "t{k}" (temporaries) by name. */
@@ -315,7 +326,8 @@ function narrowed(plan: Plan, c: CStep, maxWg: number): CStep {
   if (c.kind !== "gpu") return c;
   for (const b of c.outs) {
     const a = plan.avals[b];
-    if (!isNarrow(a.dtype)) continue;
+    // (f16 storage kernels round float16 on store)
+    if (!isNarrow(a.dtype) || (c.f16 && a.dtype === "float16")) continue;
     const k = narrowKernel(a.dtype, sizeOf(a.shape), maxWg);
     c.dispatches.push({ code: k.code, wg: k.dispatch, bind: [b] });
   }
@@ -326,7 +338,11 @@ function narrowed(plan: Plan, c: CStep, maxWg: number): CStep {
 export function compileGpuPlan(rt: GpuRuntime, plan: Plan, opt: PlanOptions): GpuPlan {
   plan.avals.forEach((a, i) => checkDtype(a, `program value b${i}`));
   const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
-  const steps = plan.steps.map((s): CStep => compileStep(rt, plan, s, opt, maxWg));
+  const steps = plan.steps.map((s): CStep => {
+    const c = compileStep(rt, plan, s, opt, maxWg);
+    // fused kernels read and write f16 storage natively; the others compute on f32 words
+    return rt.f16 && c.kind === "gpu" && !c.f16 ? viaF32Words(plan, c, maxWg) : c;
+  });
   return { plan, steps, options: { ...opt } };
 }
 
@@ -343,10 +359,11 @@ function compileStep(
     const temps: { dtype: DType; length: number }[] = [];
     return {
       kind: "gpu",
-      dispatches: kernelDispatches(rt, s, temps),
+      dispatches: kernelDispatches(rt, s, temps, rt.f16),
       temps,
       outs: [s.out],
       drop: [],
+      f16: rt.f16,
     };
   }
   const name = s.op.name;
@@ -545,7 +562,7 @@ export async function profileGpuPlan(
 
 /** Wraps a device array without taking ownership (releasing the wrapper is a no-op). */
 export function borrow(a: GpuArray): GpuArray {
-  const w = new GpuArray(a.buffer, a.length, a.dtype);
+  const w = new GpuArray(a.buffer, a.length, a.dtype, a.width);
   w.borrowed = true;
   return w;
 }

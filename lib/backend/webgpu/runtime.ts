@@ -5,7 +5,7 @@
  * @module
  */
 import type { DType, TypedArray } from "../../dtype.ts";
-import { deviceWords, hostArray } from "./words.ts";
+import { deviceWords, elementBytes, hostArray } from "./words.ts";
 import {
   type GpuAdapter,
   type GpuBuffer,
@@ -43,14 +43,17 @@ export class GpuArray {
   borrowed = false;
   /** The runtime that allocated it (arrays of a lost device are released by theirs, a no-op). */
   owner: GpuRuntime | undefined;
-  constructor(buffer: GpuBuffer, length: number, dtype: DType) {
+  /** Bytes per element on the GPU: 4, or 2 for float16 stored as f16 (shader-f16). */
+  readonly width: 2 | 4;
+  constructor(buffer: GpuBuffer, length: number, dtype: DType, width: 2 | 4 = 4) {
     this.buffer = buffer;
     this.length = length;
     this.dtype = dtype;
+    this.width = width;
   }
-  /** Bytes the elements occupy on the GPU. */
+  /** Bytes the elements occupy on the GPU, rounded up to whole 32-bit words. */
   get bytes(): number {
-    return this.length * 4;
+    return Math.ceil((this.length * this.width) / 4) * 4;
   }
 }
 
@@ -96,6 +99,11 @@ export class GpuRuntime {
   readonly description: string;
   /** Whether the adapter offers the "shader-f16" feature (f16 arithmetic in WGSL). */
   shaderF16 = false;
+  /**
+   * Whether float16 arrays are stored as 2-byte `f16` on this device (it was created with
+   * "shader-f16"); else as f32 words rounded to float16.
+   */
+  f16 = false;
   /** Counters. */
   readonly stats: GpuStats = {
     syncs: 0,
@@ -183,7 +191,8 @@ export class GpuRuntime {
   /** A device array for `length` elements of `dtype` (contents undefined). */
   alloc(dtype: DType, length: number): GpuArray {
     this.checkAlive();
-    const need = Math.max(length, 1) * 4;
+    const width = elementBytes(dtype, this.f16);
+    const need = Math.max(Math.ceil((length * width) / 4), 1) * 4;
     if (need > this.device.limits.maxStorageBufferBindingSize) {
       throw new RangeError(
         `webgpu: an array of ${length} elements (${need} bytes) exceeds the device's storage binding limit of ${this.device.limits.maxStorageBufferBindingSize} bytes`,
@@ -203,7 +212,7 @@ export class GpuRuntime {
     }
     this.#live++;
     this.#liveBytes += size;
-    const a = new GpuArray(buf, length, dtype);
+    const a = new GpuArray(buf, length, dtype, width);
     a.owner = this;
     return a;
   }
@@ -240,15 +249,15 @@ export class GpuRuntime {
     this.pool.clear();
   }
 
-  /** Copies host data into a new device array (one 32-bit word per element, see `deviceWords`). */
+  /** Copies host data into a new device array (as `deviceWords` lays it out). */
   upload(data: TypedArray, dtype: DType): GpuArray {
     const a = this.alloc(dtype, data.length);
     if (data.length === 0) return a;
     // queue.writeBuffer runs before unsubmitted commands: a buffer they still use (released
     // while they were being recorded) needs them submitted first
     if (this.#pending > 0 && this.#dirty.get(a.buffer) === this.#epoch) this.flush();
-    const src = deviceWords(data, dtype);
-    this.device.queue.writeBuffer(a.buffer, 0, src as ArrayBufferView, 0, data.length);
+    const src = deviceWords(data, dtype, a.width === 2);
+    this.device.queue.writeBuffer(a.buffer, 0, src as ArrayBufferView, 0, a.bytes / a.width);
     this.stats.uploads++;
     return a;
   }
@@ -317,7 +326,7 @@ export class GpuRuntime {
         binding: i,
         resource: ranges?.[i]
           ? { buffer: b.buffer, offset: ranges[i]!.offset, size: ranges[i]!.size }
-          : { buffer: b.buffer, size: Math.max(b.length, 1) * 4 },
+          : { buffer: b.buffer, size: Math.max(b.bytes, 4) },
       })),
     });
     if (!this.#pass) this.#pass = this.#encoder().beginComputePass();
@@ -387,7 +396,7 @@ export class GpuRuntime {
         ),
       );
     }
-    if (a.length === 0) return Promise.resolve(hostArray(a.dtype, new Uint32Array(0)));
+    if (a.length === 0) return Promise.resolve(hostArray(a.dtype, new ArrayBuffer(0), 0));
     a.pendingReads++;
     return new Promise((resolve, reject) => {
       this.#reads.push({ a, resolve, reject });
@@ -446,7 +455,7 @@ export class GpuRuntime {
     staging.mapAsync(MAP_READ_MODE).then(() => {
       const range = staging.getMappedRange();
       const outs = reqs.map((r, i) =>
-        hostArray(r.a.dtype, new Uint32Array(range.slice(offs[i], offs[i] + r.a.bytes)))
+        hostArray(r.a.dtype, range.slice(offs[i], offs[i] + r.a.bytes), r.a.length, r.a.width === 2)
       );
       staging.unmap();
       this.#putStaging(staging);
@@ -502,8 +511,10 @@ export async function createRuntime(): Promise<GpuRuntime | null> {
     maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
   };
   let device: GpuDevice;
+  const f16 = Boolean(adapter.features?.has("shader-f16"));
   try {
-    device = await adapter.requestDevice({ requiredLimits: want });
+    const requiredFeatures = f16 ? ["shader-f16"] : [];
+    device = await adapter.requestDevice({ requiredLimits: want, requiredFeatures });
   } catch (e) {
     return fail(`adapter.requestDevice() failed: ${(e as Error)?.message ?? e}`);
   }
@@ -514,6 +525,7 @@ export async function createRuntime(): Promise<GpuRuntime | null> {
     SOFTWARE.test(desc);
   const runtime = new GpuRuntime(device, software, desc);
   runtime.shaderF16 = Boolean(adapter.features?.has("shader-f16"));
+  runtime.f16 = f16 && Boolean(device.features?.has("shader-f16"));
   failure = undefined;
   return runtime;
 }
