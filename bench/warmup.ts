@@ -6,7 +6,7 @@
  * shapes, so only the kernels are fresh ("fresh kernel", medians over rounds). `--ab` alternates
  * rounds with the first-call Wasm warm-up (`wasmWarmup`, kernels/render_wasm.ts) on and off.
  * Runs under Deno, Bun and Node (after an esbuild bundle, as scripts/test.sh does for tests).
- * Usage: deno run -A bench/warmup.ts [--rounds N] [--init] [--ab]
+ * Usage: deno run -A bench/warmup.ts [--rounds N] [--init] [--ab] [--only <case regex>]
  * @module
  */
 import process from "node:process";
@@ -16,6 +16,7 @@ import { wasmWarmup } from "../kernels/render_wasm.ts";
 const args = process.argv.slice(2);
 const ROUNDS = args.includes("--rounds") ? Number(args[args.indexOf("--rounds") + 1]) : 5;
 const AB = args.includes("--ab");
+const ONLY = args.includes("--only") ? new RegExp(args[args.indexOf("--only") + 1], "i") : /./;
 const now = () => performance.now();
 const faults = (): number => {
   try {
@@ -41,7 +42,7 @@ const unary = (f: (x: Tensor) => Tensor, shape: number[]) => {
   return { lower: () => g.lower(x).asText(), call: () => read([g(x)]) };
 };
 
-const CASES: Case[] = [
+const ALL_CASES: Case[] = [
   {
     name: "tanh(x·2+1) 64 (JS kernel)",
     make: (k) => unary((x) => np.tanh(x.mul(2).add(1)), [64 + k]),
@@ -97,6 +98,8 @@ const CASES: Case[] = [
     },
   },
 ];
+
+const CASES = ALL_CASES.filter((c) => ONLY.test(c.name));
 
 type Result = {
   compile: number;
