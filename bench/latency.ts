@@ -13,6 +13,7 @@ import { jit, lax, np, type Tensor, valueAndGrad } from "../mod.ts";
 import { JAXJS_SPEC } from "./_impl_jaxjs.ts";
 import { TFJS_SPEC, TFJS_WASM_SPEC } from "./_impl_tfjs.ts";
 import { withLatency } from "./_latency_md.ts";
+import { warmupTable } from "./_warmup.ts";
 
 /** A time in µs, a [median, min] pair of them, or why there is none. */
 type Cell = number | [number, number] | string;
@@ -199,7 +200,10 @@ const GAPS = [
 /** Runs the cases and writes their section into `--out` (default bench/RESULTS.md; other sections kept). */
 export async function latencyMain(argv: string[]): Promise<number> {
   const out = argv.join(" ").match(/--out[= ](\S+)/)?.[1] ?? "bench/RESULTS.md";
-  const table = await runLatency(argv.includes("--quick"));
+  const quick = argv.includes("--quick");
+  // the warm-up of fresh kernels of several kinds (bench/warmup.ts runs it on Bun and Node too)
+  const warm = warmupTable({ rounds: quick ? 2 : 5, title: "Warm-up of fresh jitted functions" });
+  const table = `${await runLatency(quick)}\n\n${warm}`;
   console.log(table);
   const version = (globalThis as any).Deno?.version?.deno ?? "?";
   const note =
