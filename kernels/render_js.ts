@@ -256,7 +256,10 @@ export function renderKernel(
     ...ints.map((_, i) => `q${i} = Q[${i}]`),
     ...consts.map((_, i) => `c${i} = C[${i}]`),
   ].join(", ");
-  const src = `${PRELUDE}return (ins, out) => { ${ps ? `const ${ps};` : ""} ${head} ${loop} };`;
+  // the dtypes in the text keep a shared function's element accesses monomorphic
+  const src = `// ${k.inputs.join()} -> ${k.outDtype}\n${PRELUDE}return (ins, out) => { ${
+    ps ? `const ${ps};` : ""
+  } ${head} ${loop} };`;
   // NOTE: kernels are generated from our own IR only; no user strings reach this source.
   let make = generic ? templates.get(src) : undefined;
   if (!make) {
