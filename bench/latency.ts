@@ -192,9 +192,13 @@ const GAPS = [
   "27–31 GFLOP/s per thread on this machine) is below NumPy's AVX-512 BLAS, and the result plus the",
   "`dataSync` copy are two 16 KB allocations; W3 (forward and both gradients) reads NHWC/HWIO in",
   "place with the channels-last Wasm kernel (lib/backend/cpu/cl_conv.ts), its gradient still runs",
-  "two small copy kernels (the broadcast output gradient, the flipped filter); the first calls of",
-  "a fresh kernel run in V8's baseline tiers, and a fresh Wasm kernel is generated and compiled on",
-  "its first run (`init()` does this ahead for the GEMM only; see bench/warmup.ts).",
+  "two small copy kernels (the broadcast output gradient, the flipped filter). Warm-up (table",
+  "below, bench/warmup.ts per runtime): small JS kernels are generic over shape (hot from earlier",
+  "shapes) and a fresh generated Wasm kernel reruns at its first call until the optimizing tier",
+  "is in; what remains in calls 2–10 of a cold process is the library's own code in baseline",
+  "tiers, and on this VM fresh memory (each first-touched 4 KiB page costs ~15-70 µs: the `pf`",
+  "column), so kernels whose outputs are new buffers of several KB run slower until the engine's",
+  "GC recycles memory (Node/Deno after some hundred calls; Bun kept faulting in our runs).",
 ].join(" ");
 
 /** Runs the cases and writes their section into `--out` (default bench/RESULTS.md; other sections kept). */
