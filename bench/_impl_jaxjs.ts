@@ -7,6 +7,7 @@
  */
 import type { Case, Factory, Impl } from "./_harness.ts";
 import { concat32, W6_PARAMS } from "./_workloads.ts";
+import { JAXJS14_WEBGPU_REASON, jaxjs14Factories } from "./_impl_jaxjs14.ts";
 
 /** The pinned version. */
 export const JAXJS_SPEC = "npm:@jax-js/jax@0.1.25";
@@ -32,6 +33,9 @@ export async function loadJaxjs(wantWebgpu: boolean): Promise<JaxjsLoad> {
       impls.push({
         name: `jax-js ${dev}${mode === "jit" ? " jit" : ""}`,
         factories: factories(jax, dev, mode),
+        reasons: dev === "wasm"
+          ? {}
+          : Object.fromEntries(["W8", "W9", "FFT", "SOLVE"].map((k) => [k, JAXJS14_WEBGPU_REASON])),
         enter: () => void jax.defaultDevice(dev),
       });
     }
@@ -194,5 +198,6 @@ function factories(jax: any, dev: string, mode: "eager" | "jit"): Record<string,
     W4: forward(convNchw([1], "VALID")),
     W5: forward(convNchw([1, 1, 1], "VALID")),
     W6: w6,
+    ...jaxjs14Factories(jax, dev, mode),
   };
 }

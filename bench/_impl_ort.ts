@@ -7,7 +7,7 @@
  * @module
  */
 import type { Case, Factory, Impl } from "./_harness.ts";
-import { convModel } from "./_onnx_model.mjs";
+import { convModel, sameConv1d } from "./_onnx_model.mjs";
 
 /** The pinned version. */
 export const ORT_SPEC = "npm:onnxruntime-node@1.30.0";
@@ -19,17 +19,21 @@ export const ORT_REASONS: Record<string, string> = {
   W6: "forward only (no training / autodiff)",
   W7: "no gradient (ONNX Runtime has no autodiff)",
   SORT: "not implemented (no ONNX sort model here)",
+  W9: "no autodiff (ONNX Runtime has no gradients)",
+  FFT: "not implemented (no ONNX DFT model here)",
+  SOLVE: "not implemented (ONNX has no solve operator)",
 };
 
 /** Conv geometry of the forward cases: strides, pads, and whether the model is NHWC. */
 export const ORT_GEOMETRY: Record<
   string,
-  { strides: number[]; pads: [number, number][]; nhwc?: boolean }
+  { strides: number[]; pads: [number, number][]; nhwc?: boolean; same1d?: boolean }
 > = {
   W1: { strides: [1, 1], pads: [[1, 1], [1, 1]] },
   W3f: { strides: [1, 1], pads: [[0, 0], [0, 0]], nhwc: true },
   W4: { strides: [1], pads: [[0, 0]] },
   W5: { strides: [1, 1, 1], pads: [[0, 0], [0, 0], [0, 0]] },
+  W8: { strides: [1], pads: [], same1d: true }, // geometry from sameConv1d
 };
 
 /** HWIO (W3's layout) → OIHW, as ONNX wants. */
@@ -57,10 +61,14 @@ export async function loadOrt(threads: number): Promise<{ impl: Impl; version: s
   const factories: Record<string, Factory> = {};
   for (const key of Object.keys(ORT_GEOMETRY)) {
     factories[key] = async (inp, ctx) => {
-      const g = ORT_GEOMETRY[key];
-      const k = g.nhwc ? hwioToOihw(inp.w.data, inp.w.shape) : inp.w;
+      let g = ORT_GEOMETRY[key], x = inp.x;
+      let k = g.nhwc ? hwioToOihw(inp.w.data, inp.w.shape) : inp.w;
+      if (g.same1d) {
+        const s = sameConv1d(inp.x, inp.w);
+        [x, k, g] = [s.x, s.w, { ...g, strides: s.strides, pads: s.pads as [number, number][] }];
+      }
       const model = convModel({
-        xShape: inp.x.shape,
+        xShape: x.shape,
         wShape: k.shape,
         w: k.data,
         strides: g.strides,
@@ -72,7 +80,7 @@ export async function loadOrt(threads: number): Promise<{ impl: Impl; version: s
         interOpNumThreads: 1,
         graphOptimizationLevel: "all",
       });
-      const feeds = { x: new ort.Tensor("float32", inp.x.data, inp.x.shape) };
+      const feeds = { x: new ort.Tensor("float32", x.data, x.shape) };
       const c: Case = {
         calls: key === "W3f" ? ctx.w3Calls : undefined,
         note: `${threads} intra-op thread(s)${g.nhwc ? "; Transpose nodes around Conv" : ""}`,

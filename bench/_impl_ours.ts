@@ -6,6 +6,7 @@
 import type { Case, Factory } from "./_harness.ts";
 import { type CaseKey, concat32, W6_PARAMS } from "./_workloads.ts";
 import { jit, np, ours, programSize, readAll, type Tensor, tensor, valueAndGrad } from "./_ours.ts";
+import { ours14Factories } from "./_impl_ours14.ts";
 
 // deno-lint-ignore no-explicit-any
 type Fn = (...a: any[]) => any;
@@ -186,5 +187,6 @@ export function oursFactories(mode: "eager" | "jit"): Record<CaseKey, Factory> {
     W6: w6(mode),
     W7: w7(mode),
     SORT: sortCase(mode),
-  };
+    ...ours14Factories(mode),
+  } as Record<CaseKey, Factory>;
 }

@@ -16,6 +16,10 @@ Implementations (float32 throughout, hand-written, no autodiff):
   W4      np.correlate(x, k, "valid"); scipy.signal.correlate (method auto) when SciPy is present
   W7      y = E[i], loss = sum(y * c), dE = zeros + np.add.at(dE, i, c) (hand-written gradient);
   SORT    np.sort(x) (default quicksort / SIMD introsort)
+  W8      scipy.signal.fftconvolve and scipy.signal.convolve(method="auto"), mode "same"
+  W9      a hand-written loop (forward, then backpropagation through time)
+  FFT     np.fft.fft of complex64 values (pocketfft; NumPy 2 keeps complex64)
+  SOLVE   np.linalg.solve (LAPACK gesv)
 """
 import contextlib
 import json
@@ -74,6 +78,48 @@ def w3_fwd(x, w):
     return np.tensordot(win, w, axes=([3, 4, 5], [2, 0, 1]))  # N, Ho, Wo, O
 
 
+def w9_run(W, U, b, xs):
+    """Forward + BPTT of mean(h_1..h_T) for h_t = tanh(h_{t-1} W + x_t U + b), h_0 = 0."""
+    T, B = xs.shape[:2]
+    H = W.shape[0]
+    hs = np.empty((T + 1, B, H), np.float32)
+    hs[0] = 0
+    for t in range(T):
+        hs[t + 1] = np.tanh(hs[t] @ W + xs[t] @ U + b)
+    loss = hs[1:].mean(dtype=np.float32)
+    g = np.float32(1.0 / (T * B * H))
+    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros_like(b)
+    dh = np.zeros((B, H), np.float32)
+    for t in range(T - 1, -1, -1):
+        da = (dh + g) * (1 - hs[t + 1] * hs[t + 1])
+        dW += hs[t].T @ da
+        dU += xs[t].T @ da
+        db += da.sum(0)
+        dh = da @ W.T
+    return np.concatenate([np.array([loss], np.float32), dW.ravel(), dU.ravel(), db])
+
+
+def cases14(key, arrs):
+    """Issue 14's cases (W8, W9, FFT, SOLVE)."""
+    if key == "W8":
+        if scipy is None:
+            return []
+        x, w = arrs["x"], arrs["w"]
+        return [
+            ("scipy fftconvolve", lambda: scipy.signal.fftconvolve(x, w, mode="same"), "scipy.signal.fftconvolve"),
+            ("scipy convolve auto", lambda: scipy.signal.convolve(x, w, mode="same", method="auto"),
+             f"scipy.signal.convolve, method auto picks {scipy.signal.choose_conv_method(x, w, mode='same')}"),
+        ]
+    if key == "W9":
+        return [("numpy", lambda: w9_run(arrs["W"], arrs["U"], arrs["b"], arrs["xs"]), "hand-written loop + BPTT")]
+    if key == "FFT":
+        z = np.ascontiguousarray(arrs["z"]).view(np.complex64).ravel()
+        return [("numpy", lambda: np.fft.fft(z).astype(np.complex64, copy=False).view(np.float32), "np.fft.fft")]
+    if key == "SOLVE":
+        return [("numpy", lambda: np.linalg.solve(arrs["a"], arrs["b"]), "np.linalg.solve (LAPACK)")]
+    return []
+
+
 def load(inp):
     a = np.fromfile(inp["file"], dtype="<f4")
     return a.reshape(inp["shape"])
@@ -112,7 +158,7 @@ def cases(key, arrs):
         return [("numpy", lambda: np.sort(arrs["x"]), "np.sort")]
     if key == "W5":
         return [("numpy", lambda: conv_nd(x, w, [(0, 0)] * 3)[0], "im2col + matmul")]
-    return []
+    return cases14(key, arrs)
 
 
 REASONS = {

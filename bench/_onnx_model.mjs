@@ -130,3 +130,20 @@ export function convModel(spec) {
   const opset = cat([fBytes(1, ""), fInt(2, 13)]);
   return cat([fInt(1, 8), fBytes(2, "tracegrad-bench"), fBytes(7, graph), fBytes(8, opset)]);
 }
+
+/**
+ * W8 as an ONNX Conv: SciPy's `convolve(x, w, mode="same")` of 1-d x and w is a Conv (which
+ * correlates) of [1, 1, n] with the reversed kernel [1, 1, k], padded by k - 1 - (k-1)/2 before
+ * and (k-1)/2 after.
+ * @param {{ data: Float32Array, shape: number[] }} x
+ * @param {{ data: Float32Array, shape: number[] }} w
+ */
+export function sameConv1d(x, w) {
+  const k = w.data.length, hi = Math.floor((k - 1) / 2);
+  return {
+    x: { data: x.data, shape: [1, 1, x.data.length] },
+    w: { data: w.data.slice().reverse(), shape: [1, 1, k] },
+    strides: [1],
+    pads: [[k - 1 - hi, hi]],
+  };
+}

@@ -6,13 +6,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { measure } from "mitata";
-import { convModel } from "./_onnx_model.mjs";
+import { convModel, sameConv1d } from "./_onnx_model.mjs";
 
 const GEOMETRY = {
   W1: { strides: [1, 1], pads: [[1, 1], [1, 1]] },
   W3f: { strides: [1, 1], pads: [[0, 0], [0, 0]], nhwc: true },
   W4: { strides: [1], pads: [[0, 0]] },
   W5: { strides: [1, 1, 1], pads: [[0, 0], [0, 0], [0, 0]] },
+  W8: { same1d: true }, // geometry from sameConv1d
 };
 
 function load(inp) {
@@ -47,7 +48,10 @@ async function main() {
       results.push({
         key: c.key,
         impl: "onnxruntime-node",
-        error: "forward only (no training / autodiff)",
+        error: {
+          FFT: "not implemented (no ONNX DFT model here)",
+          SOLVE: "not implemented (ONNX has no solve operator)",
+        }[c.key] ?? "forward only (no training / autodiff)",
       });
       continue;
     }
@@ -57,8 +61,8 @@ async function main() {
       note: `${threads} intra-op thread(s), Node subprocess`,
     };
     try {
-      const x = load(c.inputs.x);
-      const w = g.nhwc ? hwioToOihw(load(c.inputs.w)) : load(c.inputs.w);
+      let x = load(c.inputs.x), w = g.nhwc ? hwioToOihw(load(c.inputs.w)) : load(c.inputs.w);
+      if (g.same1d) ({ x, w, ...g } = { ...g, ...sameConv1d(x, w) });
       const model = convModel({
         xShape: x.shape,
         wShape: w.shape,

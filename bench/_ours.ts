@@ -12,6 +12,8 @@ import type { Tensor } from "../mod.ts";
 export const np = tg.np;
 export const jit = tg.jit;
 export const valueAndGrad = tg.valueAndGrad;
+/** Issue 14's workloads (W8, W9, FFT, SOLVE) use these namespaces too. */
+export const grad = tg.grad, lax = tg.lax, signal = tg.signal;
 export type { Tensor };
 
 // deno-lint-ignore no-explicit-any

@@ -57,6 +57,7 @@ export function caseTable(key: CaseKey, rows: Row[]): string {
     "",
     `${d.shapes}${d.gflop ? `; work ${d.gflop} GFLOP` : ""}; check values: ${d.check}`,
     "",
+    ...(d.target ? [`Target: ${d.target}.`, ""] : []),
     `| implementation | median ${u} | min ${u} | runs | GFLOP/s | ours eager ÷ this | ours jit ÷ this | check | notes |`,
     "|---|---:|---:|---:|---:|---:|---:|---|---|",
   ];
@@ -133,6 +134,7 @@ export function consoleTable(key: CaseKey, rows: Row[]): string {
       .join("  ");
   const title = `${d.id}${key === "W3f" ? " fwd" : key === "W3g" ? " fwd+grad" : ""}: ${d.title}`;
   const out = [title, line(head), ...body.map(line), `  jit/eager (ours): ${fmtRatio(tj / te)}`];
+  if (d.target) out.push(`  target: ${d.target}`);
   if (key === "W2" && jit?.note) out.push(`  kernels per step (ours): ${jit.note}`);
   return out.join("\n") + "\n";
 }

@@ -1,13 +1,26 @@
 /**
  * The workloads of shared/WORKLOADS.md as bench cases (W3 split into its forward and
- * forward+grad halves; W7 and the 10^6-element sort from issue 13), their shared seeded inputs
- * and what each case returns as check values.
+ * forward+grad halves; W7 and the 10^6-element sort from issue 13; W8, W9, FFT and SOLVE from
+ * issue 14), their shared seeded inputs and what each case returns as check values.
  * @module
  */
 import { uniform } from "./_harness.ts";
 
 /** One bench case. */
-export type CaseKey = "W1" | "W2" | "W3f" | "W3g" | "W4" | "W5" | "W6" | "W7" | "SORT";
+export type CaseKey =
+  | "W1"
+  | "W2"
+  | "W3f"
+  | "W3g"
+  | "W4"
+  | "W5"
+  | "W6"
+  | "W7"
+  | "SORT"
+  | "W8"
+  | "W9"
+  | "FFT"
+  | "SOLVE";
 
 /** All cases in run order. */
 export const CASE_KEYS: CaseKey[] = [
@@ -20,7 +33,18 @@ export const CASE_KEYS: CaseKey[] = [
   "W6",
   "W7",
   "SORT",
+  "W8",
+  "W9",
+  "FFT",
+  "SOLVE",
 ];
+
+/** W8's sizes: signal length and taps. */
+export const W8_N = 1_000_000, W8_K = 10_001;
+/** W9's sizes: steps, batch, hidden, input. */
+export const W9 = { T: 1000, B: 32, H: 128, I: 32 } as const;
+/** The FFT case's length (complex64 values) and the SOLVE case's order. */
+export const FFT_N = 1 << 20, SOLVE_N = 512;
 
 /** A float32 array with its shape (row-major). */
 export interface Array32 {
@@ -46,6 +70,10 @@ export interface CaseDef {
   rtol: number;
   /** What the check values are. */
   check: string;
+  /** The issue's target for this workload, printed beside its table. */
+  target?: string;
+  /** A lower first-run limit (s) for in-process peers (slow peers would take minutes). */
+  peerSeconds?: number;
 }
 
 /** The case definitions. */
@@ -141,6 +169,54 @@ export const CASES: Record<CaseKey, CaseDef> = {
     rtol: 0,
     check: "sorted x",
   },
+  W8: {
+    key: "W8",
+    id: "W8",
+    title: 'long 1-D convolution, `signal.convolve(x, w, { mode: "same", method: "auto" })`',
+    shapes: "x[1000000] ⊛ w[10001] float32, mode same",
+    gflop: null,
+    unit: "ms",
+    rtol: 1e-3,
+    check: "output y[1000000]",
+    target: "issue 14: within 1.5× SciPy's fftconvolve, faster than every JS peer",
+    peerSeconds: 10,
+  },
+  W9: {
+    key: "W9",
+    id: "W9",
+    title: "1,000-step tanh RNN with `lax.scan`, forward + grad of mean(h) w.r.t. W, U, b",
+    shapes: "h[32,128], W[128,128], U[32,128], b[128], xs[1000,32,32]",
+    gflop: null,
+    unit: "ms",
+    rtol: 1e-3,
+    check: "[loss, dW (16384), dU (4096), db (128)]",
+    target:
+      "issue 14: faster than jax-js; per-step overhead under jit ≤ 20 µs beyond the step's arithmetic (bench/w9_rnn.ts)",
+    peerSeconds: 10,
+  },
+  FFT: {
+    key: "FFT",
+    id: "FFT",
+    title: "`np.fft.fft` of 2^20 complex64 values",
+    shapes: "z[1048576] complex64 (re, im uniform [-1, 1))",
+    gflop: null,
+    unit: "ms",
+    rtol: 1e-3,
+    check: "output (re, im) pairs (2097152)",
+    target: "issue 14: within 2× NumPy (pocketfft)",
+    peerSeconds: 10,
+  },
+  SOLVE: {
+    key: "SOLVE",
+    id: "SOLVE",
+    title: "`np.linalg.solve` of a 512×512 float32 system, one right-hand side",
+    shapes: "a[512,512] (diagonally dominant), b[512,1]",
+    gflop: null,
+    unit: "ms",
+    rtol: 1e-3,
+    check: "x[512,1]",
+    target: "issue 14: within 3× NumPy (LAPACK)",
+  },
 };
 
 function arr(seed: number, shape: number[], scale = 1, lo = -1, hi = 1): Array32 {
@@ -155,6 +231,13 @@ function oneHot(seed: number, n: number, k: number): Array32 {
   const data = new Float32Array(n * k);
   for (let i = 0; i < n; i++) data[i * k + Math.min(k - 1, Math.floor(r[i] * k))] = 1;
   return { data, shape: [n, k] };
+}
+
+/** SOLVE's a [n, n] (diagonally dominant, random signs on the diagonal) and b [n, 1]. */
+export function solveInputs(n: number): Inputs {
+  const a = arr(141, [n, n]);
+  for (let i = 0; i < n; i++) a.data[i * n + i] += (i % 2 ? -1 : 1) * n / 4;
+  return { a, b: arr(142, [n, 1]) };
 }
 
 const cache = new Map<CaseKey, Inputs>();
@@ -203,6 +286,25 @@ export function inputsOf(key: CaseKey): Inputs {
     }
     case "SORT":
       r = { x: arr(21, [1_000_000]) };
+      break;
+    case "W8":
+      r = { x: arr(81, [W8_N]), w: arr(82, [W8_K], 1 / Math.sqrt(W8_K)) };
+      break;
+    case "W9": {
+      const { T, B, H, I } = W9, sh = 1 / Math.sqrt(H), si = 1 / Math.sqrt(I);
+      r = {
+        W: arr(91, [H, H], 1, -sh, sh),
+        U: arr(92, [I, H], 1, -si, si),
+        b: arr(93, [H], 1, -0.1, 0.1),
+        xs: arr(94, [T, B, I]),
+      };
+      break;
+    }
+    case "FFT":
+      r = { z: arr(83, [FFT_N, 2]) };
+      break;
+    case "SOLVE":
+      r = solveInputs(SOLVE_N);
       break;
   }
   cache.set(key, r);

@@ -22,9 +22,14 @@ type Row = { impl: string; us: Record<string, Cell> };
 export const LATENCY_CASES = ["add1", "tanh", "mm64", "W3f", "W3g", "first", "2-10", "steady"];
 const NHWC = { dimensionNumbers: ["NHWC", "HWIO", "NHWC"] as [string, string, string] };
 
-/** [median, min] µs per call of `f`, over `reps` batches of `n` calls after a warm-up. */
+/**
+ * [median, min] µs per call of `f`, over `reps` batches of `n` calls after a warm-up of at least
+ * `n` calls and 0.5 s (steady state: V8's optimizing tier compiles in the background, which
+ * takes longer than `n` calls on a loaded machine; the first calls have their own columns).
+ */
 function perCall(f: () => unknown, n: number, reps: number): [number, number] {
-  for (let i = 0; i < Math.max(50, n); i++) f();
+  const w0 = performance.now();
+  for (let i = 0; i < Math.max(50, n) || performance.now() - w0 < 500; i++) f();
   const ts: number[] = [];
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
@@ -149,7 +154,7 @@ def per_call(f, n):
 x = np.sin(np.arange(16) * 0.7 + 1).astype(np.float32) * 0.5
 a = (np.sin(np.arange(4096) * 0.7 + 2).astype(np.float32) * 0.5).reshape(64, 64)
 print(json.dumps({"add1": per_call(lambda: x + 1, n), "tanh": per_call(lambda: np.tanh(x * 2 + 1), n),
-  "mm64": per_call(lambda: (a @ a).tolist() and None, n // 10)}))
+  "mm64": per_call(lambda: a @ a, n // 10)}))
 `;
 
 function numpy(n: number, reps: number): Row {
@@ -214,7 +219,9 @@ export async function latencyMain(argv: string[]): Promise<number> {
     `Measured ${new Date().toISOString().slice(0, 10)} by \`deno task bench --only LAT\` ` +
     `(Deno ${version}), all in one process (NumPy in a subprocess): median (min) µs per call over ` +
     'batches of calls; "first", "2-10" (mean of calls 2–10) and "steady" are one fresh jitted ' +
-    "W3 forward (tfjs: a conv2d of a fresh shape).\n\n" + GAPS;
+    "W3 forward (tfjs: a conv2d of a fresh shape). mm64 is `np.matmul(a, a).dataSync()` for us, " +
+    "`a @ a` for NumPy (its result is host memory already; `tolist()` measured 60–80 µs of " +
+    "Python list building, not the product). Warm-up: at least 0.5 s per case.\n\n" + GAPS;
   const old = existsSync(out) ? readFileSync(out, "utf8") : "# tracegrad benchmark results\n";
   writeFileSync(out, withLatency(old, table, note));
   const deno = (globalThis as any).Deno;

@@ -2,8 +2,9 @@
  * Issue 14's solve benchmark: `np.linalg.solve` of a 512×512 float32 system (one right-hand
  * side, and 512 of them = inv) on the CPU backend, eager and under jit, against NumPy (LAPACK
  * sgesv, python3) on the same inputs; float64 solve and float32/float64 Cholesky of an SPD matrix
- * of that order; also svd / eigh / qr of 128×128 for scale.
- * Usage: deno run -A bench/linalg_solve.ts [--n N] [--runs N] [--no-numpy]
+ * of that order; also svd / eigh / qr of 128×128 for scale (svd also float64, and 512×512 with
+ * --svd512). `deno task bench --only SOLVE` (bench/main.ts) runs the solve case with its peers.
+ * Usage: deno run -A bench/linalg_solve.ts [--n N] [--runs N] [--no-numpy] [--svd512]
  * @module
  */
 import { spawnSync } from "node:child_process";
@@ -11,20 +12,21 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { jit, np, type Tensor } from "../mod.ts";
+import { init, jit, np, type Tensor } from "../mod.ts";
 import { uniform } from "./_harness.ts";
+import { SOLVE_N, solveInputs } from "./_workloads.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, d: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : d;
 };
-const N = opt("--n", 512), RUNS = opt("--runs", 9), S = 128;
+const N = opt("--n", SOLVE_N), RUNS = opt("--runs", 9), S = 128, SVD512 = args.includes("--svd512");
 
-/** Diagonally dominant a (random signs on the diagonal), b with one column, a small matrix. */
-const aData = uniform(141, N * N, -1, 1);
-for (let i = 0; i < N; i++) aData[i * N + i] += (i % 2 ? -1 : 1) * N / 4;
-const bData = uniform(142, N, -1, 1), sData = uniform(143, S * S, -1, 1);
+/** a, b as in the bench's SOLVE case; a small matrix for svd / eigh / qr. */
+const { a: { data: aData }, b: { data: bData } } = solveInputs(N);
+const sData = uniform(143, S * S, -1, 1);
+await init(); // the worker pool starts now, not inside the timed runs
 
 function stats(ts: number[]): { median: number; min: number } {
   const s = [...ts].sort((x, y) => x - y);
@@ -55,7 +57,7 @@ import numpy as np, time, sys, json
 d = sys.argv[1]; N, S, RUNS = ${N}, ${S}, ${RUNS}
 ld = lambda k, s: np.fromfile(d + "/" + k, dtype=np.float32).reshape(s)
 a, b, s = ld("a", (N, N)), ld("b", (N, 1)), ld("s", (S, S))
-a64, b64 = a.astype(np.float64), b.astype(np.float64)
+a64, b64, s64 = a.astype(np.float64), b.astype(np.float64), s.astype(np.float64)
 p = (a @ a.T / N + np.eye(N, dtype=np.float32)).astype(np.float32); p64 = p.astype(np.float64)
 def t(f):
     f(); ts = []
@@ -63,7 +65,9 @@ def t(f):
         t0 = time.perf_counter(); f(); ts.append((time.perf_counter() - t0) * 1e3)
     ts.sort(); return {"median": ts[len(ts) // 2], "min": ts[0]}
 print(json.dumps({"solve": t(lambda: np.linalg.solve(a, b)), "inv": t(lambda: np.linalg.inv(a)),
-  "svd": t(lambda: np.linalg.svd(s)), "eigh": t(lambda: np.linalg.eigh(s + s.T)),
+  "svd": t(lambda: np.linalg.svd(s)), "svd f64": t(lambda: np.linalg.svd(s64)),
+  "svd 512": t(lambda: np.linalg.svd(a)) if ${SVD512 ? "True" : "False"} else None,
+  "eigh": t(lambda: np.linalg.eigh(s + s.T)),
   "qr": t(lambda: np.linalg.qr(s)), "solve f64": t(lambda: np.linalg.solve(a64, b64)),
   "cholesky": t(lambda: np.linalg.cholesky(p)), "cholesky f64": t(lambda: np.linalg.cholesky(p64))}))
 `;
@@ -73,7 +77,7 @@ print(json.dumps({"solve": t(lambda: np.linalg.solve(a, b)), "inv": t(lambda: np
 }
 
 const a = np.array(aData, { shape: [N, N] }), b = np.array(bData, { shape: [N, 1] });
-const s = np.array(sData, { shape: [S, S] });
+const s = np.array(sData, { shape: [S, S] }), s64 = s.astype("float64");
 const solveJ = jit((m: Tensor, r: Tensor) => np.linalg.solve(m, r));
 const a64 = a.astype("float64"), b64 = b.astype("float64");
 const spd = np.add(np.divide(np.matmul(a, a.T), N), np.eye(N)), spd64 = spd.astype("float64");
@@ -82,6 +86,8 @@ const ours: Record<string, { median: number; min: number }> = {
   "solve (jit)": await timeIt(() => solveJ(a, b)),
   inv: await timeIt(() => np.linalg.inv(a)),
   svd: await timeIt(() => np.linalg.svd(s)),
+  "svd f64": await timeIt(() => np.linalg.svd(s64)),
+  ...(SVD512 ? { "svd 512": await timeIt(() => np.linalg.svd(a)) } : {}),
   eigh: await timeIt(() => np.linalg.eigh(np.add(s, s.T))),
   qr: await timeIt(() => np.linalg.qr(s)),
   "solve f64": await timeIt(() => np.linalg.solve(a64, b64)),

@@ -34,7 +34,7 @@ import { caseTable, consoleTable, type Row } from "./_report.ts";
 import { latencySection } from "./_latency_md.ts";
 
 const HELP = `Usage: deno run -A bench/main.ts [options]   (deno task bench)
-  --only W1,W3        run only these workloads (W1..W7, SORT; W3 runs forward and forward+grad;
+  --only W1,W3        run only these workloads (W1..W9, SORT, FFT, SOLVE; W3 runs forward and forward+grad;
                       LAT alone: the latency table of bench/latency.ts, --quick for a smoke run)
   --quick             smoke test: ~0.4 s per case, 50 calls per W3 batch (numbers not for quoting)
   --budget S          seconds of measured runs per case (default 3; at least 1 run after 1 warm-up)
@@ -94,14 +94,16 @@ function parseArgs(argv: string[]): Opts {
   const only = new Set<CaseKey>();
   const o = get("--only");
   for (
-    const id of (o ?? "W1,W2,W3,W4,W5,W6,W7,SORT").split(",").map((s) => s.trim().toUpperCase())
+    const id of (o ?? "W1,W2,W3,W4,W5,W6,W7,SORT,W8,W9,FFT,SOLVE").split(",").map((s) =>
+      s.trim().toUpperCase()
+    )
       .filter(
         Boolean,
       )
   ) {
     const keys = CASE_KEYS.filter((k) => CASES[k].id === id || k.toUpperCase() === id);
     if (!keys.length) {
-      throw new RangeError(`bench: --only names unknown workload ${id} (W1..W7, SORT)`);
+      throw new RangeError(`bench: --only names unknown workload ${id} (W1..W9, SORT, FFT, SOLVE)`);
     }
     keys.forEach((k) => only.add(k));
   }
@@ -193,7 +195,8 @@ async function runPeer(host: Host, info: RowInfo, key: CaseKey, opts: Opts): Pro
   const row: Row = { impl: info.name, times: [] };
   if (!info.keys.includes(key)) return { ...row, error: info.reasons[key] ?? "not implemented" };
   if (now() > deadline) return { ...row, error: "skipped: --max-minutes reached" };
-  const b = opts.budget;
+  const cap = CASES[key].peerSeconds ?? Infinity;
+  const b = { ...opts.budget, maxWarmupSeconds: Math.min(opts.budget.maxWarmupSeconds, cap) };
   try {
     const w = await host.warmup(info.name, key, b, b.maxWarmupSeconds * 1000 + 15_000);
     Object.assign(row, { check: w.check, warmup: w.warmup, calls: w.calls, note: w.note });

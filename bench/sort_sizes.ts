@@ -1,7 +1,8 @@
 /**
  * Issue 13's sort by size: `np.sort` along the last axis of float32 arrays of 10^6 values in rows
- * of 10^6, 10^4, 10^3 and 16 on the CPU backend (eager; jit alternating with it), each with the
- * worker-pool path on and off (interleaved run by run), against NumPy on the same inputs.
+ * of 10^6, 10^4, 10^3 and 16 on the CPU backend (eager and jit with the default paths, and eager
+ * with the worker-pool radix forced on from 2 threads; interleaved run by run), against NumPy on
+ * the same inputs.
  * Usage: deno run -A bench/sort_sizes.ts [--runs N] [--no-numpy]
  * @module
  */
@@ -63,7 +64,7 @@ print(json.dumps(out))
 }
 
 await startPool();
-const minKeys = parallelSortTuning.minKeys;
+const { minThreads } = parallelSortTuning;
 const sortJ = jit((x: Tensor) => np.sort(x, { axis: -1 }));
 const peer = args.includes("--no-numpy") ? {} : numpy();
 const f = (t?: Stat) => (t ? `${t.median.toFixed(2)} (min ${t.min.toFixed(2)})` : "n/a");
@@ -73,18 +74,18 @@ console.log(
 for (const shape of SHAPES) {
   const x = np.array(data, { shape });
   const run = (pool: boolean, g: (x: Tensor) => Tensor) => async () => {
-    parallelSortTuning.minKeys = pool ? minKeys : Infinity;
+    parallelSortTuning.minThreads = pool ? 2 : minThreads;
     const y = g(x);
     await y.data();
     y.dispose();
   };
   const eager = (x: Tensor) => np.sort(x, { axis: -1 });
   const t = await alternate({
-    eager: run(true, eager),
-    jit: run(true, sortJ),
-    "eager, 1 thread": run(false, eager),
+    eager: run(false, eager),
+    jit: run(false, sortJ),
+    "eager, pool forced": run(true, eager),
   });
-  parallelSortTuning.minKeys = minKeys;
+  parallelSortTuning.minThreads = minThreads;
   const p = (peer as Record<string, Stat>)[JSON.stringify(shape).replaceAll(",", ", ")];
   const line = Object.entries(t).map(([k, s]) =>
     `${k} ${f(s)}${p ? ` = ${(s.median / p.median).toFixed(2)}× NumPy` : ""}`

@@ -3,11 +3,12 @@
  * "same", `signal.convolve(..., { method: "auto" })` under jit and eager, against SciPy
  * (`fftconvolve`, `convolve(method="auto")`, python3) and onnxruntime's Conv (direct, in a Node
  * subprocess); and the `fft` primitive on 2^20 complex64 values against `numpy.fft.fft`.
- * `--calibrate` instead measures the constants of `method: "auto"`'s cost model (lib/signal_fft.ts):
- * jitted direct and FFT convolutions over a grid of sizes, in ns per multiply-add and per n·log2 n.
+ * The same cases run in `deno task bench --only W8,FFT` (bench/main.ts, peers in one run); this
+ * script is the quick stand-alone view (same inputs and functions: _workloads.ts, _impl_ours14.ts).
+ * `--calibrate` instead measures the constants of `method: "auto"`'s cost model (lib/signal_fft.ts)
+ * and checks its choices on a grid of sizes (bench/_conv_calibrate.ts).
  * `--webgpu` adds the same tracegrad rows on the WebGPU backend (where `init()` finds an adapter).
- * Usage: deno run -A bench/w8_fft.ts [--n N] [--taps K] [--runs N] [--no-ort] [--no-scipy]
- *   [--webgpu] [--calibrate]
+ * Usage: deno run -A bench/w8_fft.ts [--runs N] [--no-ort] [--no-scipy] [--webgpu] [--calibrate]
  * @module
  */
 import { spawnSync } from "node:child_process";
@@ -15,44 +16,54 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { backendInfo, init, jit, np, setBackend, signal, type Tensor } from "../mod.ts";
+import { backendInfo, init, jit, np, setBackend, type Tensor } from "../mod.ts";
 import { fft } from "../lib/ops/fft.ts";
-import { uniform } from "./_harness.ts";
+import { median } from "./_harness.ts";
+import { FFT_N, inputsOf } from "./_workloads.ts";
+import { complex64, w8Conv } from "./_impl_ours14.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, d: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : d;
 };
-const N = opt("--n", 1_000_000), K = opt("--taps", 10_001), RUNS = opt("--runs", 5);
-const FFT_N = opt("--fft-n", 1 << 20);
-const x = uniform(81, N), w = uniform(82, K), z = uniform(83, 2 * FFT_N);
+const RUNS = opt("--runs", 15);
+const { x, w } = inputsOf("W8"), z = inputsOf("FFT").z.data;
+const N = x.data.length, K = w.data.length;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-async function timeIt(f: () => Promise<Float32Array>, runs = RUNS) {
-  const out = await f();
-  const ts: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await f();
-    ts.push(performance.now() - t0);
+/**
+ * Times the functions run by run in alternation after one warm-up each (so load drift moves all
+ * alike); median and min of `RUNS` runs, with the warm-up's output.
+ */
+async function timeAlternating(fs: (() => Promise<Float32Array>)[]) {
+  const outs: Float32Array[] = [];
+  for (const f of fs) outs.push(await f());
+  const ts: number[][] = fs.map(() => []);
+  for (let i = 0; i < RUNS; i++) {
+    for (const [k, f] of fs.entries()) {
+      const t0 = performance.now();
+      await f();
+      ts[k].push(performance.now() - t0);
+    }
   }
-  return { ms: median(ts), out };
+  return ts.map((t, k) => ({ ms: median(t), min: Math.min(...t), out: outs[k] }));
 }
+const fmt = (t: { ms: number; min: number }) => `${t.ms.toFixed(1)} ms (min ${t.min.toFixed(1)})`;
 
 async function ours() {
-  const xa = np.array(x), wa = np.array(w);
-  const f = (a: Tensor, b: Tensor) => signal.convolve(a, b, { mode: "same", method: "auto" });
-  const jf = jit(f);
-  const jitted = await timeIt(async () => await jf(xa, wa).data() as Float32Array);
-  const eager = await timeIt(async () => await f(xa, wa).data() as Float32Array);
-  const za = np.array(z, { shape: [FFT_N, 2] });
-  const jfft = jit((v: Tensor) => fft(v, "FFT", [FFT_N]));
-  const ffts = await timeIt(async () => await jfft(za).data() as Float32Array);
-  return { jitted, eager, ffts };
+  const xa = np.array(x.data), wa = np.array(w.data);
+  const jf = jit(w8Conv);
+  const [jitted, eager] = await timeAlternating([
+    async () => await jf(xa, wa).data() as Float32Array,
+    async () => await w8Conv(xa, wa).data() as Float32Array,
+  ]);
+  const za = np.array(z, { shape: [FFT_N, 2] }), zc = complex64(z, FFT_N);
+  const jprim = jit((v: Tensor) => fft(v, "FFT", [FFT_N])), jnp = jit((v: Tensor) => np.fft.fft(v));
+  const [ffts, npfft] = await timeAlternating([
+    async () => await jprim(za).data() as Float32Array,
+    async () => await jnp(zc).data() as Float32Array,
+  ]);
+  return { jitted, eager, ffts, npfft };
 }
 
 function dump(dir: string, name: string, a: Float32Array) {
@@ -62,7 +73,7 @@ function dump(dir: string, name: string, a: Float32Array) {
 function scipy(dir: string) {
   const py = `
 import numpy as np, scipy.signal as ss, time, sys
-d = sys.argv[1]; RUNS = ${RUNS}
+d = sys.argv[1]; RUNS = ${Math.min(RUNS, 7)}
 x = np.fromfile(d + "/x", dtype=np.float32); w = np.fromfile(d + "/w", dtype=np.float32)
 z = np.fromfile(d + "/z", dtype=np.float32).view(np.complex64)
 def t(f):
@@ -90,15 +101,14 @@ import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 const require = createRequire(${JSON.stringify(root + "/package.json")});
 const ort = require("onnxruntime-node");
-const { convModel } = await import(${JSON.stringify(root + "/bench/_onnx_model.mjs")});
+const { convModel, sameConv1d } = await import(${JSON.stringify(root + "/bench/_onnx_model.mjs")});
 const ld = (n) => { const b = readFileSync(${
     JSON.stringify(dir)
-  } + "/" + n); return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4); };
-const x = ld("x"), w = ld("w").slice().reverse(); // Conv correlates: flip for a convolution
-const K = w.length, lo = K - 1 - Math.floor((K - 1) / 2), hi = Math.floor((K - 1) / 2);
-const model = convModel({ xShape: [1, 1, x.length], wShape: [1, 1, K], w, strides: [1], pads: [[lo, hi]] });
+  } + "/" + n); return { data: new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) }; };
+const c = sameConv1d(ld("x"), ld("w"));
+const model = convModel({ xShape: c.x.shape, wShape: c.w.shape, w: c.w.data, strides: c.strides, pads: c.pads });
 const s = await ort.InferenceSession.create(model, { intraOpNumThreads: 2, interOpNumThreads: 1 });
-const feeds = { x: new ort.Tensor("float32", x, [1, 1, x.length]) };
+const feeds = { x: new ort.Tensor("float32", c.x.data, c.x.shape) };
 await s.run(feeds);
 const t0 = performance.now(); await s.run(feeds); console.log(performance.now() - t0);
 `;
@@ -117,45 +127,24 @@ function maxRelErr(a: Float32Array, b: Float32Array): number {
   return m / (s || 1);
 }
 
-/** Best-of-runs ns per MAC (direct) and per 1.5·n·log2 n (FFT) over a grid of sizes. */
-async function calibrate() {
-  const jd = jit((a: Tensor, b: Tensor) =>
-    signal.convolve(a, b, { mode: "same", method: "direct" })
-  );
-  const jf = jit((a: Tensor, b: Tensor) => signal.convolve(a, b, { mode: "same", method: "fft" }));
-  const best = async (f: () => Tensor) => {
-    await f().data();
-    let m = Infinity;
-    for (let i = 0; i < RUNS; i++) {
-      const t0 = performance.now();
-      await f().data();
-      m = Math.min(m, performance.now() - t0);
-    }
-    return m;
-  };
-  for (const [na, nb] of [[4096, 64], [65536, 128], [65536, 512], [262144, 256], [262144, 1024]]) {
-    const a = np.array(uniform(1, na)), b = np.array(uniform(2, nb)), n = na + nb - 1;
-    const td = await best(() => jd(a, b)), tf = await best(() => jf(a, b));
-    console.log(
-      `${na} ⊛ ${nb}: direct ${td.toFixed(2)} ms = ${
-        (td * 1e6 / (na * nb)).toFixed(3)
-      } ns/MAC; fft ${tf.toFixed(2)} ms = ${
-        (tf * 1e6 / (1.5 * n * Math.log2(n))).toFixed(2)
-      } ns per 1.5·n·log2 n`,
-    );
-  }
-}
+await init(); // the worker pool starts now, not inside the first timed runs
 if (args.includes("--calibrate")) {
-  await calibrate();
+  await (await import("./_conv_calibrate.ts")).calibrate(args);
   process.exit(0);
 }
 
 const dir = mkdtempSync(join(tmpdir(), "w8-"));
-dump(dir, "x", x), dump(dir, "w", w), dump(dir, "z", z);
+dump(dir, "x", x.data), dump(dir, "w", w.data), dump(dir, "z", z);
 const o = await ours();
-console.log(`W8: ${N} float32 samples ⊛ ${K} taps, mode "same", method "auto"; median of ${RUNS}`);
-console.log(`tracegrad jit: ${o.jitted.ms.toFixed(1)} ms; eager: ${o.eager.ms.toFixed(1)} ms`);
-console.log(`tracegrad fft primitive, ${FFT_N} complex64 (jit): ${o.ffts.ms.toFixed(1)} ms`);
+console.log(
+  `W8: ${N} float32 samples ⊛ ${K} taps, mode "same", method "auto"; median of ${RUNS}, jit and eager alternating`,
+);
+console.log(`tracegrad jit: ${fmt(o.jitted)}; eager: ${fmt(o.eager)}`);
+console.log(
+  `tracegrad ${FFT_N} complex64 (jit): fft primitive on (re, im) pairs ${fmt(o.ffts)}; np.fft.fft ${
+    fmt(o.npfft)
+  }`,
+);
 if (!args.includes("--no-scipy")) {
   const s = scipy(dir);
   const f32 = (name: string) => {

@@ -24,6 +24,10 @@ const RUNS: Record<CaseKey, number> = {
   W6: 10,
   W7: 10,
   SORT: 10,
+  W8: 5,
+  W9: 3,
+  FFT: 10,
+  SOLVE: 10,
 };
 
 for (const key of CASE_KEYS) {

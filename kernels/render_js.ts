@@ -88,10 +88,47 @@ const WRAP_NARROW: Partial<Record<DType, (a: string) => string>> = {
 
 const PRELUDE = "const CVT_I32 = (v) => (Number.isFinite(v) ? Math.trunc(v) | 0 : 0);\n";
 
+const keys = new WeakMap<Expr, string>();
+/** A structural key of an expression (memoized per node). */
+function exprKey(e: Expr): string {
+  let key = keys.get(e);
+  if (key === undefined) keys.set(e, key = JSON.stringify(e));
+  return key;
+}
+
+/**
+ * How often each `alu` subexpression that calls out to JS (a `call` op or a `Math.*` template)
+ * occurs in the kernel's body and epilogue (each counted on its own); empty when none repeats.
+ */
+function callCounts(k: Kernel): Map<string, number> {
+  const counts = new Map<string, number>();
+  let repeated = false;
+  const walk = (e: Expr, seen: Map<string, number>): void => {
+    if (e.k === "alu" && e.op !== LAND) {
+      const js = aluOf(e).render.js;
+      if (
+        js === "call" || /Math\./.test(js(e.args.map(() => "a"), { arg: e.dtype, out: e.dtype }))
+      ) {
+        const key = exprKey(e), n = (seen.get(key) ?? 0) + 1;
+        seen.set(key, n);
+        if (n > 1) repeated = true;
+      }
+    }
+    subExprs(e).forEach((a) => walk(a, seen));
+  };
+  walk(k.body, counts);
+  if (k.epilogue) {
+    const epi = new Map<string, number>();
+    walk(k.epilogue, epi);
+    for (const [key, n] of epi) counts.set(key, Math.max(n, counts.get(key) ?? 0));
+  }
+  return repeated ? counts : new Map();
+}
+
 type Factory = (...a: unknown[]) => KernelFn;
 /**
  * Compiled kernel sources by text. A kernel's sizes, strides and constants are arguments
- * (`Q`, `C`), so kernels of one structure share a source, a compiled function and the engine's
+ * (`Q`, `P`), so kernels of one structure share a source, a compiled function and the engine's
  * optimized code: a new shape's kernel starts hot. Cleared past `jsKernelTuning.maxSources`.
  */
 const templates = new Map<string, Factory>();
@@ -124,6 +161,17 @@ export const jsKernelTuning: { genericMaxWork: number; maxSources: number } = {
 const workOf = (k: Kernel): number =>
   k.outShape.reduce((a, b) => a * b, 1) * (k.reduce?.shape.reduce((a, b) => a * b, 1) ?? 1);
 
+const literal = (v: number): string =>
+  Number.isNaN(v)
+    ? "NaN"
+    : v === Infinity
+    ? "Infinity"
+    : v === -Infinity
+    ? "-Infinity"
+    : Object.is(v, -0)
+    ? "(-0)"
+    : `(${v})`;
+
 /**
  * Renders and compiles a kernel. `generic` (default: small kernels, see `jsKernelTuning`):
  * sizes, strides and constants are passed as arguments to a function shared by every kernel of
@@ -135,28 +183,23 @@ export function renderKernel(
   generic = workOf(k) < jsKernelTuning.genericMaxWork,
 ): KernelFn {
   // generic: int32 sizes/strides/bounds in `Q` (an Int32Array, so index arithmetic stays int32),
-  // constants in `C` (a Float64Array: NaN, ±Infinity and -0 kept)
+  // constants in `P` (a Float64Array: NaN, ±Infinity and -0 kept)
   const ints: number[] = [], consts: number[] = [];
-  const literal = (v: number): string =>
-    Number.isNaN(v)
-      ? "NaN"
-      : v === Infinity
-      ? "Infinity"
-      : v === -Infinity
-      ? "-Infinity"
-      : Object.is(v, -0)
-      ? "(-0)"
-      : `(${v})`;
   const lit = (v: number): string => generic && (v | 0) === v ? `q${ints.push(v) - 1}` : literal(v);
-  const constant = (v: number): string => generic ? `c${consts.push(v) - 1}` : literal(v);
+  const constant = (v: number): string => generic ? `p${consts.push(v) - 1}` : literal(v);
   const used = new Map<string, number>();
   const fns: ((...x: number[]) => number)[] = [];
   // data-dependent indices (int32 values: a NaN-free clamp), hoisted to the loop level they need
   const hoisted = new Map<string, string>();
   const nOut = k.outShape.length;
   const hoistAt: string[][] = [...k.outShape, ...k.reduce?.shape ?? [], 0].map(() => []);
+  // common subexpressions that call out (Math.*, scalar functions: e.g. the two tanh(x) of
+  // 1 - tanh(x)², inlined twice by fusion) are computed once per element: `const cN` before use
+  const repeats = callCounts(k);
+  const cseNames = new Map<string, string>();
+  let pre: string[] | null = null;
   const dyn = (d: Extract<Idx, { k: "dyn" }>): string => {
-    const src = `Math.min(Math.max(${expr(d.e)}, ${lit(d.lo)}), ${lit(d.hi)})`;
+    const src = `Math.min(Math.max(${hoistedCode(() => expr(d.e))}, ${lit(d.lo)}), ${lit(d.hi)})`;
     const lv = levelOf(d.e, nOut);
     if (lv === null) return src;
     const key = JSON.stringify(d);
@@ -170,6 +213,16 @@ export function renderKernel(
   const renderIdx_ = (i: Idx) => renderIdx(i, dyn, lit);
   // conditions on data-dependent indices (a gather's bounds check), hoisted out of inner loops
   const innermost = nOut + (k.reduce?.shape.length ?? 0);
+  /** Renders hoisted code, where no per-element common subexpression exists. */
+  const hoistedCode = (f: () => string): string => {
+    const saved = pre;
+    pre = null;
+    try {
+      return f();
+    } finally {
+      pre = saved;
+    }
+  };
   const hoistCond = (e: Expr, src: string): string => {
     const lv = hasDyn(e) ? levelOf(e, nOut) : null;
     if (lv === null || lv >= innermost) return src;
@@ -197,7 +250,11 @@ export function renderKernel(
       case "acc":
         return "acc";
       case "alu": {
-        const def = aluOf(e), args = e.args.map(expr), js = def.render.js;
+        // a LAND may be hoisted out of the loops (hoistCond): its operands share no temporaries
+        const def = aluOf(e), js = def.render.js;
+        const args = e.op === LAND
+          ? hoistedCode(() => e.args.map(expr).join("\0")).split("\0")
+          : e.args.map(expr);
         const arg = e.args[0]?.dtype ?? e.dtype;
         let src: string;
         if (js !== "call") src = js(args, { arg, out: e.dtype });
@@ -207,7 +264,15 @@ export function renderKernel(
           src = `F${id}(${args.join(", ")})`;
         }
         if (e.op === LAND) return hoistCond(e, src);
-        return WRAP_NARROW[e.dtype]?.(src) ?? src;
+        src = WRAP_NARROW[e.dtype]?.(src) ?? src;
+        const key = pre && repeats.size ? exprKey(e) : "";
+        if (!pre || !((repeats.get(key) ?? 0) > 1)) return src;
+        let name = cseNames.get(key);
+        if (name === undefined) {
+          cseNames.set(key, name = `c${cseNames.size}`);
+          pre.push(`const ${name} = ${src};`);
+        }
+        return name;
       }
     }
   };
@@ -215,6 +280,8 @@ export function renderKernel(
   const head = [...Array(n).keys()].map((i) => `const in${i} = ins[${i}];`).join(" ");
   // F16R (float16 rounding) is in scope of every kernel; without Float16Array, float16 is stored in a Float32Array: round on store
   const store = (v: string) => (k.outDtype === "float16" && !HAS_FLOAT16 ? `F16R(${v})` : v);
+  const bodyPre: string[] = [];
+  pre = bodyPre;
   const body = expr(k.body);
   let inner: string;
   if (k.reduce) {
@@ -225,7 +292,7 @@ export function renderKernel(
       : op === "max"
       ? "if (v > acc || v !== v) acc = v;"
       : "if (v < acc || v !== v) acc = v;";
-    let loops = `{ const v = ${body}; ${step} }`;
+    let loops = `{ ${bodyPre.join(" ")} const v = ${body}; ${step} }`;
     for (let r = shape.length - 1; r >= 0; r--) {
       // NOTE: tiny reduction loops are unrolled (the engine folds the constant indices)
       const body = `${hoistAt[nOut + 1 + r].join(" ")} ${loops}`;
@@ -233,10 +300,12 @@ export function renderKernel(
         ? Array.from({ length: shape[r] }, (_, j) => `{ const r${r} = ${j}; ${body} }`).join(" ")
         : `for (let r${r} = 0; r${r} < ${lit(shape[r])}; r${r}++) { ${body} }`;
     }
-    inner = `let acc = ${init}; ${loops} out[o] = ${
-      store(k.epilogue ? expr(k.epilogue) : "acc")
-    }; o++;`;
-  } else inner = `out[o] = ${store(body)}; o++;`;
+    const epiPre: string[] = [];
+    pre = epiPre;
+    cseNames.clear(); // the body's names are out of scope after the reduction loop
+    const epi = k.epilogue ? expr(k.epilogue) : "acc";
+    inner = `let acc = ${init}; ${loops} ${epiPre.join(" ")} out[o] = ${store(epi)}; o++;`;
+  } else inner = `${bodyPre.join(" ")} out[o] = ${store(body)}; o++;`;
   const outer = k.outShape;
   const usesVars = /\bi\d+\b/.test(inner + hoistAt.flat().join(""));
   let loop: string;
@@ -254,7 +323,7 @@ export function renderKernel(
   const fnNames = fns.map((_, i) => `F${i}`);
   const ps = [
     ...ints.map((_, i) => `q${i} = Q[${i}]`),
-    ...consts.map((_, i) => `c${i} = C[${i}]`),
+    ...consts.map((_, i) => `p${i} = P[${i}]`),
   ].join(", ");
   // the dtypes in the text keep a shared function's element accesses monomorphic
   const src = `// ${k.inputs.join()} -> ${k.outDtype}\n${PRELUDE}return (ins, out) => { ${
@@ -263,7 +332,7 @@ export function renderKernel(
   // NOTE: kernels are generated from our own IR only; no user strings reach this source.
   let make = generic ? templates.get(src) : undefined;
   if (!make) {
-    make = new Function("F16R", ...fnNames, "Q", "C", src) as Factory;
+    make = new Function("F16R", ...fnNames, "Q", "P", src) as Factory;
     if (generic) {
       if (templates.size >= jsKernelTuning.maxSources) templates.clear();
       templates.set(src, make);

@@ -14,6 +14,8 @@ import { resolveConvParams } from "./ops/conv_params.ts";
 import * as mv from "./ops/movement.ts";
 import { multiply } from "./numpy/math.ts";
 import { type BoundaryMode, fmt, padIndexed, promoteFloat, scalarOf } from "./lax/_args.ts";
+import { asTensor, resultType } from "./numpy/_convert.ts";
+import { isInexact } from "./dtype.ts";
 import { checkOptions } from "./options.ts";
 import {
   checkMode,
@@ -37,7 +39,9 @@ export interface ConvolveOptions {
   /** `[aAxes, bAxes]`: pairs of axes that are contracted like `tensordot` (autograd semantics). */
   dotAxes?: [number[], number[]];
   /**
-   * "auto" (default): the FFT where a cost model of our kernels says it is faster, else direct;
+   * "auto" (default): the FFT where a cost model of our kernels says it is faster, else direct
+   * (always direct for integer and bool operands, whose sums then stay exact, as SciPy's
+   * `choose_conv_method` does for large integers);
    * "direct"; or "fft" (`fftconvolve`; SciPy semantics only, not with `axes` / `dotAxes`).
    */
   method?: "auto" | "direct" | "fft";
@@ -208,9 +212,22 @@ export function convolve(a: ArrayLike, b: ArrayLike, opts: ConvolveOptions = {})
   return convolveAs("convolve", a, b, opts);
 }
 
-function convolveAs(op: string, a: ArrayLike, b: ArrayLike, opts: ConvolveOptions): Tensor {
+/** Whether neither operand is inexact (ints, bools): "auto" then keeps exact, direct sums. */
+function exactOperands(op: string, a: ArrayLike, b: ArrayLike): [Tensor, Tensor, boolean] {
+  const x = asTensor(a, op), y = asTensor(b, op);
+  return [x, y, !isInexact(resultType([x, y]).dtype)];
+}
+
+function convolveAs(
+  op: string,
+  a: ArrayLike,
+  b: ArrayLike,
+  opts: ConvolveOptions,
+  exactIn?: boolean,
+): Tensor {
   opts = checkOptions(op, opts, CONVOLVE_KEYS);
-  const [x, y] = promoteFloat(op, a, b);
+  const [xa, ya, exact] = exactOperands(op, a, b);
+  const [x, y] = promoteFloat(op, xa, ya);
   const mode = checkMode(op, opts.mode ?? "full");
   const method = checkMethod(op, opts.method ?? "auto");
   if (opts.axes !== undefined || opts.dotAxes !== undefined) {
@@ -223,8 +240,8 @@ function convolveAs(op: string, a: ArrayLike, b: ArrayLike, opts: ConvolveOption
   }
   if (
     method === "fft" ||
-    (method === "auto" && x.ndim === y.ndim && x.size > 0 && y.size > 0 &&
-      fftIsFaster(x.shape, y.shape, mode, 1))
+    (method === "auto" && !(exactIn ?? exact) && x.ndim === y.ndim && x.size > 0 &&
+      y.size > 0 && fftIsFaster(x.shape, y.shape, mode, 1))
   ) {
     return fftConvolvePrepared(prepareFftConvolve(op, x, y, { mode }));
   }
@@ -253,7 +270,8 @@ function convolveAs(op: string, a: ArrayLike, b: ArrayLike, opts: ConvolveOption
  */
 export function correlate(a: ArrayLike, b: ArrayLike, opts: ConvolveOptions = {}): Tensor {
   opts = checkOptions("correlate", opts, CONVOLVE_KEYS);
-  const [x, y] = promoteFloat("correlate", a, b);
+  const [xa, ya, exact] = exactOperands("correlate", a, b);
+  const [x, y] = promoteFloat("correlate", xa, ya);
   if (opts.axes !== undefined || opts.dotAxes !== undefined) {
     const mode = checkMode("correlate", opts.mode ?? "full");
     const plan = autogradPlan("correlate", x, y, opts);
@@ -262,7 +280,7 @@ export function correlate(a: ArrayLike, b: ArrayLike, opts: ConvolveOptions = {}
   return convolveAs("correlate", x, mv.rev(y, [...Array(y.ndim).keys()]), {
     mode: opts.mode,
     method: opts.method,
-  });
+  }, exact);
 }
 
 /** Options of {@linkcode convolve2d} and {@linkcode correlate2d}. */

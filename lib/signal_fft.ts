@@ -280,29 +280,44 @@ export function oaconvolve(a: ArrayLike, b: ArrayLike, opts: FftConvolveOptions 
 }
 
 /**
- * Costs measured on the CPU backend with `deno run -A bench/w8_fft.ts --calibrate` (jitted, best
- * of runs, a loaded machine): ns per direct multiply-add and per 1.5·n·log2 n of the FFT path.
+ * The cost model of `method: "auto"` (CPU backend, jitted, float32): ns per direct multiply-add
+ * and per FFT unit (1.5·n·log2 n over the padded fast lengths). Only their ratio decides; it is
+ * fitted over a grid of 1-d and 2-d sizes by `deno run -A bench/w8_fft.ts --calibrate`.
+ * @internal
  */
-const DIRECT_NS_PER_MAC = 0.25, FFT_NS_PER_NLOGN = 8;
+export const CONV_COST = { directMacNs: 0.3, fftUnitNs: 3.6 };
 
 /**
- * Whether `method: "auto"` picks the FFT for a convolution of sizes sa and sb on all axes:
- * compares the direct method's multiply-adds with three real transforms of the fast lengths.
+ * The two sides of the cost model for sizes sa and sb on all axes: multiply-adds of the direct
+ * method and FFT units (three real transforms of the fast lengths).
+ * @internal
  */
+export function convCosts(
+  sa: number[],
+  sb: number[],
+  mode: ConvolveMode,
+  batch: number,
+): { macs: number; units: number } {
+  const out = sa.map((
+    na,
+    i,
+  ) => (mode === "full" ? na + sb[i] - 1 : mode === "same" ? na : Math.abs(na - sb[i]) + 1));
+  const n = sizeOf(sa.map((na, i) => nextFastLen(na + sb[i] - 1)));
+  return {
+    macs: batch * sizeOf(out) * sizeOf(sb),
+    units: batch * 1.5 * n * Math.log2(Math.max(n, 2)),
+  };
+}
+
+/** Whether `method: "auto"` picks the FFT for a convolution of sizes sa and sb on all axes. */
 export function fftIsFaster(
   sa: number[],
   sb: number[],
   mode: ConvolveMode,
   batch: number,
 ): boolean {
-  const out = sa.map((
-    na,
-    i,
-  ) => (mode === "full" ? na + sb[i] - 1 : mode === "same" ? na : Math.abs(na - sb[i]) + 1));
-  const macs = batch * sizeOf(out) * sizeOf(sb);
-  const n = sizeOf(sa.map((na, i) => nextFastLen(na + sb[i] - 1)));
-  const fftNs = batch * 1.5 * n * Math.log2(Math.max(n, 2)) * FFT_NS_PER_NLOGN;
-  return fftNs < macs * DIRECT_NS_PER_MAC;
+  const { macs, units } = convCosts(sa, sb, mode, batch);
+  return units * CONV_COST.fftUnitNs < macs * CONV_COST.directMacNs;
 }
 
 export { prepare as prepareFftConvolve };

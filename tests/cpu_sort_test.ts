@@ -8,9 +8,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { jit, lax, np, type Tensor } from "../mod.ts";
 import { sortFast, sortTuning } from "../lib/backend/cpu/sort.ts";
-import { parallelSortTuning, sortRowPooled } from "../lib/backend/cpu/sort_parallel.ts";
+import {
+  parallelSortTuning,
+  sortRowPooled,
+  sortRowWasm,
+} from "../lib/backend/cpu/sort_parallel.ts";
 import { createPool } from "../lib/backend/cpu/pool/pool.ts";
 import { buildRadixModule } from "../kernels/wasm/radix_sort.ts";
+import type { HostArray } from "../lib/ops/_define.ts";
 import { onBackend } from "./_prop_util.ts";
 
 const SPECIALS = [NaN, -0, 0, Infinity, -Infinity, 3e38, -3e38, 1e-45, -1e-45, 1, -1];
@@ -42,6 +47,7 @@ function bits(t: Tensor): number[] {
 }
 
 const { wideFrom, insertionBelow } = sortTuning;
+const { wasmFrom } = parallelSortTuning;
 const LENGTHS = [
   0,
   1,
@@ -51,6 +57,9 @@ const LENGTHS = [
   insertionBelow + 1,
   255,
   257,
+  wasmFrom - 1,
+  wasmFrom,
+  wasmFrom + 3,
   wideFrom - 1,
   wideFrom,
   wideFrom + 3,
@@ -129,6 +138,8 @@ test("cpu sort: jit (sort result kept inside the program) matches eager", () => 
 for (const workers of [1, 3]) {
   test(`cpu sort: the pool's parallel radix sort (${workers + 1} threads) is bit-identical to this thread's`, async () => {
     const pool = await createPool({ workers });
+    const minThreads = parallelSortTuning.minThreads;
+    parallelSortTuning.minThreads = 2; // two threads too (off by default)
     try {
       for (
         const n of [
@@ -175,6 +186,7 @@ for (const workers of [1, 3]) {
         false,
       );
     } finally {
+      parallelSortTuning.minThreads = minThreads;
       await pool.terminate();
     }
   });
@@ -193,15 +205,83 @@ test("cpu sort: Wasm radix kernels map keys and scatter like the JS loops (unsha
   m.radixKeys(A, A, n, H, 1);
   const h = new Uint32Array(buf, H, 6144), keys = new Uint32Array(buf, A, n).slice();
   for (let d = 0; d < 3; d++) {
-    let run = 0;
-    for (let b = d * 2048; b < (d + 1) * 2048; b++) [h[b], run] = [run, run + h[b]];
+    // offsets are byte addresses in the pass's destination
+    let run = d === 1 ? A : B;
+    for (let b = d * 2048; b < (d + 1) * 2048; b++) [h[b], run] = [run, run + 4 * h[b]];
   }
-  m.radixScatter(A, n, B, H, 0, 0, 0);
-  m.radixScatter(B, n, A, H + 8192, 11, 0, 0);
-  m.radixScatter(A, n, B, H + 16384, 22, -1, 0x80000000 | 0);
+  m.radixScatter(A, n, H, 0, 0, 0);
+  m.radixScatter(B, n, H + 8192, 11, 0, 0);
+  m.radixScatter(A, n, H + 16384, 22, -1, 0x80000000 | 0);
   const got = new Float32Array(buf, B, n);
   const want = onBackend("reference", () => np.sort(np.array(x)).dataSync());
   assert.deepEqual(bits(np.array(got.slice())), bits(np.array(want)));
   assert.equal(keys[1], 0xffc00000, "NaN maps to one key above +inf");
   assert.equal(keys[0], 0x7fffffff, "-0 keeps its own key in a values-only sort");
+});
+
+/** sortFast's values-only result for contiguous rows of n, with the given path switches. */
+function sortRow(
+  data: Float32Array | Int32Array,
+  tuning: { wasmFrom: number; rows: boolean },
+  n = data.length,
+): Uint32Array {
+  const saved = { ...parallelSortTuning };
+  Object.assign(parallelSortTuning, { minKeys: Infinity, ...tuning });
+  try {
+    const dtype = data instanceof Float32Array ? "float32" : "int32";
+    const shape = [data.length / n, n];
+    const x: HostArray = { data, shape, dtype };
+    const p = { dimension: 1, isStable: true, numKeys: 1 };
+    const [y] = sortFast([x], p, [{ shape, dtype, weak: false }])!;
+    return new Uint32Array(y.buffer, y.byteOffset, y.length);
+  } finally {
+    Object.assign(parallelSortTuning, saved);
+  }
+}
+
+test("cpu sort: the Wasm row sorts are bit-identical to the JS radix (shared bytes, constant digits, one value)", () => {
+  const n = 3 * wasmFrom + 1,
+    f32 = (g: (i: number) => number) => Float32Array.from({ length: n }, (_, i) => g(i));
+  const i32 = (g: (i: number) => number) => Int32Array.from({ length: n }, (_, i) => g(i));
+  const nan2 = new Float32Array(new Uint32Array([0x7f800001]).buffer)[0];
+  const cases: [string, Float32Array | Int32Array][] = [
+    ["random floats with specials", floats(n, 9)],
+    ["floats in [1, 2): sign and exponent bytes shared", f32((i) => 1 + ((i * 7919) % n) / n)],
+    ["subnormals only", f32((i) => ((i * 31) % 97) * 1e-45 * (i % 2 ? 1 : -1))],
+    ["-0, 0 and NaN payloads only", f32((i) => [-0, 0, nan2, NaN][(i * 5) % 4])],
+    ["one value throughout", f32(() => 2.5)],
+    ["ints below 2048: only the low digit splits", i32((i) => (i * 977) % 2048)],
+    ["ints differing in the top digit only", i32((i) => ((i * 13) % 5) << 22)],
+    ["random ints with extremes", ints(n, 4)],
+  ];
+  for (const [what, data] of cases) {
+    const js = sortRow(data, { wasmFrom: Infinity, rows: false });
+    assert.deepEqual(sortRow(data, { wasmFrom: 1, rows: false }), js, `${what}: Wasm radix`);
+    assert.deepEqual(sortRow(data, { wasmFrom: Infinity, rows: true }), js, `${what}: Wasm rows`);
+    // the same data as short rows: the row kernel (insertion and radix) vs JS
+    for (const len of [3, 31, 32, 33, 97]) {
+      const d = data.subarray(0, len * Math.floor(n / len));
+      const off = { wasmFrom: Infinity, rows: false }, on = { wasmFrom: Infinity, rows: true };
+      assert.deepEqual(sortRow(d, on, len), sortRow(d, off, len), `${what}: rows of ${len}`);
+    }
+    // and the JS path matches the reference (NaN canonical, -0 before 0 in values-only sorts)
+    const want = onBackend("reference", () => np.sort(np.array(data)).dataSync());
+    const mine = data instanceof Float32Array
+      ? new Float32Array(js.buffer)
+      : new Int32Array(js.buffer);
+    assert.deepEqual(bits(np.array(mine)), bits(np.array(want)), what);
+  }
+});
+
+test("cpu sort: sortRowWasm sorts a row in place of a larger buffer, every tail length", () => {
+  for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 63, 64, 65]) {
+    const src = new Uint32Array(new Float32Array(floats(n + 6, n).buffer));
+    const out = new Uint32Array(n + 6).fill(7);
+    assert.ok(sortRowWasm(src, 3, n, 1, out));
+    assert.deepEqual([...out.subarray(0, 3), ...out.subarray(n + 3)], [7, 7, 7, 7, 7, 7], `n=${n}`);
+    const want = new Float32Array(src.buffer).slice(3, n + 3);
+    const ref = onBackend("reference", () => np.sort(np.array(want)).dataSync());
+    const got = new Float32Array(out.buffer).slice(3, n + 3);
+    assert.deepEqual(bits(np.array(got)), bits(np.array(ref)), `n=${n}`);
+  }
 });

@@ -224,6 +224,15 @@ describe("FFT convolution: transforms", () => {
     assert.match(jx(20000, 2000), /fft/);
     assert.doesNotMatch(jx(50, 3), /fft/);
   });
+  test('"auto" stays direct (exact) for integer and bool operands, as SciPy does', () => {
+    const ints = (n: number) => np.arange(n, { dtype: "int32" });
+    for (const f of [signal.convolve, signal.correlate]) {
+      const low = (a: Tensor, b: Tensor) => jit((x: Tensor, y: Tensor) => f(x, y)).lower(a, b);
+      assert.doesNotMatch(low(ints(20000), ints(2000)).asText(), /fft/);
+      assert.doesNotMatch(low(ints(20000), np.ones([2000], { dtype: "bool" })).asText(), /fft/);
+      assert.match(low(ints(20000), np.ones([2000])).asText(), /fft/); // a float operand
+    }
+  });
   test("errors name the op, the argument and the values", () => {
     assert.throws(
       () => signal.convolve([1, 2], [1], { method: "fast" as "fft" }),

@@ -7,7 +7,8 @@
 import type { Aval } from "../../lib/ops/_define.ts";
 import type { QrParams } from "../../lib/ops/linalg_decomp.ts";
 import { sizeOf } from "../../lib/shape.ts";
-import { decls, LINALG_WG, type LinalgSteps, par, perMatrix, spreadIters } from "./linalg.ts";
+import { LINALG_WG, type LinalgSteps, par, spreadIters } from "./linalg.ts";
+import { LinalgPhases } from "./linalg_phases.ts";
 
 const NONE: LinalgSteps = { dispatches: [], temps: [], loops: 0 };
 /** Loop iterations of `normCode` over `count` values (two spread loops, two reductions). */
@@ -15,8 +16,29 @@ const normLoops = (count: number) => 2 * spreadIters(count) + 2 * Math.log2(LINA
 
 /** Sweeps after which Jacobi stops even if some rotation is still above the threshold. */
 export const MAX_SWEEPS = 60;
-/** The fewest sweeps eigh accepts when a loop budget bounds them (see `LOOP_BUDGET`). */
-const MIN_SWEEPS = 16;
+/** Extra loop iterations of `jacobiRound` per round (its checks and reductions). */
+export const JACOBI_ROUND_LOOPS = 4 + 2 * Math.log2(LINALG_WG);
+
+/**
+ * Round R (of `rounds` per sweep) of a Jacobi loop split over dispatches, around `body` (which
+ * sets `mine` when it rotates): the state js(1) says a rotation happened in this sweep, js(2)
+ * that the matrix is done; a sweep without rotations sets it and later rounds exit early.
+ */
+export function jacobiRound(rounds: number, js: (f: number) => string, body: string): string {
+  return `    let r = R % ${rounds};
+    if (r == 0 && R > 0) {
+      if (lid == 0) {
+        if (${js(1)} == 0.0) { ${js(2)} = 1.0; }
+        ${js(1)} = 0.0;
+      }
+      sync();
+    }
+    if (wmax(lid, ${js(2)}) != 0.0) { break; }
+    var mine = 0.0;
+${body}
+    let any_ = wmax(lid, mine);
+    if (lid == 0 && any_ != 0.0) { ${js(1)} = 1.0; }`;
+}
 
 /** Workgroup reductions over `rv` (sum, max); each returns a uniform value. */
 export const REDUCE_FNS = ["wsum", "wmax"].map((f) =>
@@ -91,8 +113,9 @@ function reflectCode(
 /**
  * qr: Householder reflectors (v₀ = 1 implied, the rest stored below w's diagonal, τ in tau),
  * then q = H₀ … H_{k−1} applied to the identity's first columns, and r from w's upper triangle.
+ * Both loops over the reflectors are split into dispatches within the loop budget.
  */
-export function renderQr(a: Aval, p: QrParams, maxWg: number): LinalgSteps {
+export function renderQr(a: Aval, p: QrParams, maxWg: number, budget = Infinity): LinalgSteps {
   const [m, n] = a.shape.slice(-2), k = Math.min(m, n);
   const count = sizeOf(a.shape.slice(0, -2));
   const qc = p.fullMatrices ? m : k, rr = qc;
@@ -103,10 +126,21 @@ export function renderQr(a: Aval, p: QrParams, maxWg: number): LinalgSteps {
   const SC = (c: string) => `sc[q * ${sw} + (${c})]`;
   const reflect = (X: (i: string, j: string) => string, c0: string, cols: number) =>
     reflectCode(m, W, SC, X, c0, cols);
-  const body = `  ${par("t", `${m * n}`, `w[q * ${m * n} + t] = a[q * ${m * n} + t];`)}
-  sync();
-  for (var j = 0; j < ${k}; j++) {
-    ${normCode("xn", `${m} - j - 1`, (i) => W(`j + 1 + ${i}`, "j"))}
+  const reflectLoops = (j: number, c0: number, cols: number) =>
+    spreadIters(cols - c0) * (m - j) + spreadIters((m - j) * (cols - c0));
+  const f32 = (bind: string) => ({ bind, type: "f32" as const });
+  const ph = new LinalgPhases(count, maxWg, budget, {
+    a: f32("in0"),
+    qo: f32("out0"),
+    ro: f32("out1"),
+  })
+    .temp("w", "f32", count * m * n).temp("taus", "f32", count * k).temp("sc", "f32", count * sw);
+  ph.once(
+    ["a", "w"],
+    `  ${par("t", `${m * n}`, `w[q * ${m * n} + t] = a[q * ${m * n} + t];`)}`,
+    spreadIters(m * n),
+  );
+  const step = `    ${normCode("xn", `${m} - j - 1`, (i) => W(`j + 1 + ${i}`, "j"))}
     let alpha = ${W("j", "j")};
     let h = max(abs(alpha), xn);
     let hy = select(h * sqrt((alpha / h) * (alpha / h) + (xn / h) * (xn / h)), 0.0, h == 0.0);
@@ -122,57 +156,44 @@ export function renderQr(a: Aval, p: QrParams, maxWg: number): LinalgSteps {
     }
     if (lid == 0) { taus[q * ${k} + j] = tau; }
     sync();
-    ${reflect(W, "j + 1", n)}
-  }
-  ${
-    par(
-      "t",
-      `${m * qc}`,
-      `let i = t / ${qc}; let c = t % ${qc}; ${Q("i", "c")} = select(0.0, 1.0, i == c);`,
-    )
-  }
-  ${
-    par(
-      "t",
-      `${rr * n}`,
-      `let i = t / ${n}; let c = t % ${n};
-    ro[q * ${rr * n} + t] = select(0.0, ${W("min(i, " + (m - 1) + ")", "c")}, i < ${m} && c >= i);`,
-    )
-  }
-  sync();
-  for (var jj = 0; jj < ${k}; jj++) {
-    let j = ${k - 1} - jj;
-    let tau = taus[q * ${k} + j];
-    ${reflect(Q, "j", qc)}
-  }`;
-  const s = perMatrix(
-    count,
-    maxWg,
-    decls(["a"], [["qo", "f32"], ["ro", "f32"], ["w", "f32"], ["taus", "f32"], ["sc", "f32"]]),
-    body,
-    REDUCE_FNS,
+    ${reflect(W, "j + 1", n)}`;
+  ph.loop(
+    ["w", "taus", "sc"],
+    "j",
+    k,
+    (j) => 2 + normLoops(m - j - 1) + spreadIters(m - j) + reflectLoops(j, j + 1, n),
+    step,
+    { extra: REDUCE_FNS },
   );
-  return {
-    dispatches: [{ ...s, bind: ["in0", "out0", "out1", "t0", "t1", "t2"] }],
-    temps: [
-      { dtype: "float32", length: Math.max(count * m * n, 1) },
-      { dtype: "float32", length: Math.max(count * k, 1) },
-      { dtype: "float32", length: count * sw },
-    ],
-    loops: qrLoops(m, n, qc),
-  };
-}
-
-/** Loop iterations of `renderQr`'s kernel. */
-function qrLoops(m: number, n: number, qc: number): number {
-  const k = Math.min(m, n);
-  const reflect = (j: number, c0: number, cols: number) =>
-    spreadIters(cols - c0) * (m - j) + spreadIters((m - j) * (cols - c0));
-  let l = spreadIters(m * n) + spreadIters(m * qc) + spreadIters(qc * n);
-  for (let j = 0; j < k; j++) {
-    l += 2 + normLoops(m - j - 1) + spreadIters(m - j) + reflect(j, j + 1, n) + reflect(j, j, qc);
-  }
-  return l;
+  ph.once(
+    ["w", "qo", "ro"],
+    `  ${
+      par(
+        "t",
+        `${m * qc}`,
+        `let i = t / ${qc}; let c = t % ${qc}; ${Q("i", "c")} = select(0.0, 1.0, i == c);`,
+      )
+    }
+  ${
+      par(
+        "t",
+        `${rr * n}`,
+        `let i = t / ${n}; let c = t % ${n};
+    ro[q * ${rr * n} + t] = select(0.0, ${W("min(i, " + (m - 1) + ")", "c")}, i < ${m} && c >= i);`,
+      )
+    }`,
+    spreadIters(m * qc) + spreadIters(rr * n),
+  );
+  ph.loop(
+    ["w", "taus", "sc", "qo"],
+    "jj",
+    k,
+    (jj) => 1 + reflectLoops(k - 1 - jj, k - 1 - jj, qc),
+    `    let j = ${k - 1} - jj;
+    let tau = taus[q * ${k} + j];
+    ${reflect(Q, "j", qc)}`,
+  );
+  return ph.done();
 }
 
 /**
@@ -211,14 +232,13 @@ function eighMacros(n: number) {
 }
 
 /**
- * One sweep's rounds: phase 1 computes each pair's rotation (or none under the threshold),
+ * Round `r` of a sweep: phase 1 computes each pair's rotation (or none under the threshold),
  * phase 2 rotates the pairs' rows, phase 3 their columns (the 2×2 blocks set exactly) and V.
  */
-function eighRoundsCode(n: number): string {
-  const N = n + (n % 2), P = N / 2;
+function eighRoundCode(n: number): string {
+  const P = (n + (n % 2)) / 2;
   const { S, V, CS, rotate } = eighMacros(n);
-  return `    for (var r = 0; r < ${N - 1}; r++) {
-      ${
+  return `      ${
     par(
       "t",
       `${P}`,
@@ -264,7 +284,6 @@ function eighRoundsCode(n: number): string {
     )
   }
       sync();
-    }
 `;
 }
 
@@ -306,64 +325,67 @@ function eighOrderCode(n: number): string {
   }`;
 }
 
-/** eigh: eigenvectors (columns of v) and ascending eigenvalues w of (a + aᵀ)/2. */
+/**
+ * eigh: eigenvectors (columns of v) and ascending eigenvalues w of (a + aᵀ)/2; the Jacobi rounds
+ * (at most MAX_SWEEPS sweeps) split over dispatches within the loop budget.
+ */
 export function renderEigh(a: Aval, maxWg: number, budget = Infinity): LinalgSteps {
   const n = a.shape[a.shape.length - 1];
   const count = sizeOf(a.shape.slice(0, -2));
   if (count * n === 0) return NONE;
   const N = n + (n % 2), P = N / 2, nn = n * n;
-  // sweeps within the loop budget (software adapters); fewer than MIN_SWEEPS: refused
-  const perSweep = 1 + Math.log2(LINALG_WG) +
-    (N - 1) * (1 + spreadIters(P) + 2 * spreadIters(P * n));
-  const fixed = 3 * spreadIters(nn) + normLoops(nn) + 2 * n * spreadIters(n) + spreadIters(n);
-  const sweeps = Math.min(MAX_SWEEPS, Math.floor((budget - fixed) / perSweep));
   const S = (i: string, j: string) => `sm[q * ${nn} + (${i}) * ${n} + (${j})]`;
   const V = (i: string, j: string) => `vm[q * ${nn} + (${i}) * ${n} + (${j})]`;
   const A = (i: string, j: string) => `a[q * ${nn} + (${i}) * ${n} + (${j})]`;
-  const body = `  ${
-    par(
-      "t",
-      `${nn}`,
-      `let i = t / ${n}; let j = t % ${n}; ${S("i", "j")} = (${A("i", "j")} + ${A("j", "i")}) * 0.5;
+  // js: [threshold, rotated this sweep, done, non-finite input] per matrix
+  const js = (f: number) => `js[q * 4 + ${f}]`;
+  const f32 = (bind: string) => ({ bind, type: "f32" as const });
+  const ph = new LinalgPhases(count, maxWg, budget, {
+    a: f32("in0"),
+    vo: f32("out0"),
+    wo: f32("out1"),
+  }).temp("sm", "f32", count * nn).temp("vm", "f32", count * nn).temp("cs", "f32", count * P * 5)
+    .temp("rank", "i32", count * n).temp("js", "f32", count * 4);
+  ph.once(
+    ["a", "sm", "vm", "js"],
+    `  ${
+      par(
+        "t",
+        `${nn}`,
+        `let i = t / ${n}; let j = t % ${n}; ${S("i", "j")} = (${A("i", "j")} + ${
+          A("j", "i")
+        }) * 0.5;
     ${V("i", "j")} = select(0.0, 1.0, i == j);`,
-    )
-  }
+      )
+    }
   sync();
   ${normCode("fro", `${nn}`, (i) => `sm[q * ${nn} + ${i}]`)}
-  if (!tg_isfinite(fro)) {
+  if (lid == 0) {
+    let bad = select(0.0, 1.0, !tg_isfinite(fro));
+    ${js(0)} = 1.1920929e-7 * fro; ${js(1)} = 0.0; ${js(2)} = bad; ${js(3)} = bad;
+  }`,
+    spreadIters(nn) + normLoops(nn),
+    REDUCE_FNS,
+  );
+  const round = `    let thr = ${js(0)};\n${eighRoundCode(n)}`;
+  ph.loop(
+    ["sm", "vm", "cs", "js"],
+    "R",
+    MAX_SWEEPS * (N - 1),
+    () => JACOBI_ROUND_LOOPS + 1 + spreadIters(P) + 2 * spreadIters(P * n),
+    jacobiRound(N - 1, js, round),
+    { extra: `${REDUCE_FNS}\n${pairCode(N)}` },
+  );
+  ph.once(
+    ["sm", "vm", "rank", "vo", "wo", "js"],
+    `  if (wmax(lid, ${js(3)}) != 0.0) {
     ${par("t", `${nn}`, `vo[q * ${nn} + t] = tg_nan();`)}
     ${par("t", `${n}`, `wo[q * ${n} + t] = tg_nan();`)}
     return;
   }
-  let thr = 1.1920929e-7 * fro;
-  for (var sweep = 0; sweep < ${sweeps}; sweep++) {
-    var mine = 0.0;
-${eighRoundsCode(n)}
-    if (wmax(lid, mine) == 0.0) { break; }
-  }
-${eighOrderCode(n)}`;
-  const s = perMatrix(
-    count,
-    maxWg,
-    decls(["a"], [
-      ["vo", "f32"],
-      ["wo", "f32"],
-      ["sm", "f32"],
-      ["vm", "f32"],
-      ["cs", "f32"],
-      ["rank", "i32"],
-    ]),
-    body,
-    `${REDUCE_FNS}\n${pairCode(N)}`,
+${eighOrderCode(n)}`,
+    Math.log2(LINALG_WG) + 2 * spreadIters(nn) + 2 * n * spreadIters(n) + 2 * spreadIters(n),
+    REDUCE_FNS,
   );
-  return {
-    dispatches: [{ ...s, bind: ["in0", "out0", "out1", "t0", "t1", "t2", "t3"] }],
-    temps: [
-      { dtype: "float32", length: count * nn },
-      { dtype: "float32", length: count * nn },
-      { dtype: "float32", length: count * P * 5 },
-      { dtype: "int32", length: count * n },
-    ],
-    loops: sweeps < MIN_SWEEPS ? Infinity : fixed + sweeps * perSweep,
-  };
+  return ph.done();
 }

@@ -19,12 +19,13 @@ import { renderSvd } from "./linalg_svd.ts";
 
 type Render = (ins: Aval[], p: unknown, maxWg: number, budget: number) => LinalgSteps;
 const KERNELS: Record<string, Render> = {
-  triangularSolve: ([a, b], p, w) => renderTriangularSolve(a, b, p as TriSolveParams, w),
-  cholesky: ([a], _p, w) => renderCholesky(a, w),
-  solve: ([a, b], p, w) => renderSolve(a, b, p as SolveParams, w),
-  det: ([a], _p, w) => renderDet(a, false, w),
-  slogdet: ([a], _p, w) => renderDet(a, true, w),
-  qr: ([a], p, w) => renderQr(a, p as QrParams, w),
+  triangularSolve: ([a, b], p, w, budget) =>
+    renderTriangularSolve(a, b, p as TriSolveParams, w, budget),
+  cholesky: ([a], _p, w, budget) => renderCholesky(a, w, budget),
+  solve: ([a, b], p, w, budget) => renderSolve(a, b, p as SolveParams, w, budget),
+  det: ([a], _p, w, budget) => renderDet(a, false, w, budget),
+  slogdet: ([a], _p, w, budget) => renderDet(a, true, w, budget),
+  qr: ([a], p, w, budget) => renderQr(a, p as QrParams, w, budget),
   eigh: ([a], _p, w, budget) => renderEigh(a, w, budget),
   svd: ([a], p, w, budget) => renderSvd(a, p as SvdParams, w, budget),
 };
@@ -33,8 +34,10 @@ const KERNELS: Record<string, Render> = {
 export const LINALG_OPS: ReadonlySet<string> = new Set(Object.keys(KERNELS));
 
 /**
- * The dispatches of linalg primitive `name` on inputs `ins`. On software adapters (`software`),
- * a kernel whose invocations would run more loop iterations than `LOOP_BUDGET` is a RangeError.
+ * The dispatches of linalg primitive `name` on inputs `ins`: phases of one workgroup per matrix,
+ * loops split over dispatches recorded into one submission. On software adapters (`software`)
+ * every dispatch stays within `LOOP_BUDGET` loop iterations per invocation; an op one step of
+ * which alone would run longer is a RangeError.
  */
 export function renderLinalg(
   name: string,
@@ -46,11 +49,11 @@ export function renderLinalg(
   const budget = software ? LOOP_BUDGET : Infinity;
   const r = KERNELS[name](ins, p, maxWg, budget);
   if (r.loops > budget) {
+    const shape = ins[0].shape;
     throw new RangeError(
-      `webgpu: ${name} of shape ${fmtShape(ins[0].shape)} is too large for this software adapter ` +
-        `(its one-workgroup-per-matrix kernel would run about ${
-          Number.isFinite(r.loops) ? r.loops : "unboundedly many"
-        } loop iterations per invocation; llvmpipe stops loops after 65535); use the cpu backend for it`,
+      `webgpu: ${name} of shape ${fmtShape(shape)} (n = ${shape[shape.length - 1]}) is too ` +
+        `large for this software adapter: one step of its kernel would run about ${r.loops} loop iterations per invocation, over the limit of ${budget} (llvmpipe stops loops ` +
+        `after 65535); use the cpu backend for it`,
     );
   }
   return r;

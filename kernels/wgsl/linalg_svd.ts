@@ -16,22 +16,26 @@ import {
   perMatrix,
   spreadIters,
 } from "./linalg.ts";
-import { MAX_SWEEPS, pairCode, REDUCE_FNS } from "./linalg_decomp.ts";
+import {
+  JACOBI_ROUND_LOOPS,
+  jacobiRound,
+  MAX_SWEEPS,
+  pairCode,
+  REDUCE_FNS,
+} from "./linalg_decomp.ts";
+import { LinalgPhases } from "./linalg_phases.ts";
 
 const EPS32 = 1.1920929e-7;
-const MIN_SWEEPS = 16;
+/** Matrix q's Jacobi state: [unused, rotated this sweep, done, non-finite input]. */
+const JS = (f: number) => `jst[q * 4 + ${f}]`;
 
-/** Jacobi sweeps over the columns of G (mt×nt, column j at g[j·mt]) and V (nt×nt, likewise). */
-function sweepCode(mt: number, nt: number, sweeps: number): string {
-  const N = nt + (nt % 2), P = N / 2;
+/** Round `r` of a Jacobi sweep over the columns of G (mt×nt, column j at g[j·mt]) and V (nt×nt). */
+function roundCode(mt: number, nt: number): string {
+  const P = (nt + (nt % 2)) / 2;
   const G = (j: string, k: string) => `g[gb + (${j}) * ${mt} + (${k})]`;
   const V = (j: string, k: string) => `v[vb + (${j}) * ${nt} + (${k})]`;
   const CS = (t: string, f: number) => `cs[(q * ${P} + (${t})) * 3 + ${f}]`;
-  return `
-  for (var sweep = 0; sweep < ${sweeps}; sweep++) {
-    var mine = 0.0;
-    for (var r = 0; r < ${N - 1}; r++) {
-      ${
+  return `      ${
     par(
       "t",
       `${P}`,
@@ -73,26 +77,17 @@ function sweepCode(mt: number, nt: number, sweeps: number): string {
       }`,
     )
   }
-      sync();
-    }
-    if (wmax(lid, mine) == 0.0) { break; }
-  }`;
-}
-
-/** Loop iterations of `sweepCode` per sweep. */
-function sweepLoops(mt: number, nt: number): number {
-  const N = nt + (nt % 2), P = N / 2;
-  return 2 + Math.log2(LINALG_WG) +
-    (N - 1) * (1 + spreadIters(P) * (mt + 1) + spreadIters(P * (mt + nt)));
+      sync();`;
 }
 
 /**
- * Columns 0..uc of U (column j at u[ub + j·mt]) from the sorted, sign-fixed columns gs and
+ * The bodies of two loops over j (the kept columns, then the completed ones): columns 0..uc of U
+ * (column j at u[ub + j·mt]) from the sorted, sign-fixed columns gs and
  * their norms: gs_j / s_j re-orthogonalized against the columns so far (two classical
  * Gram-Schmidt passes), kept if its norm stays ≥ 0.5; the others (and those past nt) become the
  * unit vector with the largest residual, orthogonalized the same way.
  */
-function orthoCode(mt: number, nt: number, uc: number): string {
+function orthoCode(mt: number, nt: number, uc: number): [string, string] {
   const U = (j: string, k: string) => `u[ub + (${j}) * ${mt} + (${k})]`;
   const project = `
       for (var ps = 0; ps < 2; ps++) {
@@ -118,21 +113,16 @@ function orthoCode(mt: number, nt: number, uc: number): string {
         sync();
       }
       ${columnNormCode()}`;
-  return `
-  ${par("b", `${uc}`, "flag[fb + b] = 0.0;")}
-  sync();
-  for (var j = 0; j < ${uc}; j++) {
-    let sj = select(0.0, sv[sb + min(j, ${nt - 1})], j < ${nt});
+  return [
+    `    let sj = select(0.0, sv[sb + min(j, ${nt - 1})], j < ${nt});
     ${par("k", `${mt}`, `${U("j", "k")} = select(0.0, gs[gb + j * ${mt} + k] / sj, sj > 0.0);`)}
     sync();
     ${project}
     let ok = sj > 0.0 && nrm >= 0.5;
     ${par("k", `${mt}`, `if (ok) { ${U("j", "k")} = ${U("j", "k")} / nrm; }`)}
     if (lid == 0) { flag[fb + j] = select(0.0, 1.0, ok); }
-    sync();
-  }
-  for (var j = 0; j < ${uc}; j++) {
-    workgroupBarrier();
+    sync();`,
+    `    workgroupBarrier();
     if (lid == 0) { need = flag[fb + j]; }
     if (workgroupUniformLoad(&need) != 0.0) { continue; }
     // the unit vector with the largest residual 1 − Σ_b u_b[e]² (first of equals)
@@ -140,8 +130,8 @@ function orthoCode(mt: number, nt: number, uc: number): string {
     for (var e = lid; e < ${mt}; e += ${LINALG_WG}) {
       var r = 1.0;
       for (var b = 0; b < ${uc}; b++) { if (flag[fb + b] != 0.0) { r -= ${U("b", "e")} * ${
-    U("b", "e")
-  }; } }
+      U("b", "e")
+    }; } }
       if (r > bv) { bv = r; bi = e; }
     }
     ${argmaxTree("bv", "bi")}
@@ -151,8 +141,8 @@ function orthoCode(mt: number, nt: number, uc: number): string {
     ${project}
     ${par("k", `${mt}`, `${U("j", "k")} = ${U("j", "k")} / nrm;`)}
     if (lid == 0) { flag[fb + j] = 1.0; }
-    sync();
-  }`;
+    sync();`,
+  ];
 }
 
 /** `nrm`: the 2-norm of U's column j (a uniform value). */
@@ -162,26 +152,29 @@ function columnNormCode(): string {
       let nrm = sqrt(wsum(lid, ss));`;
 }
 
-/** Loop iterations of `orthoCode`. */
-function orthoLoops(mt: number, uc: number): number {
-  let l = spreadIters(uc);
-  for (let j = 0; j < uc; j++) {
-    const proj = 2 * (spreadIters(uc) * mt + spreadIters(mt) * uc + 2) + spreadIters(mt) +
-      Math.log2(LINALG_WG);
-    l += 2 * (1 + 2 * spreadIters(mt) + proj) + spreadIters(mt) * uc + Math.log2(LINALG_WG) +
-      spreadIters(mt);
-  }
-  return l;
+/** Loop iterations of one step of either loop of `orthoCode` (an upper bound). */
+function orthoStepLoops(mt: number, uc: number): number {
+  const proj = 2 * (spreadIters(uc) * mt + spreadIters(mt) * uc + 2) + spreadIters(mt) +
+    Math.log2(LINALG_WG);
+  return 2 + 3 * spreadIters(mt) + spreadIters(mt) * uc + Math.log2(LINALG_WG) + proj;
 }
 
-/** Loads G (a, or aᵀ when `trans`) and V = I; a non-finite input makes every output NaN. */
+/** Each phase's offsets of matrix q's regions (G, V, singular values, U, flags). */
+const bases = (mt: number, nt: number, uc: number) =>
+  `  let gb = q * ${mt * nt}; let vb = q * ${nt * nt}; let sb = q * ${nt};
+  let ub = q * ${mt * uc}; let fb = q * ${uc};
+  _ = gb; _ = vb; _ = sb; _ = ub; _ = fb;
+`;
+
+/**
+ * Loads G (a, or aᵀ when `trans`) and V = I, and the Jacobi state (`jst`: rotated this sweep,
+ * done, non-finite input); a non-finite input makes every output NaN and the later phases exit.
+ */
 function svdLoadCode(m: number, n: number, trans: boolean, uc: number, uvFull: boolean): string {
   const mt = Math.max(m, n), nt = Math.min(m, n);
   // G loaded column-contiguous: g[j·mt + r] = G[r][j] with G = a (or aᵀ)
   const load = trans ? `a[q * ${m * n} + j * ${n} + r]` : `a[q * ${m * n} + r * ${n} + j]`;
-  return `  let gb = q * ${mt * nt}; let vb = q * ${nt * nt}; let sb = q * ${nt};
-  let ub = q * ${mt * uc}; let fb = q * ${uc};
-  var bad = 0.0;
+  return `  var bad = 0.0;
   ${
     par(
       "t",
@@ -192,7 +185,8 @@ function svdLoadCode(m: number, n: number, trans: boolean, uc: number, uvFull: b
   }
   ${par("t", `${nt * nt}`, `v[vb + t] = select(0.0, 1.0, t / ${nt} == t % ${nt});`)}
   sync();
-  if (wmax(lid, bad) != 0.0) {
+  let bad_ = wmax(lid, bad);
+  if (bad_ != 0.0) {
     ${par("t", `${nt}`, `so[sb + t] = tg_nan();`)}
     ${
     uvFull
@@ -200,8 +194,8 @@ function svdLoadCode(m: number, n: number, trans: boolean, uc: number, uvFull: b
     ${par("t", `${(trans ? uc : nt) * n}`, `vto[q * ${(trans ? uc : nt) * n} + t] = tg_nan();`)}`
       : ""
   }
-    return;
-  }`;
+  }
+  if (lid == 0) { ${JS(1)} = 0.0; ${JS(2)} = bad_; ${JS(3)} = bad_; }`;
 }
 
 /** Singular values (column norms of G) in descending stable order: so, and each column's rank. */
@@ -262,64 +256,94 @@ function svdSortVectorsCode(mt: number, nt: number): string {
   sync();`;
 }
 
-/** svd: s descending, u and vt as the CPU (fullMatrices, computeUv). */
+/**
+ * svd: s descending, u and vt as the CPU (fullMatrices, computeUv); the Jacobi rounds and both
+ * loops of U's completion split over dispatches within the loop budget.
+ */
 export function renderSvd(a: Aval, p: SvdParams, maxWg: number, budget = Infinity): LinalgSteps {
   const [m, n] = a.shape.slice(-2), k = Math.min(m, n);
   const count = sizeOf(a.shape.slice(0, -2));
-  const none = { dispatches: [], temps: [], loops: 0 };
-  if (count * Math.max(m, n) === 0) return none;
-  const trans = m < n, mt = Math.max(m, n), nt = k;
+  if (count * Math.max(m, n) === 0) return { dispatches: [], temps: [], loops: 0 };
+  // no singular values: only u (m×m identity when full) and vt (n×n identity when full)
+  if (k === 0) return emptySvd(a, p, maxWg, count);
+  const trans = m < n, mt = Math.max(m, n), nt = k, N = nt + (nt % 2);
   const uc = p.fullMatrices ? mt : nt;
   const uvFull = p.computeUv;
-  const fixedLoops = 3 * spreadIters(mt * nt) + spreadIters(nt * nt) + 4 * nt * spreadIters(nt) +
-    spreadIters(mt * nt) + 2 * Math.log2(LINALG_WG) + (uvFull ? orthoLoops(mt, uc) : 0) +
-    3 * spreadIters(mt * uc) + spreadIters(nt) * (mt + nt);
-  const perSweep = sweepLoops(mt, nt);
-  const sweeps = Math.min(MAX_SWEEPS, Math.floor((budget - fixedLoops) / perSweep));
-  if (nt === 0) {
-    // no singular values: only u (m×m identity when full) and vt (n×n identity when full)
-    return emptySvd(a, p, maxWg, count);
-  }
-  const body = `${svdLoadCode(m, n, trans, uc, uvFull)}
-  ${sweepCode(mt, nt, sweeps)}
-  ${svdOrderCode(mt, nt)}
-  ${
-    uvFull
-      ? `${svdSortVectorsCode(mt, nt)}
-  ${orthoCode(mt, nt, uc).replaceAll("MT", `${mt}`)}
-  ${outputsCode(m, n, mt, nt, uc, trans)}`
-      : ""
-  }`;
-  const outs: [string, string][] = [["so", "f32"]];
-  if (uvFull) outs.push(["uo", "f32"], ["vto", "f32"]);
   const tmp: [string, number][] = [
     ["g", mt * nt],
     ["v", nt * nt],
-    ["cs", (nt + (nt % 2)) / 2 * 3],
+    ["cs", N / 2 * 3],
     ["sv", nt],
     ["rank", nt],
+    ["jst", 4],
   ];
   if (uvFull) {
     tmp.push(["gs", mt * nt], ["vs", nt * nt], ["u", mt * uc], ["flag", uc], ["dots", uc]);
   }
   // the temporaries as regions of one f32 buffer (so the kernel binds at most 5 buffers)
-  let code = body, off = 0;
-  for (const [nm, len] of tmp) {
-    code = code.replace(new RegExp(`\\b${nm}\\[`, "g"), `ws[${off} + `);
-    off += count * len;
-  }
-  const s = perMatrix(
-    count,
-    maxWg,
-    decls(["a"], [...outs, ["ws", "f32"]]),
-    code,
-    `${REDUCE_FNS}\n${pairCode(nt + (nt % 2))}\nvar<workgroup> need: f32;`,
-  );
-  return {
-    dispatches: [{ ...s, bind: ["in0", ...outs.map((_, i) => `out${i}`), "t0"] }],
-    temps: [{ dtype: "float32", length: Math.max(off, 1) }],
-    loops: sweeps < MIN_SWEEPS ? Infinity : fixedLoops + sweeps * perSweep,
+  const regions = (code: string) => {
+    let off = 0;
+    for (const [nm, len] of tmp) {
+      code = code.replace(new RegExp(`\\b${nm}\\[`, "g"), `ws[${off} + `);
+      off += count * len;
+    }
+    return code;
   };
+  const size = tmp.reduce((t, [, len]) => t + count * len, 0);
+  const f32 = (bind: string) => ({ bind, type: "f32" as const });
+  const ph = new LinalgPhases(count, maxWg, budget, {
+    a: f32("in0"),
+    so: f32("out0"),
+    uo: f32("out1"),
+    vto: f32("out2"),
+  }).temp("ws", "f32", size);
+  const outs = uvFull ? ["so", "uo", "vto"] : ["so"];
+  const fns = `${REDUCE_FNS}\n${pairCode(N)}\nvar<workgroup> need: f32;`;
+  const head = bases(mt, nt, uc);
+  const exit = `  if (wmax(lid, ${JS(3)}) != 0.0) { return; }\n`;
+  const once = (use: string[], body: string, loops: number, exits = true) =>
+    ph.once(use, regions(`${head}${exits ? exit : ""}${body}`), loops, fns);
+  const loop = (v: string, steps: number, cost: (s: number) => number, body: string) =>
+    ph.loop(["ws"], v, steps, cost, regions(body), {
+      extra: fns,
+      pre: regions(`${head}${exit}`),
+      fixed: Math.log2(LINALG_WG),
+    });
+  once(
+    ["a", "ws", ...outs],
+    svdLoadCode(m, n, trans, uc, uvFull),
+    spreadIters(mt * nt) + spreadIters(nt * nt) + Math.log2(LINALG_WG) + spreadIters(nt) +
+      2 * spreadIters(mt * mt),
+    false,
+  );
+  loop(
+    "R",
+    MAX_SWEEPS * (N - 1),
+    () => JACOBI_ROUND_LOOPS + 1 + spreadIters(N / 2) * (mt + 1) + spreadIters(N / 2 * (mt + nt)),
+    jacobiRound(N - 1, JS, roundCode(mt, nt)),
+  );
+  const order = 2 * spreadIters(nt) * (mt + nt) + 2 * spreadIters(mt * nt) +
+    2 * spreadIters(nt * nt) + 2 * spreadIters(nt) + spreadIters(uc) + Math.log2(LINALG_WG);
+  if (!uvFull) {
+    once(["ws", "so"], svdOrderCode(mt, nt), order);
+    return ph.done();
+  }
+  once(
+    ["ws", "so"],
+    `${svdOrderCode(mt, nt)}
+  ${svdSortVectorsCode(mt, nt)}
+  ${par("b", `${uc}`, "flag[fb + b] = 0.0;")}`,
+    order,
+  );
+  const [kept, completed] = orthoCode(mt, nt, uc).map((c) => c.replaceAll("MT", `${mt}`));
+  loop("j", uc, () => orthoStepLoops(mt, uc), kept);
+  loop("j", uc, () => orthoStepLoops(mt, uc), completed);
+  once(
+    ["ws", "uo", "vto"],
+    outputsCode(m, n, mt, nt, uc, trans),
+    2 * spreadIters(mt * mt) + spreadIters(m) * (m + n),
+  );
+  return ph.done();
 }
 
 /** Writes u (m × ·) and vt (· × n) from U (mt×uc, columns) and vs (nt×nt, columns). */

@@ -62,8 +62,12 @@ export interface OpRules<P> {
   vmap(args: Tensor[], bdims: BDim[], params: P, axisSize: number): [Tensor[], BDim[]];
   /** Transpose rule, for ops linear in the UndefPrimal arguments; null = zero cotangent. */
   transpose?(cts: Tensor[], args: LinearArg[], params: P): (Tensor | null)[];
-  /** Overrides evaluation of concrete inputs (higher-order primitives). */
-  evalImpl?(args: Tensor[], params: P): Tensor[];
+  /**
+   * Overrides evaluation of concrete inputs (higher-order primitives). `dest[k]`, when given (host
+   * backends running a compiled plan), is a kept host buffer of output k's dtype and size that the
+   * op may write output k into (contents unspecified; it shares memory with no input).
+   */
+  evalImpl?(args: Tensor[], params: P, dest?: (TypedArray | undefined)[]): Tensor[];
   /**
    * The const-free program a higher-order primitive calls on its inputs (jit, customJvp,
    * customVjp): compilers inline it, so the call fuses with its surroundings.

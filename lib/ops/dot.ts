@@ -129,7 +129,9 @@ export const dotGeneralOp: OpDef<DotParams> = defineOp({
 
 /**
  * Cotangent of one operand: contract ct's other-side free axes with the other operand's free axes,
- * batch over the batch axes, then permute the result back to the operand's layout.
+ * batch over the batch axes, then permute the result back to the operand's layout. The rhs's
+ * cotangent is computed as other·ct (its contracting axes before its free ones), so that of a
+ * plain matrix product needs no permutation (no transpose kernel after the product).
  */
 function dotTransposeSide(
   ct: Tensor,
@@ -143,21 +145,20 @@ function dotTransposeSide(
   const myFree = freeAxes(ndim, p, side);
   const otherFree = freeAxes(other.aval.shape.length, p, o);
   const ctOtherFree = otherFree.map((_, i) => nb + (side === 0 ? myFree.length : 0) + i);
-  const res = dotGeneral(ct, other, {
-    contract: [ctOtherFree, otherFree],
-    batch: [[...Array(nb).keys()], p.batch[o]],
-  });
-  // result axes: batch, my free (in order), other's contracting axes sorted ascending
+  const ctBatch = [...Array(nb).keys()];
+  const res = side === 0
+    ? dotGeneral(ct, other, { contract: [ctOtherFree, otherFree], batch: [ctBatch, p.batch[o]] })
+    : dotGeneral(other, ct, { contract: [otherFree, ctOtherFree], batch: [p.batch[o], ctBatch] });
+  // result axes: batch, then my free (in order) and other's contracting axes sorted ascending,
+  // the free axes first for the lhs, last for the rhs
   const otherC = p.contract[o];
   const sortedOtherC = [...otherC].sort((x, y) => x - y);
+  const [freeAt, contractAt] = side === 0 ? [nb, nb + myFree.length] : [nb + otherC.length, nb];
   const pos = new Array<number>(ndim);
   p.batch[side].forEach((ax, i) => (pos[ax] = i));
-  myFree.forEach((ax, i) => (pos[ax] = nb + i));
-  p.contract[side].forEach((
-    ax,
-    k,
-  ) => (pos[ax] = nb + myFree.length + sortedOtherC.indexOf(otherC[k])));
-  return transpose(res, pos);
+  myFree.forEach((ax, i) => (pos[ax] = freeAt + i));
+  p.contract[side].forEach((ax, k) => (pos[ax] = contractAt + sortedOtherC.indexOf(otherC[k])));
+  return pos.every((v, i) => v === i) ? res : transpose(res, pos);
 }
 
 /** Binds `dotGeneral`. */

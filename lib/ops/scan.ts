@@ -85,10 +85,10 @@ export const scanOp: OpDef<ScanParams> = defineOp({
   impl: () => {
     throw new TypeError("scan: evaluated through evalImpl only");
   },
-  evalImpl: (args, p) => {
+  evalImpl: (args, p, dest) => {
     const outAvals = checkScanAvals(args.map((a) => a.aval), p);
     return args.every(isHost)
-      ? scanHost(args as ArrayValue[], p, outAvals)
+      ? scanHost(args as ArrayValue[], p, outAvals, dest)
       : scanDevice(args, p, outAvals);
   },
   jvp: scanJvp,

@@ -113,7 +113,12 @@ export const scanTuning: { raw: boolean } = { raw: true };
  * wrappers). Null when the backend cannot, or a body holds loops, complex values or constants
  * on another backend.
  */
-function scanRaw(args: ArrayValue[], p: ScanLoopParams, outAvals: Aval[]): Tensor[] | null {
+function scanRaw(
+  args: ArrayValue[],
+  p: ScanLoopParams,
+  outAvals: Aval[],
+  dest?: (TypedArray | undefined)[],
+): Tensor[] | null {
   const { nConsts: nC, nCarry: nK, length } = p;
   const backend = args[0]?.backend ?? getBackend();
   if (!backend.programRunner || args.some((a) => a.backend !== backend)) return null;
@@ -136,10 +141,13 @@ function scanRaw(args: ArrayValue[], p: ScanLoopParams, outAvals: Aval[]): Tenso
   const xSizes = p.jaxpr.inAvals.slice(nC + nK).map((a) => sizeOf(a.shape));
   const yAvals = outAvals.slice(nK);
   const ySizes = yAvals.map((a) => sizeOf(a.shape) / length);
-  const ys = yAvals.map((a) => allocTyped(a.dtype, sizeOf(a.shape)));
+  const ys = yAvals.map((a, k) => destOr(dest?.[nK + k], a));
   const cAvals = outAvals.slice(0, nK);
-  // two buffers per carry: a block reads one and writes the other
-  const pair = [0, 1].map(() => cAvals.map((a) => allocTyped(a.dtype, sizeOf(a.shape))));
+  // two buffers per carry: a block reads one and writes the other (the last block: dest)
+  const last = (blocks.length - 1) & 1;
+  const pair = [0, 1].map((t) =>
+    cAvals.map((a, k) => t === last ? destOr(dest?.[k], a) : allocTyped(a.dtype, sizeOf(a.shape)))
+  );
   const carry = bufs.slice(nC, nC + nK);
   const dests: TypedArray[] = new Array(nK + ys.length);
   blocks.forEach(({ start, size }, t) => {
@@ -162,9 +170,23 @@ function scanRaw(args: ArrayValue[], p: ScanLoopParams, outAvals: Aval[]): Tenso
 }
 type Runner = (inputs: unknown[], dests?: (unknown | undefined)[]) => unknown[];
 
-/** Runs the loop on host arrays: x blocks are views, y blocks are written in place. */
-export function scanHost(args: ArrayValue[], p: ScanLoopParams, outAvals: Aval[]): Tensor[] {
-  const raw = scanTuning.raw ? scanRaw(args, p, outAvals) : null;
+/** `d` when it is a buffer for `a` (a plan's kept buffer), else a new one. */
+function destOr(d: TypedArray | undefined, a: Aval): TypedArray {
+  const n = sizeOf(a.shape);
+  return d?.length === n ? d : allocTyped(a.dtype, n);
+}
+
+/**
+ * Runs the loop on host arrays: x blocks are views, y blocks are written in place (into
+ * `dest[k]`, a caller's kept buffer of output k, where given; see `OpDef.evalImpl`).
+ */
+export function scanHost(
+  args: ArrayValue[],
+  p: ScanLoopParams,
+  outAvals: Aval[],
+  dest?: (TypedArray | undefined)[],
+): Tensor[] {
+  const raw = scanTuning.raw ? scanRaw(args, p, outAvals, dest) : null;
   if (raw) return raw;
   const { nConsts: nC, nCarry: nK, length } = p;
   const backend = args[0]?.backend ?? getBackend();
@@ -173,7 +195,7 @@ export function scanHost(args: ArrayValue[], p: ScanLoopParams, outAvals: Aval[]
   const xSizes = xAvals.map((a) => sizeOf(a.shape));
   const yAvals = outAvals.slice(nK);
   const ySizes = yAvals.map((a) => sizeOf(a.shape) / length);
-  const ys = yAvals.map((a) => allocTyped(a.dtype, sizeOf(a.shape)));
+  const ys = yAvals.map((a, k) => destOr(dest?.[nK + k], a));
   let carry: Tensor[] = args.slice(nC, nC + nK);
   for (const { start, size } of scanBlocks(length, p.unroll, p.reverse)) {
     const body = blockBody(p, size);

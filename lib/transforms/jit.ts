@@ -33,7 +33,7 @@ export function runProgram(jaxpr: Jaxpr, args: ArrayValue[]): Tensor[] {
   return onOneBackend(args, jaxpr.consts, (backend, xs) => {
     if (hasOpaque(jaxpr)) {
       // loops run between compiled segments, all recorded as one batch of device work
-      const go = () => runSegmented(jaxpr, xs, runProgram);
+      const go = () => runSegmented(jaxpr, xs, runProgram, backend);
       return backend.batch ? backend.batch(go) : go();
     }
     const concrete = jaxpr.consts.every((c) => c instanceof ArrayValue);

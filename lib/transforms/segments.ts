@@ -4,9 +4,11 @@
  * between the loop equations, each loop running its own compiled body.
  * @module
  */
-import { type ArrayValue, bind } from "../core.ts";
+import { ArrayValue, bind } from "../core.ts";
 import type { Tensor } from "../tensor.ts";
 import { type Eqn, Jaxpr, type Var } from "../ir.ts";
+import { isComplex, type TypedArray } from "../dtype.ts";
+import type { Backend } from "../backend/backend.ts";
 
 /** A piece of a program: a compiled segment or one opaque (loop/branch) equation. */
 type Segment = { prog: Jaxpr; ins: Var[]; outs: Var[] } | { eqn: Eqn };
@@ -57,26 +59,126 @@ function segments(j: Jaxpr): Segment[] {
 }
 
 /**
+ * Host buffers of a program's intermediate values (loop outputs, segment results), kept from one
+ * call to the next: writing a stacked loop output into memory touched before costs far less than
+ * into a fresh allocation (page faults dominated W9's per-step time beyond its arithmetic).
+ */
+interface Kept {
+  bufs: Map<Var, TypedArray>;
+  runners: Map<Jaxpr, Runner>;
+  busy: boolean;
+}
+type Runner = (inputs: unknown[], dests?: (unknown | undefined)[]) => unknown[];
+const keptMemo = new WeakMap<Jaxpr, Kept>();
+
+/**
+ * @internal `keepBytes`: the most bytes of intermediates one program keeps between calls (0: none);
+ * only buffers above `minBytes` are kept (smaller ones come from shared slabs cheaply).
+ */
+export const segmentTuning: { keepBytes: number; minBytes: number } = {
+  keepBytes: 256 << 20,
+  minBytes: 16384,
+};
+
+/**
  * Runs a program holding loops: each segment of ordinary equations through `run` (compiled by
- * the backend), each loop or branch equation through its primitive's evaluation.
+ * the backend), each loop or branch equation through its primitive's evaluation. On a host
+ * backend with `programRunner`, intermediates are written into buffers kept from the last call.
  */
 export function runSegmented(
   j: Jaxpr,
   args: ArrayValue[],
   run: (prog: Jaxpr, args: ArrayValue[]) => Tensor[],
+  backend?: Backend,
 ): Tensor[] {
   const env = new Map<Var, Tensor>();
   j.constVars.forEach((v, i) => env.set(v, j.consts[i]));
   j.inVars.forEach((v, i) => env.set(v, args[i]));
   const read = (v: Var) => env.get(v)!;
-  for (const s of segments(j)) {
-    if ("eqn" in s) {
-      const outs = bind(s.eqn.op, s.eqn.inputs.map(read), s.eqn.params);
-      s.eqn.outs.forEach((v, i) => env.set(v, outs[i]));
-    } else {
-      const outs = run(s.prog, s.ins.map(read) as ArrayValue[]);
-      s.outs.forEach((v, i) => env.set(v, outs[i]));
+  const host = backend?.programRunner && segmentTuning.keepBytes > 0 ? backend : undefined;
+  let kept = host && keptMemo.get(j);
+  if (host && !kept) keptMemo.set(j, kept = { bufs: new Map(), runners: new Map(), busy: false });
+  const k = kept && !kept.busy ? kept : undefined; // a re-entrant call keeps nothing
+  if (k) k.busy = true;
+  try {
+    const outSet = new Set(j.outs);
+    const dests = (vs: Var[]) => vs.map((v) => outSet.has(v) ? undefined : k!.bufs.get(v));
+    for (const s of segments(j)) {
+      if ("eqn" in s) {
+        const e = s.eqn, ins = e.inputs.map(read);
+        const direct = k && e.op.evalImpl && onHost(ins, host!) &&
+          !e.outs.some((v) => isComplex(v.aval.dtype));
+        const outs = direct
+          ? e.op.evalImpl!(ins, e.params, dests(e.outs))
+          : bind(e.op, ins, e.params);
+        e.outs.forEach((v, i) => env.set(v, outs[i]));
+      } else if (k && onHost(s.ins.map(read), host!)) {
+        let r = k.runners.get(s.prog);
+        if (!r) k.runners.set(s.prog, r = host!.programRunner!(s.prog));
+        const ins = s.ins.map((v) => (read(v) as ArrayValue).buffer);
+        const bufs = r(ins, dests(s.outs));
+        s.outs.forEach((v, i) => env.set(v, new ArrayValue(bufs[i], v.aval, host!)));
+      } else {
+        const outs = run(s.prog, s.ins.map(read) as ArrayValue[]);
+        s.outs.forEach((v, i) => env.set(v, outs[i]));
+      }
     }
+    const outs = j.outs.map(read);
+    if (k) {
+      keepIntermediates(k, env, new Set([...j.constVars, ...j.inVars, ...j.outs]), outs, host!);
+    }
+    return outs;
+  } finally {
+    if (k) k.busy = false;
   }
-  return j.outs.map(read);
+}
+
+/** True when every value is a host array of `backend`. */
+function onHost(xs: Tensor[], backend: Backend): boolean {
+  return xs.every((x) =>
+    x instanceof ArrayValue && x.backend === backend && ArrayBuffer.isView(x.buffer)
+  );
+}
+
+/** True when two typed arrays share bytes. */
+function overlaps(a: TypedArray, b: TypedArray): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/**
+ * Records the large host buffers of this call's intermediates for the next call: only ones that
+ * share memory with no argument, constant, output or other kept buffer (a value passed through
+ * unchanged is the same buffer); an output that shares memory with a kept buffer is copied.
+ */
+function keepIntermediates(
+  k: Kept,
+  env: Map<Var, Tensor>,
+  outer: Set<Var>,
+  outs: Tensor[],
+  backend: Backend,
+): void {
+  const buf = (t: Tensor | undefined) =>
+    t instanceof ArrayValue && ArrayBuffer.isView(t.buffer) ? t.buffer as TypedArray : undefined;
+  const fixed: TypedArray[] = [];
+  for (const [v, t] of env) if (outer.has(v) && buf(t)) fixed.push(buf(t)!);
+  const bufs = new Map<Var, TypedArray>();
+  let bytes = 0;
+  for (const [v, t] of env) {
+    const b = buf(t);
+    if (outer.has(v) || !b || b.byteLength <= segmentTuning.minBytes) continue;
+    if (bytes + b.byteLength > segmentTuning.keepBytes) continue;
+    if (fixed.some((f) => overlaps(f, b)) || [...bufs.values()].some((f) => overlaps(f, b))) {
+      continue;
+    }
+    bufs.set(v, b);
+    bytes += b.byteLength;
+  }
+  k.bufs = bufs;
+  outs.forEach((t, i) => {
+    const b = buf(t);
+    if (b && [...bufs.values()].some((f) => overlaps(f, b))) {
+      outs[i] = new ArrayValue(b.slice(), t.aval, backend);
+    }
+  });
 }

@@ -38,7 +38,9 @@ import { gatherFast, gatherPrefersBlocks, scatterAddFast } from "./index_ops.ts"
 import { sortFast } from "./sort.ts";
 import { solveFast } from "./linalg.ts";
 import { choleskyFast, solveF64 } from "./linalg_f64.ts";
+import { svdFast } from "./svd_bidiag.ts";
 import type { SolveParams } from "../../ops/linalg.ts";
+import type { SvdParams } from "../../ops/linalg_decomp.ts";
 import type { SortParams } from "../../ops/sort.ts";
 import type { GatherParams, ScatterParams } from "../../ops/gather_params.ts";
 import { roundF16Outputs } from "../../float16.ts";
@@ -91,9 +93,20 @@ function runOp(
     const args = inputs.map((h) =>
       new ArrayValue(h.data, { shape: h.shape, dtype: h.dtype, weak: false }, cpuBackend)
     );
-    return op.evalImpl(args, params).map((t) => t.dataSync());
+    // host results are taken as they are unless they share memory with an input (then copied)
+    return op.evalImpl(args, params, dest).map((t) => {
+      const c = t._concrete();
+      const b = c instanceof ArrayValue && c.backend === cpuBackend ? c.buffer as TypedArray : null;
+      return b && !inputs.some((h) => overlaps(h.data, b)) ? b : c.dataSync();
+    });
   }
   return roundF16Outputs(op.impl(inputs, params, outAvals), outAvals.map((a) => a.dtype));
+}
+
+/** True when two typed arrays share bytes. */
+function overlaps(a: TypedArray, b: TypedArray): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const COMPILED = new Set(["elementwise", "reduce", "structural", "contraction"]);
@@ -253,6 +266,7 @@ registerFastImpl(
   (xs, p, outs) => solveFast(xs, p as SolveParams, outs) ?? solveF64(xs, p as SolveParams, outs),
 );
 registerFastImpl("cholesky", ([x], _p, [out]) => choleskyFast(x, out));
+registerFastImpl("svd", (xs, p, outs) => svdFast(xs, p as SvdParams, outs));
 registerFastImpl(
   "gather",
   (xs, p, outs, dest) => gatherFast(xs, p as GatherParams, outs, dest?.[0]),

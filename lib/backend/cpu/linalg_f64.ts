@@ -16,8 +16,9 @@ export const BLOCKED_F64_MIN = 64;
 const NB = 32;
 
 /** A matrix workspace: the memory's float64 view, element offsets, and `C -= A·B` on it. */
-interface Ws {
+export interface Ws {
   F: Float64Array;
+  mem: WebAssembly.Memory;
   gemm: (
     c: number,
     a: number,
@@ -31,7 +32,8 @@ interface Ws {
   ) => void;
 }
 
-function workspace(elems: number, run: (ws: Ws, base: number) => void): boolean {
+/** Runs `run` on a scratch Wasm memory of `elems` float64 (from element `base`); false if none. */
+export function workspace(elems: number, run: (ws: Ws, base: number) => void): boolean {
   const sc = scratchFor(8 * elems + 64, undefined);
   if (!sc) return false;
   try {
@@ -39,7 +41,7 @@ function workspace(elems: number, run: (ws: Ws, base: number) => void): boolean 
     const gemm: Ws["gemm"] = (c, a, b, m, n, k, ldc, lda, ldb) => {
       if (m > 0 && n > 0 && k > 0) f(8 * c, 8 * a, 8 * b, m, n, k, ldc, lda, ldb);
     };
-    run({ F, gemm }, Math.ceil(sc.base / 8));
+    run({ F, gemm, mem: sc.memory }, Math.ceil(sc.base / 8));
     return true;
   } finally {
     sc.release();

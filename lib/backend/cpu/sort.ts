@@ -8,7 +8,7 @@ import { allocTyped, type TypedArray } from "../../dtype.ts";
 import type { Aval, HostArray } from "../../ops/_define.ts";
 import { rowsOf, type SortParams } from "../../ops/sort.ts";
 import { sizeOf } from "../../shape.ts";
-import { sortRowPooled } from "./sort_parallel.ts";
+import { parallelSortTuning, sortRowPooled, sortRowsWasm, sortRowWasm } from "./sort_parallel.ts";
 
 /** Digits of a radix sort: `count` digits of `bits` bits (the top one may be shorter). */
 interface Digits {
@@ -60,22 +60,6 @@ function loadKeys(
     if ((v & 0x7fffffff) > 0x7f800000) v = 0x7fc00000;
     else if (v === (0x80000000 | 0)) v = negZero;
     k[i] = v ^ ((v >> 31) | 0x80000000);
-  }
-}
-
-/** loadKeys of a contiguous float32 row with the 11-bit digit histograms in the same sweep. */
-function loadFloatKeysWide(src: Uint32Array, base: number, k: Uint32Array, tieZeros: boolean) {
-  const n = k.length, h = hist, negZero = tieZeros ? 0 : 0x80000000 | 0;
-  h.fill(0);
-  for (let i = 0; i < n; i++) {
-    let v = src[base + i] | 0;
-    if ((v & 0x7fffffff) > 0x7f800000) v = 0x7fc00000;
-    else if (v === (0x80000000 | 0)) v = negZero;
-    v ^= (v >> 31) | 0x80000000;
-    k[i] = v;
-    h[v & 2047]++;
-    h[2048 + ((v >>> 11) & 2047)]++;
-    h[4096 + (v >>> 22)]++;
   }
 }
 
@@ -217,7 +201,7 @@ function argsortKeys(k: Uint32Array): Uint32Array {
 
 /**
  * Sorts one row of keys `k` (clobbered; `tmp` scratch of its length) into `out` (bit patterns) at
- * `base + i * post`; `counted`: `hist` already holds the 11-bit digit histograms of `k`.
+ * `base + i * post`.
  */
 function sortKeysInto(
   k: Uint32Array,
@@ -226,7 +210,6 @@ function sortKeysInto(
   out: Uint32Array,
   base: number,
   post: number,
-  counted: boolean,
 ): void {
   const n = k.length;
   if (n < sortTuning.insertionBelow) {
@@ -239,7 +222,7 @@ function sortKeysInto(
     return;
   }
   const d = n >= sortTuning.wideFrom ? WIDE : NARROW;
-  if (!counted) histograms(k, d);
+  histograms(k, d);
   radixSortInto(k, tmp, d, isFloat, out, base, post);
 }
 
@@ -261,16 +244,20 @@ export function sortFast(
   const kv = new Uint32Array(key.data.buffer, key.data.byteOffset, key.data.length);
   const row = scratchOf(0, n), tmp = scratchOf(4, n);
   const out = new Uint32Array(res[0].buffer, res[0].byteOffset, res[0].length);
+  const mode = isFloat ? 1 : 0;
+  // values only, short contiguous rows: all rows in Wasm calls
+  const short = xs.length === 1 && post === 1 && n >= 2 && n < parallelSortTuning.wasmFrom;
+  if (short && parallelSortTuning.rows && sortRowsWasm(kv, 0, rows, n, mode, out)) return res;
   for (let r = 0; r < rows; r++) {
     const base = Math.floor(r / post) * n * post + (r % post);
     if (xs.length === 1) {
-      // values only: long rows on the pool, else the keys themselves, the last pass writing out
-      if (post === 1 && sortRowPooled(kv, base, n, isFloat ? 1 : 0, out)) continue;
-      // long contiguous float rows: the key sweep counts the digits too
-      const fused = isFloat && post === 1 && n >= sortTuning.wideFrom;
-      if (fused) loadFloatKeysWide(kv, base, row, false);
-      else loadKeys(kv, base, post, isFloat, row, false);
-      sortKeysInto(row, tmp, isFloat, out, base, post, fused);
+      // values only: long rows in Wasm (on the pool, else here), else the keys themselves in JS
+      if (post === 1 && sortRowPooled(kv, base, n, mode, out)) continue;
+      if (post === 1 && n >= parallelSortTuning.wasmFrom && sortRowWasm(kv, base, n, mode, out)) {
+        continue;
+      }
+      loadKeys(kv, base, post, isFloat, row, false);
+      sortKeysInto(row, tmp, isFloat, out, base, post);
       continue;
     }
     loadKeys(kv, base, post, isFloat, row, true);

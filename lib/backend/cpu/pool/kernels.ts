@@ -23,7 +23,7 @@ export const POOL_MODULES: PoolModule[] = [
   { build: (shared) => buildFftModule({ shared }), exports: [...FFT_EXPORTS] },
   {
     build: (shared) => buildRadixModule({ shared }),
-    exports: ["radixKeys", "radixScatter", "radixScatterCount"],
+    exports: ["radixKeys", "radixScatter", "radixScatterCount", "radixUnflip"],
   },
 ];
 
