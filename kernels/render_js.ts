@@ -147,11 +147,12 @@ export function jsTemplateCount(): number {
 }
 
 /**
- * @internal Kernels doing fewer than `genericMaxWork` steps (outputs × reduction steps) render
- * generic (see `renderKernel`): a fresh literal kernel's first calls run in the engine's
- * interpreter (a 64-element one ~20× slower than optimized), while a generic one is hot from
- * earlier shapes; larger kernels get literals, whose loops the engine optimizes on the spot and
- * whose constant strides and bounds index faster (up to 1.5× on strided loops).
+ * @internal Elementwise kernels of one loop (a flat or 1-d output, no reduction) of fewer than
+ * `genericMaxWork` elements render generic (see `renderKernel`): a fresh literal kernel's first
+ * calls run in the engine's interpreter (a 64-element one ~20× slower than optimized), while a
+ * generic one is hot from earlier shapes; larger kernels get literals, whose loops the engine
+ * optimizes on the spot, and so do strided loops and reductions, whose constant strides and
+ * bounds index faster (generic ones measured 1.3-2.5× slower in steady state).
  */
 export const jsKernelTuning: { genericMaxWork: number; maxSources: number } = {
   genericMaxWork: 4096,
@@ -173,15 +174,13 @@ const literal = (v: number): string =>
     : `(${v})`;
 
 /**
- * Renders and compiles a kernel. `generic` (default: small kernels, see `jsKernelTuning`):
+ * Renders and compiles a kernel. `genericArg` (default: small flat kernels, see `jsKernelTuning`):
  * sizes, strides and constants are passed as arguments to a function shared by every kernel of
  * the same structure; false: they are literals in a function of this kernel's own (the same
  * results, bit for bit).
  */
-export function renderKernel(
-  k: Kernel,
-  generic = workOf(k) < jsKernelTuning.genericMaxWork,
-): KernelFn {
+export function renderKernel(k: Kernel, genericArg?: boolean): KernelFn {
+  const generic = genericArg ?? workOf(k) < jsKernelTuning.genericMaxWork;
   // generic: int32 sizes/strides/bounds in `Q` (an Int32Array, so index arithmetic stays int32),
   // constants in `P` (a Float64Array: NaN, ±Infinity and -0 kept)
   const ints: number[] = [], consts: number[] = [];
@@ -320,6 +319,10 @@ export function renderKernel(
     }
     loop = `let o = 0; ${hoistAt[0].join(" ")} ${loop}`;
   }
+  // by default only elementwise kernels of one loop: in nested loops and reductions, variable sizes
+  // and strides cost the optimized code up to 2.5× (overflow and bounds checks stay)
+  const strided = k.reduce !== undefined || (usesVars && outer.length > 1);
+  if (generic && genericArg === undefined && strided) return renderKernel(k, false);
   const fnNames = fns.map((_, i) => `F${i}`);
   const ps = [
     ...ints.map((_, i) => `q${i} = Q[${i}]`),

@@ -155,10 +155,15 @@ describe("render_js: generic kernels", () => {
     }
   });
 
-  test("small kernels render generic by default, large ones with literals", () => {
+  test("small flat kernels render generic by default; large, strided and reducing ones literal", () => {
     const small = kernels((x) => np.exp(x), [f32(16)])[0].kernel;
     const large = kernels((x) => np.exp(x), [f32(jsKernelTuning.genericMaxWork)])[0].kernel;
     assert.match(String(renderKernel(small)), /Q\[0\]/);
     assert.doesNotMatch(String(renderKernel(large)), /Q\[0\]/);
+    // strided loops and reductions keep literals (constant strides index faster)
+    const strided = kernels((x) => np.transpose(x).add(1), [f32(4, 5)])[0].kernel;
+    const reduction = kernels((x) => np.sum(x, { axis: 1 }), [f32(4, 5)])[0].kernel;
+    assert.doesNotMatch(String(renderKernel(strided)), /Q\[0\]/);
+    assert.doesNotMatch(String(renderKernel(reduction)), /Q\[0\]/);
   });
 });
