@@ -13,6 +13,7 @@ import { jit, lax, np, type Tensor, valueAndGrad } from "../mod.ts";
 import { JAXJS_SPEC } from "./_impl_jaxjs.ts";
 import { TFJS_SPEC, TFJS_WASM_SPEC } from "./_impl_tfjs.ts";
 import { withLatency } from "./_latency_md.ts";
+import { warmupTable } from "./_warmup.ts";
 
 /** A time in µs, a [median, min] pair of them, or why there is none. */
 type Cell = number | [number, number] | string;
@@ -197,15 +198,22 @@ const GAPS = [
   "is below NumPy's AVX-512 BLAS, so 1.5× NumPy (≈ 12 µs) is under the GEMM's own time; copies in",
   "and out add about 2 µs. W3 (forward and both gradients) reads NHWC/HWIO in place with the",
   "channels-last Wasm kernel (lib/backend/cpu/cl_conv.ts); its gradient still runs two copy kernels",
-  "of under 1 µs each (the broadcast output gradient, the flipped filter). The first calls of a",
-  "fresh kernel run in V8's baseline tiers, and a fresh Wasm kernel is generated and compiled on its",
-  "first run (`init()` does this ahead for the GEMM only; see bench/warmup.ts).",
+  "of under 1 µs each (the broadcast output gradient, the flipped filter). Warm-up (table",
+  "below, bench/warmup.ts per runtime): small JS kernels are generic over shape (hot from earlier",
+  "shapes) and a fresh generated Wasm kernel reruns at its first call until the optimizing tier",
+  "is in; what remains in calls 2–10 of a cold process is the library's own code in baseline",
+  "tiers, and on this VM fresh memory (each first-touched 4 KiB page costs ~15-70 µs: the `pf`",
+  "column), so kernels whose outputs are new buffers of several KB run slower until the engine's",
+  "GC recycles memory (Node/Deno after some hundred calls; Bun kept faulting in our runs).",
 ].join(" ");
 
 /** Runs the cases and writes their section into `--out` (default bench/RESULTS.md; other sections kept). */
 export async function latencyMain(argv: string[]): Promise<number> {
   const out = argv.join(" ").match(/--out[= ](\S+)/)?.[1] ?? "bench/RESULTS.md";
-  const table = await runLatency(argv.includes("--quick"));
+  const quick = argv.includes("--quick");
+  // the warm-up of fresh kernels of several kinds (bench/warmup.ts runs it on Bun and Node too)
+  const warm = warmupTable({ rounds: quick ? 2 : 5, title: "Warm-up of fresh jitted functions" });
+  const table = `${await runLatency(quick)}\n\n${warm}`;
   console.log(table);
   const version = (globalThis as any).Deno?.version?.deno ?? "?";
   const note =

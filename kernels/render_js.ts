@@ -23,15 +23,25 @@ export type KernelFn = (
   out: { [i: number]: number; length: number },
 ) => void;
 
-/** An index as JS; `dyn` renders a data-dependent index. */
-function renderIdx(i: Idx, dyn: (d: Extract<Idx, { k: "dyn" }>) => string): string {
+/**
+ * An index as JS; `dyn` renders a data-dependent index, `lit` a literal (a divisor or modulus
+ * stays a literal: the engine turns a division by a constant into cheaper operations).
+ */
+function renderIdx(
+  i: Idx,
+  dyn: (d: Extract<Idx, { k: "dyn" }>) => string,
+  lit: (v: number) => string,
+): string {
   switch (i.k) {
     case "lit":
-      return String(i.v);
+      return lit(i.v);
     case "var":
       return i.name;
     case "bin": {
-      const a = renderIdx(i.a, dyn), b = renderIdx(i.b, dyn);
+      const a = renderIdx(i.a, dyn, lit);
+      const b = i.b.k === "lit" && (i.op === "/" || i.op === "%")
+        ? String(i.b.v)
+        : renderIdx(i.b, dyn, lit);
       return i.op === "/" ? `Math.floor(${a} / ${b})` : `(${a} ${i.op} ${b})`;
     }
     case "dyn":
@@ -118,8 +128,67 @@ function callCounts(k: Kernel): Map<string, number> {
   return repeated ? counts : new Map();
 }
 
-/** Renders and compiles a kernel. */
-export function renderKernel(k: Kernel): KernelFn {
+type Factory = (...a: unknown[]) => KernelFn;
+/**
+ * Compiled kernel sources by text. A kernel's sizes, strides and constants are arguments
+ * (`Q`, `P`), so kernels of one structure share a source, a compiled function and the engine's
+ * optimized code: a new shape's kernel starts hot. Cleared past `jsKernelTuning.maxSources`.
+ */
+const templates = new Map<string, Factory>();
+
+/**
+ * The number of kernel sources compiled and kept (for tests: bounded by the template cache).
+ *
+ * @example
+ * ```ts
+ * import { jsTemplateCount } from "./render_js.ts";
+ * if (!(jsTemplateCount() >= 0)) throw new Error("count");
+ * ```
+ */
+export function jsTemplateCount(): number {
+  return templates.size;
+}
+
+/**
+ * @internal Elementwise kernels of one loop (a flat or 1-d output, no reduction) of fewer than
+ * `genericMaxWork` elements render generic (see `renderKernel`): a fresh literal kernel's first
+ * calls run in the engine's interpreter (a 64-element one ~20× slower than optimized), while a
+ * generic one is hot from earlier shapes; larger kernels get literals, whose loops the engine
+ * optimizes on the spot, and so do strided loops and reductions, whose constant strides and
+ * bounds index faster (generic ones measured 1.3-2.5× slower in steady state).
+ */
+export const jsKernelTuning: { genericMaxWork: number; maxSources: number } = {
+  genericMaxWork: 4096,
+  maxSources: 2048,
+};
+
+const workOf = (k: Kernel): number =>
+  k.outShape.reduce((a, b) => a * b, 1) * (k.reduce?.shape.reduce((a, b) => a * b, 1) ?? 1);
+
+const literal = (v: number): string =>
+  Number.isNaN(v)
+    ? "NaN"
+    : v === Infinity
+    ? "Infinity"
+    : v === -Infinity
+    ? "-Infinity"
+    : Object.is(v, -0)
+    ? "(-0)"
+    : `(${v})`;
+
+/**
+ * Renders and compiles a kernel. `genericArg` (default: small flat kernels, see `jsKernelTuning`):
+ * sizes, strides and constants are passed as arguments to a function shared by every kernel of
+ * the same structure; false: they are literals in a function of this kernel's own (the same
+ * results, bit for bit).
+ */
+export function renderKernel(k: Kernel, genericArg?: boolean): KernelFn {
+  const generic = genericArg ?? workOf(k) < jsKernelTuning.genericMaxWork;
+  // generic: int32 sizes/strides/bounds in `Q` (an Int32Array, so index arithmetic stays int32),
+  // constants in `P` (a Float64Array: NaN, ±Infinity and -0 kept)
+  const ints: number[] = [], consts: number[] = [];
+  const lit = (v: number): string => generic && (v | 0) === v ? `q${ints.push(v) - 1}` : literal(v);
+  const constant = (v: number): string => generic ? `p${consts.push(v) - 1}` : literal(v);
   const used = new Map<string, number>();
   const fns: ((...x: number[]) => number)[] = [];
   // data-dependent indices (int32 values: a NaN-free clamp), hoisted to the loop level they need
@@ -132,7 +201,7 @@ export function renderKernel(k: Kernel): KernelFn {
   const cseNames = new Map<string, string>();
   let pre: string[] | null = null;
   const dyn = (d: Extract<Idx, { k: "dyn" }>): string => {
-    const src = `Math.min(Math.max(${hoistedCode(() => expr(d.e))}, ${d.lo}), ${d.hi})`;
+    const src = `Math.min(Math.max(${hoistedCode(() => expr(d.e))}, ${lit(d.lo)}), ${lit(d.hi)})`;
     const lv = levelOf(d.e, nOut);
     if (lv === null) return src;
     const key = JSON.stringify(d);
@@ -143,7 +212,7 @@ export function renderKernel(k: Kernel): KernelFn {
     }
     return h;
   };
-  const renderIdx_ = (i: Idx) => renderIdx(i, dyn);
+  const renderIdx_ = (i: Idx) => renderIdx(i, dyn, lit);
   // conditions on data-dependent indices (a gather's bounds check), hoisted out of inner loops
   const innermost = nOut + (k.reduce?.shape.length ?? 0);
   /** Renders hoisted code, where no per-element common subexpression exists. */
@@ -172,13 +241,7 @@ export function renderKernel(k: Kernel): KernelFn {
       case "load":
         return `in${e.input}[${renderIdx_(e.index)}]`;
       case "const":
-        return Number.isNaN(e.v)
-          ? "NaN"
-          : e.v === Infinity
-          ? "Infinity"
-          : e.v === -Infinity
-          ? "-Infinity"
-          : `(${e.v})`;
+        return constant(e.v);
       case "index":
         return renderIdx_(e.index);
       case "cmpIdx":
@@ -239,7 +302,7 @@ export function renderKernel(k: Kernel): KernelFn {
       const body = `${hoistAt[nOut + 1 + r].join(" ")} ${loops}`;
       loops = shape[r] <= 4
         ? Array.from({ length: shape[r] }, (_, j) => `{ const r${r} = ${j}; ${body} }`).join(" ")
-        : `for (let r${r} = 0; r${r} < ${shape[r]}; r${r}++) { ${body} }`;
+        : `for (let r${r} = 0; r${r} < ${lit(shape[r])}; r${r}++) { ${body} }`;
     }
     const epiPre: string[] = [];
     pre = epiPre;
@@ -252,17 +315,36 @@ export function renderKernel(k: Kernel): KernelFn {
   let loop: string;
   if (!usesVars) {
     const total = outer.reduce((a, b) => a * b, 1);
-    loop = `${hoistAt[0].join(" ")} for (let o = 0; o < ${total};) { ${inner} }`;
+    loop = `${hoistAt[0].join(" ")} for (let o = 0; o < ${lit(total)};) { ${inner} }`;
   } else {
     loop = inner;
     for (let d = outer.length - 1; d >= 0; d--) {
       const pre = hoistAt[d + 1].join(" ");
-      loop = `for (let i${d} = 0; i${d} < ${outer[d]}; i${d}++) { ${pre} ${loop} }`;
+      loop = `for (let i${d} = 0; i${d} < ${lit(outer[d])}; i${d}++) { ${pre} ${loop} }`;
     }
     loop = `let o = 0; ${hoistAt[0].join(" ")} ${loop}`;
   }
+  // by default only elementwise kernels of one loop: in nested loops and reductions, variable sizes
+  // and strides cost the optimized code up to 2.5× (overflow and bounds checks stay)
+  const strided = k.reduce !== undefined || (usesVars && outer.length > 1);
+  if (generic && genericArg === undefined && strided) return renderKernel(k, false);
   const fnNames = fns.map((_, i) => `F${i}`);
-  const src = `${PRELUDE}return (ins, out) => { ${head} ${loop} };`;
+  const ps = [
+    ...ints.map((_, i) => `q${i} = Q[${i}]`),
+    ...consts.map((_, i) => `p${i} = P[${i}]`),
+  ].join(", ");
+  // the dtypes in the text keep a shared function's element accesses monomorphic
+  const src = `// ${k.inputs.join()} -> ${k.outDtype}\n${PRELUDE}return (ins, out) => { ${
+    ps ? `const ${ps};` : ""
+  } ${head} ${loop} };`;
   // NOTE: kernels are generated from our own IR only; no user strings reach this source.
-  return new Function("F16R", "BF16R", ...fnNames, src)(f16round, bf16round, ...fns) as KernelFn;
+  let make = generic ? templates.get(src) : undefined;
+  if (!make) {
+    make = new Function("F16R", "BF16R", ...fnNames, "Q", "P", src) as Factory;
+    if (generic) {
+      if (templates.size >= jsKernelTuning.maxSources) templates.clear();
+      templates.set(src, make);
+    }
+  }
+  return make(f16round, bf16round, ...fns, new Int32Array(ints), new Float64Array(consts));
 }

@@ -11,7 +11,7 @@ import { hoistConsts } from "../lib/ir.ts";
 import type { Kernel } from "../lib/compile/kernel.ts";
 import { lowerJaxpr, type Plan } from "../lib/compile/lower.ts";
 import { renderKernel } from "./render_js.ts";
-import { isWasmKernel, renderWasmKernel, wasmImports } from "./render_wasm.ts";
+import { isWasmKernel, renderWasmKernel, wasmImports, wasmWarmup } from "./render_wasm.ts";
 import { compilePlan, kernelRenderer } from "../lib/compile/runner.ts";
 
 /** A small deterministic generator (xorshift32). */
@@ -406,6 +406,40 @@ describe("render_wasm: module and wrapper", () => {
       () => fn([new Float32Array(3), new Int32Array(2)], new Float32Array(5)),
       TypeError,
     );
+  });
+  test("the first call's warm-up reruns leave the results bit-identical (forced on and off)", () => {
+    const saved = { ...wasmWarmup };
+    const plan = lowerFn(
+      (x: Tensor, w: Tensor) => [np.sum(x.mul(x), { axis: 1 }), np.max(x.mul(w), { axis: 0 })],
+      f32(24, 300),
+      f32(24, 300),
+    );
+    try {
+      for (const forced of [true, false]) {
+        // forced: never stops early (every first call reruns maxRuns times); else: no reruns
+        Object.assign(wasmWarmup, {
+          maxRuns: forced ? 12 : 0,
+          budgetMs: Infinity,
+          maxFirstMs: Infinity,
+          maxRerunMs: Infinity,
+          speedup: 0,
+        });
+        for (const { kernel, sizes } of kernelsOf(plan)) {
+          const js = renderKernel(kernel), wasm = renderWasmKernel(kernel);
+          const n = kernel.outShape.reduce((x, y) => x * y, 1);
+          for (let seed = 1; seed <= 3; seed++) {
+            const rand = rng(seed);
+            const ins = kernel.inputs.map((d, i) => fill(d, sizes[i], rand, true));
+            const want = allocTyped(kernel.outDtype, n), got = allocTyped(kernel.outDtype, n);
+            js(ins, want);
+            wasm(ins, got);
+            assert.equal(firstDiff(want, got), -1, `forced ${forced}, seed ${seed}`);
+          }
+        }
+      }
+    } finally {
+      Object.assign(wasmWarmup, saved);
+    }
   });
   test("unsupported IR is refused up front", () => {
     const bad: Kernel = { ...k, body: { k: "acc", dtype: "float32" } };
