@@ -90,7 +90,7 @@ describe("worker pool", () => {
     assert.equal(pool.workers, 1);
     assert.equal(pool.threads, 2);
     assert.equal(pool.shared, true);
-    assert.ok(performance.now() - started < 5000);
+    assert.ok(performance.now() - started < 30_000, "pool start-up hung"); // a hang guard, not a timing target
   });
 
   test("parallel sgemm equals single-threaded bit for bit (all shape combinations)", async () => {
