@@ -7,34 +7,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { getBackend, jit, np, setBackend, type Tensor } from "../mod.ts";
+import { jit, np, type Tensor } from "../mod.ts";
 import { BLOCKED_F64_MIN, choleskyFast, solveF64 } from "../lib/backend/cpu/linalg_f64.ts";
 import { dgemmSubFor } from "../kernels/wasm/dgemm.ts";
 import { choleskyInPlace, luInPlace, luSolveInPlace } from "../lib/ops/linalg_host.ts";
 import fx from "./fixtures/linalg_blocked_cases.json" with { type: "json" };
-
-function onCpu(fn: () => void | Promise<void>): () => Promise<void> {
-  return async () => {
-    const prev = getBackend();
-    setBackend("cpu");
-    try {
-      await fn();
-    } finally {
-      setBackend(prev);
-    }
-  };
-}
-
-/** Deterministic values in [-1, 1) (LCG). */
-function vals(n: number, seed: number): Float64Array {
-  const a = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return a;
-}
+import { onCpu, vals } from "./_linalg_util.ts";
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let e = 0;

@@ -11,16 +11,7 @@ import assert from "node:assert/strict";
 import { checkGrads, np, type Tensor } from "../mod.ts";
 import { EIGH_QL_MIN, eighHost, svdHost } from "../lib/ops/linalg_decomp_host.ts";
 import fx from "./fixtures/linalg_blocked_cases.json" with { type: "json" };
-
-function vals(n: number, seed: number): Float64Array {
-  const a = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return a;
-}
+import { vals } from "./_linalg_util.ts";
 
 /** Checks S v = v w, vᵀ v = I, ascending w, each column's largest entry positive. */
 function checkEigh(a: Float64Array, n: number, what: string): void {

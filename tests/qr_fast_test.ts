@@ -9,16 +9,7 @@ import assert from "node:assert/strict";
 import { getBackend, np, setBackend, type Tensor } from "../mod.ts";
 import { QR_WY_MIN, qrFast } from "../lib/backend/cpu/qr_fast.ts";
 import { qrHost } from "../lib/ops/linalg_decomp_host.ts";
-
-function vals(n: number, seed: number): Float64Array {
-  const a = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return a;
-}
+import { vals } from "./_linalg_util.ts";
 
 const av = (shape: number[]) => ({ shape, dtype: "float64" as const, weak: false });
 

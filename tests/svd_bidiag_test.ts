@@ -8,35 +8,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkGrads, getBackend, jit, np, setBackend, type Tensor } from "../mod.ts";
+import { checkGrads, jit, np, type Tensor } from "../mod.ts";
 import { SVD_BIDIAG_MIN, svdBidiag, svdFast } from "../lib/backend/cpu/svd_bidiag.ts";
 import { eighHost, svdHost } from "../lib/ops/linalg_decomp_host.ts";
 import { EIGH_WY_MIN, eighFast } from "../lib/backend/cpu/eigh_fast.ts";
 import { rotSeqFor } from "../kernels/wasm/rot_seq.ts";
 import fx from "./fixtures/svd_cases.json" with { type: "json" };
-
-function onCpu(fn: () => void | Promise<void>): () => Promise<void> {
-  return async () => {
-    const prev = getBackend();
-    setBackend("cpu");
-    try {
-      await fn();
-    } finally {
-      setBackend(prev);
-    }
-  };
-}
-
-/** Deterministic values in [-1, 1) (LCG). */
-function vals(n: number, seed: number): Float64Array {
-  const a = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return a;
-}
+import { onCpu, vals } from "./_linalg_util.ts";
 
 /** The fixture generator's matrices (tests/fixtures/gen_svd_fixtures.py). */
 function fixtureMatrix(kind: string, m: number, n: number): Float64Array {
