@@ -162,9 +162,6 @@ export const jsKernelTuning: { genericMaxWork: number; maxSources: number } = {
   maxSources: 2048,
 };
 
-const workOf = (k: Kernel): number =>
-  k.outShape.reduce((a, b) => a * b, 1) * (k.reduce?.shape.reduce((a, b) => a * b, 1) ?? 1);
-
 const literal = (v: number): string =>
   Number.isNaN(v)
     ? "NaN"
@@ -183,7 +180,10 @@ const literal = (v: number): string =>
  * results, bit for bit).
  */
 export function renderKernel(k: Kernel, genericArg?: boolean): KernelFn {
-  const generic = genericArg ?? workOf(k) < jsKernelTuning.genericMaxWork;
+  // by default only elementwise kernels: in reductions (and nested loops, below) variable sizes
+  // and strides cost the optimized code up to 2.5× (overflow and bounds checks stay)
+  const generic = genericArg ?? (k.reduce === undefined &&
+    k.outShape.reduce((a, b) => a * b, 1) < jsKernelTuning.genericMaxWork);
   // generic: int32 sizes/strides/bounds in `Q` (an Int32Array, so index arithmetic stays int32),
   // constants in `P` (a Float64Array: NaN, ±Infinity and -0 kept)
   const ints: number[] = [], consts: number[] = [];
@@ -324,10 +324,10 @@ export function renderKernel(k: Kernel, genericArg?: boolean): KernelFn {
     }
     loop = `let o = 0; ${hoistAt[0].join(" ")} ${loop}`;
   }
-  // by default only elementwise kernels of one loop: in nested loops and reductions, variable sizes
-  // and strides cost the optimized code up to 2.5× (overflow and bounds checks stay)
-  const strided = k.reduce !== undefined || (usesVars && outer.length > 1);
-  if (generic && genericArg === undefined && strided) return renderKernel(k, false);
+  // ... and only of one loop (known once rendered: whether the body indexes by loop variables)
+  if (generic && genericArg === undefined && usesVars && outer.length > 1) {
+    return renderKernel(k, false);
+  }
   const fnNames = fns.map((_, i) => `F${i}`);
   const ps = [
     ...ints.map((_, i) => `q${i} = Q[${i}]`),

@@ -4,26 +4,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { jit, np, type Tensor } from "../mod.ts";
+import { jit, type Tensor } from "../mod.ts";
 import { bind } from "../lib/core.ts";
 import { bf16round } from "../lib/bfloat16.ts";
 import type { OpDef } from "../lib/ops/_define.ts";
 import { OPS } from "../lib/ops/registry.ts";
-import { argValues, makeRng, OP_SAMPLES, paramsOf, type Sample } from "./_op_samples.ts";
-
-/** A sample's arguments with its float arguments in bfloat16 (the same values, rounded). */
-function bf16Args(s: Sample): Tensor[] {
-  const r = makeRng(11);
-  return s.args.map((a) => {
-    const v = argValues(a, r);
-    const t = a.dtype === "float"
-      ? np.array(v, { dtype: "bfloat16" })
-      : a.dtype === "bool"
-      ? np.array(v.map((x) => (x ? 1 : 0)), { dtype: "int32" }).astype("bool")
-      : np.array(v, { dtype: a.dtype });
-    return t.reshape(a.shape);
-  });
-}
+import { OP_SAMPLES, paramsOf, sampleArgsAs } from "./_op_samples.ts";
 
 /** One sample of one primitive: `run` gives its outputs, or null where bfloat16 is refused. */
 export interface Bf16Case {
@@ -45,7 +31,7 @@ export function bf16SampleCases(): Bf16Case[] {
         name: `${name} (${s.label})`,
         run: (jitted) => {
           try {
-            return (jitted ? jit(f) : f)(...bf16Args(s));
+            return (jitted ? jit(f) : f)(...sampleArgsAs(s, "bfloat16", 11));
           } catch (e) {
             // ops without a bfloat16 form (linalg, fft) refuse it, naming it
             if (e instanceof TypeError && /bfloat16/.test(e.message)) return null;

@@ -9,7 +9,7 @@ import { fromHost } from "../lib/core.ts";
 import { type OpName, OPS } from "../lib/ops/registry.ts";
 import type { DType } from "../lib/dtype.ts";
 import { type ConvOptions, type Padding, resolveConvParams } from "../lib/ops/conv_params.ts";
-import type { Tensor } from "../mod.ts";
+import { np, type Tensor } from "../mod.ts";
 import { windowOutputShape, type WindowParams } from "../lib/ops/window.ts";
 import {
   CUM_SAMPLES,
@@ -520,6 +520,20 @@ export function argDType(a: ArgSpec, dt: FloatDType): DType {
 export function argValues(a: ArgSpec, r: Rng): number[] {
   const n = a.shape.reduce((p, d) => p * d, 1);
   return Array.from({ length: n }, () => a.gen(r));
+}
+
+/** A sample's arguments with its float arguments in `floatDtype` (the same values, rounded). */
+export function sampleArgsAs(s: Sample, floatDtype: DType, seed: number): Tensor[] {
+  const r = makeRng(seed);
+  return s.args.map((a) => {
+    const v = argValues(a, r);
+    const t = a.dtype === "float"
+      ? np.array(v, { dtype: floatDtype })
+      : a.dtype === "bool"
+      ? np.array(v.map((x) => (x ? 1 : 0)), { dtype: "int32" }).astype("bool")
+      : np.array(v, { dtype: a.dtype });
+    return t.reshape(a.shape);
+  });
 }
 
 /** Builds the arguments of a sample in float dtype `dt`; `seed` picks the values. */

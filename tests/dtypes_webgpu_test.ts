@@ -19,7 +19,7 @@ import { bind1 } from "../lib/core.ts";
 import type { OpDef } from "../lib/ops/_define.ts";
 import * as ew from "../lib/ops/elementwise.ts";
 import { OPS } from "../lib/ops/registry.ts";
-import { argValues, makeRng, OP_SAMPLES, paramsOf, type Sample } from "./_op_samples.ts";
+import { OP_SAMPLES, paramsOf, sampleArgsAs } from "./_op_samples.ts";
 import { onBackend as on } from "./_prop_util.ts";
 
 const READY = await webgpuReady();
@@ -183,20 +183,6 @@ for (const d of NEW_DTYPES) {
   });
 }
 
-/** A sample's arguments with its float arguments in float16 (the same values, rounded). */
-function float16Args(s: Sample): Tensor[] {
-  const r = makeRng(7);
-  return s.args.map((a) => {
-    const v = argValues(a, r);
-    const t = a.dtype === "float"
-      ? np.array(v, { dtype: "float16" })
-      : a.dtype === "bool"
-      ? np.array(v.map((x) => (x ? 1 : 0)), { dtype: "int32" }).astype("bool")
-      : np.array(v, { dtype: a.dtype });
-    return t.reshape(a.shape);
-  });
-}
-
 describe("every primitive's float samples in float16 on WebGPU (eager and jit)", { skip }, () => {
   for (const [name, op] of Object.entries(OPS) as [string, OpDef][]) {
     const samples = OP_SAMPLES[name].samples.filter((s) =>
@@ -208,8 +194,8 @@ describe("every primitive's float samples in float16 on WebGPU (eager and jit)",
       for (const s of samples) {
         const params = paramsOf(s, "float32");
         const run = () => [
-          bind1(op, float16Args(s), params),
-          (jit((...xs: Tensor[]) => bind1(op, xs, params)))(...float16Args(s)),
+          bind1(op, sampleArgsAs(s, "float16", 7), params),
+          (jit((...xs: Tensor[]) => bind1(op, xs, params)))(...sampleArgsAs(s, "float16", 7)),
         ];
         let ref: Tensor;
         try {

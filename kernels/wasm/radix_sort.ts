@@ -27,8 +27,14 @@ function countDigits(f: FuncBuilder, hist: number, v: number, a: number): void {
   bump(f, a, 16384);
 }
 
-/** Emits `while (p < end) { body; p += step }`. */
-function loopTo(f: FuncBuilder, p: number, end: number, step: number, body: () => void): void {
+/** Emits `while (p < end) { body; p += step }` (i32 locals, unsigned compare). */
+export function loopTo(
+  f: FuncBuilder,
+  p: number,
+  end: number,
+  step: number,
+  body: () => void,
+): void {
   f.block((done) => {
     f.get(p).get(end).op("i32.ge_u").brIf(done);
     f.loop((next) => {
@@ -176,27 +182,51 @@ function genScatterCount(mb: ModuleBuilder): void {
 }
 
 /**
- * `radixUnflip(p, n, am)`: turns n keys at p back into bit patterns in place,
- * v ^ ((~(v >> 31) & am) | 2^31): am = -1 for float32 keys, 0 for int32 (SIMD, then one by one).
+ * Emits the order-preserving key map over the 32-bit values in [p, end) in place (p ends at end):
+ * `v ^ ((v >> 31 & m) | 2^31)`, a float NaN (any payload) first made the one pattern above +inf
+ * when m is -1; `back`: the inverse, `v ^ ((~(v >> 31) & m) | 2^31)`. `m` is an i32 local, -1 for
+ * float32 values, 0 for int32. Four values at a time in SIMD, then one by one.
+ */
+export function emitKeyMap(f: FuncBuilder, p: number, end: number, m: number, back: boolean): void {
+  const end4 = f.local("i32"), v = f.local("i32"), x = f.local("v128"), vm = f.local("v128");
+  const sign = 0x80000000 | 0;
+  f.get(m).op("i32x4.splat").set(vm);
+  f.get(end).get(p).op("i32.sub").i32(-16).op("i32.and").get(p).op("i32.add").set(end4);
+  loopTo(f, p, end4, 16, () => {
+    f.get(p).mem("v128.load", 0, 0).set(x);
+    if (!back) {
+      f.i32(0x7fc00000).op("i32x4.splat").get(x);
+      f.get(x).i32(0x7fffffff).op("i32x4.splat").op("v128.and").i32(0x7f800000).op("i32x4.splat")
+        .op("i32x4.gt_u").get(vm).op("v128.and").op("v128.bitselect").set(x);
+    }
+    f.get(p).get(x).get(x).i32(31).op("i32x4.shr_s");
+    if (back) f.op("v128.not");
+    f.get(vm).op("v128.and").i32(sign).op("i32x4.splat").op("v128.or").op("v128.xor")
+      .mem("v128.store", 0, 0);
+  });
+  loopTo(f, p, end, 4, () => {
+    f.get(p).mem("i32.load").set(v);
+    if (!back) {
+      f.i32(0x7fc00000).get(v);
+      f.get(v).i32(0x7fffffff).op("i32.and").i32(0x7f800000).op("i32.gt_u").get(m)
+        .op("i32.and").op("select").set(v);
+    }
+    f.get(p).get(v).get(v).i32(31).op("i32.shr_s");
+    if (back) f.i32(-1).op("i32.xor");
+    f.get(m).op("i32.and").i32(sign).op("i32.or").op("i32.xor").mem("i32.store");
+  });
+}
+
+/**
+ * `radixUnflip(p, n, am)`: turns n keys at p back into bit patterns in place (`emitKeyMap`'s
+ * inverse; am = -1 for float32 keys, 0 for int32).
  */
 function genUnflip(mb: ModuleBuilder): void {
   const f = mb.func(["i32", "i32", "i32"], [], "radixUnflip");
   const [p, n, am] = [0, 1, 2];
-  const end = f.local("i32"), end4 = f.local("i32"), v = f.local("i32");
-  const x = f.local("v128"), vam = f.local("v128");
-  f.get(am).op("i32x4.splat").set(vam);
+  const end = f.local("i32");
   f.get(p).get(n).i32(2).op("i32.shl").op("i32.add").set(end);
-  f.get(p).get(n).i32(-4).op("i32.and").i32(2).op("i32.shl").op("i32.add").set(end4);
-  loopTo(f, p, end4, 16, () => {
-    f.get(p).mem("v128.load", 0, 0).set(x);
-    f.get(p).get(x).get(x).i32(31).op("i32x4.shr_s").op("v128.not").get(vam).op("v128.and")
-      .i32(0x80000000 | 0).op("i32x4.splat").op("v128.or").op("v128.xor").mem("v128.store", 0, 0);
-  });
-  loopTo(f, p, end, 4, () => {
-    f.get(p).mem("i32.load").set(v);
-    f.get(p).get(v).get(v).i32(31).op("i32.shr_s").i32(-1).op("i32.xor").get(am).op("i32.and")
-      .i32(0x80000000 | 0).op("i32.or").op("i32.xor").mem("i32.store");
-  });
+  emitKeyMap(f, p, end, am, true);
 }
 
 /**

@@ -5,29 +5,18 @@
  * @module
  */
 import { type FuncBuilder, ModuleBuilder } from "./encoder.ts";
+import { emitKeyMap, loopTo } from "./radix_sort.ts";
 
 /** Bytes of the kernel's histogram tables (4 digits of 256 i32 counters). */
 export const ROWS_HIST_BYTES = 4 * 256 * 4;
 /** Rows shorter than this are insertion-sorted; longer ones radix-sorted. */
 export const ROWS_INSERTION_BELOW = 32;
-const SIGN = 0x80000000 | 0;
-
-/** Emits `for (p = from; p < end; p += step) body()` (`from` already on no stack: set first). */
-function each(f: FuncBuilder, p: number, end: number, step: number, body: () => void): void {
-  f.block((done) => {
-    f.get(p).get(end).op("i32.ge_u").brIf(done);
-    f.loop((next) => {
-      body();
-      f.get(p).i32(step).op("i32.add").tee(p).get(end).op("i32.lt_u").brIf(next);
-    });
-  });
-}
 
 /** Stable insertion sort of the unsigned keys in [row, end) (row ≥ 4: `j` stops at row − 4). */
 function insertion(f: FuncBuilder, row: number, end: number, l: Record<string, number>): void {
   const { i, j, v, w } = l;
   f.get(row).i32(4).op("i32.add").set(i);
-  each(f, i, end, 4, () => {
+  loopTo(f, i, end, 4, () => {
     f.get(i).mem("i32.load").set(v);
     f.get(i).i32(4).op("i32.sub").set(j);
     f.block((placed) => {
@@ -52,9 +41,9 @@ function radix8(f: FuncBuilder, row: number, tmp: number, hist: number, l: Recor
   const { i, v, a, end, src, dst, d, sum, split, c, hend, nb, pos, rot, tbl } = l;
   f.get(hist).set(a);
   f.get(hist).i32(ROWS_HIST_BYTES).op("i32.add").set(hend);
-  each(f, a, hend, 16, () => f.get(a).i32(0).op("i32x4.splat").mem("v128.store", 0, 0));
+  loopTo(f, a, hend, 16, () => f.get(a).i32(0).op("i32x4.splat").mem("v128.store", 0, 0));
   f.get(row).set(i);
-  each(f, i, end, 4, () => {
+  loopTo(f, i, end, 4, () => {
     f.get(i).mem("i32.load").set(v);
     for (let q = 0; q < 4; q++) {
       f.get(hist).get(v).i32(8 * q - 2).op("i32.rotr").i32(0x3fc).op("i32.and").op("i32.add")
@@ -69,7 +58,7 @@ function radix8(f: FuncBuilder, row: number, tmp: number, hist: number, l: Recor
     f.get(hist).get(d).i32(10).op("i32.shl").op("i32.add").tee(a).i32(1024).op("i32.add").set(hend);
     f.get(dst).set(sum);
     f.i32(1).set(split);
-    each(f, a, hend, 4, () => {
+    loopTo(f, a, hend, 4, () => {
       f.get(a).mem("i32.load").set(c);
       f.get(split).get(c).get(nb).op("i32.ne").op("i32.and").set(split);
       f.get(a).get(sum).mem("i32.store");
@@ -80,7 +69,7 @@ function radix8(f: FuncBuilder, row: number, tmp: number, hist: number, l: Recor
       f.get(src).get(nb).i32(2).op("i32.shl").op("i32.add").set(hend);
       f.get(d).i32(3).op("i32.shl").i32(2).op("i32.sub").set(rot);
       f.get(hist).get(d).i32(10).op("i32.shl").op("i32.add").set(tbl);
-      each(f, i, hend, 4, () => {
+      loopTo(f, i, hend, 4, () => {
         f.get(i).mem("i32.load").set(v);
         f.get(tbl).get(v).get(rot).op("i32.rotr").i32(0x3fc).op("i32.and").op("i32.add").tee(a)
           .mem("i32.load").set(pos);
@@ -95,7 +84,7 @@ function radix8(f: FuncBuilder, row: number, tmp: number, hist: number, l: Recor
   f.get(src).get(row).op("i32.ne").if(() => {
     f.get(row).set(dst);
     f.get(src).get(nb).i32(2).op("i32.shl").op("i32.add").set(hend);
-    each(f, src, hend, 4, () => {
+    loopTo(f, src, hend, 4, () => {
       f.get(dst).get(src).mem("i32.load").mem("i32.store");
       f.get(dst).i32(4).op("i32.add").set(dst);
     });
@@ -116,8 +105,6 @@ function genSortRows(mb: ModuleBuilder): void {
     l[k] = f.local("i32");
   }
   l.nb = n;
-  l.x = f.local("v128");
-  l.vfm = f.local("v128");
   const { r, row, end, fm, total } = l;
   f.i32(0).get(mode).i32(0).op("i32.ne").op("i32.sub").set(fm); // -1 floats, 0 ints
   f.get(rows).get(n).op("i32.mul").set(total);
@@ -139,41 +126,11 @@ function genSortRows(mb: ModuleBuilder): void {
   mapKeys(f, p, l, true);
 }
 
-/**
- * Maps the `l.total` values at p to order-preserving keys in place (NaN → one pattern above +inf when
- * `l.fm` is -1, i.e. float32), or back (`back`): four at a time in SIMD, then one by one.
- */
+/** Maps the `l.total` values at p to order-preserving keys in place, or back (`emitKeyMap`). */
 function mapKeys(f: FuncBuilder, p: number, l: Record<string, number>, back: boolean): void {
-  const { i, v, end, hend, total, fm } = l, x = l.x, vfm = l.vfm, sign = () => f.i32(SIGN);
-  f.get(fm).op("i32x4.splat").set(vfm);
-  f.get(p).set(i);
-  f.get(p).get(total).i32(2).op("i32.shl").op("i32.add").set(end);
-  f.get(p).get(total).i32(-4).op("i32.and").i32(2).op("i32.shl").op("i32.add").set(hend);
-  each(f, i, hend, 16, () => {
-    f.get(i).mem("v128.load", 0, 0).set(x);
-    if (!back) {
-      f.i32(0x7fc00000).op("i32x4.splat").get(x);
-      f.get(x).i32(0x7fffffff).op("i32x4.splat").op("v128.and").i32(0x7f800000).op("i32x4.splat")
-        .op("i32x4.gt_u").get(vfm).op("v128.and").op("v128.bitselect").set(x);
-    }
-    f.get(i).get(x).get(x).i32(31).op("i32x4.shr_s");
-    if (back) f.op("v128.not");
-    f.get(vfm).op("v128.and").i32(SIGN).op("i32x4.splat").op("v128.or").op("v128.xor")
-      .mem("v128.store", 0, 0);
-  });
-  each(f, i, end, 4, () => {
-    f.get(i).mem("i32.load").set(v);
-    if (!back) {
-      f.i32(0x7fc00000).get(v);
-      f.get(v).i32(0x7fffffff).op("i32.and").i32(0x7f800000).op("i32.gt_u").get(fm)
-        .op("i32.and").op("select").set(v);
-    }
-    f.get(i).get(v).get(v).i32(31).op("i32.shr_s");
-    if (back) f.i32(-1).op("i32.xor");
-    f.get(fm).op("i32.and");
-    sign();
-    f.op("i32.or").op("i32.xor").mem("i32.store");
-  });
+  f.get(p).set(l.i);
+  f.get(p).get(l.total).i32(2).op("i32.shl").op("i32.add").set(l.end);
+  emitKeyMap(f, l.i, l.end, l.fm, back);
 }
 
 /**

@@ -316,7 +316,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  * are `array<f16>` (and the source starts with `enable f16;`).
  */
 export function bindings(inputs: DType[], outs: DType[], f16 = false): string {
-  const ty = (d: DType) => (f16 && d === "float16" ? "f16" : wgslType(d));
+  const ty = (d: DType) => storageType(d, f16);
   const lines = inputs.map((d, i) =>
     `@group(0) @binding(${i}) var<storage, read> in${i}: array<${ty(d)}>;`
   );
@@ -328,7 +328,7 @@ export function bindings(inputs: DType[], outs: DType[], f16 = false): string {
     );
   });
   const on = f16 && [...inputs, ...outs].includes("float16");
-  return (on ? "enable f16;\n" : "") + lines.join("\n") + "\n";
+  return (on ? ENABLE_F16 : "") + lines.join("\n") + "\n";
 }
 
 /** Statements defining the multi-index variables `i0..` (those used in `body`) from flat `o`. */
@@ -353,7 +353,20 @@ export const load = (slot: number, index: string): string => `in${slot}[${index}
 
 /** `load`, with float16 inputs read from f16 storage as f32 (`bindings` with `f16`). */
 export const loadF16 = (slot: number, index: string, d: DType): string =>
-  d === "float16" ? `f32(in${slot}[${index}])` : `in${slot}[${index}]`;
+  fromStorage(d, true, load(slot, index));
+
+/** The directive a shader declaring `f16` (float16 as 2-byte storage, kernels/wgsl/f16.ts) needs first. */
+export const ENABLE_F16 = "enable f16;\n";
+
+/** The WGSL element type of a `d` array in storage: `f16` for float16 with `f16`, else `wgslType`. */
+export function storageType(d: DType, f16: boolean): string {
+  return f16 && d === "float16" ? "f16" : wgslType(d);
+}
+
+/** A load from an f16 array as the f32 the kernels compute with (exact). */
+export function fromStorage(d: DType, f16: boolean, v: string): string {
+  return f16 && d === "float16" ? `f32(${v})` : v;
+}
 
 /** Phony assignments that keep every input binding in the pipeline layout. */
 export function phonyUses(n: number, name = "in"): string {

@@ -6,15 +6,9 @@
  */
 import type { DType } from "../../lib/dtype.ts";
 import { defineHelper, helperSource } from "./helpers.ts";
-import { flatMain, type RenderedKernel, wgslType } from "./expr.ts";
+import { ENABLE_F16, flatMain, type RenderedKernel } from "./expr.ts";
 
-/** The directive a shader declaring `f16` needs first. */
-export const ENABLE_F16 = "enable f16;\n";
-
-/** The WGSL element type of a `d` array in storage: `f16` for float16 with `f16`, else `wgslType`. */
-export function storageType(d: DType, f16: boolean): string {
-  return f16 && d === "float16" ? "f16" : wgslType(d);
-}
+export { ENABLE_F16, fromStorage, storageType } from "./expr.ts";
 
 // an f32 rounded to float16 (tg_f16r) converts to f16 exactly; ±Infinity and NaN, whose
 // conversion WGSL leaves indeterminate, come from f16 overflow and from converting NaN
@@ -33,11 +27,6 @@ export function toStorage(d: DType, f16: boolean, v: string, use: (h: string) =>
   if (!(f16 && d === "float16")) return v;
   use("tg_tof16");
   return `tg_tof16(${v})`;
-}
-
-/** A load from an f16 array as the f32 the kernels compute with (exact). */
-export function fromStorage(d: DType, f16: boolean, v: string): string {
-  return f16 && d === "float16" ? `f32(${v})` : v;
 }
 
 /** A kernel copying `n` f16 elements (binding 0) into f32 words (binding 1). */

@@ -138,6 +138,30 @@ export class LinalgPhases {
     }).join("\n");
   }
 
+  /** `#decls(use)` and the step-range binding `rng_` after them. */
+  #rangedDecls(use: string[]): string {
+    return `${
+      this.#decls(use)
+    }\n@group(0) @binding(${use.length}) var<storage, read> rng_: array<f32>;`;
+  }
+
+  /** Adds a dispatch of `code` binding `use` and its step range [k0, k1, blocks, width]. */
+  #pushRanged(
+    code: string,
+    dispatch: [number, number, number],
+    use: string[],
+    range: number[],
+  ): void {
+    const d: SortDispatch = {
+      code,
+      dispatch,
+      bind: [...use.map((n) => this.#bufs[n].bind), "RNG"],
+    };
+    this.#ranged.push({ d, at: use.length, chunk: this.#ranges.length / 4 });
+    this.#ranges.push(...range);
+    this.dispatches.push(d);
+  }
+
   /**
    * One dispatch running `body` (perMatrix: `q`, `cb`, `lid`, `sync()`) on `blocks` workgroups
    * per matrix, `loops` iterations long.
@@ -165,22 +189,14 @@ export class LinalgPhases {
     const { chunks, loops } = chunkSteps(steps, cost, this.budget, 1 + (opts.fixed ?? 0));
     this.loops = Math.max(this.loops, loops);
     if (loops > this.budget) return this;
-    const at = use.length;
     const code = `  let k0_ = i32(rng_[0]); let k1_ = i32(rng_[1]);
   ${opts.pre ?? ""}
   for (var ${v} = k0_; ${v} < k1_; ${v}++) {
 ${body}
   }`;
-    const decls = `${
-      this.#decls(use)
-    }\n@group(0) @binding(${at}) var<storage, read> rng_: array<f32>;`;
+    const decls = this.#rangedDecls(use);
     const s = perMatrix(this.count, this.maxWg, decls, code, opts.extra ?? "", opts.blocks);
-    for (const [k0, k1] of chunks) {
-      const d: SortDispatch = { ...s, bind: [...use.map((n) => this.#bufs[n].bind), "RNG"] };
-      this.#ranged.push({ d, at, chunk: this.#ranges.length / 4 });
-      this.#ranges.push(k0, k1, 1, 0);
-      this.dispatches.push(d);
-    }
+    for (const [k0, k1] of chunks) this.#pushRanged(s.code, s.dispatch, use, [k0, k1, 1, 0]);
     return this;
   }
 
@@ -200,11 +216,8 @@ ${body}
     }[],
   ): this {
     const codes = parts.map((p) => {
-      const at = p.use.length;
-      const decls = `${
-        this.#decls(p.use)
-      }\n@group(0) @binding(${at}) var<storage, read> rng_: array<f32>;`;
       const body = `  let s = i32(rng_[0]);\n${p.body}`;
+      const decls = this.#rangedDecls(p.use);
       return perMatrix(this.count, this.maxWg, decls, body, p.extra ?? "", "dynamic").code;
     });
     for (let s = 0; s < steps; s++) {
@@ -212,15 +225,8 @@ ${body}
         const nb = p.blocks(s);
         if (nb <= 0) return;
         const dispatch = spread(this.count * nb, this.maxWg);
-        const d: SortDispatch = {
-          code: codes[i],
-          dispatch,
-          bind: [...p.use.map((n) => this.#bufs[n].bind), "RNG"],
-        };
         this.loops = Math.max(this.loops, p.cost(s));
-        this.#ranged.push({ d, at: p.use.length, chunk: this.#ranges.length / 4 });
-        this.#ranges.push(s, s + 1, nb, dispatch[0]);
-        this.dispatches.push(d);
+        this.#pushRanged(codes[i], dispatch, p.use, [s, s + 1, nb, dispatch[0]]);
       });
     }
     return this;

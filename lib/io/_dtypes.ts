@@ -2,7 +2,7 @@
 // written natively; others widen exactly (16-bit ints -> int32) or narrow as
 // JAX does without x64 (int64 -> int32, uint64 -> uint32, a RangeError when a value does not fit).
 import { allocTyped, type DType, type TypedArray } from "../dtype.ts";
-import { f16round, HAS_FLOAT16 } from "../float16.ts";
+import { f16Bits, f16FromBits, HAS_FLOAT16 } from "../float16.ts";
 import { bf16Bits } from "../bfloat16.ts";
 
 /** One element type of a file format. */
@@ -59,29 +59,6 @@ export function writeCode(op: string, dtype: string): FileDType {
   return fileDType(code)!;
 }
 
-/** float16 bits to a number (exact). */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-/** The float16 bits of `x` (rounded to the nearest float16 first; NaN as 0x7e00, like NumPy). */
-export function floatToHalf(x: number): number {
-  if (Number.isNaN(x)) return 0x7e00;
-  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
-  const a = Math.abs(f16round(x));
-  if (a === Infinity) return sign | 0x7c00;
-  if (a < 2 ** -14) return sign | (a / 2 ** -24); // subnormal or zero: exact multiple of 2^-24
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--;
-  else if (2 ** (e + 1) <= a) e++;
-  return sign | ((e + 15) << 10) | ((a / 2 ** e - 1) * 1024);
-}
-
 /**
  * Decodes `n` elements of `fd` from `bytes` (exactly n * fd.size bytes, byte order `little`)
  * into a new typed array of fd.dtype. 64-bit integers that fd.dtype cannot hold are a RangeError.
@@ -124,7 +101,7 @@ export function decode(
     }
     case "f2": {
       const out = allocTyped("float16", n); // exact: every float16 value
-      for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(i * 2, little));
+      for (let i = 0; i < n; i++) out[i] = f16FromBits(dv.getUint16(i * 2, little));
       return out;
     }
     case "bf16": { // bfloat16 values in a Float32Array, as Tensors store them
@@ -162,7 +139,7 @@ export function encode(data: TypedArray, dtype: DType): Uint8Array {
   if (dtype === "float16" && !HAS_FLOAT16) {
     const out = new Uint8Array(data.length * 2);
     const dv = new DataView(out.buffer);
-    for (let i = 0; i < data.length; i++) dv.setUint16(i * 2, floatToHalf(data[i]), true);
+    for (let i = 0; i < data.length; i++) dv.setUint16(i * 2, f16Bits(data[i]), true);
     return out;
   }
   const out = new Uint8Array(data.byteLength);

@@ -524,7 +524,7 @@ export async function createRuntime(): Promise<GpuRuntime | null> {
   const software = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) ||
     SOFTWARE.test(desc);
   const runtime = new GpuRuntime(device, software, desc);
-  runtime.shaderF16 = Boolean(adapter.features?.has("shader-f16"));
+  runtime.shaderF16 = f16;
   runtime.f16 = f16 && Boolean(device.features?.has("shader-f16"));
   failure = undefined;
   return runtime;
