@@ -130,11 +130,7 @@ export function buildClConvModule(
   opts: { shared: boolean; fma?: boolean },
 ): Uint8Array<ArrayBuffer> {
   const fma = opts.fma ?? hasRelaxedSimd();
-  const mb = new ModuleBuilder().importMemory("env", "memory", {
-    initial: 1,
-    maximum: opts.shared ? 65536 : undefined,
-    shared: opts.shared,
-  });
+  const mb = new ModuleBuilder().importEnvMemory(opts);
   const blocks = Array.from({ length: CL_CONV_MAX_BLOCK }, (_, k) => genBlock(mb, k + 1, fma));
   const f = mb.func(["i32"], [], "clConv");
   const D = CL_CONV_DESC;

@@ -363,11 +363,7 @@ export function buildDirectConvModule(
 ): Uint8Array<ArrayBuffer> {
   const cfg = opts.config ?? DIRECT_CONV_CONFIG;
   checkConfig(cfg);
-  const mb = new ModuleBuilder().importMemory("env", "memory", {
-    initial: 1,
-    maximum: opts.shared ? 65536 : undefined,
-    shared: opts.shared,
-  });
+  const mb = new ModuleBuilder().importEnvMemory(opts);
   const widths: number[] = [];
   for (let u = cfg.u; u >= 1; u >>= 1) widths.push(u);
   const vecs = widths.map((u) => genVec(mb, u, cfg.tu, cfg.fma));

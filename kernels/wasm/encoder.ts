@@ -362,6 +362,19 @@ export class ModuleBuilder {
     return this;
   }
 
+  /**
+   * Imports `env.memory`: shared (up to 4 GiB) for a module every pool thread instantiates, else
+   * private and growable without bound.
+   */
+  importEnvMemory(opts: { shared: boolean }): this {
+    const { shared } = opts;
+    return this.importMemory("env", "memory", {
+      initial: 1,
+      maximum: shared ? 65536 : undefined,
+      shared,
+    });
+  }
+
   /** Imports a function; must be called before any `func`. Returns its function index. */
   importFunc(module: string, name: string, params: ValType[], results: ValType[]): number {
     if (this.#funcs.length > 0) throw new Error("importFunc: imports must precede functions");

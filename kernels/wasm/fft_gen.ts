@@ -296,11 +296,7 @@ function genCmul(mb: ModuleBuilder): void {
  * ```
  */
 export function buildFftModule(opts: { shared: boolean }): Uint8Array<ArrayBuffer> {
-  const mb = new ModuleBuilder().importMemory("env", "memory", {
-    initial: 1,
-    maximum: opts.shared ? 65536 : undefined,
-    shared: opts.shared,
-  });
+  const mb = new ModuleBuilder().importEnvMemory(opts);
   const pass = genDispatch(mb);
   genRows(mb, pass);
   genCmul(mb);

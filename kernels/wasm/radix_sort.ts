@@ -182,38 +182,57 @@ function genScatterCount(mb: ModuleBuilder): void {
 }
 
 /**
- * Emits the order-preserving key map over the 32-bit values in [p, end) in place (p ends at end):
+ * Sets the v128 local `x` to the order-preserving keys of its four 32-bit values,
  * `v ^ ((v >> 31 & m) | 2^31)`, a float NaN (any payload) first made the one pattern above +inf
- * when m is -1; `back`: the inverse, `v ^ ((~(v >> 31) & m) | 2^31)`. `m` is an i32 local, -1 for
- * float32 values, 0 for int32. Four values at a time in SIMD, then one by one.
+ * when m is -1; `back`: the inverse, `v ^ ((~(v >> 31) & m) | 2^31)`. `vm`: m in every lane
+ * (-1 for float32 values, 0 for int32).
+ */
+export function vecKey(f: FuncBuilder, x: number, vm: number, back: boolean): void {
+  if (!back) {
+    f.i32(0x7fc00000).op("i32x4.splat").get(x);
+    f.get(x).i32(0x7fffffff).op("i32x4.splat").op("v128.and").i32(0x7f800000).op("i32x4.splat")
+      .op("i32x4.gt_u").get(vm).op("v128.and").op("v128.bitselect").set(x);
+  }
+  f.get(x).get(x).i32(31).op("i32x4.shr_s");
+  if (back) f.op("v128.not");
+  f.get(vm).op("v128.and").i32(0x80000000 | 0).op("i32x4.splat").op("v128.or").op("v128.xor")
+    .set(x);
+}
+
+/**
+ * {@link vecKey} of the i32 local `v` (`m` an i32 local): sets `v`, or with `push` leaves the
+ * result on the stack and `v` unchanged (`back` only).
+ */
+export function scalarKey(f: FuncBuilder, v: number, m: number, back: boolean, push = false) {
+  if (!back) {
+    f.i32(0x7fc00000).get(v);
+    f.get(v).i32(0x7fffffff).op("i32.and").i32(0x7f800000).op("i32.gt_u").get(m)
+      .op("i32.and").op("select").set(v);
+  }
+  f.get(v).get(v).i32(31).op("i32.shr_s");
+  if (back) f.i32(-1).op("i32.xor");
+  f.get(m).op("i32.and").i32(0x80000000 | 0).op("i32.or").op("i32.xor");
+  if (!push) f.set(v);
+}
+
+/**
+ * Emits the order-preserving key map ({@link vecKey}) over the 32-bit values in [p, end) in place
+ * (p ends at end), or its inverse (`back`). `m` is an i32 local, -1 for float32 values, 0 for
+ * int32. Four values at a time in SIMD, then one by one.
  */
 export function emitKeyMap(f: FuncBuilder, p: number, end: number, m: number, back: boolean): void {
   const end4 = f.local("i32"), v = f.local("i32"), x = f.local("v128"), vm = f.local("v128");
-  const sign = 0x80000000 | 0;
   f.get(m).op("i32x4.splat").set(vm);
   f.get(end).get(p).op("i32.sub").i32(-16).op("i32.and").get(p).op("i32.add").set(end4);
   loopTo(f, p, end4, 16, () => {
     f.get(p).mem("v128.load", 0, 0).set(x);
-    if (!back) {
-      f.i32(0x7fc00000).op("i32x4.splat").get(x);
-      f.get(x).i32(0x7fffffff).op("i32x4.splat").op("v128.and").i32(0x7f800000).op("i32x4.splat")
-        .op("i32x4.gt_u").get(vm).op("v128.and").op("v128.bitselect").set(x);
-    }
-    f.get(p).get(x).get(x).i32(31).op("i32x4.shr_s");
-    if (back) f.op("v128.not");
-    f.get(vm).op("v128.and").i32(sign).op("i32x4.splat").op("v128.or").op("v128.xor")
-      .mem("v128.store", 0, 0);
+    vecKey(f, x, vm, back);
+    f.get(p).get(x).mem("v128.store", 0, 0);
   });
   loopTo(f, p, end, 4, () => {
     f.get(p).mem("i32.load").set(v);
-    if (!back) {
-      f.i32(0x7fc00000).get(v);
-      f.get(v).i32(0x7fffffff).op("i32.and").i32(0x7f800000).op("i32.gt_u").get(m)
-        .op("i32.and").op("select").set(v);
-    }
-    f.get(p).get(v).get(v).i32(31).op("i32.shr_s");
-    if (back) f.i32(-1).op("i32.xor");
-    f.get(m).op("i32.and").i32(sign).op("i32.or").op("i32.xor").mem("i32.store");
+    scalarKey(f, v, m, back);
+    f.get(p).get(v).mem("i32.store");
   });
 }
 
@@ -246,11 +265,7 @@ function genUnflip(mb: ModuleBuilder): void {
  * ```
  */
 export function buildRadixModule(opts: { shared: boolean }): Uint8Array<ArrayBuffer> {
-  const mb = new ModuleBuilder().importMemory("env", "memory", {
-    initial: 1,
-    maximum: opts.shared ? 65536 : undefined,
-    shared: opts.shared,
-  });
+  const mb = new ModuleBuilder().importEnvMemory(opts);
   genKeys(mb);
   genScatter(mb);
   genScatterCount(mb);

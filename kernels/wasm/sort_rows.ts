@@ -13,7 +13,12 @@ export const ROWS_HIST_BYTES = 4 * 256 * 4;
 export const ROWS_INSERTION_BELOW = 32;
 
 /** Stable insertion sort of the unsigned keys in [row, end) (row ≥ 4: `j` stops at row − 4). */
-function insertion(f: FuncBuilder, row: number, end: number, l: Record<string, number>): void {
+export function insertion(
+  f: FuncBuilder,
+  row: number,
+  end: number,
+  l: Record<string, number>,
+): void {
   const { i, j, v, w } = l;
   f.get(row).i32(4).op("i32.add").set(i);
   loopTo(f, i, end, 4, () => {

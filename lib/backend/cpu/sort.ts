@@ -10,6 +10,7 @@ import type { Aval, HostArray } from "../../ops/_define.ts";
 import { rowsOf, type SortParams } from "../../ops/sort.ts";
 import { sizeOf } from "../../shape.ts";
 import { parallelSortTuning, sortRowPooled, sortRowsWasm, sortRowWasm } from "./sort_parallel.ts";
+import { sortRowMsd } from "./sort_msd.ts";
 
 /** Digits of a radix sort: `count` digits of `bits` bits (the top one may be shorter). */
 interface Digits {
@@ -253,6 +254,7 @@ export function sortFast(
     const base = Math.floor(r / post) * n * post + (r % post);
     if (xs.length === 1) {
       // values only: long rows in Wasm (on the pool, else here), else the keys themselves in JS
+      if (post === 1 && sortRowMsd(kv, base, n, mode, out)) continue;
       if (post === 1 && sortRowPooled(kv, base, n, mode, out)) continue;
       if (post === 1 && n >= parallelSortTuning.wasmFrom && sortRowWasm(kv, base, n, mode, out)) {
         continue;

@@ -161,6 +161,34 @@ export function sortRowsWasm(
   return true;
 }
 
+/**
+ * A sort of the row `src[base .. base + n)` of float32 / int32 bit patterns (`mode` 1 / 0) into
+ * `out` at the same place on the pool (the current one by default); false when it declines.
+ */
+export type PooledRowSort = (
+  src: Uint32Array,
+  base: number,
+  n: number,
+  mode: 0 | 1,
+  out: Uint32Array,
+  pool?: WorkerPool,
+) => boolean;
+
+/**
+ * @internal The threads a pooled sort of n values takes: up to `max` of the pool's when it is
+ * free and has at least `minThreads` (and 2), and n ≥ `minKeys`; else 0.
+ */
+export function poolThreads(
+  pool: WorkerPool | undefined,
+  n: number,
+  minKeys: number,
+  minThreads: number,
+  max: number,
+): number {
+  if (!pool || pool.threads < Math.max(2, minThreads) || pool.busy || n < minKeys) return 0;
+  return Math.min(pool.threads, max);
+}
+
 function runAll(pool: WorkerPool, tasks: PoolTask[], n: number): void {
   // a task slower than 1 key per µs (and 2 s) means its worker is gone
   pool.runSync(tasks, 2_000 + n / 1e3);
@@ -180,8 +208,8 @@ export function sortRowPooled(
   pool: WorkerPool | undefined = usablePool(),
 ): boolean {
   const { minKeys, minThreads } = parallelSortTuning;
-  if (!pool || pool.threads < Math.max(2, minThreads) || pool.busy || n < minKeys) return false;
-  const T = Math.min(pool.threads, 4), next = T * T * 2048;
+  const T = poolThreads(pool, n, minKeys, minThreads, 4), next = T * T * 2048;
+  if (!pool || !T) return false;
   const sc = scratchFor(2 * align(4 * n) + T * RADIX_HIST_BYTES + 4 * next, pool);
   if (!sc) return false;
   try {

@@ -7,6 +7,7 @@ import { buildSgemmModule, type SgemmConfig } from "../../../../kernels/wasm/sge
 import { buildDirectConvModule } from "../../../../kernels/wasm/direct_conv.ts";
 import { buildFftModule, FFT_EXPORTS } from "../../../../kernels/wasm/fft_gen.ts";
 import { buildRadixModule } from "../../../../kernels/wasm/radix_sort.ts";
+import { buildRadixMsdModule } from "../../../../kernels/wasm/radix_msd.ts";
 
 /** A module for the pool: its bytes for a memory kind and configuration, and its exported ops. */
 export interface PoolModule {
@@ -24,6 +25,10 @@ export const POOL_MODULES: PoolModule[] = [
   {
     build: (shared) => buildRadixModule({ shared }),
     exports: ["radixKeys", "radixScatter", "radixScatterCount", "radixUnflip"],
+  },
+  {
+    build: (shared) => buildRadixMsdModule({ shared }),
+    exports: ["msdCount", "msdScatter", "msdBuckets"],
   },
 ];
 
