@@ -1,9 +1,9 @@
 /**
  * The pool's MSD radix sort of long rows (lib/backend/cpu/sort_msd.ts, kernels/wasm/radix_msd.ts)
  * against TypedArray#sort: value spreads that give every bucket plan (insertion sort, three 7-bit
- * passes, 11 + 10 bits), a single bucket, ±0 and subnormals, int32 extremes, lengths that split
- * unevenly over 2 and 3 threads; rows holding ±inf or NaN are declined, and np.sort of long rows
- * with and without them matches.
+ * passes, 11 + 10 bits), a single bucket, ±0, subnormals and ±inf, int32 extremes, lengths that
+ * split unevenly over 2 and 3 threads; rows holding NaN are declined, and np.sort of long rows with
+ * and without NaN and ±inf matches.
  * @module
  */
 import { test } from "node:test";
@@ -29,6 +29,8 @@ const FLOATS: Record<string, (r: () => number, i: number) => number> = {
   "±0, subnormals, extremes": (r, i) =>
     [-0, 0, 1e-45, -1e-45, 1e-40, -3e38, 3e38, 2 * r() - 1][i % 8],
   "wide exponents": (r) => (r() < 0.5 ? -1 : 1) * 2 ** (60 * r() - 30),
+  "±inf among them": (r, i) => (i % 5 === 1 ? (r() < 0.5 ? -Infinity : Infinity) : 2 * r() - 1),
+  "one -inf, one +inf": (r, i) => (i === 3 ? -Infinity : i === 4 ? Infinity : r()),
 };
 const INTS: Record<string, (r: () => number, i: number) => number> = {
   "int32 full range": (r) => (r() * 2 ** 32) | 0,
@@ -80,20 +82,24 @@ for (const workers of [1, 2]) {
   });
 }
 
-test("cpu sort msd: rows with ±inf or NaN, short rows and a one-thread pool are declined", async () => {
+test("cpu sort msd: rows with NaN, short rows and a one-thread pool are declined", async () => {
   const pool = await createPool({ workers: 1 }), alone = await createPool({ workers: 0 });
   try {
     const r = lcg(3), n = msdSortTuning.minKeys;
     const data = Float32Array.from({ length: n }, () => 2 * r() - 1);
-    for (const special of [NaN, -NaN, Infinity, -Infinity]) {
-      const x = data.slice();
-      x[n >> 1] = special;
-      assert.equal(msdSorted(x, pool), null, `${special}`);
+    // NaN of any sign and payload, also the ones whose top 11 bits are those of ±inf
+    const nans = [0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0x7fa00000];
+    for (const bits of nans) {
+      const x = data.slice(), at = [7, n >> 1, n - 1];
+      for (const i of at) new Uint32Array(x.buffer)[i] = bits;
+      // with ±inf beside them, or not
+      if (bits & 1) x.set([Infinity, -Infinity], 3);
+      assert.ok(msdSorted(x, pool) === null, `NaN 0x${bits.toString(16)}`);
     }
     assert.ok(msdSorted(data, pool));
-    assert.equal(msdSorted(data.subarray(1), pool), null, "shorter than minKeys");
-    assert.equal(msdSorted(data, alone), null, "one thread");
-    assert.equal(msdSorted(data, undefined), null, "no pool");
+    assert.ok(msdSorted(data.subarray(1), pool) === null, "shorter than minKeys");
+    assert.ok(msdSorted(data, alone) === null, "one thread");
+    assert.ok(msdSorted(data, undefined) === null, "no pool");
   } finally {
     await Promise.all([pool.terminate(), alone.terminate()]);
   }

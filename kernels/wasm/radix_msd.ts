@@ -51,23 +51,28 @@ function topSlot(f: FuncBuilder, tbl: number, v: number, t: number): void {
 }
 
 /**
- * Emits `body(k)` for each value of src[0..n) in order, the value in local `v`: four at a time
- * (k = 0..3 the value's place in the four), then one by one (k = 0). Uses locals p, end, end4.
+ * Emits `body(k)` for each value from local `p` (which advances) to local `end` in order, the value
+ * in local `v`: four at a time (k = 0..3 its place in the four), then one by one (k = 0). Uses
+ * local `end4`.
  */
-function eachValue(f: FuncBuilder, src: number, n: number, l: L, body: (k: number) => void) {
-  f.get(src).get(n).i32(2).op("i32.shl").op("i32.add").set(l.end);
-  f.get(src).get(n).i32(-4).op("i32.and").i32(2).op("i32.shl").op("i32.add").set(l.end4);
-  f.get(src).set(l.p);
+function eachIn(f: FuncBuilder, l: L, end: number, body: (k: number) => void): void {
+  f.get(end).get(l.p).op("i32.sub").i32(-16).op("i32.and").get(l.p).op("i32.add").set(l.end4);
   loopTo(f, l.p, l.end4, 16, () => {
     for (let k = 0; k < 4; k++) {
       f.get(l.p).mem("i32.load", 4 * k).set(l.v);
       body(k);
     }
   });
-  loopTo(f, l.p, l.end, 4, () => {
+  loopTo(f, l.p, end, 4, () => {
     f.get(l.p).mem("i32.load").set(l.v);
     body(0);
   });
+}
+
+/** {@link eachIn} over src[0..n) (sets locals p and end). */
+function eachValue(f: FuncBuilder, src: number, n: number, l: L, body: (k: number) => void) {
+  f.get(src).tee(l.p).get(n).i32(2).op("i32.shl").op("i32.add").set(l.end);
+  eachIn(f, l, l.end, body);
 }
 
 /**
@@ -140,8 +145,7 @@ function lsd(f: FuncBuilder, l: L, work: number, plan: [number, number][]): void
   f.get(work).tee(p).i32(4 * sizes.reduce((x, y) => x + y)).op("i32.add").set(pe);
   loopTo(f, p, pe, 16, () => f.get(p).i32(0).op("i32x4.splat").mem("v128.store", 0, 0));
   f.get(s).set(p);
-  loopTo(f, p, e, 4, () => {
-    f.get(p).mem("i32.load").set(v);
+  eachIn(f, l, e, () => {
     plan.forEach(([shift, bits], i) => {
       f.get(work);
       digitOffset(f, v, flip, shift, bits);
@@ -161,8 +165,7 @@ function lsd(f: FuncBuilder, l: L, work: number, plan: [number, number][]): void
       f.get(run).get(k).i32(2).op("i32.shl").op("i32.add").set(run);
     });
     f.get(bufs[i]).tee(p).get(c).i32(2).op("i32.shl").op("i32.add").set(pe);
-    loopTo(f, p, pe, 4, () => {
-      f.get(p).mem("i32.load").set(v);
+    eachIn(f, l, pe, () => {
       f.get(work);
       digitOffset(f, v, flip, shift, bits);
       f.op("i32.add").tee(t).mem("i32.load", at[i]).set(pos);
@@ -183,7 +186,7 @@ function genBuckets(mb: ModuleBuilder): void {
   const [list, count, a, b, work] = [0, 1, 2, 3, 4];
   const l = locals(f, [
     ...["s", "e", "c", "flip", "i", "j", "v", "w", "k", "p", "pe", "t", "pos", "run", "off"],
-    ...["tmp", "q", "qe"],
+    ...["tmp", "q", "qe", "end4"],
   ]);
   f.get(list).tee(l.q).get(count).i32(12).op("i32.mul").op("i32.add").set(l.qe);
   loopTo(f, l.q, l.qe, 12, () => {

@@ -27,8 +27,8 @@ const rawBucket = (k: number, float: boolean) => (float && k < 0x400 ? 0x7ff - k
 /**
  * Sorts `src[base .. base + n)` (float32 / int32 bit patterns; `mode` 0 int32, 1 float32) into
  * `out` at the same place (-0 before 0) on the pool. False when the pool is missing, single-threaded,
- * busy or failed, the row holds ±inf or NaN (float32) or is shorter than `msdSortTuning.minKeys`,
- * or Wasm memory cannot hold it: the caller sorts another way.
+ * busy or failed, the row holds NaN (float32) or is shorter than `msdSortTuning.minKeys`, or Wasm
+ * memory cannot hold it: the caller sorts another way.
  */
 export const sortRowMsd: PooledRowSort = (src, base, n, mode, out, pool = usablePool()) => {
   const T = poolThreads(pool, n, msdSortTuning.minKeys, 2, msdSortTuning.maxThreads);
@@ -53,11 +53,13 @@ export const sortRowMsd: PooledRowSort = (src, base, n, mode, out, pool = usable
     run("msdCount", chunk);
     const h = new Int32Array(buf, C, T * STRIDE), float = mode === 1;
     if (float) {
-      // ±inf and NaN (exponent all ones) do not order by their bits
-      for (let r = 0x3fc; r < 0x800; r += r === 0x3ff ? 0x3fd : 1) {
+      // NaN (exponent all ones, mantissa not 0) does not order by its bits: these top digits hold
+      // only NaN, those of ±inf (0x3fc, 0x7fc) are checked after the scatter
+      for (let r = 0x3fd; r < 0x800; r += r === 0x3ff ? 0x3fe : 1) {
         for (let t = 0; t < T; t++) if (h[t * STRIDE + r] !== 0) return false;
       }
     }
+    const inf: [number, number, number][] = [];
     // each thread's scatter addresses per bucket, buckets in value order, threads in row order;
     // the buckets of two or more values listed as (start, end, flip) for msdBuckets
     const list = new Int32Array(buf, LIST, 2048 * 3), ends: number[] = [];
@@ -69,11 +71,15 @@ export const sortRowMsd: PooledRowSort = (src, base, n, mode, out, pool = usable
         h[t * STRIDE + r] = at;
         at += 4 * c;
       }
+      if (float && (r === 0x3fc || r === 0x7fc) && at > s) inf.push([s, at, r << 21]);
       if (at - s < 8) continue;
       list.set([s, at, float && r >= 0x400 ? -1 : 0], 3 * count++);
       ends.push(at);
     }
     run("msdScatter", chunk);
+    for (const [s, e, bits] of inf) {
+      if (new Uint32Array(buf, s, (e - s) / 4).some((v) => v !== bits >>> 0)) return false;
+    }
     // runs of buckets of about n / T values each
     const cut = [0];
     for (let t = 1, i = 0; t < T; t++) {
