@@ -1,8 +1,8 @@
 /**
  * Issue 13's sort by size: `np.sort` along the last axis of float32 arrays of 10^6 values in rows
- * of 10^6, 10^4, 10^3 and 16 on the CPU backend (eager and jit with the default paths, and eager
- * with the worker-pool radix forced on from 2 threads; interleaved run by run), against NumPy on
- * the same inputs.
+ * of 10^6, 10^4, 10^3 and 16 on the CPU backend (eager and jit with the default paths, where rows
+ * of 2^19 values or more take the pool's MSD radix; and eager on the calling thread only, the LSD
+ * radix; interleaved run by run), against NumPy on the same inputs.
  * Usage: deno run -A bench/sort_sizes.ts [--runs N] [--no-numpy]
  * @module
  */
@@ -14,6 +14,7 @@ import process from "node:process";
 import { jit, np, type Tensor } from "../mod.ts";
 import { uniform } from "./_harness.ts";
 import { parallelSortTuning } from "../lib/backend/cpu/sort_parallel.ts";
+import { msdSortTuning } from "../lib/backend/cpu/sort_msd.ts";
 import { startPool } from "../lib/backend/cpu/conv.ts";
 
 const args = process.argv.slice(2);
@@ -64,7 +65,7 @@ print(json.dumps(out))
 }
 
 await startPool();
-const { minThreads } = parallelSortTuning;
+const tuned = [parallelSortTuning.minKeys, msdSortTuning.minKeys] as const;
 const sortJ = jit((x: Tensor) => np.sort(x, { axis: -1 }));
 const peer = args.includes("--no-numpy") ? {} : numpy();
 const f = (t?: Stat) => (t ? `${t.median.toFixed(2)} (min ${t.min.toFixed(2)})` : "n/a");
@@ -74,18 +75,17 @@ console.log(
 for (const shape of SHAPES) {
   const x = np.array(data, { shape });
   const run = (pool: boolean, g: (x: Tensor) => Tensor) => async () => {
-    parallelSortTuning.minThreads = pool ? 2 : minThreads;
+    [parallelSortTuning.minKeys, msdSortTuning.minKeys] = pool ? tuned : [Infinity, Infinity];
     const y = g(x);
     await y.data();
     y.dispose();
   };
   const eager = (x: Tensor) => np.sort(x, { axis: -1 });
   const t = await alternate({
-    eager: run(false, eager),
-    jit: run(false, sortJ),
-    "eager, pool forced": run(true, eager),
+    eager: run(true, eager),
+    jit: run(true, sortJ),
+    "eager, this thread only": run(false, eager),
   });
-  parallelSortTuning.minThreads = minThreads;
   const p = (peer as Record<string, Stat>)[JSON.stringify(shape).replaceAll(",", ", ")];
   const line = Object.entries(t).map(([k, s]) =>
     `${k} ${f(s)}${p ? ` = ${(s.median / p.median).toFixed(2)}× NumPy` : ""}`

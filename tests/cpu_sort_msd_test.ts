@@ -99,7 +99,6 @@ test("cpu sort msd: rows with NaN, short rows and a one-thread pool are declined
     assert.ok(msdSorted(data, pool));
     assert.ok(msdSorted(data.subarray(1), pool) === null, "shorter than minKeys");
     assert.ok(msdSorted(data, alone) === null, "one thread");
-    assert.ok(msdSorted(data, undefined) === null, "no pool");
   } finally {
     await Promise.all([pool.terminate(), alone.terminate()]);
   }
