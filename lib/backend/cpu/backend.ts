@@ -26,6 +26,7 @@ import {
 import { ByteLru } from "../../cache.ts";
 import { type Backend, registerBackend, setBackendImpl } from "../backend.ts";
 import { hostBuffers, referenceBackend } from "../reference.ts";
+import { settleHostAllocator } from "../../host_alloc.ts";
 import { convF32 } from "./conv.ts";
 import { directConvF32, prefersDirectConv } from "./direct_conv.ts";
 import { clConvApplies, clConvF32 } from "./cl_conv.ts";
@@ -247,6 +248,7 @@ export const cpuBackend: Backend = {
 
 registerBackend(cpuBackend);
 setBackendImpl("cpu");
+settleHostAllocator();
 
 registerFastImpl("conv", ([l, r], p, [out], dest) => {
   const cp = p as ConvParams;
