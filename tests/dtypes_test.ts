@@ -7,19 +7,10 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { getBackend, grad, jit, np, setBackend, type Tensor, vmap } from "../mod.ts";
+import { getBackend, grad, jit, np, type Tensor, vmap } from "../mod.ts";
 import { type DType, promoteTypes } from "../lib/dtype.ts";
 import { f16roundEmulated, HAS_FLOAT16 } from "../lib/float16.ts";
-
-function onRef<T>(f: () => T): T {
-  const prev = getBackend();
-  setBackend("reference");
-  try {
-    return f();
-  } finally {
-    setBackend(prev);
-  }
-}
+import { onBackend } from "./_prop_util.ts";
 
 describe("#17 item 2: integers are never silently wrapped on the way in", () => {
   test("np.array([2**31], int32) and np.array([1, 2**40], int32) are RangeErrors", () => {
@@ -124,7 +115,7 @@ describe("narrow ints and float16 through the compiler and transforms", () => {
   const f = (x: Tensor) => np.multiply(np.add(x, x), np.greater(np.add(x, x), x).astype(x.dtype));
   for (const d of ["int8", "uint8", "uint32", "float16"] as DType[]) {
     test(`${d}: eager and jit on ${getBackend()} equal the reference`, async () => {
-      const want = onRef(() => Array.from(f(mk(d)).dataSync()));
+      const want = onBackend("reference", () => Array.from(f(mk(d)).dataSync()));
       const eager = f(mk(d));
       assert.equal(eager.dtype, d);
       assert.deepEqual(Array.from(await eager.data()), want);

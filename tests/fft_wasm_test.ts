@@ -12,17 +12,10 @@ import { fftInPlace } from "../lib/fft/kernel.ts";
 import { createPool } from "../lib/backend/cpu/pool/pool.ts";
 import { fft } from "../lib/ops/fft.ts";
 import { np } from "../mod.ts";
+import { vals } from "./_linalg_util.ts";
 
-/** Deterministic values in [-1, 1) (LCG). */
-function data(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return a;
-}
+/** Deterministic values in [-1, 1) (the linalg tests' LCG). */
+const data = (n: number, seed: number) => Float32Array.from(vals(n, seed));
 
 /** The float64 plan's transform of every row of `x` (unscaled inverse). */
 function ref64(x: Float32Array, rows: number, n: number, inverse: boolean): Float64Array {

@@ -13,7 +13,7 @@
  * @module
  */
 import { type FuncBuilder, ModuleBuilder } from "./encoder.ts";
-import { loopTo } from "./radix_sort.ts";
+import { bump, loopTo } from "./radix_sort.ts";
 
 /** Buckets shorter than this are insertion-sorted. */
 export const MSD_INSERTION_BELOW = 32;
@@ -38,11 +38,6 @@ function digitOffset(f: FuncBuilder, v: number, flip: number, shift: number, bit
   if (shift >= 2) f.i32(shift - 2).op("i32.shr_u");
   else f.i32(2 - shift).op("i32.shl");
   f.i32(((1 << bits) - 1) << 2).op("i32.and");
-}
-
-/** `mem[addr + offset] += 1` for the i32 local `addr`. */
-function bump(f: FuncBuilder, addr: number, offset: number): void {
-  f.get(addr).get(addr).mem("i32.load", offset).i32(1).op("i32.add").mem("i32.store", offset);
 }
 
 /** Sets local `t` to `tbl` + the byte offset of the top 11 bits of local `v` (2048 counters). */

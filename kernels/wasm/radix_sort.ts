@@ -13,7 +13,7 @@ const SPILL = 3 * 2048 * 4;
 export const RADIX_HIST_BYTES = SPILL + 64;
 
 /** `mem[addr] += 1` for the i32 counter at `addr` (on the stack) + `offset`. */
-function bump(f: FuncBuilder, addr: number, offset: number): void {
+export function bump(f: FuncBuilder, addr: number, offset: number): void {
   f.get(addr).get(addr).mem("i32.load", offset).i32(1).op("i32.add").mem("i32.store", offset);
 }
 

@@ -21,6 +21,12 @@ export const msdSortTuning = { minKeys: 1 << 19, maxThreads: 4 };
 const align = (v: number) => Math.ceil(v / 64) * 64;
 const STRIDE = MSD_COUNT_BYTES / 4;
 
+/**
+ * The top 11 bits only NaN has (exponent all ones, top mantissa bits not 0); the digits of ±inf,
+ * 0x3fc and 0x7fc, also hold the NaN of small payloads and are checked after the scatter.
+ */
+const NAN_DIGITS = [0x3fd, 0x3fe, 0x3ff, 0x7fd, 0x7fe, 0x7ff];
+
 /** The top-11-bit bucket of the bit patterns that holds the K-th bucket in value order. */
 const rawBucket = (k: number, float: boolean) => (float && k < 0x400 ? 0x7ff - k : k ^ 0x400);
 
@@ -52,17 +58,13 @@ export const sortRowMsd: PooledRowSort = (src, base, n, mode, out, pool = usable
     new Uint32Array(buf, A, n).set(src.subarray(base, base + n));
     run("msdCount", chunk);
     const h = new Int32Array(buf, C, T * STRIDE), float = mode === 1;
-    if (float) {
-      // NaN (exponent all ones, mantissa not 0) does not order by its bits: these top digits hold
-      // only NaN, those of ±inf (0x3fc, 0x7fc) are checked after the scatter
-      for (let r = 0x3fd; r < 0x800; r += r === 0x3ff ? 0x3fe : 1) {
-        for (let t = 0; t < T; t++) if (h[t * STRIDE + r] !== 0) return false;
-      }
-    }
+    // NaN does not order by its bits: a count in a NaN-only top digit declines the row
+    const counted = (r: number) => lo.slice(0, T).some((_, t) => h[t * STRIDE + r] !== 0);
+    if (float && NAN_DIGITS.some(counted)) return false;
     const inf: [number, number, number][] = [];
     // each thread's scatter addresses per bucket, buckets in value order, threads in row order;
     // the buckets of two or more values listed as (start, end, flip) for msdBuckets
-    const list = new Int32Array(buf, LIST, 2048 * 3), ends: number[] = [];
+    const list = new Int32Array(buf, LIST, 2048 * 3);
     let at = B, count = 0;
     for (let k = 0; k < 2048; k++) {
       const r = rawBucket(k, float), s = at;
@@ -74,7 +76,6 @@ export const sortRowMsd: PooledRowSort = (src, base, n, mode, out, pool = usable
       if (float && (r === 0x3fc || r === 0x7fc) && at > s) inf.push([s, at, r << 21]);
       if (at - s < 8) continue;
       list.set([s, at, float && r >= 0x400 ? -1 : 0], 3 * count++);
-      ends.push(at);
     }
     run("msdScatter", chunk);
     for (const [s, e, bits] of inf) {
@@ -83,7 +84,7 @@ export const sortRowMsd: PooledRowSort = (src, base, n, mode, out, pool = usable
     // runs of buckets of about n / T values each
     const cut = [0];
     for (let t = 1, i = 0; t < T; t++) {
-      while (i < count && ends[i] - B < (4 * t * n) / T) i++;
+      while (i < count && list[3 * i + 1] - B < (4 * t * n) / T) i++;
       cut.push(Math.min(count, i + 1));
     }
     cut.push(count);
